@@ -1,0 +1,95 @@
+/* A link to one peer: one unreliable libnice agent (one stream, one
+ * component), DTLS on top, carrying our datagrams.  The swarm above sees
+ * only "send a datagram / a datagram arrived / connected / closed", so a
+ * different transport (WebRTC data channels) can replace this file.
+ *
+ * Offer/answer: the offerer gathers and produces a description (libnice SDP
+ * plus "a=fingerprint:sha-256 ..."); the answerer takes it, gathers, and
+ * produces its own; the offerer takes that.  ICE then connects, the offerer
+ * is the ICE-controlling side and the DTLS client.
+ *
+ * Threading: every function must be called, and every callback is invoked,
+ * on the GMainContext given at creation (the swarm's network thread).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include "swarm-prelude.h"
+#include "swarm-dtls.h"
+#include "swarm-uri.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SwarmLink SwarmLink;
+
+typedef enum {
+  SWARM_LINK_OFFERER,
+  SWARM_LINK_ANSWERER,
+} SwarmLinkRole;
+
+typedef enum {
+  SWARM_LINK_STATE_NEW,
+  SWARM_LINK_STATE_GATHERING,
+  SWARM_LINK_STATE_CONNECTING,   /* ICE checks */
+  SWARM_LINK_STATE_HANDSHAKING,  /* DTLS */
+  SWARM_LINK_STATE_CONNECTED,
+  SWARM_LINK_STATE_CLOSED,
+} SwarmLinkState;
+
+#define SWARM_LINK_ERROR (swarm_link_error_quark ())
+typedef enum {
+  SWARM_LINK_ERROR_DESCRIPTION,  /* malformed remote description */
+  SWARM_LINK_ERROR_ICE,          /* ICE failed or gathering failed */
+  SWARM_LINK_ERROR_DTLS,         /* handshake failure or fingerprint mismatch */
+  SWARM_LINK_ERROR_TIMEOUT,      /* not connected within the connect timeout */
+} SwarmLinkError;
+
+SWARM_API GQuark swarm_link_error_quark (void);
+
+typedef struct {
+  /* Local description ready (after gathering): send it through signalling. */
+  void (*description) (SwarmLink * link, const gchar * sdp, gpointer user_data);
+  void (*connected) (SwarmLink * link, gpointer user_data);
+  void (*datagram) (SwarmLink * link, const guint8 * data, gsize len,
+      gpointer user_data);
+  /* Called at most once; the link is dead afterwards (still needs unref). */
+  void (*closed) (SwarmLink * link, const GError * error, gpointer user_data);
+} SwarmLinkCallbacks;
+
+typedef struct {
+  SwarmIceServer *stun;          /* nullable, borrowed */
+  SwarmIceServer *turn;          /* nullable, borrowed */
+  guint connect_timeout_ms;      /* 0 = 10000 */
+} SwarmLinkConfig;
+
+SWARM_API SwarmLink *swarm_link_new (GMainContext * context, SwarmLinkRole role,
+    const SwarmLinkConfig * config, SwarmDtlsCredentials * credentials,
+    const SwarmLinkCallbacks * callbacks, gpointer user_data);
+SWARM_API SwarmLink *swarm_link_ref (SwarmLink * link);
+/* Dropping the last ref closes the link without invoking callbacks. */
+SWARM_API void swarm_link_unref (SwarmLink * link);
+
+/* Starts gathering; "description" follows. */
+SWARM_API gboolean swarm_link_start (SwarmLink * link, GError ** error);
+SWARM_API gboolean swarm_link_set_remote_description (SwarmLink * link,
+    const gchar * sdp, GError ** error);
+/* One datagram (<= SWARM_WIRE_MAX_DATAGRAM bytes).  FALSE if not connected
+ * or the socket would block: the datagram is dropped. */
+SWARM_API gboolean swarm_link_send (SwarmLink * link, const guint8 * data,
+    gsize len);
+/* Between begin and end, sends are collected and flushed with one
+ * nice_agent_send_messages_nonblocking (sendmmsg) call. */
+SWARM_API void swarm_link_begin_batch (SwarmLink * link);
+SWARM_API void swarm_link_end_batch (SwarmLink * link);
+/* Closes now; "closed" is invoked (with a NULL error). */
+SWARM_API void swarm_link_close (SwarmLink * link);
+
+SWARM_API SwarmLinkState swarm_link_get_state (SwarmLink * link);
+/* Selected local candidate type: "host", "srflx", "prflx", "relay", or NULL. */
+SWARM_API const gchar *swarm_link_get_local_candidate_type (SwarmLink * link);
+SWARM_API const gchar *swarm_link_get_remote_candidate_type (SwarmLink * link);
+/* "ip:port" of the selected remote candidate, or NULL. */
+SWARM_API gchar *swarm_link_get_remote_address (SwarmLink * link);
+
+G_END_DECLS

@@ -1,0 +1,92 @@
+/* WebTorrent tracker WebSocket protocol: client and embedded server.
+ * Facts: ../shared/notes/tracker-protocol.md.  JSON via json-glib,
+ * WebSocket via libsoup 3.
+ *
+ * Portable limits we keep (aquatic_ws): <= 10 offers per announce, every
+ * frame < 16 KiB, offers/answers are exactly {"type","sdp"}, ASCII ids,
+ * "left" always a number.
+ *
+ * Threading: create, call and receive callbacks on one GMainContext, which
+ * must be the thread-default context when the object is created.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include "swarm-prelude.h"
+
+G_BEGIN_DECLS
+
+#define SWARM_TRACKER_MAX_OFFERS 10
+#define SWARM_TRACKER_MAX_FRAME (16 * 1024 - 1)
+#define SWARM_TRACKER_ID_LEN 20
+
+#define SWARM_TRACKER_ERROR (swarm_tracker_error_quark ())
+typedef enum {
+  SWARM_TRACKER_ERROR_CONNECT,   /* could not connect / handshake failed */
+  SWARM_TRACKER_ERROR_CLOSED,    /* the tracker closed the connection */
+  SWARM_TRACKER_ERROR_FAILURE,   /* "failure reason" from the tracker */
+  SWARM_TRACKER_ERROR_PROTOCOL,  /* malformed message */
+  SWARM_TRACKER_ERROR_TOO_LARGE, /* message would exceed frame limit */
+} SwarmTrackerError;
+
+SWARM_API GQuark swarm_tracker_error_quark (void);
+
+/* ---- client ---------------------------------------------------------- */
+
+typedef struct _SwarmTrackerClient SwarmTrackerClient;
+
+typedef struct {
+  const gchar *offer_id;         /* 20 ASCII chars */
+  const gchar *sdp;
+} SwarmTrackerOffer;
+
+typedef struct {
+  /* The WebSocket is open (first time and after every reconnect). */
+  void (*connected) (SwarmTrackerClient * c, gpointer user_data);
+  void (*announce_reply) (SwarmTrackerClient * c, guint complete,
+      guint incomplete, guint interval_s, gpointer user_data);
+  /* Another peer offers a link: answer with swarm_tracker_client_answer. */
+  void (*offer) (SwarmTrackerClient * c, const gchar * peer_id,
+      const gchar * offer_id, const gchar * sdp, gpointer user_data);
+  /* A peer answered one of our offers. */
+  void (*answer) (SwarmTrackerClient * c, const gchar * peer_id,
+      const gchar * offer_id, const gchar * sdp, gpointer user_data);
+  /* Connection failed or was lost, or the tracker sent "failure reason".
+   * The client keeps retrying (backoff 0.5 s doubling to 8 s) until stopped. */
+  void (*error) (SwarmTrackerClient * c, const GError * error,
+      gpointer user_data);
+} SwarmTrackerClientCallbacks;
+
+SWARM_API SwarmTrackerClient *swarm_tracker_client_new (const gchar * url,
+    const gchar * info_hash, const gchar * peer_id,
+    const SwarmTrackerClientCallbacks * callbacks, gpointer user_data);
+/* Connects (asynchronously); reconnects after losses. */
+SWARM_API void swarm_tracker_client_start (SwarmTrackerClient * c);
+SWARM_API gboolean swarm_tracker_client_is_connected (SwarmTrackerClient * c);
+/* @event: "started", "stopped", "completed" or NULL (periodic update).
+ * At most SWARM_TRACKER_MAX_OFFERS offers.  Fails if not connected or the
+ * frame would exceed SWARM_TRACKER_MAX_FRAME. */
+SWARM_API gboolean swarm_tracker_client_announce (SwarmTrackerClient * c,
+    const gchar * event, gint64 left, guint numwant,
+    const SwarmTrackerOffer * offers, guint n_offers, GError ** error);
+SWARM_API gboolean swarm_tracker_client_answer (SwarmTrackerClient * c,
+    const gchar * to_peer_id, const gchar * offer_id, const gchar * sdp,
+    GError ** error);
+/* Sends "stopped" if connected, closes, stops retrying; no callbacks after. */
+SWARM_API void swarm_tracker_client_free (SwarmTrackerClient * c);
+
+/* ---- embedded server ------------------------------------------------- */
+
+typedef struct _SwarmTrackerServer SwarmTrackerServer;
+
+SWARM_API SwarmTrackerServer *swarm_tracker_server_new (void);
+/* Listens on @address (e.g. "0.0.0.0", "127.0.0.1", "::") and @port (0 =
+ * any free port); WebSocket on every path. */
+SWARM_API gboolean swarm_tracker_server_listen (SwarmTrackerServer * s,
+    const gchar * address, guint port, GError ** error);
+SWARM_API guint swarm_tracker_server_get_port (SwarmTrackerServer * s);
+SWARM_API guint swarm_tracker_server_get_n_peers (SwarmTrackerServer * s);
+SWARM_API void swarm_tracker_server_free (SwarmTrackerServer * s);
+
+G_END_DECLS

@@ -1,0 +1,135 @@
+/* The peer datagram protocol: one place for its format, writer and parser.
+ *
+ * Every datagram travels inside one DTLS record over one unreliable ICE
+ * component.  A datagram is one message:
+ *
+ *   u8 version (SWARM_WIRE_VERSION) | u8 type | type-specific body
+ *
+ * All integers are big-endian.  Parsing never allocates: variable parts
+ * (bitmaps, chunk payload) point into the caller's input buffer.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "swarm-prelude.h"
+
+G_BEGIN_DECLS
+
+#define SWARM_WIRE_VERSION 1
+/* Largest plaintext datagram we write or accept.  1200 B of payload plus
+ * DTLS (~37 B), UDP and IPv6 headers stays under a 1280 B path MTU. */
+#define SWARM_WIRE_MAX_DATAGRAM 1200
+/* Header of a DATA message: version, type, seq, chunk index, chunk count,
+ * segment size, send time. */
+#define SWARM_WIRE_DATA_HEADER 24
+/* Segment payload bytes carried by one DATA message. */
+#define SWARM_CHUNK_SIZE (SWARM_WIRE_MAX_DATAGRAM - SWARM_WIRE_DATA_HEADER)
+/* Bounds a peer can make us hold. */
+#define SWARM_MAX_CHUNKS_PER_SEGMENT 4096
+#define SWARM_MAX_SEGMENT_SIZE (SWARM_CHUNK_SIZE * SWARM_MAX_CHUNKS_PER_SEGMENT)
+#define SWARM_WIRE_MAX_HAVE_BITS 2048
+#define SWARM_WIRE_PEER_ID_LEN 20
+#define SWARM_WIRE_KEY_LEN 32
+
+typedef enum {
+  SWARM_MSG_HELLO = 1,     /* first message on a link, both ways */
+  SWARM_MSG_HAVE = 2,      /* buffer map: segments held, and which start on a keyframe */
+  SWARM_MSG_REQUEST = 3,   /* ask for a segment, or for some of its chunks */
+  SWARM_MSG_DATA = 4,      /* one chunk of a segment */
+  SWARM_MSG_ACK = 5,       /* chunks of a segment received so far */
+  SWARM_MSG_ABSENT = 6,    /* "I do not hold that segment (any more)" */
+  SWARM_MSG_PING = 7,      /* keep-alive and RTT probe */
+  SWARM_MSG_PONG = 8,      /* answer to PING, echoes nonce and time */
+  SWARM_MSG_BYE = 9,       /* orderly goodbye */
+} SwarmMsgType;
+
+typedef enum {
+  SWARM_PEER_ROLE_VIEWER = 0,
+  SWARM_PEER_ROLE_ORIGIN = 1,
+} SwarmPeerRole;
+
+typedef struct {
+  SwarmMsgType type;
+  union {
+    struct {
+      guint8 swarm_key[SWARM_WIRE_KEY_LEN]; /* publisher public key: which swarm */
+      gchar peer_id[SWARM_WIRE_PEER_ID_LEN]; /* tracker peer id, not NUL-terminated */
+      guint8 role;                          /* SwarmPeerRole */
+    } hello;
+    struct {
+      guint64 first_seq;
+      guint16 count;              /* 1..SWARM_WIRE_MAX_HAVE_BITS */
+      const guint8 *have_bits;    /* (count+7)/8 bytes, bit i (MSB first) = first_seq+i held */
+      const guint8 *key_bits;     /* same layout: segment starts on a keyframe */
+    } have;
+    struct {
+      guint64 seq;
+      guint16 first_chunk;
+      guint16 count;              /* 0 = the whole segment; else bits are valid */
+      const guint8 *bits;         /* (count+7)/8 bytes: chunk first_chunk+i wanted */
+    } request;
+    struct {
+      guint64 seq;
+      guint16 chunk_index;
+      guint16 chunk_count;        /* 1..SWARM_MAX_CHUNKS_PER_SEGMENT */
+      guint32 segment_size;       /* 1..SWARM_MAX_SEGMENT_SIZE */
+      guint32 send_time_us;       /* sender's clock, wraps; for delay-based CC */
+      const guint8 *payload;
+      guint16 payload_len;        /* exact: SWARM_CHUNK_SIZE except the last chunk */
+    } data;
+    struct {
+      guint64 seq;
+      guint32 echo_time_us;       /* send_time_us of the newest DATA that triggered it */
+      guint16 first_chunk;
+      guint16 count;              /* bits valid for chunks first_chunk..+count */
+      const guint8 *bits;         /* chunk received */
+    } ack;
+    struct {
+      guint64 seq;
+    } absent;
+    struct {
+      guint32 nonce;
+      guint32 time_us;
+    } ping;                       /* also PONG */
+    struct {
+      guint8 reason;
+    } bye;
+  };
+} SwarmMessage;
+
+#define SWARM_WIRE_ERROR (swarm_wire_error_quark ())
+typedef enum {
+  SWARM_WIRE_ERROR_TRUNCATED,
+  SWARM_WIRE_ERROR_VERSION,
+  SWARM_WIRE_ERROR_UNKNOWN_TYPE,
+  SWARM_WIRE_ERROR_INVALID,
+} SwarmWireError;
+
+SWARM_API GQuark swarm_wire_error_quark (void);
+
+/* Parses one datagram.  On success @msg points into @data, which must
+ * outlive it.  Trailing bytes after a complete message are an error. */
+SWARM_API gboolean swarm_wire_parse (const guint8 * data, gsize len,
+    SwarmMessage * msg, GError ** error);
+
+/* Writes @msg into @out (at least SWARM_WIRE_MAX_DATAGRAM bytes is always
+ * enough).  Returns the length, or 0 if @msg is invalid or does not fit. */
+SWARM_API gsize swarm_wire_write (const SwarmMessage * msg, guint8 * out,
+    gsize out_size);
+
+/* Bitmap helpers shared by HAVE, REQUEST and ACK (MSB-first bit order). */
+static inline gboolean
+swarm_wire_bit_get (const guint8 * bits, guint i)
+{
+  return (bits[i >> 3] >> (7 - (i & 7))) & 1;
+}
+
+static inline void
+swarm_wire_bit_set (guint8 * bits, guint i)
+{
+  bits[i >> 3] |= (guint8) (1u << (7 - (i & 7)));
+}
+
+SWARM_API const gchar *swarm_wire_type_name (SwarmMsgType type);
+
+G_END_DECLS

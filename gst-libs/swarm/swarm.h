@@ -1,0 +1,22 @@
+/* gst-p2p swarm library: umbrella header.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "swarm-prelude.h"
+#include "swarm-wire.h"
+#include "swarm-identity.h"
+#include "swarm-uri.h"
+#include "swarm-segment.h"
+#include "swarm-dtls.h"
+#include "swarm-link.h"
+#include "swarm-tracker.h"
+#include "swarm-store.h"
+#include "swarm-scheduler.h"
+#include "swarm-session.h"
+
+G_BEGIN_DECLS
+
+/* Binds the translation domain and debug categories; idempotent, thread-safe. */
+SWARM_API void swarm_init (void);
+
+G_END_DECLS
