@@ -43,6 +43,7 @@ typedef enum {
   SWARM_LINK_ERROR_ICE,          /* ICE failed or gathering failed */
   SWARM_LINK_ERROR_DTLS,         /* handshake failure or fingerprint mismatch */
   SWARM_LINK_ERROR_TIMEOUT,      /* not connected within the connect timeout */
+  SWARM_LINK_ERROR_CLOSED,       /* the peer closed the link (DTLS close_notify) */
 } SwarmLinkError;
 
 SWARM_API GQuark swarm_link_error_quark (void);
