@@ -135,6 +135,10 @@ get_string (JsonObject * obj, const gchar * name, const gchar ** out,
   if (!JSON_NODE_HOLDS_VALUE (node)
       || json_node_get_value_type (node) != G_TYPE_STRING)
     return protocol_error (error, "\"%s\" must be a string", name);
+  /* json-glib decodes malformed \u escapes into invalid UTF-8 (found by
+   * the fuzzer); nothing invalid may reach the writer or a relay. */
+  if (!g_utf8_validate (json_node_get_string (node), -1, NULL))
+    return protocol_error (error, "\"%s\" is not valid UTF-8", name);
   *out = json_node_get_string (node);
   return TRUE;
 }
