@@ -1,1 +1,651 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include "swarm-peer.h"
+#include "swarm-private.h"
+
+#define GST_CAT_DEFAULT swarm_debug
+
+/* A segment (or some of its chunks) queued for upload to this partner. */
+typedef struct {
+  guint64 seq;
+  GBytes *bytes;
+  guint chunk_count;
+  guint next;                   /* next chunk index to consider */
+  guint8 *wanted;               /* NULL = every chunk, else bitmap */
+} Upload;
+
+struct _SwarmPeer {
+  GMainContext *context;
+  SwarmLink *link;
+  SwarmLinkRole link_role;
+  SwarmPeerLocal local;
+  SwarmStore *store;
+  SwarmPeerCallbacks callbacks;
+  gpointer user_data;
+
+  gchar *remote_id;
+  gchar *offer_id;
+  SwarmPeerRole remote_role;
+  gboolean link_up;
+  gboolean hello_received;
+  gboolean closed;
+
+  GHashTable *have;             /* seq (guint64*) -> GUINT_TO_POINTER (1 | key << 1) */
+  gboolean have_any;
+  guint64 have_newest;
+
+  GQueue uploads;               /* Upload* */
+
+  gint64 created_us;
+  gint64 last_recv_us;
+  gint64 last_send_us;
+  gint64 rtt_us;
+  guint32 ping_nonce;
+
+  guint64 bytes_sent;
+  guint64 bytes_received;
+  guint in_flight;
+};
+
+G_DEFINE_QUARK (swarm-peer-error-quark, swarm_peer_error);
+
+static void
+upload_free (Upload * u)
+{
+  g_bytes_unref (u->bytes);
+  g_free (u->wanted);
+  g_free (u);
+}
+
+static guint32
+now_us32 (void)
+{
+  return (guint32) (g_get_monotonic_time () & G_MAXUINT32);
+}
+
+static void
+peer_send (SwarmPeer * p, const SwarmMessage * msg)
+{
+  guint8 buf[SWARM_WIRE_MAX_DATAGRAM];
+  gsize len;
+
+  if (p->closed || !p->link_up)
+    return;
+  len = swarm_wire_write (msg, buf, sizeof buf);
+  g_return_if_fail (len > 0);
+  if (swarm_link_send (p->link, buf, len))
+    p->last_send_us = g_get_monotonic_time ();
+}
+
+static void
+peer_fail (SwarmPeer * p, GQuark domain, gint code, const gchar * why)
+{
+  GError *error;
+
+  if (p->closed)
+    return;
+  error = g_error_new_literal (domain, code, why);
+  GST_INFO ("peer %s: closing: %s", p->remote_id ? p->remote_id : "?", why);
+  p->closed = TRUE;
+  if (p->link_up) {
+    SwarmMessage bye = {.type = SWARM_MSG_BYE };
+    guint8 buf[16];
+    gsize len = swarm_wire_write (&bye, buf, sizeof buf);
+    swarm_link_send (p->link, buf, len);
+  }
+  swarm_link_close (p->link);
+  if (p->callbacks.closed)
+    p->callbacks.closed (p, error, p->user_data);
+  g_error_free (error);
+}
+
+static void peer_send_full_have (SwarmPeer * p);
+
+/* ---- link callbacks -------------------------------------------------- */
+
+static void
+on_link_description (SwarmLink * link, const gchar * sdp, gpointer user_data)
+{
+  SwarmPeer *p = user_data;
+
+  if (!p->closed && p->callbacks.description)
+    p->callbacks.description (p, sdp, p->user_data);
+}
+
+static void
+on_link_connected (SwarmLink * link, gpointer user_data)
+{
+  SwarmPeer *p = user_data;
+  SwarmMessage hello = {.type = SWARM_MSG_HELLO };
+
+  p->link_up = TRUE;
+  p->last_recv_us = g_get_monotonic_time ();
+  memcpy (hello.hello.swarm_key, p->local.swarm_key, SWARM_WIRE_KEY_LEN);
+  memcpy (hello.hello.peer_id, p->local.peer_id, SWARM_WIRE_PEER_ID_LEN);
+  hello.hello.role = p->local.role;
+  peer_send (p, &hello);
+}
+
+static void
+on_link_closed (SwarmLink * link, const GError * error, gpointer user_data)
+{
+  SwarmPeer *p = user_data;
+
+  if (p->closed)
+    return;
+  p->closed = TRUE;
+  p->link_up = FALSE;
+  if (p->callbacks.closed)
+    p->callbacks.closed (p, error, p->user_data);
+}
+
+static void
+peer_note_have (SwarmPeer * p, guint64 seq, gboolean key)
+{
+  guint64 *k;
+
+  if (g_hash_table_contains (p->have, &seq))
+    return;
+  /* Ignore announcements far behind what this partner already told us. */
+  if (p->have_any && seq + SWARM_PEER_HAVE_WINDOW < p->have_newest)
+    return;
+  k = g_new (guint64, 1);
+  *k = seq;
+  g_hash_table_insert (p->have, k, GUINT_TO_POINTER (1 | (key ? 2 : 0)));
+  if (!p->have_any || seq > p->have_newest) {
+    p->have_newest = seq;
+    p->have_any = TRUE;
+  }
+  if (g_hash_table_size (p->have) > SWARM_PEER_HAVE_WINDOW) {
+    GHashTableIter it;
+    gpointer kp;
+    guint64 floor = p->have_newest - MIN (p->have_newest,
+        SWARM_PEER_HAVE_WINDOW / 2);
+
+    g_hash_table_iter_init (&it, p->have);
+    while (g_hash_table_iter_next (&it, &kp, NULL))
+      if (*(guint64 *) kp < floor)
+        g_hash_table_iter_remove (&it);
+  }
+  if (p->callbacks.have)
+    p->callbacks.have (p, seq, key, p->user_data);
+}
+
+static void
+peer_queue_upload (SwarmPeer * p, const SwarmMessage * msg)
+{
+  GBytes *bytes = swarm_store_get (p->store, msg->request.seq);
+  Upload *u;
+  gsize size;
+  guint chunk_count;
+  GList *l;
+
+  if (!bytes || p->uploads.length >= SWARM_PEER_MAX_UPLOADS) {
+    SwarmMessage absent = {.type = SWARM_MSG_ABSENT };
+
+    absent.absent.seq = msg->request.seq;
+    peer_send (p, &absent);
+    g_clear_pointer (&bytes, g_bytes_unref);
+    return;
+  }
+  size = g_bytes_get_size (bytes);
+  chunk_count = (size + SWARM_CHUNK_SIZE - 1) / SWARM_CHUNK_SIZE;
+
+  /* A whole-segment request already queued covers any new one. */
+  for (l = p->uploads.head; l; l = l->next) {
+    Upload *q = l->data;
+    if (q->seq == msg->request.seq && !q->wanted && msg->request.count == 0) {
+      g_bytes_unref (bytes);
+      return;
+    }
+  }
+
+  u = g_new0 (Upload, 1);
+  u->seq = msg->request.seq;
+  u->bytes = bytes;
+  u->chunk_count = chunk_count;
+  if (msg->request.count > 0) {
+    guint i;
+
+    u->wanted = g_malloc0 ((chunk_count + 7) / 8);
+    for (i = 0; i < msg->request.count; i++) {
+      guint c = msg->request.first_chunk + i;
+      if (c < chunk_count && swarm_wire_bit_get (msg->request.bits, i))
+        swarm_wire_bit_set (u->wanted, c);
+    }
+    u->next = msg->request.first_chunk;
+  }
+  g_queue_push_tail (&p->uploads, u);
+  if (p->callbacks.upload)
+    p->callbacks.upload (p, p->user_data);
+}
+
+static void
+peer_handle (SwarmPeer * p, const SwarmMessage * msg)
+{
+  switch (msg->type) {
+    case SWARM_MSG_HELLO:{
+      gchar id[SWARM_WIRE_PEER_ID_LEN + 1];
+
+      if (memcmp (msg->hello.swarm_key, p->local.swarm_key,
+              SWARM_WIRE_KEY_LEN) != 0) {
+        peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_PROTOCOL,
+            "partner belongs to another swarm");
+        return;
+      }
+      memcpy (id, msg->hello.peer_id, SWARM_WIRE_PEER_ID_LEN);
+      id[SWARM_WIRE_PEER_ID_LEN] = '\0';
+      if (p->remote_id && strcmp (p->remote_id, id) != 0) {
+        peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_PROTOCOL,
+            "partner's HELLO does not match its tracker peer id");
+        return;
+      }
+      if (p->hello_received)
+        return;
+      g_free (p->remote_id);
+      p->remote_id = g_strdup (id);
+      p->remote_role = msg->hello.role == SWARM_PEER_ROLE_ORIGIN ?
+          SWARM_PEER_ROLE_ORIGIN : SWARM_PEER_ROLE_VIEWER;
+      p->hello_received = TRUE;
+      peer_send_full_have (p);
+      if (p->callbacks.ready)
+        p->callbacks.ready (p, p->user_data);
+      break;
+    }
+    case SWARM_MSG_HAVE:{
+      guint i;
+
+      for (i = 0; i < msg->have.count; i++)
+        if (swarm_wire_bit_get (msg->have.have_bits, i))
+          peer_note_have (p, msg->have.first_seq + i,
+              swarm_wire_bit_get (msg->have.key_bits, i));
+      break;
+    }
+    case SWARM_MSG_REQUEST:
+      peer_queue_upload (p, msg);
+      break;
+    case SWARM_MSG_DATA:
+      p->bytes_received += msg->data.payload_len;
+      if (p->callbacks.data)
+        p->callbacks.data (p, msg, p->user_data);
+      break;
+    case SWARM_MSG_ABSENT:
+      g_hash_table_remove (p->have, &msg->absent.seq);
+      if (p->callbacks.absent)
+        p->callbacks.absent (p, msg->absent.seq, p->user_data);
+      break;
+    case SWARM_MSG_PING:{
+      SwarmMessage pong = {.type = SWARM_MSG_PONG };
+
+      pong.ping = msg->ping;
+      peer_send (p, &pong);
+      break;
+    }
+    case SWARM_MSG_PONG:
+      if (msg->ping.nonce == p->ping_nonce) {
+        gint64 sample = (guint32) (now_us32 () - msg->ping.time_us);
+        p->rtt_us = p->rtt_us ? (7 * p->rtt_us + sample) / 8 : sample;
+      }
+      break;
+    case SWARM_MSG_BYE:
+      peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_LEFT, "partner left");
+      break;
+    case SWARM_MSG_ACK:
+      /* Acks feed congestion control (a later step); they already prove
+       * liveness via last_recv_us. */
+      break;
+  }
+}
+
+static void
+on_link_datagram (SwarmLink * link, const guint8 * data, gsize len,
+    gpointer user_data)
+{
+  SwarmPeer *p = user_data;
+  SwarmMessage msg;
+  GError *error = NULL;
+
+  if (p->closed)
+    return;
+  if (!swarm_wire_parse (data, len, &msg, &error)) {
+    GST_DEBUG ("peer %s: dropping bad datagram: %s",
+        p->remote_id ? p->remote_id : "?", error->message);
+    g_error_free (error);
+    return;
+  }
+  p->last_recv_us = g_get_monotonic_time ();
+  if (!p->hello_received && msg.type != SWARM_MSG_HELLO)
+    return;                     /* nothing counts before the partner said who it is */
+  peer_handle (p, &msg);
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+SwarmPeer *
+swarm_peer_new (GMainContext * context, SwarmLinkRole link_role,
+    const SwarmLinkConfig * link_config, SwarmDtlsCredentials * credentials,
+    const SwarmPeerLocal * local, SwarmStore * store,
+    const SwarmPeerCallbacks * callbacks, gpointer user_data)
+{
+  static const SwarmLinkCallbacks link_callbacks = {
+    .description = on_link_description,
+    .connected = on_link_connected,
+    .datagram = on_link_datagram,
+    .closed = on_link_closed,
+  };
+  SwarmPeer *p = g_new0 (SwarmPeer, 1);
+
+  p->context = context;
+  p->link_role = link_role;
+  p->local = *local;
+  p->store = store;
+  p->callbacks = *callbacks;
+  p->user_data = user_data;
+  p->have = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_queue_init (&p->uploads);
+  p->created_us = g_get_monotonic_time ();
+  p->link = swarm_link_new (context, link_role, link_config, credentials,
+      &link_callbacks, p);
+  return p;
+}
+
+void
+swarm_peer_free (SwarmPeer * p)
+{
+  if (!p)
+    return;
+  p->closed = TRUE;
+  swarm_link_unref (p->link);
+  g_queue_clear_full (&p->uploads, (GDestroyNotify) upload_free);
+  g_hash_table_destroy (p->have);
+  g_free (p->remote_id);
+  g_free (p->offer_id);
+  g_free (p);
+}
+
+gboolean
+swarm_peer_start (SwarmPeer * p, GError ** error)
+{
+  return swarm_link_start (p->link, error);
+}
+
+gboolean
+swarm_peer_set_remote_description (SwarmPeer * p, const gchar * sdp,
+    GError ** error)
+{
+  return swarm_link_set_remote_description (p->link, sdp, error);
+}
+
+void
+swarm_peer_close (SwarmPeer * p)
+{
+  if (p->closed)
+    return;
+  if (p->link_up) {
+    SwarmMessage bye = {.type = SWARM_MSG_BYE };
+    peer_send (p, &bye);
+  }
+  p->closed = TRUE;
+  swarm_link_close (p->link);
+  if (p->callbacks.closed)
+    p->callbacks.closed (p, NULL, p->user_data);
+}
+
+void
+swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags)
+{
+  SwarmMessage have = {.type = SWARM_MSG_HAVE };
+  guint8 have_bits[1] = { 0x80 };
+  guint8 key_bits[1] = { (flags & SWARM_SEGMENT_FLAG_KEYFRAME) ? 0x80 : 0 };
+
+  have.have.first_seq = seq;
+  have.have.count = 1;
+  have.have.have_bits = have_bits;
+  have.have.key_bits = key_bits;
+  peer_send (p, &have);
+}
+
+/* The whole buffer map, right after HELLO. */
+static void
+peer_send_full_have (SwarmPeer * p)
+{
+  guint64 oldest, newest, first, seq;
+  guint8 have_bits[SWARM_WIRE_MAX_HAVE_BITS / 8] = { 0 };
+  guint8 key_bits[SWARM_WIRE_MAX_HAVE_BITS / 8] = { 0 };
+  SwarmMessage have = {.type = SWARM_MSG_HAVE };
+
+  if (!swarm_store_get_range (p->store, &oldest, &newest))
+    return;
+  first = MAX (oldest, newest - MIN (newest, SWARM_WIRE_MAX_HAVE_BITS - 1));
+  for (seq = first; seq <= newest; seq++) {
+    SwarmSegmentFlags flags;
+
+    if (swarm_store_get_flags (p->store, seq, &flags)) {
+      swarm_wire_bit_set (have_bits, seq - first);
+      if (flags & SWARM_SEGMENT_FLAG_KEYFRAME)
+        swarm_wire_bit_set (key_bits, seq - first);
+    }
+  }
+  have.have.first_seq = first;
+  have.have.count = newest - first + 1;
+  have.have.have_bits = have_bits;
+  have.have.key_bits = key_bits;
+  peer_send (p, &have);
+}
+
+void
+swarm_peer_request (SwarmPeer * p, guint64 seq, guint16 first_chunk,
+    guint16 count, const guint8 * bits)
+{
+  SwarmMessage req = {.type = SWARM_MSG_REQUEST };
+
+  req.request.seq = seq;
+  req.request.first_chunk = first_chunk;
+  req.request.count = count;
+  req.request.bits = bits;
+  /* A bitmap of every chunk of a big segment may not fit one datagram:
+   * split it. */
+  while (req.request.count > 0 && (req.request.count + 7) / 8 + 16 >
+      SWARM_WIRE_MAX_DATAGRAM) {
+    SwarmMessage part = req;
+    guint n = (SWARM_WIRE_MAX_DATAGRAM - 32) * 8;
+
+    part.request.count = n;
+    peer_send (p, &part);
+    req.request.first_chunk += n;
+    req.request.count -= n;
+    req.request.bits += n / 8;
+  }
+  peer_send (p, &req);
+}
+
+void
+swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint32 echo_time_us,
+    guint16 chunk_count, const guint8 * received_bits)
+{
+  SwarmMessage ack = {.type = SWARM_MSG_ACK };
+
+  ack.ack.seq = seq;
+  ack.ack.echo_time_us = echo_time_us;
+  ack.ack.first_chunk = 0;
+  /* A summary is enough for liveness and delay; cap the bitmap size. */
+  ack.ack.count = MIN (chunk_count, (SWARM_WIRE_MAX_DATAGRAM - 32) * 8);
+  ack.ack.bits = received_bits;
+  peer_send (p, &ack);
+}
+
+gboolean
+swarm_peer_pump (SwarmPeer * p, guint budget)
+{
+  guint sent = 0;
+
+  if (p->closed || !p->hello_received)
+    return FALSE;
+  swarm_link_begin_batch (p->link);
+  while (sent < budget && !g_queue_is_empty (&p->uploads)) {
+    Upload *u = g_queue_peek_head (&p->uploads);
+    gsize size;
+    const guint8 *data = g_bytes_get_data (u->bytes, &size);
+
+    while (sent < budget && u->next < u->chunk_count) {
+      guint c = u->next++;
+      SwarmMessage msg = {.type = SWARM_MSG_DATA };
+      gsize off = (gsize) c * SWARM_CHUNK_SIZE;
+
+      if (u->wanted && !swarm_wire_bit_get (u->wanted, c))
+        continue;
+      msg.data.seq = u->seq;
+      msg.data.chunk_index = c;
+      msg.data.chunk_count = u->chunk_count;
+      msg.data.segment_size = size;
+      msg.data.send_time_us = now_us32 ();
+      msg.data.payload = data + off;
+      msg.data.payload_len = MIN (SWARM_CHUNK_SIZE, size - off);
+      peer_send (p, &msg);
+      p->bytes_sent += msg.data.payload_len;
+      sent++;
+    }
+    if (u->next >= u->chunk_count)
+      upload_free (g_queue_pop_head (&p->uploads));
+  }
+  swarm_link_end_batch (p->link);
+  return !g_queue_is_empty (&p->uploads);
+}
+
+gboolean
+swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us)
+{
+  if (p->closed)
+    return FALSE;
+  if (!p->link_up)
+    return TRUE;                /* the link's own connect timeout covers setup */
+  if (now_us - p->last_recv_us > SWARM_PEER_SILENCE_US) {
+    peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_SILENT,
+        "partner went silent");
+    return FALSE;
+  }
+  if (now_us - p->last_send_us > SWARM_PEER_PING_US) {
+    SwarmMessage ping = {.type = SWARM_MSG_PING };
+
+    ping.ping.nonce = ++p->ping_nonce;
+    ping.ping.time_us = now_us32 ();
+    peer_send (p, &ping);
+  }
+  return TRUE;
+}
+
+gboolean
+swarm_peer_is_ready (SwarmPeer * p)
+{
+  return !p->closed && p->hello_received;
+}
+
+gboolean
+swarm_peer_has (SwarmPeer * p, guint64 seq)
+{
+  return g_hash_table_contains (p->have, &seq);
+}
+
+gboolean
+swarm_peer_has_keyframe (SwarmPeer * p, guint64 seq)
+{
+  return (GPOINTER_TO_UINT (g_hash_table_lookup (p->have, &seq)) & 2) != 0;
+}
+
+gboolean
+swarm_peer_get_newest (SwarmPeer * p, guint64 * seq)
+{
+  if (p->have_any)
+    *seq = p->have_newest;
+  return p->have_any;
+}
+
+SwarmPeerRole
+swarm_peer_get_remote_role (SwarmPeer * p)
+{
+  return p->remote_role;
+}
+
+SwarmLinkRole
+swarm_peer_get_link_role (SwarmPeer * p)
+{
+  return p->link_role;
+}
+
+const gchar *
+swarm_peer_get_remote_id (SwarmPeer * p)
+{
+  return p->remote_id;
+}
+
+void
+swarm_peer_set_remote_id (SwarmPeer * p, const gchar * peer_id)
+{
+  g_free (p->remote_id);
+  p->remote_id = g_strdup (peer_id);
+}
+
+const gchar *
+swarm_peer_get_offer_id (SwarmPeer * p)
+{
+  return p->offer_id;
+}
+
+void
+swarm_peer_set_offer_id (SwarmPeer * p, const gchar * offer_id)
+{
+  g_free (p->offer_id);
+  p->offer_id = g_strdup (offer_id);
+}
+
+gint64
+swarm_peer_get_rtt_us (SwarmPeer * p)
+{
+  return p->rtt_us;
+}
+
+gint64
+swarm_peer_get_created_us (SwarmPeer * p)
+{
+  return p->created_us;
+}
+
+guint
+swarm_peer_get_upload_queue_length (SwarmPeer * p)
+{
+  return p->uploads.length;
+}
+
+SwarmLink *
+swarm_peer_get_link (SwarmPeer * p)
+{
+  return p->link;
+}
+
+guint64
+swarm_peer_get_bytes_sent (SwarmPeer * p)
+{
+  return p->bytes_sent;
+}
+
+guint64
+swarm_peer_get_bytes_received (SwarmPeer * p)
+{
+  return p->bytes_received;
+}
+
+guint
+swarm_peer_get_in_flight (SwarmPeer * p)
+{
+  return p->in_flight;
+}
+
+void
+swarm_peer_set_in_flight (SwarmPeer * p, guint n)
+{
+  p->in_flight = n;
+}

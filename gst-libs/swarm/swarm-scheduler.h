@@ -1,2 +1,52 @@
+/* The scheduler decides which peer to ask for which segment.  It sees a
+ * read-only snapshot of the swarm (what is wanted, what each partner holds
+ * and how busy it is) and answers with requests; the session carries them
+ * out, tracks transfers and re-requests lost chunks.  Replace the policy by
+ * providing another SwarmSchedulerClass.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
+
 #include "swarm-prelude.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  gboolean is_origin;
+  guint in_flight;               /* segment transfers running from this peer */
+  guint max_in_flight;
+  gint64 rtt_us;                 /* smoothed; 0 = unknown */
+  gdouble rate_bps;              /* measured receive rate from it; 0 = unknown */
+  /* Does this peer hold @seq? */
+  gboolean (*has) (gconstpointer peer, guint64 seq);
+  gconstpointer peer;            /* opaque handle passed to has() */
+} SwarmSchedPeer;
+
+typedef struct {
+  /* Segments neither held nor being fetched, most urgent (nearest playout
+   * deadline) first. */
+  const guint64 *wanted;
+  guint n_wanted;
+  const SwarmSchedPeer *peers;
+  guint n_peers;
+} SwarmSchedView;
+
+typedef struct {
+  guint64 seq;
+  guint peer_index;              /* into SwarmSchedView.peers */
+} SwarmSchedRequest;
+
+typedef struct {
+  const gchar *name;
+  gpointer (*create) (void);
+  void (*destroy) (gpointer self);
+  /* Appends SwarmSchedRequest to @out. */
+  void (*schedule) (gpointer self, const SwarmSchedView * view, GArray * out);
+} SwarmSchedulerClass;
+
+/* First version: most urgent first; among the partners holding a segment,
+ * the least busy viewer, then the fastest; the origin only when no viewer
+ * holds it. */
+SWARM_API const SwarmSchedulerClass *swarm_scheduler_simple_get_class (void);
+
+G_END_DECLS

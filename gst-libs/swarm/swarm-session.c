@@ -1,1 +1,1649 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The session ties the swarm together on one network thread:
+ *
+ *   tracker client(s) ──offers/answers──▶ SwarmPeer (link + protocol)
+ *   embedded tracker (origin)              │ HAVE / DATA / ABSENT
+ *   scheduler ◀── wanted segments ─────────┤
+ *   transfers: chunks → segment → verify → store → HAVE to partners
+ *
+ * Elements call in from their streaming threads; everything that touches
+ * links or the tracker is marshalled onto the session's GMainContext.  The
+ * few fields elements read (counters, playout position, newest known
+ * segment) live under @lock, with @cond to wake waiting elements.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include "swarm-session.h"
+#include "swarm-peer.h"
+#include "swarm-store.h"
+#include "swarm-tracker.h"
+#include "swarm-dtls.h"
+#include "swarm-private.h"
+#include "swarm.h"
+
+#define GST_CAT_DEFAULT swarm_debug
+
+/* How much of the stream a session keeps to serve others. */
+#define STORE_MAX_SEGMENTS 600
+#define STORE_MAX_BYTES (96 * 1024 * 1024)
+/* Segments fetched ahead of playout. */
+#define LOOKAHEAD_SEGMENTS 48
+#define HOUSEKEEPING_MS 20
+#define PUMP_MS 2
+#define PUMP_CHUNKS_PER_TICK 24
+#define MAX_IN_FLIGHT_PER_PEER 6
+/* A transfer with no new chunk for this long is re-requested. */
+#define STALL_MIN_US (250 * 1000)
+/* An offer nobody answered is withdrawn after this long. */
+#define OFFER_EXPIRY_US (6 * G_USEC_PER_SEC)
+#define OFFER_MIN_INTERVAL_US (2 * G_USEC_PER_SEC)
+#define GATHER_WAIT_US (3 * G_USEC_PER_SEC)
+#define ACK_EVERY_CHUNKS 64
+
+G_DEFINE_QUARK (swarm-session-error-quark, swarm_session_error);
+
+typedef struct _PeerEntry PeerEntry;
+typedef struct _Transfer Transfer;
+
+struct _PeerEntry {
+  SwarmSession *session;
+  SwarmPeer *peer;
+  SwarmTrackerClient *via;      /* tracker that carried its offer (answerers) */
+  gboolean dead;                /* closed: reaped on the next housekeeping */
+  gboolean has_remote;          /* remote description applied */
+  gboolean described;           /* local description produced */
+  gchar *description;           /* offerers: until announced */
+};
+
+struct _Transfer {
+  guint64 seq;
+  PeerEntry *source;            /* NULL while no partner is asked */
+  guint chunk_count;            /* 0 until the first chunk */
+  gsize size;
+  guint8 *data;
+  guint8 *got;                  /* bitmap of received chunks */
+  guint n_got;
+  guint since_ack;
+  gint64 last_progress_us;
+  guint attempts;
+};
+
+struct _SwarmSession {
+  /* configuration (immutable after new) */
+  SwarmSessionRole role;
+  SwarmIdentity *identity;
+  gchar **tracker_urls;
+  gchar *tracker_address;
+  guint tracker_port_wanted;
+  guint max_peers;
+  SwarmIceServer *stun;
+  SwarmIceServer *turn;
+  guint join_timeout_ms;
+  guint stats_interval_ms;
+  gchar *stats_name;
+  const SwarmSchedulerClass *scheduler_class;
+  SwarmSessionCallbacks callbacks;
+  gpointer user_data;
+
+  gchar *swarm_id;
+  gchar *info_hash;
+  SwarmPeerLocal local;
+  SwarmDtlsCredentials *credentials;
+  SwarmStore *store;
+
+  /* network thread */
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+  gboolean running;
+
+  /* owned by the network thread */
+  SwarmTrackerServer *tracker_server;
+  GPtrArray *trackers;          /* SwarmTrackerClient* */
+  GPtrArray *peers;             /* PeerEntry* */
+  GHashTable *transfers;        /* seq -> Transfer* */
+  gpointer scheduler;
+  GSource *housekeeping_source;
+  GSource *pump_source;
+  GSource *stats_source;
+  GSource *schedule_source;
+  gint64 started_us;
+  gint64 last_offer_round_us;
+  guint offers_gathering;
+  gint64 offer_round_started_us;
+  gboolean announced_started;
+  gboolean tracker_ever_connected;
+  guint tracker_complete;
+  gboolean reported_failure;
+  guint64 closed_bytes_sent;
+  guint64 closed_bytes_received;
+  guint housekeeping_ticks;
+
+  /* shared with elements, under lock */
+  GMutex lock;
+  GCond cond;
+  guint tracker_port;
+  gboolean ready;
+  gboolean failed;
+  gboolean flushing;
+  gboolean playout_set;
+  guint64 playout_seq;
+  gboolean newest_valid;
+  guint64 newest_seq;
+  gboolean newest_key_valid;
+  guint64 newest_key_seq;
+  gboolean got_segment;
+  guint n_ready_peers;
+  guint64 bytes_sent;
+  guint64 bytes_received;
+  guint64 bytes_from_origin;
+  guint64 bytes_from_peers;
+  guint64 segments_received;
+  guint64 segments_rejected;
+  guint64 segments_published;
+  guint64 segments_played;
+  guint64 segments_missed;
+  gint64 startup_ms;
+  GValue peer_stats;            /* GST_TYPE_ARRAY of GstStructure */
+};
+
+static void session_request_schedule (SwarmSession * s);
+static void session_maybe_offer (SwarmSession * s);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void
+transfer_free (Transfer * t)
+{
+  g_free (t->data);
+  g_free (t->got);
+  g_free (t);
+}
+
+static gchar *
+random_id20 (void)
+{
+  static const gchar alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  guint8 rnd[20];
+  gchar *id = g_malloc (21);
+  guint i;
+
+  gnutls_rnd (GNUTLS_RND_NONCE, rnd, sizeof rnd);
+  for (i = 0; i < 20; i++)
+    id[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
+  id[20] = '\0';
+  return id;
+}
+
+static gboolean
+peer_entry_is_live (PeerEntry * e)
+{
+  return !e->dead;
+}
+
+static gboolean
+peer_entry_is_ready (PeerEntry * e)
+{
+  return !e->dead && swarm_peer_is_ready (e->peer);
+}
+
+/* Partners that count against max-peers: every live link except our own
+ * offers nobody answered yet. */
+static guint
+session_count_partners (SwarmSession * s)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    if (peer_entry_is_live (e) && (e->has_remote
+            || swarm_peer_get_link_role (e->peer) == SWARM_LINK_ANSWERER))
+      n++;
+  }
+  return n;
+}
+
+static PeerEntry *
+session_find_partner (SwarmSession * s, const gchar * remote_id,
+    PeerEntry * except)
+{
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    const gchar *id = swarm_peer_get_remote_id (e->peer);
+
+    if (e != except && peer_entry_is_live (e) && id
+        && g_strcmp0 (id, remote_id) == 0)
+      return e;
+  }
+  return NULL;
+}
+
+static void
+session_fail (SwarmSession * s, gint code, gchar * message)
+{
+  GError *error = g_error_new_literal (SWARM_SESSION_ERROR, code, message);
+
+  g_free (message);
+  g_mutex_lock (&s->lock);
+  s->failed = TRUE;
+  g_cond_broadcast (&s->cond);
+  g_mutex_unlock (&s->lock);
+  if (!s->reported_failure) {
+    s->reported_failure = TRUE;
+    GST_WARNING ("session failed: %s", error->message);
+    if (s->callbacks.error)
+      s->callbacks.error (s, error, s->user_data);
+  }
+  g_error_free (error);
+}
+
+static void
+session_warn (SwarmSession * s, const GError * error)
+{
+  GST_INFO ("session warning: %s", error->message);
+  if (s->callbacks.warning)
+    s->callbacks.warning (s, error, s->user_data);
+}
+
+/* ---- segments --------------------------------------------------------- */
+
+static void
+session_note_known (SwarmSession * s, guint64 seq, gboolean keyframe)
+{
+  gboolean changed = FALSE;
+
+  g_mutex_lock (&s->lock);
+  if (!s->newest_valid || seq > s->newest_seq) {
+    s->newest_seq = seq;
+    s->newest_valid = TRUE;
+    changed = TRUE;
+  }
+  if (keyframe && (!s->newest_key_valid || seq > s->newest_key_seq)) {
+    s->newest_key_seq = seq;
+    s->newest_key_valid = TRUE;
+    changed = TRUE;
+  }
+  if (changed)
+    g_cond_broadcast (&s->cond);
+  g_mutex_unlock (&s->lock);
+}
+
+static void
+session_announce_segment (SwarmSession * s, guint64 seq,
+    SwarmSegmentFlags flags)
+{
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    if (peer_entry_is_ready (e))
+      swarm_peer_send_have (e->peer, seq, flags);
+  }
+}
+
+typedef struct {
+  SwarmSession *session;
+  guint64 seq;
+  SwarmSegmentFlags flags;
+  GBytes *bytes;
+} PublishJob;
+
+static gboolean
+publish_on_thread (gpointer data)
+{
+  PublishJob *job = data;
+  SwarmSession *s = job->session;
+
+  if (swarm_store_add (s->store, job->seq, job->flags, job->bytes)) {
+    session_note_known (s, job->seq,
+        (job->flags & SWARM_SEGMENT_FLAG_KEYFRAME) != 0);
+    session_announce_segment (s, job->seq, job->flags);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+publish_job_free (gpointer data)
+{
+  PublishJob *job = data;
+
+  g_bytes_unref (job->bytes);
+  g_free (job);
+}
+
+void
+swarm_session_publish (SwarmSession * s, guint64 seq, SwarmSegmentFlags flags,
+    GBytes * segment)
+{
+  PublishJob *job = g_new0 (PublishJob, 1);
+
+  job->session = s;
+  job->seq = seq;
+  job->flags = flags;
+  job->bytes = g_bytes_ref (segment);
+  g_mutex_lock (&s->lock);
+  s->segments_published++;
+  g_mutex_unlock (&s->lock);
+  g_main_context_invoke_full (s->context, G_PRIORITY_DEFAULT,
+      publish_on_thread, job, publish_job_free);
+}
+
+/* A whole segment arrived: check the publisher's signature before anyone
+ * sees it. */
+static void
+session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
+{
+  GBytes *bytes = g_bytes_new_take (t->data, t->size);
+  GError *error = NULL;
+  SwarmSegmentFlags flags = 0;
+  guint64 seq = 0;
+  PeerEntry *source = t->source;
+
+  t->data = NULL;
+  if (source)
+    swarm_peer_set_in_flight (source->peer,
+        swarm_peer_get_in_flight (source->peer) - 1);
+  if (!swarm_segment_peek (g_bytes_get_data (bytes, NULL), t->size, &seq,
+          &flags, &error) || seq != t->seq
+      || !swarm_segment_verify (bytes, s->identity, &error)) {
+    GST_WARNING ("segment %" G_GUINT64_FORMAT " from %s rejected: %s",
+        t->seq, swarm_peer_get_remote_id (last->peer),
+        error ? error->message : "sequence number mismatch");
+    g_clear_error (&error);
+    g_mutex_lock (&s->lock);
+    s->segments_rejected++;
+    g_mutex_unlock (&s->lock);
+    g_hash_table_remove (s->transfers, &t->seq);
+    swarm_peer_close (last->peer);
+    g_bytes_unref (bytes);
+    return;
+  }
+
+  swarm_peer_send_ack (last->peer, t->seq, 0, t->chunk_count, t->got);
+  swarm_store_add (s->store, seq, flags, bytes);
+  g_hash_table_remove (s->transfers, &seq);
+  g_bytes_unref (bytes);
+
+  g_mutex_lock (&s->lock);
+  s->segments_received++;
+  s->got_segment = TRUE;
+  g_cond_broadcast (&s->cond);
+  g_mutex_unlock (&s->lock);
+
+  session_announce_segment (s, seq, flags);
+  session_request_schedule (s);
+}
+
+static void
+on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  Transfer *t;
+  guint idx = msg->data.chunk_index;
+
+  g_mutex_lock (&s->lock);
+  s->bytes_received += msg->data.payload_len;
+  if (swarm_peer_get_remote_role (p) == SWARM_PEER_ROLE_ORIGIN)
+    s->bytes_from_origin += msg->data.payload_len;
+  else
+    s->bytes_from_peers += msg->data.payload_len;
+  g_mutex_unlock (&s->lock);
+
+  t = g_hash_table_lookup (s->transfers, &msg->data.seq);
+  if (!t)
+    return;                     /* late duplicate, or never asked for */
+  if (t->chunk_count == 0) {
+    t->chunk_count = msg->data.chunk_count;
+    t->size = msg->data.segment_size;
+    t->data = g_malloc (t->size);
+    t->got = g_malloc0 ((t->chunk_count + 7) / 8);
+  } else if (t->chunk_count != msg->data.chunk_count
+      || t->size != msg->data.segment_size) {
+    GST_DEBUG ("chunk of %" G_GUINT64_FORMAT " disagrees on size, dropped",
+        t->seq);
+    return;
+  }
+  if (swarm_wire_bit_get (t->got, idx))
+    return;
+  memcpy (t->data + (gsize) idx * SWARM_CHUNK_SIZE, msg->data.payload,
+      msg->data.payload_len);
+  swarm_wire_bit_set (t->got, idx);
+  t->n_got++;
+  t->last_progress_us = g_get_monotonic_time ();
+  if (t->n_got == t->chunk_count) {
+    session_complete_transfer (s, t, e);
+  } else if (++t->since_ack >= ACK_EVERY_CHUNKS) {
+    t->since_ack = 0;
+    swarm_peer_send_ack (p, t->seq, msg->data.send_time_us, t->chunk_count,
+        t->got);
+  }
+}
+
+static void
+transfer_detach (Transfer * t)
+{
+  if (t->source) {
+    SwarmPeer *p = t->source->peer;
+    guint n = swarm_peer_get_in_flight (p);
+    swarm_peer_set_in_flight (p, n ? n - 1 : 0);
+    t->source = NULL;
+  }
+}
+
+static void
+on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  Transfer *t = g_hash_table_lookup (e->session->transfers, &seq);
+
+  if (t && t->source == e) {
+    transfer_detach (t);
+    t->last_progress_us = 0;    /* re-request elsewhere right away */
+  }
+  session_request_schedule (e->session);
+}
+
+/* Picks who to ask again for a stalled transfer: another partner holding
+ * it if there is one, viewers before the origin. */
+static PeerEntry *
+session_pick_retry_source (SwarmSession * s, Transfer * t)
+{
+  PeerEntry *best = NULL;
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    gboolean better;
+
+    if (!peer_entry_is_ready (e) || !swarm_peer_has (e->peer, t->seq))
+      continue;
+    if (!best) {
+      best = e;
+      continue;
+    }
+    /* prefer someone else than the partner that stalled */
+    if ((e == t->source) != (best == t->source))
+      better = e != t->source;
+    else if ((swarm_peer_get_remote_role (e->peer) == SWARM_PEER_ROLE_ORIGIN)
+        != (swarm_peer_get_remote_role (best->peer) ==
+            SWARM_PEER_ROLE_ORIGIN))
+      better = swarm_peer_get_remote_role (e->peer) != SWARM_PEER_ROLE_ORIGIN;
+    else
+      better = swarm_peer_get_in_flight (e->peer) <
+          swarm_peer_get_in_flight (best->peer);
+    if (better)
+      best = e;
+  }
+  return best;
+}
+
+static void
+session_retry_transfers (SwarmSession * s, gint64 now)
+{
+  GHashTableIter it;
+  gpointer value;
+  guint64 playout;
+  gboolean playout_set;
+
+  g_mutex_lock (&s->lock);
+  playout = s->playout_seq;
+  playout_set = s->playout_set;
+  g_mutex_unlock (&s->lock);
+
+  g_hash_table_iter_init (&it, s->transfers);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    Transfer *t = value;
+    gint64 stall = STALL_MIN_US;
+    PeerEntry *next;
+
+    if (playout_set && t->seq < playout) {
+      transfer_detach (t);
+      g_hash_table_iter_remove (&it);
+      continue;
+    }
+    if (t->source)
+      stall = MAX (stall, 4 * swarm_peer_get_rtt_us (t->source->peer));
+    if (t->source && now - t->last_progress_us < stall)
+      continue;
+
+    next = session_pick_retry_source (s, t);
+    transfer_detach (t);
+    if (!next)
+      continue;
+    t->source = next;
+    swarm_peer_set_in_flight (next->peer,
+        swarm_peer_get_in_flight (next->peer) + 1);
+    t->last_progress_us = now;
+    t->attempts++;
+    if (t->chunk_count == 0) {
+      swarm_peer_request (next->peer, t->seq, 0, 0, NULL);
+    } else {
+      /* ask only for the chunks still missing */
+      guint8 *missing = g_malloc0 ((t->chunk_count + 7) / 8);
+      guint i;
+
+      for (i = 0; i < t->chunk_count; i++)
+        if (!swarm_wire_bit_get (t->got, i))
+          swarm_wire_bit_set (missing, i);
+      swarm_peer_request (next->peer, t->seq, 0, t->chunk_count, missing);
+      g_free (missing);
+    }
+    GST_DEBUG ("re-requesting %" G_GUINT64_FORMAT " (%u/%u chunks) from %s",
+        t->seq, t->n_got, t->chunk_count, swarm_peer_get_remote_id (next->peer));
+  }
+}
+
+/* ---- scheduling ------------------------------------------------------- */
+
+static gboolean
+sched_peer_has (gconstpointer peer, guint64 seq)
+{
+  return swarm_peer_has ((SwarmPeer *) peer, seq);
+}
+
+static void
+session_schedule (SwarmSession * s)
+{
+  GArray *wanted, *peers, *requests, *entries;
+  guint64 from, to, seq;
+  gboolean have_range;
+  SwarmSchedView view;
+  guint i;
+
+  if (s->role != SWARM_SESSION_VIEWER)
+    return;
+  g_mutex_lock (&s->lock);
+  have_range = s->playout_set && s->newest_valid
+      && s->newest_seq >= s->playout_seq;
+  from = s->playout_seq;
+  to = s->newest_seq;
+  g_mutex_unlock (&s->lock);
+  if (!have_range)
+    return;
+  to = MIN (to, from + LOOKAHEAD_SEGMENTS - 1);
+
+  wanted = g_array_new (FALSE, FALSE, sizeof (guint64));
+  for (seq = from; seq <= to; seq++)
+    if (!swarm_store_has (s->store, seq)
+        && !g_hash_table_contains (s->transfers, &seq))
+      g_array_append_val (wanted, seq);
+
+  peers = g_array_new (FALSE, TRUE, sizeof (SwarmSchedPeer));
+  entries = g_array_new (FALSE, FALSE, sizeof (PeerEntry *));
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    SwarmSchedPeer sp = { 0 };
+
+    if (!peer_entry_is_ready (e))
+      continue;
+    sp.is_origin =
+        swarm_peer_get_remote_role (e->peer) == SWARM_PEER_ROLE_ORIGIN;
+    sp.in_flight = swarm_peer_get_in_flight (e->peer);
+    sp.max_in_flight = MAX_IN_FLIGHT_PER_PEER;
+    sp.rtt_us = swarm_peer_get_rtt_us (e->peer);
+    sp.has = sched_peer_has;
+    sp.peer = e->peer;
+    g_array_append_val (peers, sp);
+    g_array_append_val (entries, e);
+  }
+
+  requests = g_array_new (FALSE, FALSE, sizeof (SwarmSchedRequest));
+  if (wanted->len > 0 && peers->len > 0) {
+    view.wanted = (const guint64 *) wanted->data;
+    view.n_wanted = wanted->len;
+    view.peers = (const SwarmSchedPeer *) peers->data;
+    view.n_peers = peers->len;
+    s->scheduler_class->schedule (s->scheduler, &view, requests);
+  }
+
+  for (i = 0; i < requests->len; i++) {
+    SwarmSchedRequest *r = &g_array_index (requests, SwarmSchedRequest, i);
+    PeerEntry *e;
+    Transfer *t;
+    guint64 *key;
+
+    if (r->peer_index >= entries->len
+        || g_hash_table_contains (s->transfers, &r->seq))
+      continue;
+    e = g_array_index (entries, PeerEntry *, r->peer_index);
+    t = g_new0 (Transfer, 1);
+    t->seq = r->seq;
+    t->source = e;
+    t->last_progress_us = g_get_monotonic_time ();
+    key = g_new (guint64, 1);
+    *key = r->seq;
+    g_hash_table_insert (s->transfers, key, t);
+    swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
+    swarm_peer_request (e->peer, r->seq, 0, 0, NULL);
+  }
+
+  g_array_unref (requests);
+  g_array_unref (entries);
+  g_array_unref (peers);
+  g_array_unref (wanted);
+}
+
+static gboolean
+schedule_cb (gpointer data)
+{
+  SwarmSession *s = data;
+
+  g_clear_pointer (&s->schedule_source, g_source_unref);
+  session_schedule (s);
+  return G_SOURCE_REMOVE;
+}
+
+/* Coalesces many triggers (HAVEs, completions) into one pass.  Network
+ * thread only. */
+static void
+session_request_schedule (SwarmSession * s)
+{
+  if (s->schedule_source || !s->running)
+    return;
+  s->schedule_source = g_idle_source_new ();
+  g_source_set_priority (s->schedule_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (s->schedule_source, schedule_cb, s, NULL);
+  g_source_attach (s->schedule_source, s->context);
+}
+
+static gboolean
+schedule_from_any_thread (gpointer data)
+{
+  session_request_schedule (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- uploads ---------------------------------------------------------- */
+
+static gboolean
+pump_cb (gpointer data)
+{
+  SwarmSession *s = data;
+  gboolean more = FALSE;
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    if (peer_entry_is_ready (e))
+      more |= swarm_peer_pump (e->peer, PUMP_CHUNKS_PER_TICK);
+  }
+  if (!more) {
+    g_clear_pointer (&s->pump_source, g_source_unref);
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_peer_upload (SwarmPeer * p, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+
+  if (s->pump_source)
+    return;
+  /* Send the first burst right away; pace the rest. */
+  if (!swarm_peer_pump (p, PUMP_CHUNKS_PER_TICK))
+    return;
+  s->pump_source = g_timeout_source_new (PUMP_MS);
+  g_source_set_callback (s->pump_source, pump_cb, s, NULL);
+  g_source_attach (s->pump_source, s->context);
+}
+
+/* ---- partners --------------------------------------------------------- */
+
+static void
+on_peer_description (SwarmPeer * p, const gchar * sdp, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  GError *error = NULL;
+
+  e->described = TRUE;
+  if (swarm_peer_get_link_role (p) == SWARM_LINK_ANSWERER) {
+    if (!e->via || !swarm_tracker_client_answer (e->via,
+            swarm_peer_get_remote_id (p), swarm_peer_get_offer_id (p), sdp,
+            &error)) {
+      GST_INFO ("could not send answer: %s", error ? error->message : "no tracker");
+      g_clear_error (&error);
+      swarm_peer_close (p);
+    }
+    return;
+  }
+  e->description = g_strdup (sdp);
+  if (s->offers_gathering > 0)
+    s->offers_gathering--;
+  if (s->offers_gathering == 0)
+    session_maybe_offer (s);
+}
+
+static void
+on_peer_ready (SwarmPeer * p, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  PeerEntry *twin = session_find_partner (s, swarm_peer_get_remote_id (p), e);
+
+  if (twin && swarm_peer_is_ready (twin->peer)) {
+    /* Both sides offered each other: keep the link whose offerer has the
+     * smaller peer id, a rule both ends apply identically. */
+    const gchar *offerer_e = swarm_peer_get_link_role (p) == SWARM_LINK_OFFERER
+        ? s->local.peer_id : swarm_peer_get_remote_id (p);
+    const gchar *offerer_t =
+        swarm_peer_get_link_role (twin->peer) == SWARM_LINK_OFFERER
+        ? s->local.peer_id : swarm_peer_get_remote_id (twin->peer);
+
+    if (strcmp (offerer_e, offerer_t) > 0) {
+      swarm_peer_close (p);
+      return;
+    }
+    swarm_peer_close (twin->peer);
+  }
+  GST_INFO ("partner %s ready (%s, %s)", swarm_peer_get_remote_id (p),
+      swarm_peer_get_remote_role (p) == SWARM_PEER_ROLE_ORIGIN ? "origin" :
+      "viewer", swarm_link_get_local_candidate_type (swarm_peer_get_link (p)));
+  g_mutex_lock (&s->lock);
+  s->n_ready_peers++;
+  g_mutex_unlock (&s->lock);
+  session_request_schedule (s);
+}
+
+static void
+on_peer_have (SwarmPeer * p, guint64 seq, gboolean keyframe, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+
+  session_note_known (e->session, seq, keyframe);
+  session_request_schedule (e->session);
+}
+
+static void
+on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  GHashTableIter it;
+  gpointer value;
+
+  if (e->dead)
+    return;
+  GST_INFO ("partner %s closed: %s",
+      swarm_peer_get_remote_id (p) ? swarm_peer_get_remote_id (p) : "(unknown)",
+      error ? error->message : "by us");
+  if (swarm_peer_is_ready (p) || e->has_remote) {
+    /* it counted as ready only if its HELLO arrived */
+  }
+  e->dead = TRUE;
+  if (!e->described && swarm_peer_get_link_role (p) == SWARM_LINK_OFFERER
+      && s->offers_gathering > 0)
+    s->offers_gathering--;
+  g_hash_table_iter_init (&it, s->transfers);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    Transfer *t = value;
+    if (t->source == e) {
+      t->source = NULL;
+      t->last_progress_us = 0;
+    }
+  }
+  /* Freed on the next housekeeping pass: we may be deep inside its code. */
+}
+
+static const SwarmPeerCallbacks peer_callbacks = {
+  .description = on_peer_description,
+  .ready = on_peer_ready,
+  .have = on_peer_have,
+  .data = on_peer_data,
+  .upload = on_peer_upload,
+  .absent = on_peer_absent,
+  .closed = on_peer_closed,
+};
+
+static PeerEntry *
+session_add_peer (SwarmSession * s, SwarmLinkRole role)
+{
+  SwarmLinkConfig config = { 0 };
+  PeerEntry *e = g_new0 (PeerEntry, 1);
+
+  config.stun = s->stun;
+  config.turn = s->turn;
+  config.connect_timeout_ms = 10000;
+  e->session = s;
+  e->peer = swarm_peer_new (s->context, role, &config, s->credentials,
+      &s->local, s->store, &peer_callbacks, e);
+  g_ptr_array_add (s->peers, e);
+  return e;
+}
+
+static void
+peer_entry_free (PeerEntry * e)
+{
+  swarm_peer_free (e->peer);
+  g_free (e->description);
+  g_free (e);
+}
+
+static void
+session_reap_peers (SwarmSession * s)
+{
+  guint i = 0;
+
+  while (i < s->peers->len) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (!e->dead) {
+      i++;
+      continue;
+    }
+    s->closed_bytes_sent += swarm_peer_get_bytes_sent (e->peer);
+    s->closed_bytes_received += swarm_peer_get_bytes_received (e->peer);
+    g_ptr_array_remove_index_fast (s->peers, i);
+    peer_entry_free (e);
+  }
+}
+
+/* ---- tracker ---------------------------------------------------------- */
+
+static void
+session_announce (SwarmSession * s, SwarmTrackerClient * c,
+    const SwarmTrackerOffer * offers, guint n_offers)
+{
+  GError *error = NULL;
+  const gchar *event = s->announced_started ? NULL : "started";
+  gint64 left = s->role == SWARM_SESSION_ORIGIN ? 0 : 1;
+
+  if (!swarm_tracker_client_announce (c, event, left, n_offers, offers,
+          n_offers, &error)) {
+    GST_INFO ("announce failed: %s", error->message);
+    g_error_free (error);
+    return;
+  }
+  s->announced_started = TRUE;
+}
+
+static SwarmTrackerClient *
+session_connected_tracker (SwarmSession * s)
+{
+  guint i;
+
+  for (i = 0; i < s->trackers->len; i++) {
+    SwarmTrackerClient *c = g_ptr_array_index (s->trackers, i);
+    if (swarm_tracker_client_is_connected (c))
+      return c;
+  }
+  return NULL;
+}
+
+/* Viewers look for partners: gather a round of offers, then announce them
+ * together (the protocol has no trickle). */
+static void
+session_maybe_offer (SwarmSession * s)
+{
+  SwarmTrackerClient *c;
+  gint64 now = g_get_monotonic_time ();
+  guint i, n_pending = 0, n_described = 0, partners, want;
+
+  if (s->role != SWARM_SESSION_VIEWER || !(c = session_connected_tracker (s)))
+    return;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (e->dead || e->has_remote
+        || swarm_peer_get_link_role (e->peer) != SWARM_LINK_OFFERER)
+      continue;
+    n_pending++;
+    if (e->description)
+      n_described++;
+  }
+
+  /* A round is gathering: announce once all are described, or on a deadline. */
+  if (s->offer_round_started_us && n_pending > 0) {
+    SwarmTrackerOffer offers[SWARM_TRACKER_MAX_OFFERS];
+    guint n = 0;
+
+    if (n_described < n_pending
+        && now - s->offer_round_started_us < GATHER_WAIT_US)
+      return;
+    for (i = 0; i < s->peers->len && n < SWARM_TRACKER_MAX_OFFERS; i++) {
+      PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+      if (e->dead || !e->description)
+        continue;
+      offers[n].offer_id = swarm_peer_get_offer_id (e->peer);
+      offers[n].sdp = e->description;
+      n++;
+    }
+    s->offer_round_started_us = 0;
+    if (n > 0)
+      session_announce (s, c, offers, n);
+    for (i = 0; i < s->peers->len; i++) {
+      PeerEntry *e = g_ptr_array_index (s->peers, i);
+      g_clear_pointer (&e->description, g_free);
+    }
+    return;
+  }
+  if (n_pending > 0 || now - s->last_offer_round_us < OFFER_MIN_INTERVAL_US)
+    return;
+
+  partners = session_count_partners (s);
+  if (partners >= s->max_peers)
+    return;
+  want = MIN (SWARM_TRACKER_MAX_OFFERS, s->max_peers - partners);
+
+  s->last_offer_round_us = now;
+  s->offer_round_started_us = now;
+  s->offers_gathering = 0;
+  for (i = 0; i < want; i++) {
+    PeerEntry *e = session_add_peer (s, SWARM_LINK_OFFERER);
+    gchar *offer_id = random_id20 ();
+    GError *error = NULL;
+
+    swarm_peer_set_offer_id (e->peer, offer_id);
+    g_free (offer_id);
+    s->offers_gathering++;
+    if (!swarm_peer_start (e->peer, &error)) {
+      GST_WARNING ("could not start an offer: %s", error->message);
+      g_error_free (error);
+      e->dead = TRUE;
+      s->offers_gathering--;
+    }
+  }
+  GST_DEBUG ("gathering %u offers", s->offers_gathering);
+}
+
+static void
+on_tracker_connected (SwarmTrackerClient * c, gpointer user_data)
+{
+  SwarmSession *s = user_data;
+
+  s->tracker_ever_connected = TRUE;
+  if (s->role == SWARM_SESSION_ORIGIN) {
+    session_announce (s, c, NULL, 0);
+  } else {
+    /* A plain announce so the tracker knows us (and tells us whether the
+     * swarm has a publisher) while the first offers gather. */
+    session_announce (s, c, NULL, 0);
+    s->last_offer_round_us = 0;
+    session_maybe_offer (s);
+  }
+}
+
+static void
+on_tracker_announce_reply (SwarmTrackerClient * c, guint complete,
+    guint incomplete, guint interval_s, gpointer user_data)
+{
+  SwarmSession *s = user_data;
+
+  s->tracker_complete = complete;
+  g_mutex_lock (&s->lock);
+  if (!s->ready) {
+    s->ready = TRUE;
+    g_cond_broadcast (&s->cond);
+  }
+  g_mutex_unlock (&s->lock);
+}
+
+static void
+on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  SwarmSession *s = user_data;
+  PeerEntry *e;
+  GError *error = NULL;
+
+  if (session_count_partners (s) >= s->max_peers) {
+    GST_DEBUG ("ignoring offer from %s: at max-peers", peer_id);
+    return;
+  }
+  if (session_find_partner (s, peer_id, NULL)) {
+    GST_DEBUG ("ignoring offer from %s: already a partner", peer_id);
+    return;
+  }
+  e = session_add_peer (s, SWARM_LINK_ANSWERER);
+  e->via = c;
+  e->has_remote = TRUE;
+  swarm_peer_set_remote_id (e->peer, peer_id);
+  swarm_peer_set_offer_id (e->peer, offer_id);
+  if (!swarm_peer_set_remote_description (e->peer, sdp, &error)
+      || !swarm_peer_start (e->peer, &error)) {
+    GST_INFO ("bad offer from %s: %s", peer_id, error->message);
+    g_error_free (error);
+    e->dead = TRUE;
+  }
+}
+
+static void
+on_tracker_answer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  SwarmSession *s = user_data;
+  GError *error = NULL;
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (e->dead || e->has_remote
+        || swarm_peer_get_link_role (e->peer) != SWARM_LINK_OFFERER
+        || g_strcmp0 (swarm_peer_get_offer_id (e->peer), offer_id) != 0)
+      continue;
+    if (session_find_partner (s, peer_id, e)) {
+      swarm_peer_close (e->peer);
+      return;
+    }
+    e->has_remote = TRUE;
+    swarm_peer_set_remote_id (e->peer, peer_id);
+    if (!swarm_peer_set_remote_description (e->peer, sdp, &error)) {
+      GST_INFO ("bad answer from %s: %s", peer_id, error->message);
+      g_error_free (error);
+      swarm_peer_close (e->peer);
+    }
+    return;
+  }
+  GST_DEBUG ("answer %s from %s matches no open offer", offer_id, peer_id);
+}
+
+static void
+on_tracker_error (SwarmTrackerClient * c, const GError * error,
+    gpointer user_data)
+{
+  session_warn (user_data, error);
+}
+
+static const SwarmTrackerClientCallbacks tracker_callbacks = {
+  .connected = on_tracker_connected,
+  .announce_reply = on_tracker_announce_reply,
+  .offer = on_tracker_offer,
+  .answer = on_tracker_answer,
+  .error = on_tracker_error,
+};
+
+/* ---- housekeeping and stats ------------------------------------------- */
+
+static void
+session_refresh_peer_stats (SwarmSession * s)
+{
+  GValue list = G_VALUE_INIT;
+  guint64 sent = s->closed_bytes_sent, received = s->closed_bytes_received;
+  guint i, n_ready = 0;
+
+  g_value_init (&list, GST_TYPE_ARRAY);
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    SwarmLink *link = swarm_peer_get_link (e->peer);
+    GValue v = G_VALUE_INIT;
+    GstStructure *st;
+    gchar *address;
+
+    sent += swarm_peer_get_bytes_sent (e->peer);
+    received += swarm_peer_get_bytes_received (e->peer);
+    if (!peer_entry_is_ready (e))
+      continue;
+    n_ready++;
+    address = swarm_link_get_remote_address (link);
+    st = gst_structure_new ("peer",
+        "id", G_TYPE_STRING, swarm_peer_get_remote_id (e->peer),
+        "role", G_TYPE_STRING,
+        swarm_peer_get_remote_role (e->peer) == SWARM_PEER_ROLE_ORIGIN ?
+        "origin" : "viewer",
+        "address", G_TYPE_STRING, address ? address : "",
+        "local-candidate-type", G_TYPE_STRING,
+        swarm_link_get_local_candidate_type (link) ?
+        swarm_link_get_local_candidate_type (link) : "",
+        "remote-candidate-type", G_TYPE_STRING,
+        swarm_link_get_remote_candidate_type (link) ?
+        swarm_link_get_remote_candidate_type (link) : "",
+        "rtt-ms", G_TYPE_DOUBLE, swarm_peer_get_rtt_us (e->peer) / 1000.0,
+        "bytes-sent", G_TYPE_UINT64, swarm_peer_get_bytes_sent (e->peer),
+        "bytes-received", G_TYPE_UINT64,
+        swarm_peer_get_bytes_received (e->peer), NULL);
+    g_free (address);
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, st);
+    gst_value_array_append_and_take_value (&list, &v);
+  }
+
+  g_mutex_lock (&s->lock);
+  g_value_unset (&s->peer_stats);
+  s->peer_stats = list;
+  s->bytes_sent = sent;
+  s->n_ready_peers = n_ready;
+  /* bytes_received is counted per chunk (with origin/peer split) */
+  (void) received;
+  g_mutex_unlock (&s->lock);
+}
+
+static void
+session_check_join (SwarmSession * s, gint64 now)
+{
+  gboolean got;
+  gchar *url;
+
+  if (s->role != SWARM_SESSION_VIEWER || s->reported_failure
+      || !s->join_timeout_ms)
+    return;
+  g_mutex_lock (&s->lock);
+  got = s->got_segment;
+  g_mutex_unlock (&s->lock);
+  if (got || now - s->started_us < (gint64) s->join_timeout_ms * 1000)
+    return;
+
+  url = g_strjoinv (", ", s->tracker_urls);
+  if (!s->tracker_ever_connected)
+    session_fail (s, SWARM_SESSION_ERROR_TRACKER,
+        g_strdup_printf (_("Could not connect to the tracker at %s within "
+                "%u ms."), url, s->join_timeout_ms));
+  else if (s->tracker_complete == 0 && s->n_ready_peers == 0)
+    session_fail (s, SWARM_SESSION_ERROR_JOIN_TIMEOUT,
+        g_strdup_printf (_("No publisher for swarm %s at the tracker %s "
+                "(waited %u ms)."), s->swarm_id, url, s->join_timeout_ms));
+  else
+    session_fail (s, SWARM_SESSION_ERROR_JOIN_TIMEOUT,
+        g_strdup_printf (_("Joined swarm %s but received no segment within "
+                "%u ms."), s->swarm_id, s->join_timeout_ms));
+  g_free (url);
+}
+
+static gboolean
+housekeeping_cb (gpointer data)
+{
+  SwarmSession *s = data;
+  gint64 now = g_get_monotonic_time ();
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (e->dead)
+      continue;
+    /* withdraw offers nobody answered */
+    if (!e->has_remote && swarm_peer_get_link_role (e->peer) ==
+        SWARM_LINK_OFFERER && e->described
+        && now - swarm_peer_get_created_us (e->peer) > OFFER_EXPIRY_US) {
+      swarm_peer_close (e->peer);
+      continue;
+    }
+    swarm_peer_housekeeping (e->peer, now);
+  }
+  session_reap_peers (s);
+  session_retry_transfers (s, now);
+  session_maybe_offer (s);
+  session_check_join (s, now);
+  if (s->housekeeping_ticks++ % 5 == 0)
+    session_refresh_peer_stats (s);
+  session_schedule (s);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+stats_cb (gpointer data)
+{
+  SwarmSession *s = data;
+  GstStructure *st;
+
+  session_refresh_peer_stats (s);
+  st = swarm_session_get_stats (s);
+  if (s->callbacks.stats)
+    s->callbacks.stats (s, st, s->user_data);
+  gst_structure_free (st);
+  return G_SOURCE_CONTINUE;
+}
+
+GstStructure *
+swarm_session_get_stats (SwarmSession * s)
+{
+  GstStructure *st;
+
+  g_mutex_lock (&s->lock);
+  st = gst_structure_new (s->stats_name,
+      "peers", G_TYPE_UINT, s->n_ready_peers,
+      "bytes-sent", G_TYPE_UINT64, s->bytes_sent,
+      "bytes-received", G_TYPE_UINT64, s->bytes_received, NULL);
+  if (s->role == SWARM_SESSION_VIEWER) {
+    gst_structure_set (st,
+        "bytes-from-origin", G_TYPE_UINT64, s->bytes_from_origin,
+        "bytes-from-peers", G_TYPE_UINT64, s->bytes_from_peers,
+        "segments-received", G_TYPE_UINT64, s->segments_received,
+        "segments-played", G_TYPE_UINT64, s->segments_played,
+        "segments-missed", G_TYPE_UINT64, s->segments_missed,
+        "segments-rejected", G_TYPE_UINT64, s->segments_rejected,
+        "startup-ms", G_TYPE_INT64, s->startup_ms, NULL);
+  } else {
+    gst_structure_set (st,
+        "segments-published", G_TYPE_UINT64, s->segments_published,
+        "tracker-port", G_TYPE_UINT, s->tracker_port, NULL);
+  }
+  gst_structure_set_value (st, "peer-stats", &s->peer_stats);
+  g_mutex_unlock (&s->lock);
+  return st;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+SwarmSession *
+swarm_session_new (const SwarmSessionConfig * config,
+    const SwarmSessionCallbacks * callbacks, gpointer user_data)
+{
+  SwarmSession *s = g_new0 (SwarmSession, 1);
+  gchar *peer_id;
+
+  swarm_init ();
+  s->role = config->role;
+  s->identity = swarm_identity_ref (config->identity);
+  s->tracker_urls = g_strdupv (config->trackers);
+  if (!s->tracker_urls)
+    s->tracker_urls = g_new0 (gchar *, 1);
+  s->tracker_address = g_strdup (config->tracker_address ?
+      config->tracker_address : "0.0.0.0");
+  s->tracker_port_wanted = config->tracker_port;
+  s->max_peers = MAX (config->max_peers, 1);
+  if (config->stun) {
+    s->stun = g_new0 (SwarmIceServer, 1);
+    *s->stun = *config->stun;
+    s->stun->host = g_strdup (config->stun->host);
+  }
+  if (config->turn) {
+    s->turn = g_new0 (SwarmIceServer, 1);
+    *s->turn = *config->turn;
+    s->turn->host = g_strdup (config->turn->host);
+    s->turn->username = g_strdup (config->turn->username);
+    s->turn->password = g_strdup (config->turn->password);
+  }
+  s->join_timeout_ms = config->join_timeout_ms;
+  s->stats_interval_ms = config->stats_interval_ms;
+  s->stats_name = g_strdup (config->stats_name ? config->stats_name :
+      "swarm-stats");
+  s->scheduler_class = config->scheduler ? config->scheduler :
+      swarm_scheduler_simple_get_class ();
+  if (callbacks)
+    s->callbacks = *callbacks;
+  s->user_data = user_data;
+
+  memcpy (s->local.swarm_key, swarm_identity_get_public_key (s->identity),
+      SWARM_WIRE_KEY_LEN);
+  peer_id = swarm_peer_id_generate ();
+  g_strlcpy (s->local.peer_id, peer_id, sizeof s->local.peer_id);
+  g_free (peer_id);
+  s->local.role = s->role == SWARM_SESSION_ORIGIN ? SWARM_PEER_ROLE_ORIGIN :
+      SWARM_PEER_ROLE_VIEWER;
+  s->swarm_id = swarm_identity_get_swarm_id (s->identity);
+  s->info_hash = swarm_id_to_info_hash (s->local.swarm_key);
+  s->store = swarm_store_new (STORE_MAX_SEGMENTS, STORE_MAX_BYTES);
+
+  s->context = g_main_context_new ();
+  s->loop = g_main_loop_new (s->context, FALSE);
+  s->peers = g_ptr_array_new ();
+  s->trackers = g_ptr_array_new ();
+  s->transfers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      (GDestroyNotify) transfer_free);
+  g_mutex_init (&s->lock);
+  g_cond_init (&s->cond);
+  s->startup_ms = -1;
+  g_value_init (&s->peer_stats, GST_TYPE_ARRAY);
+  return s;
+}
+
+typedef struct {
+  SwarmSession *session;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GError *error;
+} StartJob;
+
+static GSource *
+attach_timeout (SwarmSession * s, guint ms, GSourceFunc func)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, func, s, NULL);
+  g_source_attach (source, s->context);
+  return source;
+}
+
+/* Runs on the network thread, with its context as thread-default. */
+static gboolean
+session_setup (SwarmSession * s, GError ** error)
+{
+  guint i;
+
+  s->credentials = swarm_dtls_credentials_new (error);
+  if (!s->credentials)
+    return FALSE;
+  s->scheduler = s->scheduler_class->create ();
+
+  if (s->role == SWARM_SESSION_ORIGIN && !s->tracker_urls[0]) {
+    const gchar *host;
+
+    s->tracker_server = swarm_tracker_server_new ();
+    if (!swarm_tracker_server_listen (s->tracker_server, s->tracker_address,
+            s->tracker_port_wanted, error))
+      return FALSE;
+    g_mutex_lock (&s->lock);
+    s->tracker_port = swarm_tracker_server_get_port (s->tracker_server);
+    g_mutex_unlock (&s->lock);
+    /* Talk to our own tracker over loopback when it listens everywhere. */
+    if (g_str_equal (s->tracker_address, "0.0.0.0"))
+      host = "127.0.0.1";
+    else if (g_str_equal (s->tracker_address, "::"))
+      host = "[::1]";
+    else
+      host = s->tracker_address;
+    g_strfreev (s->tracker_urls);
+    s->tracker_urls = g_new0 (gchar *, 2);
+    s->tracker_urls[0] = g_strdup_printf (strchr (host, ':') && host[0] != '['
+        ? "ws://[%s]:%u/announce" : "ws://%s:%u/announce", host,
+        s->tracker_port);
+  }
+  if (!s->tracker_urls[0]) {
+    g_set_error (error, SWARM_SESSION_ERROR, SWARM_SESSION_ERROR_SETTINGS,
+        _("No tracker to join the swarm through."));
+    return FALSE;
+  }
+  for (i = 0; s->tracker_urls[i]; i++) {
+    SwarmTrackerClient *c = swarm_tracker_client_new (s->tracker_urls[i],
+        s->info_hash, s->local.peer_id, &tracker_callbacks, s);
+    g_ptr_array_add (s->trackers, c);
+    swarm_tracker_client_start (c);
+  }
+
+  s->started_us = g_get_monotonic_time ();
+  s->housekeeping_source = attach_timeout (s, HOUSEKEEPING_MS,
+      housekeeping_cb);
+  if (s->stats_interval_ms)
+    s->stats_source = attach_timeout (s, s->stats_interval_ms, stats_cb);
+  s->running = TRUE;
+  return TRUE;
+}
+
+static gpointer
+session_thread (gpointer data)
+{
+  StartJob *job = data;
+  SwarmSession *s = job->session;
+  GError *error = NULL;
+  gboolean ok;
+
+  g_main_context_push_thread_default (s->context);
+  ok = session_setup (s, &error);
+  g_mutex_lock (&job->lock);
+  job->error = error;
+  job->done = TRUE;
+  g_cond_signal (&job->cond);
+  g_mutex_unlock (&job->lock);
+  /* @job belongs to the starter from here on. */
+  if (ok)
+    g_main_loop_run (s->loop);
+  g_main_context_pop_thread_default (s->context);
+  return NULL;
+}
+
+gboolean
+swarm_session_start (SwarmSession * s, GError ** error)
+{
+  StartJob job = { 0 };
+
+  g_return_val_if_fail (s->thread == NULL, FALSE);
+  job.session = s;
+  g_mutex_init (&job.lock);
+  g_cond_init (&job.cond);
+  s->thread = g_thread_new ("swarm-net", session_thread, &job);
+  g_mutex_lock (&job.lock);
+  while (!job.done)
+    g_cond_wait (&job.cond, &job.lock);
+  g_mutex_unlock (&job.lock);
+  g_mutex_clear (&job.lock);
+  g_cond_clear (&job.cond);
+  if (job.error) {
+    g_propagate_error (error, job.error);
+    g_thread_join (s->thread);
+    s->thread = NULL;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+swarm_session_wait_ready (SwarmSession * s, guint timeout_ms, GError ** error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gboolean ready;
+
+  g_mutex_lock (&s->lock);
+  while (!s->ready && !s->failed && !s->flushing)
+    if (!g_cond_wait_until (&s->cond, &s->lock, deadline))
+      break;
+  ready = s->ready;
+  g_mutex_unlock (&s->lock);
+  if (!ready) {
+    gchar *url = g_strjoinv (", ", s->tracker_urls);
+    g_set_error (error, SWARM_SESSION_ERROR, SWARM_SESSION_ERROR_TRACKER,
+        _("The tracker at %s did not answer within %u ms."), url, timeout_ms);
+    g_free (url);
+  }
+  return ready;
+}
+
+guint
+swarm_session_get_tracker_port (SwarmSession * s)
+{
+  guint port;
+
+  g_mutex_lock (&s->lock);
+  port = s->tracker_port;
+  g_mutex_unlock (&s->lock);
+  return port;
+}
+
+static gboolean
+session_teardown (gpointer data)
+{
+  SwarmSession *s = data;
+  guint i;
+
+  s->running = FALSE;
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    if (!e->dead)
+      swarm_peer_close (e->peer);
+  }
+  session_reap_peers (s);
+  for (i = 0; i < s->trackers->len; i++)
+    swarm_tracker_client_free (g_ptr_array_index (s->trackers, i));
+  g_ptr_array_set_size (s->trackers, 0);
+  g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
+  if (s->housekeeping_source)
+    g_source_destroy (s->housekeeping_source);
+  if (s->stats_source)
+    g_source_destroy (s->stats_source);
+  if (s->pump_source)
+    g_source_destroy (s->pump_source);
+  if (s->schedule_source)
+    g_source_destroy (s->schedule_source);
+  g_clear_pointer (&s->housekeeping_source, g_source_unref);
+  g_clear_pointer (&s->stats_source, g_source_unref);
+  g_clear_pointer (&s->pump_source, g_source_unref);
+  g_clear_pointer (&s->schedule_source, g_source_unref);
+  g_main_loop_quit (s->loop);
+  return G_SOURCE_REMOVE;
+}
+
+void
+swarm_session_free (SwarmSession * s)
+{
+  if (!s)
+    return;
+  swarm_session_set_flushing (s, TRUE);
+  if (s->thread) {
+    g_main_context_invoke (s->context, session_teardown, s);
+    g_thread_join (s->thread);
+  }
+  /* Let sources still queued (links closing, soup) finish off. */
+  while (g_main_context_iteration (s->context, FALSE));
+
+  if (s->scheduler)
+    s->scheduler_class->destroy (s->scheduler);
+  g_ptr_array_unref (s->peers);
+  g_ptr_array_unref (s->trackers);
+  g_hash_table_destroy (s->transfers);
+  g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
+  g_main_loop_unref (s->loop);
+  g_main_context_unref (s->context);
+  swarm_store_free (s->store);
+  g_clear_pointer (&s->credentials, swarm_dtls_credentials_unref);
+  swarm_identity_unref (s->identity);
+  g_strfreev (s->tracker_urls);
+  g_free (s->tracker_address);
+  g_clear_pointer (&s->stun, swarm_ice_server_free);
+  g_clear_pointer (&s->turn, swarm_ice_server_free);
+  g_free (s->stats_name);
+  g_free (s->swarm_id);
+  g_free (s->info_hash);
+  g_value_unset (&s->peer_stats);
+  g_mutex_clear (&s->lock);
+  g_cond_clear (&s->cond);
+  g_free (s);
+}
+
+/* ---- viewer playout side ---------------------------------------------- */
+
+SwarmWaitResult
+swarm_session_wait_start (SwarmSession * s, gint64 deadline_us, guint64 * seq)
+{
+  SwarmWaitResult result;
+
+  g_mutex_lock (&s->lock);
+  for (;;) {
+    if (s->failed) {
+      result = SWARM_WAIT_ERROR;
+      break;
+    }
+    if (s->flushing) {
+      result = SWARM_WAIT_CANCELLED;
+      break;
+    }
+    if (s->newest_key_valid) {
+      *seq = s->newest_key_seq;
+      s->playout_seq = *seq;
+      s->playout_set = TRUE;
+      result = SWARM_WAIT_OK;
+      break;
+    }
+    if (!g_cond_wait_until (&s->cond, &s->lock, deadline_us)) {
+      result = SWARM_WAIT_TIMEOUT;
+      break;
+    }
+  }
+  g_mutex_unlock (&s->lock);
+  if (result == SWARM_WAIT_OK)
+    g_main_context_invoke (s->context, schedule_from_any_thread, s);
+  return result;
+}
+
+void
+swarm_session_set_playout (SwarmSession * s, guint64 seq)
+{
+  g_mutex_lock (&s->lock);
+  s->playout_seq = seq;
+  s->playout_set = TRUE;
+  g_mutex_unlock (&s->lock);
+  g_main_context_invoke (s->context, schedule_from_any_thread, s);
+}
+
+SwarmWaitResult
+swarm_session_wait_segment (SwarmSession * s, guint64 seq, gint64 deadline_us,
+    GBytes ** segment)
+{
+  SwarmWaitResult result;
+
+  g_mutex_lock (&s->lock);
+  for (;;) {
+    if (s->flushing) {
+      result = SWARM_WAIT_CANCELLED;
+      break;
+    }
+    if ((*segment = swarm_store_get (s->store, seq))) {
+      result = SWARM_WAIT_OK;
+      break;
+    }
+    if (s->failed) {
+      result = SWARM_WAIT_ERROR;
+      break;
+    }
+    if (!g_cond_wait_until (&s->cond, &s->lock, deadline_us)) {
+      result = SWARM_WAIT_TIMEOUT;
+      break;
+    }
+  }
+  g_mutex_unlock (&s->lock);
+  return result;
+}
+
+gboolean
+swarm_session_get_newest_seq (SwarmSession * s, guint64 * seq)
+{
+  gboolean valid;
+
+  g_mutex_lock (&s->lock);
+  valid = s->newest_valid;
+  if (valid)
+    *seq = s->newest_seq;
+  g_mutex_unlock (&s->lock);
+  return valid;
+}
+
+gboolean
+swarm_session_get_newest_keyframe_seq (SwarmSession * s, guint64 * seq)
+{
+  gboolean valid;
+
+  g_mutex_lock (&s->lock);
+  valid = s->newest_key_valid;
+  if (valid)
+    *seq = s->newest_key_seq;
+  g_mutex_unlock (&s->lock);
+  return valid;
+}
+
+void
+swarm_session_set_flushing (SwarmSession * s, gboolean flushing)
+{
+  g_mutex_lock (&s->lock);
+  s->flushing = flushing;
+  g_cond_broadcast (&s->cond);
+  g_mutex_unlock (&s->lock);
+}
+
+void
+swarm_session_note_played (SwarmSession * s, guint64 seq)
+{
+  g_mutex_lock (&s->lock);
+  s->segments_played++;
+  g_mutex_unlock (&s->lock);
+}
+
+void
+swarm_session_note_missed (SwarmSession * s, guint64 seq)
+{
+  g_mutex_lock (&s->lock);
+  s->segments_missed++;
+  g_mutex_unlock (&s->lock);
+}
+
+void
+swarm_session_note_startup (SwarmSession * s, gint64 startup_ms)
+{
+  g_mutex_lock (&s->lock);
+  s->startup_ms = startup_ms;
+  g_mutex_unlock (&s->lock);
+}

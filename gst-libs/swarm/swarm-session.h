@@ -1,2 +1,116 @@
+/* A swarm session: one publisher (origin) or one viewer taking part in a
+ * swarm.  It owns a private network thread with its own GMainContext on
+ * which every link, the tracker client, the embedded tracker and all
+ * timers run; elements talk to it only through these thread-safe calls and
+ * the callbacks below.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
+
+#include <gst/gst.h>
 #include "swarm-prelude.h"
+#include "swarm-identity.h"
+#include "swarm-segment.h"
+#include "swarm-scheduler.h"
+#include "swarm-uri.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SwarmSession SwarmSession;
+
+typedef enum {
+  SWARM_SESSION_ORIGIN,
+  SWARM_SESSION_VIEWER,
+} SwarmSessionRole;
+
+#define SWARM_SESSION_ERROR (swarm_session_error_quark ())
+typedef enum {
+  SWARM_SESSION_ERROR_TRACKER,       /* tracker unreachable or gone */
+  SWARM_SESSION_ERROR_JOIN_TIMEOUT,  /* no publisher / no data in time */
+  SWARM_SESSION_ERROR_SETTINGS,
+  SWARM_SESSION_ERROR_FAILED,
+} SwarmSessionError;
+
+SWARM_API GQuark swarm_session_error_quark (void);
+
+typedef struct {
+  /* Fatal: the session cannot go on. */
+  void (*error) (SwarmSession * s, const GError * error, gpointer user_data);
+  /* Something went wrong and is being retried. */
+  void (*warning) (SwarmSession * s, const GError * error, gpointer user_data);
+  /* Every stats_interval_ms. */
+  void (*stats) (SwarmSession * s, const GstStructure * stats,
+      gpointer user_data);
+} SwarmSessionCallbacks;
+
+typedef struct {
+  SwarmSessionRole role;
+  SwarmIdentity *identity;       /* origin: with private key; viewer: the swarm's public key */
+  /* Tracker URLs (ws://...).  NULL or empty on an origin = run the embedded
+   * tracker on tracker_address:tracker_port. */
+  gchar **trackers;
+  const gchar *tracker_address;
+  guint tracker_port;
+  guint max_peers;
+  SwarmIceServer *stun;          /* nullable, borrowed during new() */
+  SwarmIceServer *turn;          /* nullable, borrowed during new() */
+  guint join_timeout_ms;         /* viewer: no segment within this = error */
+  guint stats_interval_ms;       /* 0 = no stats callback */
+  const gchar *stats_name;       /* name of the stats structure */
+  const SwarmSchedulerClass *scheduler; /* NULL = simple */
+} SwarmSessionConfig;
+
+SWARM_API SwarmSession *swarm_session_new (const SwarmSessionConfig * config,
+    const SwarmSessionCallbacks * callbacks, gpointer user_data);
+/* Starts the network thread; on an origin with the embedded tracker, also
+ * binds it (so the port is known when this returns). */
+SWARM_API gboolean swarm_session_start (SwarmSession * s, GError ** error);
+/* Waits until the session is announced to a tracker, up to @timeout_ms. */
+SWARM_API gboolean swarm_session_wait_ready (SwarmSession * s, guint timeout_ms,
+    GError ** error);
+/* Port the embedded tracker listens on (0 if none). */
+SWARM_API guint swarm_session_get_tracker_port (SwarmSession * s);
+/* Sends "stopped", closes every link, joins the thread. */
+SWARM_API void swarm_session_free (SwarmSession * s);
+
+/* Origin: hands a finished, signed segment to the swarm. */
+SWARM_API void swarm_session_publish (SwarmSession * s, guint64 seq,
+    SwarmSegmentFlags flags, GBytes * segment);
+
+/* Viewer: the playout side. */
+typedef enum {
+  SWARM_WAIT_OK,
+  SWARM_WAIT_TIMEOUT,
+  SWARM_WAIT_CANCELLED,
+  SWARM_WAIT_ERROR,
+} SwarmWaitResult;
+
+/* Waits until the swarm offers a place to start (the newest segment that
+ * starts on a keyframe) and returns its seq. */
+SWARM_API SwarmWaitResult swarm_session_wait_start (SwarmSession * s,
+    gint64 deadline_us, guint64 * seq);
+/* Tells the scheduler where playout is: segments before @seq are no longer
+ * wanted. */
+SWARM_API void swarm_session_set_playout (SwarmSession * s, guint64 seq);
+/* Waits for verified segment @seq until @deadline_us (g_get_monotonic_time
+ * base). */
+SWARM_API SwarmWaitResult swarm_session_wait_segment (SwarmSession * s,
+    guint64 seq, gint64 deadline_us, GBytes ** segment);
+/* Newest seq any partner announced (or we hold); FALSE if none yet. */
+SWARM_API gboolean swarm_session_get_newest_seq (SwarmSession * s,
+    guint64 * seq);
+/* Newest segment starting on a keyframe that any partner announced. */
+SWARM_API gboolean swarm_session_get_newest_keyframe_seq (SwarmSession * s,
+    guint64 * seq);
+/* Wakes waiters with SWARM_WAIT_CANCELLED until unset. */
+SWARM_API void swarm_session_set_flushing (SwarmSession * s, gboolean flushing);
+
+/* Playout accounting for the stats (viewer). */
+SWARM_API void swarm_session_note_played (SwarmSession * s, guint64 seq);
+SWARM_API void swarm_session_note_missed (SwarmSession * s, guint64 seq);
+SWARM_API void swarm_session_note_startup (SwarmSession * s, gint64 startup_ms);
+
+/* Current stats (see the element docs for the fields). */
+SWARM_API GstStructure *swarm_session_get_stats (SwarmSession * s);
+
+G_END_DECLS

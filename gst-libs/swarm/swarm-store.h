@@ -1,2 +1,34 @@
+/* The segment store: verified, encoded segments by sequence number, inside
+ * a sliding window so memory stays bounded however long the stream runs.
+ * Thread-safe: the network thread adds, elements read.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
+
 #include "swarm-prelude.h"
+#include "swarm-segment.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SwarmStore SwarmStore;
+
+/* Keeps at most @max_segments segments and @max_bytes bytes: the oldest go first. */
+SWARM_API SwarmStore *swarm_store_new (guint max_segments, gsize max_bytes);
+SWARM_API void swarm_store_free (SwarmStore * store);
+
+/* Takes a ref on @bytes.  Returns FALSE if @seq is already held or older
+ * than the window. */
+SWARM_API gboolean swarm_store_add (SwarmStore * store, guint64 seq,
+    SwarmSegmentFlags flags, GBytes * bytes);
+/* New ref, or NULL. */
+SWARM_API GBytes *swarm_store_get (SwarmStore * store, guint64 seq);
+SWARM_API gboolean swarm_store_has (SwarmStore * store, guint64 seq);
+SWARM_API gboolean swarm_store_get_flags (SwarmStore * store, guint64 seq,
+    SwarmSegmentFlags * flags);
+/* FALSE if empty. */
+SWARM_API gboolean swarm_store_get_range (SwarmStore * store, guint64 * oldest,
+    guint64 * newest);
+SWARM_API guint swarm_store_get_n_segments (SwarmStore * store);
+SWARM_API gsize swarm_store_get_n_bytes (SwarmStore * store);
+
+G_END_DECLS

@@ -1,0 +1,105 @@
+/* One partner in the swarm: a SwarmLink plus our datagram protocol on it
+ * (HELLO, buffer maps, requests, chunk upload, acks, keep-alive).  It
+ * serves requests from the store by itself and reports everything else to
+ * the session.  Library-internal; runs on the session's network thread.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "swarm-link.h"
+#include "swarm-store.h"
+#include "swarm-wire.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SwarmPeer SwarmPeer;
+
+#define SWARM_PEER_ERROR (swarm_peer_error_quark ())
+typedef enum {
+  SWARM_PEER_ERROR_PROTOCOL,     /* wrong swarm, identity mismatch */
+  SWARM_PEER_ERROR_SILENT,       /* nothing heard for SWARM_PEER_SILENCE_US */
+  SWARM_PEER_ERROR_LEFT,         /* partner said BYE */
+} SwarmPeerError;
+
+GQuark swarm_peer_error_quark (void);
+
+/* A partner silent for this long is dropped. */
+#define SWARM_PEER_SILENCE_US (2 * G_USEC_PER_SEC)
+/* We ping a partner we have not sent anything to for this long. */
+#define SWARM_PEER_PING_US (400 * 1000)
+/* Upload queue bound: requests beyond it are answered ABSENT. */
+#define SWARM_PEER_MAX_UPLOADS 128
+/* Buffer-map entries kept per partner. */
+#define SWARM_PEER_HAVE_WINDOW 4096
+
+typedef struct {
+  guint8 swarm_key[SWARM_WIRE_KEY_LEN];
+  gchar peer_id[SWARM_WIRE_PEER_ID_LEN + 1];
+  SwarmPeerRole role;
+} SwarmPeerLocal;
+
+typedef struct {
+  /* The link's local description is ready for signalling. */
+  void (*description) (SwarmPeer * p, const gchar * sdp, gpointer user_data);
+  /* Link up and the partner's HELLO checked out. */
+  void (*ready) (SwarmPeer * p, gpointer user_data);
+  /* The partner announced @seq. */
+  void (*have) (SwarmPeer * p, guint64 seq, gboolean keyframe,
+      gpointer user_data);
+  /* A chunk arrived. */
+  void (*data) (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
+  /* The partner queued chunks for upload: the session pumps them. */
+  void (*upload) (SwarmPeer * p, gpointer user_data);
+  /* The partner does not hold @seq. */
+  void (*absent) (SwarmPeer * p, guint64 seq, gpointer user_data);
+  /* Gone: link failure, silence, BYE or protocol violation.  Once. */
+  void (*closed) (SwarmPeer * p, const GError * error, gpointer user_data);
+} SwarmPeerCallbacks;
+
+SwarmPeer *swarm_peer_new (GMainContext * context, SwarmLinkRole link_role,
+    const SwarmLinkConfig * link_config, SwarmDtlsCredentials * credentials,
+    const SwarmPeerLocal * local, SwarmStore * store,
+    const SwarmPeerCallbacks * callbacks, gpointer user_data);
+void swarm_peer_free (SwarmPeer * p);
+
+gboolean swarm_peer_start (SwarmPeer * p, GError ** error);
+gboolean swarm_peer_set_remote_description (SwarmPeer * p, const gchar * sdp,
+    GError ** error);
+/* Sends BYE if connected, closes the link; "closed" follows. */
+void swarm_peer_close (SwarmPeer * p);
+
+void swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags);
+/* @count == 0: the whole segment; else the chunks set in @bits. */
+void swarm_peer_request (SwarmPeer * p, guint64 seq, guint16 first_chunk,
+    guint16 count, const guint8 * bits);
+void swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint32 echo_time_us,
+    guint16 chunk_count, const guint8 * received_bits);
+/* Sends up to @budget queued chunks; returns TRUE if more are queued. */
+gboolean swarm_peer_pump (SwarmPeer * p, guint budget);
+/* Keep-alive and liveness; returns FALSE (and closes) if the partner went silent. */
+gboolean swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us);
+
+gboolean swarm_peer_is_ready (SwarmPeer * p);
+gboolean swarm_peer_has (SwarmPeer * p, guint64 seq);
+gboolean swarm_peer_has_keyframe (SwarmPeer * p, guint64 seq);
+/* FALSE if the partner announced nothing yet. */
+gboolean swarm_peer_get_newest (SwarmPeer * p, guint64 * seq);
+SwarmPeerRole swarm_peer_get_remote_role (SwarmPeer * p);
+SwarmLinkRole swarm_peer_get_link_role (SwarmPeer * p);
+const gchar *swarm_peer_get_remote_id (SwarmPeer * p);
+void swarm_peer_set_remote_id (SwarmPeer * p, const gchar * peer_id);
+const gchar *swarm_peer_get_offer_id (SwarmPeer * p);
+void swarm_peer_set_offer_id (SwarmPeer * p, const gchar * offer_id);
+gint64 swarm_peer_get_rtt_us (SwarmPeer * p);
+gint64 swarm_peer_get_created_us (SwarmPeer * p);
+guint swarm_peer_get_upload_queue_length (SwarmPeer * p);
+SwarmLink *swarm_peer_get_link (SwarmPeer * p);
+/* Payload bytes of DATA sent to and received from this partner. */
+guint64 swarm_peer_get_bytes_sent (SwarmPeer * p);
+guint64 swarm_peer_get_bytes_received (SwarmPeer * p);
+
+/* Session bookkeeping: segment transfers running from this partner. */
+guint swarm_peer_get_in_flight (SwarmPeer * p);
+void swarm_peer_set_in_flight (SwarmPeer * p, guint n);
+
+G_END_DECLS
