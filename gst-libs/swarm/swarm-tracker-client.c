@@ -1,1 +1,386 @@
-/* placeholder: being written */
+/* WebTorrent tracker client over a libsoup 3 WebSocket.
+ *
+ * The client owns one connection and keeps it up: every failure or loss is
+ * reported through the error callback and followed by a reconnect after a
+ * backoff (0.5 s doubling to 8 s, reset once connected), until freed.
+ *
+ * Callbacks may free the client; a private reference held across each
+ * dispatch keeps the object valid until the dispatch unwinds.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <libsoup/soup.h>
+
+#include "swarm.h"
+#include "swarm-private.h"
+#include "swarm-tracker-message.h"
+
+#define GST_CAT_DEFAULT swarm_debug
+
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 8000
+/* Pings keep NAT and proxy mappings open between announces (120 s). */
+#define KEEPALIVE_S 20
+
+struct _SwarmTrackerClient {
+  gint ref_count;
+  gboolean started;
+  gboolean stopped;             /* freed by the user: no more callbacks */
+
+  GMainContext *context;
+  SoupSession *session;
+  gchar *url;
+  gchar *info_hash;
+  gchar *peer_id;
+  SwarmTrackerClientCallbacks cb;
+  gpointer user_data;
+
+  SoupWebsocketConnection *ws;  /* NULL unless open */
+  GCancellable *cancellable;    /* of the connect in progress */
+  GSource *retry_source;
+  guint backoff_ms;
+  gint64 last_left;
+};
+
+static void client_connect (SwarmTrackerClient * c);
+
+static SwarmTrackerClient *
+client_ref (SwarmTrackerClient * c)
+{
+  c->ref_count++;
+  return c;
+}
+
+static void
+client_unref (SwarmTrackerClient * c)
+{
+  if (--c->ref_count > 0)
+    return;
+
+  g_assert (c->ws == NULL && c->retry_source == NULL);
+  g_clear_object (&c->cancellable);
+  g_object_unref (c->session);
+  g_main_context_unref (c->context);
+  g_free (c->url);
+  g_free (c->info_hash);
+  g_free (c->peer_id);
+  g_free (c);
+}
+
+static void
+report_error (SwarmTrackerClient * c, SwarmTrackerError code,
+    const gchar * format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+report_error (SwarmTrackerClient * c, SwarmTrackerError code,
+    const gchar * format, ...)
+{
+  g_autoptr (GError) error = NULL;
+  va_list args;
+
+  va_start (args, format);
+  error = g_error_new_valist (SWARM_TRACKER_ERROR, code, format, args);
+  va_end (args);
+
+  GST_INFO ("tracker %s: %s", c->url, error->message);
+  if (!c->stopped && c->cb.error)
+    c->cb.error (c, error, c->user_data);
+}
+
+static gboolean
+on_retry (gpointer user_data)
+{
+  SwarmTrackerClient *c = user_data;
+
+  g_source_unref (c->retry_source);
+  c->retry_source = NULL;
+  client_connect (c);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_retry (SwarmTrackerClient * c)
+{
+  if (c->stopped || c->retry_source)
+    return;
+
+  GST_DEBUG ("reconnecting to %s in %u ms", c->url, c->backoff_ms);
+  c->retry_source = g_timeout_source_new (c->backoff_ms);
+  g_source_set_callback (c->retry_source, on_retry, c, NULL);
+  g_source_attach (c->retry_source, c->context);
+  c->backoff_ms = MIN (c->backoff_ms * 2, BACKOFF_MAX_MS);
+}
+
+static void
+drop_connection (SwarmTrackerClient * c)
+{
+  if (c->ws == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (c->ws, c);
+  if (soup_websocket_connection_get_state (c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (c->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_clear_object (&c->ws);
+}
+
+static void
+handle_message (SwarmTrackerClient * c, const SwarmTrackerMessage * m)
+{
+  if (m->failure_reason) {
+    report_error (c, SWARM_TRACKER_ERROR_FAILURE,
+        _("Tracker %s refused the request: %s"), c->url, m->failure_reason);
+    return;
+  }
+  if (m->action != SWARM_TRACKER_ACTION_ANNOUNCE)
+    return;
+  if (strcmp (m->info_hash, c->info_hash) != 0) {
+    GST_DEBUG ("ignoring message for another info_hash");
+    return;
+  }
+
+  if (m->offer_sdp) {
+    if (c->cb.offer)
+      c->cb.offer (c, m->peer_id, m->offer_id, m->offer_sdp, c->user_data);
+  } else if (m->answer_sdp) {
+    if (c->cb.answer)
+      c->cb.answer (c, m->peer_id, m->offer_id, m->answer_sdp, c->user_data);
+  } else if (m->interval >= 0 || m->complete >= 0 || m->incomplete >= 0) {
+    if (c->cb.announce_reply)
+      c->cb.announce_reply (c, MAX (m->complete, 0), MAX (m->incomplete, 0),
+          MAX (m->interval, 0), c->user_data);
+  }
+}
+
+static void
+on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
+    gpointer user_data)
+{
+  SwarmTrackerClient *c = user_data;
+  g_autoptr (SwarmTrackerMessage) m = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *data;
+  gsize len;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+    GST_WARNING ("tracker %s sent a binary frame; ignored", c->url);
+    return;
+  }
+  data = g_bytes_get_data (message, &len);
+  m = swarm_tracker_message_parse (data, len, &error);
+  if (m == NULL) {
+    /* One bad message from a tracker does not make the others wrong. */
+    GST_WARNING ("ignoring message from tracker %s: %s", c->url,
+        error->message);
+    return;
+  }
+
+  client_ref (c);
+  handle_message (c, m);
+  client_unref (c);
+}
+
+static void
+on_closed (SoupWebsocketConnection * ws, gpointer user_data)
+{
+  SwarmTrackerClient *c = user_data;
+  gushort code = soup_websocket_connection_get_close_code (ws);
+
+  client_ref (c);
+  drop_connection (c);
+  report_error (c, SWARM_TRACKER_ERROR_CLOSED,
+      _("Tracker %s closed the connection (code %u)"), c->url, code);
+  schedule_retry (c);
+  client_unref (c);
+}
+
+static void
+on_connected (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  SwarmTrackerClient *c = user_data;
+  g_autoptr (GError) error = NULL;
+  SoupWebsocketConnection *ws;
+
+  ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result,
+      &error);
+  g_clear_object (&c->cancellable);
+
+  if (c->stopped) {
+    if (ws) {
+      soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+          NULL);
+      g_object_unref (ws);
+    }
+  } else if (ws == NULL) {
+    report_error (c, SWARM_TRACKER_ERROR_CONNECT,
+        _("Could not connect to tracker %s: %s"), c->url, error->message);
+    schedule_retry (c);
+  } else {
+    GST_INFO ("connected to tracker %s", c->url);
+    c->ws = ws;
+    c->backoff_ms = BACKOFF_MIN_MS;
+    soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_S);
+    soup_websocket_connection_set_max_incoming_payload_size (ws,
+        SWARM_TRACKER_MAX_MESSAGE);
+    g_signal_connect (ws, "message", G_CALLBACK (on_message), c);
+    g_signal_connect (ws, "closed", G_CALLBACK (on_closed), c);
+    if (c->cb.connected)
+      c->cb.connected (c, c->user_data);
+  }
+  client_unref (c);             /* the connect's reference */
+}
+
+static void
+client_connect (SwarmTrackerClient * c)
+{
+  g_autoptr (SoupMessage) msg = NULL;
+
+  if (c->stopped || c->ws || c->cancellable)
+    return;
+
+  msg = soup_message_new (SOUP_METHOD_GET, c->url);
+  if (msg == NULL) {
+    client_ref (c);
+    report_error (c, SWARM_TRACKER_ERROR_CONNECT,
+        _("Invalid tracker URL \"%s\""), c->url);
+    schedule_retry (c);
+    client_unref (c);
+    return;
+  }
+
+  c->cancellable = g_cancellable_new ();
+  /* libsoup completes on the thread-default context of the caller; timers
+   * may fire while the owner iterates our context without pushing it. */
+  g_main_context_push_thread_default (c->context);
+  soup_session_websocket_connect_async (c->session, msg, NULL, NULL,
+      G_PRIORITY_DEFAULT, c->cancellable, on_connected, client_ref (c));
+  g_main_context_pop_thread_default (c->context);
+}
+
+/* ---- public API --------------------------------------------------- */
+
+SwarmTrackerClient *
+swarm_tracker_client_new (const gchar * url, const gchar * info_hash,
+    const gchar * peer_id, const SwarmTrackerClientCallbacks * callbacks,
+    gpointer user_data)
+{
+  SwarmTrackerClient *c;
+
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (swarm_tracker_id_is_valid (info_hash), NULL);
+  g_return_val_if_fail (swarm_tracker_id_is_valid (peer_id), NULL);
+
+  swarm_init ();
+
+  c = g_new0 (SwarmTrackerClient, 1);
+  c->ref_count = 1;
+  c->context = g_main_context_ref_thread_default ();
+  c->session = soup_session_new ();
+  c->url = g_strdup (url);
+  c->info_hash = g_strdup (info_hash);
+  c->peer_id = g_strdup (peer_id);
+  if (callbacks)
+    c->cb = *callbacks;
+  c->user_data = user_data;
+  c->backoff_ms = BACKOFF_MIN_MS;
+  return c;
+}
+
+void
+swarm_tracker_client_start (SwarmTrackerClient * c)
+{
+  g_return_if_fail (c != NULL);
+
+  if (c->started)
+    return;
+  c->started = TRUE;
+  client_connect (c);
+}
+
+gboolean
+swarm_tracker_client_is_connected (SwarmTrackerClient * c)
+{
+  g_return_val_if_fail (c != NULL, FALSE);
+
+  return c->ws != NULL;
+}
+
+static gboolean
+send_frame (SwarmTrackerClient * c, gchar * text, GError ** error)
+{
+  if (text == NULL)
+    return FALSE;
+  if (c->ws == NULL) {
+    g_set_error (error, SWARM_TRACKER_ERROR, SWARM_TRACKER_ERROR_CONNECT,
+        _("Not connected to tracker %s"), c->url);
+    g_free (text);
+    return FALSE;
+  }
+  soup_websocket_connection_send_text (c->ws, text);
+  g_free (text);
+  return TRUE;
+}
+
+gboolean
+swarm_tracker_client_announce (SwarmTrackerClient * c, const gchar * event,
+    gint64 left, guint numwant, const SwarmTrackerOffer * offers,
+    guint n_offers, GError ** error)
+{
+  gchar *text;
+  guint i;
+
+  g_return_val_if_fail (c != NULL, FALSE);
+  g_return_val_if_fail (n_offers <= SWARM_TRACKER_MAX_OFFERS, FALSE);
+  g_return_val_if_fail (n_offers == 0 || offers != NULL, FALSE);
+  for (i = 0; i < n_offers; i++) {
+    g_return_val_if_fail (swarm_tracker_id_is_valid (offers[i].offer_id),
+        FALSE);
+    g_return_val_if_fail (offers[i].sdp != NULL, FALSE);
+  }
+
+  /* Size first, so an oversized offer is reported as such even offline. */
+  text = swarm_tracker_message_write_announce (c->info_hash, c->peer_id,
+      event, left, numwant, offers, n_offers, error);
+  if (text && c->ws)
+    c->last_left = left;
+  return send_frame (c, text, error);
+}
+
+gboolean
+swarm_tracker_client_answer (SwarmTrackerClient * c, const gchar * to_peer_id,
+    const gchar * offer_id, const gchar * sdp, GError ** error)
+{
+  g_return_val_if_fail (c != NULL, FALSE);
+  g_return_val_if_fail (swarm_tracker_id_is_valid (to_peer_id), FALSE);
+  g_return_val_if_fail (swarm_tracker_id_is_valid (offer_id), FALSE);
+  g_return_val_if_fail (sdp != NULL, FALSE);
+
+  return send_frame (c, swarm_tracker_message_write_answer (c->info_hash,
+          c->peer_id, to_peer_id, offer_id, sdp, error), error);
+}
+
+void
+swarm_tracker_client_free (SwarmTrackerClient * c)
+{
+  if (c == NULL || c->stopped)
+    return;
+
+  if (c->ws) {
+    gchar *text = swarm_tracker_message_write_announce (c->info_hash,
+        c->peer_id, "stopped", c->last_left, 0, NULL, 0, NULL);
+
+    send_frame (c, text, NULL);
+  }
+  c->stopped = TRUE;
+  drop_connection (c);
+  if (c->cancellable)
+    g_cancellable_cancel (c->cancellable);
+  if (c->retry_source) {
+    g_source_destroy (c->retry_source);
+    g_source_unref (c->retry_source);
+    c->retry_source = NULL;
+  }
+  client_unref (c);
+}
