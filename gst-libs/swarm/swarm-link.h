@@ -93,4 +93,16 @@ SWARM_API const gchar *swarm_link_get_remote_candidate_type (SwarmLink * link);
 /* "ip:port" of the selected remote candidate, or NULL. */
 SWARM_API gchar *swarm_link_get_remote_address (SwarmLink * link);
 
+/* Counters since creation. */
+typedef struct {
+  guint64 datagrams_sent;        /* accepted by swarm_link_send */
+  guint64 bytes_sent;            /* their plaintext bytes */
+  guint64 datagrams_received;
+  guint64 bytes_received;
+  guint64 records_dropped;       /* DTLS records the socket refused */
+  guint64 batches;               /* sendmmsg flushes from end_batch */
+} SwarmLinkStats;
+
+SWARM_API void swarm_link_get_stats (SwarmLink * link, SwarmLinkStats * stats);
+
 G_END_DECLS
