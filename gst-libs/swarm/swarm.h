@@ -12,6 +12,7 @@
 #include "swarm-tracker.h"
 #include "swarm-store.h"
 #include "swarm-scheduler.h"
+#include "swarm-segmenter.h"
 #include "swarm-session.h"
 
 G_BEGIN_DECLS

@@ -1,0 +1,47 @@
+/* Cuts the publisher's buffer stream into segments.
+ *
+ * A new segment starts before a keyframe once the current one holds delta
+ * units or is long enough (so a joiner can always start on a keyframe), and
+ * before any buffer once the current one reaches the target duration, or
+ * the size bound.  Durations are measured on the buffers' timestamps where
+ * they have them, on arrival time where they do not (MPEG-TS packets).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/gst.h>
+#include "swarm-prelude.h"
+#include "swarm-identity.h"
+#include "swarm-segment.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SwarmSegmenter SwarmSegmenter;
+
+typedef struct {
+  guint64 seq;
+  SwarmSegmentFlags flags;
+  GBytes *bytes;                 /* encoded and signed */
+  guint n_buffers;
+} SwarmSegmenterOutput;
+
+SWARM_API SwarmSegmenter *swarm_segmenter_new (SwarmIdentity * signer,
+    GstClockTime target_duration, gsize max_size);
+SWARM_API void swarm_segmenter_free (SwarmSegmenter * seg);
+
+/* New caps: the segment in progress is finished first, so every segment
+ * carries the caps of all its buffers. */
+SWARM_API gboolean swarm_segmenter_set_caps (SwarmSegmenter * seg,
+    GstCaps * caps, GPtrArray * out, GError ** error);
+/* Adds @buf; appends finished segments (SwarmSegmenterOutput*, free with
+ * swarm_segmenter_output_free) to @out. */
+SWARM_API gboolean swarm_segmenter_push (SwarmSegmenter * seg, GstBuffer * buf,
+    GPtrArray * out, GError ** error);
+/* Finishes the segment in progress (marked EOS if @eos; with @eos an empty
+ * EOS segment is produced if nothing is in progress). */
+SWARM_API gboolean swarm_segmenter_flush (SwarmSegmenter * seg, gboolean eos,
+    GPtrArray * out, GError ** error);
+SWARM_API guint64 swarm_segmenter_get_next_seq (SwarmSegmenter * seg);
+SWARM_API void swarm_segmenter_output_free (SwarmSegmenterOutput * o);
+
+G_END_DECLS

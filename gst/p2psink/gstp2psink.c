@@ -1,0 +1,631 @@
+/* GStreamer peer-to-peer live streaming: publisher sink
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-p2psink
+ * @title: p2psink
+ * @see_also: p2psrc
+ *
+ * Publishes a live stream of encoded buffers (any caps) into a
+ * peer-to-peer swarm.  Buffers are cut into small segments (about
+ * #GstP2pSink:segment-duration, a new one at each keyframe), signed with the
+ * publisher's Ed25519 key, and served to at most #GstP2pSink:max-peers
+ * viewers directly; viewers pass them on to each other.
+ *
+ * Unless #GstP2pSink:tracker names an external WebTorrent tracker, the sink
+ * runs the swarm's tracker itself on #GstP2pSink:address and
+ * #GstP2pSink:port, so one pipeline is a complete deployment.  Once the swarm
+ * is ready, the element posts an element message `p2p-published` with a
+ * string field `uri` (also readable from #GstP2pSink:uri) for viewers.
+ *
+ * Every #GstP2pSink:stats-interval milliseconds it posts a `p2p-stats`
+ * element message holding the #GstP2pSink:stats structure: `peers` (guint),
+ * `bytes-sent`, `bytes-received`, `segments-published` (guint64),
+ * `tracker-port` (guint) and `peer-stats`, an array of `peer` structures
+ * (`id`, `role`, `address`, `local-candidate-type`,
+ * `remote-candidate-type`, `rtt-ms`, `bytes-sent`, `bytes-received`).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m videotestsrc is-live=true ! jpegenc ! p2psink port=0 max-peers=2
+ * ]| Publishes a test stream; the `p2p-published` message gives the URI to
+ * open with p2psrc.
+ * |[
+ * gst-launch-1.0 videotestsrc is-live=true ! x264enc tune=zerolatency key-int-max=30 ! \
+ *     h264parse config-interval=-1 ! mpegtsmux ! p2psink key-file=publisher.key port=8800
+ * ]| An MPEG-TS stream with a publisher key kept across restarts, so the URI
+ * stays the same.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <glib/gi18n-lib.h>
+#include "gstp2psink.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_p2p_sink_debug);
+#define GST_CAT_DEFAULT gst_p2p_sink_debug
+
+#define DEFAULT_TRACKER NULL
+#define DEFAULT_ADDRESS "0.0.0.0"
+#define DEFAULT_PORT 8800
+#define DEFAULT_KEY_FILE NULL
+#define DEFAULT_MAX_PEERS 4
+#define DEFAULT_SEGMENT_DURATION 200
+#define DEFAULT_STATS_INTERVAL 1000
+#define READY_TIMEOUT_MS 10000
+
+enum
+{
+  PROP_0,
+  PROP_TRACKER,
+  PROP_ADDRESS,
+  PROP_PORT,
+  PROP_KEY_FILE,
+  PROP_MAX_PEERS,
+  PROP_SEGMENT_DURATION,
+  PROP_STUN_SERVER,
+  PROP_TURN_SERVER,
+  PROP_URI,
+  PROP_STATS,
+  PROP_STATS_INTERVAL,
+};
+
+struct _GstP2pSink
+{
+  GstBaseSink parent;
+
+  /* properties, under the object lock */
+  gchar *tracker;
+  gchar *address;
+  guint port;
+  gchar *key_file;
+  guint max_peers;
+  guint segment_duration;
+  gchar *stun_server;
+  gchar *turn_server;
+  guint stats_interval;
+  gchar *uri;
+
+  /* streaming state */
+  SwarmIdentity *identity;
+  SwarmSession *session;
+  SwarmSegmenter *segmenter;
+};
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+#define gst_p2p_sink_parent_class parent_class
+G_DEFINE_TYPE (GstP2pSink, gst_p2p_sink, GST_TYPE_BASE_SINK);
+GST_ELEMENT_REGISTER_DEFINE (p2psink, "p2psink", GST_RANK_NONE,
+    GST_TYPE_P2P_SINK);
+
+static void
+gst_p2p_sink_init (GstP2pSink * self)
+{
+  self->address = g_strdup (DEFAULT_ADDRESS);
+  self->port = DEFAULT_PORT;
+  self->max_peers = DEFAULT_MAX_PEERS;
+  self->segment_duration = DEFAULT_SEGMENT_DURATION;
+  self->stats_interval = DEFAULT_STATS_INTERVAL;
+}
+
+static void
+gst_p2p_sink_finalize (GObject * object)
+{
+  GstP2pSink *self = GST_P2P_SINK (object);
+
+  g_free (self->tracker);
+  g_free (self->address);
+  g_free (self->key_file);
+  g_free (self->stun_server);
+  g_free (self->turn_server);
+  g_free (self->uri);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_p2p_sink_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstP2pSink *self = GST_P2P_SINK (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_TRACKER:
+      g_free (self->tracker);
+      self->tracker = g_value_dup_string (value);
+      break;
+    case PROP_ADDRESS:
+      g_free (self->address);
+      self->address = g_value_dup_string (value);
+      if (!self->address)
+        self->address = g_strdup (DEFAULT_ADDRESS);
+      break;
+    case PROP_PORT:
+      self->port = g_value_get_uint (value);
+      break;
+    case PROP_KEY_FILE:
+      g_free (self->key_file);
+      self->key_file = g_value_dup_string (value);
+      break;
+    case PROP_MAX_PEERS:
+      self->max_peers = g_value_get_uint (value);
+      break;
+    case PROP_SEGMENT_DURATION:
+      self->segment_duration = g_value_get_uint (value);
+      break;
+    case PROP_STUN_SERVER:
+      g_free (self->stun_server);
+      self->stun_server = g_value_dup_string (value);
+      break;
+    case PROP_TURN_SERVER:
+      g_free (self->turn_server);
+      self->turn_server = g_value_dup_string (value);
+      break;
+    case PROP_STATS_INTERVAL:
+      self->stats_interval = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static GstStructure *
+gst_p2p_sink_get_stats (GstP2pSink * self)
+{
+  GstStructure *stats;
+
+  GST_OBJECT_LOCK (self);
+  if (self->session)
+    stats = swarm_session_get_stats (self->session);
+  else
+    stats = gst_structure_new ("p2p-stats",
+        "peers", G_TYPE_UINT, 0,
+        "bytes-sent", G_TYPE_UINT64, (guint64) 0,
+        "bytes-received", G_TYPE_UINT64, (guint64) 0,
+        "segments-published", G_TYPE_UINT64, (guint64) 0, NULL);
+  GST_OBJECT_UNLOCK (self);
+  return stats;
+}
+
+static void
+gst_p2p_sink_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstP2pSink *self = GST_P2P_SINK (object);
+
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, gst_p2p_sink_get_stats (self));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_TRACKER:
+      g_value_set_string (value, self->tracker);
+      break;
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+    case PROP_PORT:
+      g_value_set_uint (value, self->port);
+      break;
+    case PROP_KEY_FILE:
+      g_value_set_string (value, self->key_file);
+      break;
+    case PROP_MAX_PEERS:
+      g_value_set_uint (value, self->max_peers);
+      break;
+    case PROP_SEGMENT_DURATION:
+      g_value_set_uint (value, self->segment_duration);
+      break;
+    case PROP_STUN_SERVER:
+      g_value_set_string (value, self->stun_server);
+      break;
+    case PROP_TURN_SERVER:
+      g_value_set_string (value, self->turn_server);
+      break;
+    case PROP_URI:
+      g_value_set_string (value, self->uri);
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, self->stats_interval);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ---- session callbacks (network thread) -------------------------------- */
+
+static void
+on_session_error (SwarmSession * s, const GError * error, gpointer user_data)
+{
+  GstP2pSink *self = user_data;
+
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("%s", error->message), (NULL));
+}
+
+static void
+on_session_warning (SwarmSession * s, const GError * error, gpointer user_data)
+{
+  GstP2pSink *self = user_data;
+
+  GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s", error->message), (NULL));
+}
+
+static void
+on_session_stats (SwarmSession * s, const GstStructure * stats,
+    gpointer user_data)
+{
+  GstP2pSink *self = user_data;
+
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), gst_structure_copy (stats)));
+}
+
+/* ---- start / stop ------------------------------------------------------- */
+
+/* The address viewers should use for a tracker bound to every interface:
+ * the first non-loopback IPv4 address, else loopback. */
+static gchar *
+guess_public_host (void)
+{
+  struct ifaddrs *ifs, *i;
+  gchar *host = NULL;
+
+  if (getifaddrs (&ifs) == 0) {
+    for (i = ifs; i && !host; i = i->ifa_next) {
+      char buf[INET_ADDRSTRLEN];
+      struct sockaddr_in *sin = (struct sockaddr_in *) i->ifa_addr;
+
+      if (!sin || sin->sin_family != AF_INET)
+        continue;
+      if ((ntohl (sin->sin_addr.s_addr) >> 24) == 127)
+        continue;
+      if (inet_ntop (AF_INET, &sin->sin_addr, buf, sizeof buf))
+        host = g_strdup (buf);
+    }
+    freeifaddrs (ifs);
+  }
+  return host ? host : g_strdup ("127.0.0.1");
+}
+
+/* ws://host:port/... → host and port for the p2p:// URI. */
+static gboolean
+split_tracker_url (const gchar * url, gchar ** host, guint * port)
+{
+  GUri *uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  gboolean ok = FALSE;
+
+  if (uri && g_uri_get_host (uri)) {
+    const gchar *scheme = g_uri_get_scheme (uri);
+    gint p = g_uri_get_port (uri);
+
+    *host = g_strdup (g_uri_get_host (uri));
+    *port = p > 0 ? (guint) p : (g_strcmp0 (scheme, "wss") == 0 ? 443 : 80);
+    ok = TRUE;
+  }
+  if (uri)
+    g_uri_unref (uri);
+  return ok;
+}
+
+static gboolean
+gst_p2p_sink_start (GstBaseSink * bsink)
+{
+  GstP2pSink *self = GST_P2P_SINK (bsink);
+  static const SwarmSessionCallbacks callbacks = {
+    .error = on_session_error,
+    .warning = on_session_warning,
+    .stats = on_session_stats,
+  };
+  SwarmSessionConfig config = { 0 };
+  g_autoptr (SwarmIceServer) stun = NULL;
+  g_autoptr (SwarmIceServer) turn = NULL;
+  g_auto (GStrv) trackers = NULL;
+  g_autofree gchar *key_file = NULL, *address = NULL, *host = NULL;
+  g_autofree gchar *swarm_id = NULL;
+  gchar *stun_text, *turn_text, *tracker;
+  guint port, max_peers, segment_duration, stats_interval, tracker_port;
+  GError *error = NULL;
+  SwarmSession *session;
+  gchar *uri;
+
+  GST_OBJECT_LOCK (self);
+  key_file = g_strdup (self->key_file);
+  address = g_strdup (self->address);
+  port = self->port;
+  max_peers = self->max_peers;
+  segment_duration = self->segment_duration;
+  stats_interval = self->stats_interval;
+  stun_text = g_strdup (self->stun_server);
+  turn_text = g_strdup (self->turn_server);
+  tracker = g_strdup (self->tracker);
+  GST_OBJECT_UNLOCK (self);
+
+  if (tracker && *tracker)
+    trackers = g_strsplit_set (tracker, ", ", -1);
+  g_free (tracker);
+  if (stun_text && *stun_text
+      && !(stun = swarm_ice_server_parse (stun_text, FALSE, &error)))
+    goto settings_error;
+  if (turn_text && *turn_text
+      && !(turn = swarm_ice_server_parse (turn_text, TRUE, &error)))
+    goto settings_error;
+  g_clear_pointer (&stun_text, g_free);
+  g_clear_pointer (&turn_text, g_free);
+
+  if (key_file && *key_file)
+    self->identity = swarm_identity_load_or_create (key_file, &error);
+  else
+    self->identity = swarm_identity_generate (&error);
+  if (!self->identity) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+        (_("Could not load or create the publisher key.")), ("%s",
+            error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+
+  config.role = SWARM_SESSION_ORIGIN;
+  config.identity = self->identity;
+  if (trackers) {
+    /* drop empty pieces from "a, b" */
+    GPtrArray *list = g_ptr_array_new ();
+    guint i;
+    for (i = 0; trackers[i]; i++)
+      if (*trackers[i])
+        g_ptr_array_add (list, trackers[i]);
+    g_ptr_array_add (list, NULL);
+    config.trackers = g_strdupv ((gchar **) list->pdata);
+    g_ptr_array_unref (list);
+  }
+  config.tracker_address = address;
+  config.tracker_port = port;
+  config.max_peers = max_peers;
+  config.stun = stun;
+  config.turn = turn;
+  config.stats_interval_ms = stats_interval;
+  config.stats_name = "p2p-stats";
+
+  session = swarm_session_new (&config, &callbacks, self);
+  g_strfreev (config.trackers);
+  if (!swarm_session_start (session, &error)
+      || !swarm_session_wait_ready (session, READY_TIMEOUT_MS, &error)) {
+    swarm_session_free (session);
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        (_("Could not start publishing the swarm.")), ("%s", error->message));
+    g_error_free (error);
+    g_clear_pointer (&self->identity, swarm_identity_unref);
+    return FALSE;
+  }
+
+  swarm_id = swarm_identity_get_swarm_id (self->identity);
+  tracker_port = swarm_session_get_tracker_port (session);
+  if (tracker_port) {
+    host = g_str_equal (address, "0.0.0.0") || g_str_equal (address, "::")
+        ? guess_public_host () : g_strdup (address);
+  } else if (!split_tracker_url (trackers[0], &host, &tracker_port)) {
+    host = g_strdup ("127.0.0.1");
+  }
+  uri = g_strdup_printf (strchr (host, ':') ? "p2p://[%s]:%u/%s" :
+      "p2p://%s:%u/%s", host, tracker_port, swarm_id);
+
+  self->segmenter = swarm_segmenter_new (self->identity,
+      (GstClockTime) segment_duration * GST_MSECOND, 0);
+  GST_OBJECT_LOCK (self);
+  self->session = session;
+  g_free (self->uri);
+  self->uri = uri;
+  GST_OBJECT_UNLOCK (self);
+  g_object_notify (G_OBJECT (self), "uri");
+
+  GST_INFO_OBJECT (self, "publishing %s", uri);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("p2p-published",
+              "uri", G_TYPE_STRING, uri,
+              "swarm-id", G_TYPE_STRING, swarm_id,
+              "tracker-port", G_TYPE_UINT, tracker_port, NULL)));
+  return TRUE;
+
+settings_error:
+  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+      (_("Invalid STUN or TURN server setting.")), ("%s", error->message));
+  g_error_free (error);
+  g_free (stun_text);
+  g_free (turn_text);
+  return FALSE;
+}
+
+static gboolean
+gst_p2p_sink_stop (GstBaseSink * bsink)
+{
+  GstP2pSink *self = GST_P2P_SINK (bsink);
+  SwarmSession *session;
+
+  GST_OBJECT_LOCK (self);
+  session = self->session;
+  self->session = NULL;
+  GST_OBJECT_UNLOCK (self);
+  swarm_session_free (session);
+  g_clear_pointer (&self->segmenter, swarm_segmenter_free);
+  g_clear_pointer (&self->identity, swarm_identity_unref);
+  return TRUE;
+}
+
+/* ---- streaming ---------------------------------------------------------- */
+
+static GstFlowReturn
+gst_p2p_sink_publish (GstP2pSink * self, GPtrArray * out)
+{
+  guint i;
+
+  for (i = 0; i < out->len; i++) {
+    SwarmSegmenterOutput *o = g_ptr_array_index (out, i);
+
+    GST_LOG_OBJECT (self, "segment %" G_GUINT64_FORMAT ": %u buffers, %"
+        G_GSIZE_FORMAT " bytes", o->seq, o->n_buffers,
+        g_bytes_get_size (o->bytes));
+    swarm_session_publish (self->session, o->seq, o->flags, o->bytes);
+  }
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_p2p_sink_segmenter_failed (GstP2pSink * self, GError * error)
+{
+  GST_ELEMENT_ERROR (self, STREAM, ENCODE,
+      (_("Could not package the stream into segments.")), ("%s",
+          error->message));
+  g_error_free (error);
+  return GST_FLOW_ERROR;
+}
+
+static GstFlowReturn
+gst_p2p_sink_render (GstBaseSink * bsink, GstBuffer * buf)
+{
+  GstP2pSink *self = GST_P2P_SINK (bsink);
+  g_autoptr (GPtrArray) out =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)
+      swarm_segmenter_output_free);
+  GError *error = NULL;
+
+  if (!swarm_segmenter_push (self->segmenter, buf, out, &error))
+    return gst_p2p_sink_segmenter_failed (self, error);
+  return gst_p2p_sink_publish (self, out);
+}
+
+static gboolean
+gst_p2p_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
+{
+  GstP2pSink *self = GST_P2P_SINK (bsink);
+  g_autoptr (GPtrArray) out =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)
+      swarm_segmenter_output_free);
+  GError *error = NULL;
+
+  if (!self->segmenter)
+    return TRUE;
+  if (!swarm_segmenter_set_caps (self->segmenter, caps, out, &error)) {
+    gst_p2p_sink_segmenter_failed (self, error);
+    return FALSE;
+  }
+  gst_p2p_sink_publish (self, out);
+  return TRUE;
+}
+
+static gboolean
+gst_p2p_sink_event (GstBaseSink * bsink, GstEvent * event)
+{
+  GstP2pSink *self = GST_P2P_SINK (bsink);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->segmenter) {
+    g_autoptr (GPtrArray) out =
+        g_ptr_array_new_with_free_func ((GDestroyNotify)
+        swarm_segmenter_output_free);
+    GError *error = NULL;
+
+    /* The last segment carries EOS so viewers end cleanly too. */
+    if (swarm_segmenter_flush (self->segmenter, TRUE, out, &error))
+      gst_p2p_sink_publish (self, out);
+    else
+      gst_p2p_sink_segmenter_failed (self, error);
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
+}
+
+static void
+gst_p2p_sink_class_init (GstP2pSinkClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
+
+  gobject_class->set_property = gst_p2p_sink_set_property;
+  gobject_class->get_property = gst_p2p_sink_get_property;
+  gobject_class->finalize = gst_p2p_sink_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_TRACKER,
+      g_param_spec_string ("tracker", "Tracker",
+          "WebTorrent tracker URL(s) to announce the swarm on, comma separated "
+          "(ws://host:port/announce); unset = run an embedded tracker on "
+          "address:port", DEFAULT_TRACKER,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_ADDRESS,
+      g_param_spec_string ("address", "Address",
+          "Address the embedded tracker listens on", DEFAULT_ADDRESS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PORT,
+      g_param_spec_uint ("port", "Port",
+          "Port the embedded tracker listens on (0 = any free port; read the "
+          "result from the uri property)", 0, 65535, DEFAULT_PORT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_KEY_FILE,
+      g_param_spec_string ("key-file", "Key file",
+          "Publisher's Ed25519 private key (PEM), created with mode 0600 if "
+          "missing; keeps the swarm id and URI across restarts (unset = a new "
+          "key every start)", DEFAULT_KEY_FILE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MAX_PEERS,
+      g_param_spec_uint ("max-peers", "Max peers",
+          "Most viewers the publisher serves directly; the others get the "
+          "stream from viewers", 1, 1000, DEFAULT_MAX_PEERS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_SEGMENT_DURATION,
+      g_param_spec_uint ("segment-duration", "Segment duration",
+          "Target duration of a segment in milliseconds (a new segment also "
+          "starts at each keyframe); smaller = lower latency, more overhead",
+          10, 10000, DEFAULT_SEGMENT_DURATION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
+      g_param_spec_string ("stun-server", "STUN server",
+          "STUN server for NAT traversal, stun://host:port", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TURN_SERVER,
+      g_param_spec_string ("turn-server", "TURN server",
+          "TURN relay for peers that cannot connect directly, "
+          "turn://user:password@host:port[?transport=tcp]", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_URI,
+      g_param_spec_string ("uri", "URI",
+          "p2p:// URI viewers open (p2psrc uri=...), set once the swarm is up",
+          NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Swarm statistics (peers, bytes-sent, bytes-received, "
+          "segments-published, peer-stats)", GST_TYPE_STRUCTURE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Stats interval",
+          "Post a p2p-stats element message every this many milliseconds "
+          "(0 = never)", 0, G_MAXUINT, DEFAULT_STATS_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Peer-to-peer swarm publisher", "Sink/Network",
+      "Publishes a live stream into a peer-to-peer swarm of viewers",
+      "gst-p2p developers");
+
+  basesink_class->start = GST_DEBUG_FUNCPTR (gst_p2p_sink_start);
+  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_p2p_sink_stop);
+  basesink_class->render = GST_DEBUG_FUNCPTR (gst_p2p_sink_render);
+  basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_p2p_sink_set_caps);
+  basesink_class->event = GST_DEBUG_FUNCPTR (gst_p2p_sink_event);
+
+  GST_DEBUG_CATEGORY_INIT (gst_p2p_sink_debug, "p2psink", 0,
+      "peer-to-peer swarm publisher");
+  swarm_init ();
+}

@@ -1,0 +1,857 @@
+/* GStreamer peer-to-peer live streaming: viewer source
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-p2psrc
+ * @title: p2psrc
+ * @see_also: p2psink
+ *
+ * Joins a peer-to-peer swarm published by p2psink and plays it out as a
+ * live source: the original buffers, flags and caps, with their PTS/DTS
+ * spacing rebased onto this pipeline's running time.  Segments come from the
+ * publisher and from other viewers; this viewer re-shares what it holds.
+ *
+ * The URI is `p2p://HOST:PORT/SWARM-ID` as posted by p2psink (HOST:PORT is
+ * the tracker, SWARM-ID the publisher's public key: only segments signed by
+ * that key are played).  Query parameters `stun-server` and `turn-server`
+ * map onto the properties of the same name.
+ *
+ * A viewer starts on the newest segment that begins with a keyframe, after
+ * the caps' stream headers.  A segment that does not arrive before its
+ * playout deadline (#GstP2pSrc:latency) is skipped: the next buffer is
+ * flagged DISCONT and a GAP event covers the hole, so playback never stalls
+ * on one missing piece.
+ *
+ * Every #GstP2pSrc:stats-interval milliseconds it posts a `p2p-stats`
+ * element message holding the #GstP2pSrc:stats structure: `peers` (guint),
+ * `bytes-sent`, `bytes-received`, `bytes-from-origin`, `bytes-from-peers`,
+ * `segments-received`, `segments-played`, `segments-missed`,
+ * `segments-rejected` (guint64), `startup-ms` (gint64, -1 until the first
+ * buffer) and `peer-stats`, an array of `peer` structures.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 p2psrc uri=p2p://192.0.2.1:8800/SWARM-ID ! jpegdec ! autovideosink
+ * ]| Plays the stream published by the p2psink example.
+ * |[
+ * gst-play-1.0 p2p://192.0.2.1:8800/SWARM-ID
+ * ]|
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <glib/gi18n-lib.h>
+#include "gstp2psrc.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_p2p_src_debug);
+#define GST_CAT_DEFAULT gst_p2p_src_debug
+
+#define DEFAULT_URI NULL
+#define DEFAULT_LATENCY 500
+#define DEFAULT_MAX_PEERS 8
+#define DEFAULT_STATS_INTERVAL 1000
+#define DEFAULT_JOIN_TIMEOUT 10000
+
+enum
+{
+  PROP_0,
+  PROP_URI,
+  PROP_LATENCY,
+  PROP_MAX_PEERS,
+  PROP_STUN_SERVER,
+  PROP_TURN_SERVER,
+  PROP_STATS,
+  PROP_STATS_INTERVAL,
+  PROP_JOIN_TIMEOUT,
+};
+
+struct _GstP2pSrc
+{
+  GstPushSrc parent;
+
+  /* properties, under the object lock */
+  gchar *uri;
+  guint latency;
+  guint max_peers;
+  gchar *stun_server;
+  gchar *turn_server;
+  guint stats_interval;
+  guint join_timeout;
+
+  SwarmSession *session;
+  gint error_posted;            /* atomic: one ELEMENT_ERROR per run */
+
+  /* streaming thread only */
+  gint64 start_us;
+  gboolean started;             /* a start segment was chosen */
+  guint64 next_seq;
+  GQueue pending;               /* GstBuffer* ready to push */
+  GstCaps *caps;
+  gboolean have_offset;
+  GstClockTimeDiff ts_offset;   /* output = stream time + offset */
+  GstClockTime next_rt;         /* expected running time of the next segment */
+  GstClockTime avg_segment;     /* running average of segment duration */
+  gboolean discont;
+  gboolean eos;
+};
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+static void gst_p2p_src_uri_handler_init (gpointer g_iface,
+    gpointer iface_data);
+
+#define gst_p2p_src_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE (GstP2pSrc, gst_p2p_src, GST_TYPE_PUSH_SRC,
+    G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
+        gst_p2p_src_uri_handler_init));
+GST_ELEMENT_REGISTER_DEFINE (p2psrc, "p2psrc", GST_RANK_PRIMARY,
+    GST_TYPE_P2P_SRC);
+
+static void
+gst_p2p_src_init (GstP2pSrc * self)
+{
+  self->latency = DEFAULT_LATENCY;
+  self->max_peers = DEFAULT_MAX_PEERS;
+  self->stats_interval = DEFAULT_STATS_INTERVAL;
+  self->join_timeout = DEFAULT_JOIN_TIMEOUT;
+  g_queue_init (&self->pending);
+  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+}
+
+static void
+gst_p2p_src_finalize (GObject * object)
+{
+  GstP2pSrc *self = GST_P2P_SRC (object);
+
+  g_free (self->uri);
+  g_free (self->stun_server);
+  g_free (self->turn_server);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* Takes the URI's query parameters over into the properties. */
+static gboolean
+gst_p2p_src_set_uri_internal (GstP2pSrc * self, const gchar * uri,
+    GError ** error)
+{
+  SwarmUri *parsed = NULL;
+
+  if (uri && !(parsed = swarm_uri_parse (uri, error)))
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  g_free (self->uri);
+  self->uri = g_strdup (uri);
+  if (parsed && parsed->stun_server) {
+    g_free (self->stun_server);
+    self->stun_server = g_strdup (parsed->stun_server);
+  }
+  if (parsed && parsed->turn_server) {
+    g_free (self->turn_server);
+    self->turn_server = g_strdup (parsed->turn_server);
+  }
+  GST_OBJECT_UNLOCK (self);
+  if (parsed)
+    swarm_uri_free (parsed);
+  return TRUE;
+}
+
+static GstStructure *
+gst_p2p_src_get_stats (GstP2pSrc * self)
+{
+  GstStructure *stats;
+
+  GST_OBJECT_LOCK (self);
+  if (self->session)
+    stats = swarm_session_get_stats (self->session);
+  else
+    stats = gst_structure_new ("p2p-stats",
+        "peers", G_TYPE_UINT, 0,
+        "bytes-sent", G_TYPE_UINT64, (guint64) 0,
+        "bytes-received", G_TYPE_UINT64, (guint64) 0,
+        "bytes-from-origin", G_TYPE_UINT64, (guint64) 0,
+        "bytes-from-peers", G_TYPE_UINT64, (guint64) 0,
+        "segments-received", G_TYPE_UINT64, (guint64) 0,
+        "segments-played", G_TYPE_UINT64, (guint64) 0,
+        "segments-missed", G_TYPE_UINT64, (guint64) 0,
+        "segments-rejected", G_TYPE_UINT64, (guint64) 0,
+        "startup-ms", G_TYPE_INT64, (gint64) - 1, NULL);
+  GST_OBJECT_UNLOCK (self);
+  return stats;
+}
+
+static void
+gst_p2p_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstP2pSrc *self = GST_P2P_SRC (object);
+
+  switch (prop_id) {
+    case PROP_URI:{
+      GError *error = NULL;
+
+      /* Keep a malformed URI too: start() reports it as an element error. */
+      if (!gst_p2p_src_set_uri_internal (self, g_value_get_string (value),
+              &error)) {
+        GST_WARNING_OBJECT (self, "%s", error->message);
+        g_error_free (error);
+        GST_OBJECT_LOCK (self);
+        g_free (self->uri);
+        self->uri = g_value_dup_string (value);
+        GST_OBJECT_UNLOCK (self);
+      }
+      return;
+    }
+    default:
+      break;
+  }
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_LATENCY:
+      self->latency = g_value_get_uint (value);
+      break;
+    case PROP_MAX_PEERS:
+      self->max_peers = g_value_get_uint (value);
+      break;
+    case PROP_STUN_SERVER:
+      g_free (self->stun_server);
+      self->stun_server = g_value_dup_string (value);
+      break;
+    case PROP_TURN_SERVER:
+      g_free (self->turn_server);
+      self->turn_server = g_value_dup_string (value);
+      break;
+    case PROP_STATS_INTERVAL:
+      self->stats_interval = g_value_get_uint (value);
+      break;
+    case PROP_JOIN_TIMEOUT:
+      self->join_timeout = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_p2p_src_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstP2pSrc *self = GST_P2P_SRC (object);
+
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, gst_p2p_src_get_stats (self));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_URI:
+      g_value_set_string (value, self->uri);
+      break;
+    case PROP_LATENCY:
+      g_value_set_uint (value, self->latency);
+      break;
+    case PROP_MAX_PEERS:
+      g_value_set_uint (value, self->max_peers);
+      break;
+    case PROP_STUN_SERVER:
+      g_value_set_string (value, self->stun_server);
+      break;
+    case PROP_TURN_SERVER:
+      g_value_set_string (value, self->turn_server);
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, self->stats_interval);
+      break;
+    case PROP_JOIN_TIMEOUT:
+      g_value_set_uint (value, self->join_timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ---- session callbacks (network thread) -------------------------------- */
+
+static void
+gst_p2p_src_post_error (GstP2pSrc * self, const GError * error)
+{
+  if (!g_atomic_int_compare_and_exchange (&self->error_posted, 0, 1))
+    return;
+  if (error->domain == SWARM_SESSION_ERROR
+      && error->code == SWARM_SESSION_ERROR_TRACKER)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", error->message),
+        (NULL));
+  else
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", error->message),
+        (NULL));
+}
+
+static void
+on_session_error (SwarmSession * s, const GError * error, gpointer user_data)
+{
+  gst_p2p_src_post_error (user_data, error);
+}
+
+static void
+on_session_warning (SwarmSession * s, const GError * error, gpointer user_data)
+{
+  GstP2pSrc *self = user_data;
+
+  GST_ELEMENT_WARNING (self, RESOURCE, READ, ("%s", error->message), (NULL));
+}
+
+static void
+on_session_stats (SwarmSession * s, const GstStructure * stats,
+    gpointer user_data)
+{
+  GstP2pSrc *self = user_data;
+
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), gst_structure_copy (stats)));
+}
+
+/* ---- start / stop ------------------------------------------------------- */
+
+static gboolean
+gst_p2p_src_start (GstBaseSrc * bsrc)
+{
+  GstP2pSrc *self = GST_P2P_SRC (bsrc);
+  static const SwarmSessionCallbacks callbacks = {
+    .error = on_session_error,
+    .warning = on_session_warning,
+    .stats = on_session_stats,
+  };
+  SwarmSessionConfig config = { 0 };
+  g_autoptr (SwarmUri) uri = NULL;
+  g_autoptr (SwarmIceServer) stun = NULL;
+  g_autoptr (SwarmIceServer) turn = NULL;
+  g_autoptr (SwarmIdentity) publisher = NULL;
+  g_autofree gchar *uri_text = NULL, *stun_text = NULL, *turn_text = NULL;
+  gchar *trackers[2] = { NULL, NULL };
+  GError *error = NULL;
+  SwarmSession *session;
+  guint max_peers, stats_interval, join_timeout;
+
+  GST_OBJECT_LOCK (self);
+  uri_text = g_strdup (self->uri);
+  stun_text = g_strdup (self->stun_server);
+  turn_text = g_strdup (self->turn_server);
+  max_peers = self->max_peers;
+  stats_interval = self->stats_interval;
+  join_timeout = self->join_timeout;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!uri_text) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        (_("No URI set: give p2psrc the p2p:// URI posted by p2psink.")),
+        (NULL));
+    return FALSE;
+  }
+  if (!(uri = swarm_uri_parse (uri_text, &error))) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        (_("Invalid swarm URI \"%s\"."), uri_text), ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+  if ((stun_text && *stun_text
+          && !(stun = swarm_ice_server_parse (stun_text, FALSE, &error)))
+      || (turn_text && *turn_text
+          && !(turn = swarm_ice_server_parse (turn_text, TRUE, &error)))) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        (_("Invalid STUN or TURN server setting.")), ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+
+  publisher = swarm_identity_new_from_public_key (uri->swarm_key);
+  trackers[0] = swarm_uri_get_tracker_url (uri);
+  config.role = SWARM_SESSION_VIEWER;
+  config.identity = publisher;
+  config.trackers = trackers;
+  config.max_peers = max_peers;
+  config.stun = stun;
+  config.turn = turn;
+  config.join_timeout_ms = join_timeout;
+  config.stats_interval_ms = stats_interval;
+  config.stats_name = "p2p-stats";
+
+  g_atomic_int_set (&self->error_posted, 0);
+  session = swarm_session_new (&config, &callbacks, self);
+  g_free (trackers[0]);
+  if (!swarm_session_start (session, &error)) {
+    swarm_session_free (session);
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        (_("Could not join the swarm.")), ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+
+  self->start_us = g_get_monotonic_time ();
+  self->started = FALSE;
+  self->have_offset = FALSE;
+  self->next_rt = GST_CLOCK_TIME_NONE;
+  self->avg_segment = 0;
+  self->discont = TRUE;
+  self->eos = FALSE;
+  GST_OBJECT_LOCK (self);
+  self->session = session;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_p2p_src_stop (GstBaseSrc * bsrc)
+{
+  GstP2pSrc *self = GST_P2P_SRC (bsrc);
+  SwarmSession *session;
+
+  GST_OBJECT_LOCK (self);
+  session = self->session;
+  self->session = NULL;
+  GST_OBJECT_UNLOCK (self);
+  swarm_session_free (session);
+  g_queue_clear_full (&self->pending, (GDestroyNotify) gst_buffer_unref);
+  gst_clear_caps (&self->caps);
+  return TRUE;
+}
+
+static gboolean
+gst_p2p_src_unlock (GstBaseSrc * bsrc)
+{
+  GstP2pSrc *self = GST_P2P_SRC (bsrc);
+
+  GST_OBJECT_LOCK (self);
+  if (self->session)
+    swarm_session_set_flushing (self->session, TRUE);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_p2p_src_unlock_stop (GstBaseSrc * bsrc)
+{
+  GstP2pSrc *self = GST_P2P_SRC (bsrc);
+
+  GST_OBJECT_LOCK (self);
+  if (self->session)
+    swarm_session_set_flushing (self->session, FALSE);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_p2p_src_query (GstBaseSrc * bsrc, GstQuery * query)
+{
+  GstP2pSrc *self = GST_P2P_SRC (bsrc);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    GstClockTime latency;
+
+    GST_OBJECT_LOCK (self);
+    latency = (GstClockTime) self->latency * GST_MSECOND;
+    GST_OBJECT_UNLOCK (self);
+    gst_query_set_latency (query, TRUE, latency, latency);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
+}
+
+/* ---- playout ------------------------------------------------------------ */
+
+/* Running time now, or NONE before the pipeline has a clock. */
+static GstClockTime
+gst_p2p_src_running_time (GstP2pSrc * self)
+{
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  GstClockTime now, base;
+
+  if (!clock)
+    return GST_CLOCK_TIME_NONE;
+  now = gst_clock_get_time (clock);
+  gst_object_unref (clock);
+  base = gst_element_get_base_time (GST_ELEMENT (self));
+  return now > base ? now - base : 0;
+}
+
+/* Monotonic deadline by which the next segment must be in hand to be
+ * played on time: its expected running time plus the latency, less a
+ * margin for the pipeline downstream. */
+static gint64
+gst_p2p_src_deadline (GstP2pSrc * self)
+{
+  GstClockTime latency = (GstClockTime) self->latency * GST_MSECOND;
+  GstClockTime margin = MIN (latency / 4, 100 * GST_MSECOND);
+  GstClockTime now = gst_p2p_src_running_time (self);
+  gint64 now_us = g_get_monotonic_time ();
+
+  if (!GST_CLOCK_TIME_IS_VALID (self->next_rt) || !GST_CLOCK_TIME_IS_VALID (now))
+    return now_us + (gint64) (latency / GST_USECOND);
+  return now_us + (GST_CLOCK_DIFF (now, self->next_rt + latency - margin)) /
+      1000;
+}
+
+static GstClockTime
+rebase (GstP2pSrc * self, GstClockTime ts)
+{
+  GstClockTimeDiff out;
+
+  if (!GST_CLOCK_TIME_IS_VALID (ts))
+    return ts;
+  out = (GstClockTimeDiff) ts + self->ts_offset;
+  return out > 0 ? (GstClockTime) out : 0;
+}
+
+/* Caps first, then, for a joiner, the stream headers the caps carry. */
+static void
+gst_p2p_src_apply_caps (GstP2pSrc * self, GstCaps * caps)
+{
+  const GstStructure *st;
+  const GValue *headers;
+  guint i;
+
+  if (!caps || (self->caps && gst_caps_is_equal (self->caps, caps)))
+    return;
+  gst_caps_replace (&self->caps, caps);
+  gst_base_src_set_caps (GST_BASE_SRC (self), caps);
+
+  st = gst_caps_get_structure (caps, 0);
+  headers = gst_structure_get_value (st, "streamheader");
+  if (!headers || !GST_VALUE_HOLDS_ARRAY (headers))
+    return;
+  for (i = 0; i < gst_value_array_get_size (headers); i++) {
+    const GValue *v = gst_value_array_get_value (headers, i);
+    GstBuffer *header;
+
+    if (!GST_VALUE_HOLDS_BUFFER (v))
+      continue;
+    header = gst_buffer_copy (gst_value_get_buffer (v));
+    GST_BUFFER_FLAG_SET (header, GST_BUFFER_FLAG_HEADER);
+    GST_BUFFER_PTS (header) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DTS (header) = GST_CLOCK_TIME_NONE;
+    g_queue_push_tail (&self->pending, header);
+  }
+}
+
+/* Unpacks a verified segment into pending output buffers. */
+static gboolean
+gst_p2p_src_take_segment (GstP2pSrc * self, GBytes * bytes)
+{
+  g_autoptr (SwarmSegment) seg = NULL;
+  GError *error = NULL;
+  GstClockTime first = GST_CLOCK_TIME_NONE, end = GST_CLOCK_TIME_NONE;
+  guint i;
+
+  if (!(seg = swarm_segment_parse (bytes, &error))) {
+    GST_WARNING_OBJECT (self, "unplayable segment: %s", error->message);
+    g_error_free (error);
+    return FALSE;
+  }
+  gst_p2p_src_apply_caps (self, seg->caps);
+
+  for (i = 0; i < seg->buffers->len; i++) {
+    GstBuffer *in = g_ptr_array_index (seg->buffers, i);
+    GstClockTime ts = GST_BUFFER_DTS_IS_VALID (in) ? GST_BUFFER_DTS (in) :
+        GST_BUFFER_PTS (in);
+    GstBuffer *out;
+
+    if (GST_CLOCK_TIME_IS_VALID (ts) && !self->have_offset) {
+      /* The first timestamp we play lands on the running time now; the
+       * sink adds the latency. */
+      GstClockTime now = gst_p2p_src_running_time (self);
+      self->ts_offset = GST_CLOCK_DIFF (ts, GST_CLOCK_TIME_IS_VALID (now) ?
+          now : 0);
+      self->have_offset = TRUE;
+    }
+    out = gst_buffer_ref (in);
+    out = gst_buffer_make_writable (out);
+    GST_BUFFER_PTS (out) = rebase (self, GST_BUFFER_PTS (in));
+    GST_BUFFER_DTS (out) = rebase (self, GST_BUFFER_DTS (in));
+    if (self->discont) {
+      GST_BUFFER_FLAG_SET (out, GST_BUFFER_FLAG_DISCONT);
+      self->discont = FALSE;
+    }
+    if (GST_CLOCK_TIME_IS_VALID (ts)) {
+      GstClockTime t = rebase (self, ts);
+      if (!GST_CLOCK_TIME_IS_VALID (first))
+        first = t;
+      end = t + (GST_BUFFER_DURATION_IS_VALID (in) ?
+          GST_BUFFER_DURATION (in) : 0);
+    }
+    g_queue_push_tail (&self->pending, out);
+  }
+
+  if (GST_CLOCK_TIME_IS_VALID (first) && end > first) {
+    GstClockTime d = end - first;
+    self->avg_segment = self->avg_segment ? (3 * self->avg_segment + d) / 4 : d;
+  }
+  if (GST_CLOCK_TIME_IS_VALID (end))
+    self->next_rt = end;
+  if (seg->flags & SWARM_SEGMENT_FLAG_EOS)
+    self->eos = TRUE;
+  return TRUE;
+}
+
+/* A segment missed its deadline while later ones exist: skip it. */
+static void
+gst_p2p_src_skip (GstP2pSrc * self, guint64 newest)
+{
+  guint64 key;
+
+  GST_INFO_OBJECT (self, "segment %" G_GUINT64_FORMAT " missed its deadline",
+      self->next_seq);
+  swarm_session_note_missed (self->session, self->next_seq);
+  if (GST_CLOCK_TIME_IS_VALID (self->next_rt) && self->avg_segment) {
+    gst_pad_push_event (GST_BASE_SRC_PAD (self),
+        gst_event_new_gap (self->next_rt, self->avg_segment));
+    self->next_rt += self->avg_segment;
+  }
+  self->discont = TRUE;
+  self->next_seq++;
+  /* Far behind: jump to the newest keyframe rather than chase the past. */
+  if (newest > self->next_seq + 8
+      && swarm_session_get_newest_keyframe_seq (self->session, &key)
+      && key > self->next_seq) {
+    guint64 skipped = key - self->next_seq;
+    while (skipped--)
+      swarm_session_note_missed (self->session, 0);
+    self->next_seq = key;
+  }
+  swarm_session_set_playout (self->session, self->next_seq);
+}
+
+static GstFlowReturn
+gst_p2p_src_wait_result (GstP2pSrc * self, SwarmWaitResult r)
+{
+  if (r == SWARM_WAIT_CANCELLED)
+    return GST_FLOW_FLUSHING;
+  return GST_FLOW_ERROR;        /* the session posted the error */
+}
+
+static GstFlowReturn
+gst_p2p_src_fill (GstP2pSrc * self)
+{
+  gint64 join_deadline = self->start_us + (gint64) self->join_timeout * 1000
+      + 2 * G_USEC_PER_SEC;
+  SwarmWaitResult r;
+
+  if (!self->started) {
+    r = swarm_session_wait_start (self->session, join_deadline,
+        &self->next_seq);
+    if (r == SWARM_WAIT_TIMEOUT) {
+      GError *e = g_error_new (SWARM_SESSION_ERROR,
+          SWARM_SESSION_ERROR_JOIN_TIMEOUT,
+          _("Could not join the swarm within %u ms."), self->join_timeout);
+      gst_p2p_src_post_error (self, e);
+      g_error_free (e);
+      return GST_FLOW_ERROR;
+    }
+    if (r != SWARM_WAIT_OK)
+      return gst_p2p_src_wait_result (self, r);
+    self->started = TRUE;
+    GST_INFO_OBJECT (self, "starting at segment %" G_GUINT64_FORMAT,
+        self->next_seq);
+  }
+
+  while (g_queue_is_empty (&self->pending) && !self->eos) {
+    GBytes *bytes = NULL;
+    gboolean first = !self->have_offset;
+    gint64 deadline = first ? join_deadline : gst_p2p_src_deadline (self);
+    guint64 newest;
+
+    r = swarm_session_wait_segment (self->session, self->next_seq, deadline,
+        &bytes);
+    if (r == SWARM_WAIT_OK) {
+      gboolean ok = gst_p2p_src_take_segment (self, bytes);
+
+      g_bytes_unref (bytes);
+      if (ok) {
+        swarm_session_note_played (self->session, self->next_seq);
+        if (first)
+          swarm_session_note_startup (self->session,
+              (g_get_monotonic_time () - self->start_us) / 1000);
+      } else {
+        swarm_session_note_missed (self->session, self->next_seq);
+        self->discont = TRUE;
+      }
+      self->next_seq++;
+      swarm_session_set_playout (self->session, self->next_seq);
+      continue;
+    }
+    if (r != SWARM_WAIT_TIMEOUT)
+      return gst_p2p_src_wait_result (self, r);
+    if (first) {
+      GError *e = g_error_new (SWARM_SESSION_ERROR,
+          SWARM_SESSION_ERROR_JOIN_TIMEOUT,
+          _("Joined the swarm but received no segment within %u ms."),
+          self->join_timeout);
+      gst_p2p_src_post_error (self, e);
+      g_error_free (e);
+      return GST_FLOW_ERROR;
+    }
+    /* Skip only what the swarm has moved past; if nothing newer exists the
+     * publisher is just quiet, and we keep waiting. */
+    if (swarm_session_get_newest_seq (self->session, &newest)
+        && newest > self->next_seq)
+      gst_p2p_src_skip (self, newest);
+  }
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_p2p_src_create (GstPushSrc * psrc, GstBuffer ** buf)
+{
+  GstP2pSrc *self = GST_P2P_SRC (psrc);
+  GstFlowReturn ret;
+
+  if (g_queue_is_empty (&self->pending)) {
+    if (self->eos)
+      return GST_FLOW_EOS;
+    ret = gst_p2p_src_fill (self);
+    if (ret != GST_FLOW_OK)
+      return ret;
+    if (g_queue_is_empty (&self->pending))
+      return GST_FLOW_EOS;
+  }
+  *buf = g_queue_pop_head (&self->pending);
+  return GST_FLOW_OK;
+}
+
+/* ---- URI handler -------------------------------------------------------- */
+
+static GstURIType
+gst_p2p_src_uri_get_type (GType type)
+{
+  return GST_URI_SRC;
+}
+
+static const gchar *const *
+gst_p2p_src_uri_get_protocols (GType type)
+{
+  static const gchar *protocols[] = { "p2p", NULL };
+  return protocols;
+}
+
+static gchar *
+gst_p2p_src_uri_get_uri (GstURIHandler * handler)
+{
+  GstP2pSrc *self = GST_P2P_SRC (handler);
+  gchar *uri;
+
+  GST_OBJECT_LOCK (self);
+  uri = g_strdup (self->uri);
+  GST_OBJECT_UNLOCK (self);
+  return uri;
+}
+
+static gboolean
+gst_p2p_src_uri_set_uri (GstURIHandler * handler, const gchar * uri,
+    GError ** error)
+{
+  GstP2pSrc *self = GST_P2P_SRC (handler);
+  GError *parse_error = NULL;
+
+  if (GST_STATE (self) > GST_STATE_READY) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+        _("The URI can only be changed in the NULL or READY state."));
+    return FALSE;
+  }
+  if (!gst_p2p_src_set_uri_internal (self, uri, &parse_error)) {
+    g_set_error_literal (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
+        parse_error->message);
+    g_error_free (parse_error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+gst_p2p_src_uri_handler_init (gpointer g_iface, gpointer iface_data)
+{
+  GstURIHandlerInterface *iface = g_iface;
+
+  iface->get_type = gst_p2p_src_uri_get_type;
+  iface->get_protocols = gst_p2p_src_uri_get_protocols;
+  iface->get_uri = gst_p2p_src_uri_get_uri;
+  iface->set_uri = gst_p2p_src_uri_set_uri;
+}
+
+static void
+gst_p2p_src_class_init (GstP2pSrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  gobject_class->set_property = gst_p2p_src_set_property;
+  gobject_class->get_property = gst_p2p_src_get_property;
+  gobject_class->finalize = gst_p2p_src_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_URI,
+      g_param_spec_string ("uri", "URI",
+          "Swarm to join: p2p://HOST:PORT/SWARM-ID (tracker address and the "
+          "publisher's key), as posted by p2psink", DEFAULT_URI,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint ("latency", "Latency",
+          "Playout delay in milliseconds: how long a segment may take to "
+          "arrive before it is skipped (reported in the LATENCY query)",
+          0, 60000, DEFAULT_LATENCY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MAX_PEERS,
+      g_param_spec_uint ("max-peers", "Max peers",
+          "Most partners this viewer exchanges segments with", 1, 1000,
+          DEFAULT_MAX_PEERS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
+      g_param_spec_string ("stun-server", "STUN server",
+          "STUN server for NAT traversal, stun://host:port", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TURN_SERVER,
+      g_param_spec_string ("turn-server", "TURN server",
+          "TURN relay for peers that cannot connect directly, "
+          "turn://user:password@host:port[?transport=tcp]", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Swarm statistics (peers, bytes-sent, bytes-received, "
+          "bytes-from-origin, bytes-from-peers, segments-received, "
+          "segments-missed, startup-ms, peer-stats...)", GST_TYPE_STRUCTURE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Stats interval",
+          "Post a p2p-stats element message every this many milliseconds "
+          "(0 = never)", 0, G_MAXUINT, DEFAULT_STATS_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_JOIN_TIMEOUT,
+      g_param_spec_uint ("join-timeout", "Join timeout",
+          "Fail with an error if no segment arrives within this many "
+          "milliseconds of starting (tracker unreachable, unknown swarm, no "
+          "publisher)", 100, 600000, DEFAULT_JOIN_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Peer-to-peer swarm viewer", "Source/Network",
+      "Plays a live stream from a peer-to-peer swarm, re-sharing it with "
+      "other viewers", "gst-p2p developers");
+
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_p2p_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_p2p_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_p2p_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_p2p_src_unlock_stop);
+  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_p2p_src_query);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_p2p_src_create);
+
+  GST_DEBUG_CATEGORY_INIT (gst_p2p_src_debug, "p2psrc", 0,
+      "peer-to-peer swarm viewer");
+  swarm_init ();
+}
