@@ -43,10 +43,14 @@ setup (void)
 static void
 teardown (void)
 {
+  /* Let closing sockets finish before the context goes: libsoup closes
+   * streams asynchronously and holds its connections until then. */
+  gint64 end = g_get_monotonic_time () + 200 * 1000;
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (ctx, TRUE);
   g_source_destroy (ticker);
   g_source_unref (ticker);
-  /* Let closing sockets finish before the context goes. */
-  while (g_main_context_iteration (ctx, FALSE));
   g_main_context_pop_thread_default (ctx);
   g_main_context_unref (ctx);
   ctx = NULL;
@@ -639,6 +643,44 @@ GST_START_TEST (test_stopped_and_close)
 
 GST_END_TEST;
 
+GST_START_TEST (test_connections_per_address)
+{
+  SwarmTrackerServer *s = server_start (0);
+  gchar *url = server_url (s);
+  GPtrArray *raws = g_ptr_array_new_with_free_func ((GDestroyNotify) raw_free);
+  JsonObject *reply;
+  Raw *extra;
+  guint i;
+
+  /* The limit the server documents: 64 connections per remote address. */
+  for (i = 0; i < 64; i++)
+    g_ptr_array_add (raws, raw_connect (url));
+  extra = raw_connect (url);
+  fail_unless (WAIT_FOR (extra->texts->len >= 1 && extra->closed, 5000),
+      "connection over the limit not refused");
+  fail_unless (strstr (g_ptr_array_index (extra->texts, 0),
+          "\"failure reason\"") != NULL);
+  raw_free (extra);
+
+  /* Those within the limit still work, and a freed slot can be reused. */
+  reply = raw_request (g_ptr_array_index (raws, 63), announce_json);
+  fail_if (json_object_has_member (reply, "failure reason"));
+  json_object_unref (reply);
+  g_ptr_array_remove_index (raws, 0);
+  spin (200);
+  extra = raw_connect (url);
+  spin (200);
+  fail_if (extra->closed);
+  fail_unless_equals_int (extra->texts->len, 0);
+  raw_free (extra);
+
+  g_ptr_array_unref (raws);
+  swarm_tracker_server_free (s);
+  g_free (url);
+}
+
+GST_END_TEST;
+
 static guint
 closed_port (void)
 {
@@ -816,6 +858,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_info_hash_isolated);
   tcase_add_test (tc, test_malformed);
   tcase_add_test (tc, test_stopped_and_close);
+  tcase_add_test (tc, test_connections_per_address);
   tcase_add_test (tc, test_connect_error_retries);
   tcase_add_test (tc, test_server_restart);
   tcase_add_test (tc, test_too_large);
