@@ -21,6 +21,11 @@ typedef enum {
   SWARM_SEGMENT_FLAG_EOS = 1 << 2,        /* the stream ends after this segment */
 } SwarmSegmentFlags;
 
+/* Most buffers one segment may carry; a publisher cuts its segment before
+ * reaching it (and before SWARM_MAX_SEGMENT_SIZE encoded bytes, see
+ * swarm_segment_builder_get_size()). */
+#define SWARM_SEGMENT_MAX_BUFFERS 65536
+
 #define SWARM_SEGMENT_ERROR (swarm_segment_error_quark ())
 typedef enum {
   SWARM_SEGMENT_ERROR_TRUNCATED,
@@ -40,6 +45,8 @@ SWARM_API SwarmSegmentBuilder *swarm_segment_builder_new (guint64 seq,
 SWARM_API void swarm_segment_builder_add (SwarmSegmentBuilder * builder,
     GstBuffer * buf);
 SWARM_API guint swarm_segment_builder_get_n_buffers (SwarmSegmentBuilder * builder);
+/* The exact encoded size (metadata, payload and signature) the segment
+ * would have if finished now. */
 SWARM_API gsize swarm_segment_builder_get_size (SwarmSegmentBuilder * builder);
 SWARM_API void swarm_segment_builder_add_flags (SwarmSegmentBuilder * builder,
     SwarmSegmentFlags flags);
