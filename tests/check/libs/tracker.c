@@ -846,6 +846,122 @@ GST_START_TEST (test_default_context_untouched)
 
 GST_END_TEST;
 
+/* The swarm runs its networking on a private thread with its own
+ * thread-default context; the main thread here never iterates it. */
+typedef struct {
+  gboolean offer_delivered;
+  gboolean answer_delivered;
+  gboolean default_context_idle;
+} ThreadResult;
+
+static gboolean
+thread_wait (GMainContext * tctx, gboolean * flag, guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms *1000;
+
+  while (!*flag && g_get_monotonic_time () < end) {
+    if (!g_main_context_iteration (tctx, FALSE))
+      g_usleep (1000);
+  }
+  return *flag;
+}
+
+typedef struct {
+  gboolean connected, replied, offered, answered;
+  gchar *offer_id;
+} ThreadPeer;
+
+static void
+tp_connected (SwarmTrackerClient * c, gpointer user_data)
+{
+  ((ThreadPeer *) user_data)->connected = TRUE;
+}
+
+static void
+tp_reply (SwarmTrackerClient * c, guint complete, guint incomplete,
+    guint interval_s, gpointer user_data)
+{
+  ((ThreadPeer *) user_data)->replied = TRUE;
+}
+
+static void
+tp_offer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  ThreadPeer *p = user_data;
+
+  p->offered = strcmp (sdp, offer_sdp) == 0;
+  g_free (p->offer_id);
+  p->offer_id = g_strdup (offer_id);
+  swarm_tracker_client_answer (c, peer_id, offer_id, answer_sdp, NULL);
+}
+
+static void
+tp_answer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  ((ThreadPeer *) user_data)->answered = strcmp (sdp, answer_sdp) == 0;
+}
+
+static gpointer
+tracker_thread (gpointer data)
+{
+  static const SwarmTrackerClientCallbacks tcb = {
+    tp_connected, tp_reply, tp_offer, tp_answer, NULL
+  };
+  ThreadResult *res = data;
+  GMainContext *tctx = g_main_context_new ();
+  SwarmTrackerServer *s;
+  SwarmTrackerClient *a, *b;
+  ThreadPeer pa = { 0 }, pb = { 0 };
+  SwarmTrackerOffer offer = { "offer-id-00000000099", offer_sdp };
+  gchar *url;
+
+  g_main_context_push_thread_default (tctx);
+  s = swarm_tracker_server_new ();
+  if (swarm_tracker_server_listen (s, "127.0.0.1", 0, NULL)) {
+    url = g_strdup_printf ("ws://127.0.0.1:%u/",
+        swarm_tracker_server_get_port (s));
+    a = swarm_tracker_client_new (url, IH1, "-GP0001-thread000001", &tcb, &pa);
+    b = swarm_tracker_client_new (url, IH1, "-GP0001-thread000002", &tcb, &pb);
+    swarm_tracker_client_start (a);
+    swarm_tracker_client_start (b);
+    if (thread_wait (tctx, &pa.connected, 5000)
+        && thread_wait (tctx, &pb.connected, 5000)
+        && swarm_tracker_client_announce (b, "started", 0, 0, NULL, 0, NULL)
+        && thread_wait (tctx, &pb.replied, 5000)
+        && swarm_tracker_client_announce (a, "started", 0, 0, &offer, 1,
+            NULL)) {
+      res->offer_delivered = thread_wait (tctx, &pb.offered, 5000)
+          && g_strcmp0 (pb.offer_id, offer.offer_id) == 0;
+      res->answer_delivered = thread_wait (tctx, &pa.answered, 5000);
+    }
+    swarm_tracker_client_free (a);
+    swarm_tracker_client_free (b);
+    g_free (url);
+  }
+  swarm_tracker_server_free (s);
+  res->default_context_idle =
+      !g_main_context_pending (g_main_context_default ());
+  g_free (pb.offer_id);
+  g_main_context_pop_thread_default (tctx);
+  g_main_context_unref (tctx);
+  return NULL;
+}
+
+GST_START_TEST (test_private_thread)
+{
+  ThreadResult res = { 0 };
+  GThread *thread = g_thread_new ("tracker", tracker_thread, &res);
+
+  g_thread_join (thread);
+  fail_unless (res.offer_delivered, "offer lost on the private thread");
+  fail_unless (res.answer_delivered, "answer lost on the private thread");
+  fail_unless (res.default_context_idle);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_suite (void)
 {
@@ -863,6 +979,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_server_restart);
   tcase_add_test (tc, test_too_large);
   tcase_add_test (tc, test_default_context_untouched);
+  tcase_add_test (tc, test_private_thread);
   return s;
 }
 
