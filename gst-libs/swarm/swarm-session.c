@@ -1488,8 +1488,12 @@ swarm_session_free (SwarmSession * s)
     g_main_context_invoke (s->context, session_teardown, s);
     g_thread_join (s->thread);
   }
-  /* Let sources still queued (links closing, soup) finish off. */
-  while (g_main_context_iteration (s->context, FALSE));
+  /* Let what is already queued (link and WebSocket closes) run, but do
+   * not chase periodic sources: unreffing the context destroys them. */
+  {
+    guint i;
+    for (i = 0; i < 64 && g_main_context_iteration (s->context, FALSE); i++);
+  }
 
   if (s->scheduler)
     s->scheduler_class->destroy (s->scheduler);
