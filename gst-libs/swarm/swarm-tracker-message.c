@@ -543,7 +543,10 @@ swarm_tracker_message_write_announce (const gchar * info_hash,
     add_int (b, "numwant", numwant);
   add_int (b, "uploaded", 0);
   add_int (b, "downloaded", 0);
-  add_int (b, "left", MAX (left, 0));
+  /* Unknown stays a leecher on every tracker: bittorrent-tracker's own
+   * client sends Infinity (null), which aquatic and bittorrent-tracker
+   * disagree on, so we send the largest integer JavaScript keeps exact. */
+  add_int (b, "left", left >= 0 ? left : G_GINT64_CONSTANT (9007199254740991));
   if (event)
     add_string (b, "event", event);
   if (n_offers > 0) {

@@ -87,8 +87,9 @@ gboolean swarm_tracker_id_is_valid (const gchar * id);
  * SWARM_TRACKER_ERROR_TOO_LARGE when it would not fit in
  * SWARM_TRACKER_MAX_FRAME bytes. */
 
-/* peer -> tracker.  @event may be NULL; @left < 0 writes 0 (a number is
- * always sent, see the notes); @numwant 0 omits the field. */
+/* peer -> tracker.  @event may be NULL; @left < 0 means unknown and is
+ * written as 2^53 - 1 (a leecher; a number is always sent, see the notes);
+ * @numwant 0 omits the field. */
 G_GNUC_INTERNAL
 gchar *swarm_tracker_message_write_announce (const gchar * info_hash,
     const gchar * peer_id, const gchar * event, gint64 left, guint numwant,
