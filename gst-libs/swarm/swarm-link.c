@@ -353,9 +353,9 @@ static void
 link_on_recv (NiceAgent * agent, guint stream_id, guint component_id,
     guint len, gchar * buf, gpointer user_data)
 {
-  SwarmLink *link = user_data;
+  SwarmLink *link = ((LinkWeak *) user_data)->link;
 
-  if (link->closed || link->dtls == NULL)
+  if (link == NULL || link->closed || link->dtls == NULL)
     return;
 
   /* The datagram callback may drop the user's last ref or close. */
@@ -513,38 +513,62 @@ link_on_timeout (gpointer user_data)
 
 /* Closing */
 
+typedef struct
+{
+  NiceAgent *agent;
+  guint stream_id;
+  LinkWeak *weak;
+} AgentRelease;
+
+static void
+agent_release (gpointer data)
+{
+  AgentRelease *release = data;
+
+  nice_agent_remove_stream (release->agent, release->stream_id);
+  g_object_unref (release->agent);
+  /* Only now: the receive callback's data is the weak handle. */
+  link_weak_unref (release->weak);
+  g_free (release);
+}
+
 static gboolean
-agent_release_idle (gpointer user_data)
+agent_release_idle (gpointer data)
 {
   return G_SOURCE_REMOVE;
 }
 
-/* Closes the agent's sockets now, or as soon as libnice has returned if it
- * is calling us right now. */
+/* Closes the agent's sockets now, or right after libnice returns if it is
+ * calling us.  The receive callback is left attached until then: detached
+ * from inside it, libnice keeps polling a socket nobody reads, and spins. */
 static void
 link_release_agent (SwarmLink * link)
 {
-  NiceAgent *agent = link->agent;
+  AgentRelease *release;
 
-  if (agent == NULL)
+  if (link->agent == NULL)
     return;
+
+  release = g_new0 (AgentRelease, 1);
+  release->agent = link->agent;
+  release->stream_id = link->stream_id;
+  release->weak = link_weak_ref (link->weak);
   link->agent = NULL;
 
-  nice_agent_attach_recv (agent, link->stream_id, 1, link->context, NULL,
-      NULL);
-  g_signal_handler_disconnect (agent, link->gathering_done_id);
-  g_signal_handler_disconnect (agent, link->state_changed_id);
+  g_signal_handler_disconnect (release->agent, link->gathering_done_id);
+  g_signal_handler_disconnect (release->agent, link->state_changed_id);
 
   if (link->in_agent > 0) {
     GSource *source = g_idle_source_new ();
 
-    g_source_set_callback (source, agent_release_idle, agent,
-        (GDestroyNotify) g_object_unref);
+    /* Ahead of the agent's own sources, which may be busy. */
+    g_source_set_priority (source, G_PRIORITY_HIGH);
+    g_source_set_callback (source, agent_release_idle, release,
+        agent_release);
     g_source_attach (source, link->context);
     g_source_unref (source);
   } else {
-    nice_agent_remove_stream (agent, link->stream_id);
-    g_object_unref (agent);
+    agent_release (release);
   }
 }
 
@@ -642,7 +666,7 @@ swarm_link_new (GMainContext * context, SwarmLinkRole role,
   /* Attached from the start so a DTLS flight racing ahead of our own ICE
    * checks is not lost. */
   nice_agent_attach_recv (link->agent, link->stream_id, 1, link->context,
-      link_on_recv, link);
+      link_on_recv, link->weak);
 
   return link;
 }
