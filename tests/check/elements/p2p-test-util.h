@@ -1,0 +1,377 @@
+/* Shared by the element tests: a live origin fed with a known stream, and
+ * viewers that record what they play, so tests can compare byte for byte.
+ *
+ * The stream: buffer i has 4 bytes of big-endian i then a pattern derived
+ * from i, a size that varies with i, PTS = i * 10 ms, DTS = PTS on even
+ * buffers and NONE on odd ones, duration 10 ms, and DELTA_UNIT except on every
+ * 10th buffer (a keyframe).  The caps carry a streamheader.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/check/gstcheck.h>
+#include <gst/app/app.h>
+#include <string.h>
+
+#define TEST_BUFFER_INTERVAL (10 * GST_MSECOND)
+#define TEST_KEYFRAME_EVERY 10
+#define TEST_HEADER_BYTES "P2P-TEST-STREAM-HEADER"
+
+static inline gsize
+test_buffer_size (guint i)
+{
+  return 64 + (i * 37) % 3000;
+}
+
+static inline GstBuffer *
+test_buffer_new (guint i)
+{
+  gsize size = test_buffer_size (i), k;
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, size, NULL);
+  GstMapInfo map;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  GST_WRITE_UINT32_BE (map.data, i);
+  for (k = 4; k < size; k++)
+    map.data[k] = (guint8) (i * 7 + k);
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = i * TEST_BUFFER_INTERVAL;
+  GST_BUFFER_DTS (buf) = (i % 2 == 0) ? i * TEST_BUFFER_INTERVAL :
+      GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (buf) = TEST_BUFFER_INTERVAL;
+  if (i % TEST_KEYFRAME_EVERY != 0)
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  return buf;
+}
+
+static inline GstCaps *
+test_caps_new (void)
+{
+  GstCaps *caps = gst_caps_new_simple ("application/x-p2p-test",
+      "stream", G_TYPE_STRING, "demo", NULL);
+  GstBuffer *header = gst_buffer_new_memdup (TEST_HEADER_BYTES,
+      strlen (TEST_HEADER_BYTES));
+  GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
+
+  GST_BUFFER_FLAG_SET (header, GST_BUFFER_FLAG_HEADER);
+  g_value_init (&array, GST_TYPE_ARRAY);
+  g_value_init (&v, GST_TYPE_BUFFER);
+  gst_value_set_buffer (&v, header);
+  gst_value_array_append_and_take_value (&array, &v);
+  gst_structure_take_value (gst_caps_get_structure (caps, 0), "streamheader",
+      &array);
+  gst_buffer_unref (header);
+  return caps;
+}
+
+/* Waits for a bus message of @types (and, for element messages, named
+ * @name) until @timeout_ms.  Returns a ref or NULL. */
+static inline GstMessage *
+test_wait_message (GstElement * pipeline, GstMessageType types,
+    const gchar * name, guint timeout_ms)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  GstMessage *msg = NULL;
+
+  for (;;) {
+    gint64 left = deadline - g_get_monotonic_time ();
+    if (left <= 0)
+      break;
+    msg = gst_bus_timed_pop_filtered (bus, left * GST_USECOND, types);
+    if (!msg)
+      break;
+    if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT || !name
+        || gst_message_has_name (msg, name))
+      break;
+    gst_message_unref (msg);
+    msg = NULL;
+  }
+  gst_object_unref (bus);
+  return msg;
+}
+
+/* ---- origin --------------------------------------------------------- */
+
+typedef struct {
+  GstElement *pipeline;
+  GstElement *appsrc;
+  GstElement *sink;
+  gchar *uri;
+  GThread *pusher;
+  gint stop;
+  guint pushed;
+} TestOrigin;
+
+static gpointer
+test_origin_push (gpointer data)
+{
+  TestOrigin *o = data;
+  gint64 next = g_get_monotonic_time ();
+
+  while (!g_atomic_int_get (&o->stop)) {
+    if (gst_app_src_push_buffer (GST_APP_SRC (o->appsrc),
+            test_buffer_new (o->pushed)) != GST_FLOW_OK)
+      break;
+    o->pushed++;
+    next += TEST_BUFFER_INTERVAL / GST_USECOND;
+    if (next > g_get_monotonic_time ())
+      g_usleep (next - g_get_monotonic_time ());
+  }
+  return NULL;
+}
+
+/* Starts appsrc ! p2psink with @sink_props and waits for its URI. */
+static inline TestOrigin *
+test_origin_start (const gchar * sink_props)
+{
+  TestOrigin *o = g_new0 (TestOrigin, 1);
+  gchar *desc = g_strdup_printf ("appsrc name=src is-live=true format=time "
+      "! p2psink name=sink port=0 address=127.0.0.1 sync=false %s",
+      sink_props ? sink_props : "");
+  GstCaps *caps = test_caps_new ();
+  GstMessage *msg;
+  const GstStructure *s;
+
+  o->pipeline = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  fail_unless (o->pipeline != NULL);
+  o->appsrc = gst_bin_get_by_name (GST_BIN (o->pipeline), "src");
+  o->sink = gst_bin_get_by_name (GST_BIN (o->pipeline), "sink");
+  g_object_set (o->appsrc, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  fail_unless (gst_element_set_state (o->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  msg = test_wait_message (o->pipeline, GST_MESSAGE_ELEMENT |
+      GST_MESSAGE_ERROR, "p2p-published", 15000);
+  fail_unless (msg != NULL, "no p2p-published message");
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_ELEMENT);
+  s = gst_message_get_structure (msg);
+  o->uri = g_strdup (gst_structure_get_string (s, "uri"));
+  fail_unless (g_str_has_prefix (o->uri, "p2p://127.0.0.1:"));
+  gst_message_unref (msg);
+  o->pusher = g_thread_new ("test-pusher", test_origin_push, o);
+  return o;
+}
+
+static inline void
+test_origin_stop (TestOrigin * o)
+{
+  g_atomic_int_set (&o->stop, 1);
+  g_thread_join (o->pusher);
+  gst_element_set_state (o->pipeline, GST_STATE_NULL);
+  gst_object_unref (o->appsrc);
+  gst_object_unref (o->sink);
+  gst_object_unref (o->pipeline);
+  g_free (o->uri);
+  g_free (o);
+}
+
+/* ---- viewer --------------------------------------------------------- */
+
+typedef struct {
+  GstElement *pipeline;
+  GstElement *src;
+  GMutex lock;
+  GPtrArray *buffers;           /* what appsink got, in order */
+  GstCaps *caps;
+} TestViewer;
+
+static GstFlowReturn
+test_viewer_new_sample (GstAppSink * sink, gpointer data)
+{
+  TestViewer *v = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+
+  g_mutex_lock (&v->lock);
+  if (!v->caps)
+    v->caps = gst_caps_ref (gst_sample_get_caps (sample));
+  g_ptr_array_add (v->buffers, gst_buffer_ref (gst_sample_get_buffer (sample)));
+  g_mutex_unlock (&v->lock);
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
+static inline TestViewer *
+test_viewer_start (const gchar * uri, const gchar * props)
+{
+  TestViewer *v = g_new0 (TestViewer, 1);
+  gchar *desc = g_strdup_printf ("p2psrc name=src uri=%s %s ! appsink "
+      "name=out sync=false", uri, props ? props : "");
+  GstAppSinkCallbacks callbacks = { 0 };
+  GstElement *sink;
+
+  g_mutex_init (&v->lock);
+  v->buffers = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_buffer_unref);
+  v->pipeline = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  fail_unless (v->pipeline != NULL);
+  v->src = gst_bin_get_by_name (GST_BIN (v->pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (v->pipeline), "out");
+  callbacks.new_sample = test_viewer_new_sample;
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, v, NULL);
+  gst_object_unref (sink);
+  fail_unless (gst_element_set_state (v->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  return v;
+}
+
+static inline guint
+test_viewer_count (TestViewer * v)
+{
+  guint n;
+
+  g_mutex_lock (&v->lock);
+  n = v->buffers->len;
+  g_mutex_unlock (&v->lock);
+  return n;
+}
+
+/* Waits until @v has at least @n buffers; FALSE on timeout or error. */
+static inline gboolean
+test_viewer_wait (TestViewer * v, guint n, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (test_viewer_count (v) < n) {
+    GstMessage *err = test_wait_message (v->pipeline, GST_MESSAGE_ERROR,
+        NULL, 50);
+    if (err) {
+      GError *e;
+      gst_message_parse_error (err, &e, NULL);
+      GST_WARNING ("viewer error: %s", e->message);
+      g_error_free (e);
+      gst_message_unref (err);
+      return FALSE;
+    }
+    if (g_get_monotonic_time () > deadline)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static inline GstStructure *
+test_viewer_stats (TestViewer * v)
+{
+  GstStructure *s;
+
+  g_object_get (v->src, "stats", &s, NULL);
+  return s;
+}
+
+static inline guint64
+test_stat_u64 (const GstStructure * s, const gchar * field)
+{
+  guint64 x = 0;
+
+  fail_unless (gst_structure_get_uint64 (s, field, &x), "no field %s", field);
+  return x;
+}
+
+static inline void
+test_viewer_stop (TestViewer * v)
+{
+  gst_element_set_state (v->pipeline, GST_STATE_NULL);
+  gst_object_unref (v->src);
+  gst_object_unref (v->pipeline);
+}
+
+static inline void
+test_viewer_free (TestViewer * v)
+{
+  g_ptr_array_unref (v->buffers);
+  gst_clear_caps (&v->caps);
+  g_mutex_clear (&v->lock);
+  g_free (v);
+}
+
+static inline gboolean
+test_buffer_bytes_equal (GstBuffer * a, GstBuffer * b)
+{
+  GstMapInfo ma, mb;
+  gboolean equal;
+
+  gst_buffer_map (a, &ma, GST_MAP_READ);
+  gst_buffer_map (b, &mb, GST_MAP_READ);
+  equal = ma.size == mb.size && memcmp (ma.data, mb.data, ma.size) == 0;
+  gst_buffer_unmap (a, &ma);
+  gst_buffer_unmap (b, &mb);
+  return equal;
+}
+
+/* Checks everything @v played against the known stream: the stream header
+ * first, then a keyframe flagged DISCONT, then buffers equal to the
+ * originals in bytes, flags, duration and timestamp spacing.  Gaps are
+ * allowed only where the next buffer is flagged DISCONT.  Returns the number
+ * of stream buffers checked. */
+static inline guint
+test_viewer_verify (TestViewer * v)
+{
+  GstCaps *expected_caps = test_caps_new ();
+  GstBuffer *header;
+  GstMapInfo map;
+  guint i, checked = 0;
+  gint64 prev = -1;
+  GstClockTime pts0_out = GST_CLOCK_TIME_NONE, pts0_in = 0;
+
+  g_mutex_lock (&v->lock);
+  fail_unless (v->buffers->len >= 2);
+  fail_unless (v->caps != NULL && gst_caps_is_equal (v->caps, expected_caps),
+      "caps differ");
+  gst_caps_unref (expected_caps);
+
+  header = g_ptr_array_index (v->buffers, 0);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (header, GST_BUFFER_FLAG_HEADER));
+  fail_unless (gst_buffer_memcmp (header, 0, TEST_HEADER_BYTES,
+          strlen (TEST_HEADER_BYTES)) == 0);
+  fail_unless_equals_int (gst_buffer_get_size (header),
+      strlen (TEST_HEADER_BYTES));
+
+  for (i = 1; i < v->buffers->len; i++) {
+    GstBuffer *out = g_ptr_array_index (v->buffers, i);
+    GstBuffer *in;
+    guint idx;
+
+    fail_unless (gst_buffer_get_size (out) >= 4);
+    gst_buffer_map (out, &map, GST_MAP_READ);
+    idx = GST_READ_UINT32_BE (map.data);
+    gst_buffer_unmap (out, &map);
+    in = test_buffer_new (idx);
+
+    fail_unless_equals_int (gst_buffer_get_size (out),
+        gst_buffer_get_size (in));
+    fail_unless (test_buffer_bytes_equal (out, in), "bytes of buffer %u differ",
+        idx);
+    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (out,
+            GST_BUFFER_FLAG_DELTA_UNIT), GST_BUFFER_FLAG_IS_SET (in,
+            GST_BUFFER_FLAG_DELTA_UNIT));
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (out),
+        GST_BUFFER_DURATION (in));
+    fail_unless_equals_int (GST_BUFFER_DTS_IS_VALID (out),
+        GST_BUFFER_DTS_IS_VALID (in));
+    if (i == 1) {
+      fail_unless (!GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_DELTA_UNIT),
+          "viewer did not start on a keyframe");
+      fail_unless (GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_DISCONT));
+      pts0_out = GST_BUFFER_PTS (out);
+      pts0_in = GST_BUFFER_PTS (in);
+    } else {
+      fail_unless ((gint64) idx > prev, "buffer %u after %" G_GINT64_FORMAT,
+          idx, prev);
+      if ((gint64) idx != prev + 1)
+        fail_unless (GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_DISCONT),
+            "gap before %u without DISCONT", idx);
+      /* same spacing as the original, rebased */
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (out) - pts0_out,
+          GST_BUFFER_PTS (in) - pts0_in);
+      if (GST_BUFFER_DTS_IS_VALID (in))
+        fail_unless_equals_uint64 (GST_BUFFER_DTS (out), GST_BUFFER_PTS (out));
+    }
+    prev = idx;
+    checked++;
+    gst_buffer_unref (in);
+  }
+  g_mutex_unlock (&v->lock);
+  return checked;
+}
