@@ -120,18 +120,25 @@ static const SwarmLinkCallbacks callbacks = {
 };
 
 static void
+peer_init_full (Peer * p, const gchar * name, SwarmLinkRole role,
+    SwarmDtlsCredentials * creds, const SwarmLinkConfig * config)
+{
+  memset (p, 0, sizeof (*p));
+  p->name = name;
+  p->last_seq = -1;
+  p->link = swarm_link_new (context, role, config, creds, &callbacks, p);
+  fail_unless (p->link != NULL);
+  fail_unless_equals_int (swarm_link_get_state (p->link),
+      SWARM_LINK_STATE_NEW);
+}
+
+static void
 peer_init (Peer * p, const gchar * name, SwarmLinkRole role,
     SwarmDtlsCredentials * creds, guint timeout_ms)
 {
   SwarmLinkConfig config = { NULL, NULL, timeout_ms };
 
-  memset (p, 0, sizeof (*p));
-  p->name = name;
-  p->last_seq = -1;
-  p->link = swarm_link_new (context, role, &config, creds, &callbacks, p);
-  fail_unless (p->link != NULL);
-  fail_unless_equals_int (swarm_link_get_state (p->link),
-      SWARM_LINK_STATE_NEW);
+  peer_init_full (p, name, role, creds, &config);
 }
 
 static void
@@ -660,6 +667,36 @@ GST_START_TEST (test_unref_in_callback)
 
 GST_END_TEST;
 
+GST_START_TEST (test_unreachable_stun_server)
+{
+  /* A STUN server given by name, which answers nothing: gathering ends
+   * anyway with host candidates, and the links still connect. */
+  SwarmIceServer stun = { (gchar *) "localhost", 9, NULL, NULL, FALSE };
+  SwarmLinkConfig config = { &stun, NULL, 0 };
+  GError *error = NULL;
+  Pair pair;
+  gint64 t0 = g_get_monotonic_time ();
+
+  peer_init_full (&pair.a, "offerer", SWARM_LINK_OFFERER, creds_a, &config);
+  peer_init_full (&pair.b, "answerer", SWARM_LINK_ANSWERER, creds_b, &config);
+
+  fail_unless (swarm_link_start (pair.a.link, &error));
+  fail_unless (swarm_link_start (pair.b.link, &error));
+  fail_unless (run_until (has_description, &pair.a, DEADLINE_MS));
+  fail_unless (run_until (has_description, &pair.b, DEADLINE_MS));
+  GST_INFO ("gathering with a silent STUN server took %" G_GINT64_FORMAT
+      " ms", (g_get_monotonic_time () - t0) / 1000);
+  fail_unless (strstr (pair.a.description, "typ host") != NULL);
+  fail_unless (swarm_link_set_remote_description (pair.b.link,
+          pair.a.description, &error));
+  fail_unless (swarm_link_set_remote_description (pair.a.link,
+          pair.b.description, &error));
+  fail_unless (run_until (pair_connected, &pair, DEADLINE_MS));
+  pair_clear (&pair);
+}
+
+GST_END_TEST;
+
 static void
 setup (void)
 {
@@ -698,6 +735,7 @@ link_suite (void)
   tcase_add_test (tc, test_connect_timeout);
   tcase_add_test (tc, test_no_fd_leak);
   tcase_add_test (tc, test_unref_in_callback);
+  tcase_add_test (tc, test_unreachable_stun_server);
   return s;
 }
 
