@@ -233,16 +233,18 @@ session_fail (SwarmSession * s, gint code, gchar * message)
   GError *error = g_error_new_literal (SWARM_SESSION_ERROR, code, message);
 
   g_free (message);
-  g_mutex_lock (&s->lock);
-  s->failed = TRUE;
-  g_cond_broadcast (&s->cond);
-  g_mutex_unlock (&s->lock);
+  /* Report before waking waiters, so the element's own error comes first
+   * and the generic "streaming stopped" one second. */
   if (!s->reported_failure) {
     s->reported_failure = TRUE;
     GST_WARNING ("session failed: %s", error->message);
     if (s->callbacks.error)
       s->callbacks.error (s, error, s->user_data);
   }
+  g_mutex_lock (&s->lock);
+  s->failed = TRUE;
+  g_cond_broadcast (&s->cond);
+  g_mutex_unlock (&s->lock);
   g_error_free (error);
 }
 

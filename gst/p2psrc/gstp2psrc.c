@@ -95,6 +95,7 @@ struct _GstP2pSrc
   GstClockTime avg_segment;     /* running average of segment duration */
   gboolean discont;
   gboolean eos;
+  gint64 last_segment_us;       /* when the last segment was taken */
 };
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -492,10 +493,14 @@ gst_p2p_src_deadline (GstP2pSrc * self)
   GstClockTime now = gst_p2p_src_running_time (self);
   gint64 now_us = g_get_monotonic_time ();
 
+  gint64 deadline;
+
   if (!GST_CLOCK_TIME_IS_VALID (self->next_rt) || !GST_CLOCK_TIME_IS_VALID (now))
     return now_us + (gint64) (latency / GST_USECOND);
-  return now_us + (GST_CLOCK_DIFF (now, self->next_rt + latency - margin)) /
-      1000;
+  deadline = now_us + (GST_CLOCK_DIFF (now, self->next_rt + latency - margin))
+      / 1000;
+  /* Already late: still give the swarm a moment rather than spin. */
+  return MAX (deadline, now_us + 20 * 1000);
 }
 
 static GstClockTime
@@ -672,6 +677,7 @@ gst_p2p_src_fill (GstP2pSrc * self)
       gboolean ok = gst_p2p_src_take_segment (self, bytes);
 
       g_bytes_unref (bytes);
+      self->last_segment_us = g_get_monotonic_time ();
       if (ok) {
         swarm_session_note_played (self->session, self->next_seq);
         if (first)
@@ -697,10 +703,20 @@ gst_p2p_src_fill (GstP2pSrc * self)
       return GST_FLOW_ERROR;
     }
     /* Skip only what the swarm has moved past; if nothing newer exists the
-     * publisher is just quiet, and we keep waiting. */
+     * publisher is quiet, and we wait, up to join-timeout. */
     if (swarm_session_get_newest_seq (self->session, &newest)
-        && newest > self->next_seq)
+        && newest > self->next_seq) {
       gst_p2p_src_skip (self, newest);
+    } else if (g_get_monotonic_time () - self->last_segment_us >
+        (gint64) self->join_timeout * 1000) {
+      GError *e = g_error_new (SWARM_SESSION_ERROR,
+          SWARM_SESSION_ERROR_JOIN_TIMEOUT,
+          _("No data from the swarm for %u ms: the publisher has stopped or "
+              "is unreachable."), self->join_timeout);
+      gst_p2p_src_post_error (self, e);
+      g_error_free (e);
+      return GST_FLOW_ERROR;
+    }
   }
   return GST_FLOW_OK;
 }

@@ -1,0 +1,260 @@
+/* p2psrc: properties, URI handling, latency, stats, and the failures a
+ * viewer meets (bad URI, unreachable tracker, unknown swarm, publisher gone),
+ * each of which must end in a clear error within a bounded time.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gio/gio.h>
+#include <swarm/swarm.h>
+#include "p2p-test-util.h"
+
+/* A valid swarm id nobody publishes. */
+static gchar *
+unknown_swarm_id (void)
+{
+  SwarmIdentity *id = swarm_identity_generate (NULL);
+  gchar *text = swarm_identity_get_swarm_id (id);
+
+  swarm_identity_unref (id);
+  return text;
+}
+
+/* A TCP port on 127.0.0.1 with nobody listening. */
+static guint
+closed_port (void)
+{
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *addr = g_inet_socket_address_new (lo, 0), *bound;
+  guint port;
+
+  fail_unless (g_socket_bind (sock, addr, FALSE, NULL));
+  bound = g_socket_get_local_address (sock, NULL);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_object_unref (bound);
+  g_object_unref (addr);
+  g_object_unref (lo);
+  g_object_unref (sock);        /* closes: the port is now refused */
+  return port;
+}
+
+/* Runs @pipeline and expects an ERROR within @timeout_ms; returns its text. */
+static gchar *
+expect_error (GstElement * pipeline, guint timeout_ms, GQuark domain)
+{
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *text;
+  gint64 t0 = g_get_monotonic_time ();
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = test_wait_message (pipeline, GST_MESSAGE_ERROR, NULL, timeout_ms);
+  fail_unless (msg != NULL, "no error within %u ms", timeout_ms);
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (error->domain == domain, "error domain %s",
+      g_quark_to_string (error->domain));
+  text = g_strdup (error->message);
+  GST_INFO ("error after %" G_GINT64_FORMAT " ms: %s",
+      (g_get_monotonic_time () - t0) / 1000, text);
+  g_error_free (error);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  return text;
+}
+
+GST_START_TEST (test_properties)
+{
+  GstElement *src = gst_element_factory_make ("p2psrc", NULL);
+  guint latency, max_peers, join_timeout, interval;
+  gchar *uri;
+  GstStructure *stats;
+
+  fail_unless (src != NULL);
+  g_object_get (src, "latency", &latency, "max-peers", &max_peers,
+      "join-timeout", &join_timeout, "stats-interval", &interval, "uri", &uri,
+      "stats", &stats, NULL);
+  fail_unless_equals_int (latency, 500);
+  fail_unless_equals_int (max_peers, 8);
+  fail_unless_equals_int (join_timeout, 10000);
+  fail_unless_equals_int (interval, 1000);
+  fail_unless (uri == NULL);
+  fail_unless (gst_structure_has_name (stats, "p2p-stats"));
+  fail_unless_equals_uint64 (test_stat_u64 (stats, "bytes-from-peers"), 0);
+  fail_unless_equals_uint64 (test_stat_u64 (stats, "segments-missed"), 0);
+  gst_structure_free (stats);
+
+  g_object_set (src, "latency", 250, "max-peers", 3, "stun-server",
+      "stun://127.0.0.1:3478", NULL);
+  g_object_get (src, "latency", &latency, "max-peers", &max_peers, NULL);
+  fail_unless_equals_int (latency, 250);
+  fail_unless_equals_int (max_peers, 3);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_uri_handler)
+{
+  gchar *id = unknown_swarm_id ();
+  gchar *uri = g_strdup_printf ("p2p://127.0.0.1:8800/%s?stun-server=%s", id,
+      "stun%3A%2F%2F10.0.0.1%3A3478");
+  GstElement *src = gst_element_make_from_uri (GST_URI_SRC, uri, NULL, NULL);
+  gchar *stun, *got;
+  GError *error = NULL;
+
+  fail_unless (src != NULL, "p2p:// does not open p2psrc");
+  fail_unless (g_str_has_prefix (GST_OBJECT_NAME (gst_element_get_factory
+              (src)), "p2psrc"));
+  g_object_get (src, "stun-server", &stun, NULL);
+  fail_unless_equals_string (stun, "stun://10.0.0.1:3478");
+  got = gst_uri_handler_get_uri (GST_URI_HANDLER (src));
+  fail_unless_equals_string (got, uri);
+
+  fail_if (gst_uri_handler_set_uri (GST_URI_HANDLER (src),
+          "p2p://127.0.0.1/not-a-swarm-id", &error));
+  fail_unless (g_error_matches (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI));
+  g_clear_error (&error);
+  fail_if (gst_uri_handler_set_uri (GST_URI_HANDLER (src),
+          "http://127.0.0.1:8800/x", &error));
+  g_clear_error (&error);
+
+  g_free (stun);
+  g_free (got);
+  g_free (uri);
+  g_free (id);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_malformed_uri_error)
+{
+  GstElement *pipeline =
+      gst_parse_launch ("p2psrc uri=p2p://nohost ! fakesink", NULL);
+  gchar *text = expect_error (pipeline, 3000, GST_RESOURCE_ERROR);
+
+  fail_unless (strstr (text, "p2p://nohost") != NULL, "%s", text);
+  g_free (text);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_unreachable_tracker_error)
+{
+  gchar *id = unknown_swarm_id ();
+  gchar *desc = g_strdup_printf ("p2psrc uri=p2p://127.0.0.1:%u/%s "
+      "join-timeout=1500 ! fakesink", closed_port (), id);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  gchar *text = expect_error (pipeline, 8000, GST_RESOURCE_ERROR);
+
+  fail_unless (strstr (text, "tracker") != NULL, "%s", text);
+  g_free (text);
+  g_free (desc);
+  g_free (id);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_unknown_swarm_error)
+{
+  TestOrigin *origin = test_origin_start (NULL);
+  gchar *id = unknown_swarm_id ();
+  /* same tracker, somebody else's key */
+  gchar *prefix = g_strndup (origin->uri, strrchr (origin->uri, '/') -
+      origin->uri);
+  gchar *desc = g_strdup_printf ("p2psrc uri=%s/%s join-timeout=2000 ! "
+      "fakesink", prefix, id);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  gchar *text = expect_error (pipeline, 8000, GST_RESOURCE_ERROR);
+
+  fail_unless (strstr (text, "No publisher") != NULL, "%s", text);
+  g_free (text);
+  g_free (desc);
+  g_free (prefix);
+  g_free (id);
+  gst_object_unref (pipeline);
+  test_origin_stop (origin);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_publisher_gone_error)
+{
+  TestOrigin *origin = test_origin_start (NULL);
+  TestViewer *v = test_viewer_start (origin->uri, "join-timeout=3000");
+  GstMessage *msg;
+  gint64 t0;
+
+  fail_unless (test_viewer_wait (v, 50, 20000));
+  /* the publisher and its embedded tracker go away */
+  test_origin_stop (origin);
+  t0 = g_get_monotonic_time ();
+  msg = test_wait_message (v->pipeline, GST_MESSAGE_ERROR, NULL, 10000);
+  fail_unless (msg != NULL, "viewer did not report the lost publisher");
+  GST_INFO ("error %" G_GINT64_FORMAT " ms after the publisher left",
+      (g_get_monotonic_time () - t0) / 1000);
+  gst_message_unref (msg);
+  fail_unless (test_viewer_verify (v) >= 49);
+  test_viewer_stop (v);
+  test_viewer_free (v);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_latency_and_stats_messages)
+{
+  TestOrigin *origin = test_origin_start (NULL);
+  TestViewer *v = test_viewer_start (origin->uri,
+      "latency=300 stats-interval=200");
+  GstQuery *query = gst_query_new_latency ();
+  GstMessage *msg;
+  gboolean live;
+  GstClockTime min, max;
+
+  fail_unless (test_viewer_wait (v, 20, 20000));
+  fail_unless (gst_element_query (v->src, query));
+  gst_query_parse_latency (query, &live, &min, &max);
+  fail_unless (live);
+  fail_unless_equals_uint64 (min, 300 * GST_MSECOND);
+  gst_query_unref (query);
+
+  msg = test_wait_message (v->pipeline, GST_MESSAGE_ELEMENT, "p2p-stats", 3000);
+  fail_unless (msg != NULL);
+  fail_unless (test_stat_u64 (gst_message_get_structure (msg),
+          "bytes-received") > 0);
+  fail_unless (gst_structure_has_field (gst_message_get_structure (msg),
+          "peer-stats"));
+  gst_message_unref (msg);
+
+  test_viewer_stop (v);
+  test_viewer_free (v);
+  test_origin_stop (origin);
+}
+
+GST_END_TEST;
+
+static Suite *
+p2psrc_suite (void)
+{
+  Suite *s = suite_create ("p2psrc");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_properties);
+  tcase_add_test (tc, test_uri_handler);
+  tcase_add_test (tc, test_malformed_uri_error);
+  tcase_add_test (tc, test_unreachable_tracker_error);
+  tcase_add_test (tc, test_unknown_swarm_error);
+  tcase_add_test (tc, test_publisher_gone_error);
+  tcase_add_test (tc, test_latency_and_stats_messages);
+  return s;
+}
+
+GST_CHECK_MAIN (p2psrc);
