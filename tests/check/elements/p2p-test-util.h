@@ -154,11 +154,20 @@ test_origin_start (const gchar * sink_props)
   return o;
 }
 
+/* Stops feeding the origin (it keeps serving what it has). */
+static inline void
+test_origin_stop_pushing (TestOrigin * o)
+{
+  g_atomic_int_set (&o->stop, 1);
+  if (o->pusher)
+    g_thread_join (o->pusher);
+  o->pusher = NULL;
+}
+
 static inline void
 test_origin_stop (TestOrigin * o)
 {
-  g_atomic_int_set (&o->stop, 1);
-  g_thread_join (o->pusher);
+  test_origin_stop_pushing (o);
   gst_element_set_state (o->pipeline, GST_STATE_NULL);
   gst_object_unref (o->appsrc);
   gst_object_unref (o->sink);
