@@ -709,7 +709,7 @@ skip_caps_features (const gchar * s)
 }
 
 /* Checks a (buffer) value at @s: one hex string of even length, or an
- * array or list of them.  Returns the position after it or NULL. */
+ * array of them.  Returns the position after it or NULL. */
 static const gchar *
 skip_buffer_value (const gchar * s)
 {
@@ -718,7 +718,7 @@ skip_buffer_value (const gchar * s)
 
   while (g_ascii_isspace (*s))
     s++;
-  grouped = (*s == '<' || *s == '{');
+  grouped = (*s == '<');
   if (grouped)
     s++;
   for (;; s++) {
@@ -731,7 +731,7 @@ skip_buffer_value (const gchar * s)
     digits = 0;
     if (g_ascii_isspace (*s) || (grouped && *s == ','))
       continue;
-    if (grouped && (*s == '>' || *s == '}'))
+    if (grouped && *s == '>')
       return s + 1;
     if (!grouped && (*s == ',' || *s == ';' || *s == '\0'))
       return s;
@@ -773,7 +773,11 @@ caps_string_is_safe (const gchar * s)
         s++;
       if (!g_ascii_isalpha (*s))
         return FALSE;
-      while (g_ascii_isalnum (*s) || strchr ("_-+/:.", *s) != NULL)
+      /* GStreamer warns about 0.10-era raw caps names. */
+      if (g_str_has_prefix (s, "audio/x-raw-")
+          || g_str_has_prefix (s, "video/x-raw-"))
+        return FALSE;
+      while (g_ascii_isalnum (*s) || (*s != '\0' && strchr ("_-+/:.", *s)))
         s++;
       if (*s == '(' && (s = skip_caps_features (s)) == NULL)
         return FALSE;
@@ -782,6 +786,10 @@ caps_string_is_safe (const gchar * s)
     }
     if (*s == '"') {
       in_quote = TRUE;
+    } else if (*s == '[' || *s == '{') {
+      /* A publisher's negotiated caps are fixed: no ranges, no lists.
+       * Their parser also g_critical()s on ranges like [ 5, 1 ]. */
+      return FALSE;
     } else if (*s == ';') {
       expect_name = TRUE;
     } else if (*s == '(') {

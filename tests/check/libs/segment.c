@@ -485,14 +485,28 @@ GST_START_TEST (test_hostile_counts)
   memset (buf + n, 'a', 64);
   assert_parse_fails (buf, n + 64);
 
-  /* unparsable caps */
-  n = 22;
-  buf[n++] = 3;
-  memcpy (buf + n, "%%%", 3);
-  n += 3;
-  buf[n++] = 0;
-  memset (buf + n, 0, 64);
-  assert_parse_fails (buf, n + 64);
+  /* Caps strings that GStreamer's parser would answer with a critical
+   * (fatal in this test), or worse, are refused before reaching it. */
+  {
+    static const gchar *const bad_caps[] = { "%%%", "1video/x", "a;",
+      "video/x(bad)", "video/x(memory:1)", "a, b=(buffer)4z",
+      "a, b=(buffer)474", "a, b=(buffer)< 47, 4z >", "a, b=(int)[ 5, 1 ]",
+      "a, b=(structure)\"1x;\"", "a, b=(GstCaps)\"1x\"",
+      "audio/x-raw-int, rate=(int)1", "a, b=\"unterminated"
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad_caps); i++) {
+      gsize l = strlen (bad_caps[i]);
+
+      n = 22;
+      buf[n++] = l;
+      memcpy (buf + n, bad_caps[i], l);
+      n += l;
+      buf[n++] = 0;
+      memset (buf + n, 0, 64);
+      assert_parse_fails (buf, n + 64);
+    }
+  }
 }
 
 GST_END_TEST;

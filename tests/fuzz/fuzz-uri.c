@@ -1,0 +1,60 @@
+/* libFuzzer target for p2p:// URIs and ICE server strings: what parses
+ * must print and parse back to the same values.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <swarm/swarm.h>
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const guint8 * data, size_t size);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  g_setenv ("GST_REGISTRY_DISABLE", "yes", TRUE);
+  gst_init (NULL, NULL);
+  swarm_init ();
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const guint8 * data, size_t size)
+{
+  gchar *text = g_strndup ((const gchar *) data, size);
+  SwarmUri *uri, *again;
+  SwarmIceServer *ice;
+  gchar *s, *s2;
+
+  ice = swarm_ice_server_parse (text, FALSE, NULL);
+  swarm_ice_server_free (ice);
+  ice = swarm_ice_server_parse (text, TRUE, NULL);
+  swarm_ice_server_free (ice);
+
+  uri = swarm_uri_parse (text, NULL);
+  if (uri) {
+    s = swarm_uri_to_string (uri);
+    again = swarm_uri_parse (s, NULL);
+    g_assert_nonnull (again);
+    g_assert_cmpstr (again->host, ==, uri->host);
+    g_assert_cmpuint (again->port, ==, uri->port);
+    g_assert_cmpstr (again->swarm_id, ==, uri->swarm_id);
+    g_assert_true (memcmp (again->swarm_key, uri->swarm_key,
+            SWARM_PUBLIC_KEY_LEN) == 0);
+    g_assert_cmpstr (again->stun_server, ==, uri->stun_server);
+    g_assert_cmpstr (again->turn_server, ==, uri->turn_server);
+    s2 = swarm_uri_to_string (again);
+    g_assert_cmpstr (s, ==, s2);
+    g_free (s2);
+    s2 = swarm_uri_get_tracker_url (uri);
+    g_free (s2);
+    swarm_uri_free (again);
+    g_free (s);
+    swarm_uri_free (uri);
+  }
+  g_free (text);
+  return 0;
+}
