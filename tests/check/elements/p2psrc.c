@@ -239,6 +239,146 @@ GST_START_TEST (test_latency_and_stats_messages)
 
 GST_END_TEST;
 
+/* An origin driven through the library, so a test can leave a hole in the
+ * sequence: segment k holds stream buffers 10k..10k+9. */
+typedef struct {
+  SwarmIdentity *identity;
+  SwarmSession *session;
+  GThread *thread;
+  gint stop;
+  guint64 hole;
+} HoleOrigin;
+
+static gpointer
+hole_origin_run (gpointer data)
+{
+  HoleOrigin *o = data;
+  GstCaps *caps = test_caps_new ();
+  guint64 seq;
+
+  for (seq = 0; !g_atomic_int_get (&o->stop); seq++) {
+    SwarmSegmentBuilder *b = swarm_segment_builder_new (seq, caps,
+        SWARM_SEGMENT_FLAG_KEYFRAME);
+    GBytes *bytes;
+    guint i;
+
+    for (i = 0; i < TEST_KEYFRAME_EVERY; i++) {
+      GstBuffer *buf = test_buffer_new (seq * TEST_KEYFRAME_EVERY + i);
+      swarm_segment_builder_add (b, buf);
+      gst_buffer_unref (buf);
+    }
+    bytes = swarm_segment_builder_finish (b, o->identity, g_get_real_time (),
+        NULL);
+    fail_unless (bytes != NULL);
+    if (seq != o->hole)
+      swarm_session_publish (o->session, seq, SWARM_SEGMENT_FLAG_KEYFRAME,
+          bytes);
+    g_bytes_unref (bytes);
+    g_usleep (TEST_KEYFRAME_EVERY * TEST_BUFFER_INTERVAL / GST_USECOND);
+  }
+  gst_caps_unref (caps);
+  return NULL;
+}
+
+static GstPadProbeReturn
+count_gaps (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_GAP)
+    g_atomic_int_inc ((gint *) data);
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST (test_missed_segment_discont_gap)
+{
+  HoleOrigin o = { 0 };
+  SwarmSessionConfig config = { 0 };
+  TestViewer *v;
+  GstElement *sink;
+  GstPad *pad;
+  GstStructure *stats;
+  gchar *id, *uri;
+  gint gaps = 0;
+  guint i;
+  gboolean saw_jump = FALSE;
+
+  o.identity = swarm_identity_generate (NULL);
+  o.hole = 25;
+  config.role = SWARM_SESSION_ORIGIN;
+  config.identity = o.identity;
+  config.tracker_address = "127.0.0.1";
+  config.max_peers = 4;
+  o.session = swarm_session_new (&config, NULL, NULL);
+  fail_unless (swarm_session_start (o.session, NULL));
+  fail_unless (swarm_session_wait_ready (o.session, 10000, NULL));
+  id = swarm_identity_get_swarm_id (o.identity);
+  uri = g_strdup_printf ("p2p://127.0.0.1:%u/%s",
+      swarm_session_get_tracker_port (o.session), id);
+  o.thread = g_thread_new ("hole-origin", hole_origin_run, &o);
+
+  v = test_viewer_start (uri, "latency=300");
+  sink = gst_bin_get_by_name (GST_BIN (v->pipeline), "out");
+  pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, count_gaps,
+      &gaps, NULL);
+  /* well past the hole: the viewer must skip it, not stall on it */
+  fail_unless (test_viewer_wait (v, 1, 20000));
+  {
+    gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+    guint last = 0;
+    while (last < (o.hole + 5) * TEST_KEYFRAME_EVERY
+        && g_get_monotonic_time () < deadline) {
+      GstMapInfo map;
+      GstBuffer *b;
+      g_usleep (50 * 1000);
+      g_mutex_lock (&v->lock);
+      b = g_ptr_array_index (v->buffers, v->buffers->len - 1);
+      gst_buffer_map (b, &map, GST_MAP_READ);
+      if (map.size >= 4 && !GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_HEADER))
+        last = GST_READ_UINT32_BE (map.data);
+      gst_buffer_unmap (b, &map);
+      g_mutex_unlock (&v->lock);
+    }
+    fail_unless (last >= (o.hole + 5) * TEST_KEYFRAME_EVERY,
+        "viewer stalled at buffer %u", last);
+  }
+
+  test_viewer_verify (v);
+  g_mutex_lock (&v->lock);
+  for (i = 1; i < v->buffers->len; i++) {
+    GstBuffer *b = g_ptr_array_index (v->buffers, i);
+    GstMapInfo map;
+    guint idx;
+
+    gst_buffer_map (b, &map, GST_MAP_READ);
+    idx = GST_READ_UINT32_BE (map.data);
+    gst_buffer_unmap (b, &map);
+    fail_if (idx / TEST_KEYFRAME_EVERY == o.hole, "played a hole buffer");
+    if (idx == (o.hole + 1) * TEST_KEYFRAME_EVERY) {
+      fail_unless (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT));
+      saw_jump = TRUE;
+    }
+  }
+  g_mutex_unlock (&v->lock);
+  fail_unless (saw_jump);
+  fail_unless (g_atomic_int_get (&gaps) >= 1, "no GAP event");
+  stats = test_viewer_stats (v);
+  fail_unless (test_stat_u64 (stats, "segments-missed") >= 1);
+  gst_structure_free (stats);
+
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+  test_viewer_stop (v);
+  test_viewer_free (v);
+  g_atomic_int_set (&o.stop, 1);
+  g_thread_join (o.thread);
+  swarm_session_free (o.session);
+  swarm_identity_unref (o.identity);
+  g_free (uri);
+  g_free (id);
+}
+
+GST_END_TEST;
+
 static Suite *
 p2psrc_suite (void)
 {
@@ -254,6 +394,7 @@ p2psrc_suite (void)
   tcase_add_test (tc, test_unknown_swarm_error);
   tcase_add_test (tc, test_publisher_gone_error);
   tcase_add_test (tc, test_latency_and_stats_messages);
+  tcase_add_test (tc, test_missed_segment_discont_gap);
   return s;
 }
 
