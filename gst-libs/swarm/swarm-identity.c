@@ -567,9 +567,9 @@ swarm_id_decode (const gchar * swarm_id, guint8 key[SWARM_PUBLIC_KEY_LEN],
     gchar *shown = g_utf8_make_valid (swarm_id, MIN (len, 80));
 
     g_set_error (error, SWARM_IDENTITY_ERROR, SWARM_IDENTITY_ERROR_SWARM_ID,
-        _("Swarm id “%s%s” is %" G_GSIZE_FORMAT " characters long; a swarm "
+        _("Swarm id “%s%s” is %u characters long; a swarm "
             "id is %d base32 characters (a-z, 2-7)"), shown,
-        len > 80 ? "…" : "", len, SWARM_ID_LEN);
+        len > 80 ? "…" : "", (guint) MIN (len, G_MAXUINT), SWARM_ID_LEN);
     g_free (shown);
     return FALSE;
   }

@@ -490,8 +490,8 @@ finish (JsonBuilder * builder, GError ** error)
   text = json_generator_to_data (gen, &len);
   if (len > SWARM_TRACKER_MAX_FRAME) {
     g_set_error (error, SWARM_TRACKER_ERROR, SWARM_TRACKER_ERROR_TOO_LARGE,
-        _("Tracker message of %" G_GSIZE_FORMAT
-            " bytes exceeds the limit of %d bytes"), len,
+        _("Tracker message of %u bytes exceeds the limit of %d bytes"),
+        (guint) MIN (len, G_MAXUINT),
         SWARM_TRACKER_MAX_FRAME);
     g_free (text);
     return NULL;
