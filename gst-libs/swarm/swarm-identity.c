@@ -354,8 +354,8 @@ read_key_file (int fd, const gchar * path, gsize * len, GError ** error)
   }
   if (st.st_size <= 0 || st.st_size > MAX_KEY_FILE_SIZE) {
     g_set_error (error, SWARM_IDENTITY_ERROR, SWARM_IDENTITY_ERROR_KEY_FILE,
-        _("Key file “%s” has an implausible size (%" G_GINT64_FORMAT
-            " bytes) for an Ed25519 private key"), path, (gint64) st.st_size);
+        _("Key file “%s” has an implausible size (%lld bytes) for an "
+            "Ed25519 private key"), path, (long long) st.st_size);
     return NULL;
   }
 
