@@ -184,6 +184,8 @@ peer_queue_upload (SwarmPeer * p, const SwarmMessage * msg)
   guint chunk_count;
   GList *l;
 
+  if (!p->local.serve)
+    g_clear_pointer (&bytes, g_bytes_unref);
   if (!bytes || p->uploads.length >= SWARM_PEER_MAX_UPLOADS) {
     SwarmMessage absent = {.type = SWARM_MSG_ABSENT };
 
@@ -402,6 +404,8 @@ swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags)
   guint8 have_bits[1] = { 0x80 };
   guint8 key_bits[1] = { (flags & SWARM_SEGMENT_FLAG_KEYFRAME) ? 0x80 : 0 };
 
+  if (!p->local.serve)
+    return;
   have.have.first_seq = seq;
   have.have.count = 1;
   have.have.have_bits = have_bits;
@@ -418,7 +422,7 @@ peer_send_full_have (SwarmPeer * p)
   guint8 key_bits[SWARM_WIRE_MAX_HAVE_BITS / 8] = { 0 };
   SwarmMessage have = {.type = SWARM_MSG_HAVE };
 
-  if (!swarm_store_get_range (p->store, &oldest, &newest))
+  if (!p->local.serve || !swarm_store_get_range (p->store, &oldest, &newest))
     return;
   first = MAX (oldest, newest - MIN (newest, SWARM_WIRE_MAX_HAVE_BITS - 1));
   for (seq = first; seq <= newest; seq++) {

@@ -36,6 +36,8 @@ typedef struct {
   guint8 swarm_key[SWARM_WIRE_KEY_LEN];
   gchar peer_id[SWARM_WIRE_PEER_ID_LEN + 1];
   SwarmPeerRole role;
+  /* FALSE for a consume-only viewer: announces nothing, serves nothing. */
+  gboolean serve;
 } SwarmPeerLocal;
 
 typedef struct {

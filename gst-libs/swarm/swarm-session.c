@@ -45,6 +45,11 @@
 #define OFFER_MIN_INTERVAL_US (2 * G_USEC_PER_SEC)
 #define GATHER_WAIT_US (3 * G_USEC_PER_SEC)
 #define ACK_EVERY_CHUNKS 64
+/* The origin announces a new segment to one partner at once and to the
+ * others only after this long: the first spreads it through the swarm, so
+ * the origin uploads about one copy and stays the supplier of last resort. */
+#define ORIGIN_FIRST_ANNOUNCE 1
+#define ORIGIN_LATE_ANNOUNCE_MS 200
 
 G_DEFINE_QUARK (swarm-session-error-quark, swarm_session_error);
 
@@ -59,6 +64,10 @@ struct _PeerEntry {
   gboolean has_remote;          /* remote description applied */
   gboolean described;           /* local description produced */
   gchar *description;           /* offerers: until announced */
+  /* rates for the stats, from byte counts sampled at @rate_sampled_us */
+  guint64 rate_last_in, rate_last_out;
+  gint64 rate_sampled_us;
+  gdouble rate_in_bps, rate_out_bps;
 };
 
 struct _Transfer {
@@ -124,6 +133,7 @@ struct _SwarmSession {
   guint64 closed_bytes_sent;
   guint64 closed_bytes_received;
   guint housekeeping_ticks;
+  guint announce_cursor;        /* origin: round-robin over partners */
 
   /* shared with elements, under lock */
   GMutex lock;
@@ -147,6 +157,7 @@ struct _SwarmSession {
   guint64 segments_received;
   guint64 segments_rejected;
   guint64 segments_published;
+  guint64 bytes_published;
   guint64 segments_played;
   guint64 segments_missed;
   gint64 startup_ms;
@@ -299,6 +310,56 @@ typedef struct {
   GBytes *bytes;
 } PublishJob;
 
+typedef struct {
+  SwarmSession *session;
+  guint64 seq;
+  SwarmSegmentFlags flags;
+} LateAnnounce;
+
+/* The rest of the origin's partners learn of a segment now; the swarm has
+ * usually spread it to them already, so they will not ask the origin. */
+static gboolean
+late_announce_cb (gpointer data)
+{
+  LateAnnounce *la = data;
+
+  if (la->session->running && swarm_store_has (la->session->store, la->seq))
+    session_announce_segment (la->session, la->seq, la->flags);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+session_origin_announce (SwarmSession * s, guint64 seq,
+    SwarmSegmentFlags flags)
+{
+  GPtrArray *ready = g_ptr_array_new ();
+  LateAnnounce *la;
+  GSource *source;
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    if (peer_entry_is_ready (e))
+      g_ptr_array_add (ready, e);
+  }
+  for (i = 0; i < MIN (ORIGIN_FIRST_ANNOUNCE, ready->len); i++) {
+    PeerEntry *e = g_ptr_array_index (ready,
+        (s->announce_cursor + i) % ready->len);
+    swarm_peer_send_have (e->peer, seq, flags);
+  }
+  s->announce_cursor++;
+  g_ptr_array_unref (ready);
+
+  la = g_new0 (LateAnnounce, 1);
+  la->session = s;
+  la->seq = seq;
+  la->flags = flags;
+  source = g_timeout_source_new (ORIGIN_LATE_ANNOUNCE_MS);
+  g_source_set_callback (source, late_announce_cb, la, g_free);
+  g_source_attach (source, s->context);
+  g_source_unref (source);
+}
+
 static gboolean
 publish_on_thread (gpointer data)
 {
@@ -308,7 +369,7 @@ publish_on_thread (gpointer data)
   if (swarm_store_add (s->store, job->seq, job->flags, job->bytes)) {
     session_note_known (s, job->seq,
         (job->flags & SWARM_SEGMENT_FLAG_KEYFRAME) != 0);
-    session_announce_segment (s, job->seq, job->flags);
+    session_origin_announce (s, job->seq, job->flags);
   }
   return G_SOURCE_REMOVE;
 }
@@ -334,6 +395,7 @@ swarm_session_publish (SwarmSession * s, guint64 seq, SwarmSegmentFlags flags,
   job->bytes = g_bytes_ref (segment);
   g_mutex_lock (&s->lock);
   s->segments_published++;
+  s->bytes_published += g_bytes_get_size (segment);
   g_mutex_unlock (&s->lock);
   g_main_context_invoke_full (s->context, G_PRIORITY_DEFAULT,
       publish_on_thread, job, publish_job_free);
@@ -1072,11 +1134,32 @@ static const SwarmTrackerClientCallbacks tracker_callbacks = {
 
 /* ---- housekeeping and stats ------------------------------------------- */
 
+/* Smoothed byte rates each way, sampled about every 100 ms. */
+static void
+peer_entry_update_rates (PeerEntry * e, gint64 now)
+{
+  guint64 in = swarm_peer_get_bytes_received (e->peer);
+  guint64 out = swarm_peer_get_bytes_sent (e->peer);
+  gdouble dt = (now - e->rate_sampled_us) / 1e6;
+
+  if (e->rate_sampled_us && dt >= 0.05) {
+    gdouble a = MIN (1.0, dt / 1.0);   /* ~1 s time constant */
+    e->rate_in_bps += a * ((in - e->rate_last_in) / dt - e->rate_in_bps);
+    e->rate_out_bps += a * ((out - e->rate_last_out) / dt - e->rate_out_bps);
+  } else if (e->rate_sampled_us) {
+    return;
+  }
+  e->rate_last_in = in;
+  e->rate_last_out = out;
+  e->rate_sampled_us = now;
+}
+
 static void
 session_refresh_peer_stats (SwarmSession * s)
 {
   GValue list = G_VALUE_INIT;
   guint64 sent = s->closed_bytes_sent, received = s->closed_bytes_received;
+  gint64 now = g_get_monotonic_time ();
   guint i, n_ready = 0;
 
   g_value_init (&list, GST_TYPE_ARRAY);
@@ -1091,6 +1174,7 @@ session_refresh_peer_stats (SwarmSession * s)
     received += swarm_peer_get_bytes_received (e->peer);
     if (!peer_entry_is_ready (e))
       continue;
+    peer_entry_update_rates (e, now);
     n_ready++;
     address = swarm_link_get_remote_address (link);
     st = gst_structure_new ("peer",
@@ -1105,7 +1189,12 @@ session_refresh_peer_stats (SwarmSession * s)
         "remote-candidate-type", G_TYPE_STRING,
         swarm_link_get_remote_candidate_type (link) ?
         swarm_link_get_remote_candidate_type (link) : "",
+        "address-kind", G_TYPE_STRING,
+        swarm_link_get_remote_candidate_type (link) ?
+        swarm_link_get_remote_candidate_type (link) : "",
         "rtt-ms", G_TYPE_DOUBLE, swarm_peer_get_rtt_us (e->peer) / 1000.0,
+        "rate-in-kbps", G_TYPE_DOUBLE, e->rate_in_bps * 8 / 1000,
+        "rate-out-kbps", G_TYPE_DOUBLE, e->rate_out_bps * 8 / 1000,
         "bytes-sent", G_TYPE_UINT64, swarm_peer_get_bytes_sent (e->peer),
         "bytes-received", G_TYPE_UINT64,
         swarm_peer_get_bytes_received (e->peer), NULL);
@@ -1218,11 +1307,17 @@ swarm_session_get_stats (SwarmSession * s)
         "segments-received", G_TYPE_UINT64, s->segments_received,
         "segments-played", G_TYPE_UINT64, s->segments_played,
         "segments-missed", G_TYPE_UINT64, s->segments_missed,
+        "continuity", G_TYPE_DOUBLE, s->segments_played + s->segments_missed ?
+        (gdouble) s->segments_played / (s->segments_played +
+            s->segments_missed) : 1.0,
         "segments-rejected", G_TYPE_UINT64, s->segments_rejected,
         "startup-ms", G_TYPE_INT64, s->startup_ms, NULL);
   } else {
     gst_structure_set (st,
         "segments-published", G_TYPE_UINT64, s->segments_published,
+        "bytes-published", G_TYPE_UINT64, s->bytes_published,
+        "upload-copies", G_TYPE_DOUBLE, s->bytes_published ?
+        (gdouble) s->bytes_sent / s->bytes_published : 0.0,
         "tracker-port", G_TYPE_UINT, s->tracker_port, NULL);
   }
   gst_structure_set_value (st, "peer-stats", &s->peer_stats);
@@ -1278,6 +1373,7 @@ swarm_session_new (const SwarmSessionConfig * config,
   g_free (peer_id);
   s->local.role = s->role == SWARM_SESSION_ORIGIN ? SWARM_PEER_ROLE_ORIGIN :
       SWARM_PEER_ROLE_VIEWER;
+  s->local.serve = !(s->role == SWARM_SESSION_VIEWER && config->consume_only);
   s->swarm_id = swarm_identity_get_swarm_id (s->identity);
   s->info_hash = swarm_id_to_info_hash (s->local.swarm_key);
   s->store = swarm_store_new (STORE_MAX_SEGMENTS, STORE_MAX_BYTES);

@@ -58,6 +58,7 @@ typedef struct {
   guint stats_interval_ms;       /* 0 = no stats callback */
   const gchar *stats_name;       /* name of the stats structure */
   const SwarmSchedulerClass *scheduler; /* NULL = simple */
+  gboolean consume_only;         /* viewer: never announce or serve segments */
 } SwarmSessionConfig;
 
 SWARM_API SwarmSession *swarm_session_new (const SwarmSessionConfig * config,

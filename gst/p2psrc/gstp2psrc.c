@@ -65,6 +65,7 @@ enum
   PROP_STATS,
   PROP_STATS_INTERVAL,
   PROP_JOIN_TIMEOUT,
+  PROP_CONSUME_ONLY,
 };
 
 struct _GstP2pSrc
@@ -79,6 +80,7 @@ struct _GstP2pSrc
   gchar *turn_server;
   guint stats_interval;
   guint join_timeout;
+  gboolean consume_only;
 
   SwarmSession *session;
   gint error_posted;            /* atomic: one ELEMENT_ERROR per run */
@@ -232,6 +234,9 @@ gst_p2p_src_set_property (GObject * object, guint prop_id,
     case PROP_JOIN_TIMEOUT:
       self->join_timeout = g_value_get_uint (value);
       break;
+    case PROP_CONSUME_ONLY:
+      self->consume_only = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -271,6 +276,9 @@ gst_p2p_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_JOIN_TIMEOUT:
       g_value_set_uint (value, self->join_timeout);
+      break;
+    case PROP_CONSUME_ONLY:
+      g_value_set_boolean (value, self->consume_only);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -340,6 +348,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   GError *error = NULL;
   SwarmSession *session;
   guint max_peers, stats_interval, join_timeout;
+  gboolean consume_only;
 
   GST_OBJECT_LOCK (self);
   uri_text = g_strdup (self->uri);
@@ -348,6 +357,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   max_peers = self->max_peers;
   stats_interval = self->stats_interval;
   join_timeout = self->join_timeout;
+  consume_only = self->consume_only;
   GST_OBJECT_UNLOCK (self);
 
   if (!uri_text) {
@@ -383,6 +393,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   config.join_timeout_ms = join_timeout;
   config.stats_interval_ms = stats_interval;
   config.stats_name = "p2p-stats";
+  config.consume_only = consume_only;
 
   g_atomic_int_set (&self->error_posted, 0);
   session = swarm_session_new (&config, &callbacks, self);
@@ -852,6 +863,17 @@ gst_p2p_src_class_init (GstP2pSrcClass * klass)
           "Fail with an error if no segment arrives within this many "
           "milliseconds of starting (tracker unreachable, unknown swarm, no "
           "publisher)", 100, 600000, DEFAULT_JOIN_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstP2pSrc:consume-only:
+   *
+   * For metered links: this viewer takes segments but never announces or
+   * serves any, so it uploads nothing but control messages.
+   */
+  g_object_class_install_property (gobject_class, PROP_CONSUME_ONLY,
+      g_param_spec_boolean ("consume-only", "Consume only",
+          "Never upload segments to other viewers (for metered links)", FALSE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);

@@ -56,6 +56,24 @@ GST_START_TEST (test_four_viewers_byte_exact)
     fail_unless_equals_uint64 (test_stat_u64 (s, "bytes-received"),
         test_stat_u64 (s, "bytes-from-origin") +
         test_stat_u64 (s, "bytes-from-peers"));
+    {
+      const GValue *list = gst_structure_get_value (s, "peer-stats");
+      gdouble continuity = -1, rate = -1;
+      guint64 played = test_stat_u64 (s, "segments-played");
+      guint64 missed = test_stat_u64 (s, "segments-missed");
+      const GstStructure *p;
+
+      fail_unless (gst_structure_get_double (s, "continuity", &continuity));
+      fail_unless_equals_float (continuity, (gdouble) played / (played +
+              missed));
+      fail_unless (played > 0);
+      fail_unless (list && gst_value_array_get_size (list) == peers);
+      p = gst_value_get_structure (gst_value_array_get_value (list, 0));
+      fail_unless_equals_string (gst_structure_get_string (p, "address-kind"),
+          "host");
+      fail_unless (gst_structure_get_double (p, "rate-in-kbps", &rate));
+      fail_unless (rate >= 0);
+    }
     if (test_stat_u64 (s, "bytes-from-origin") == 0
         && test_stat_u64 (s, "bytes-from-peers") > 0)
       from_peers_only++;
@@ -66,6 +84,15 @@ GST_START_TEST (test_four_viewers_byte_exact)
   g_object_get (origin->sink, "stats", &os, NULL);
   origin_sent = test_stat_u64 (os, "bytes-sent");
   fail_unless (test_stat_u64 (os, "segments-published") > 0);
+  {
+    gdouble copies = -1;
+    fail_unless (gst_structure_get_double (os, "upload-copies", &copies));
+    fail_unless_equals_float (copies, (gdouble) origin_sent /
+        test_stat_u64 (os, "bytes-published"));
+    /* about one copy: the origin feeds one viewer per segment */
+    fail_unless (copies > 0.5 && copies < 2.0, "origin uploaded %.2f copies",
+        copies);
+  }
   gst_structure_free (os);
   received = sum_stat (v, 4, "bytes-received");
   from_origin = sum_stat (v, 4, "bytes-from-origin");
@@ -150,6 +177,39 @@ GST_START_TEST (test_viewer_leaves)
 
 GST_END_TEST;
 
+GST_START_TEST (test_consume_only)
+{
+  TestOrigin *origin = test_origin_start ("max-peers=2");
+  TestViewer *metered = test_viewer_start (origin->uri, "consume-only=true");
+  TestViewer *normal;
+  GstStructure *ms, *ns;
+
+  fail_unless (test_viewer_wait (metered, 50, WAIT_MS));
+  normal = test_viewer_start (origin->uri, NULL);
+  fail_unless (test_viewer_wait (normal, 150, WAIT_MS));
+  fail_unless (test_viewer_wait (metered, 200, WAIT_MS));
+  fail_unless (test_viewer_verify (metered) >= 199);
+  fail_unless (test_viewer_verify (normal) >= 149);
+
+  ms = test_viewer_stats (metered);
+  ns = test_viewer_stats (normal);
+  /* the metered viewer never uploads a segment byte, so the other one gets
+   * everything from the origin */
+  fail_unless_equals_uint64 (test_stat_u64 (ms, "bytes-sent"), 0);
+  fail_unless_equals_uint64 (test_stat_u64 (ns, "bytes-from-peers"), 0);
+  fail_unless (test_stat_u64 (ns, "bytes-from-origin") > 0);
+  gst_structure_free (ms);
+  gst_structure_free (ns);
+
+  test_viewer_stop (normal);
+  test_viewer_stop (metered);
+  test_viewer_free (normal);
+  test_viewer_free (metered);
+  test_origin_stop (origin);
+}
+
+GST_END_TEST;
+
 static Suite *
 swarm_suite (void)
 {
@@ -161,6 +221,7 @@ swarm_suite (void)
   tcase_add_test (tc, test_four_viewers_byte_exact);
   tcase_add_test (tc, test_late_joiner);
   tcase_add_test (tc, test_viewer_leaves);
+  tcase_add_test (tc, test_consume_only);
   return s;
 }
 
