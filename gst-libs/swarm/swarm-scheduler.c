@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 
+#include <stdlib.h>
 #include "swarm-scheduler.h"
 
 static gpointer
@@ -74,4 +75,117 @@ const SwarmSchedulerClass *
 swarm_scheduler_simple_get_class (void)
 {
   return &simple_class;
+}
+
+/* ---- default: urgency, rarity, expected delivery time ------------------ */
+
+typedef struct {
+  guint64 seq;
+  guint holders;
+  guint order;
+} Candidate;
+
+static gint
+by_rarity (gconstpointer a, gconstpointer b)
+{
+  const Candidate *x = a, *y = b;
+
+  if (x->holders != y->holders)
+    return x->holders < y->holders ? -1 : 1;
+  return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0);
+}
+
+/* Seconds until @peer would finish one more segment. */
+static gdouble
+expected_delivery (const SwarmSchedPeer * peer, guint load, gsize bytes)
+{
+  /* Unknown rates are assumed decent, so new partners get tried. */
+  gdouble rate = peer->rate_bps > 0 ? peer->rate_bps : 2e6 / 8;
+  gdouble t = (load + 1) * (gdouble) MAX (bytes, 1) / rate;
+
+  t += peer->rtt_us / 1e6;
+  if (peer->slow)
+    t += 10.0;                  /* only when nobody else has it */
+  return t;
+}
+
+static void
+default_schedule (gpointer self, const SwarmSchedView * view, GArray * out)
+{
+  guint *load = g_newa (guint, MAX (view->n_peers, 1));
+  GArray *order = g_array_sized_new (FALSE, FALSE, sizeof (Candidate),
+      view->n_wanted);
+  guint i, p;
+
+  for (p = 0; p < view->n_peers; p++)
+    load[p] = view->peers[p].in_flight;
+
+  for (i = 0; i < view->n_wanted; i++) {
+    Candidate c = { view->wanted[i], 0, i };
+
+    for (p = 0; p < view->n_peers; p++)
+      if (!view->peers[p].is_origin
+          && view->peers[p].has (view->peers[p].peer, c.seq))
+        c.holders++;
+    g_array_append_val (order, c);
+  }
+  /* urgent ones keep playout order; the rest rarest first */
+  if (order->len > view->n_urgent)
+    qsort (&g_array_index (order, Candidate, view->n_urgent),
+        order->len - view->n_urgent, sizeof (Candidate),
+        (GCompareFunc) by_rarity);
+
+  for (i = 0; i < order->len; i++) {
+    const Candidate *c = &g_array_index (order, Candidate, i);
+    gboolean urgent = i < view->n_urgent;
+    gint best = -1;
+    gdouble best_t = 0;
+
+    for (p = 0; p < view->n_peers; p++) {
+      const SwarmSchedPeer *peer = &view->peers[p];
+      gdouble t;
+
+      if (peer->is_origin || load[p] >= peer->max_in_flight
+          || !peer->has (peer->peer, c->seq))
+        continue;
+      t = expected_delivery (peer, load[p], view->segment_bytes);
+      if (best < 0 || t < best_t) {
+        best = p;
+        best_t = t;
+      }
+    }
+    /* The origin is the supplier of last resort: for what no viewer holds
+     * (someone must bring it into the swarm), or for an urgent segment no
+     * viewer holding it can take on now. */
+    if (best < 0 && (c->holders == 0 || urgent)) {
+      for (p = 0; p < view->n_peers; p++) {
+        const SwarmSchedPeer *peer = &view->peers[p];
+        if (peer->is_origin && load[p] < peer->max_in_flight
+            && peer->has (peer->peer, c->seq)) {
+          best = p;
+          break;
+        }
+      }
+    }
+    if (best >= 0) {
+      SwarmSchedRequest req = { c->seq, best };
+
+      g_array_append_val (out, req);
+      load[best]++;
+    }
+  }
+  g_array_unref (order);
+}
+
+static const SwarmSchedulerClass default_class = {
+  .name = "default",
+  .create = simple_create,
+  .destroy = simple_destroy,
+  .schedule = default_schedule,
+};
+
+const SwarmSchedulerClass *
+swarm_scheduler_default_get_class (void)
+{
+  return &default_class;
 }

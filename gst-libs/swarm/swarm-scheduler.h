@@ -17,6 +17,7 @@ typedef struct {
   guint max_in_flight;
   gint64 rtt_us;                 /* smoothed; 0 = unknown */
   gdouble rate_bps;              /* measured receive rate from it; 0 = unknown */
+  gboolean slow;                 /* recently stalled a transfer: avoid if possible */
   /* Does this peer hold @seq? */
   gboolean (*has) (gconstpointer peer, guint64 seq);
   gconstpointer peer;            /* opaque handle passed to has() */
@@ -27,6 +28,10 @@ typedef struct {
    * deadline) first. */
   const guint64 *wanted;
   guint n_wanted;
+  /* The first n_urgent of wanted are due soon: fetched in order, from the
+   * origin too if no viewer can.  The rest go rarest first. */
+  guint n_urgent;
+  gsize segment_bytes;           /* typical segment size, for time estimates */
   const SwarmSchedPeer *peers;
   guint n_peers;
 } SwarmSchedView;
@@ -48,5 +53,12 @@ typedef struct {
  * the least busy viewer, then the fastest; the origin only when no viewer
  * holds it. */
 SWARM_API const SwarmSchedulerClass *swarm_scheduler_simple_get_class (void);
+
+/* The default: urgent segments first and in order, then rarest first;
+ * each request goes to the partner expected to deliver it soonest (queue
+ * ahead of it, measured rate, RTT), avoiding partners that recently
+ * stalled; the origin is asked only for what no viewer holds, and for
+ * urgent segments only. */
+SWARM_API const SwarmSchedulerClass *swarm_scheduler_default_get_class (void);
 
 G_END_DECLS

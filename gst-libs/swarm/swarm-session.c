@@ -45,6 +45,10 @@
 #define OFFER_MIN_INTERVAL_US (2 * G_USEC_PER_SEC)
 #define GATHER_WAIT_US (3 * G_USEC_PER_SEC)
 #define ACK_EVERY_CHUNKS 64
+/* How long a partner that stalled a transfer is avoided. */
+#define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
+/* Segments right after the playout point are urgent. */
+#define URGENT_SEGMENTS 3
 /* The origin announces a new segment to one partner at once and to the
  * others only after this long: the first spreads it through the swarm, so
  * the origin uploads about one copy and stays the supplier of last resort. */
@@ -68,6 +72,7 @@ struct _PeerEntry {
   guint64 rate_last_in, rate_last_out;
   gint64 rate_sampled_us;
   gdouble rate_in_bps, rate_out_bps;
+  gint64 slow_until_us;         /* stalled a transfer: avoided until then */
 };
 
 struct _Transfer {
@@ -134,6 +139,7 @@ struct _SwarmSession {
   guint64 closed_bytes_received;
   guint housekeeping_ticks;
   guint announce_cursor;        /* origin: round-robin over partners */
+  gsize segment_bytes_avg;      /* typical segment size seen */
 
   /* shared with elements, under lock */
   GMutex lock;
@@ -433,6 +439,8 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   }
 
   swarm_peer_send_ack (last->peer, t->seq, 0, t->chunk_count, t->got);
+  s->segment_bytes_avg = s->segment_bytes_avg ?
+      (7 * s->segment_bytes_avg + t->size) / 8 : t->size;
   swarm_store_add (s->store, seq, flags, bytes);
   g_hash_table_remove (s->transfers, &seq);
   g_bytes_unref (bytes);
@@ -517,40 +525,35 @@ on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data)
   session_request_schedule (e->session);
 }
 
-/* Picks who to ask again for a stalled transfer: another partner holding
- * it if there is one, viewers before the origin. */
-static PeerEntry *
-session_pick_retry_source (SwarmSession * s, Transfer * t)
+/* Asks @e for what @t still lacks: the whole segment, or the missing
+ * chunks of a partial one. */
+static void
+transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
 {
-  PeerEntry *best = NULL;
-  guint i;
+  t->source = e;
+  swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
+  t->last_progress_us = g_get_monotonic_time ();
+  t->attempts++;
+  if (t->chunk_count == 0) {
+    swarm_peer_request (e->peer, t->seq, 0, 0, NULL);
+  } else {
+    guint8 *missing = g_malloc0 ((t->chunk_count + 7) / 8);
+    guint i;
 
-  for (i = 0; i < s->peers->len; i++) {
-    PeerEntry *e = g_ptr_array_index (s->peers, i);
-    gboolean better;
-
-    if (!peer_entry_is_ready (e) || !swarm_peer_has (e->peer, t->seq))
-      continue;
-    if (!best) {
-      best = e;
-      continue;
-    }
-    /* prefer someone else than the partner that stalled */
-    if ((e == t->source) != (best == t->source))
-      better = e != t->source;
-    else if ((swarm_peer_get_remote_role (e->peer) == SWARM_PEER_ROLE_ORIGIN)
-        != (swarm_peer_get_remote_role (best->peer) ==
-            SWARM_PEER_ROLE_ORIGIN))
-      better = swarm_peer_get_remote_role (e->peer) != SWARM_PEER_ROLE_ORIGIN;
-    else
-      better = swarm_peer_get_in_flight (e->peer) <
-          swarm_peer_get_in_flight (best->peer);
-    if (better)
-      best = e;
+    for (i = 0; i < t->chunk_count; i++)
+      if (!swarm_wire_bit_get (t->got, i))
+        swarm_wire_bit_set (missing, i);
+    swarm_peer_request (e->peer, t->seq, 0, t->chunk_count, missing);
+    g_free (missing);
+    GST_DEBUG ("re-requesting %u of %u chunks of %" G_GUINT64_FORMAT
+        " from %s", t->chunk_count - t->n_got, t->chunk_count, t->seq,
+        swarm_peer_get_remote_id (e->peer));
   }
-  return best;
 }
 
+/* A transfer that made no progress for a while is taken from its partner
+ * (marked slow for a moment) and handed back to the scheduler, keeping the
+ * chunks it already has. */
 static void
 session_retry_transfers (SwarmSession * s, gint64 now)
 {
@@ -568,42 +571,22 @@ session_retry_transfers (SwarmSession * s, gint64 now)
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     Transfer *t = value;
     gint64 stall = STALL_MIN_US;
-    PeerEntry *next;
 
     if (playout_set && t->seq < playout) {
       transfer_detach (t);
       g_hash_table_iter_remove (&it);
       continue;
     }
-    if (t->source)
-      stall = MAX (stall, 4 * swarm_peer_get_rtt_us (t->source->peer));
-    if (t->source && now - t->last_progress_us < stall)
+    if (!t->source)
       continue;
-
-    next = session_pick_retry_source (s, t);
+    stall = MAX (stall, 4 * swarm_peer_get_rtt_us (t->source->peer));
+    if (now - t->last_progress_us < stall)
+      continue;
+    GST_DEBUG ("transfer of %" G_GUINT64_FORMAT " from %s stalled at %u/%u",
+        t->seq, swarm_peer_get_remote_id (t->source->peer), t->n_got,
+        t->chunk_count);
+    t->source->slow_until_us = now + SLOW_PENALTY_US;
     transfer_detach (t);
-    if (!next)
-      continue;
-    t->source = next;
-    swarm_peer_set_in_flight (next->peer,
-        swarm_peer_get_in_flight (next->peer) + 1);
-    t->last_progress_us = now;
-    t->attempts++;
-    if (t->chunk_count == 0) {
-      swarm_peer_request (next->peer, t->seq, 0, 0, NULL);
-    } else {
-      /* ask only for the chunks still missing */
-      guint8 *missing = g_malloc0 ((t->chunk_count + 7) / 8);
-      guint i;
-
-      for (i = 0; i < t->chunk_count; i++)
-        if (!swarm_wire_bit_get (t->got, i))
-          swarm_wire_bit_set (missing, i);
-      swarm_peer_request (next->peer, t->seq, 0, t->chunk_count, missing);
-      g_free (missing);
-    }
-    GST_DEBUG ("re-requesting %" G_GUINT64_FORMAT " (%u/%u chunks) from %s",
-        t->seq, t->n_got, t->chunk_count, swarm_peer_get_remote_id (next->peer));
   }
 }
 
@@ -622,7 +605,8 @@ session_schedule (SwarmSession * s)
   guint64 from, to, seq;
   gboolean have_range;
   SwarmSchedView view;
-  guint i;
+  guint i, n_urgent = 0;
+  gint64 now = g_get_monotonic_time ();
 
   if (s->role != SWARM_SESSION_VIEWER)
     return;
@@ -637,10 +621,14 @@ session_schedule (SwarmSession * s)
   to = MIN (to, from + LOOKAHEAD_SEGMENTS - 1);
 
   wanted = g_array_new (FALSE, FALSE, sizeof (guint64));
-  for (seq = from; seq <= to; seq++)
-    if (!swarm_store_has (s->store, seq)
-        && !g_hash_table_contains (s->transfers, &seq))
+  for (seq = from; seq <= to; seq++) {
+    Transfer *t = g_hash_table_lookup (s->transfers, &seq);
+    if (!swarm_store_has (s->store, seq) && (!t || !t->source)) {
       g_array_append_val (wanted, seq);
+      if (seq < from + URGENT_SEGMENTS)
+        n_urgent++;
+    }
+  }
 
   peers = g_array_new (FALSE, TRUE, sizeof (SwarmSchedPeer));
   entries = g_array_new (FALSE, FALSE, sizeof (PeerEntry *));
@@ -655,6 +643,8 @@ session_schedule (SwarmSession * s)
     sp.in_flight = swarm_peer_get_in_flight (e->peer);
     sp.max_in_flight = MAX_IN_FLIGHT_PER_PEER;
     sp.rtt_us = swarm_peer_get_rtt_us (e->peer);
+    sp.rate_bps = e->rate_in_bps;
+    sp.slow = e->slow_until_us > now;
     sp.has = sched_peer_has;
     sp.peer = e->peer;
     g_array_append_val (peers, sp);
@@ -665,6 +655,8 @@ session_schedule (SwarmSession * s)
   if (wanted->len > 0 && peers->len > 0) {
     view.wanted = (const guint64 *) wanted->data;
     view.n_wanted = wanted->len;
+    view.n_urgent = n_urgent;
+    view.segment_bytes = s->segment_bytes_avg;
     view.peers = (const SwarmSchedPeer *) peers->data;
     view.n_peers = peers->len;
     s->scheduler_class->schedule (s->scheduler, &view, requests);
@@ -676,19 +668,20 @@ session_schedule (SwarmSession * s)
     Transfer *t;
     guint64 *key;
 
-    if (r->peer_index >= entries->len
-        || g_hash_table_contains (s->transfers, &r->seq))
+    if (r->peer_index >= entries->len)
       continue;
     e = g_array_index (entries, PeerEntry *, r->peer_index);
-    t = g_new0 (Transfer, 1);
-    t->seq = r->seq;
-    t->source = e;
-    t->last_progress_us = g_get_monotonic_time ();
-    key = g_new (guint64, 1);
-    *key = r->seq;
-    g_hash_table_insert (s->transfers, key, t);
-    swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
-    swarm_peer_request (e->peer, r->seq, 0, 0, NULL);
+    t = g_hash_table_lookup (s->transfers, &r->seq);
+    if (t && t->source)
+      continue;
+    if (!t) {
+      t = g_new0 (Transfer, 1);
+      t->seq = r->seq;
+      key = g_new (guint64, 1);
+      *key = r->seq;
+      g_hash_table_insert (s->transfers, key, t);
+    }
+    transfer_request (s, t, e);
   }
 
   g_array_unref (requests);
@@ -1361,7 +1354,7 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->stats_name = g_strdup (config->stats_name ? config->stats_name :
       "swarm-stats");
   s->scheduler_class = config->scheduler ? config->scheduler :
-      swarm_scheduler_simple_get_class ();
+      swarm_scheduler_default_get_class ();
   if (callbacks)
     s->callbacks = *callbacks;
   s->user_data = user_data;

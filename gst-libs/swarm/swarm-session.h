@@ -57,7 +57,7 @@ typedef struct {
   guint join_timeout_ms;         /* viewer: no segment within this = error */
   guint stats_interval_ms;       /* 0 = no stats callback */
   const gchar *stats_name;       /* name of the stats structure */
-  const SwarmSchedulerClass *scheduler; /* NULL = simple */
+  const SwarmSchedulerClass *scheduler; /* NULL = default */
   gboolean consume_only;         /* viewer: never announce or serve segments */
 } SwarmSessionConfig;
 
