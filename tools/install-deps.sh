@@ -7,6 +7,7 @@ pkgs=(
   libnice-dev libgnutls28-dev libsoup-3.0-dev libjson-glib-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-x
+  gstreamer1.0-plugins-bad   # gdppay/gdpdepay: p2p-bench --baseline tcp framing
 )
 missing=()
 for p in "${pkgs[@]}"; do

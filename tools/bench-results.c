@@ -1,0 +1,281 @@
+/* p2p-bench: from what the children reported to the figures of a run, and
+ * those figures as JSON
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "bench.h"
+
+#include <math.h>
+#include <string.h>
+
+/* A viewer that played nothing for this long is a failure (continuity 0);
+ * one replaced sooner is left out. */
+#define NEVER_PLAYED_S 5
+
+gdouble
+bench_hist_percentile (const guint64 * hist, gdouble p)
+{
+  guint64 total = 0, rank, seen = 0;
+  guint i;
+
+  for (i = 0; i < BENCH_LAT_BINS; i++)
+    total += hist[i];
+  if (!total)
+    return NAN;
+  rank = MAX ((guint64) ceil (p * total), 1);
+  for (i = 0; i < BENCH_LAT_BINS; i++) {
+    seen += hist[i];
+    if (seen >= rank)
+      return i;
+  }
+  return BENCH_LAT_BINS - 1;
+}
+
+/* < 0: not counted (replaced before it could have played) */
+gdouble
+bench_peer_continuity (const BenchPeer * v, gint64 now_us)
+{
+  gint64 end = v->end_us ? v->end_us : now_us;
+
+  if (v->expected > 0)
+    return MIN ((gdouble) v->on_time / v->expected, 1.0);
+  return end - v->spawn_us > NEVER_PLAYED_S * G_USEC_PER_SEC ? 0 : -1;
+}
+
+static gint
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static gdouble
+array_percentile (GArray * values, gdouble p)
+{
+  guint rank;
+
+  if (!values->len)
+    return NAN;
+  g_array_sort (values, compare_doubles);
+  rank = MAX ((guint) ceil (p * values->len), 1);
+  return g_array_index (values, gdouble, rank - 1);
+}
+
+void
+bench_figures_compute (const BenchRun * run, BenchFigures * f)
+{
+  GArray *startup = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  gdouble cont_sum = 0, delivered_bytes = 0;
+  guint64 stream, sent;
+  gint counted = 0;
+  guint i;
+
+  memset (f, 0, sizeof (*f));
+  f->mode = run->mode;
+  f->viewers = run->opts->viewers;
+  f->viewers_started = run->viewers->len;
+  f->duration_s = run->stop_us > run->start_us ?
+      (run->stop_us - run->start_us) / 1e6 : 0;
+  f->continuity_min = NAN;
+  f->cpu_s = run->origin ? run->origin->cpu_s : 0;
+  f->rss_mb_max = run->origin ? run->origin->rss_kb / 1024.0 : 0;
+
+  for (i = 0; i < run->viewers->len; i++) {
+    const BenchPeer *v = g_ptr_array_index (run->viewers, i);
+    gdouble c = bench_peer_continuity (v, run->stop_us);
+
+    if (c >= 0) {
+      cont_sum += c;
+      counted++;
+      f->continuity_min = isnan (f->continuity_min) ? c :
+          MIN (f->continuity_min, c);
+    }
+    if (v->first_us > 0) {
+      gdouble ms = (v->first_us - v->spawn_us) / 1000.0;
+
+      g_array_append_val (startup, ms);
+    } else {
+      f->viewers_never_played++;
+    }
+    if (v->error && !v->killed)
+      f->errors++;
+    f->viewers_bytes_received += v->bytes_received;
+    f->gaps += v->gaps;
+    f->late += v->late;
+    f->corrupt += v->corrupt;
+    f->segments_missed += v->segments_missed;
+    delivered_bytes += v->bytes;
+    f->cpu_s += v->cpu_s;
+    f->rss_mb_max = MAX (f->rss_mb_max, v->rss_kb / 1024.0);
+  }
+  f->continuity_mean = counted ? cont_sum / counted : NAN;
+  f->startup_ms_p50 = array_percentile (startup, 0.50);
+  f->startup_ms_p95 = array_percentile (startup, 0.95);
+  f->latency_ms_p50 = bench_hist_percentile (run->lat_hist, 0.50);
+  f->latency_ms_p99 = bench_hist_percentile (run->lat_hist, 0.99);
+
+  sent = run->origin_sent_at_stop - MIN (run->origin_sent_at_start,
+      run->origin_sent_at_stop);
+  stream = run->stream_at_stop - MIN (run->stream_at_start,
+      run->stream_at_stop);
+  f->origin_bytes_sent = sent;
+  f->stream_bytes = stream;
+  f->origin_upload_copies = stream ? (gdouble) sent / stream : NAN;
+  f->offload = f->viewers_bytes_received ?
+      1.0 - (gdouble) sent / f->viewers_bytes_received : NAN;
+  f->delivered_mbit = delivered_bytes * 8 / 1e6;
+  f->cpu_s_per_mbit = f->delivered_mbit > 0 ? f->cpu_s / f->delivered_mbit :
+      NAN;
+  g_array_unref (startup);
+}
+
+static void
+add_num (JsonBuilder * b, const gchar * name, gdouble value)
+{
+  json_builder_set_member_name (b, name);
+  if (isnan (value))
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_double_value (b, round (value * 10000) / 10000);
+}
+
+static void
+add_int (JsonBuilder * b, const gchar * name, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+add_viewers (JsonBuilder * b, const BenchRun * run)
+{
+  guint i;
+
+  json_builder_set_member_name (b, "per_viewer");
+  json_builder_begin_array (b);
+  for (i = 0; i < run->viewers->len; i++) {
+    const BenchPeer *v = g_ptr_array_index (run->viewers, i);
+
+    json_builder_begin_object (b);
+    add_int (b, "id", v->id);
+    add_num (b, "startup_ms", v->first_us > 0 ?
+        (v->first_us - v->spawn_us) / 1000.0 : NAN);
+    add_num (b, "continuity", bench_peer_continuity (v, run->stop_us) < 0 ?
+        NAN : bench_peer_continuity (v, run->stop_us));
+    add_num (b, "latency_ms_mean", v->lat_count ?
+        v->lat_sum_ms / v->lat_count : NAN);
+    add_int (b, "rendered", v->rendered);
+    add_int (b, "expected", v->expected);
+    add_int (b, "gaps", v->gaps);
+    add_int (b, "late", v->late);
+    add_int (b, "corrupt", v->corrupt);
+    add_int (b, "segments_missed", v->segments_missed);
+    add_int (b, "bytes_received", v->bytes_received);
+    add_int (b, "bytes_from_origin", v->bytes_from_origin);
+    add_int (b, "bytes_from_peers", v->bytes_from_peers);
+    add_int (b, "bytes_sent", v->bytes_sent);
+    add_num (b, "cpu_s", v->cpu_s);
+    add_num (b, "rss_mb", v->rss_kb / 1024.0);
+    json_builder_set_member_name (b, "killed");
+    json_builder_add_boolean_value (b, v->killed);
+    if (v->error) {
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, v->error);
+    }
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+static void
+add_series (JsonBuilder * b, const BenchRun * run)
+{
+  guint i;
+
+  json_builder_set_member_name (b, "timeline");
+  json_builder_begin_array (b);
+  for (i = 0; i < run->samples->len; i++) {
+    const BenchSample *s = &g_array_index (run->samples, BenchSample, i);
+
+    json_builder_begin_object (b);
+    add_num (b, "t", s->t);
+    add_int (b, "alive", s->alive);
+    add_num (b, "offload", s->offload < 0 ? NAN : s->offload);
+    add_num (b, "continuity", s->continuity < 0 ? NAN : s->continuity);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "churn");
+  json_builder_begin_array (b);
+  for (i = 0; i < run->churn->len; i++) {
+    const BenchChurn *c = &g_array_index (run->churn, BenchChurn, i);
+
+    json_builder_begin_object (b);
+    add_num (b, "t", c->t);
+    add_int (b, "killed", c->killed);
+    add_int (b, "started", c->started);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+
+  /* [ms, count] for every non-empty 1 ms bin */
+  json_builder_set_member_name (b, "latency_histogram_ms");
+  json_builder_begin_array (b);
+  for (i = 0; i < BENCH_LAT_BINS; i++) {
+    if (!run->lat_hist[i])
+      continue;
+    json_builder_begin_array (b);
+    json_builder_add_int_value (b, i);
+    json_builder_add_int_value (b, run->lat_hist[i]);
+    json_builder_end_array (b);
+  }
+  json_builder_end_array (b);
+}
+
+/* The members of one run's object (the caller opens and closes it). */
+void
+bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
+    JsonBuilder * b)
+{
+  const BenchOptions *o = run->opts;
+
+  json_builder_set_member_name (b, "mode");
+  json_builder_add_string_value (b, bench_mode_name (f->mode));
+  add_int (b, "viewers", f->viewers);
+  add_int (b, "bitrate_kbps", o->bitrate_kbps);
+  add_num (b, "duration_s", f->duration_s);
+  add_num (b, "origin_upload_copies", f->origin_upload_copies);
+  add_num (b, "offload", f->offload);
+  add_num (b, "continuity_mean", f->continuity_mean);
+  add_num (b, "continuity_min", f->continuity_min);
+  add_num (b, "startup_ms_p50", f->startup_ms_p50);
+  add_num (b, "startup_ms_p95", f->startup_ms_p95);
+  add_num (b, "latency_ms_p50", f->latency_ms_p50);
+  add_num (b, "latency_ms_p99", f->latency_ms_p99);
+  add_num (b, "cpu_s_per_mbit", f->cpu_s_per_mbit);
+  add_num (b, "rss_mb_max", f->rss_mb_max);
+  add_num (b, "cpu_s_total", f->cpu_s);
+  add_num (b, "delivered_mbit", f->delivered_mbit);
+  add_int (b, "origin_bytes_sent", f->origin_bytes_sent);
+  add_int (b, "stream_bytes", f->stream_bytes);
+  add_int (b, "viewers_bytes_received", f->viewers_bytes_received);
+  add_int (b, "viewers_started", f->viewers_started);
+  add_int (b, "viewers_never_played", f->viewers_never_played);
+  add_int (b, "viewer_errors", f->errors);
+  add_int (b, "churn_events", run->churn->len);
+  add_num (b, "churn_pct_per_min", o->churn_pct);
+  add_int (b, "buffers_gaps", f->gaps);
+  add_int (b, "buffers_late", f->late);
+  add_int (b, "buffers_corrupt", f->corrupt);
+  add_int (b, "segments_missed", f->segments_missed);
+  add_int (b, "latency_setting_ms", o->latency_ms);
+  add_int (b, "max_peers", o->max_peers);
+  add_int (b, "segment_duration_ms", o->segment_ms);
+  add_series (b, run);
+  add_viewers (b, run);
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""bench-smoke: a short p2p-bench run whose JSON must hold real figures.
+
+    bench-smoke.py PATH/TO/p2p-bench WORKDIR
+
+Two viewers, the origin serving one (max-peers 1), so the second viewer can
+only be fed by the first: offload must be above zero.  Also checks that no
+child process outlives the controller.
+SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+
+KEYS = ["viewers", "bitrate_kbps", "duration_s", "origin_upload_copies",
+        "offload", "continuity_mean", "continuity_min", "startup_ms_p50",
+        "startup_ms_p95", "latency_ms_p50", "latency_ms_p99",
+        "cpu_s_per_mbit", "rss_mb_max"]
+
+
+def children_of(pid):
+    """Processes still carrying the controller's pid on their command line."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if f"--parent-pid={pid}".encode() in argv:
+            found.append(int(entry))
+    return found
+
+
+def main():
+    bench, workdir = sys.argv[1], sys.argv[2]
+    os.makedirs(workdir, exist_ok=True)
+    out = os.path.join(workdir, "bench-smoke.json")
+    if os.path.exists(out):
+        os.remove(out)
+    cmd = [bench, "--viewers", "2", "--duration", "5", "--max-peers", "1",
+           "--json", out, "--plot", os.path.join(workdir, "bench-smoke.svg"),
+           "--logs", os.path.join(workdir, "bench-smoke-logs")]
+    print(" ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd)
+    rc = proc.wait(timeout=100)
+    failures = []
+    if rc != 0:
+        failures.append(f"p2p-bench exited with {rc}")
+    if children_of(proc.pid):
+        failures.append(f"stray children: {children_of(proc.pid)}")
+    with open(out) as f:
+        d = json.load(f)
+
+    for k in KEYS:
+        v = d.get(k)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) \
+                or not math.isfinite(v):
+            failures.append(f"{k} is not a number: {v!r}")
+    if failures:
+        sys.exit("FAIL: " + "; ".join(failures))
+
+    def check(cond, what):
+        if not cond:
+            failures.append(f"{what} (got {what.split()[0]} = "
+                            f"{d.get(what.split()[0])})")
+
+    check(d["viewers"] == 2, "viewers == 2")
+    check(d["bitrate_kbps"] == 1000, "bitrate_kbps == 1000")
+    check(4.5 <= d["duration_s"] <= 7, "duration_s within 4.5..7")
+    check(0.3 < d["origin_upload_copies"] <= 2.5,
+          "origin_upload_copies within 0.3..2.5")
+    check(0 < d["offload"] <= 1, "offload within (0, 1]")
+    check(0.5 < d["continuity_mean"] <= 1, "continuity_mean above 0.5")
+    check(0 <= d["continuity_min"] <= d["continuity_mean"],
+          "continuity_min at most the mean")
+    check(0 < d["startup_ms_p50"] <= d["startup_ms_p95"] < 5000,
+          "startup_ms_p50 positive, below p95 and 5 s")
+    check(0 < d["latency_ms_p50"] <= d["latency_ms_p99"] < 10000,
+          "latency_ms_p50 positive, below p99 and 10 s")
+    check(0 < d["cpu_s_per_mbit"] < 10, "cpu_s_per_mbit within (0, 10)")
+    check(1 < d["rss_mb_max"] < 1000, "rss_mb_max within 1..1000 MB")
+    check(d["delivered_mbit"] > 2, "delivered_mbit above 2 (2 viewers, 5 s)")
+    check(d["buffers_corrupt"] == 0, "buffers_corrupt == 0")
+    check(d["viewers_never_played"] == 0, "viewers_never_played == 0")
+    check(len(d["per_viewer"]) == 2, "per_viewer has 2 entries")
+    check(len(d["timeline"]) >= 3, "timeline has samples")
+    if failures:
+        sys.exit("FAIL: " + "; ".join(failures))
+    print("ok: " + ", ".join(f"{k}={d[k]}" for k in KEYS))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+/* p2p-bench: what the swarm costs and delivers, measured on this machine.
+ *
+ *   p2p-bench [--viewers N] [--bitrate KBIT] [--duration SECONDS]
+ *             [--churn PCT] [--latency MS] [--max-peers N]
+ *             [--segment-duration MS] [--baseline tcp] [--json FILE]
+ *             [--plot FILE.svg]
+ *
+ * One binary, two kinds of process.  Run by a person it is the controller:
+ * it re-executes itself (/proc/self/exe) as `--role=origin` and then as
+ * `--role=viewer --uri=URI --id=K`, one process per peer, so that every peer
+ * has its own CPU time, memory and network threads, like the real thing.
+ * Each child writes one JSON object per line on stdout every 500 ms (its
+ * counters, and for viewers the latency samples since the last line) and a
+ * last one, marked "final", with its getrusage() CPU time and VmHWM when it
+ * gets SIGTERM.  A viewer killed by churn (SIGKILL, as a crash would) cannot
+ * report: the controller reads /proc/PID/stat and /status just before.
+ * Children die with the controller (PR_SET_PDEATHSIG = SIGKILL, set between
+ * fork and exec and again in the child); SIGINT/SIGTERM to the controller
+ * kills them all.  Children's stderr goes to --logs DIR (a fresh temporary
+ * directory unless given).
+ *
+ * The stream (bench-stream.c) is synthetic and needs no encoder: --bitrate
+ * kbit/s in 20 ms buffers, a keyframe every 25, each starting with a magic,
+ * a sequence number and the origin's wall clock when pushed.  Origin:
+ * `appsrc ! p2psink`; viewer: `p2psrc ! appsink sync=true`, so a buffer is
+ * measured when it is rendered at its playout time.  Glass-to-glass latency
+ * is the wall clock at render minus the stamp.  A buffer rendered more than
+ * 100 ms after its due time, or never (a hole in the sequence, or a stall
+ * in progress), is missed; continuity is on-time buffers over buffers due
+ * since the viewer's first one.  Startup runs from spawning the viewer's
+ * process to its first rendered buffer.
+ *
+ * --baseline tcp runs the same stream to the same viewers a second time
+ * through `gdppay ! tcpserversink` and `tcpclientsrc ! gdpdepay`, the viewer
+ * playing it like p2psrc does (first buffer at arrival + --latency), and
+ * reports cpu_ratio_vs_tcp.  --mode tcp runs the baseline alone.
+ *
+ * The figures (bench-results.c, the README's Benchmark section):
+ * origin_upload_copies = origin bytes sent / stream bytes produced, both
+ * between the first viewer's start and the stop; offload = 1 − origin bytes
+ * sent / bytes all viewers received; cpu_s_per_mbit = CPU seconds of every
+ * child (origin, viewers, replaced viewers; not the controller) / megabits
+ * rendered by the viewers' appsinks; rss_mb_max = the largest VmHWM.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "bench.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static BenchOptions opts = {
+  .viewers = 8,
+  .bitrate_kbps = 1000,
+  .duration_s = 30,
+  .churn_pct = 0,
+  .latency_ms = 1000,
+  .max_peers = 4,
+  .segment_ms = 200,
+  .join_interval_ms = 200,
+};
+
+static GOptionEntry entries[] = {
+  {"viewers", 'n', 0, G_OPTION_ARG_INT, &opts.viewers,
+      "Viewers watching at once (8)", "N"},
+  {"bitrate", 'b', 0, G_OPTION_ARG_INT, &opts.bitrate_kbps,
+      "Stream bitrate in kbit/s (1000)", "KBIT"},
+  {"duration", 'd', 0, G_OPTION_ARG_INT, &opts.duration_s,
+      "Seconds to measure, from the first viewer's start (30)", "SECONDS"},
+  {"churn", 'c', 0, G_OPTION_ARG_DOUBLE, &opts.churn_pct,
+      "Percent of the viewers replaced per minute (0)", "PCT"},
+  {"latency", 'l', 0, G_OPTION_ARG_INT, &opts.latency_ms,
+      "Viewers' playout delay in ms (1000)", "MS"},
+  {"max-peers", 'm', 0, G_OPTION_ARG_INT, &opts.max_peers,
+      "Viewers the origin serves directly (4)", "N"},
+  {"segment-duration", 's', 0, G_OPTION_ARG_INT, &opts.segment_ms,
+      "Origin's target segment duration in ms (200)", "MS"},
+  {"join-interval", 0, 0, G_OPTION_ARG_INT, &opts.join_interval_ms,
+      "Milliseconds between two viewers joining at the start (200)", "MS"},
+  {"baseline", 0, 0, G_OPTION_ARG_STRING, &opts.baseline,
+      "Also run the same stream through a fan-out baseline: tcp", "tcp"},
+  {"mode", 0, 0, G_OPTION_ARG_STRING, &opts.mode,
+      "What the main run uses: p2p (default) or tcp", "MODE"},
+  {"json", 'j', 0, G_OPTION_ARG_FILENAME, &opts.json_path,
+      "Write the figures as JSON", "FILE"},
+  {"plot", 'p', 0, G_OPTION_ARG_FILENAME, &opts.plot_path,
+      "Draw offload, continuity and latency as SVG", "FILE.svg"},
+  {"logs", 0, 0, G_OPTION_ARG_FILENAME, &opts.logs_dir,
+      "Directory for the children's stderr (a new temporary one)", "DIR"},
+  {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet,
+      "Print only the final summary", NULL},
+  /* the children's side */
+  {"role", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opts.role, NULL,
+      NULL},
+  {"uri", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opts.uri, NULL, NULL},
+  {"id", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opts.id, NULL, NULL},
+  {"parent-pid", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opts.parent_pid,
+      NULL, NULL},
+  {NULL}
+};
+
+static gboolean
+check_options (BenchMode * mode, GError ** error)
+{
+  if (!bench_mode_parse (opts.mode ? opts.mode : "p2p", mode)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--mode must be p2p or tcp");
+    return FALSE;
+  }
+  if (opts.baseline && (g_strcmp0 (opts.baseline, "tcp")
+          || *mode == BENCH_MODE_TCP)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--baseline takes tcp, with a p2p main run");
+    return FALSE;
+  }
+  if (opts.viewers < 1 || opts.bitrate_kbps < 10 || opts.duration_s < 1
+      || opts.churn_pct < 0 || opts.latency_ms < 0 || opts.max_peers < 1
+      || opts.segment_ms < 1 || opts.join_interval_ms < 0) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "out of range: --viewers ≥ 1, --bitrate ≥ 10, --duration ≥ 1, "
+        "--max-peers ≥ 1, the others ≥ 0");
+    return FALSE;
+  }
+  if (opts.plot_path && !g_str_has_suffix (opts.plot_path, ".svg")) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--plot draws SVG: give a FILE.svg");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+write_json (const BenchRun * run, const BenchFigures * f,
+    const BenchRun * base, const BenchFigures * bf, GError ** error)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonGenerator *gen = json_generator_new ();
+  JsonNode *root;
+  gboolean ok;
+
+  json_builder_begin_object (b);
+  bench_figures_to_json (f, run, b);
+  if (base) {
+    json_builder_set_member_name (b, "cpu_ratio_vs_tcp");
+    if (isnan (f->cpu_s_per_mbit) || isnan (bf->cpu_s_per_mbit)
+        || bf->cpu_s_per_mbit <= 0)
+      json_builder_add_null_value (b);
+    else
+      json_builder_add_double_value (b,
+          round (f->cpu_s_per_mbit / bf->cpu_s_per_mbit * 1000) / 1000);
+    json_builder_set_member_name (b, "baseline");
+    json_builder_begin_object (b);
+    bench_figures_to_json (bf, base, b);
+    json_builder_end_object (b);
+  }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  ok = json_generator_to_file (gen, opts.json_path, error);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+  return ok;
+}
+
+static BenchRun *
+run_one (BenchMode mode, BenchFigures * f)
+{
+  BenchRun *run = bench_run_execute (&opts, mode);
+
+  if (run->failed) {
+    bench_run_free (run);
+    return NULL;
+  }
+  bench_figures_compute (run, f);
+  if (!opts.quiet)
+    bench_output_table (run, TRUE);
+  bench_output_summary (f);
+  return run;
+}
+
+static int
+controller_main (BenchMode mode)
+{
+  BenchRun *run, *base = NULL;
+  BenchFigures f, bf;
+  GError *error = NULL;
+  int status = 0;
+
+  if (!opts.logs_dir) {
+    opts.logs_dir = g_dir_make_tmp ("p2p-bench-XXXXXX", &error);
+    if (!opts.logs_dir) {
+      g_printerr ("p2p-bench: %s\n", error->message);
+      return 1;
+    }
+  } else {
+    g_mkdir_with_parents (opts.logs_dir, 0755);
+  }
+
+  run = run_one (mode, &f);
+  if (!run)
+    return 1;
+  if (opts.baseline) {
+    base = run_one (BENCH_MODE_TCP, &bf);
+    if (!base)
+      status = 1;
+    else
+      g_print ("\nCPU per delivered Mbit, p2p / tcp: %.2f\n",
+          f.cpu_s_per_mbit / bf.cpu_s_per_mbit);
+  }
+  if (opts.json_path && !write_json (run, &f, base, &bf, &error)) {
+    g_printerr ("p2p-bench: %s\n", error->message);
+    g_clear_error (&error);
+    status = 1;
+  }
+  if (opts.plot_path && !bench_plot_svg (opts.plot_path, run, base, &error)) {
+    g_printerr ("p2p-bench: %s\n", error->message);
+    g_clear_error (&error);
+    status = 1;
+  }
+  if (!opts.quiet)
+    g_print ("children's logs: %s\n", opts.logs_dir);
+  bench_run_free (run);
+  bench_run_free (base);
+  return status;
+}
+
+int
+main (int argc, char **argv)
+{
+  GOptionContext *ctx =
+      g_option_context_new ("- benchmark a p2p swarm on this machine");
+  GError *error = NULL;
+  BenchMode mode;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)
+      || !check_options (&mode, &error)) {
+    g_printerr ("p2p-bench: %s\n", error->message);
+    return 2;
+  }
+  g_option_context_free (ctx);
+
+  if (!g_strcmp0 (opts.role, "origin")) {
+    bench_child_init (opts.parent_pid);
+    return bench_origin_main (&opts, mode);
+  }
+  if (!g_strcmp0 (opts.role, "viewer")) {
+    bench_child_init (opts.parent_pid);
+    return bench_viewer_main (&opts, mode);
+  }
+  if (opts.role) {
+    g_printerr ("p2p-bench: unknown role %s\n", opts.role);
+    return 2;
+  }
+  return controller_main (mode);
+}
