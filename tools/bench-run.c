@@ -4,9 +4,10 @@
  *
  * Timeline of a run: the origin starts; once it reports its URI the viewers
  * start one every --join-interval ms and the clock of --duration starts;
- * at the end the viewers get SIGTERM (each sends a last report with its
- * CPU time and peak RSS), then the origin.  A child that does not exit
- * within STOP_GRACE_S gets SIGKILL.  Every child has SIGKILL as its
+ * at the end every child gets SIGTERM at once and answers with a last
+ * report (counters, CPU time, peak RSS), so the origin's bytes and the
+ * viewers' bytes are counted at the same moment.  A child that does not
+ * exit within STOP_GRACE_S gets SIGKILL.  Every child has SIGKILL as its
  * parent-death signal, so none outlives the controller.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
@@ -33,8 +34,7 @@ typedef enum
 {
   PHASE_STARTING,
   PHASE_RUNNING,
-  PHASE_STOPPING_VIEWERS,
-  PHASE_STOPPING_ORIGIN,
+  PHASE_STOPPING,
   PHASE_DONE,
 } Phase;
 
@@ -278,6 +278,10 @@ handle_line (Child * child, const gchar * line)
         json_object_get_string_member_with_default (o, "uri", NULL);
 
     update_origin (c, o);
+    if (child->peer->final && c->phase == PHASE_STOPPING) {
+      c->run->origin_sent_at_stop = child->peer->bytes_sent;
+      c->run->stream_at_stop = child->peer->stream_bytes;
+    }
     if (uri && !c->run->uri && c->phase == PHASE_STARTING)
       on_published (c, uri);
   } else if (!g_strcmp0 (type, "viewer")) {
@@ -330,30 +334,6 @@ on_child_exit (GObject * source, GAsyncResult * res, gpointer data)
   child_done (child);
 }
 
-static gboolean
-on_origin_grace_over (gpointer data)
-{
-  Controller *c = data;
-
-  c->grace_source = 0;
-  kill_peer (c->run->origin);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-after_viewers_stopped (Controller * c)
-{
-  if (c->grace_source)
-    g_source_remove (c->grace_source);
-  c->grace_source = 0;
-  c->phase = PHASE_STOPPING_ORIGIN;
-  if (c->run->origin->proc) {
-    g_subprocess_send_signal (c->run->origin->proc, SIGTERM);
-    c->grace_source = g_timeout_add_seconds (STOP_GRACE_S,
-        on_origin_grace_over, c);
-  }
-}
-
 /* Both the exit and the end of its output: nothing more will come. */
 static void
 child_done (Child * child)
@@ -367,18 +347,13 @@ child_done (Child * child)
   g_object_unref (child->out);
   g_free (child);
 
-  if (p == c->run->origin) {
-    if (c->phase < PHASE_STOPPING_ORIGIN && !c->run->failed)
-      fail (c, "the origin exited early");
-    if (c->grace_source)
-      g_source_remove (c->grace_source);
-    c->grace_source = 0;
+  if (p == c->run->origin && c->phase < PHASE_STOPPING && !c->run->failed)
+    fail (c, "the origin exited early");
+  if (c->phase >= PHASE_STOPPING && all_viewers_done (c)
+      && !c->run->origin->proc) {
     c->phase = PHASE_DONE;
-  } else if (c->phase == PHASE_STOPPING_VIEWERS && all_viewers_done (c)) {
-    after_viewers_stopped (c);
-  }
-  if (c->phase == PHASE_DONE && all_viewers_done (c) && !c->run->origin->proc)
     g_main_loop_quit (c->loop);
+  }
 }
 
 static void
@@ -601,6 +576,7 @@ on_grace_over (gpointer data)
   c->grace_source = 0;
   for (i = 0; i < c->run->viewers->len; i++)
     kill_peer (g_ptr_array_index (c->run->viewers, i));
+  kill_peer (c->run->origin);
   return G_SOURCE_REMOVE;
 }
 
@@ -620,9 +596,9 @@ begin_stop (Controller * c)
     g_source_remove (c->tick_source);
   c->start_source = c->churn_source = c->tick_source = 0;
   take_sample (c);
-  c->phase = PHASE_STOPPING_VIEWERS;
+  c->phase = PHASE_STOPPING;
   run->stop_us = g_get_monotonic_time ();
-  /* one origin report: its two counters belong together */
+  /* the origin's final report replaces these, unless it never comes */
   run->origin_sent_at_stop = run->origin->bytes_sent;
   run->stream_at_stop = run->origin->stream_bytes;
   for (i = 0; i < run->viewers->len; i++) {
@@ -631,10 +607,9 @@ begin_stop (Controller * c)
     if (p->proc && p->alive)
       g_subprocess_send_signal (p->proc, SIGTERM);
   }
-  if (all_viewers_done (c))
-    after_viewers_stopped (c);
-  else
-    c->grace_source = g_timeout_add_seconds (STOP_GRACE_S, on_grace_over, c);
+  if (run->origin->proc)
+    g_subprocess_send_signal (run->origin->proc, SIGTERM);
+  c->grace_source = g_timeout_add_seconds (STOP_GRACE_S, on_grace_over, c);
 }
 
 static gboolean
