@@ -1657,7 +1657,7 @@ swarm_session_set_playout (SwarmSession * s, guint64 seq)
 
 SwarmWaitResult
 swarm_session_wait_segment (SwarmSession * s, guint64 seq, gint64 deadline_us,
-    GBytes ** segment)
+    GBytes ** segment, gint64 * arrival_us)
 {
   SwarmWaitResult result;
 
@@ -1667,7 +1667,7 @@ swarm_session_wait_segment (SwarmSession * s, guint64 seq, gint64 deadline_us,
       result = SWARM_WAIT_CANCELLED;
       break;
     }
-    if ((*segment = swarm_store_get (s->store, seq))) {
+    if ((*segment = swarm_store_get_full (s->store, seq, arrival_us))) {
       result = SWARM_WAIT_OK;
       break;
     }

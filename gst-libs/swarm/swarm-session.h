@@ -94,9 +94,9 @@ SWARM_API SwarmWaitResult swarm_session_wait_start (SwarmSession * s,
  * wanted. */
 SWARM_API void swarm_session_set_playout (SwarmSession * s, guint64 seq);
 /* Waits for verified segment @seq until @deadline_us (g_get_monotonic_time
- * base). */
+ * base).  @arrival_us (nullable): when it arrived, same base. */
 SWARM_API SwarmWaitResult swarm_session_wait_segment (SwarmSession * s,
-    guint64 seq, gint64 deadline_us, GBytes ** segment);
+    guint64 seq, gint64 deadline_us, GBytes ** segment, gint64 * arrival_us);
 /* Newest seq any partner announced (or we hold); FALSE if none yet. */
 SWARM_API gboolean swarm_session_get_newest_seq (SwarmSession * s,
     guint64 * seq);

@@ -8,6 +8,7 @@
 typedef struct {
   GBytes *bytes;
   SwarmSegmentFlags flags;
+  gint64 added_us;
 } StoreEntry;
 
 struct _SwarmStore {
@@ -91,6 +92,7 @@ swarm_store_add (SwarmStore * store, guint64 seq, SwarmSegmentFlags flags,
   e = g_new0 (StoreEntry, 1);
   e->bytes = g_bytes_ref (bytes);
   e->flags = flags;
+  e->added_us = g_get_monotonic_time ();
   key = g_new (guint64, 1);
   *key = seq;
   g_hash_table_insert (store->entries, key, e);
@@ -103,17 +105,26 @@ swarm_store_add (SwarmStore * store, guint64 seq, SwarmSegmentFlags flags,
 }
 
 GBytes *
-swarm_store_get (SwarmStore * store, guint64 seq)
+swarm_store_get_full (SwarmStore * store, guint64 seq, gint64 * added_us)
 {
   StoreEntry *e;
   GBytes *bytes = NULL;
 
   g_mutex_lock (&store->lock);
   e = g_hash_table_lookup (store->entries, &seq);
-  if (e)
+  if (e) {
     bytes = g_bytes_ref (e->bytes);
+    if (added_us)
+      *added_us = e->added_us;
+  }
   g_mutex_unlock (&store->lock);
   return bytes;
+}
+
+GBytes *
+swarm_store_get (SwarmStore * store, guint64 seq)
+{
+  return swarm_store_get_full (store, seq, NULL);
 }
 
 gboolean

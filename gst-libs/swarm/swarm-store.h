@@ -22,6 +22,9 @@ SWARM_API gboolean swarm_store_add (SwarmStore * store, guint64 seq,
     SwarmSegmentFlags flags, GBytes * bytes);
 /* New ref, or NULL. */
 SWARM_API GBytes *swarm_store_get (SwarmStore * store, guint64 seq);
+/* Same, also telling when it was added (g_get_monotonic_time). */
+SWARM_API GBytes *swarm_store_get_full (SwarmStore * store, guint64 seq,
+    gint64 * added_us);
 SWARM_API gboolean swarm_store_has (SwarmStore * store, guint64 seq);
 SWARM_API gboolean swarm_store_get_flags (SwarmStore * store, guint64 seq,
     SwarmSegmentFlags * flags);

@@ -13,6 +13,7 @@
 #include "swarm-store.h"
 #include "swarm-scheduler.h"
 #include "swarm-segmenter.h"
+#include "swarm-drift.h"
 #include "swarm-session.h"
 
 G_BEGIN_DECLS

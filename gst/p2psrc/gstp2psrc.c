@@ -26,8 +26,10 @@
  * element message holding the #GstP2pSrc:stats structure: `peers` (guint),
  * `bytes-sent`, `bytes-received`, `bytes-from-origin`, `bytes-from-peers`,
  * `segments-received`, `segments-played`, `segments-missed`,
- * `segments-rejected` (guint64), `startup-ms` (gint64, -1 until the first
- * buffer) and `peer-stats`, an array of `peer` structures.
+ * `segments-rejected` (guint64), `continuity` (gdouble, share of segments
+ * played on time), `startup-ms` (gint64, -1 until the first buffer),
+ * `drift-correction-ms` (gdouble, how far playout was shifted to absorb
+ * clock drift) and `peer-stats`, an array of `peer` structures.
  *
  * ## Example launch line
  * |[
@@ -98,6 +100,7 @@ struct _GstP2pSrc
   gboolean discont;
   gboolean eos;
   gint64 last_segment_us;       /* when the last segment was taken */
+  SwarmDrift drift;             /* keeps arrival-to-playout slack steady */
 };
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -162,6 +165,14 @@ gst_p2p_src_set_uri_internal (GstP2pSrc * self, const gchar * uri,
   return TRUE;
 }
 
+/* Element-side fields on top of the session's. */
+static void
+gst_p2p_src_add_stats (GstP2pSrc * self, GstStructure * stats)
+{
+  gst_structure_set (stats, "drift-correction-ms", G_TYPE_DOUBLE,
+      self->drift.total_us / 1000.0, NULL);
+}
+
 static GstStructure *
 gst_p2p_src_get_stats (GstP2pSrc * self)
 {
@@ -182,6 +193,7 @@ gst_p2p_src_get_stats (GstP2pSrc * self)
         "segments-missed", G_TYPE_UINT64, (guint64) 0,
         "segments-rejected", G_TYPE_UINT64, (guint64) 0,
         "startup-ms", G_TYPE_INT64, (gint64) - 1, NULL);
+  gst_p2p_src_add_stats (self, stats);
   GST_OBJECT_UNLOCK (self);
   return stats;
 }
@@ -322,9 +334,11 @@ on_session_stats (SwarmSession * s, const GstStructure * stats,
     gpointer user_data)
 {
   GstP2pSrc *self = user_data;
+  GstStructure *copy = gst_structure_copy (stats);
 
+  gst_p2p_src_add_stats (self, copy);
   gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), gst_structure_copy (stats)));
+      gst_message_new_element (GST_OBJECT (self), copy));
 }
 
 /* ---- start / stop ------------------------------------------------------- */
@@ -413,6 +427,8 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   self->avg_segment = 0;
   self->discont = TRUE;
   self->eos = FALSE;
+  /* tolerate 40 ms of wander, correct by at most 1 ms per segment */
+  swarm_drift_init (&self->drift, 40 * 1000, 1000);
   GST_OBJECT_LOCK (self);
   self->session = session;
   GST_OBJECT_UNLOCK (self);
@@ -557,8 +573,36 @@ gst_p2p_src_apply_caps (GstP2pSrc * self, GstCaps * caps)
 }
 
 /* Unpacks a verified segment into pending output buffers. */
+/* How long before its playout a segment arrived, fed to the drift
+ * estimator, which may shift playout a little. */
+static void
+gst_p2p_src_track_drift (GstP2pSrc * self, GstClockTime first_ts,
+    gint64 arrival_us)
+{
+  GstClockTime now = gst_p2p_src_running_time (self);
+  gint64 now_us = g_get_monotonic_time ();
+  GstClockTimeDiff arrival_rt, playout_rt, shift;
+
+  if (!GST_CLOCK_TIME_IS_VALID (now) || !GST_CLOCK_TIME_IS_VALID (first_ts)
+      || !arrival_us)
+    return;
+  arrival_rt = (GstClockTimeDiff) now - (now_us - arrival_us) * GST_USECOND;
+  playout_rt = (GstClockTimeDiff) rebase (self, first_ts) +
+      (GstClockTimeDiff) self->latency * GST_MSECOND;
+  GST_LOG_OBJECT (self, "slack %" G_GINT64_FORMAT " us",
+      (gint64) ((playout_rt - arrival_rt) / GST_USECOND));
+  shift = swarm_drift_update (&self->drift,
+      (playout_rt - arrival_rt) / GST_USECOND) * GST_USECOND;
+  if (shift) {
+    GST_LOG_OBJECT (self, "drift: playout shifted by %" G_GINT64_FORMAT
+        " us (total %" G_GINT64_FORMAT " us)", shift / 1000,
+        self->drift.total_us);
+    self->ts_offset += shift;
+  }
+}
+
 static gboolean
-gst_p2p_src_take_segment (GstP2pSrc * self, GBytes * bytes)
+gst_p2p_src_take_segment (GstP2pSrc * self, GBytes * bytes, gint64 arrival_us)
 {
   g_autoptr (SwarmSegment) seg = NULL;
   GError *error = NULL;
@@ -585,6 +629,9 @@ gst_p2p_src_take_segment (GstP2pSrc * self, GBytes * bytes)
       self->ts_offset = GST_CLOCK_DIFF (ts, GST_CLOCK_TIME_IS_VALID (now) ?
           now : 0);
       self->have_offset = TRUE;
+    } else if (GST_CLOCK_TIME_IS_VALID (ts)
+        && !GST_CLOCK_TIME_IS_VALID (first)) {
+      gst_p2p_src_track_drift (self, ts, arrival_us);
     }
     out = gst_buffer_ref (in);
     out = gst_buffer_make_writable (out);
@@ -678,14 +725,15 @@ gst_p2p_src_fill (GstP2pSrc * self)
 
   while (g_queue_is_empty (&self->pending) && !self->eos) {
     GBytes *bytes = NULL;
+    gint64 arrival_us = 0;
     gboolean first = !self->have_offset;
     gint64 deadline = first ? join_deadline : gst_p2p_src_deadline (self);
     guint64 newest;
 
     r = swarm_session_wait_segment (self->session, self->next_seq, deadline,
-        &bytes);
+        &bytes, &arrival_us);
     if (r == SWARM_WAIT_OK) {
-      gboolean ok = gst_p2p_src_take_segment (self, bytes);
+      gboolean ok = gst_p2p_src_take_segment (self, bytes, arrival_us);
 
       g_bytes_unref (bytes);
       self->last_segment_us = g_get_monotonic_time ();

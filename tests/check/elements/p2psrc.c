@@ -246,7 +246,8 @@ typedef struct {
   SwarmSession *session;
   GThread *thread;
   gint stop;
-  guint64 hole;
+  guint64 hole;                 /* never published; G_MAXUINT64 = none */
+  gint64 period_us;             /* publishing interval; 0 = real time */
 } HoleOrigin;
 
 static gpointer
@@ -254,6 +255,7 @@ hole_origin_run (gpointer data)
 {
   HoleOrigin *o = data;
   GstCaps *caps = test_caps_new ();
+  gint64 next = g_get_monotonic_time ();
   guint64 seq;
 
   for (seq = 0; !g_atomic_int_get (&o->stop); seq++) {
@@ -274,10 +276,45 @@ hole_origin_run (gpointer data)
       swarm_session_publish (o->session, seq, SWARM_SEGMENT_FLAG_KEYFRAME,
           bytes);
     g_bytes_unref (bytes);
-    g_usleep (TEST_KEYFRAME_EVERY * TEST_BUFFER_INTERVAL / GST_USECOND);
+    /* absolute schedule, so the publishing rate is exactly the one asked */
+    next += o->period_us ? o->period_us :
+        TEST_KEYFRAME_EVERY * TEST_BUFFER_INTERVAL / GST_USECOND;
+    if (next > g_get_monotonic_time ())
+      g_usleep (next - g_get_monotonic_time ());
   }
   gst_caps_unref (caps);
   return NULL;
+}
+
+static gchar *
+hole_origin_start (HoleOrigin * o)
+{
+  SwarmSessionConfig config = { 0 };
+  gchar *id, *uri;
+
+  o->identity = swarm_identity_generate (NULL);
+  config.role = SWARM_SESSION_ORIGIN;
+  config.identity = o->identity;
+  config.tracker_address = "127.0.0.1";
+  config.max_peers = 4;
+  o->session = swarm_session_new (&config, NULL, NULL);
+  fail_unless (swarm_session_start (o->session, NULL));
+  fail_unless (swarm_session_wait_ready (o->session, 10000, NULL));
+  id = swarm_identity_get_swarm_id (o->identity);
+  uri = g_strdup_printf ("p2p://127.0.0.1:%u/%s",
+      swarm_session_get_tracker_port (o->session), id);
+  g_free (id);
+  o->thread = g_thread_new ("hole-origin", hole_origin_run, o);
+  return uri;
+}
+
+static void
+hole_origin_stop (HoleOrigin * o)
+{
+  g_atomic_int_set (&o->stop, 1);
+  g_thread_join (o->thread);
+  swarm_session_free (o->session);
+  swarm_identity_unref (o->identity);
 }
 
 static GstPadProbeReturn
@@ -291,29 +328,17 @@ count_gaps (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 GST_START_TEST (test_missed_segment_discont_gap)
 {
   HoleOrigin o = { 0 };
-  SwarmSessionConfig config = { 0 };
   TestViewer *v;
   GstElement *sink;
   GstPad *pad;
   GstStructure *stats;
-  gchar *id, *uri;
+  gchar *uri;
   gint gaps = 0;
   guint i;
   gboolean saw_jump = FALSE;
 
-  o.identity = swarm_identity_generate (NULL);
   o.hole = 25;
-  config.role = SWARM_SESSION_ORIGIN;
-  config.identity = o.identity;
-  config.tracker_address = "127.0.0.1";
-  config.max_peers = 4;
-  o.session = swarm_session_new (&config, NULL, NULL);
-  fail_unless (swarm_session_start (o.session, NULL));
-  fail_unless (swarm_session_wait_ready (o.session, 10000, NULL));
-  id = swarm_identity_get_swarm_id (o.identity);
-  uri = g_strdup_printf ("p2p://127.0.0.1:%u/%s",
-      swarm_session_get_tracker_port (o.session), id);
-  o.thread = g_thread_new ("hole-origin", hole_origin_run, &o);
+  uri = hole_origin_start (&o);
 
   v = test_viewer_start (uri, "latency=300");
   sink = gst_bin_get_by_name (GST_BIN (v->pipeline), "out");
@@ -369,12 +394,54 @@ GST_START_TEST (test_missed_segment_discont_gap)
   gst_object_unref (sink);
   test_viewer_stop (v);
   test_viewer_free (v);
-  g_atomic_int_set (&o.stop, 1);
-  g_thread_join (o.thread);
-  swarm_session_free (o.session);
-  swarm_identity_unref (o.identity);
+  hole_origin_stop (&o);
   g_free (uri);
-  g_free (id);
+}
+
+GST_END_TEST;
+
+/* A publisher whose clock runs @ppm fast (or slow, negative) against ours:
+ * the viewer must shift playout to keep its slack, and miss nothing. */
+static gdouble
+run_drifting_publisher (gint ppm, guint seconds)
+{
+  HoleOrigin o = { 0 };
+  TestViewer *v;
+  GstStructure *stats;
+  gchar *uri;
+  gdouble correction = 0;
+
+  o.hole = G_MAXUINT64;
+  o.period_us = (gint64) (TEST_KEYFRAME_EVERY * TEST_BUFFER_INTERVAL /
+      GST_USECOND) * 1000000 / (1000000 + ppm);
+  uri = hole_origin_start (&o);
+  v = test_viewer_start (uri, "latency=400");
+  fail_unless (test_viewer_wait (v, 1, 20000));
+  g_usleep ((gulong) seconds * G_USEC_PER_SEC);
+
+  stats = test_viewer_stats (v);
+  fail_unless (gst_structure_get_double (stats, "drift-correction-ms",
+          &correction));
+  fail_unless_equals_uint64 (test_stat_u64 (stats, "segments-missed"), 0);
+  gst_structure_free (stats);
+  g_print ("%d ppm for %u s: playout shifted %.1f ms\n", ppm, seconds,
+      correction);
+
+  test_viewer_stop (v);
+  test_viewer_free (v);
+  hole_origin_stop (&o);
+  g_free (uri);
+  return correction;
+}
+
+GST_START_TEST (test_clock_drift_absorbed)
+{
+  /* 5000 ppm: 100 ms in 20 s, the size an hour of real drift reaches */
+  gdouble fast = run_drifting_publisher (5000, 20);
+  gdouble slow = run_drifting_publisher (-5000, 20);
+
+  fail_unless (fast < -20, "fast publisher: shifted %.1f ms", fast);
+  fail_unless (slow > 20, "slow publisher: shifted %.1f ms", slow);
 }
 
 GST_END_TEST;
@@ -395,6 +462,7 @@ p2psrc_suite (void)
   tcase_add_test (tc, test_publisher_gone_error);
   tcase_add_test (tc, test_latency_and_stats_messages);
   tcase_add_test (tc, test_missed_segment_discont_gap);
+  tcase_add_test (tc, test_clock_drift_absorbed);
   return s;
 }
 
