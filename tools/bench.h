@@ -17,8 +17,9 @@ G_BEGIN_DECLS
 #define BENCH_HEADER_SIZE 24
 /* A buffer rendered later than its due time by more than this is missed. */
 #define BENCH_LATE_MS 100
-/* Latency histogram: 1 ms bins, the last one holds everything above. */
-#define BENCH_LAT_BINS 10001
+/* Latency histogram: 1 ms bins up to 60 s, the last one holds anything
+ * later (a joiner playing from an old segment can be seconds behind). */
+#define BENCH_LAT_BINS 60001
 /* How often children report. */
 #define BENCH_REPORT_MS 500
 
