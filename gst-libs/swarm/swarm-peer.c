@@ -49,7 +49,21 @@ struct _SwarmPeer {
   guint64 bytes_sent;
   guint64 bytes_received;
   guint in_flight;
+
+  /* sender: LEDBAT window and pacing */
+  SwarmCongestion *cc;
+  /* receiver: what the next ACK reports */
+  guint32 recv_bytes_total;
+  guint32 delay_min_us;
+  guint32 echo_time_us;
+  guint64 last_data_seq;
+  guint unacked_chunks;
+  gint64 first_unacked_us;
 };
+
+/* Congestion feedback: ack every few chunks, and soon after the first. */
+#define ACK_EVERY_CHUNKS 8
+#define ACK_DELAY_US (10 * 1000)
 
 G_DEFINE_QUARK (swarm-peer-error-quark, swarm_peer_error);
 
@@ -104,6 +118,24 @@ peer_fail (SwarmPeer * p, GQuark domain, gint code, const gchar * why)
 }
 
 static void peer_send_full_have (SwarmPeer * p);
+
+/* One ACK: congestion feedback for everything received on the link since
+ * the last one, plus (optionally) which chunks of @seq we hold. */
+static void
+peer_send_ack (SwarmPeer * p, guint64 seq, guint16 count, const guint8 * bits)
+{
+  SwarmMessage ack = {.type = SWARM_MSG_ACK };
+
+  ack.ack.seq = seq;
+  ack.ack.echo_time_us = p->echo_time_us;
+  ack.ack.recv_bytes_total = p->recv_bytes_total;
+  ack.ack.delay_sample_us = p->delay_min_us;
+  ack.ack.first_chunk = 0;
+  ack.ack.count = count;
+  ack.ack.bits = bits;
+  p->unacked_chunks = 0;
+  peer_send (p, &ack);
+}
 
 /* ---- link callbacks -------------------------------------------------- */
 
@@ -268,10 +300,26 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
       break;
     }
     case SWARM_MSG_REQUEST:
+      /* asking again for chunks of a segment: some we sent were lost */
+      if (msg->request.count > 0)
+        swarm_congestion_on_loss (p->cc, g_get_monotonic_time ());
       peer_queue_upload (p, msg);
       break;
-    case SWARM_MSG_DATA:
+    case SWARM_MSG_DATA:{
+      guint32 sample = now_us32 () - msg->data.send_time_us;
+
       p->bytes_received += msg->data.payload_len;
+      p->recv_bytes_total += msg->data.payload_len;
+      if (p->unacked_chunks == 0
+          || (gint32) (sample - p->delay_min_us) < 0)
+        p->delay_min_us = sample;
+      if (p->unacked_chunks++ == 0)
+        p->first_unacked_us = g_get_monotonic_time ();
+      p->echo_time_us = msg->data.send_time_us;
+      p->last_data_seq = msg->data.seq;
+      if (p->unacked_chunks >= ACK_EVERY_CHUNKS)
+        peer_send_ack (p, msg->data.seq, 0, NULL);
+    }
       if (p->callbacks.data)
         p->callbacks.data (p, msg, p->user_data);
       break;
@@ -291,14 +339,19 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
       if (msg->ping.nonce == p->ping_nonce) {
         gint64 sample = (guint32) (now_us32 () - msg->ping.time_us);
         p->rtt_us = p->rtt_us ? (7 * p->rtt_us + sample) / 8 : sample;
+        swarm_congestion_on_rtt_sample (p->cc, sample, g_get_monotonic_time ());
       }
       break;
     case SWARM_MSG_BYE:
       peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_LEFT, "partner left");
       break;
     case SWARM_MSG_ACK:
-      /* Acks feed congestion control (a later step); they already prove
-       * liveness via last_recv_us. */
+      swarm_congestion_on_ack (p->cc, msg->ack.recv_bytes_total,
+          msg->ack.delay_sample_us, msg->ack.echo_time_us,
+          g_get_monotonic_time ());
+      /* the window may have opened */
+      if (!g_queue_is_empty (&p->uploads) && p->callbacks.upload)
+        p->callbacks.upload (p, p->user_data);
       break;
   }
 }
@@ -350,6 +403,7 @@ swarm_peer_new (GMainContext * context, SwarmLinkRole link_role,
   p->have = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_queue_init (&p->uploads);
   p->created_us = g_get_monotonic_time ();
+  p->cc = swarm_congestion_new (NULL);
   p->link = swarm_link_new (context, link_role, link_config, credentials,
       &link_callbacks, p);
   return p;
@@ -364,6 +418,7 @@ swarm_peer_free (SwarmPeer * p)
   swarm_link_unref (p->link);
   g_queue_clear_full (&p->uploads, (GDestroyNotify) upload_free);
   g_hash_table_destroy (p->have);
+  swarm_congestion_free (p->cc);
   g_free (p->remote_id);
   g_free (p->offer_id);
   g_free (p);
@@ -471,50 +526,74 @@ void
 swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint32 echo_time_us,
     guint16 chunk_count, const guint8 * received_bits)
 {
-  SwarmMessage ack = {.type = SWARM_MSG_ACK };
+  /* A summary is enough; cap the bitmap to what fits a datagram. */
+  peer_send_ack (p, seq, MIN (chunk_count, (SWARM_WIRE_MAX_DATAGRAM - 40) * 8),
+      received_bits);
+}
 
-  ack.ack.seq = seq;
-  ack.ack.echo_time_us = echo_time_us;
-  ack.ack.first_chunk = 0;
-  /* A summary is enough for liveness and delay; cap the bitmap size. */
-  ack.ack.count = MIN (chunk_count, (SWARM_WIRE_MAX_DATAGRAM - 32) * 8);
-  ack.ack.bits = received_bits;
-  peer_send (p, &ack);
+void
+swarm_peer_flush_acks (SwarmPeer * p, gint64 now_us)
+{
+  if (p->unacked_chunks > 0 && now_us - p->first_unacked_us >= ACK_DELAY_US)
+    peer_send_ack (p, p->last_data_seq, 0, NULL);
+}
+
+SwarmCongestion *
+swarm_peer_get_congestion (SwarmPeer * p)
+{
+  return p->cc;
 }
 
 gboolean
-swarm_peer_pump (SwarmPeer * p, guint budget)
+swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
 {
-  guint sent = 0;
+  gsize allow;
 
   if (p->closed || !p->hello_received)
     return FALSE;
+  allow = swarm_congestion_get_allowance (p->cc, now_us);
+  if (limit)
+    allow = MIN (allow, swarm_rate_limiter_get_available (limit, now_us));
+
   swarm_link_begin_batch (p->link);
-  while (sent < budget && !g_queue_is_empty (&p->uploads)) {
+  while (!g_queue_is_empty (&p->uploads)) {
     Upload *u = g_queue_peek_head (&p->uploads);
     gsize size;
     const guint8 *data = g_bytes_get_data (u->bytes, &size);
+    gboolean blocked = FALSE;
 
-    while (sent < budget && u->next < u->chunk_count) {
-      guint c = u->next++;
+    while (u->next < u->chunk_count) {
+      guint c = u->next;
       SwarmMessage msg = {.type = SWARM_MSG_DATA };
       gsize off = (gsize) c * SWARM_CHUNK_SIZE;
+      gsize len = MIN (SWARM_CHUNK_SIZE, size - off);
 
-      if (u->wanted && !swarm_wire_bit_get (u->wanted, c))
+      if (u->wanted && !swarm_wire_bit_get (u->wanted, c)) {
+        u->next++;
         continue;
+      }
+      if (len > allow) {
+        blocked = TRUE;
+        break;
+      }
+      u->next++;
       msg.data.seq = u->seq;
       msg.data.chunk_index = c;
       msg.data.chunk_count = u->chunk_count;
       msg.data.segment_size = size;
       msg.data.send_time_us = now_us32 ();
       msg.data.payload = data + off;
-      msg.data.payload_len = MIN (SWARM_CHUNK_SIZE, size - off);
+      msg.data.payload_len = len;
       peer_send (p, &msg);
-      p->bytes_sent += msg.data.payload_len;
-      sent++;
+      p->bytes_sent += len;
+      allow -= len;
+      swarm_congestion_on_send (p->cc, len, now_us);
+      if (limit)
+        swarm_rate_limiter_consume (limit, len, now_us);
     }
-    if (u->next >= u->chunk_count)
-      upload_free (g_queue_pop_head (&p->uploads));
+    if (blocked)
+      break;
+    upload_free (g_queue_pop_head (&p->uploads));
   }
   swarm_link_end_batch (p->link);
   return !g_queue_is_empty (&p->uploads);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "swarm-link.h"
+#include "swarm-congestion.h"
 #include "swarm-store.h"
 #include "swarm-wire.h"
 
@@ -76,8 +77,13 @@ void swarm_peer_request (SwarmPeer * p, guint64 seq, guint16 first_chunk,
     guint16 count, const guint8 * bits);
 void swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint32 echo_time_us,
     guint16 chunk_count, const guint8 * received_bits);
-/* Sends up to @budget queued chunks; returns TRUE if more are queued. */
-gboolean swarm_peer_pump (SwarmPeer * p, guint budget);
+/* Sends queued chunks as far as congestion control and @limit (the
+ * session's upload limit, nullable) allow; returns TRUE if more are queued. */
+gboolean swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit,
+    gint64 now_us);
+/* Acks received data that waited long enough (congestion feedback). */
+void swarm_peer_flush_acks (SwarmPeer * p, gint64 now_us);
+SwarmCongestion *swarm_peer_get_congestion (SwarmPeer * p);
 /* Keep-alive and liveness; returns FALSE (and closes) if the partner went silent. */
 gboolean swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us);
 

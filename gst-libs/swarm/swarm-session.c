@@ -36,7 +36,6 @@
 #define LOOKAHEAD_SEGMENTS 48
 #define HOUSEKEEPING_MS 20
 #define PUMP_MS 2
-#define PUMP_CHUNKS_PER_TICK 24
 #define MAX_IN_FLIGHT_PER_PEER 6
 /* A transfer with no new chunk for this long is re-requested. */
 #define STALL_MIN_US (250 * 1000)
@@ -44,7 +43,6 @@
 #define OFFER_EXPIRY_US (6 * G_USEC_PER_SEC)
 #define OFFER_MIN_INTERVAL_US (2 * G_USEC_PER_SEC)
 #define GATHER_WAIT_US (3 * G_USEC_PER_SEC)
-#define ACK_EVERY_CHUNKS 64
 /* How long a partner that stalled a transfer is avoided. */
 #define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
 /* Segments right after the playout point are urgent. */
@@ -83,7 +81,6 @@ struct _Transfer {
   guint8 *data;
   guint8 *got;                  /* bitmap of received chunks */
   guint n_got;
-  guint since_ack;
   gint64 last_progress_us;
   guint attempts;
 };
@@ -139,6 +136,7 @@ struct _SwarmSession {
   guint64 closed_bytes_received;
   guint housekeeping_ticks;
   guint announce_cursor;        /* origin: round-robin over partners */
+  SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
   gsize segment_bytes_avg;      /* typical segment size seen */
 
   /* shared with elements, under lock */
@@ -492,13 +490,8 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   swarm_wire_bit_set (t->got, idx);
   t->n_got++;
   t->last_progress_us = g_get_monotonic_time ();
-  if (t->n_got == t->chunk_count) {
+  if (t->n_got == t->chunk_count)
     session_complete_transfer (s, t, e);
-  } else if (++t->since_ack >= ACK_EVERY_CHUNKS) {
-    t->since_ack = 0;
-    swarm_peer_send_ack (p, t->seq, msg->data.send_time_us, t->chunk_count,
-        t->got);
-  }
 }
 
 static void
@@ -726,13 +719,14 @@ static gboolean
 pump_cb (gpointer data)
 {
   SwarmSession *s = data;
+  gint64 now = g_get_monotonic_time ();
   gboolean more = FALSE;
   guint i;
 
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
     if (peer_entry_is_ready (e))
-      more |= swarm_peer_pump (e->peer, PUMP_CHUNKS_PER_TICK);
+      more |= swarm_peer_pump (e->peer, s->upload_limiter, now);
   }
   if (!more) {
     g_clear_pointer (&s->pump_source, g_source_unref);
@@ -749,8 +743,8 @@ on_peer_upload (SwarmPeer * p, gpointer user_data)
 
   if (s->pump_source)
     return;
-  /* Send the first burst right away; pace the rest. */
-  if (!swarm_peer_pump (p, PUMP_CHUNKS_PER_TICK))
+  /* Send what the window allows right away; pace the rest. */
+  if (!swarm_peer_pump (p, s->upload_limiter, g_get_monotonic_time ()))
     return;
   s->pump_source = g_timeout_source_new (PUMP_MS);
   g_source_set_callback (s->pump_source, pump_cb, s, NULL);
@@ -1188,6 +1182,12 @@ session_refresh_peer_stats (SwarmSession * s)
         "rtt-ms", G_TYPE_DOUBLE, swarm_peer_get_rtt_us (e->peer) / 1000.0,
         "rate-in-kbps", G_TYPE_DOUBLE, e->rate_in_bps * 8 / 1000,
         "rate-out-kbps", G_TYPE_DOUBLE, e->rate_out_bps * 8 / 1000,
+        "cwnd-bytes", G_TYPE_UINT64,
+        (guint64) swarm_congestion_get_cwnd (swarm_peer_get_congestion
+            (e->peer)),
+        "queuing-delay-ms", G_TYPE_DOUBLE,
+        swarm_congestion_get_queuing_delay_us (swarm_peer_get_congestion
+            (e->peer)) / 1000.0,
         "bytes-sent", G_TYPE_UINT64, swarm_peer_get_bytes_sent (e->peer),
         "bytes-received", G_TYPE_UINT64,
         swarm_peer_get_bytes_received (e->peer), NULL);
@@ -1258,6 +1258,7 @@ housekeeping_cb (gpointer data)
       continue;
     }
     swarm_peer_housekeeping (e->peer, now);
+    swarm_peer_flush_acks (e->peer, now);
   }
   session_reap_peers (s);
   session_retry_transfers (s, now);
@@ -1367,6 +1368,12 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->local.role = s->role == SWARM_SESSION_ORIGIN ? SWARM_PEER_ROLE_ORIGIN :
       SWARM_PEER_ROLE_VIEWER;
   s->local.serve = !(s->role == SWARM_SESSION_VIEWER && config->consume_only);
+  if (config->upload_limit_kbps > 0) {
+    guint64 rate = (guint64) config->upload_limit_kbps * 125;
+    /* bursts of 20 ms, at least a few datagrams */
+    s->upload_limiter = swarm_rate_limiter_new (rate,
+        MAX (4 * SWARM_WIRE_MAX_DATAGRAM, rate / 50));
+  }
   s->swarm_id = swarm_identity_get_swarm_id (s->identity);
   s->info_hash = swarm_id_to_info_hash (s->local.swarm_key);
   s->store = swarm_store_new (STORE_MAX_SEGMENTS, STORE_MAX_BYTES);
@@ -1595,6 +1602,7 @@ swarm_session_free (SwarmSession * s)
   g_main_loop_unref (s->loop);
   g_main_context_unref (s->context);
   swarm_store_free (s->store);
+  g_clear_pointer (&s->upload_limiter, swarm_rate_limiter_free);
   g_clear_pointer (&s->credentials, swarm_dtls_credentials_unref);
   swarm_identity_unref (s->identity);
   g_strfreev (s->tracker_urls);

@@ -59,6 +59,7 @@ typedef struct {
   const gchar *stats_name;       /* name of the stats structure */
   const SwarmSchedulerClass *scheduler; /* NULL = default */
   gboolean consume_only;         /* viewer: never announce or serve segments */
+  guint upload_limit_kbps;       /* all partners together; 0 = no limit */
 } SwarmSessionConfig;
 
 SWARM_API SwarmSession *swarm_session_new (const SwarmSessionConfig * config,

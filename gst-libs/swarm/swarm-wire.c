@@ -40,7 +40,7 @@ G_DEFINE_QUARK (swarm-wire-error-quark, swarm_wire_error);
 /* seq, chunk index, chunk count, segment size, send time, then two
  * reserved bytes (zero) that keep the header at SWARM_WIRE_DATA_HEADER. */
 #define DATA_FIXED (8 + 2 + 2 + 4 + 4 + 2)
-#define ACK_FIXED (8 + 4 + 2 + 2)
+#define ACK_FIXED (8 + 4 + 4 + 4 + 2 + 2)
 #define ABSENT_BODY 8
 #define PING_BODY (4 + 4)
 #define BYE_BODY 1
@@ -361,6 +361,8 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
         return FALSE;
       m.ack.seq = read_u64 (&r);
       m.ack.echo_time_us = read_u32 (&r);
+      m.ack.recv_bytes_total = read_u32 (&r);
+      m.ack.delay_sample_us = read_u32 (&r);
       m.ack.first_chunk = read_u16 (&r);
       m.ack.count = read_u16 (&r);
       if ((problem = check_chunk_window (m.ack.first_chunk, m.ack.count)))
@@ -492,6 +494,8 @@ swarm_wire_write (const SwarmMessage * msg, guint8 * out, gsize out_size)
     case SWARM_MSG_ACK:
       p = write_u64 (p, msg->ack.seq);
       p = write_u32 (p, msg->ack.echo_time_us);
+      p = write_u32 (p, msg->ack.recv_bytes_total);
+      p = write_u32 (p, msg->ack.delay_sample_us);
       p = write_u16 (p, msg->ack.first_chunk);
       p = write_u16 (p, msg->ack.count);
       p = write_bytes (p, msg->ack.bits, bitmap_len (msg->ack.count));

@@ -80,6 +80,8 @@ typedef struct {
     struct {
       guint64 seq;
       guint32 echo_time_us;       /* send_time_us of the newest DATA that triggered it */
+      guint32 recv_bytes_total;   /* DATA payload bytes received on the link, mod 2^32 */
+      guint32 delay_sample_us;    /* min (receive − send_time_us) mod 2^32 since the last ACK */
       guint16 first_chunk;
       guint16 count;              /* bits valid for chunks first_chunk..+count */
       const guint8 *bits;         /* chunk received */

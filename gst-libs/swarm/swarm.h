@@ -14,6 +14,7 @@
 #include "swarm-scheduler.h"
 #include "swarm-segmenter.h"
 #include "swarm-drift.h"
+#include "swarm-congestion.h"
 #include "swarm-session.h"
 
 G_BEGIN_DECLS

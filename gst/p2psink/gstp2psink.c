@@ -74,6 +74,7 @@ enum
   PROP_URI,
   PROP_STATS,
   PROP_STATS_INTERVAL,
+  PROP_UPLOAD_LIMIT,
 };
 
 struct _GstP2pSink
@@ -90,6 +91,7 @@ struct _GstP2pSink
   gchar *stun_server;
   gchar *turn_server;
   guint stats_interval;
+  guint upload_limit;
   gchar *uri;
 
   /* streaming state */
@@ -172,6 +174,9 @@ gst_p2p_sink_set_property (GObject * object, guint prop_id,
     case PROP_STATS_INTERVAL:
       self->stats_interval = g_value_get_uint (value);
       break;
+    case PROP_UPLOAD_LIMIT:
+      self->upload_limit = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -238,6 +243,9 @@ gst_p2p_sink_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_STATS_INTERVAL:
       g_value_set_uint (value, self->stats_interval);
+      break;
+    case PROP_UPLOAD_LIMIT:
+      g_value_set_uint (value, self->upload_limit);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -338,6 +346,7 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   g_autofree gchar *swarm_id = NULL;
   gchar *stun_text, *turn_text, *tracker;
   guint port, max_peers, segment_duration, stats_interval, tracker_port;
+  guint upload_limit;
   GError *error = NULL;
   SwarmSession *session;
   gchar *uri;
@@ -349,6 +358,7 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   max_peers = self->max_peers;
   segment_duration = self->segment_duration;
   stats_interval = self->stats_interval;
+  upload_limit = self->upload_limit;
   stun_text = g_strdup (self->stun_server);
   turn_text = g_strdup (self->turn_server);
   tracker = g_strdup (self->tracker);
@@ -398,6 +408,7 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   config.turn = turn;
   config.stats_interval_ms = stats_interval;
   config.stats_name = "p2p-stats";
+  config.upload_limit_kbps = upload_limit;
 
   session = swarm_session_new (&config, &callbacks, self);
   g_strfreev (config.trackers);
@@ -611,6 +622,13 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
       g_param_spec_uint ("stats-interval", "Stats interval",
           "Post a p2p-stats element message every this many milliseconds "
           "(0 = never)", 0, G_MAXUINT, DEFAULT_STATS_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  g_object_class_install_property (gobject_class, PROP_UPLOAD_LIMIT,
+      g_param_spec_uint ("upload-limit", "Upload limit",
+          "Most kbit/s the publisher uploads to its viewers, all together "
+          "(0 = no limit); below the stream's bitrate viewers will miss "
+          "segments", 0, G_MAXUINT, 0,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -68,6 +68,7 @@ enum
   PROP_STATS_INTERVAL,
   PROP_JOIN_TIMEOUT,
   PROP_CONSUME_ONLY,
+  PROP_UPLOAD_LIMIT,
 };
 
 struct _GstP2pSrc
@@ -83,6 +84,7 @@ struct _GstP2pSrc
   guint stats_interval;
   guint join_timeout;
   gboolean consume_only;
+  guint upload_limit;
 
   SwarmSession *session;
   gint error_posted;            /* atomic: one ELEMENT_ERROR per run */
@@ -100,6 +102,7 @@ struct _GstP2pSrc
   gboolean discont;
   gboolean eos;
   gint64 last_segment_us;       /* when the last segment was taken */
+  gint64 playing_since_us;      /* when the first segment was taken */
   SwarmDrift drift;             /* keeps arrival-to-playout slack steady */
 };
 
@@ -249,6 +252,9 @@ gst_p2p_src_set_property (GObject * object, guint prop_id,
     case PROP_CONSUME_ONLY:
       self->consume_only = g_value_get_boolean (value);
       break;
+    case PROP_UPLOAD_LIMIT:
+      self->upload_limit = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -291,6 +297,9 @@ gst_p2p_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_CONSUME_ONLY:
       g_value_set_boolean (value, self->consume_only);
+      break;
+    case PROP_UPLOAD_LIMIT:
+      g_value_set_uint (value, self->upload_limit);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -361,7 +370,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   gchar *trackers[2] = { NULL, NULL };
   GError *error = NULL;
   SwarmSession *session;
-  guint max_peers, stats_interval, join_timeout;
+  guint max_peers, stats_interval, join_timeout, upload_limit;
   gboolean consume_only;
 
   GST_OBJECT_LOCK (self);
@@ -372,6 +381,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   stats_interval = self->stats_interval;
   join_timeout = self->join_timeout;
   consume_only = self->consume_only;
+  upload_limit = self->upload_limit;
   GST_OBJECT_UNLOCK (self);
 
   if (!uri_text) {
@@ -407,7 +417,9 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   config.join_timeout_ms = join_timeout;
   config.stats_interval_ms = stats_interval;
   config.stats_name = "p2p-stats";
-  config.consume_only = consume_only;
+  /* upload-limit=1 is the documented shorthand for consume-only */
+  config.consume_only = consume_only || upload_limit == 1;
+  config.upload_limit_kbps = upload_limit;
 
   g_atomic_int_set (&self->error_posted, 0);
   session = swarm_session_new (&config, &callbacks, self);
@@ -583,8 +595,9 @@ gst_p2p_src_track_drift (GstP2pSrc * self, GstClockTime first_ts,
   gint64 now_us = g_get_monotonic_time ();
   GstClockTimeDiff arrival_rt, playout_rt, shift;
 
+  /* Segments fetched in the join burst say nothing about drift. */
   if (!GST_CLOCK_TIME_IS_VALID (now) || !GST_CLOCK_TIME_IS_VALID (first_ts)
-      || !arrival_us)
+      || arrival_us <= self->playing_since_us)
     return;
   arrival_rt = (GstClockTimeDiff) now - (now_us - arrival_us) * GST_USECOND;
   playout_rt = (GstClockTimeDiff) rebase (self, first_ts) +
@@ -599,6 +612,65 @@ gst_p2p_src_track_drift (GstP2pSrc * self, GstClockTime first_ts,
         self->drift.total_us);
     self->ts_offset += shift;
   }
+}
+
+/* Where segment @seq ends in stream time (last timestamp plus its
+ * duration), waiting for it until @deadline_us; NONE if not there in time. */
+static GstClockTime
+gst_p2p_src_peek_end_ts (GstP2pSrc * self, guint64 seq, gint64 deadline_us)
+{
+  GBytes *bytes = NULL;
+  SwarmSegment *seg;
+  GstClockTime end = GST_CLOCK_TIME_NONE;
+  guint i;
+
+  if (swarm_session_wait_segment (self->session, seq, deadline_us, &bytes,
+          NULL) != SWARM_WAIT_OK)
+    return GST_CLOCK_TIME_NONE;
+  seg = swarm_segment_parse (bytes, NULL);
+  g_bytes_unref (bytes);
+  for (i = 0; seg && i < seg->buffers->len; i++) {
+    GstBuffer *b = g_ptr_array_index (seg->buffers, i);
+    GstClockTime ts = GST_BUFFER_DTS_IS_VALID (b) ? GST_BUFFER_DTS (b) :
+        GST_BUFFER_PTS (b);
+
+    if (GST_CLOCK_TIME_IS_VALID (ts))
+      end = ts + (GST_BUFFER_DURATION_IS_VALID (b) ?
+          GST_BUFFER_DURATION (b) : 0);
+  }
+  if (seg)
+    swarm_segment_free (seg);
+  return end;
+}
+
+/* The stream time to map onto "now" when playback starts.  A joiner starts
+ * on the newest keyframe segment, which may be most of a GOP old; mapping
+ * that onto now would leave the viewer that far behind live for good.  So
+ * the end of the newest segment the swarm has (what was captured just
+ * before now) is mapped onto now, and the older ones play out quickly, but
+ * never so late that the sink would drop them: the catch-up stays within
+ * three quarters of the latency. */
+static GstClockTime
+gst_p2p_src_start_anchor (GstP2pSrc * self, GstClockTime first_ts)
+{
+  GstClockTime latency = (GstClockTime) self->latency * GST_MSECOND;
+  GstClockTime live_ts, now, catch_up;
+  guint64 newest;
+
+  if (!swarm_session_get_newest_seq (self->session, &newest))
+    return first_ts;
+  live_ts = gst_p2p_src_peek_end_ts (self, newest,
+      g_get_monotonic_time () + MIN (latency / 2, 300 * GST_MSECOND) / 1000);
+  if (!GST_CLOCK_TIME_IS_VALID (live_ts) || live_ts <= first_ts)
+    return first_ts;
+  /* never map anything before running time 0 either */
+  now = gst_p2p_src_running_time (self);
+  catch_up = MIN (live_ts - first_ts, MIN (latency * 3 / 4,
+          GST_CLOCK_TIME_IS_VALID (now) ? now : 0));
+  GST_DEBUG_OBJECT (self, "start segment is %" GST_TIME_FORMAT " behind live, "
+      "catching up %" GST_TIME_FORMAT, GST_TIME_ARGS (live_ts - first_ts),
+      GST_TIME_ARGS (catch_up));
+  return first_ts + catch_up;
 }
 
 static gboolean
@@ -623,12 +695,14 @@ gst_p2p_src_take_segment (GstP2pSrc * self, GBytes * bytes, gint64 arrival_us)
     GstBuffer *out;
 
     if (GST_CLOCK_TIME_IS_VALID (ts) && !self->have_offset) {
-      /* The first timestamp we play lands on the running time now; the
-       * sink adds the latency. */
+      /* The live edge lands on the running time now; the sink adds the
+       * latency. */
+      GstClockTime anchor = gst_p2p_src_start_anchor (self, ts);
       GstClockTime now = gst_p2p_src_running_time (self);
-      self->ts_offset = GST_CLOCK_DIFF (ts, GST_CLOCK_TIME_IS_VALID (now) ?
+      self->ts_offset = GST_CLOCK_DIFF (anchor, GST_CLOCK_TIME_IS_VALID (now) ?
           now : 0);
       self->have_offset = TRUE;
+      self->playing_since_us = g_get_monotonic_time ();
     } else if (GST_CLOCK_TIME_IS_VALID (ts)
         && !GST_CLOCK_TIME_IS_VALID (first)) {
       gst_p2p_src_track_drift (self, ts, arrival_us);
@@ -922,6 +996,12 @@ gst_p2p_src_class_init (GstP2pSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_CONSUME_ONLY,
       g_param_spec_boolean ("consume-only", "Consume only",
           "Never upload segments to other viewers (for metered links)", FALSE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  g_object_class_install_property (gobject_class, PROP_UPLOAD_LIMIT,
+      g_param_spec_uint ("upload-limit", "Upload limit",
+          "Most kbit/s this viewer uploads to other viewers, all together "
+          "(0 = no limit, 1 = consume only)", 0, G_MAXUINT, 0,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);

@@ -210,6 +210,47 @@ GST_START_TEST (test_consume_only)
 
 GST_END_TEST;
 
+GST_START_TEST (test_upload_limit)
+{
+  /* the origin serves one viewer; the other depends on it, which may
+   * upload only 300 kbit/s, a quarter of the stream */
+  TestOrigin *origin = test_origin_start ("max-peers=1");
+  TestViewer *limited = test_viewer_start (origin->uri, "upload-limit=300");
+  TestViewer *other;
+  GstStructure *ls;
+  gint64 t0;
+  guint64 sent0, sent1;
+  gdouble seconds, kbps;
+
+  fail_unless (test_viewer_wait (limited, 50, WAIT_MS));
+  other = test_viewer_start (origin->uri, "latency=300");
+  g_usleep (G_USEC_PER_SEC);
+  ls = test_viewer_stats (limited);
+  sent0 = test_stat_u64 (ls, "bytes-sent");
+  gst_structure_free (ls);
+  t0 = g_get_monotonic_time ();
+  g_usleep (4 * G_USEC_PER_SEC);
+  ls = test_viewer_stats (limited);
+  sent1 = test_stat_u64 (ls, "bytes-sent");
+  gst_structure_free (ls);
+  seconds = (g_get_monotonic_time () - t0) / 1e6;
+  kbps = (sent1 - sent0) * 8 / 1000.0 / seconds;
+  /* it did upload, but never faster than allowed (plus one 20 ms burst) */
+  fail_unless (sent1 > 0);
+  fail_unless (kbps < 300 * 1.1 + 8 * 4 * 1.2 / seconds,
+      "uploaded %.0f kbit/s", kbps);
+  g_print ("upload-limit=300: %.0f kbit/s measured over %.1f s\n", kbps,
+      seconds);
+
+  test_viewer_stop (other);
+  test_viewer_free (other);
+  test_viewer_stop (limited);
+  test_viewer_free (limited);
+  test_origin_stop (origin);
+}
+
+GST_END_TEST;
+
 static Suite *
 swarm_suite (void)
 {
@@ -222,6 +263,7 @@ swarm_suite (void)
   tcase_add_test (tc, test_late_joiner);
   tcase_add_test (tc, test_viewer_leaves);
   tcase_add_test (tc, test_consume_only);
+  tcase_add_test (tc, test_upload_limit);
   return s;
 }
 

@@ -90,6 +90,8 @@ make_ack (guint16 first, guint16 count)
   m.type = SWARM_MSG_ACK;
   m.ack.seq = 12345678901ULL;
   m.ack.echo_time_us = 0x11223344;
+  m.ack.recv_bytes_total = 0xFEDCBA98;
+  m.ack.delay_sample_us = 0x00ABCDEF;
   m.ack.first_chunk = first;
   m.ack.count = count;
   m.ack.bits = count ? chunk_bits : NULL;
@@ -199,6 +201,9 @@ assert_messages_equal (const SwarmMessage * a, const SwarmMessage * b)
     case SWARM_MSG_ACK:
       fail_unless_equals_uint64 (a->ack.seq, b->ack.seq);
       fail_unless_equals_int (a->ack.echo_time_us, b->ack.echo_time_us);
+      fail_unless_equals_int (a->ack.recv_bytes_total,
+          b->ack.recv_bytes_total);
+      fail_unless_equals_int (a->ack.delay_sample_us, b->ack.delay_sample_us);
       fail_unless_equals_int (a->ack.first_chunk, b->ack.first_chunk);
       fail_unless_equals_int (a->ack.count, b->ack.count);
       assert_bits_equal (a->ack.bits, b->ack.bits, a->ack.count);
@@ -232,7 +237,7 @@ expected_len (const SwarmMessage * m)
     case SWARM_MSG_DATA:
       return SWARM_WIRE_DATA_HEADER + m->data.payload_len;
     case SWARM_MSG_ACK:
-      return 2 + 8 + 4 + 2 + 2 + (m->ack.count + 7) / 8;
+      return 2 + 8 + 4 + 4 + 4 + 2 + 2 + (m->ack.count + 7) / 8;
     case SWARM_MSG_ABSENT:
       return 2 + 8;
     case SWARM_MSG_PING:
@@ -314,7 +319,8 @@ GST_START_TEST (test_exact_bytes)
     0xA5, 0xA4, 0, 7
   };
   static const guint8 ack[] = { 1, 5, 0, 0, 0, 2, 0xDF, 0xDC, 0x1C, 0x35,
-    0x11, 0x22, 0x33, 0x44, 0, 100, 0, 17, 0x3C, 0x3D, 0x3E
+    0x11, 0x22, 0x33, 0x44, 0xFE, 0xDC, 0xBA, 0x98, 0x00, 0xAB, 0xCD, 0xEF,
+    0, 100, 0, 17, 0x3C, 0x3D, 0x3E
   };
   static const guint8 data_hdr[] = { 1, 4, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
     0xFF, 0xFF, 0, 2, 0, 3, 0, 0, 0x09, 0x3A, 0xDE, 0xAD, 0xBE, 0xEF, 0, 0
@@ -515,18 +521,18 @@ GST_START_TEST (test_invalid_fields)
   put16 (buf + 10, 0xFFFF);
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
 
-  /* ACK: same windows */
+  /* ACK: same windows (first_chunk at 22, count at 24) */
   m = make_ack (0, SWARM_MAX_CHUNKS_PER_SEGMENT);
   len = write_ok (&m, buf);
   memcpy (orig, buf, len);
-  put16 (buf + 16, SWARM_MAX_CHUNKS_PER_SEGMENT + 1);
+  put16 (buf + 24, SWARM_MAX_CHUNKS_PER_SEGMENT + 1);
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
   memcpy (buf, orig, len);
-  put16 (buf + 14, 8);
+  put16 (buf + 22, 8);
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
   m = make_ack (0, 0);
   len = write_ok (&m, buf);
-  put16 (buf + 14, SWARM_MAX_CHUNKS_PER_SEGMENT);
+  put16 (buf + 22, SWARM_MAX_CHUNKS_PER_SEGMENT);
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
 
   /* DATA: every header field against the others */
