@@ -345,6 +345,14 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
     case SWARM_MSG_BYE:
       peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_LEFT, "partner left");
       break;
+    case SWARM_MSG_PEX:
+      if (p->callbacks.pex)
+        p->callbacks.pex (p, msg->pex.ids, msg->pex.count, p->user_data);
+      break;
+    case SWARM_MSG_SIGNAL:
+      if (p->callbacks.signal)
+        p->callbacks.signal (p, msg, p->user_data);
+      break;
     case SWARM_MSG_ACK:
       swarm_congestion_on_ack (p->cc, msg->ack.recv_bytes_total,
           msg->ack.delay_sample_us, msg->ack.echo_time_us,
@@ -450,6 +458,12 @@ swarm_peer_close (SwarmPeer * p)
   swarm_link_close (p->link);
   if (p->callbacks.closed)
     p->callbacks.closed (p, NULL, p->user_data);
+}
+
+void
+swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg)
+{
+  peer_send (p, msg);
 }
 
 void

@@ -53,6 +53,12 @@ typedef struct {
   void (*data) (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
   /* The partner queued chunks for upload: the session pumps them. */
   void (*upload) (SwarmPeer * p, gpointer user_data);
+  /* The partner listed its other partners (@count ids of
+   * SWARM_WIRE_PEER_ID_LEN bytes). */
+  void (*pex) (SwarmPeer * p, const guint8 * ids, guint count,
+      gpointer user_data);
+  /* A relayed offer/answer fragment, for us or for one of our partners. */
+  void (*signal) (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
   /* The partner does not hold @seq. */
   void (*absent) (SwarmPeer * p, guint64 seq, gpointer user_data);
   /* Gone: link failure, silence, BYE or protocol violation.  Once. */
@@ -72,6 +78,8 @@ gboolean swarm_peer_set_remote_description (SwarmPeer * p, const gchar * sdp,
 void swarm_peer_close (SwarmPeer * p);
 
 void swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags);
+/* Any message the session composes itself (PEX, SIGNAL). */
+void swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg);
 /* @count == 0: the whole segment; else the chunks set in @bits. */
 void swarm_peer_request (SwarmPeer * p, guint64 seq, guint16 first_chunk,
     guint16 count, const guint8 * bits);

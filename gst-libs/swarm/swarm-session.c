@@ -21,6 +21,7 @@
 #include <gnutls/crypto.h>
 #include "swarm-session.h"
 #include "swarm-peer.h"
+#include "swarm-relay.h"
 #include "swarm-store.h"
 #include "swarm-tracker.h"
 #include "swarm-dtls.h"
@@ -47,6 +48,11 @@
 #define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
 /* Segments right after the playout point are urgent. */
 #define URGENT_SEGMENTS 3
+/* PEX: lists go to partners this often; a peer we tried to reach through a
+ * partner is not tried again for a while. */
+#define PEX_INTERVAL_US (2 * G_USEC_PER_SEC)
+#define PEX_OFFER_INTERVAL_US (G_USEC_PER_SEC)
+#define PEX_RETRY_US (10 * G_USEC_PER_SEC)
 /* The origin announces a new segment to one partner at once and to the
  * others only after this long: the first spreads it through the swarm, so
  * the origin uploads about one copy and stays the supplier of last resort. */
@@ -71,6 +77,9 @@ struct _PeerEntry {
   gint64 rate_sampled_us;
   gdouble rate_in_bps, rate_out_bps;
   gint64 slow_until_us;         /* stalled a transfer: avoided until then */
+  /* PEX: the partner's own partners, and signalling through a partner */
+  GPtrArray *pex_ids;           /* gchar*, NULL until it sent a list */
+  gchar *relay_id;              /* our offer/answer goes via this partner */
 };
 
 struct _Transfer {
@@ -137,6 +146,10 @@ struct _SwarmSession {
   guint housekeeping_ticks;
   guint announce_cursor;        /* origin: round-robin over partners */
   SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
+  SwarmRelayAssembler *relay_assembler;
+  GHashTable *pex_tried;        /* peer id -> gint64* last attempt */
+  gint64 last_pex_sent_us;
+  gint64 last_pex_offer_us;
   gsize segment_bytes_avg;      /* typical segment size seen */
 
   /* shared with elements, under lock */
@@ -163,12 +176,15 @@ struct _SwarmSession {
   guint64 segments_published;
   guint64 bytes_published;
   guint64 segments_played;
+  guint64 pex_links;            /* links set up through a partner */
   guint64 segments_missed;
   gint64 startup_ms;
   GValue peer_stats;            /* GST_TYPE_ARRAY of GstStructure */
 };
 
 static void session_request_schedule (SwarmSession * s);
+static PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);
+static void session_send_pex (SwarmSession * s);
 static void session_maybe_offer (SwarmSession * s);
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -753,6 +769,9 @@ on_peer_upload (SwarmPeer * p, gpointer user_data)
 
 /* ---- partners --------------------------------------------------------- */
 
+static gboolean session_relay_description (SwarmSession * s, PeerEntry * e,
+    const gchar * sdp);
+
 static void
 on_peer_description (SwarmPeer * p, const gchar * sdp, gpointer user_data)
 {
@@ -761,6 +780,11 @@ on_peer_description (SwarmPeer * p, const gchar * sdp, gpointer user_data)
   GError *error = NULL;
 
   e->described = TRUE;
+  if (e->relay_id) {
+    if (!session_relay_description (s, e, sdp))
+      swarm_peer_close (p);
+    return;
+  }
   if (swarm_peer_get_link_role (p) == SWARM_LINK_ANSWERER) {
     if (!e->via || !swarm_tracker_client_answer (e->via,
             swarm_peer_get_remote_id (p), swarm_peer_get_offer_id (p), sdp,
@@ -805,7 +829,12 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
       "viewer", swarm_link_get_local_candidate_type (swarm_peer_get_link (p)));
   g_mutex_lock (&s->lock);
   s->n_ready_peers++;
+  if (e->relay_id)
+    s->pex_links++;
   g_mutex_unlock (&s->lock);
+  /* everyone learns of the newcomer with the next PEX round, soon */
+  s->last_pex_sent_us = MIN (s->last_pex_sent_us,
+      g_get_monotonic_time () - PEX_INTERVAL_US + 100 * 1000);
   session_request_schedule (s);
 }
 
@@ -849,12 +878,196 @@ on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
   /* Freed on the next housekeeping pass: we may be deep inside its code. */
 }
 
+/* ---- PEX: finding and reaching peers through partners ------------------ */
+
+static PeerEntry *
+session_find_ready_partner (SwarmSession * s, const gchar * id)
+{
+  PeerEntry *e = session_find_partner (s, id, NULL);
+  return e && peer_entry_is_ready (e) ? e : NULL;
+}
+
+typedef struct {
+  SwarmPeer *via;
+} RelaySend;
+
+static void
+relay_send_one (const SwarmMessage * msg, gpointer user_data)
+{
+  RelaySend *rs = user_data;
+  swarm_peer_send_message (rs->via, msg);
+}
+
+/* Sends our offer or answer to the entry's peer through its relay. */
+static gboolean
+session_relay_description (SwarmSession * s, PeerEntry * e, const gchar * sdp)
+{
+  PeerEntry *relay = session_find_ready_partner (s, e->relay_id);
+  const gchar *to = swarm_peer_get_remote_id (e->peer);
+  RelaySend rs;
+
+  if (!relay || !to)
+    return FALSE;
+  rs.via = relay->peer;
+  return swarm_relay_split (to, s->local.peer_id,
+      swarm_peer_get_offer_id (e->peer),
+      swarm_peer_get_link_role (e->peer) == SWARM_LINK_OFFERER ?
+      SWARM_SIGNAL_OFFER : SWARM_SIGNAL_ANSWER, sdp, relay_send_one, &rs);
+}
+
+/* Tells every partner who else we are connected to. */
+static void
+session_send_pex (SwarmSession * s)
+{
+  guint i, j;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *to = g_ptr_array_index (s->peers, i);
+    guint8 ids[SWARM_WIRE_MAX_PEX * SWARM_WIRE_PEER_ID_LEN];
+    SwarmMessage msg = {.type = SWARM_MSG_PEX };
+    guint n = 0;
+
+    if (!peer_entry_is_ready (to))
+      continue;
+    for (j = 0; j < s->peers->len && n < SWARM_WIRE_MAX_PEX; j++) {
+      PeerEntry *e = g_ptr_array_index (s->peers, j);
+      if (e == to || !peer_entry_is_ready (e))
+        continue;
+      memcpy (ids + n * SWARM_WIRE_PEER_ID_LEN,
+          swarm_peer_get_remote_id (e->peer), SWARM_WIRE_PEER_ID_LEN);
+      n++;
+    }
+    msg.pex.count = n;
+    msg.pex.ids = n ? ids : NULL;
+    swarm_peer_send_message (to->peer, &msg);
+  }
+}
+
+static void
+on_peer_pex (SwarmPeer * p, const guint8 * ids, guint count,
+    gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  guint i;
+
+  g_clear_pointer (&e->pex_ids, g_ptr_array_unref);
+  e->pex_ids = g_ptr_array_new_with_free_func (g_free);
+  for (i = 0; i < count; i++)
+    g_ptr_array_add (e->pex_ids, g_strndup ((const gchar *) ids +
+            i * SWARM_WIRE_PEER_ID_LEN, SWARM_WIRE_PEER_ID_LEN));
+}
+
+/* A viewer short of partners offers a link to a peer one of its partners
+ * knows, through that partner: the swarm heals even with every tracker
+ * down.  One such offer at a time. */
+static void
+session_maybe_pex_offer (SwarmSession * s, gint64 now)
+{
+  PeerEntry *relay = NULL, *e;
+  const gchar *target = NULL;
+  gint64 *tried;
+  gchar *offer_id;
+  GError *error = NULL;
+  guint i, j;
+
+  if (s->role != SWARM_SESSION_VIEWER
+      || now - s->last_pex_offer_us < PEX_OFFER_INTERVAL_US
+      || session_count_partners (s) >= s->max_peers)
+    return;
+  for (i = 0; i < s->peers->len; i++) {
+    e = g_ptr_array_index (s->peers, i);
+    if (!e->dead && e->relay_id && !e->has_remote
+        && swarm_peer_get_link_role (e->peer) == SWARM_LINK_OFFERER)
+      return;                   /* one in progress */
+  }
+  for (i = 0; i < s->peers->len && !target; i++) {
+    PeerEntry *r = g_ptr_array_index (s->peers, i);
+
+    if (!peer_entry_is_ready (r) || !r->pex_ids)
+      continue;
+    for (j = 0; j < r->pex_ids->len && !target; j++) {
+      const gchar *id = g_ptr_array_index (r->pex_ids, j);
+
+      if (g_str_equal (id, s->local.peer_id) || session_find_partner (s, id,
+              NULL))
+        continue;
+      tried = g_hash_table_lookup (s->pex_tried, id);
+      if (tried && now - *tried < PEX_RETRY_US)
+        continue;
+      target = id;
+      relay = r;
+    }
+  }
+  if (!target)
+    return;
+
+  s->last_pex_offer_us = now;
+  tried = g_new (gint64, 1);
+  *tried = now;
+  g_hash_table_insert (s->pex_tried, g_strdup (target), tried);
+
+  e = session_add_peer (s, SWARM_LINK_OFFERER);
+  offer_id = random_id20 ();
+  swarm_peer_set_offer_id (e->peer, offer_id);
+  g_free (offer_id);
+  swarm_peer_set_remote_id (e->peer, target);
+  e->relay_id = g_strdup (swarm_peer_get_remote_id (relay->peer));
+  GST_DEBUG ("offering a link to %s through %s", target, e->relay_id);
+  if (!swarm_peer_start (e->peer, &error)) {
+    GST_INFO ("could not start a PEX offer: %s", error->message);
+    g_error_free (error);
+    e->dead = TRUE;
+  }
+}
+
+static void session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
+    const gchar * relay_id, const gchar * peer_id, const gchar * offer_id,
+    const gchar * sdp);
+static void session_apply_answer (SwarmSession * s, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp);
+
+static void
+on_peer_signal (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  gchar to[SWARM_WIRE_PEER_ID_LEN + 1], from[SWARM_WIRE_PEER_ID_LEN + 1];
+  gchar offer_id[SWARM_WIRE_PEER_ID_LEN + 1];
+  gchar *text;
+
+  memcpy (to, msg->signal.to, SWARM_WIRE_PEER_ID_LEN);
+  to[SWARM_WIRE_PEER_ID_LEN] = '\0';
+  if (!g_str_equal (to, s->local.peer_id)) {
+    /* one hop only: pass it on if the recipient is our partner */
+    PeerEntry *next = session_find_ready_partner (s, to);
+    if (next && next != e)
+      swarm_peer_send_message (next->peer, msg);
+    return;
+  }
+  text = swarm_relay_assembler_add (s->relay_assembler, msg,
+      g_get_monotonic_time ());
+  if (!text)
+    return;
+  memcpy (from, msg->signal.from, SWARM_WIRE_PEER_ID_LEN);
+  from[SWARM_WIRE_PEER_ID_LEN] = '\0';
+  memcpy (offer_id, msg->signal.offer_id, SWARM_WIRE_PEER_ID_LEN);
+  offer_id[SWARM_WIRE_PEER_ID_LEN] = '\0';
+  if (msg->signal.kind == SWARM_SIGNAL_OFFER)
+    session_accept_offer (s, NULL, swarm_peer_get_remote_id (p), from,
+        offer_id, text);
+  else
+    session_apply_answer (s, from, offer_id, text);
+  g_free (text);
+}
+
 static const SwarmPeerCallbacks peer_callbacks = {
   .description = on_peer_description,
   .ready = on_peer_ready,
   .have = on_peer_have,
   .data = on_peer_data,
   .upload = on_peer_upload,
+  .pex = on_peer_pex,
+  .signal = on_peer_signal,
   .absent = on_peer_absent,
   .closed = on_peer_closed,
 };
@@ -879,6 +1092,8 @@ static void
 peer_entry_free (PeerEntry * e)
 {
   swarm_peer_free (e->peer);
+  g_clear_pointer (&e->pex_ids, g_ptr_array_unref);
+  g_free (e->relay_id);
   g_free (e->description);
   g_free (e);
 }
@@ -949,7 +1164,7 @@ session_maybe_offer (SwarmSession * s)
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
 
-    if (e->dead || e->has_remote
+    if (e->dead || e->has_remote || e->relay_id
         || swarm_peer_get_link_role (e->peer) != SWARM_LINK_OFFERER)
       continue;
     n_pending++;
@@ -1044,11 +1259,12 @@ on_tracker_announce_reply (SwarmTrackerClient * c, guint complete,
   g_mutex_unlock (&s->lock);
 }
 
+/* Someone offers a link, through a tracker (@via) or a partner (@relay_id). */
 static void
-on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
-    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
+    const gchar * relay_id, const gchar * peer_id, const gchar * offer_id,
+    const gchar * sdp)
 {
-  SwarmSession *s = user_data;
   PeerEntry *e;
   GError *error = NULL;
 
@@ -1061,7 +1277,8 @@ on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
     return;
   }
   e = session_add_peer (s, SWARM_LINK_ANSWERER);
-  e->via = c;
+  e->via = via;
+  e->relay_id = g_strdup (relay_id);
   e->has_remote = TRUE;
   swarm_peer_set_remote_id (e->peer, peer_id);
   swarm_peer_set_offer_id (e->peer, offer_id);
@@ -1073,11 +1290,11 @@ on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
   }
 }
 
+/* Someone answered one of our offers (tracker or relayed). */
 static void
-on_tracker_answer (SwarmTrackerClient * c, const gchar * peer_id,
-    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+session_apply_answer (SwarmSession * s, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp)
 {
-  SwarmSession *s = user_data;
   GError *error = NULL;
   guint i;
 
@@ -1087,6 +1304,10 @@ on_tracker_answer (SwarmTrackerClient * c, const gchar * peer_id,
     if (e->dead || e->has_remote
         || swarm_peer_get_link_role (e->peer) != SWARM_LINK_OFFERER
         || g_strcmp0 (swarm_peer_get_offer_id (e->peer), offer_id) != 0)
+      continue;
+    /* a relayed offer went to one peer: only it may answer */
+    if (e->relay_id && g_strcmp0 (swarm_peer_get_remote_id (e->peer),
+            peer_id) != 0)
       continue;
     if (session_find_partner (s, peer_id, e)) {
       swarm_peer_close (e->peer);
@@ -1102,6 +1323,20 @@ on_tracker_answer (SwarmTrackerClient * c, const gchar * peer_id,
     return;
   }
   GST_DEBUG ("answer %s from %s matches no open offer", offer_id, peer_id);
+}
+
+static void
+on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  session_accept_offer (user_data, c, NULL, peer_id, offer_id, sdp);
+}
+
+static void
+on_tracker_answer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  session_apply_answer (user_data, peer_id, offer_id, sdp);
 }
 
 static void
@@ -1263,6 +1498,12 @@ housekeeping_cb (gpointer data)
   session_reap_peers (s);
   session_retry_transfers (s, now);
   session_maybe_offer (s);
+  if (now - s->last_pex_sent_us >= PEX_INTERVAL_US) {
+    s->last_pex_sent_us = now;
+    session_send_pex (s);
+  }
+  session_maybe_pex_offer (s, now);
+  swarm_relay_assembler_expire (s->relay_assembler, now);
   session_check_join (s, now);
   if (s->housekeeping_ticks++ % 5 == 0)
     session_refresh_peer_stats (s);
@@ -1293,7 +1534,8 @@ swarm_session_get_stats (SwarmSession * s)
   st = gst_structure_new (s->stats_name,
       "peers", G_TYPE_UINT, s->n_ready_peers,
       "bytes-sent", G_TYPE_UINT64, s->bytes_sent,
-      "bytes-received", G_TYPE_UINT64, s->bytes_received, NULL);
+      "bytes-received", G_TYPE_UINT64, s->bytes_received,
+      "pex-links", G_TYPE_UINT64, s->pex_links, NULL);
   if (s->role == SWARM_SESSION_VIEWER) {
     gst_structure_set (st,
         "bytes-from-origin", G_TYPE_UINT64, s->bytes_from_origin,
@@ -1384,6 +1626,9 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->trackers = g_ptr_array_new ();
   s->transfers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       (GDestroyNotify) transfer_free);
+  s->relay_assembler = swarm_relay_assembler_new (32, 5 * G_USEC_PER_SEC);
+  s->pex_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
   s->startup_ms = -1;
@@ -1598,6 +1843,8 @@ swarm_session_free (SwarmSession * s)
   g_ptr_array_unref (s->peers);
   g_ptr_array_unref (s->trackers);
   g_hash_table_destroy (s->transfers);
+  swarm_relay_assembler_free (s->relay_assembler);
+  g_hash_table_destroy (s->pex_tried);
   g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
   g_main_loop_unref (s->loop);
   g_main_context_unref (s->context);
@@ -1749,4 +1996,46 @@ swarm_session_note_startup (SwarmSession * s, gint64 startup_ms)
   g_mutex_lock (&s->lock);
   s->startup_ms = startup_ms;
   g_mutex_unlock (&s->lock);
+}
+
+const gchar *
+swarm_session_get_peer_id (SwarmSession * s)
+{
+  return s->local.peer_id;
+}
+
+typedef struct {
+  SwarmSession *session;
+  gchar *peer_id;
+} DisconnectJob;
+
+static gboolean
+disconnect_on_thread (gpointer data)
+{
+  DisconnectJob *job = data;
+  PeerEntry *e = session_find_partner (job->session, job->peer_id, NULL);
+
+  if (e)
+    swarm_peer_close (e->peer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+disconnect_job_free (gpointer data)
+{
+  DisconnectJob *job = data;
+
+  g_free (job->peer_id);
+  g_free (job);
+}
+
+void
+swarm_session_disconnect_peer (SwarmSession * s, const gchar * peer_id)
+{
+  DisconnectJob *job = g_new0 (DisconnectJob, 1);
+
+  job->session = s;
+  job->peer_id = g_strdup (peer_id);
+  g_main_context_invoke_full (s->context, G_PRIORITY_DEFAULT,
+      disconnect_on_thread, job, disconnect_job_free);
 }

@@ -112,6 +112,12 @@ SWARM_API void swarm_session_note_played (SwarmSession * s, guint64 seq);
 SWARM_API void swarm_session_note_missed (SwarmSession * s, guint64 seq);
 SWARM_API void swarm_session_note_startup (SwarmSession * s, gint64 startup_ms);
 
+/* Our peer id on trackers and links (20 ASCII characters). */
+SWARM_API const gchar *swarm_session_get_peer_id (SwarmSession * s);
+/* Closes the link to partner @peer_id, if any (it may connect again). */
+SWARM_API void swarm_session_disconnect_peer (SwarmSession * s,
+    const gchar * peer_id);
+
 /* Current stats (see the element docs for the fields). */
 SWARM_API GstStructure *swarm_session_get_stats (SwarmSession * s);
 

@@ -44,8 +44,13 @@ G_DEFINE_QUARK (swarm-wire-error-quark, swarm_wire_error);
 #define ABSENT_BODY 8
 #define PING_BODY (4 + 4)
 #define BYE_BODY 1
+#define PEX_FIXED 1
+#define SIGNAL_FIXED (3 * SWARM_WIRE_PEER_ID_LEN + 3)
 
 G_STATIC_ASSERT (HEADER_LEN + DATA_FIXED == SWARM_WIRE_DATA_HEADER);
+G_STATIC_ASSERT (HEADER_LEN + SIGNAL_FIXED == SWARM_WIRE_SIGNAL_HEADER);
+G_STATIC_ASSERT (HEADER_LEN + PEX_FIXED + SWARM_WIRE_MAX_PEX *
+    SWARM_WIRE_PEER_ID_LEN <= SWARM_WIRE_MAX_DATAGRAM);
 G_STATIC_ASSERT (SWARM_MAX_CHUNKS_PER_SEGMENT <= G_MAXUINT16);
 /* The largest bitmap-carrying messages must fit one datagram. */
 G_STATIC_ASSERT (HEADER_LEN + HAVE_FIXED + 2 * (SWARM_WIRE_MAX_HAVE_BITS / 8)
@@ -219,6 +224,22 @@ check_data (const SwarmMessage * msg)
 }
 
 static const gchar *
+check_signal (const SwarmMessage * msg)
+{
+  if (msg->signal.kind != SWARM_SIGNAL_OFFER
+      && msg->signal.kind != SWARM_SIGNAL_ANSWER)
+    return "SIGNAL kind unknown";
+  if (msg->signal.fragments == 0
+      || msg->signal.fragments > SWARM_WIRE_MAX_SIGNAL_FRAGMENTS
+      || msg->signal.fragment >= msg->signal.fragments)
+    return "SIGNAL fragment numbering invalid";
+  if (msg->signal.payload_len == 0
+      || msg->signal.payload_len > SWARM_WIRE_MAX_SIGNAL_PAYLOAD)
+    return "SIGNAL payload size invalid";
+  return NULL;
+}
+
+static const gchar *
 check_message (const SwarmMessage * msg)
 {
   switch (msg->type) {
@@ -237,6 +258,11 @@ check_message (const SwarmMessage * msg)
     case SWARM_MSG_PONG:
     case SWARM_MSG_BYE:
       return NULL;
+    case SWARM_MSG_PEX:
+      return msg->pex.count > SWARM_WIRE_MAX_PEX ? "PEX lists too many peers"
+          : NULL;
+    case SWARM_MSG_SIGNAL:
+      return check_signal (msg);
     default:
       return "unknown message type";
   }
@@ -390,6 +416,36 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
         return FALSE;
       m.bye.reason = read_u8 (&r);
       break;
+    case SWARM_MSG_PEX:
+      if (!need (&r, PEX_FIXED, type, error))
+        return FALSE;
+      m.pex.count = read_u8 (&r);
+      if (m.pex.count > SWARM_WIRE_MAX_PEX) {
+        problem = "PEX lists too many peers";
+        goto invalid;
+      }
+      if (!need (&r, (gsize) m.pex.count * SWARM_WIRE_PEER_ID_LEN, type,
+              error))
+        return FALSE;
+      m.pex.ids = m.pex.count ? read_bytes (&r,
+          (gsize) m.pex.count * SWARM_WIRE_PEER_ID_LEN) : NULL;
+      break;
+    case SWARM_MSG_SIGNAL:
+      if (!need (&r, SIGNAL_FIXED, type, error))
+        return FALSE;
+      memcpy (m.signal.to, read_bytes (&r, SWARM_WIRE_PEER_ID_LEN),
+          SWARM_WIRE_PEER_ID_LEN);
+      memcpy (m.signal.from, read_bytes (&r, SWARM_WIRE_PEER_ID_LEN),
+          SWARM_WIRE_PEER_ID_LEN);
+      memcpy (m.signal.offer_id, read_bytes (&r, SWARM_WIRE_PEER_ID_LEN),
+          SWARM_WIRE_PEER_ID_LEN);
+      m.signal.kind = read_u8 (&r);
+      m.signal.fragment = read_u8 (&r);
+      m.signal.fragments = read_u8 (&r);
+      /* the description piece runs to the end of the datagram */
+      m.signal.payload_len = r.left;
+      m.signal.payload = r.left ? read_bytes (&r, r.left) : NULL;
+      break;
     default:
       g_set_error (error, SWARM_WIRE_ERROR, SWARM_WIRE_ERROR_UNKNOWN_TYPE,
           "unknown message type %u", type);
@@ -436,6 +492,11 @@ message_len (const SwarmMessage * msg)
       return HEADER_LEN + PING_BODY;
     case SWARM_MSG_BYE:
       return HEADER_LEN + BYE_BODY;
+    case SWARM_MSG_PEX:
+      return HEADER_LEN + PEX_FIXED +
+          (gsize) msg->pex.count * SWARM_WIRE_PEER_ID_LEN;
+    case SWARM_MSG_SIGNAL:
+      return HEADER_LEN + SIGNAL_FIXED + msg->signal.payload_len;
     default:
       return 0;
   }
@@ -511,6 +572,23 @@ swarm_wire_write (const SwarmMessage * msg, guint8 * out, gsize out_size)
     case SWARM_MSG_BYE:
       p = write_u8 (p, msg->bye.reason);
       break;
+    case SWARM_MSG_PEX:
+      p = write_u8 (p, msg->pex.count);
+      p = write_bytes (p, msg->pex.ids,
+          (gsize) msg->pex.count * SWARM_WIRE_PEER_ID_LEN);
+      break;
+    case SWARM_MSG_SIGNAL:
+      p = write_bytes (p, (const guint8 *) msg->signal.to,
+          SWARM_WIRE_PEER_ID_LEN);
+      p = write_bytes (p, (const guint8 *) msg->signal.from,
+          SWARM_WIRE_PEER_ID_LEN);
+      p = write_bytes (p, (const guint8 *) msg->signal.offer_id,
+          SWARM_WIRE_PEER_ID_LEN);
+      p = write_u8 (p, msg->signal.kind);
+      p = write_u8 (p, msg->signal.fragment);
+      p = write_u8 (p, msg->signal.fragments);
+      p = write_bytes (p, msg->signal.payload, msg->signal.payload_len);
+      break;
     default:
       g_assert_not_reached ();
   }
@@ -541,6 +619,10 @@ swarm_wire_type_name (SwarmMsgType type)
       return "PONG";
     case SWARM_MSG_BYE:
       return "BYE";
+    case SWARM_MSG_PEX:
+      return "PEX";
+    case SWARM_MSG_SIGNAL:
+      return "SIGNAL";
     default:
       return "UNKNOWN";
   }

@@ -41,7 +41,23 @@ typedef enum {
   SWARM_MSG_PING = 7,      /* keep-alive and RTT probe */
   SWARM_MSG_PONG = 8,      /* answer to PING, echoes nonce and time */
   SWARM_MSG_BYE = 9,       /* orderly goodbye */
+  SWARM_MSG_PEX = 10,      /* peer exchange: the sender's other partners */
+  SWARM_MSG_SIGNAL = 11,   /* offer/answer relayed through a common partner */
 } SwarmMsgType;
+
+/* PEX lists at most this many peer ids. */
+#define SWARM_WIRE_MAX_PEX 16
+/* A relayed description is cut into at most this many SIGNAL fragments. */
+#define SWARM_WIRE_MAX_SIGNAL_FRAGMENTS 8
+/* to, from, offer id, kind, fragment index, fragment count */
+#define SWARM_WIRE_SIGNAL_HEADER (2 + 3 * SWARM_WIRE_PEER_ID_LEN + 3)
+#define SWARM_WIRE_MAX_SIGNAL_PAYLOAD \
+  (SWARM_WIRE_MAX_DATAGRAM - SWARM_WIRE_SIGNAL_HEADER)
+
+typedef enum {
+  SWARM_SIGNAL_OFFER = 1,
+  SWARM_SIGNAL_ANSWER = 2,
+} SwarmSignalKind;
 
 typedef enum {
   SWARM_PEER_ROLE_VIEWER = 0,
@@ -96,6 +112,20 @@ typedef struct {
     struct {
       guint8 reason;
     } bye;
+    struct {
+      guint8 count;               /* 0..SWARM_WIRE_MAX_PEX */
+      const guint8 *ids;          /* count * SWARM_WIRE_PEER_ID_LEN bytes */
+    } pex;
+    struct {
+      gchar to[SWARM_WIRE_PEER_ID_LEN];       /* final recipient */
+      gchar from[SWARM_WIRE_PEER_ID_LEN];     /* originator */
+      gchar offer_id[SWARM_WIRE_PEER_ID_LEN];
+      guint8 kind;                /* SwarmSignalKind */
+      guint8 fragment;            /* index, < fragments */
+      guint8 fragments;           /* 1..SWARM_WIRE_MAX_SIGNAL_FRAGMENTS */
+      const guint8 *payload;      /* a piece of the description text */
+      guint16 payload_len;        /* 1..SWARM_WIRE_MAX_SIGNAL_PAYLOAD */
+    } signal;
   };
 } SwarmMessage;
 

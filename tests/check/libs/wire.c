@@ -122,6 +122,40 @@ make_simple (SwarmMsgType type)
   return m;
 }
 
+static const guint8 pex_ids[SWARM_WIRE_MAX_PEX * SWARM_WIRE_PEER_ID_LEN] =
+    "-GP0100-aaaaaaaaaaaa-GP0100-bbbbbbbbbbbb-GP0100-cccccccccccc";
+static guint8 signal_text[SWARM_WIRE_MAX_SIGNAL_PAYLOAD];
+
+static SwarmMessage
+make_pex (guint8 count)
+{
+  SwarmMessage m = { 0 };
+
+  m.type = SWARM_MSG_PEX;
+  m.pex.count = count;
+  m.pex.ids = count ? pex_ids : NULL;
+  return m;
+}
+
+static SwarmMessage
+make_signal (guint8 kind, guint8 fragment, guint8 fragments, guint16 len)
+{
+  SwarmMessage m = { 0 };
+
+  m.type = SWARM_MSG_SIGNAL;
+  memcpy (m.signal.to, "-GP0100-tttttttttttt", SWARM_WIRE_PEER_ID_LEN);
+  memcpy (m.signal.from, "-GP0100-ffffffffffff", SWARM_WIRE_PEER_ID_LEN);
+  memcpy (m.signal.offer_id, "oooooooooooooooooooo", SWARM_WIRE_PEER_ID_LEN);
+  m.signal.kind = kind;
+  m.signal.fragment = fragment;
+  m.signal.fragments = fragments;
+  for (guint i = 0; i < sizeof (signal_text); i++)
+    signal_text[i] = 'a' + i % 26;
+  m.signal.payload = signal_text;
+  m.signal.payload_len = len;
+  return m;
+}
+
 /* All valid sample messages, including edge sizes. */
 static GArray *
 all_samples (void)
@@ -151,6 +185,11 @@ all_samples (void)
   ADD (make_simple (SWARM_MSG_PING));
   ADD (make_simple (SWARM_MSG_PONG));
   ADD (make_simple (SWARM_MSG_BYE));
+  ADD (make_pex (0));
+  ADD (make_pex (3));
+  ADD (make_pex (SWARM_WIRE_MAX_PEX));
+  ADD (make_signal (SWARM_SIGNAL_OFFER, 0, 1, 1));
+  ADD (make_signal (SWARM_SIGNAL_ANSWER, 7, 8, SWARM_WIRE_MAX_SIGNAL_PAYLOAD));
 #undef ADD
   return a;
 }
@@ -219,6 +258,22 @@ assert_messages_equal (const SwarmMessage * a, const SwarmMessage * b)
     case SWARM_MSG_BYE:
       fail_unless_equals_int (a->bye.reason, b->bye.reason);
       break;
+    case SWARM_MSG_PEX:
+      fail_unless_equals_int (a->pex.count, b->pex.count);
+      fail_unless (a->pex.count == 0 || memcmp (a->pex.ids, b->pex.ids,
+              a->pex.count * SWARM_WIRE_PEER_ID_LEN) == 0);
+      break;
+    case SWARM_MSG_SIGNAL:
+      fail_unless (memcmp (a->signal.to, b->signal.to, 20) == 0);
+      fail_unless (memcmp (a->signal.from, b->signal.from, 20) == 0);
+      fail_unless (memcmp (a->signal.offer_id, b->signal.offer_id, 20) == 0);
+      fail_unless_equals_int (a->signal.kind, b->signal.kind);
+      fail_unless_equals_int (a->signal.fragment, b->signal.fragment);
+      fail_unless_equals_int (a->signal.fragments, b->signal.fragments);
+      fail_unless_equals_int (a->signal.payload_len, b->signal.payload_len);
+      fail_unless (memcmp (a->signal.payload, b->signal.payload,
+              a->signal.payload_len) == 0);
+      break;
     default:
       fail ("unexpected type %d", a->type);
   }
@@ -245,6 +300,10 @@ expected_len (const SwarmMessage * m)
       return 2 + 4 + 4;
     case SWARM_MSG_BYE:
       return 2 + 1;
+    case SWARM_MSG_PEX:
+      return 2 + 1 + 20 * m->pex.count;
+    case SWARM_MSG_SIGNAL:
+      return 2 + 60 + 3 + m->signal.payload_len;
     default:
       g_assert_not_reached ();
   }
@@ -299,7 +358,7 @@ GST_START_TEST (test_round_trip_all_types)
     fail_unless_equals_int (swarm_wire_write (m, buf, len - 1), 0);
   }
   /* every message type covered */
-  fail_unless_equals_int (seen, 0x3FE);
+  fail_unless_equals_int (seen, 0xFFE);
   g_array_free (samples, TRUE);
 }
 
@@ -407,7 +466,12 @@ GST_START_TEST (test_truncated_every_length)
     SwarmMessage *m = &g_array_index (samples, SwarmMessage, i);
     gsize len = write_ok (m, buf);
 
-    for (gsize l = 0; l < len; l++)
+    /* A SIGNAL's text runs to the end of the datagram: cut inside the
+     * text it is a valid, shorter piece (the reassembly checks the whole),
+     * cut to no text at all it is invalid. */
+    gsize fixed = m->type == SWARM_MSG_SIGNAL ? SWARM_WIRE_SIGNAL_HEADER : len;
+
+    for (gsize l = 0; l < fixed; l++)
       assert_parse_error (buf, l, SWARM_WIRE_ERROR_TRUNCATED);
   }
   g_array_free (samples, TRUE);
@@ -424,6 +488,8 @@ GST_START_TEST (test_trailing_bytes)
     SwarmMessage *m = &g_array_index (samples, SwarmMessage, i);
     gsize len = write_ok (m, buf);
 
+    if (m->type == SWARM_MSG_SIGNAL)
+      continue;                 /* no trailer: its text ends the datagram */
     buf[len] = 0;
     buf[len + 1] = 0x55;
     assert_parse_error (buf, len + 1, SWARM_WIRE_ERROR_INVALID);
@@ -440,7 +506,7 @@ GST_START_TEST (test_bad_version_and_type)
   SwarmMessage m = make_simple (SWARM_MSG_PING);
   gsize len = write_ok (&m, buf);
   static const guint8 bad_versions[] = { 0, 2, 0x81, 0xFF };
-  static const guint8 bad_types[] = { 0, 10, 11, 0x7F, 0xFF };
+  static const guint8 bad_types[] = { 0, 12, 13, 0x7F, 0xFF };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_versions); i++) {
     buf[0] = bad_versions[i];
@@ -617,7 +683,7 @@ GST_START_TEST (test_write_refuses_invalid)
   m = make_simple (SWARM_MSG_BYE);
   m.type = 0;
   fail_unless_equals_int (swarm_wire_write (&m, buf, sizeof (buf)), 0);
-  m.type = 10;
+  m.type = 12;
   fail_unless_equals_int (swarm_wire_write (&m, buf, sizeof (buf)), 0);
   m = make_simple (SWARM_MSG_BYE);
   fail_unless_equals_int (swarm_wire_write (&m, buf, 2), 0);
@@ -642,6 +708,50 @@ GST_START_TEST (test_bit_helpers)
 
 GST_END_TEST;
 
+GST_START_TEST (test_pex_signal_rejects)
+{
+  guint8 buf[SWARM_WIRE_MAX_DATAGRAM + 8];
+  SwarmMessage m, out;
+  gsize len;
+
+  /* PEX: count beyond the bound, and a list shorter than its count */
+  m = make_pex (2);
+  len = swarm_wire_write (&m, buf, sizeof (buf));
+  fail_unless (len > 0);
+  buf[2] = SWARM_WIRE_MAX_PEX + 1;
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+  buf[2] = 3;
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_TRUNCATED);
+  fail_unless_equals_int (swarm_wire_write (&(SwarmMessage) {
+            .type = SWARM_MSG_PEX,.pex = {SWARM_WIRE_MAX_PEX + 1, pex_ids}},
+          buf, sizeof (buf)), 0);
+
+  /* SIGNAL: kind, numbering, empty and oversized payloads */
+  m = make_signal (SWARM_SIGNAL_OFFER, 0, 2, 100);
+  len = swarm_wire_write (&m, buf, sizeof (buf));
+  fail_unless (len > 0);
+  fail_unless (swarm_wire_parse (buf, len, &out, NULL));
+  buf[62] = 3;                  /* kind */
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+  buf[62] = SWARM_SIGNAL_OFFER;
+  buf[63] = 2;                  /* fragment == fragments */
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+  buf[63] = 0;
+  buf[64] = SWARM_WIRE_MAX_SIGNAL_FRAGMENTS + 1;
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+  buf[64] = 2;
+  assert_parse_error (buf, SWARM_WIRE_SIGNAL_HEADER, SWARM_WIRE_ERROR_INVALID);
+  assert_parse_error (buf, SWARM_WIRE_SIGNAL_HEADER - 1,
+      SWARM_WIRE_ERROR_TRUNCATED);
+  memset (buf + SWARM_WIRE_SIGNAL_HEADER, 'x', SWARM_WIRE_MAX_SIGNAL_PAYLOAD + 1);
+  assert_parse_error (buf, SWARM_WIRE_MAX_DATAGRAM + 1,
+      SWARM_WIRE_ERROR_INVALID);
+  m = make_signal (SWARM_SIGNAL_ANSWER, 0, 1, SWARM_WIRE_MAX_SIGNAL_PAYLOAD + 1);
+  fail_unless_equals_int (swarm_wire_write (&m, buf, sizeof (buf)), 0);
+}
+
+GST_END_TEST;
+
 static Suite *
 wire_suite (void)
 {
@@ -660,6 +770,7 @@ wire_suite (void)
   tcase_add_test (tc, test_invalid_fields);
   tcase_add_test (tc, test_write_refuses_invalid);
   tcase_add_test (tc, test_bit_helpers);
+  tcase_add_test (tc, test_pex_signal_rejects);
   return s;
 }
 
