@@ -6,6 +6,8 @@
 #include "swarm-drift.h"
 
 #define WARMUP_SAMPLES 24
+/* Far-off samples in a row after which they count as a new normal. */
+#define OUTLIERS_BEFORE_STEP 50
 
 void
 swarm_drift_init (SwarmDrift * d, gint64 threshold_us, gint64 max_step_us)
@@ -28,6 +30,13 @@ swarm_drift_update (SwarmDrift * d, gint64 slack_us)
     d->avg_us = slack_us;
     return 0;
   }
+  /* Drift moves slack by a few ms per minute; a sample far off the average
+   * is an outage or a burst, not drift, and must not steer playout. */
+  if (d->n > d->warmup && ABS (slack_us - d->avg_us) > 4 * d->threshold_us
+      && ++d->outliers < OUTLIERS_BEFORE_STEP)
+    return 0;
+  /* ...unless it lasts: then the path's delay really changed */
+  d->outliers = 0;
   /* Fast to learn during warm-up, slow afterwards: drift is a slow trend,
    * network jitter is not. */
   d->avg_us += (slack_us - d->avg_us) / (d->n <= d->warmup ? 4.0 : 32.0);

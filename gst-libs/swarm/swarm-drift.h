@@ -25,6 +25,7 @@ typedef struct {
   gdouble avg_us;
   gint64 target_us;
   gboolean correcting;
+  guint outliers;                /* far-off samples in a row */
   gint64 total_us;               /* sum of the shifts answered */
 } SwarmDrift;
 

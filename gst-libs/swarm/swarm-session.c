@@ -41,7 +41,7 @@
 /* A transfer with no new chunk for this long is re-requested. */
 #define STALL_MIN_US (250 * 1000)
 /* An offer nobody answered is withdrawn after this long. */
-#define OFFER_EXPIRY_US (6 * G_USEC_PER_SEC)
+#define OFFER_EXPIRY_US (4 * G_USEC_PER_SEC)
 #define OFFER_MIN_INTERVAL_US (2 * G_USEC_PER_SEC)
 #define GATHER_WAIT_US (3 * G_USEC_PER_SEC)
 /* How long a partner that stalled a transfer is avoided. */
@@ -52,7 +52,7 @@
  * partner is not tried again for a while. */
 #define PEX_INTERVAL_US (2 * G_USEC_PER_SEC)
 #define PEX_OFFER_INTERVAL_US (G_USEC_PER_SEC)
-#define PEX_RETRY_US (10 * G_USEC_PER_SEC)
+#define PEX_RETRY_US (5 * G_USEC_PER_SEC)
 /* The origin announces a new segment to one partner at once and to the
  * others only after this long: the first spreads it through the swarm, so
  * the origin uploads about one copy and stays the supplier of last resort. */
@@ -69,6 +69,7 @@ struct _PeerEntry {
   SwarmPeer *peer;
   SwarmTrackerClient *via;      /* tracker that carried its offer (answerers) */
   gboolean dead;                /* closed: reaped on the next housekeeping */
+  gboolean was_ready;           /* its HELLO arrived: a partner, not a try */
   gboolean has_remote;          /* remote description applied */
   gboolean described;           /* local description produced */
   gchar *description;           /* offerers: until announced */
@@ -150,6 +151,7 @@ struct _SwarmSession {
   GHashTable *pex_tried;        /* peer id -> gint64* last attempt */
   gint64 last_pex_sent_us;
   gint64 last_pex_offer_us;
+  gboolean partner_lost;        /* a ready partner went away: look again now */
   gsize segment_bytes_avg;      /* typical segment size seen */
 
   /* shared with elements, under lock */
@@ -253,6 +255,28 @@ session_find_partner (SwarmSession * s, const gchar * remote_id,
 
     if (e != except && peer_entry_is_live (e) && id
         && g_strcmp0 (id, remote_id) == 0)
+      return e;
+  }
+  return NULL;
+}
+
+/* Like session_find_partner, but ignoring our own offers nobody answered
+ * yet: those must not stand in the way of a real link to the same peer. */
+static PeerEntry *
+session_find_linked (SwarmSession * s, const gchar * remote_id,
+    PeerEntry * except)
+{
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    const gchar *id = swarm_peer_get_remote_id (e->peer);
+
+    if (e == except || !peer_entry_is_live (e) || !id
+        || g_strcmp0 (id, remote_id) != 0)
+      continue;
+    if (e->has_remote
+        || swarm_peer_get_link_role (e->peer) == SWARM_LINK_ANSWERER)
       return e;
   }
   return NULL;
@@ -827,6 +851,7 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
   GST_INFO ("partner %s ready (%s, %s)", swarm_peer_get_remote_id (p),
       swarm_peer_get_remote_role (p) == SWARM_PEER_ROLE_ORIGIN ? "origin" :
       "viewer", swarm_link_get_local_candidate_type (swarm_peer_get_link (p)));
+  e->was_ready = TRUE;
   g_mutex_lock (&s->lock);
   s->n_ready_peers++;
   if (e->relay_id)
@@ -860,8 +885,17 @@ on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
   GST_INFO ("partner %s closed: %s",
       swarm_peer_get_remote_id (p) ? swarm_peer_get_remote_id (p) : "(unknown)",
       error ? error->message : "by us");
-  if (swarm_peer_is_ready (p) || e->has_remote) {
-    /* it counted as ready only if its HELLO arrived */
+  if (e->was_ready) {
+    guint i;
+
+    s->partner_lost = TRUE;
+    /* offers relayed through it cannot complete any more */
+    for (i = 0; i < s->peers->len; i++) {
+      PeerEntry *o = g_ptr_array_index (s->peers, i);
+      if (o != e && !o->dead && !o->has_remote && o->relay_id
+          && g_strcmp0 (o->relay_id, swarm_peer_get_remote_id (p)) == 0)
+        o->dead = TRUE;         /* reaped (and its link closed) shortly */
+    }
   }
   e->dead = TRUE;
   if (!e->described && swarm_peer_get_link_role (p) == SWARM_LINK_OFFERER
@@ -1172,6 +1206,26 @@ session_maybe_offer (SwarmSession * s)
       n_described++;
   }
 
+  /* A partner just went away: offers still waiting went to peers that did
+   * not want us, or were never sent; withdraw them and look again at once
+   * rather than waiting for them to expire. */
+  if (s->partner_lost) {
+    s->partner_lost = FALSE;
+    for (i = 0; i < s->peers->len; i++) {
+      PeerEntry *e = g_ptr_array_index (s->peers, i);
+      if (!e->dead && !e->has_remote && !e->relay_id
+          && swarm_peer_get_link_role (e->peer) == SWARM_LINK_OFFERER)
+        swarm_peer_close (e->peer);
+    }
+    /* peers that had no room before may have some now */
+    g_hash_table_remove_all (s->pex_tried);
+    GST_DEBUG ("lost a partner: withdrew %u offers, looking again", n_pending);
+    n_pending = n_described = 0;
+    s->offer_round_started_us = 0;
+    s->offers_gathering = 0;
+    s->last_offer_round_us = 0;
+  }
+
   /* A round is gathering: announce once all are described, or on a deadline. */
   if (s->offer_round_started_us && n_pending > 0) {
     SwarmTrackerOffer offers[SWARM_TRACKER_MAX_OFFERS];
@@ -1272,7 +1326,7 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
     GST_DEBUG ("ignoring offer from %s: at max-peers", peer_id);
     return;
   }
-  if (session_find_partner (s, peer_id, NULL)) {
+  if (session_find_linked (s, peer_id, NULL)) {
     GST_DEBUG ("ignoring offer from %s: already a partner", peer_id);
     return;
   }
@@ -1309,7 +1363,7 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
     if (e->relay_id && g_strcmp0 (swarm_peer_get_remote_id (e->peer),
             peer_id) != 0)
       continue;
-    if (session_find_partner (s, peer_id, e)) {
+    if (session_find_linked (s, peer_id, e)) {
       swarm_peer_close (e->peer);
       return;
     }
