@@ -293,7 +293,9 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
     case SWARM_MSG_HAVE:{
       guint i;
 
-      for (i = 0; i < msg->have.count; i++)
+      /* Newest first: a joiner waiting for a place to start must see the
+       * newest keyframe of a full map before any older one. */
+      for (i = msg->have.count; i-- > 0;)
         if (swarm_wire_bit_get (msg->have.have_bits, i))
           peer_note_have (p, msg->have.first_seq + i,
               swarm_wire_bit_get (msg->have.key_bits, i));

@@ -1954,6 +1954,36 @@ swarm_session_wait_start (SwarmSession * s, gint64 deadline_us, guint64 * seq)
   return result;
 }
 
+SwarmWaitResult
+swarm_session_wait_keyframe_after (SwarmSession * s, guint64 after,
+    gint64 deadline_us, guint64 * seq)
+{
+  SwarmWaitResult result;
+
+  g_mutex_lock (&s->lock);
+  for (;;) {
+    if (s->failed) {
+      result = SWARM_WAIT_ERROR;
+      break;
+    }
+    if (s->flushing) {
+      result = SWARM_WAIT_CANCELLED;
+      break;
+    }
+    if (s->newest_key_valid && s->newest_key_seq > after) {
+      *seq = s->newest_key_seq;
+      result = SWARM_WAIT_OK;
+      break;
+    }
+    if (!g_cond_wait_until (&s->cond, &s->lock, deadline_us)) {
+      result = SWARM_WAIT_TIMEOUT;
+      break;
+    }
+  }
+  g_mutex_unlock (&s->lock);
+  return result;
+}
+
 void
 swarm_session_set_playout (SwarmSession * s, guint64 seq)
 {

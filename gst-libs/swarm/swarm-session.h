@@ -91,6 +91,9 @@ typedef enum {
  * starts on a keyframe) and returns its seq. */
 SWARM_API SwarmWaitResult swarm_session_wait_start (SwarmSession * s,
     gint64 deadline_us, guint64 * seq);
+/* Waits until a partner announces a keyframe segment newer than @after. */
+SWARM_API SwarmWaitResult swarm_session_wait_keyframe_after (SwarmSession * s,
+    guint64 after, gint64 deadline_us, guint64 * seq);
 /* Tells the scheduler where playout is: segments before @seq are no longer
  * wanted. */
 SWARM_API void swarm_session_set_playout (SwarmSession * s, guint64 seq);

@@ -764,6 +764,60 @@ gst_p2p_src_skip (GstP2pSrc * self, guint64 newest)
   swarm_session_set_playout (self->session, self->next_seq);
 }
 
+/* First stream timestamp of segment @seq (waiting until @deadline_us). */
+static GstClockTime
+gst_p2p_src_peek_first_ts (GstP2pSrc * self, guint64 seq, gint64 deadline_us)
+{
+  GBytes *bytes = NULL;
+  SwarmSegment *seg;
+  GstClockTime ts = GST_CLOCK_TIME_NONE;
+  guint i;
+
+  if (swarm_session_wait_segment (self->session, seq, deadline_us, &bytes,
+          NULL) != SWARM_WAIT_OK)
+    return GST_CLOCK_TIME_NONE;
+  seg = swarm_segment_parse (bytes, NULL);
+  g_bytes_unref (bytes);
+  for (i = 0; seg && i < seg->buffers->len && !GST_CLOCK_TIME_IS_VALID (ts);
+      i++) {
+    GstBuffer *b = g_ptr_array_index (seg->buffers, i);
+    ts = GST_BUFFER_DTS_IS_VALID (b) ? GST_BUFFER_DTS (b) : GST_BUFFER_PTS (b);
+  }
+  if (seg)
+    swarm_segment_free (seg);
+  return ts;
+}
+
+/* The newest keyframe segment may be most of a GOP behind live.  If it is
+ * more than half the latency behind, a newer one is usually close: wait for
+ * it (at most the latency), trading a little startup for a viewer that
+ * stays that much closer to live for good. */
+static void
+gst_p2p_src_choose_start (GstP2pSrc * self)
+{
+  GstClockTime latency = (GstClockTime) self->latency * GST_MSECOND;
+  gint64 now_us = g_get_monotonic_time ();
+  gint64 peek_deadline = now_us + MIN (latency / 2, 300 * GST_MSECOND) / 1000;
+  GstClockTime start_ts, live_ts;
+  guint64 newest, newer;
+
+  if (!swarm_session_get_newest_seq (self->session, &newest)
+      || newest <= self->next_seq)
+    return;
+  start_ts = gst_p2p_src_peek_first_ts (self, self->next_seq, peek_deadline);
+  live_ts = gst_p2p_src_peek_end_ts (self, newest, peek_deadline);
+  if (!GST_CLOCK_TIME_IS_VALID (start_ts) || !GST_CLOCK_TIME_IS_VALID (live_ts)
+      || live_ts <= start_ts + latency / 2)
+    return;
+  if (swarm_session_wait_keyframe_after (self->session, self->next_seq,
+          g_get_monotonic_time () + latency / 1000, &newer) == SWARM_WAIT_OK) {
+    GST_DEBUG_OBJECT (self, "start keyframe was %" GST_TIME_FORMAT " behind "
+        "live: waited for a newer one", GST_TIME_ARGS (live_ts - start_ts));
+    self->next_seq = newer;
+    swarm_session_set_playout (self->session, newer);
+  }
+}
+
 static GstFlowReturn
 gst_p2p_src_wait_result (GstP2pSrc * self, SwarmWaitResult r)
 {
@@ -793,6 +847,7 @@ gst_p2p_src_fill (GstP2pSrc * self)
     if (r != SWARM_WAIT_OK)
       return gst_p2p_src_wait_result (self, r);
     self->started = TRUE;
+    gst_p2p_src_choose_start (self);
     GST_INFO_OBJECT (self, "starting at segment %" G_GUINT64_FORMAT,
         self->next_seq);
   }
