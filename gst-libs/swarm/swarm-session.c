@@ -1921,41 +1921,10 @@ swarm_session_free (SwarmSession * s)
 
 /* ---- viewer playout side ---------------------------------------------- */
 
-SwarmWaitResult
-swarm_session_wait_start (SwarmSession * s, gint64 deadline_us, guint64 * seq)
-{
-  SwarmWaitResult result;
-
-  g_mutex_lock (&s->lock);
-  for (;;) {
-    if (s->failed) {
-      result = SWARM_WAIT_ERROR;
-      break;
-    }
-    if (s->flushing) {
-      result = SWARM_WAIT_CANCELLED;
-      break;
-    }
-    if (s->newest_key_valid) {
-      *seq = s->newest_key_seq;
-      s->playout_seq = *seq;
-      s->playout_set = TRUE;
-      result = SWARM_WAIT_OK;
-      break;
-    }
-    if (!g_cond_wait_until (&s->cond, &s->lock, deadline_us)) {
-      result = SWARM_WAIT_TIMEOUT;
-      break;
-    }
-  }
-  g_mutex_unlock (&s->lock);
-  if (result == SWARM_WAIT_OK)
-    g_main_context_invoke (s->context, schedule_from_any_thread, s);
-  return result;
-}
-
-SwarmWaitResult
-swarm_session_wait_keyframe_after (SwarmSession * s, guint64 after,
+/* Waits for a keyframe segment announced by a partner: any (@any), or one
+ * newer than @after. */
+static SwarmWaitResult
+session_wait_keyframe (SwarmSession * s, gboolean any, guint64 after,
     gint64 deadline_us, guint64 * seq)
 {
   SwarmWaitResult result;
@@ -1970,7 +1939,7 @@ swarm_session_wait_keyframe_after (SwarmSession * s, guint64 after,
       result = SWARM_WAIT_CANCELLED;
       break;
     }
-    if (s->newest_key_valid && s->newest_key_seq > after) {
+    if (s->newest_key_valid && (any || s->newest_key_seq > after)) {
       *seq = s->newest_key_seq;
       result = SWARM_WAIT_OK;
       break;
@@ -1982,6 +1951,24 @@ swarm_session_wait_keyframe_after (SwarmSession * s, guint64 after,
   }
   g_mutex_unlock (&s->lock);
   return result;
+}
+
+SwarmWaitResult
+swarm_session_wait_start (SwarmSession * s, gint64 deadline_us, guint64 * seq)
+{
+  SwarmWaitResult result = session_wait_keyframe (s, TRUE, 0, deadline_us,
+      seq);
+
+  if (result == SWARM_WAIT_OK)
+    swarm_session_set_playout (s, *seq);
+  return result;
+}
+
+SwarmWaitResult
+swarm_session_wait_keyframe_after (SwarmSession * s, guint64 after,
+    gint64 deadline_us, guint64 * seq)
+{
+  return session_wait_keyframe (s, FALSE, after, deadline_us, seq);
 }
 
 void

@@ -614,19 +614,21 @@ gst_p2p_src_track_drift (GstP2pSrc * self, GstClockTime first_ts,
   }
 }
 
-/* Where segment @seq ends in stream time (last timestamp plus its
- * duration), waiting for it until @deadline_us; NONE if not there in time. */
-static GstClockTime
-gst_p2p_src_peek_end_ts (GstP2pSrc * self, guint64 seq, gint64 deadline_us)
+/* Where segment @seq begins and ends in stream time (first timestamp;
+ * last timestamp plus its duration), waiting for it until @deadline_us.
+ * FALSE if it is not there in time or carries no timestamps. */
+static gboolean
+gst_p2p_src_peek_span (GstP2pSrc * self, guint64 seq, gint64 deadline_us,
+    GstClockTime * first, GstClockTime * end)
 {
   GBytes *bytes = NULL;
   SwarmSegment *seg;
-  GstClockTime end = GST_CLOCK_TIME_NONE;
   guint i;
 
+  *first = *end = GST_CLOCK_TIME_NONE;
   if (swarm_session_wait_segment (self->session, seq, deadline_us, &bytes,
           NULL) != SWARM_WAIT_OK)
-    return GST_CLOCK_TIME_NONE;
+    return FALSE;
   seg = swarm_segment_parse (bytes, NULL);
   g_bytes_unref (bytes);
   for (i = 0; seg && i < seg->buffers->len; i++) {
@@ -634,13 +636,16 @@ gst_p2p_src_peek_end_ts (GstP2pSrc * self, guint64 seq, gint64 deadline_us)
     GstClockTime ts = GST_BUFFER_DTS_IS_VALID (b) ? GST_BUFFER_DTS (b) :
         GST_BUFFER_PTS (b);
 
-    if (GST_CLOCK_TIME_IS_VALID (ts))
-      end = ts + (GST_BUFFER_DURATION_IS_VALID (b) ?
-          GST_BUFFER_DURATION (b) : 0);
+    if (!GST_CLOCK_TIME_IS_VALID (ts))
+      continue;
+    if (!GST_CLOCK_TIME_IS_VALID (*first))
+      *first = ts;
+    *end = ts + (GST_BUFFER_DURATION_IS_VALID (b) ?
+        GST_BUFFER_DURATION (b) : 0);
   }
   if (seg)
     swarm_segment_free (seg);
-  return end;
+  return GST_CLOCK_TIME_IS_VALID (*first);
 }
 
 /* The stream time to map onto "now" when playback starts.  A joiner starts
@@ -654,14 +659,13 @@ static GstClockTime
 gst_p2p_src_start_anchor (GstP2pSrc * self, GstClockTime first_ts)
 {
   GstClockTime latency = (GstClockTime) self->latency * GST_MSECOND;
-  GstClockTime live_ts, now, catch_up;
+  GstClockTime live_first, live_ts, now, catch_up;
   guint64 newest;
 
-  if (!swarm_session_get_newest_seq (self->session, &newest))
-    return first_ts;
-  live_ts = gst_p2p_src_peek_end_ts (self, newest,
-      g_get_monotonic_time () + MIN (latency / 2, 300 * GST_MSECOND) / 1000);
-  if (!GST_CLOCK_TIME_IS_VALID (live_ts) || live_ts <= first_ts)
+  if (!swarm_session_get_newest_seq (self->session, &newest)
+      || !gst_p2p_src_peek_span (self, newest, g_get_monotonic_time () +
+          MIN (latency / 2, 300 * GST_MSECOND) / 1000, &live_first, &live_ts)
+      || live_ts <= first_ts)
     return first_ts;
   /* never map anything before running time 0 either */
   now = gst_p2p_src_running_time (self);
@@ -764,30 +768,6 @@ gst_p2p_src_skip (GstP2pSrc * self, guint64 newest)
   swarm_session_set_playout (self->session, self->next_seq);
 }
 
-/* First stream timestamp of segment @seq (waiting until @deadline_us). */
-static GstClockTime
-gst_p2p_src_peek_first_ts (GstP2pSrc * self, guint64 seq, gint64 deadline_us)
-{
-  GBytes *bytes = NULL;
-  SwarmSegment *seg;
-  GstClockTime ts = GST_CLOCK_TIME_NONE;
-  guint i;
-
-  if (swarm_session_wait_segment (self->session, seq, deadline_us, &bytes,
-          NULL) != SWARM_WAIT_OK)
-    return GST_CLOCK_TIME_NONE;
-  seg = swarm_segment_parse (bytes, NULL);
-  g_bytes_unref (bytes);
-  for (i = 0; seg && i < seg->buffers->len && !GST_CLOCK_TIME_IS_VALID (ts);
-      i++) {
-    GstBuffer *b = g_ptr_array_index (seg->buffers, i);
-    ts = GST_BUFFER_DTS_IS_VALID (b) ? GST_BUFFER_DTS (b) : GST_BUFFER_PTS (b);
-  }
-  if (seg)
-    swarm_segment_free (seg);
-  return ts;
-}
-
 /* The newest keyframe segment may be most of a GOP behind live.  If it is
  * more than half the latency behind, a newer one is usually close: wait for
  * it (at most the latency), trading a little startup for a viewer that
@@ -798,15 +778,15 @@ gst_p2p_src_choose_start (GstP2pSrc * self)
   GstClockTime latency = (GstClockTime) self->latency * GST_MSECOND;
   gint64 now_us = g_get_monotonic_time ();
   gint64 peek_deadline = now_us + MIN (latency / 2, 300 * GST_MSECOND) / 1000;
-  GstClockTime start_ts, live_ts;
+  GstClockTime start_ts, start_end, live_first, live_ts;
   guint64 newest, newer;
 
   if (!swarm_session_get_newest_seq (self->session, &newest)
-      || newest <= self->next_seq)
-    return;
-  start_ts = gst_p2p_src_peek_first_ts (self, self->next_seq, peek_deadline);
-  live_ts = gst_p2p_src_peek_end_ts (self, newest, peek_deadline);
-  if (!GST_CLOCK_TIME_IS_VALID (start_ts) || !GST_CLOCK_TIME_IS_VALID (live_ts)
+      || newest <= self->next_seq
+      || !gst_p2p_src_peek_span (self, self->next_seq, peek_deadline,
+          &start_ts, &start_end)
+      || !gst_p2p_src_peek_span (self, newest, peek_deadline, &live_first,
+          &live_ts)
       || live_ts <= start_ts + latency / 2)
     return;
   if (swarm_session_wait_keyframe_after (self->session, self->next_seq,
