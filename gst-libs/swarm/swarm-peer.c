@@ -49,6 +49,10 @@ struct _SwarmPeer {
   guint64 bytes_sent;
   guint64 bytes_received;
   guint in_flight;
+  /* whole segments this partner asked us for lately: are we its parent? */
+  guint64 recent_requests[4];
+  guint n_requests;
+  guint64 segments_pushed;
 
   /* sender: LEDBAT window and pacing */
   SwarmCongestion *cc;
@@ -207,55 +211,67 @@ peer_note_have (SwarmPeer * p, guint64 seq, gboolean key)
     p->callbacks.have (p, seq, key, p->user_data);
 }
 
-static void
-peer_queue_upload (SwarmPeer * p, const SwarmMessage * msg)
+/* Queues (a part of) segment @seq for upload: @count == 0 the whole of it,
+ * else the chunks set in @bits from @first.  FALSE if we cannot. */
+static gboolean
+peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
+    const guint8 * bits)
 {
-  GBytes *bytes = swarm_store_get (p->store, msg->request.seq);
+  GBytes *bytes;
   Upload *u;
   gsize size;
   guint chunk_count;
   GList *l;
 
-  if (!p->local.serve)
-    g_clear_pointer (&bytes, g_bytes_unref);
-  if (!bytes || p->uploads.length >= SWARM_PEER_MAX_UPLOADS) {
-    SwarmMessage absent = {.type = SWARM_MSG_ABSENT };
-
-    absent.absent.seq = msg->request.seq;
-    peer_send (p, &absent);
-    g_clear_pointer (&bytes, g_bytes_unref);
-    return;
-  }
+  if (!p->local.serve || p->uploads.length >= SWARM_PEER_MAX_UPLOADS
+      || !(bytes = swarm_store_get (p->store, seq)))
+    return FALSE;
   size = g_bytes_get_size (bytes);
   chunk_count = (size + SWARM_CHUNK_SIZE - 1) / SWARM_CHUNK_SIZE;
 
-  /* A whole-segment request already queued covers any new one. */
+  /* A whole-segment upload already queued covers any new one. */
   for (l = p->uploads.head; l; l = l->next) {
     Upload *q = l->data;
-    if (q->seq == msg->request.seq && !q->wanted && msg->request.count == 0) {
+    if (q->seq == seq && !q->wanted && count == 0) {
       g_bytes_unref (bytes);
-      return;
+      return TRUE;
     }
   }
 
   u = g_new0 (Upload, 1);
-  u->seq = msg->request.seq;
+  u->seq = seq;
   u->bytes = bytes;
   u->chunk_count = chunk_count;
-  if (msg->request.count > 0) {
+  if (count > 0) {
     guint i;
 
     u->wanted = g_malloc0 ((chunk_count + 7) / 8);
-    for (i = 0; i < msg->request.count; i++) {
-      guint c = msg->request.first_chunk + i;
-      if (c < chunk_count && swarm_wire_bit_get (msg->request.bits, i))
+    for (i = 0; i < count; i++) {
+      guint c = first + i;
+      if (c < chunk_count && swarm_wire_bit_get (bits, i))
         swarm_wire_bit_set (u->wanted, c);
     }
-    u->next = msg->request.first_chunk;
+    u->next = first;
   }
   g_queue_push_tail (&p->uploads, u);
   if (p->callbacks.upload)
     p->callbacks.upload (p, p->user_data);
+  return TRUE;
+}
+
+static void
+peer_handle_request (SwarmPeer * p, const SwarmMessage * msg)
+{
+  if (msg->request.count == 0)
+    p->recent_requests[p->n_requests++ % G_N_ELEMENTS (p->recent_requests)] =
+        msg->request.seq;
+  if (!peer_queue_upload (p, msg->request.seq, msg->request.first_chunk,
+          msg->request.count, msg->request.bits)) {
+    SwarmMessage absent = {.type = SWARM_MSG_ABSENT };
+
+    absent.absent.seq = msg->request.seq;
+    peer_send (p, &absent);
+  }
 }
 
 static void
@@ -305,7 +321,7 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
       /* asking again for chunks of a segment: some we sent were lost */
       if (msg->request.count > 0)
         swarm_congestion_on_loss (p->cc, g_get_monotonic_time ());
-      peer_queue_upload (p, msg);
+      peer_handle_request (p, msg);
       break;
     case SWARM_MSG_DATA:{
       guint32 sample = now_us32 () - msg->data.send_time_us;
@@ -460,6 +476,33 @@ swarm_peer_close (SwarmPeer * p)
   swarm_link_close (p->link);
   if (p->callbacks.closed)
     p->callbacks.closed (p, NULL, p->user_data);
+}
+
+gboolean
+swarm_peer_is_child (SwarmPeer * p, guint64 seq)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < MIN (p->n_requests, G_N_ELEMENTS (p->recent_requests)); i++)
+    if (p->recent_requests[i] + 4 >= seq)
+      n++;
+  return n >= 2;
+}
+
+gboolean
+swarm_peer_push (SwarmPeer * p, guint64 seq)
+{
+  if (!swarm_peer_is_ready (p) || swarm_peer_has (p, seq)
+      || !peer_queue_upload (p, seq, 0, 0, NULL))
+    return FALSE;
+  p->segments_pushed++;
+  return TRUE;
+}
+
+guint64
+swarm_peer_get_segments_pushed (SwarmPeer * p)
+{
+  return p->segments_pushed;
 }
 
 void

@@ -78,6 +78,13 @@ gboolean swarm_peer_set_remote_description (SwarmPeer * p, const gchar * sdp,
 void swarm_peer_close (SwarmPeer * p);
 
 void swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags);
+/* Did this partner fetch at least two of the last few segments before
+ * @seq from us?  Then we are its parent, and push it fresh ones. */
+gboolean swarm_peer_is_child (SwarmPeer * p, guint64 seq);
+/* Sends segment @seq unasked (it must be in the store).  FALSE if the
+ * partner has it, we do not serve, or the upload queue is full. */
+gboolean swarm_peer_push (SwarmPeer * p, guint64 seq);
+guint64 swarm_peer_get_segments_pushed (SwarmPeer * p);
 /* Any message the session composes itself (PEX, SIGNAL). */
 void swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg);
 /* @count == 0: the whole segment; else the chunks set in @bits. */

@@ -48,6 +48,8 @@
 #define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
 /* Segments right after the playout point are urgent. */
 #define URGENT_SEGMENTS 3
+/* A viewer pushes each fresh segment to at most this many children. */
+#define PUSH_CHILDREN 2
 /* PEX: lists go to partners this often; a peer we tried to reach through a
  * partner is not tried again for a while. */
 #define PEX_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -144,6 +146,7 @@ struct _SwarmSession {
   gboolean reported_failure;
   guint64 closed_bytes_sent;
   guint64 closed_bytes_received;
+  guint64 closed_segments_pushed;
   guint housekeeping_ticks;
   guint announce_cursor;        /* origin: round-robin over partners */
   SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
@@ -179,6 +182,7 @@ struct _SwarmSession {
   guint64 bytes_published;
   guint64 segments_played;
   guint64 pex_links;            /* links set up through a partner */
+  guint64 segments_pushed;
   guint64 segments_missed;
   gint64 startup_ms;
   GValue peer_stats;            /* GST_TYPE_ARRAY of GstStructure */
@@ -389,6 +393,8 @@ session_origin_announce (SwarmSession * s, guint64 seq,
   for (i = 0; i < MIN (ORIGIN_FIRST_ANNOUNCE, ready->len); i++) {
     PeerEntry *e = g_ptr_array_index (ready,
         (s->announce_cursor + i) % ready->len);
+    /* pushed, not just announced: saves the first hop a round trip */
+    swarm_peer_push (e->peer, seq);
     swarm_peer_send_have (e->peer, seq, flags);
   }
   s->announce_cursor++;
@@ -445,6 +451,23 @@ swarm_session_publish (SwarmSession * s, guint64 seq, SwarmSegmentFlags flags,
       publish_on_thread, job, publish_job_free);
 }
 
+/* Fresh segments go straight down to the partners that take their
+ * segments from us (at most a few), without waiting for them to ask: one
+ * round trip less per hop. */
+static void
+session_push_to_children (SwarmSession * s, guint64 seq, PeerEntry * from)
+{
+  guint i, pushed = 0;
+
+  for (i = 0; i < s->peers->len && pushed < PUSH_CHILDREN; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (e != from && peer_entry_is_ready (e)
+        && swarm_peer_is_child (e->peer, seq) && swarm_peer_push (e->peer, seq))
+      pushed++;
+  }
+}
+
 /* A whole segment arrived: check the publisher's signature before anyone
  * sees it. */
 static void
@@ -489,8 +512,41 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   g_cond_broadcast (&s->cond);
   g_mutex_unlock (&s->lock);
 
+  session_push_to_children (s, seq, source);
   session_announce_segment (s, seq, flags);
   session_request_schedule (s);
+}
+
+/* A parent pushes a segment we did not ask for: take it if it is one we
+ * will want, as a transfer from that parent. */
+static gboolean
+session_accept_push (SwarmSession * s, PeerEntry * e, guint64 seq)
+{
+  Transfer *t;
+  guint64 *key;
+  gboolean wanted;
+
+  /* bounded: a partner cannot make us hold more transfers than we would
+   * ever run ourselves */
+  if (s->role != SWARM_SESSION_VIEWER || swarm_store_has (s->store, seq)
+      || g_hash_table_size (s->transfers) >= LOOKAHEAD_SEGMENTS)
+    return FALSE;
+  g_mutex_lock (&s->lock);
+  wanted = !s->playout_set || (seq >= s->playout_seq
+      && seq < s->playout_seq + LOOKAHEAD_SEGMENTS);
+  g_mutex_unlock (&s->lock);
+  if (!wanted)
+    return FALSE;
+  session_note_known (s, seq, FALSE);
+  t = g_new0 (Transfer, 1);
+  t->seq = seq;
+  t->source = e;
+  t->last_progress_us = g_get_monotonic_time ();
+  swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
+  key = g_new (guint64, 1);
+  *key = seq;
+  g_hash_table_insert (s->transfers, key, t);
+  return TRUE;
 }
 
 static void
@@ -510,8 +566,10 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   g_mutex_unlock (&s->lock);
 
   t = g_hash_table_lookup (s->transfers, &msg->data.seq);
+  if (!t && !session_accept_push (s, e, msg->data.seq))
+    return;                     /* late duplicate, or nothing we want */
   if (!t)
-    return;                     /* late duplicate, or never asked for */
+    t = g_hash_table_lookup (s->transfers, &msg->data.seq);
   if (t->chunk_count == 0) {
     t->chunk_count = msg->data.chunk_count;
     t->size = msg->data.segment_size;
@@ -1146,6 +1204,7 @@ session_reap_peers (SwarmSession * s)
     }
     s->closed_bytes_sent += swarm_peer_get_bytes_sent (e->peer);
     s->closed_bytes_received += swarm_peer_get_bytes_received (e->peer);
+    s->closed_segments_pushed += swarm_peer_get_segments_pushed (e->peer);
     g_ptr_array_remove_index_fast (s->peers, i);
     peer_entry_free (e);
   }
@@ -1435,6 +1494,7 @@ session_refresh_peer_stats (SwarmSession * s)
 {
   GValue list = G_VALUE_INIT;
   guint64 sent = s->closed_bytes_sent, received = s->closed_bytes_received;
+  guint64 pushed = s->closed_segments_pushed;
   gint64 now = g_get_monotonic_time ();
   guint i, n_ready = 0;
 
@@ -1448,6 +1508,7 @@ session_refresh_peer_stats (SwarmSession * s)
 
     sent += swarm_peer_get_bytes_sent (e->peer);
     received += swarm_peer_get_bytes_received (e->peer);
+    pushed += swarm_peer_get_segments_pushed (e->peer);
     if (!peer_entry_is_ready (e))
       continue;
     peer_entry_update_rates (e, now);
@@ -1490,6 +1551,7 @@ session_refresh_peer_stats (SwarmSession * s)
   g_value_unset (&s->peer_stats);
   s->peer_stats = list;
   s->bytes_sent = sent;
+  s->segments_pushed = pushed;
   s->n_ready_peers = n_ready;
   /* bytes_received is counted per chunk (with origin/peer split) */
   (void) received;
@@ -1589,7 +1651,8 @@ swarm_session_get_stats (SwarmSession * s)
       "peers", G_TYPE_UINT, s->n_ready_peers,
       "bytes-sent", G_TYPE_UINT64, s->bytes_sent,
       "bytes-received", G_TYPE_UINT64, s->bytes_received,
-      "pex-links", G_TYPE_UINT64, s->pex_links, NULL);
+      "pex-links", G_TYPE_UINT64, s->pex_links,
+      "segments-pushed", G_TYPE_UINT64, s->segments_pushed, NULL);
   if (s->role == SWARM_SESSION_VIEWER) {
     gst_structure_set (st,
         "bytes-from-origin", G_TYPE_UINT64, s->bytes_from_origin,

@@ -89,6 +89,8 @@ GST_START_TEST (test_four_viewers_byte_exact)
     fail_unless (gst_structure_get_double (os, "upload-copies", &copies));
     fail_unless_equals_float (copies, (gdouble) origin_sent /
         test_stat_u64 (os, "bytes-published"));
+    /* fresh segments are pushed to a first viewer, not just announced */
+    fail_unless (test_stat_u64 (os, "segments-pushed") > 0);
     /* about one copy: the origin feeds one viewer per segment */
     fail_unless (copies > 0.5 && copies < 2.0, "origin uploaded %.2f copies",
         copies);
