@@ -264,6 +264,15 @@ session_find_partner (SwarmSession * s, const gchar * remote_id,
   return NULL;
 }
 
+/* How many partners a viewer looks for itself.  It accepts offers up to
+ * max-peers, but seeks only three quarters of that, so a swarm where
+ * everyone has found its partners still has room for newcomers. */
+static guint
+session_seek_target (SwarmSession * s)
+{
+  return MAX (1, s->max_peers - s->max_peers / 4);
+}
+
 /* Like session_find_partner, but ignoring our own offers nobody answered
  * yet: those must not stand in the way of a real link to the same peer. */
 static PeerEntry *
@@ -1064,7 +1073,7 @@ session_maybe_pex_offer (SwarmSession * s, gint64 now)
 
   if (s->role != SWARM_SESSION_VIEWER
       || now - s->last_pex_offer_us < PEX_OFFER_INTERVAL_US
-      || session_count_partners (s) >= s->max_peers)
+      || session_count_partners (s) >= session_seek_target (s))
     return;
   for (i = 0; i < s->peers->len; i++) {
     e = g_ptr_array_index (s->peers, i);
@@ -1315,9 +1324,9 @@ session_maybe_offer (SwarmSession * s)
     return;
 
   partners = session_count_partners (s);
-  if (partners >= s->max_peers)
+  if (partners >= session_seek_target (s))
     return;
-  want = MIN (SWARM_TRACKER_MAX_OFFERS, s->max_peers - partners);
+  want = MIN (SWARM_TRACKER_MAX_OFFERS, session_seek_target (s) - partners);
 
   s->last_offer_round_us = now;
   s->offer_round_started_us = now;
