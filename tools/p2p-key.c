@@ -1,0 +1,66 @@
+/* p2p-key: the publisher key behind a swarm, before going live.
+ *
+ *   p2p-key [--create] [--host HOST] [--port PORT] KEY-FILE
+ *
+ * Prints the swarm id of KEY-FILE (a p2psink key-file) and the p2p:// URI
+ * viewers will open, so operators can publish the link ahead of the stream.
+ * Refuses a key file that others can read or that is malformed, exactly as
+ * p2psink does.  With --create, makes the key (mode 0600) if it is missing.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <glib/gstdio.h>
+#include <swarm/swarm.h>
+
+int
+main (int argc, char **argv)
+{
+  gboolean create = FALSE;
+  gchar *host = NULL;
+  gint port = 8800;
+  GOptionEntry entries[] = {
+    {"create", 'c', 0, G_OPTION_ARG_NONE, &create,
+        "Create the key file (mode 0600) if it does not exist", NULL},
+    {"host", 'H', 0, G_OPTION_ARG_STRING, &host,
+        "Tracker host viewers reach (default: this machine's address)", "HOST"},
+    {"port", 'p', 0, G_OPTION_ARG_INT, &port,
+        "Tracker port (p2psink's port property; 8800)", "PORT"},
+    {NULL}
+  };
+  GOptionContext *ctx = g_option_context_new ("KEY-FILE - print the swarm "
+      "id and p2p:// URI of a publisher key");
+  GError *error = NULL;
+  SwarmIdentity *id;
+  gchar *swarm_id;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2
+      || port < 1 || port > 65535) {
+    g_printerr ("%s\n", error ? error->message :
+        "usage: p2p-key [--create] [--host HOST] [--port PORT] KEY-FILE");
+    return 2;
+  }
+  g_option_context_free (ctx);
+  swarm_init ();
+
+  if (!create && !g_file_test (argv[1], G_FILE_TEST_EXISTS)) {
+    g_printerr ("%s does not exist (use --create to make a new key)\n",
+        argv[1]);
+    return 1;
+  }
+  id = swarm_identity_load_or_create (argv[1], &error);
+  if (!id) {
+    g_printerr ("%s\n", error->message);
+    return 1;
+  }
+  swarm_id = swarm_identity_get_swarm_id (id);
+  g_print ("swarm-id %s\n", swarm_id);
+  g_print ("uri p2p://%s:%d/%s\n", host ? host : "HOST", port, swarm_id);
+  g_free (swarm_id);
+  swarm_identity_unref (id);
+  return 0;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""p2p-key: creates a 0600 key, prints a stable swarm id and URI, refuses an
+unsafe or malformed key file.  Usage: test-p2p-key.py PATH-TO-p2p-key"""
+import os, re, stat, subprocess, sys, tempfile
+
+tool = sys.argv[1]
+with tempfile.TemporaryDirectory() as d:
+    key = os.path.join(d, "publisher.key")
+    r = subprocess.run([tool, key], capture_output=True, text=True)
+    assert r.returncode == 1 and "does not exist" in r.stderr, r
+    r = subprocess.run([tool, "--create", "--host", "192.0.2.7", "--port", "9000", key],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r
+    m = re.search(r"^swarm-id ([a-z2-7]{52})$", r.stdout, re.M)
+    assert m, r.stdout
+    assert f"uri p2p://192.0.2.7:9000/{m.group(1)}\n" in r.stdout, r.stdout
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    again = subprocess.run([tool, key], capture_output=True, text=True)
+    assert again.returncode == 0 and m.group(1) in again.stdout, again
+    os.chmod(key, 0o644)
+    r = subprocess.run([tool, key], capture_output=True, text=True)
+    assert r.returncode == 1 and "chmod 600" in r.stderr, r
+    os.chmod(key, 0o600)
+    with open(key, "w") as f:
+        f.write("not a key\n")
+    r = subprocess.run([tool, key], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip(), r
+print("ok")
