@@ -72,6 +72,7 @@ struct _PeerEntry {
   SwarmTrackerClient *via;      /* tracker that carried its offer (answerers) */
   gboolean dead;                /* closed: reaped on the next housekeeping */
   gboolean was_ready;           /* its HELLO arrived: a partner, not a try */
+  gint64 offered_us;            /* our offer went out (tracker or relay) */
   gboolean has_remote;          /* remote description applied */
   gboolean described;           /* local description produced */
   gchar *description;           /* offerers: until announced */
@@ -872,6 +873,7 @@ on_peer_description (SwarmPeer * p, const gchar * sdp, gpointer user_data)
 
   e->described = TRUE;
   if (e->relay_id) {
+    e->offered_us = g_get_monotonic_time ();
     if (!session_relay_description (s, e, sdp))
       swarm_peer_close (p);
     return;
@@ -1309,6 +1311,7 @@ session_maybe_offer (SwarmSession * s)
         continue;
       offers[n].offer_id = swarm_peer_get_offer_id (e->peer);
       offers[n].sdp = e->description;
+      e->offered_us = now;
       n++;
     }
     s->offer_round_started_us = 0;
@@ -1326,7 +1329,9 @@ session_maybe_offer (SwarmSession * s)
   partners = session_count_partners (s);
   if (partners >= session_seek_target (s))
     return;
-  want = MIN (SWARM_TRACKER_MAX_OFFERS, session_seek_target (s) - partners);
+  /* Offer widely: each offer reaches one random peer, and in a settled
+   * swarm many are full.  Answers beyond max-peers are turned down. */
+  want = MIN (SWARM_TRACKER_MAX_OFFERS, s->max_peers);
 
   s->last_offer_round_us = now;
   s->offer_round_started_us = now;
@@ -1431,7 +1436,8 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
     if (e->relay_id && g_strcmp0 (swarm_peer_get_remote_id (e->peer),
             peer_id) != 0)
       continue;
-    if (session_find_linked (s, peer_id, e)) {
+    if (session_find_linked (s, peer_id, e)
+        || session_count_partners (s) >= s->max_peers) {
       swarm_peer_close (e->peer);
       return;
     }
@@ -1603,6 +1609,7 @@ housekeeping_cb (gpointer data)
 {
   SwarmSession *s = data;
   gint64 now = g_get_monotonic_time ();
+  gboolean lonely = session_count_partners (s) == 0;
   guint i;
 
   for (i = 0; i < s->peers->len; i++) {
@@ -1610,10 +1617,13 @@ housekeeping_cb (gpointer data)
 
     if (e->dead)
       continue;
-    /* withdraw offers nobody answered */
+    /* withdraw offers nobody answered; sooner while we have no partner */
     if (!e->has_remote && swarm_peer_get_link_role (e->peer) ==
-        SWARM_LINK_OFFERER && e->described
-        && now - swarm_peer_get_created_us (e->peer) > OFFER_EXPIRY_US) {
+        SWARM_LINK_OFFERER && ((e->offered_us && now - e->offered_us >
+                (lonely ? OFFER_EXPIRY_US / 2 : OFFER_EXPIRY_US))
+            || (e->described && !e->offered_us
+                && now - swarm_peer_get_created_us (e->peer) >
+                2 * OFFER_EXPIRY_US))) {
       swarm_peer_close (e->peer);
       continue;
     }
