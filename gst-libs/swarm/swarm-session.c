@@ -48,6 +48,9 @@
 #define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
 /* Segments right after the playout point are urgent. */
 #define URGENT_SEGMENTS 3
+/* A partner that sent us a forged or corrupt segment is not taken back for
+ * this long. */
+#define BAN_US (60 * G_USEC_PER_SEC)
 /* A viewer pushes each fresh segment to at most this many children. */
 #define PUSH_CHILDREN 2
 /* PEX: lists go to partners this often; a peer we tried to reach through a
@@ -94,6 +97,7 @@ struct _Transfer {
   guint8 *data;
   guint8 *got;                  /* bitmap of received chunks */
   guint n_got;
+  GPtrArray *contributors;      /* ids of the partners that sent chunks */
   gint64 last_progress_us;
   guint attempts;
 };
@@ -153,6 +157,7 @@ struct _SwarmSession {
   SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
   SwarmRelayAssembler *relay_assembler;
   GHashTable *pex_tried;        /* peer id -> gint64* last attempt */
+  GHashTable *banned;           /* peer id -> gint64* until */
   gint64 last_pex_sent_us;
   gint64 last_pex_offer_us;
   gboolean partner_lost;        /* a ready partner went away: look again now */
@@ -179,6 +184,7 @@ struct _SwarmSession {
   guint64 bytes_from_peers;
   guint64 segments_received;
   guint64 segments_rejected;
+  guint64 peers_banned;
   guint64 segments_published;
   guint64 bytes_published;
   guint64 segments_played;
@@ -192,6 +198,7 @@ struct _SwarmSession {
 static void session_request_schedule (SwarmSession * s);
 static PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);
 static void session_send_pex (SwarmSession * s);
+static void session_ban_contributors (SwarmSession * s, Transfer * t);
 static void session_maybe_offer (SwarmSession * s);
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -201,6 +208,8 @@ transfer_free (Transfer * t)
 {
   g_free (t->data);
   g_free (t->got);
+  if (t->contributors)
+    g_ptr_array_unref (t->contributors);
   g_free (t);
 }
 
@@ -503,8 +512,9 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
     g_mutex_lock (&s->lock);
     s->segments_rejected++;
     g_mutex_unlock (&s->lock);
+    session_ban_contributors (s, t);
+    /* dropped: the scheduler fetches it again from someone else */
     g_hash_table_remove (s->transfers, &t->seq);
-    swarm_peer_close (last->peer);
     g_bytes_unref (bytes);
     return;
   }
@@ -525,6 +535,52 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   session_push_to_children (s, seq, source);
   session_announce_segment (s, seq, flags);
   session_request_schedule (s);
+}
+
+static void
+transfer_note_contributor (Transfer * t, const gchar * id)
+{
+  guint i;
+
+  if (!id)
+    return;
+  if (!t->contributors)
+    t->contributors = g_ptr_array_new_with_free_func (g_free);
+  for (i = 0; i < t->contributors->len; i++)
+    if (g_str_equal (g_ptr_array_index (t->contributors, i), id))
+      return;
+  g_ptr_array_add (t->contributors, g_strdup (id));
+}
+
+static gboolean
+session_is_banned (SwarmSession * s, const gchar * id)
+{
+  gint64 *until = id ? g_hash_table_lookup (s->banned, id) : NULL;
+
+  return until && *until > g_get_monotonic_time ();
+}
+
+/* Every partner that sent a chunk of a segment that failed verification is
+ * cut off and kept away for a while: a forger cannot hide among honest
+ * senders of the same segment for long, and honest ones reconnect later. */
+static void
+session_ban_contributors (SwarmSession * s, Transfer * t)
+{
+  guint i;
+
+  for (i = 0; t->contributors && i < t->contributors->len; i++) {
+    const gchar *id = g_ptr_array_index (t->contributors, i);
+    PeerEntry *e = session_find_partner (s, id, NULL);
+    gint64 *until = g_new (gint64, 1);
+
+    *until = g_get_monotonic_time () + BAN_US;
+    g_hash_table_insert (s->banned, g_strdup (id), until);
+    g_mutex_lock (&s->lock);
+    s->peers_banned++;
+    g_mutex_unlock (&s->lock);
+    if (e)
+      swarm_peer_close (e->peer);
+  }
 }
 
 /* A parent pushes a segment we did not ask for: take it if it is one we
@@ -597,6 +653,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
       msg->data.payload_len);
   swarm_wire_bit_set (t->got, idx);
   t->n_got++;
+  transfer_note_contributor (t, swarm_peer_get_remote_id (p));
   t->last_progress_us = g_get_monotonic_time ();
   if (t->n_got == t->chunk_count)
     session_complete_transfer (s, t, e);
@@ -1092,7 +1149,7 @@ session_maybe_pex_offer (SwarmSession * s, gint64 now)
       const gchar *id = g_ptr_array_index (r->pex_ids, j);
 
       if (g_str_equal (id, s->local.peer_id) || session_find_partner (s, id,
-              NULL))
+              NULL) || session_is_banned (s, id))
         continue;
       tried = g_hash_table_lookup (s->pex_tried, id);
       if (tried && now - *tried < PEX_RETRY_US)
@@ -1395,6 +1452,10 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
   PeerEntry *e;
   GError *error = NULL;
 
+  if (session_is_banned (s, peer_id)) {
+    GST_DEBUG ("ignoring offer from %s: banned", peer_id);
+    return;
+  }
   if (session_count_partners (s) >= s->max_peers) {
     GST_DEBUG ("ignoring offer from %s: at max-peers", peer_id);
     return;
@@ -1436,7 +1497,7 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
     if (e->relay_id && g_strcmp0 (swarm_peer_get_remote_id (e->peer),
             peer_id) != 0)
       continue;
-    if (session_find_linked (s, peer_id, e)
+    if (session_find_linked (s, peer_id, e) || session_is_banned (s, peer_id)
         || session_count_partners (s) >= s->max_peers) {
       swarm_peer_close (e->peer);
       return;
@@ -1683,6 +1744,7 @@ swarm_session_get_stats (SwarmSession * s)
         (gdouble) s->segments_played / (s->segments_played +
             s->segments_missed) : 1.0,
         "segments-rejected", G_TYPE_UINT64, s->segments_rejected,
+        "peers-banned", G_TYPE_UINT64, s->peers_banned,
         "startup-ms", G_TYPE_INT64, s->startup_ms, NULL);
   } else {
     gst_structure_set (st,
@@ -1765,6 +1827,7 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->relay_assembler = swarm_relay_assembler_new (32, 5 * G_USEC_PER_SEC);
   s->pex_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
+  s->banned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
   s->startup_ms = -1;
@@ -1981,6 +2044,7 @@ swarm_session_free (SwarmSession * s)
   g_hash_table_destroy (s->transfers);
   swarm_relay_assembler_free (s->relay_assembler);
   g_hash_table_destroy (s->pex_tried);
+  g_hash_table_destroy (s->banned);
   g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
   g_main_loop_unref (s->loop);
   g_main_context_unref (s->context);

@@ -248,6 +248,7 @@ typedef struct {
   gint stop;
   guint64 hole;                 /* never published; G_MAXUINT64 = none */
   gint64 period_us;             /* publishing interval; 0 = real time */
+  SwarmIdentity *forger;        /* signs instead of the publisher if set */
 } HoleOrigin;
 
 static gpointer
@@ -269,8 +270,8 @@ hole_origin_run (gpointer data)
       swarm_segment_builder_add (b, buf);
       gst_buffer_unref (buf);
     }
-    bytes = swarm_segment_builder_finish (b, o->identity, g_get_real_time (),
-        NULL);
+    bytes = swarm_segment_builder_finish (b, o->forger ? o->forger :
+        o->identity, g_get_real_time (), NULL);
     fail_unless (bytes != NULL);
     if (seq != o->hole)
       swarm_session_publish (o->session, seq, SWARM_SEGMENT_FLAG_KEYFRAME,
@@ -400,6 +401,42 @@ GST_START_TEST (test_missed_segment_discont_gap)
 
 GST_END_TEST;
 
+/* A peer in the swarm serves segments signed with the wrong key: the
+ * viewer plays none of them, counts them, cuts that peer off and fails
+ * cleanly instead of playing forged data. */
+GST_START_TEST (test_forged_segments_rejected)
+{
+  HoleOrigin o = { 0 };
+  TestViewer *v;
+  GstMessage *msg;
+  GstStructure *stats;
+  gchar *uri;
+
+  o.hole = G_MAXUINT64;
+  o.forger = swarm_identity_generate (NULL);
+  uri = hole_origin_start (&o);
+  v = test_viewer_start (uri, "join-timeout=3000");
+  msg = test_wait_message (v->pipeline, GST_MESSAGE_ERROR, NULL, 15000);
+  fail_unless (msg != NULL, "a viewer fed only forged segments must fail");
+  gst_message_unref (msg);
+
+  stats = test_viewer_stats (v);
+  fail_unless (test_stat_u64 (stats, "segments-rejected") >= 1);
+  fail_unless (test_stat_u64 (stats, "peers-banned") >= 1);
+  fail_unless_equals_uint64 (test_stat_u64 (stats, "segments-played"), 0);
+  gst_structure_free (stats);
+  /* not one forged byte reached the pipeline */
+  fail_unless_equals_int (test_viewer_count (v), 0);
+
+  test_viewer_stop (v);
+  test_viewer_free (v);
+  hole_origin_stop (&o);
+  swarm_identity_unref (o.forger);
+  g_free (uri);
+}
+
+GST_END_TEST;
+
 /* A publisher whose clock runs @ppm fast (or slow, negative) against ours:
  * the viewer must shift playout to keep its slack, and miss nothing. */
 static gdouble
@@ -463,6 +500,7 @@ p2psrc_suite (void)
   tcase_add_test (tc, test_latency_and_stats_messages);
   tcase_add_test (tc, test_missed_segment_discont_gap);
   tcase_add_test (tc, test_clock_drift_absorbed);
+  tcase_add_test (tc, test_forged_segments_rejected);
   return s;
 }
 
