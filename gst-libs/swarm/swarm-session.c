@@ -99,7 +99,6 @@ struct _Transfer {
   guint n_got;
   GPtrArray *contributors;      /* ids of the partners that sent chunks */
   gint64 last_progress_us;
-  guint attempts;
 };
 
 struct _SwarmSession {
@@ -150,7 +149,6 @@ struct _SwarmSession {
   guint tracker_complete;
   gboolean reported_failure;
   guint64 closed_bytes_sent;
-  guint64 closed_bytes_received;
   guint64 closed_segments_pushed;
   guint housekeeping_ticks;
   guint announce_cursor;        /* origin: round-robin over partners */
@@ -691,7 +689,6 @@ transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
   t->source = e;
   swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
   t->last_progress_us = g_get_monotonic_time ();
-  t->attempts++;
   if (t->chunk_count == 0) {
     swarm_peer_request (e->peer, t->seq, 0, 0, NULL);
   } else {
@@ -1271,7 +1268,6 @@ session_reap_peers (SwarmSession * s)
       continue;
     }
     s->closed_bytes_sent += swarm_peer_get_bytes_sent (e->peer);
-    s->closed_bytes_received += swarm_peer_get_bytes_received (e->peer);
     s->closed_segments_pushed += swarm_peer_get_segments_pushed (e->peer);
     g_ptr_array_remove_index_fast (s->peers, i);
     peer_entry_free (e);
@@ -1569,7 +1565,7 @@ static void
 session_refresh_peer_stats (SwarmSession * s)
 {
   GValue list = G_VALUE_INIT;
-  guint64 sent = s->closed_bytes_sent, received = s->closed_bytes_received;
+  guint64 sent = s->closed_bytes_sent;
   guint64 pushed = s->closed_segments_pushed;
   gint64 now = g_get_monotonic_time ();
   guint i, n_ready = 0;
@@ -1583,7 +1579,6 @@ session_refresh_peer_stats (SwarmSession * s)
     gchar *address;
 
     sent += swarm_peer_get_bytes_sent (e->peer);
-    received += swarm_peer_get_bytes_received (e->peer);
     pushed += swarm_peer_get_segments_pushed (e->peer);
     if (!peer_entry_is_ready (e))
       continue;
@@ -1629,8 +1624,6 @@ session_refresh_peer_stats (SwarmSession * s)
   s->bytes_sent = sent;
   s->segments_pushed = pushed;
   s->n_ready_peers = n_ready;
-  /* bytes_received is counted per chunk (with origin/peer split) */
-  (void) received;
   g_mutex_unlock (&s->lock);
 }
 
