@@ -497,7 +497,7 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
 {
   g_autoptr (GInetAddress) inet = NULL;
   g_autoptr (GSocketAddress) sockaddr = NULL;
-  GSList *l;
+  GSList *listeners, *l;
 
   g_return_val_if_fail (s != NULL, FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
@@ -513,7 +513,8 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
   if (!soup_server_listen (s->soup, sockaddr, 0, error))
     return FALSE;
 
-  for (l = soup_server_get_listeners (s->soup); l; l = l->next) {
+  listeners = soup_server_get_listeners (s->soup);
+  for (l = listeners; l; l = l->next) {
     g_autoptr (GSocketAddress) local =
         g_socket_get_local_address (l->data, NULL);
 
@@ -522,6 +523,8 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
       break;
     }
   }
+  /* the list is ours, the sockets are the server's */
+  g_slist_free (listeners);
   GST_INFO ("tracker listening on %s port %u", address, s->port);
   return TRUE;
 }

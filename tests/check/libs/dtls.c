@@ -112,7 +112,8 @@ ep_init (Endpoint * ep, const gchar * name, Endpoint * peer)
 static void
 ep_clear (Endpoint * ep)
 {
-  swarm_dtls_free (ep->dtls);
+  if (ep->dtls)
+    swarm_dtls_free (ep->dtls);
   g_queue_clear_full (&ep->inbox, (GDestroyNotify) g_bytes_unref);
   g_ptr_array_unref (ep->sent_log);
   g_ptr_array_unref (ep->received);
@@ -144,6 +145,9 @@ pair_init (Pair * p, const gchar * client_expects, const gchar * server_expects)
 static void
 pair_clear (Pair * p)
 {
+  /* both sessions first: each one's close_notify lands in the other's inbox */
+  g_clear_pointer (&p->client.dtls, swarm_dtls_free);
+  g_clear_pointer (&p->server.dtls, swarm_dtls_free);
   ep_clear (&p->client);
   ep_clear (&p->server);
   while (g_main_context_iteration (p->context, FALSE));

@@ -209,8 +209,8 @@ GST_START_TEST (test_parse_errors)
   /* scheme */
   assert_fails_quoting ("http://h:1/x", SWARM_URI_ERROR_SCHEME,
       "http://h:1/x");
-  parse_fails ("", SWARM_URI_ERROR_SCHEME);
-  parse_fails ("p2p:/h:1/x", SWARM_URI_ERROR_SCHEME);
+  g_free (parse_fails ("", SWARM_URI_ERROR_SCHEME));
+  g_free (parse_fails ("p2p:/h:1/x", SWARM_URI_ERROR_SCHEME));
 
   /* host */
 #define FAILS(fmt, code, needle) G_STMT_START { \
@@ -236,9 +236,9 @@ GST_START_TEST (test_parse_errors)
   FAILS ("p2p://[::1]x:1/%s", SWARM_URI_ERROR_PORT, "[::1]x");
 
   /* swarm id */
-  parse_fails ("p2p://h:1", SWARM_URI_ERROR_SWARM_ID);
-  parse_fails ("p2p://h:1/", SWARM_URI_ERROR_SWARM_ID);
-  parse_fails ("p2p://h:1/?stun-server=stun://s", SWARM_URI_ERROR_SWARM_ID);
+  g_free (parse_fails ("p2p://h:1", SWARM_URI_ERROR_SWARM_ID));
+  g_free (parse_fails ("p2p://h:1/", SWARM_URI_ERROR_SWARM_ID));
+  g_free (parse_fails ("p2p://h:1/?stun-server=stun://s", SWARM_URI_ERROR_SWARM_ID));
   assert_fails_quoting ("p2p://h:1/notaswarmid", SWARM_URI_ERROR_SWARM_ID,
       "notaswarmid");
   FAILS ("p2p://h:1/%s/", SWARM_URI_ERROR_SWARM_ID, "/”");
