@@ -582,8 +582,8 @@ swarm_peer_request (SwarmPeer * p, guint64 seq, guint16 first_chunk,
 }
 
 void
-swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint32 echo_time_us,
-    guint16 chunk_count, const guint8 * received_bits)
+swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint16 chunk_count,
+    const guint8 * received_bits)
 {
   /* A summary is enough; cap the bitmap to what fits a datagram. */
   peer_send_ack (p, seq, MIN (chunk_count, (SWARM_WIRE_MAX_DATAGRAM - 40) * 8),
@@ -692,20 +692,6 @@ swarm_peer_has (SwarmPeer * p, guint64 seq)
   return g_hash_table_contains (p->have, &seq);
 }
 
-gboolean
-swarm_peer_has_keyframe (SwarmPeer * p, guint64 seq)
-{
-  return (GPOINTER_TO_UINT (g_hash_table_lookup (p->have, &seq)) & 2) != 0;
-}
-
-gboolean
-swarm_peer_get_newest (SwarmPeer * p, guint64 * seq)
-{
-  if (p->have_any)
-    *seq = p->have_newest;
-  return p->have_any;
-}
-
 SwarmPeerRole
 swarm_peer_get_remote_role (SwarmPeer * p)
 {
@@ -754,12 +740,6 @@ gint64
 swarm_peer_get_created_us (SwarmPeer * p)
 {
   return p->created_us;
-}
-
-guint
-swarm_peer_get_upload_queue_length (SwarmPeer * p)
-{
-  return p->uploads.length;
 }
 
 SwarmLink *

@@ -90,8 +90,8 @@ void swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg);
 /* @count == 0: the whole segment; else the chunks set in @bits. */
 void swarm_peer_request (SwarmPeer * p, guint64 seq, guint16 first_chunk,
     guint16 count, const guint8 * bits);
-void swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint32 echo_time_us,
-    guint16 chunk_count, const guint8 * received_bits);
+void swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint16 chunk_count,
+    const guint8 * received_bits);
 /* Sends queued chunks as far as congestion control and @limit (the
  * session's upload limit, nullable) allow; returns TRUE if more are queued. */
 gboolean swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit,
@@ -104,9 +104,6 @@ gboolean swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us);
 
 gboolean swarm_peer_is_ready (SwarmPeer * p);
 gboolean swarm_peer_has (SwarmPeer * p, guint64 seq);
-gboolean swarm_peer_has_keyframe (SwarmPeer * p, guint64 seq);
-/* FALSE if the partner announced nothing yet. */
-gboolean swarm_peer_get_newest (SwarmPeer * p, guint64 * seq);
 SwarmPeerRole swarm_peer_get_remote_role (SwarmPeer * p);
 SwarmLinkRole swarm_peer_get_link_role (SwarmPeer * p);
 const gchar *swarm_peer_get_remote_id (SwarmPeer * p);
@@ -115,7 +112,6 @@ const gchar *swarm_peer_get_offer_id (SwarmPeer * p);
 void swarm_peer_set_offer_id (SwarmPeer * p, const gchar * offer_id);
 gint64 swarm_peer_get_rtt_us (SwarmPeer * p);
 gint64 swarm_peer_get_created_us (SwarmPeer * p);
-guint swarm_peer_get_upload_queue_length (SwarmPeer * p);
 SwarmLink *swarm_peer_get_link (SwarmPeer * p);
 /* Payload bytes of DATA sent to and received from this partner. */
 guint64 swarm_peer_get_bytes_sent (SwarmPeer * p);

@@ -49,11 +49,6 @@ typedef struct {
   void (*schedule) (gpointer self, const SwarmSchedView * view, GArray * out);
 } SwarmSchedulerClass;
 
-/* First version: most urgent first; among the partners holding a segment,
- * the least busy viewer, then the fastest; the origin only when no viewer
- * holds it. */
-SWARM_API const SwarmSchedulerClass *swarm_scheduler_simple_get_class (void);
-
 /* The default: urgent segments first and in order, then rarest first;
  * each request goes to the partner expected to deliver it soonest (queue
  * ahead of it, measured rate, RTT), avoiding partners that recently

@@ -201,6 +201,25 @@ static void session_maybe_offer (SwarmSession * s);
 
 /* ---- small helpers ---------------------------------------------------- */
 
+/* A transfer for @seq, from @source (nullable: the scheduler picks one). */
+static Transfer *
+session_add_transfer (SwarmSession * s, guint64 seq, PeerEntry * source)
+{
+  Transfer *t = g_new0 (Transfer, 1);
+  guint64 *key = g_new (guint64, 1);
+
+  t->seq = seq;
+  *key = seq;
+  g_hash_table_insert (s->transfers, key, t);
+  if (source) {
+    t->source = source;
+    t->last_progress_us = g_get_monotonic_time ();
+    swarm_peer_set_in_flight (source->peer,
+        swarm_peer_get_in_flight (source->peer) + 1);
+  }
+  return t;
+}
+
 static void
 transfer_free (Transfer * t)
 {
@@ -255,37 +274,12 @@ session_count_partners (SwarmSession * s)
   return n;
 }
 
+/* The live entry for peer @remote_id other than @except.  With
+ * @linked_only, our own offers nobody answered yet are skipped: they must not
+ * stand in the way of a real link to the same peer. */
 static PeerEntry *
-session_find_partner (SwarmSession * s, const gchar * remote_id,
-    PeerEntry * except)
-{
-  guint i;
-
-  for (i = 0; i < s->peers->len; i++) {
-    PeerEntry *e = g_ptr_array_index (s->peers, i);
-    const gchar *id = swarm_peer_get_remote_id (e->peer);
-
-    if (e != except && peer_entry_is_live (e) && id
-        && g_strcmp0 (id, remote_id) == 0)
-      return e;
-  }
-  return NULL;
-}
-
-/* How many partners a viewer looks for itself.  It accepts offers up to
- * max-peers, but seeks only three quarters of that, so a swarm where
- * everyone has found its partners still has room for newcomers. */
-static guint
-session_seek_target (SwarmSession * s)
-{
-  return MAX (1, s->max_peers - s->max_peers / 4);
-}
-
-/* Like session_find_partner, but ignoring our own offers nobody answered
- * yet: those must not stand in the way of a real link to the same peer. */
-static PeerEntry *
-session_find_linked (SwarmSession * s, const gchar * remote_id,
-    PeerEntry * except)
+session_lookup_peer (SwarmSession * s, const gchar * remote_id,
+    PeerEntry * except, gboolean linked_only)
 {
   guint i;
 
@@ -296,11 +290,34 @@ session_find_linked (SwarmSession * s, const gchar * remote_id,
     if (e == except || !peer_entry_is_live (e) || !id
         || g_strcmp0 (id, remote_id) != 0)
       continue;
-    if (e->has_remote
+    if (!linked_only || e->has_remote
         || swarm_peer_get_link_role (e->peer) == SWARM_LINK_ANSWERER)
       return e;
   }
   return NULL;
+}
+
+static PeerEntry *
+session_find_partner (SwarmSession * s, const gchar * remote_id,
+    PeerEntry * except)
+{
+  return session_lookup_peer (s, remote_id, except, FALSE);
+}
+
+static PeerEntry *
+session_find_linked (SwarmSession * s, const gchar * remote_id,
+    PeerEntry * except)
+{
+  return session_lookup_peer (s, remote_id, except, TRUE);
+}
+
+/* How many partners a viewer looks for itself.  It accepts offers up to
+ * max-peers, but seeks only three quarters of that, so a swarm where
+ * everyone has found its partners still has room for newcomers. */
+static guint
+session_seek_target (SwarmSession * s)
+{
+  return MAX (1, s->max_peers - s->max_peers / 4);
 }
 
 static void
@@ -517,7 +534,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
     return;
   }
 
-  swarm_peer_send_ack (last->peer, t->seq, 0, t->chunk_count, t->got);
+  swarm_peer_send_ack (last->peer, t->seq, t->chunk_count, t->got);
   s->segment_bytes_avg = s->segment_bytes_avg ?
       (7 * s->segment_bytes_avg + t->size) / 8 : t->size;
   swarm_store_add (s->store, seq, flags, bytes);
@@ -586,8 +603,6 @@ session_ban_contributors (SwarmSession * s, Transfer * t)
 static gboolean
 session_accept_push (SwarmSession * s, PeerEntry * e, guint64 seq)
 {
-  Transfer *t;
-  guint64 *key;
   gboolean wanted;
 
   /* bounded: a partner cannot make us hold more transfers than we would
@@ -602,14 +617,7 @@ session_accept_push (SwarmSession * s, PeerEntry * e, guint64 seq)
   if (!wanted)
     return FALSE;
   session_note_known (s, seq, FALSE);
-  t = g_new0 (Transfer, 1);
-  t->seq = seq;
-  t->source = e;
-  t->last_progress_us = g_get_monotonic_time ();
-  swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
-  key = g_new (guint64, 1);
-  *key = seq;
-  g_hash_table_insert (s->transfers, key, t);
+  session_add_transfer (s, seq, e);
   return TRUE;
 }
 
@@ -674,10 +682,8 @@ on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data)
   PeerEntry *e = user_data;
   Transfer *t = g_hash_table_lookup (e->session->transfers, &seq);
 
-  if (t && t->source == e) {
-    transfer_detach (t);
-    t->last_progress_us = 0;    /* re-request elsewhere right away */
-  }
+  if (t && t->source == e)
+    transfer_detach (t);        /* the scheduler asks someone else */
   session_request_schedule (e->session);
 }
 
@@ -821,7 +827,6 @@ session_schedule (SwarmSession * s)
     SwarmSchedRequest *r = &g_array_index (requests, SwarmSchedRequest, i);
     PeerEntry *e;
     Transfer *t;
-    guint64 *key;
 
     if (r->peer_index >= entries->len)
       continue;
@@ -829,13 +834,8 @@ session_schedule (SwarmSession * s)
     t = g_hash_table_lookup (s->transfers, &r->seq);
     if (t && t->source)
       continue;
-    if (!t) {
-      t = g_new0 (Transfer, 1);
-      t->seq = r->seq;
-      key = g_new (guint64, 1);
-      *key = r->seq;
-      g_hash_table_insert (s->transfers, key, t);
-    }
+    if (!t)
+      t = session_add_transfer (s, r->seq, NULL);
     transfer_request (s, t, e);
   }
 
@@ -1027,10 +1027,8 @@ on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
   g_hash_table_iter_init (&it, s->transfers);
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     Transfer *t = value;
-    if (t->source == e) {
+    if (t->source == e)
       t->source = NULL;
-      t->last_progress_us = 0;
-    }
   }
   /* Freed on the next housekeeping pass: we may be deep inside its code. */
 }
