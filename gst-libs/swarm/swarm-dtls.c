@@ -624,6 +624,18 @@ swarm_dtls_is_established (SwarmDtls * dtls)
   return dtls->established && !dtls->failed;
 }
 
+gboolean
+swarm_dtls_export_keying_material (SwarmDtls * dtls, const gchar * label,
+    guint8 * out, gsize len)
+{
+  g_return_val_if_fail (dtls != NULL && label != NULL && out != NULL, FALSE);
+
+  if (!swarm_dtls_is_established (dtls))
+    return FALSE;
+  return gnutls_prf_rfc5705 (dtls->session, strlen (label), label, 0, NULL,
+      len, (char *) out) == GNUTLS_E_SUCCESS;
+}
+
 void
 swarm_dtls_free (SwarmDtls * dtls)
 {

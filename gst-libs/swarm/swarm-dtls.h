@@ -49,6 +49,10 @@ SWARM_API void swarm_dtls_receive (SwarmDtls * dtls, const guint8 * data,
 SWARM_API gboolean swarm_dtls_send (SwarmDtls * dtls, const guint8 * data,
     gsize len);
 SWARM_API gboolean swarm_dtls_is_established (SwarmDtls * dtls);
+/* RFC 5705 keying material exported from the established session (no
+ * context): both ends get the same bytes, nobody else can. */
+SWARM_API gboolean swarm_dtls_export_keying_material (SwarmDtls * dtls,
+    const gchar * label, guint8 * out, gsize len);
 /* Sends close_notify if established; stops timers; no callbacks after. */
 SWARM_API void swarm_dtls_free (SwarmDtls * dtls);
 

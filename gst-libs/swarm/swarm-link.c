@@ -970,6 +970,17 @@ swarm_link_send (SwarmLink * link, const guint8 * data, gsize len)
   return TRUE;
 }
 
+gboolean
+swarm_link_export_keying_material (SwarmLink * link, const gchar * label,
+    guint8 * out, gsize len)
+{
+  g_return_val_if_fail (link != NULL, FALSE);
+
+  if (link->closed || link->dtls == NULL)
+    return FALSE;
+  return swarm_dtls_export_keying_material (link->dtls, label, out, len);
+}
+
 void
 swarm_link_get_stats (SwarmLink * link, SwarmLinkStats * stats)
 {

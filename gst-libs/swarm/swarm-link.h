@@ -93,6 +93,11 @@ SWARM_API const gchar *swarm_link_get_remote_candidate_type (SwarmLink * link);
 /* "ip:port" of the selected remote candidate, or NULL. */
 SWARM_API gchar *swarm_link_get_remote_address (SwarmLink * link);
 
+/* RFC 5705 keying material of the link's DTLS session (once connected):
+ * binds a proof to this very link.  FALSE if not connected. */
+SWARM_API gboolean swarm_link_export_keying_material (SwarmLink * link,
+    const gchar * label, guint8 * out, gsize len);
+
 /* Counters since creation. */
 typedef struct {
   guint64 datagrams_sent;        /* accepted by swarm_link_send */

@@ -163,6 +163,19 @@ on_link_connected (SwarmLink * link, gpointer user_data)
   memcpy (hello.hello.swarm_key, p->local.swarm_key, SWARM_WIRE_KEY_LEN);
   memcpy (hello.hello.peer_id, p->local.peer_id, SWARM_WIRE_PEER_ID_LEN);
   hello.hello.role = p->local.role;
+  if (p->local.secret) {
+    guint8 exported[SWARM_SECRET_EXPORTER_LEN];
+
+    if (!swarm_link_export_keying_material (p->link,
+            SWARM_SECRET_EXPORTER_LABEL, exported, sizeof (exported))) {
+      peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_PROTOCOL,
+          "could not export DTLS keying material");
+      return;
+    }
+    swarm_secret_hello_proof (p->local.secret, exported, p->local.peer_id,
+        SWARM_WIRE_PEER_ID_LEN, hello.hello.proof);
+    hello.hello.has_proof = TRUE;
+  }
   peer_send (p, &hello);
 }
 
@@ -274,6 +287,33 @@ peer_handle_request (SwarmPeer * p, const SwarmMessage * msg)
   }
 }
 
+/* Private swarm: the partner must prove, on this very DTLS session, that
+ * it knows the secret.  Public swarm: a partner that offers a proof is in a
+ * private swarm with the same key, and we cannot follow it. */
+static gboolean
+peer_check_proof (SwarmPeer * p, const SwarmMessage * msg)
+{
+  guint8 exported[SWARM_SECRET_EXPORTER_LEN];
+
+  if (!p->local.secret) {
+    if (!msg->hello.has_proof)
+      return TRUE;
+    peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_SECRET,
+        "partner belongs to a private swarm");
+    return FALSE;
+  }
+  if (!msg->hello.has_proof
+      || !swarm_link_export_keying_material (p->link,
+          SWARM_SECRET_EXPORTER_LABEL, exported, sizeof (exported))
+      || !swarm_secret_check_hello_proof (p->local.secret, exported,
+          msg->hello.peer_id, SWARM_WIRE_PEER_ID_LEN, msg->hello.proof)) {
+    peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_SECRET,
+        "partner did not prove it knows the swarm secret");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 peer_handle (SwarmPeer * p, const SwarmMessage * msg)
 {
@@ -295,6 +335,8 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
         return;
       }
       if (p->hello_received)
+        return;
+      if (!peer_check_proof (p, msg))
         return;
       g_free (p->remote_id);
       p->remote_id = g_strdup (id);

@@ -10,6 +10,7 @@
 #include "swarm-congestion.h"
 #include "swarm-store.h"
 #include "swarm-wire.h"
+#include "swarm-secret.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +21,7 @@ typedef enum {
   SWARM_PEER_ERROR_PROTOCOL,     /* wrong swarm, identity mismatch */
   SWARM_PEER_ERROR_SILENT,       /* nothing heard for SWARM_PEER_SILENCE_US */
   SWARM_PEER_ERROR_LEFT,         /* partner said BYE */
+  SWARM_PEER_ERROR_SECRET,       /* private swarm: no or a wrong proof */
 } SwarmPeerError;
 
 GQuark swarm_peer_error_quark (void);
@@ -39,6 +41,9 @@ typedef struct {
   SwarmPeerRole role;
   /* FALSE for a consume-only viewer: announces nothing, serves nothing. */
   gboolean serve;
+  /* Private swarm (nullable, borrowed for the peer's life): HELLOs carry
+   * and require a proof of the secret. */
+  const SwarmSecret *secret;
 } SwarmPeerLocal;
 
 typedef struct {

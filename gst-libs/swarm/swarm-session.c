@@ -120,6 +120,8 @@ struct _SwarmSession {
 
   gchar *swarm_id;
   gchar *info_hash;
+  gchar *secret_text;           /* until start derives the keys */
+  SwarmSecret *secret;          /* private swarm, else NULL */
   SwarmPeerLocal local;
   SwarmDtlsCredentials *credentials;
   SwarmStore *store;
@@ -160,6 +162,10 @@ struct _SwarmSession {
   gint64 last_pex_offer_us;
   gboolean partner_lost;        /* a ready partner went away: look again now */
   gsize segment_bytes_avg;      /* typical segment size seen */
+  /* Signs that the swarm is private and our secret (or its absence) does
+   * not fit: refusals of our offers, descriptions we could not open.  Only
+   * used to explain a failed join: a stranger can fake them. */
+  guint private_hints;
 
   /* shared with elements, under lock */
   GMutex lock;
@@ -183,6 +189,7 @@ struct _SwarmSession {
   guint64 segments_received;
   guint64 segments_rejected;
   guint64 peers_banned;
+  guint64 descriptions_refused; /* offers/answers that did not fit our secret */
   guint64 segments_published;
   guint64 bytes_published;
   guint64 segments_played;
@@ -913,23 +920,78 @@ on_peer_upload (SwarmPeer * p, gpointer user_data)
   g_source_attach (s->pump_source, s->context);
 }
 
-/* ---- partners --------------------------------------------------------- */
-
 static gboolean session_relay_description (SwarmSession * s, PeerEntry * e,
     const gchar * sdp);
 
+/* ---- private swarms ---------------------------------------------------- */
+
+/* What we signal for a local description: sealed in a private swarm, so
+ * trackers and relays see neither addresses nor fingerprints. */
+static gchar *
+session_outgoing_description (SwarmSession * s, const gchar * sdp)
+{
+  return s->secret ? swarm_secret_seal (s->secret, sdp) : g_strdup (sdp);
+}
+
 static void
-on_peer_description (SwarmPeer * p, const gchar * sdp, gpointer user_data)
+session_note_refused (SwarmSession * s, gboolean counted)
+{
+  s->private_hints++;
+  if (!counted)
+    return;
+  g_mutex_lock (&s->lock);
+  s->descriptions_refused++;
+  g_mutex_unlock (&s->lock);
+}
+
+/* The usable description in what @peer_id signalled, or NULL if it does
+ * not fit our secret (or its absence). */
+static gchar *
+session_incoming_description (SwarmSession * s, const gchar * peer_id,
+    const gchar * text)
+{
+  GError *error = NULL;
+  gchar *sdp;
+
+  if (swarm_secret_is_refusal (text)) {
+    GST_INFO ("%s refused our description: the swarm is private and %s",
+        peer_id, s->secret ? "our secret is not its" : "we have no secret");
+    session_note_refused (s, FALSE);
+    return NULL;
+  }
+  if (!s->secret) {
+    if (!swarm_secret_is_sealed (text))
+      return g_strdup (text);
+    GST_INFO ("%s sent a sealed description: the swarm is private", peer_id);
+    session_note_refused (s, TRUE);
+    return NULL;
+  }
+  sdp = swarm_secret_open (s->secret, text, &error);
+  if (!sdp) {
+    GST_INFO ("description from %s refused: %s", peer_id, error->message);
+    g_error_free (error);
+    session_note_refused (s, TRUE);
+  }
+  return sdp;
+}
+
+/* ---- partners --------------------------------------------------------- */
+
+static void
+on_peer_description (SwarmPeer * p, const gchar * local_sdp,
+    gpointer user_data)
 {
   PeerEntry *e = user_data;
   SwarmSession *s = e->session;
   GError *error = NULL;
+  gchar *sdp = session_outgoing_description (s, local_sdp);
 
   e->described = TRUE;
   if (e->relay_id) {
     e->offered_us = g_get_monotonic_time ();
     if (!session_relay_description (s, e, sdp))
       swarm_peer_close (p);
+    g_free (sdp);
     return;
   }
   if (swarm_peer_get_link_role (p) == SWARM_LINK_ANSWERER) {
@@ -940,9 +1002,11 @@ on_peer_description (SwarmPeer * p, const gchar * sdp, gpointer user_data)
       g_clear_error (&error);
       swarm_peer_close (p);
     }
+    g_free (sdp);
     return;
   }
-  e->description = g_strdup (sdp);
+  g_free (e->description);
+  e->description = sdp;
   if (s->offers_gathering > 0)
     s->offers_gathering--;
   if (s->offers_gathering == 0)
@@ -1282,11 +1346,18 @@ session_announce (SwarmSession * s, SwarmTrackerClient * c,
   const gchar *event = s->announced_started ? NULL : "started";
   gint64 left = s->role == SWARM_SESSION_ORIGIN ? 0 : 1;
 
-  if (!swarm_tracker_client_announce (c, event, left, n_offers, offers,
+  /* Big descriptions (many candidates, sealed) may not fit ten to a
+   * frame: send fewer rather than none. */
+  while (!swarm_tracker_client_announce (c, event, left, n_offers, offers,
           n_offers, &error)) {
-    GST_INFO ("announce failed: %s", error->message);
-    g_error_free (error);
-    return;
+    if (!g_error_matches (error, SWARM_TRACKER_ERROR,
+            SWARM_TRACKER_ERROR_TOO_LARGE) || n_offers == 0) {
+      GST_INFO ("announce failed: %s", error->message);
+      g_error_free (error);
+      return;
+    }
+    g_clear_error (&error);
+    n_offers /= 2;
   }
   s->announced_started = TRUE;
 }
@@ -1441,21 +1512,33 @@ on_tracker_announce_reply (SwarmTrackerClient * c, guint complete,
 static void
 session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
     const gchar * relay_id, const gchar * peer_id, const gchar * offer_id,
-    const gchar * sdp)
+    const gchar * text)
 {
   PeerEntry *e;
   GError *error = NULL;
+  gchar *sdp;
 
   if (session_is_banned (s, peer_id)) {
     GST_DEBUG ("ignoring offer from %s: banned", peer_id);
     return;
   }
+  /* Before the max-peers check: a joiner with no or the wrong secret
+   * learns why, even from a full partner. */
+  sdp = session_incoming_description (s, peer_id, text);
+  if (!sdp) {
+    if (via && !swarm_secret_is_refusal (text))
+      swarm_tracker_client_answer (via, peer_id, offer_id,
+          SWARM_SECRET_REFUSAL, NULL);
+    return;
+  }
   if (session_count_partners (s) >= s->max_peers) {
     GST_DEBUG ("ignoring offer from %s: at max-peers", peer_id);
+    g_free (sdp);
     return;
   }
   if (session_find_linked (s, peer_id, NULL)) {
     GST_DEBUG ("ignoring offer from %s: already a partner", peer_id);
+    g_free (sdp);
     return;
   }
   e = session_add_peer (s, SWARM_LINK_ANSWERER);
@@ -1470,14 +1553,16 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
     g_error_free (error);
     e->dead = TRUE;
   }
+  g_free (sdp);
 }
 
 /* Someone answered one of our offers (tracker or relayed). */
 static void
 session_apply_answer (SwarmSession * s, const gchar * peer_id,
-    const gchar * offer_id, const gchar * sdp)
+    const gchar * offer_id, const gchar * text)
 {
   GError *error = NULL;
+  gchar *sdp;
   guint i;
 
   for (i = 0; i < s->peers->len; i++) {
@@ -1496,6 +1581,11 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
       swarm_peer_close (e->peer);
       return;
     }
+    sdp = session_incoming_description (s, peer_id, text);
+    if (!sdp) {
+      swarm_peer_close (e->peer);
+      return;
+    }
     e->has_remote = TRUE;
     swarm_peer_set_remote_id (e->peer, peer_id);
     if (!swarm_peer_set_remote_description (e->peer, sdp, &error)) {
@@ -1503,6 +1593,7 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
       g_error_free (error);
       swarm_peer_close (e->peer);
     }
+    g_free (sdp);
     return;
   }
   GST_DEBUG ("answer %s from %s matches no open offer", offer_id, peer_id);
@@ -1641,7 +1732,17 @@ session_check_join (SwarmSession * s, gint64 now)
     return;
 
   url = g_strjoinv (", ", s->tracker_urls);
-  if (!s->tracker_ever_connected)
+  if (s->private_hints > 0 && s->n_ready_peers == 0 && !s->secret)
+    session_fail (s, SWARM_SESSION_ERROR_SECRET,
+        g_strdup_printf (_("Swarm %s is private: set its secret (the "
+                "\"secret\" property or secret= in the p2p:// URI)."),
+            s->swarm_id));
+  else if (s->private_hints > 0 && s->n_ready_peers == 0)
+    session_fail (s, SWARM_SESSION_ERROR_SECRET,
+        g_strdup_printf (_("The secret does not match swarm %s: its members "
+                "could not open our offers, or we theirs (waited %u ms)."),
+            s->swarm_id, s->join_timeout_ms));
+  else if (!s->tracker_ever_connected)
     session_fail (s, SWARM_SESSION_ERROR_TRACKER,
         g_strdup_printf (_("Could not connect to the tracker at %s within "
                 "%u ms."), url, s->join_timeout_ms));
@@ -1723,7 +1824,8 @@ swarm_session_get_stats (SwarmSession * s)
       "bytes-sent", G_TYPE_UINT64, s->bytes_sent,
       "bytes-received", G_TYPE_UINT64, s->bytes_received,
       "pex-links", G_TYPE_UINT64, s->pex_links,
-      "segments-pushed", G_TYPE_UINT64, s->segments_pushed, NULL);
+      "segments-pushed", G_TYPE_UINT64, s->segments_pushed,
+      "descriptions-refused", G_TYPE_UINT64, s->descriptions_refused, NULL);
   if (s->role == SWARM_SESSION_VIEWER) {
     gst_structure_set (st,
         "bytes-from-origin", G_TYPE_UINT64, s->bytes_from_origin,
@@ -1799,6 +1901,7 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->local.role = s->role == SWARM_SESSION_ORIGIN ? SWARM_PEER_ROLE_ORIGIN :
       SWARM_PEER_ROLE_VIEWER;
   s->local.serve = !(s->role == SWARM_SESSION_VIEWER && config->consume_only);
+  s->secret_text = g_strdup (config->secret);
   if (config->upload_limit_kbps > 0) {
     guint64 rate = (guint64) config->upload_limit_kbps * 125;
     /* bursts of 20 ms, at least a few datagrams */
@@ -1927,6 +2030,19 @@ swarm_session_start (SwarmSession * s, GError ** error)
   StartJob job = { 0 };
 
   g_return_val_if_fail (s->thread == NULL, FALSE);
+  if (s->secret_text && !s->secret) {
+    GError *secret_error = NULL;
+
+    s->secret = swarm_secret_new (s->secret_text, s->local.swarm_key,
+        &secret_error);
+    if (!s->secret) {
+      g_set_error_literal (error, SWARM_SESSION_ERROR,
+          SWARM_SESSION_ERROR_SETTINGS, secret_error->message);
+      g_error_free (secret_error);
+      return FALSE;
+    }
+    s->local.secret = s->secret;
+  }
   job.session = s;
   g_mutex_init (&job.lock);
   g_cond_init (&job.cond);
@@ -2050,6 +2166,8 @@ swarm_session_free (SwarmSession * s)
   g_free (s->stats_name);
   g_free (s->swarm_id);
   g_free (s->info_hash);
+  swarm_secret_clear_string (&s->secret_text);
+  swarm_secret_free (s->secret);
   g_value_unset (&s->peer_stats);
   g_mutex_clear (&s->lock);
   g_cond_clear (&s->cond);

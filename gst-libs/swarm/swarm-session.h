@@ -29,6 +29,7 @@ typedef enum {
   SWARM_SESSION_ERROR_JOIN_TIMEOUT,  /* no publisher / no data in time */
   SWARM_SESSION_ERROR_SETTINGS,
   SWARM_SESSION_ERROR_FAILED,
+  SWARM_SESSION_ERROR_SECRET,        /* private swarm: secret missing or wrong */
 } SwarmSessionError;
 
 SWARM_API GQuark swarm_session_error_quark (void);
@@ -60,6 +61,8 @@ typedef struct {
   const SwarmSchedulerClass *scheduler; /* NULL = default */
   gboolean consume_only;         /* viewer: never announce or serve segments */
   guint upload_limit_kbps;       /* all partners together; 0 = no limit */
+  /* Private swarm's secret (copied; see swarm-secret.h); NULL = public. */
+  const gchar *secret;
 } SwarmSessionConfig;
 
 SWARM_API SwarmSession *swarm_session_new (const SwarmSessionConfig * config,

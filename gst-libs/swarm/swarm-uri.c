@@ -302,6 +302,11 @@ swarm_uri_free (SwarmUri * uri)
   g_free (uri->swarm_id);
   g_free (uri->stun_server);
   g_free (uri->turn_server);
+  if (uri->secret) {
+    /* a credential: do not leave it in freed memory */
+    memset (uri->secret, 0, strlen (uri->secret));
+    g_free (uri->secret);
+  }
   g_free (uri);
 }
 
@@ -314,7 +319,7 @@ parse_query (SwarmUri * uri, const gchar * query, GError ** error)
   for (guint i = 0; params[i]; i++) {
     gchar *name = params[i], *raw, *value, *shown;
     gchar **slot;
-    gboolean turn;
+    gboolean turn = FALSE, is_secret = FALSE;
     SwarmIceServer *server;
 
     /* Tolerate "?&a=b" and a trailing '&': they name nothing. */
@@ -330,11 +335,14 @@ parse_query (SwarmUri * uri, const gchar * query, GError ** error)
     } else if (g_str_equal (name, "turn-server")) {
       slot = &uri->turn_server;
       turn = TRUE;
+    } else if (g_str_equal (name, "secret")) {
+      slot = &uri->secret;
+      is_secret = TRUE;
     } else {
       shown = quote (name, -1);
       g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_PARAMETER,
           _("Unknown parameter “%s” in p2p:// URI; known parameters are "
-              "stun-server and turn-server"), shown);
+              "stun-server, turn-server and secret"), shown);
       g_free (shown);
       goto out;
     }
@@ -350,6 +358,12 @@ parse_query (SwarmUri * uri, const gchar * query, GError ** error)
       goto out;
     }
     value = g_uri_unescape_string (raw, NULL);
+    if (value == NULL && is_secret) {
+      /* never echo a credential into an error message */
+      g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_PARAMETER,
+          _("Parameter “secret” in p2p:// URI is badly percent-encoded"));
+      goto out;
+    }
     if (value == NULL) {
       shown = quote (raw, -1);
       g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_PARAMETER,
@@ -357,6 +371,17 @@ parse_query (SwarmUri * uri, const gchar * query, GError ** error)
               "value “%s”"), name, shown);
       g_free (shown);
       goto out;
+    }
+    if (is_secret) {
+      if (strlen (value) > SWARM_URI_MAX_SECRET_LEN) {
+        g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_PARAMETER,
+            _("Parameter “secret” in p2p:// URI is longer than %u bytes"),
+            SWARM_URI_MAX_SECRET_LEN);
+        g_free (value);
+        goto out;
+      }
+      *slot = value;
+      continue;
     }
     /* Check it now so a typo fails at parse time, not when ICE starts. */
     server = swarm_ice_server_parse (value, turn, error);
@@ -454,8 +479,8 @@ append_param (GString * s, gboolean * first, const gchar * name,
   g_free (escaped);
 }
 
-gchar *
-swarm_uri_to_string (const SwarmUri * uri)
+static gchar *
+uri_format (const SwarmUri * uri, gboolean with_secret)
 {
   GString *s;
   gchar *host;
@@ -477,8 +502,22 @@ swarm_uri_to_string (const SwarmUri * uri)
   }
   append_param (s, &first, "stun-server", uri->stun_server);
   append_param (s, &first, "turn-server", uri->turn_server);
+  if (with_secret)
+    append_param (s, &first, "secret", uri->secret);
   g_free (host);
   return g_string_free (s, FALSE);
+}
+
+gchar *
+swarm_uri_to_string (const SwarmUri * uri)
+{
+  return uri_format (uri, TRUE);
+}
+
+gchar *
+swarm_uri_to_public_string (const SwarmUri * uri)
+{
+  return uri_format (uri, FALSE);
 }
 
 gchar *

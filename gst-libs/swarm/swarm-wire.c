@@ -7,7 +7,7 @@
  * for debug logs only: a bad datagram is dropped, never shown to a person.
  *
  * Bodies after "u8 version | u8 type" (big-endian):
- *   HELLO    key[32] peer_id[20] role u8
+ *   HELLO    key[32] peer_id[20] role u8 [proof[32]]
  *   HAVE     first_seq u64, count u16, have_bits[(count+7)/8], key_bits[same]
  *   REQUEST  seq u64, first_chunk u16, count u16, bits[(count+7)/8]
  *   DATA     seq u64, chunk_index u16, chunk_count u16, segment_size u32,
@@ -317,6 +317,12 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
       memcpy (m.hello.peer_id, read_bytes (&r, SWARM_WIRE_PEER_ID_LEN),
           SWARM_WIRE_PEER_ID_LEN);
       m.hello.role = read_u8 (&r);
+      /* the proof is the only optional part: exactly it, or nothing */
+      if (r.left == SWARM_WIRE_PROOF_LEN) {
+        m.hello.has_proof = TRUE;
+        memcpy (m.hello.proof, read_bytes (&r, SWARM_WIRE_PROOF_LEN),
+            SWARM_WIRE_PROOF_LEN);
+      }
       break;
     case SWARM_MSG_HAVE:{
       gsize n;
@@ -476,7 +482,8 @@ message_len (const SwarmMessage * msg)
 {
   switch (msg->type) {
     case SWARM_MSG_HELLO:
-      return HEADER_LEN + HELLO_BODY;
+      return HEADER_LEN + HELLO_BODY +
+          (msg->hello.has_proof ? SWARM_WIRE_PROOF_LEN : 0);
     case SWARM_MSG_HAVE:
       return HEADER_LEN + HAVE_FIXED + 2 * bitmap_len (msg->have.count);
     case SWARM_MSG_REQUEST:
@@ -530,6 +537,8 @@ swarm_wire_write (const SwarmMessage * msg, guint8 * out, gsize out_size)
       p = write_bytes (p, (const guint8 *) msg->hello.peer_id,
           SWARM_WIRE_PEER_ID_LEN);
       p = write_u8 (p, msg->hello.role);
+      if (msg->hello.has_proof)
+        p = write_bytes (p, msg->hello.proof, SWARM_WIRE_PROOF_LEN);
       break;
     case SWARM_MSG_HAVE:
       p = write_u64 (p, msg->have.first_seq);

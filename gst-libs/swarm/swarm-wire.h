@@ -30,6 +30,8 @@ G_BEGIN_DECLS
 #define SWARM_WIRE_MAX_HAVE_BITS 2048
 #define SWARM_WIRE_PEER_ID_LEN 20
 #define SWARM_WIRE_KEY_LEN 32
+/* HELLO's proof of the swarm secret (private swarms, see swarm-secret.h). */
+#define SWARM_WIRE_PROOF_LEN 32
 
 typedef enum {
   SWARM_MSG_HELLO = 1,     /* first message on a link, both ways */
@@ -71,6 +73,8 @@ typedef struct {
       guint8 swarm_key[SWARM_WIRE_KEY_LEN]; /* publisher public key: which swarm */
       gchar peer_id[SWARM_WIRE_PEER_ID_LEN]; /* tracker peer id, not NUL-terminated */
       guint8 role;                          /* SwarmPeerRole */
+      gboolean has_proof;                   /* private swarm: proof follows */
+      guint8 proof[SWARM_WIRE_PROOF_LEN];
     } hello;
     struct {
       guint64 first_seq;

@@ -15,6 +15,7 @@
 #include "swarm-segmenter.h"
 #include "swarm-drift.h"
 #include "swarm-congestion.h"
+#include "swarm-secret.h"
 #include "swarm-session.h"
 
 G_BEGIN_DECLS

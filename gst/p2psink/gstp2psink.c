@@ -18,6 +18,12 @@
  * is ready, the element posts an element message `p2p-published` with a
  * string field `uri` (also readable from #GstP2pSink:uri) for viewers.
  *
+ * With #GstP2pSink:secret set the swarm is private: descriptions are sealed
+ * with a key derived from the secret and partners prove they know it, so
+ * only viewers given the same secret (p2psrc `secret`, or `secret=` in
+ * the URI) can join.  The secret is never logged nor shown in `uri` or
+ * `p2p-published` (which then carries `private=true`).
+ *
  * Every #GstP2pSink:stats-interval milliseconds it posts a `p2p-stats`
  * element message holding the #GstP2pSink:stats structure: `peers` (guint),
  * `bytes-sent`, `bytes-received`, `segments-published` (guint64),
@@ -75,6 +81,7 @@ enum
   PROP_STATS,
   PROP_STATS_INTERVAL,
   PROP_UPLOAD_LIMIT,
+  PROP_SECRET,
 };
 
 struct _GstP2pSink
@@ -92,6 +99,7 @@ struct _GstP2pSink
   gchar *turn_server;
   guint stats_interval;
   guint upload_limit;
+  gchar *secret;
   gchar *uri;
 
   /* streaming state */
@@ -129,6 +137,7 @@ gst_p2p_sink_finalize (GObject * object)
   g_free (self->stun_server);
   g_free (self->turn_server);
   g_free (self->uri);
+  swarm_secret_clear_string (&self->secret);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -176,6 +185,10 @@ gst_p2p_sink_set_property (GObject * object, guint prop_id,
       break;
     case PROP_UPLOAD_LIMIT:
       self->upload_limit = g_value_get_uint (value);
+      break;
+    case PROP_SECRET:
+      swarm_secret_clear_string (&self->secret);
+      self->secret = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -344,9 +357,10 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   g_auto (GStrv) trackers = NULL;
   g_autofree gchar *key_file = NULL, *address = NULL, *host = NULL;
   g_autofree gchar *swarm_id = NULL;
-  gchar *stun_text, *turn_text, *tracker;
+  gchar *stun_text, *turn_text, *tracker, *secret;
   guint port, max_peers, segment_duration, stats_interval, tracker_port;
   guint upload_limit;
+  gboolean is_private;
   GError *error = NULL;
   SwarmSession *session;
   gchar *uri;
@@ -362,6 +376,7 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   stun_text = g_strdup (self->stun_server);
   turn_text = g_strdup (self->turn_server);
   tracker = g_strdup (self->tracker);
+  secret = g_strdup (self->secret);
   GST_OBJECT_UNLOCK (self);
 
   if (tracker && *tracker)
@@ -409,9 +424,12 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   config.stats_interval_ms = stats_interval;
   config.stats_name = "p2p-stats";
   config.upload_limit_kbps = upload_limit;
+  config.secret = secret && *secret ? secret : NULL;
+  is_private = config.secret != NULL;
 
   session = swarm_session_new (&config, &callbacks, self);
   g_strfreev (config.trackers);
+  swarm_secret_clear_string (&secret);
   if (!swarm_session_start (session, &error)
       || !swarm_session_wait_ready (session, READY_TIMEOUT_MS, &error)) {
     swarm_session_free (session);
@@ -448,7 +466,8 @@ gst_p2p_sink_start (GstBaseSink * bsink)
           gst_structure_new ("p2p-published",
               "uri", G_TYPE_STRING, uri,
               "swarm-id", G_TYPE_STRING, swarm_id,
-              "tracker-port", G_TYPE_UINT, tracker_port, NULL)));
+              "tracker-port", G_TYPE_UINT, tracker_port,
+              "private", G_TYPE_BOOLEAN, is_private, NULL)));
   return TRUE;
 
 settings_error:
@@ -613,6 +632,12 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
       g_param_spec_string ("uri", "URI",
           "p2p:// URI viewers open (p2psrc uri=...), set once the swarm is up",
           NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_SECRET,
+      g_param_spec_string ("secret", "Secret",
+          "Shared secret of a private swarm: only viewers given the same "
+          "secret can join (write-only, never logged; NULL = public swarm)",
+          NULL,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Swarm statistics (peers, bytes-sent, bytes-received, "

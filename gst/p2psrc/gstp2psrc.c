@@ -13,8 +13,11 @@
  *
  * The URI is `p2p://HOST:PORT/SWARM-ID` as posted by p2psink (HOST:PORT is
  * the tracker, SWARM-ID the publisher's public key: only segments signed by
- * that key are played).  Query parameters `stun-server` and `turn-server`
- * map onto the properties of the same name.
+ * that key are played).  Query parameters `stun-server`, `turn-server` and
+ * `secret` map onto the properties of the same name; a secret taken from
+ * the URI is removed from the readable #GstP2pSrc:uri.  In a private swarm
+ * a viewer with no or the wrong #GstP2pSrc:secret gets no segment and fails
+ * with a RESOURCE NOT_AUTHORIZED error after #GstP2pSrc:join-timeout.
  *
  * A viewer starts on the newest segment that begins with a keyframe, after
  * the caps' stream headers.  A segment that does not arrive before its
@@ -44,6 +47,7 @@
 #include "config.h"
 #endif
 
+#include <string.h>
 #include <glib/gi18n-lib.h>
 #include "gstp2psrc.h"
 
@@ -69,6 +73,7 @@ enum
   PROP_JOIN_TIMEOUT,
   PROP_CONSUME_ONLY,
   PROP_UPLOAD_LIMIT,
+  PROP_SECRET,
 };
 
 struct _GstP2pSrc
@@ -76,7 +81,8 @@ struct _GstP2pSrc
   GstPushSrc parent;
 
   /* properties, under the object lock */
-  gchar *uri;
+  gchar *uri;                    /* without its secret, if it had one */
+  gchar *secret;
   guint latency;
   guint max_peers;
   gchar *stun_server;
@@ -139,10 +145,13 @@ gst_p2p_src_finalize (GObject * object)
   g_free (self->uri);
   g_free (self->stun_server);
   g_free (self->turn_server);
+  swarm_secret_clear_string (&self->secret);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
-/* Takes the URI's query parameters over into the properties. */
+/* Takes the URI's query parameters over into the properties.  A secret
+ * moves to the secret property: the uri property (readable, shown by
+ * gst-launch -v and in logs) keeps the rest. */
 static gboolean
 gst_p2p_src_set_uri_internal (GstP2pSrc * self, const gchar * uri,
     GError ** error)
@@ -153,7 +162,13 @@ gst_p2p_src_set_uri_internal (GstP2pSrc * self, const gchar * uri,
     return FALSE;
   GST_OBJECT_LOCK (self);
   g_free (self->uri);
-  self->uri = g_strdup (uri);
+  if (parsed && parsed->secret) {
+    self->uri = swarm_uri_to_public_string (parsed);
+    swarm_secret_clear_string (&self->secret);
+    self->secret = g_strdup (parsed->secret);
+  } else {
+    self->uri = g_strdup (uri);
+  }
   if (parsed && parsed->stun_server) {
     g_free (self->stun_server);
     self->stun_server = g_strdup (parsed->stun_server);
@@ -255,6 +270,10 @@ gst_p2p_src_set_property (GObject * object, guint prop_id,
     case PROP_UPLOAD_LIMIT:
       self->upload_limit = g_value_get_uint (value);
       break;
+    case PROP_SECRET:
+      swarm_secret_clear_string (&self->secret);
+      self->secret = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -319,6 +338,10 @@ gst_p2p_src_post_error (GstP2pSrc * self, const GError * error)
       && error->code == SWARM_SESSION_ERROR_TRACKER)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", error->message),
         (NULL));
+  else if (error->domain == SWARM_SESSION_ERROR
+      && error->code == SWARM_SESSION_ERROR_SECRET)
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED, ("%s",
+            error->message), (NULL));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", error->message),
         (NULL));
@@ -367,6 +390,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   g_autoptr (SwarmIceServer) turn = NULL;
   g_autoptr (SwarmIdentity) publisher = NULL;
   g_autofree gchar *uri_text = NULL, *stun_text = NULL, *turn_text = NULL;
+  gchar *secret;
   gchar *trackers[2] = { NULL, NULL };
   GError *error = NULL;
   SwarmSession *session;
@@ -382,18 +406,26 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   join_timeout = self->join_timeout;
   consume_only = self->consume_only;
   upload_limit = self->upload_limit;
+  secret = g_strdup (self->secret);
   GST_OBJECT_UNLOCK (self);
 
   if (!uri_text) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         (_("No URI set: give p2psrc the p2p:// URI posted by p2psink.")),
         (NULL));
+    swarm_secret_clear_string (&secret);
     return FALSE;
   }
   if (!(uri = swarm_uri_parse (uri_text, &error))) {
+    /* a malformed URI may still hold a secret: show it without the query */
+    gchar *shown = g_strndup (uri_text, strcspn (uri_text, "?"));
+
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        (_("Invalid swarm URI \"%s\"."), uri_text), ("%s", error->message));
+        (_("Invalid swarm URI \"%s%s\"."), shown,
+            strchr (uri_text, '?') ? "?…" : ""), ("%s", error->message));
+    g_free (shown);
     g_error_free (error);
+    swarm_secret_clear_string (&secret);
     return FALSE;
   }
   if ((stun_text && *stun_text
@@ -403,6 +435,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         (_("Invalid STUN or TURN server setting.")), ("%s", error->message));
     g_error_free (error);
+    swarm_secret_clear_string (&secret);
     return FALSE;
   }
 
@@ -420,10 +453,12 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   /* upload-limit=1 is the documented shorthand for consume-only */
   config.consume_only = consume_only || upload_limit == 1;
   config.upload_limit_kbps = upload_limit;
+  config.secret = secret && *secret ? secret : NULL;
 
   g_atomic_int_set (&self->error_posted, 0);
   session = swarm_session_new (&config, &callbacks, self);
   g_free (trackers[0]);
+  swarm_secret_clear_string (&secret);
   if (!swarm_session_start (session, &error)) {
     swarm_session_free (session);
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
@@ -1038,6 +1073,11 @@ gst_p2p_src_class_init (GstP2pSrcClass * klass)
           "Most kbit/s this viewer uploads to other viewers, all together "
           "(0 = no limit, 1 = consume only)", 0, G_MAXUINT, 0,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_SECRET,
+      g_param_spec_string ("secret", "Secret",
+          "Shared secret of a private swarm, as given to p2psink (also "
+          "secret= in the URI; write-only, never logged)", NULL,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,

@@ -286,6 +286,60 @@ GST_START_TEST (test_errors_hide_turn_password)
 
 GST_END_TEST;
 
+/* secret=: parsed, percent-decoded, round-tripped by to_string, left out of
+ * to_public_string and never echoed in errors. */
+GST_START_TEST (test_secret_param)
+{
+  gchar *t = g_strdup_printf ("p2p://h:1/%s?stun-server=stun://s:1"
+      "&secret=two%%20words%%26more", sid);
+  SwarmUri *uri = parse_ok (t);
+  gchar *full, *shown, *msg;
+  SwarmUri *again;
+
+  fail_unless_equals_string (uri->secret, "two words&more");
+  full = swarm_uri_to_string (uri);
+  again = parse_ok (full);
+  fail_unless_equals_string (again->secret, "two words&more");
+  shown = swarm_uri_to_public_string (uri);
+  fail_if (strstr (shown, "secret"), "%s", shown);
+  fail_if (strstr (shown, "two"), "%s", shown);
+  fail_unless (strstr (shown, "stun-server=stun://s:1") != NULL, "%s", shown);
+  swarm_uri_free (again);
+  again = parse_ok (shown);
+  fail_unless (again->secret == NULL);
+  swarm_uri_free (again);
+  g_free (full);
+  g_free (shown);
+  swarm_uri_free (uri);
+  g_free (t);
+
+  /* twice, empty, badly encoded, too long: refused without the value */
+  t = g_strdup_printf ("p2p://h:1/%s?secret=a1b2&secret=c3d4", sid);
+  msg = parse_fails (t, SWARM_URI_ERROR_PARAMETER);
+  fail_if (strstr (msg, "a1b2") || strstr (msg, "c3d4"), "%s", msg);
+  g_free (msg);
+  g_free (t);
+  t = g_strdup_printf ("p2p://h:1/%s?secret=", sid);
+  g_free (parse_fails (t, SWARM_URI_ERROR_PARAMETER));
+  g_free (t);
+  t = g_strdup_printf ("p2p://h:1/%s?secret=s3cr%%zz", sid);
+  msg = parse_fails (t, SWARM_URI_ERROR_PARAMETER);
+  fail_if (strstr (msg, "s3cr"), "%s", msg);
+  g_free (msg);
+  g_free (t);
+  {
+    gchar *long_secret = g_strnfill (SWARM_URI_MAX_SECRET_LEN + 1, 'q');
+    t = g_strdup_printf ("p2p://h:1/%s?secret=%s", sid, long_secret);
+    msg = parse_fails (t, SWARM_URI_ERROR_PARAMETER);
+    fail_if (strstr (msg, "qqqq"), "%s", msg);
+    g_free (msg);
+    g_free (t);
+    g_free (long_secret);
+  }
+}
+
+GST_END_TEST;
+
 static SwarmIceServer *
 ice_ok (const gchar * text, gboolean turn)
 {
@@ -392,6 +446,7 @@ uri_suite (void)
   tcase_add_test (tc, test_parse_params);
   tcase_add_test (tc, test_parse_errors);
   tcase_add_test (tc, test_errors_hide_turn_password);
+  tcase_add_test (tc, test_secret_param);
   tcase_add_test (tc, test_ice_servers);
   return s;
 }

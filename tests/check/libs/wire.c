@@ -214,6 +214,9 @@ assert_messages_equal (const SwarmMessage * a, const SwarmMessage * b)
       fail_unless_equals_int (memcmp (a->hello.peer_id, b->hello.peer_id,
               SWARM_WIRE_PEER_ID_LEN), 0);
       fail_unless_equals_int (a->hello.role, b->hello.role);
+      fail_unless_equals_int (a->hello.has_proof, b->hello.has_proof);
+      fail_unless (!a->hello.has_proof || memcmp (a->hello.proof,
+              b->hello.proof, SWARM_WIRE_PROOF_LEN) == 0);
       break;
     case SWARM_MSG_HAVE:
       fail_unless_equals_uint64 (a->have.first_seq, b->have.first_seq);
@@ -284,7 +287,7 @@ expected_len (const SwarmMessage * m)
 {
   switch (m->type) {
     case SWARM_MSG_HELLO:
-      return 2 + 32 + 20 + 1;
+      return 2 + 32 + 20 + 1 + (m->hello.has_proof ? 32 : 0);
     case SWARM_MSG_HAVE:
       return 2 + 8 + 2 + 2 * ((m->have.count + 7) / 8);
     case SWARM_MSG_REQUEST:
@@ -335,6 +338,42 @@ assert_parse_error (const guint8 * buf, gsize len, gint code)
       "expected code %d, got %s (%d)", code, err->message, err->code);
   g_clear_error (&err);
 }
+
+/* Private swarms: HELLO carries a 32-byte proof, or nothing; a partial
+ * proof is trailing garbage. */
+GST_START_TEST (test_hello_proof)
+{
+  guint8 buf[SWARM_WIRE_MAX_DATAGRAM];
+  SwarmMessage m = make_hello (), out;
+  GError *err = NULL;
+  gsize len;
+
+  m.hello.has_proof = TRUE;
+  for (guint i = 0; i < SWARM_WIRE_PROOF_LEN; i++)
+    m.hello.proof[i] = (guint8) (i * 13 + 1);
+  len = write_ok (&m, buf);
+  fail_unless_equals_int (len, 2 + 32 + 20 + 1 + 32);
+  fail_unless (swarm_wire_parse (buf, len, &out, &err), "%s",
+      err ? err->message : "");
+  assert_messages_equal (&m, &out);
+  fail_unless_equals_int (buf[len - 1], m.hello.proof[31]);
+
+  /* without the proof: no proof parsed */
+  m.hello.has_proof = FALSE;
+  len = write_ok (&m, buf);
+  fail_unless (swarm_wire_parse (buf, len, &out, NULL));
+  fail_if (out.hello.has_proof);
+
+  /* 1..31 bytes of a proof, or 33, are refused */
+  m.hello.has_proof = TRUE;
+  len = write_ok (&m, buf);
+  for (gsize cut = 1; cut < SWARM_WIRE_PROOF_LEN; cut++)
+    assert_parse_error (buf, len - cut, SWARM_WIRE_ERROR_INVALID);
+  buf[len] = 0;
+  assert_parse_error (buf, len + 1, SWARM_WIRE_ERROR_INVALID);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_round_trip_all_types)
 {
@@ -762,6 +801,7 @@ wire_suite (void)
   fill_pattern ();
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_round_trip_all_types);
+  tcase_add_test (tc, test_hello_proof);
   tcase_add_test (tc, test_exact_bytes);
   tcase_add_test (tc, test_parse_points_into_input);
   tcase_add_test (tc, test_truncated_every_length);
