@@ -96,4 +96,9 @@ bench_output_summary (const BenchFigures * f)
   g_print ("  cost            %.2f CPU s for %.1f Mbit delivered = %.4f CPU "
       "s/Mbit, max RSS %.1f MB\n", f->cpu_s, f->delivered_mbit,
       f->cpu_s_per_mbit, f->rss_mb_max);
+  if (f->segments_verified)
+    g_print ("  verification    %.0f us CPU per segment, %.3f ms per Mbit "
+        "(%" G_GUINT64_FORMAT " signatures checked)\n",
+        f->verify_us_per_segment, f->verify_ms_per_mbit,
+        f->segments_verified);
 }

@@ -70,6 +70,7 @@ bench_figures_compute (const BenchRun * run, BenchFigures * f)
 {
   GArray *startup = g_array_new (FALSE, FALSE, sizeof (gdouble));
   gdouble cont_sum = 0, delivered_bytes = 0;
+  guint64 verified_bytes = 0, verify_us = 0;
   guint64 stream, sent;
   gint counted = 0;
   guint i;
@@ -108,6 +109,9 @@ bench_figures_compute (const BenchRun * run, BenchFigures * f)
     f->late += v->late;
     f->corrupt += v->corrupt;
     f->segments_missed += v->segments_missed;
+    f->segments_verified += v->segments_verified;
+    verified_bytes += v->bytes_verified;
+    verify_us += v->verify_us;
     delivered_bytes += v->bytes;
     f->cpu_s += v->cpu_s;
     f->rss_mb_max = MAX (f->rss_mb_max, v->rss_kb / 1024.0);
@@ -130,6 +134,10 @@ bench_figures_compute (const BenchRun * run, BenchFigures * f)
   f->delivered_mbit = delivered_bytes * 8 / 1e6;
   f->cpu_s_per_mbit = f->delivered_mbit > 0 ? f->cpu_s / f->delivered_mbit :
       NAN;
+  f->verify_us_per_segment = f->segments_verified ?
+      (gdouble) verify_us / f->segments_verified : NAN;
+  f->verify_ms_per_mbit = verified_bytes ?
+      (verify_us / 1000.0) / (verified_bytes * 8 / 1e6) : NAN;
   g_array_unref (startup);
 }
 
@@ -259,6 +267,9 @@ bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
   add_num (b, "latency_ms_p99", f->latency_ms_p99);
   add_num (b, "cpu_s_per_mbit", f->cpu_s_per_mbit);
   add_num (b, "rss_mb_max", f->rss_mb_max);
+  add_int (b, "segments_verified", f->segments_verified);
+  add_num (b, "verify_us_per_segment", f->verify_us_per_segment);
+  add_num (b, "verify_ms_per_mbit", f->verify_ms_per_mbit);
   add_num (b, "cpu_s_total", f->cpu_s);
   add_num (b, "delivered_mbit", f->delivered_mbit);
   add_int (b, "origin_bytes_sent", f->origin_bytes_sent);

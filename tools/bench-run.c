@@ -193,6 +193,9 @@ update_viewer (Controller * c, BenchPeer * p, JsonObject * o)
   U64 (bytes_from_origin, "bytes_from_origin");
   U64 (bytes_from_peers, "bytes_from_peers");
   U64 (segments_missed, "segments_missed");
+  U64 (segments_verified, "segments_verified");
+  U64 (bytes_verified, "bytes_verified");
+  U64 (verify_us, "verify_us");
   U64 (peers, "peers");
 #undef U64
   p->lat_sum_ms = json_object_get_double_member_with_default (o,

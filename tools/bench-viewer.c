@@ -178,6 +178,9 @@ report (Viewer * v, gboolean final)
     add_int (b, "bytes_from_origin", bench_stats_u64 (s, "bytes-from-origin"));
     add_int (b, "bytes_from_peers", bench_stats_u64 (s, "bytes-from-peers"));
     add_int (b, "segments_missed", bench_stats_u64 (s, "segments-missed"));
+    add_int (b, "segments_verified", bench_stats_u64 (s, "segments-verified"));
+    add_int (b, "bytes_verified", bench_stats_u64 (s, "bytes-verified"));
+    add_int (b, "verify_us", bench_stats_u64 (s, "verify-us"));
     add_int (b, "peers", bench_stats_u64 (s, "peers"));
   }
   if (s)

@@ -89,6 +89,7 @@ typedef struct
   gint64 first_us;              /* monotonic time of the first render, 0 = none */
   guint64 rendered, on_time, expected, gaps, late, corrupt, bytes;
   guint64 segments_missed;
+  guint64 segments_verified, bytes_verified, verify_us;
   guint64 bytes_sent, bytes_received, bytes_from_origin, bytes_from_peers;
   guint64 stream_bytes, pushed, segments_published;
   guint peers;
@@ -151,6 +152,9 @@ typedef struct
   gdouble latency_ms_p50, latency_ms_p99;
   gdouble cpu_s, delivered_mbit, cpu_s_per_mbit;
   gdouble rss_mb_max;
+  /* signature checks: CPU time per segment and per Mbit verified */
+  guint64 segments_verified;
+  gdouble verify_us_per_segment, verify_ms_per_mbit;
   guint64 origin_bytes_sent, stream_bytes;
   guint64 viewers_bytes_received;
   guint64 gaps, late, corrupt, segments_missed;

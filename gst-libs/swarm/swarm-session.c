@@ -17,6 +17,7 @@
 #endif
 
 #include <string.h>
+#include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include "swarm-session.h"
@@ -188,6 +189,9 @@ struct _SwarmSession {
   guint64 bytes_from_peers;
   guint64 segments_received;
   guint64 segments_rejected;
+  guint64 segments_verified;    /* signature checks run, pass or fail */
+  guint64 bytes_verified;
+  guint64 verify_us;            /* network-thread CPU time spent on them */
   guint64 peers_banned;
   guint64 descriptions_refused; /* offers/answers that did not fit our secret */
   guint64 segments_published;
@@ -511,6 +515,33 @@ session_push_to_children (SwarmSession * s, guint64 seq, PeerEntry * from)
 
 /* A whole segment arrived: check the publisher's signature before anyone
  * sees it. */
+/* CPU time of the calling thread: what verification costs, whatever else
+ * the machine is doing. */
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* Checks the publisher's signature, and counts what that cost. */
+static gboolean
+session_verify (SwarmSession * s, GBytes * bytes, GError ** error)
+{
+  gint64 t0 = thread_cpu_us ();
+  gboolean ok = swarm_segment_verify (bytes, s->identity, error);
+  gint64 spent = thread_cpu_us () - t0;
+
+  g_mutex_lock (&s->lock);
+  s->segments_verified++;
+  s->bytes_verified += g_bytes_get_size (bytes);
+  s->verify_us += MAX (spent, 0);
+  g_mutex_unlock (&s->lock);
+  return ok;
+}
+
 static void
 session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
 {
@@ -526,7 +557,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
         swarm_peer_get_in_flight (source->peer) - 1);
   if (!swarm_segment_peek (g_bytes_get_data (bytes, NULL), t->size, &seq,
           &flags, &error) || seq != t->seq
-      || !swarm_segment_verify (bytes, s->identity, &error)) {
+      || !session_verify (s, bytes, &error)) {
     GST_WARNING ("segment %" G_GUINT64_FORMAT " from %s rejected: %s",
         t->seq, swarm_peer_get_remote_id (last->peer),
         error ? error->message : "sequence number mismatch");
@@ -1838,6 +1869,9 @@ swarm_session_get_stats (SwarmSession * s)
             s->segments_missed) : 1.0,
         "segments-rejected", G_TYPE_UINT64, s->segments_rejected,
         "peers-banned", G_TYPE_UINT64, s->peers_banned,
+        "segments-verified", G_TYPE_UINT64, s->segments_verified,
+        "bytes-verified", G_TYPE_UINT64, s->bytes_verified,
+        "verify-us", G_TYPE_UINT64, s->verify_us,
         "startup-ms", G_TYPE_INT64, s->startup_ms, NULL);
   } else {
     gst_structure_set (st,
