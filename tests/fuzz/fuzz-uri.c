@@ -46,12 +46,20 @@ LLVMFuzzerTestOneInput (const guint8 * data, size_t size)
             SWARM_PUBLIC_KEY_LEN) == 0);
     g_assert_cmpstr (again->stun_server, ==, uri->stun_server);
     g_assert_cmpstr (again->turn_server, ==, uri->turn_server);
+    g_assert_cmpstr (again->secret, ==, uri->secret);
     s2 = swarm_uri_to_string (again);
     g_assert_cmpstr (s, ==, s2);
     g_free (s2);
     s2 = swarm_uri_get_tracker_url (uri);
     g_free (s2);
     swarm_uri_free (again);
+    /* the loggable form parses, without the secret */
+    s2 = swarm_uri_to_public_string (uri);
+    again = swarm_uri_parse (s2, NULL);
+    g_assert_nonnull (again);
+    g_assert_null (again->secret);
+    swarm_uri_free (again);
+    g_free (s2);
     g_free (s);
     swarm_uri_free (uri);
   }
