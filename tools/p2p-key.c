@@ -1,11 +1,14 @@
 /* p2p-key: the publisher key behind a swarm, before going live.
  *
- *   p2p-key [--create] [--host HOST] [--port PORT] KEY-FILE
+ *   p2p-key [--create] [--host HOST] [--port PORT]
+ *           [--secret SECRET | --new-secret] KEY-FILE
  *
  * Prints the swarm id of KEY-FILE (a p2psink key-file) and the p2p:// URI
  * viewers will open, so operators can publish the link ahead of the stream.
  * Refuses a key file that others can read or that is malformed, exactly as
  * p2psink does.  With --create, makes the key (mode 0600) if it is missing.
+ * For a private swarm, --secret (or --new-secret, 128 random bits) also
+ * prints the URI with the secret in it: the link members open.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifdef HAVE_CONFIG_H
@@ -13,14 +16,31 @@
 #endif
 
 #include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
 #include <glib/gstdio.h>
 #include <swarm/swarm.h>
+
+/* 128 bits from the kernel's generator, as 32 hex digits: easy to paste
+ * into a URI or a shell command without quoting. */
+static gchar *
+new_secret (void)
+{
+  guint8 bytes[16];
+  GString *s = g_string_new (NULL);
+
+  if (getrandom (bytes, sizeof bytes, 0) != sizeof bytes)
+    g_error ("getrandom failed");
+  for (guint i = 0; i < sizeof bytes; i++)
+    g_string_append_printf (s, "%02x", bytes[i]);
+  return g_string_free (s, FALSE);
+}
 
 int
 main (int argc, char **argv)
 {
-  gboolean create = FALSE;
-  gchar *host = NULL;
+  gboolean create = FALSE, make_secret = FALSE;
+  gchar *host = NULL, *secret = NULL;
   gint port = 8800;
   GOptionEntry entries[] = {
     {"create", 'c', 0, G_OPTION_ARG_NONE, &create,
@@ -29,6 +49,10 @@ main (int argc, char **argv)
         "Tracker host viewers reach (default: this machine's address)", "HOST"},
     {"port", 'p', 0, G_OPTION_ARG_INT, &port,
         "Tracker port (p2psink's port property; 8800)", "PORT"},
+    {"secret", 's', 0, G_OPTION_ARG_STRING, &secret,
+        "Private swarm: also print the URI carrying this secret", "SECRET"},
+    {"new-secret", 'n', 0, G_OPTION_ARG_NONE, &make_secret,
+        "Private swarm: make up a random secret and print it", NULL},
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("KEY-FILE - print the swarm "
@@ -39,9 +63,12 @@ main (int argc, char **argv)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2
-      || port < 1 || port > 65535) {
+      || port < 1 || port > 65535 || (secret && make_secret)
+      || (secret && (!*secret || strlen (secret) > SWARM_SECRET_MAX_LEN))) {
     g_printerr ("%s\n", error ? error->message :
-        "usage: p2p-key [--create] [--host HOST] [--port PORT] KEY-FILE");
+        "usage: p2p-key [--create] [--host HOST] [--port PORT] "
+        "[--secret SECRET | --new-secret] KEY-FILE\n"
+        "(a secret is 1 to 1024 bytes)");
     return 2;
   }
   g_option_context_free (ctx);
@@ -60,6 +87,18 @@ main (int argc, char **argv)
   swarm_id = swarm_identity_get_swarm_id (id);
   g_print ("swarm-id %s\n", swarm_id);
   g_print ("uri p2p://%s:%d/%s\n", host ? host : "HOST", port, swarm_id);
+  if (make_secret) {
+    secret = new_secret ();
+    g_print ("secret %s\n", secret);
+  }
+  if (secret) {
+    gchar *escaped = g_uri_escape_string (secret, NULL, FALSE);
+
+    g_print ("private-uri p2p://%s:%d/%s?secret=%s\n", host ? host : "HOST",
+        port, swarm_id, escaped);
+    g_free (escaped);
+    swarm_secret_clear_string (&secret);
+  }
   g_free (swarm_id);
   swarm_identity_unref (id);
   return 0;

@@ -15,6 +15,19 @@ with tempfile.TemporaryDirectory() as d:
     assert m, r.stdout
     assert f"uri p2p://192.0.2.7:9000/{m.group(1)}\n" in r.stdout, r.stdout
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    # private swarm links: given secret (escaped) and a made-up one
+    r = subprocess.run([tool, "--host", "192.0.2.7", "--port", "9000", "--secret", "a b&c", key],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r
+    assert f"private-uri p2p://192.0.2.7:9000/{m.group(1)}?secret=a%20b%26c\n" in r.stdout, r.stdout
+    r = subprocess.run([tool, "--new-secret", key], capture_output=True, text=True)
+    assert r.returncode == 0, r
+    s1 = re.search(r"^secret ([0-9a-f]{32})$", r.stdout, re.M)
+    assert s1 and f"?secret={s1.group(1)}\n" in r.stdout, r.stdout
+    r2 = subprocess.run([tool, "--new-secret", key], capture_output=True, text=True)
+    assert s1.group(1) not in r2.stdout, "secrets repeat"
+    r = subprocess.run([tool, "--secret", "", key], capture_output=True, text=True)
+    assert r.returncode == 2, r
     again = subprocess.run([tool, key], capture_output=True, text=True)
     assert again.returncode == 0 and m.group(1) in again.stdout, again
     os.chmod(key, 0o644)
