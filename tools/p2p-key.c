@@ -58,8 +58,9 @@ main (int argc, char **argv)
   GOptionContext *ctx = g_option_context_new ("KEY-FILE - print the swarm "
       "id and p2p:// URI of a publisher key");
   GError *error = NULL;
-  SwarmIdentity *id;
+  SwarmIdentity *id = NULL;
   gchar *swarm_id;
+  int rc = 1;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2
@@ -69,20 +70,20 @@ main (int argc, char **argv)
         "usage: p2p-key [--create] [--host HOST] [--port PORT] "
         "[--secret SECRET | --new-secret] KEY-FILE\n"
         "(a secret is 1 to 1024 bytes)");
-    return 2;
+    rc = 2;
+    goto out;
   }
-  g_option_context_free (ctx);
   swarm_init ();
 
   if (!create && !g_file_test (argv[1], G_FILE_TEST_EXISTS)) {
     g_printerr ("%s does not exist (use --create to make a new key)\n",
         argv[1]);
-    return 1;
+    goto out;
   }
   id = swarm_identity_load_or_create (argv[1], &error);
   if (!id) {
     g_printerr ("%s\n", error->message);
-    return 1;
+    goto out;
   }
   swarm_id = swarm_identity_get_swarm_id (id);
   g_print ("swarm-id %s\n", swarm_id);
@@ -97,9 +98,15 @@ main (int argc, char **argv)
     g_print ("private-uri p2p://%s:%d/%s?secret=%s\n", host ? host : "HOST",
         port, swarm_id, escaped);
     g_free (escaped);
-    swarm_secret_clear_string (&secret);
   }
   g_free (swarm_id);
-  swarm_identity_unref (id);
-  return 0;
+  rc = 0;
+
+out:
+  g_clear_error (&error);
+  g_option_context_free (ctx);
+  g_clear_pointer (&id, swarm_identity_unref);
+  swarm_secret_clear_string (&secret);
+  g_free (host);
+  return rc;
 }

@@ -4,6 +4,12 @@ unsafe or malformed key file.  Usage: test-p2p-key.py PATH-TO-p2p-key"""
 import os, re, stat, subprocess, sys, tempfile
 
 tool = sys.argv[1]
+# meson test --setup valgrind sets this: the tool itself runs under memcheck
+wrapper = os.environ.get("P2P_TOOL_WRAPPER", "").split()
+_run = subprocess.run
+def run(args, **kw):
+    return _run(wrapper + args if args and args[0] == tool else args, **kw)
+subprocess.run = run
 with tempfile.TemporaryDirectory() as d:
     key = os.path.join(d, "publisher.key")
     r = subprocess.run([tool, key], capture_output=True, text=True)
