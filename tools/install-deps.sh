@@ -8,6 +8,7 @@ pkgs=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-x
   gstreamer1.0-plugins-bad   # gdppay/gdpdepay: p2p-bench --baseline tcp framing
+  valgrind                   # meson test --setup valgrind (tools/run-valgrind-tests.sh)
 )
 missing=()
 for p in "${pkgs[@]}"; do
