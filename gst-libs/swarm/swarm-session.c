@@ -86,6 +86,10 @@
  * each holds at most 8 fragments of about 1 KiB. */
 #define RELAY_MAX_PENDING 32
 #define RELAY_TIMEOUT_US (5 * G_USEC_PER_SEC)
+/* A pushed transfer whose pusher sent nothing new for this long is taken
+ * over by another partner sending the same segment: a pusher that stops
+ * after a chunk must not hold a segment hostage until the stall timeout. */
+#define PUSH_TAKEOVER_US (50 * 1000)
 /* Incoming offers (tracker or relay) taken on: each costs ICE gathering
  * and a DTLS handshake.  Viewers whose offer is refused offer again within
  * seconds, so a joining crowd is slowed, not turned away. */
@@ -138,6 +142,7 @@ struct _Transfer {
   /* failed verification with chunks from several partners: fetched again
    * whole from one, so the liar can be told */
   gboolean single_source;
+  gboolean pushed;              /* the source sent it unasked */
 };
 
 struct _SwarmSession {
@@ -664,6 +669,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   g_hash_table_remove (s->transfers, &seq);
   g_bytes_unref (bytes);
 
+  session_note_known (s, seq, (flags & SWARM_SEGMENT_FLAG_KEYFRAME) != 0);
   g_mutex_lock (&s->lock);
   s->segments_received++;
   s->got_segment = TRUE;
@@ -765,8 +771,8 @@ session_accept_push (SwarmSession * s, PeerEntry * e, guint64 seq)
   g_mutex_unlock (&s->lock);
   if (!wanted || !session_seq_plausible (s, seq))
     return FALSE;
-  session_note_known (s, seq, FALSE);
-  session_add_transfer (s, seq, e);
+  /* not noted as known: that waits until it is verified */
+  session_add_transfer (s, seq, e)->pushed = TRUE;
   return TRUE;
 }
 
@@ -785,12 +791,31 @@ transfer_has_contributor (Transfer * t, const gchar * id)
  * pushed it); once it is handed back, late ones from those that already
  * contributed still help.  Anyone else's would only mix in chunks we
  * could not attribute. */
+static void transfer_detach (Transfer * t);
+
 static gboolean
 transfer_accepts_from (Transfer * t, PeerEntry * e)
 {
+  const gchar *id = swarm_peer_get_remote_id (e->peer);
+
+  if (t->source == e)
+    return TRUE;
+  if (t->source && t->pushed
+      && g_get_monotonic_time () - t->last_progress_us > PUSH_TAKEOVER_US) {
+    GST_DEBUG ("push of %" G_GUINT64_FORMAT " from %s stalled: taken over "
+        "by %s", t->seq, swarm_peer_get_remote_id (t->source->peer), id);
+    transfer_detach (t);
+    /* no mixing with what the stalled pusher sent */
+    if (!transfer_has_contributor (t, id))
+      transfer_clear_chunks (t);
+    t->source = e;
+    t->last_progress_us = g_get_monotonic_time ();
+    swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
+    return TRUE;
+  }
   if (t->source)
-    return t->source == e;
-  return transfer_has_contributor (t, swarm_peer_get_remote_id (e->peer));
+    return FALSE;
+  return transfer_has_contributor (t, id);
 }
 
 static void
@@ -945,6 +970,9 @@ session_retry_transfers (SwarmSession * s, gint64 now)
         t->chunk_count);
     t->source->slow_until_us = now + SLOW_PENALTY_US;
     transfer_detach (t);
+    /* nobody asked for a push: what it left is not worth its memory */
+    if (t->pushed)
+      g_hash_table_iter_remove (&it);
   }
 }
 
