@@ -306,13 +306,16 @@ transfer_free (Transfer * t)
 }
 
 /* Sizes @t for a segment of @size bytes in @chunk_count chunks, within
- * TRANSFER_BYTES_MAX.  FALSE if that would exceed it. */
+ * TRANSFER_BYTES_MAX; pushes, which nobody asked for, within half of it,
+ * so pushers claiming huge segments cannot starve what we requested.
+ * FALSE if that would exceed it. */
 static gboolean
 transfer_reserve (Transfer * t, guint chunk_count, gsize size)
 {
   SwarmSession *s = t->session;
 
-  if (s->transfer_bytes + size > TRANSFER_BYTES_MAX)
+  if (s->transfer_bytes + size > (t->pushed ? TRANSFER_BYTES_MAX / 2 :
+          TRANSFER_BYTES_MAX))
     return FALSE;
   s->transfer_bytes += size;
   t->reserved = size;
@@ -868,6 +871,10 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   if (t->chunk_count == 0 && !transfer_reserve (t, msg->data.chunk_count,
           msg->data.segment_size)) {
     GST_DEBUG ("no room for a segment of %u bytes", msg->data.segment_size);
+    if (t->pushed) {
+      transfer_detach (t);
+      g_hash_table_remove (s->transfers, &t->seq);
+    }
     return;
   }
   if (swarm_wire_bit_get (t->got, idx)) {

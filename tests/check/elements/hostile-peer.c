@@ -58,7 +58,7 @@ hostile_attack_name (HostileAttack attack)
 {
   static const gchar *names[] = {
     "honest", "forged", "altered", "wrong-swarm", "request-flood", "garbage",
-    "replay", "far-ahead", "signal-flood", "huge-segments",
+    "replay", "far-ahead", "signal-flood", "huge-segments", "offer-flood",
   };
   return attack < G_N_ELEMENTS (names) ? names[attack] : "?";
 }
@@ -356,6 +356,33 @@ attack_huge_segments (HostileLink * hl)
   }
 }
 
+/* Announces a round of offers nobody can connect to, every tick: each
+ * reaches another peer of the swarm, which must not take on more
+ * handshakes than it allows, and the tracker must not relay all of it. */
+static void
+attack_offer_flood (HostilePeer * h)
+{
+  SwarmTrackerOffer offers[SWARM_TRACKER_MAX_OFFERS];
+  gchar ids[SWARM_TRACKER_MAX_OFFERS][SWARM_TRACKER_ID_LEN + 1];
+  static guint round;
+  guint i;
+
+  if (!swarm_tracker_client_is_connected (h->tracker))
+    return;
+  for (i = 0; i < SWARM_TRACKER_MAX_OFFERS; i++) {
+    g_snprintf (ids[i], sizeof ids[i], "flood%07u%08u", round, i);
+    offers[i].offer_id = ids[i];
+    offers[i].sdp = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\n";
+  }
+  round++;
+  if (swarm_tracker_client_announce (h->tracker, NULL, 1,
+          SWARM_TRACKER_MAX_OFFERS, offers, SWARM_TRACKER_MAX_OFFERS, NULL)) {
+    g_mutex_lock (&h->lock);
+    h->stats.attack_messages++;
+    g_mutex_unlock (&h->lock);
+  }
+}
+
 static void
 hl_attack (HostileLink * hl)
 {
@@ -401,6 +428,8 @@ hl_attack (HostileLink * hl)
     case HOSTILE_HUGE_SEGMENTS:
       attack_huge_segments (hl);
       break;
+    case HOSTILE_OFFER_FLOOD:
+      break;
   }
   if (!hl->closed)
     swarm_link_end_batch (hl->link);
@@ -412,6 +441,8 @@ tick_cb (gpointer data)
   HostilePeer *h = data;
   guint i = 0;
 
+  if (h->attack == HOSTILE_OFFER_FLOOD)
+    attack_offer_flood (h);
   while (i < h->links->len) {
     HostileLink *hl = g_ptr_array_index (h->links, i);
 

@@ -24,6 +24,7 @@ typedef enum {
   HOSTILE_FAR_AHEAD,            /* announces segments far beyond the stream */
   HOSTILE_SIGNAL_FLOOD,         /* floods SIGNAL fragments to relay or assemble */
   HOSTILE_HUGE_SEGMENTS,        /* claims maximal segments, sends one chunk each */
+  HOSTILE_OFFER_FLOOD,          /* floods the tracker with offers for everyone */
 } HostileAttack;
 
 /* Builds segment @seq of the stream, signed by @signer (NULL: the real

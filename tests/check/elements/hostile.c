@@ -159,6 +159,48 @@ typedef struct {
   const gchar *counter;         /* a viewer stat the attack must move */
 } AttackCase;
 
+static guint64
+origin_stat (Origin * o, const gchar * field)
+{
+  GstStructure *stats = swarm_session_get_stats (o->session);
+  guint64 x = test_stat_u64 (stats, field);
+
+  gst_structure_free (stats);
+  return x;
+}
+
+/* Offers flooded through the tracker: no link to wait for; the origin
+ * refuses the handshakes beyond its bound, the tracker closes the
+ * flooding connection, and the viewer plays on. */
+static void
+run_offer_flood (Origin * o, TestViewer * v, HostilePeer * h)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  guint n;
+
+  while ((origin_stat (o, "offers-refused") == 0
+          || origin_stat (o, "tracker-connections-flooding") == 0)
+      && g_get_monotonic_time () < deadline)
+    g_usleep (50 * 1000);
+  fail_unless (origin_stat (o, "offers-refused") >= 1,
+      "the origin took on every flooded offer");
+  fail_unless (origin_stat (o, "tracker-connections-flooding") >= 1,
+      "the tracker relayed the whole flood");
+  n = test_viewer_count (v);
+  fail_unless (test_viewer_wait (v, n + 250, 15000),
+      "offer flood: the viewer stopped playing");
+  /* the origin is still in the tracker's swarm, and the viewer still
+   * linked to it: nothing the flood did cost a real partner */
+  {
+    GstStructure *stats = swarm_session_get_stats (o->session);
+    guint peers = 0;
+
+    fail_unless (gst_structure_get_uint (stats, "peers", &peers));
+    fail_unless (peers >= 1, "the origin lost its viewer");
+    gst_structure_free (stats);
+  }
+}
+
 static void
 run_attack (const AttackCase * c)
 {
@@ -177,6 +219,10 @@ run_attack (const AttackCase * c)
 
   h = hostile_peer_start (o.tracker_url,
       swarm_identity_get_public_key (o.identity), c->attack, make_segment, &o);
+  if (c->attack == HOSTILE_OFFER_FLOOD) {
+    run_offer_flood (&o, v, h);
+    goto check_viewer;
+  }
   /* the viewer looks for partners and reaches the hostile peer too */
   fail_unless (wait_for (h, v, is_linked, 0, 20000),
       "%s: the hostile peer never became a partner",
@@ -211,6 +257,7 @@ run_attack (const AttackCase * c)
     fail_unless_equals_int (st.links_connected, connected);
   }
 
+check_viewer:
   stats = test_viewer_stats (v);
   GST_INFO ("%s: viewer stats %" GST_PTR_FORMAT,
       hostile_attack_name (c->attack), stats);
@@ -256,6 +303,7 @@ static const AttackCase attacks[] = {
   {HOSTILE_FAR_AHEAD, TRUE, TRUE, "announcements-refused"},
   {HOSTILE_SIGNAL_FLOOD, TRUE, TRUE, "signals-dropped"},
   {HOSTILE_HUGE_SEGMENTS, FALSE, TRUE, "chunks-unwanted"},
+  {HOSTILE_OFFER_FLOOD, FALSE, TRUE, NULL},
 };
 
 GST_START_TEST (test_attack)
