@@ -63,6 +63,12 @@ struct _SwarmPeer {
   guint64 last_data_seq;
   guint unacked_chunks;
   gint64 first_unacked_us;
+
+  /* bounds on what the partner can make us do (units: messages) */
+  SwarmRateLimiter *request_budget;
+  SwarmRateLimiter *junk_budget;
+  SwarmRateLimiter *waste_budget;
+  SwarmPeerAbuse abuse;
 };
 
 /* Congestion feedback: ack every few chunks, and soon after the first. */
@@ -122,6 +128,41 @@ peer_fail (SwarmPeer * p, GQuark domain, gint code, const gchar * why)
 }
 
 static void peer_send_full_have (SwarmPeer * p);
+
+/* Takes one token from @budget; none left: the partner is cut off. */
+static gboolean
+peer_spend (SwarmPeer * p, SwarmRateLimiter * budget, const gchar * why)
+{
+  if (p->closed)
+    return FALSE;
+  if (swarm_rate_limiter_take (budget, g_get_monotonic_time (), 1) == 1)
+    return TRUE;
+  GST_WARNING ("peer %s misbehaves (%s): disconnecting",
+      p->remote_id ? p->remote_id : "?", why);
+  peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_MISBEHAVED, why);
+  return FALSE;
+}
+
+gboolean
+swarm_peer_note_junk (SwarmPeer * p, const gchar * why)
+{
+  p->abuse.junk++;
+  GST_DEBUG ("peer %s: junk: %s", p->remote_id ? p->remote_id : "?", why);
+  return peer_spend (p, p->junk_budget, why);
+}
+
+gboolean
+swarm_peer_note_waste (SwarmPeer * p)
+{
+  p->abuse.waste++;
+  return peer_spend (p, p->waste_budget, "flood of unwanted chunks");
+}
+
+void
+swarm_peer_get_abuse (SwarmPeer * p, SwarmPeerAbuse * abuse)
+{
+  *abuse = p->abuse;
+}
 
 /* One ACK: congestion feedback for everything received on the link since
  * the last one, plus (optionally) which chunks of @seq we hold. */
@@ -200,7 +241,8 @@ peer_note_have (SwarmPeer * p, guint64 seq, gboolean key)
   if (g_hash_table_contains (p->have, &seq))
     return;
   /* Ignore announcements far behind what this partner already told us. */
-  if (p->have_any && seq + SWARM_PEER_HAVE_WINDOW < p->have_newest)
+  if (p->have_any && p->have_newest > SWARM_PEER_HAVE_WINDOW
+      && seq < p->have_newest - SWARM_PEER_HAVE_WINDOW)
     return;
   k = g_new (guint64, 1);
   *k = seq;
@@ -275,6 +317,8 @@ peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
 static void
 peer_handle_request (SwarmPeer * p, const SwarmMessage * msg)
 {
+  if (!peer_spend (p, p->request_budget, "flood of requests"))
+    return;
   if (msg->request.count == 0)
     p->recent_requests[p->n_requests++ % G_N_ELEMENTS (p->recent_requests)] =
         msg->request.seq;
@@ -282,6 +326,8 @@ peer_handle_request (SwarmPeer * p, const SwarmMessage * msg)
           msg->request.count, msg->request.bits)) {
     SwarmMessage absent = {.type = SWARM_MSG_ABSENT };
 
+    if (p->local.serve && p->uploads.length >= SWARM_PEER_MAX_UPLOADS)
+      p->abuse.requests_refused++;
     absent.absent.seq = msg->request.seq;
     peer_send (p, &absent);
   }
@@ -334,8 +380,10 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
             "partner's HELLO does not match its tracker peer id");
         return;
       }
-      if (p->hello_received)
+      if (p->hello_received) {
+        swarm_peer_note_junk (p, "HELLO again");
         return;
+      }
       if (!peer_check_proof (p, msg))
         return;
       g_free (p->remote_id);
@@ -438,11 +486,15 @@ on_link_datagram (SwarmLink * link, const guint8 * data, gsize len,
     GST_DEBUG ("peer %s: dropping bad datagram: %s",
         p->remote_id ? p->remote_id : "?", error->message);
     g_error_free (error);
+    swarm_peer_note_junk (p, "malformed datagram");
     return;
   }
   p->last_recv_us = g_get_monotonic_time ();
-  if (!p->hello_received && msg.type != SWARM_MSG_HELLO)
-    return;                     /* nothing counts before the partner said who it is */
+  if (!p->hello_received && msg.type != SWARM_MSG_HELLO) {
+    /* nothing counts before the partner said who it is */
+    swarm_peer_note_junk (p, "message before HELLO");
+    return;
+  }
   peer_handle (p, &msg);
 }
 
@@ -472,6 +524,12 @@ swarm_peer_new (GMainContext * context, SwarmLinkRole link_role,
   g_queue_init (&p->uploads);
   p->created_us = g_get_monotonic_time ();
   p->cc = swarm_congestion_new (NULL);
+  p->request_budget = swarm_rate_limiter_new (SWARM_PEER_REQUESTS_PER_S,
+      SWARM_PEER_REQUEST_BURST);
+  p->junk_budget = swarm_rate_limiter_new (SWARM_PEER_JUNK_PER_S,
+      SWARM_PEER_JUNK_BURST);
+  p->waste_budget = swarm_rate_limiter_new (SWARM_PEER_WASTE_PER_S,
+      SWARM_PEER_WASTE_BURST);
   p->link = swarm_link_new (context, link_role, link_config, credentials,
       &link_callbacks, p);
   return p;
@@ -487,6 +545,9 @@ swarm_peer_free (SwarmPeer * p)
   g_queue_clear_full (&p->uploads, (GDestroyNotify) upload_free);
   g_hash_table_destroy (p->have);
   swarm_congestion_free (p->cc);
+  swarm_rate_limiter_free (p->request_budget);
+  swarm_rate_limiter_free (p->junk_budget);
+  swarm_rate_limiter_free (p->waste_budget);
   g_free (p->remote_id);
   g_free (p->offer_id);
   g_free (p);

@@ -22,6 +22,7 @@ typedef enum {
   SWARM_PEER_ERROR_SILENT,       /* nothing heard for SWARM_PEER_SILENCE_US */
   SWARM_PEER_ERROR_LEFT,         /* partner said BYE */
   SWARM_PEER_ERROR_SECRET,       /* private swarm: no or a wrong proof */
+  SWARM_PEER_ERROR_MISBEHAVED,   /* flooded us or kept breaking the protocol */
 } SwarmPeerError;
 
 GQuark swarm_peer_error_quark (void);
@@ -34,6 +35,22 @@ GQuark swarm_peer_error_quark (void);
 #define SWARM_PEER_MAX_UPLOADS 128
 /* Buffer-map entries kept per partner. */
 #define SWARM_PEER_HAVE_WINDOW 4096
+/* REQUESTs a partner may send: an honest viewer asks for at most a few
+ * segments in flight per partner plus re-requests of lost chunks, well
+ * under 50 a second even at 10 segments a second; beyond the burst and
+ * rate it is flooding us (every REQUEST can cost a segment of upload). */
+#define SWARM_PEER_REQUEST_BURST 256
+#define SWARM_PEER_REQUESTS_PER_S 128
+/* Junk: malformed, truncated or oversized datagrams, messages before
+ * HELLO, announcements or chunks that make no sense.  An honest peer
+ * running our code sends none, bar the odd race; a few are forgiven. */
+#define SWARM_PEER_JUNK_BURST 32
+#define SWARM_PEER_JUNK_PER_S 8
+/* Chunks we did not want: late duplicates, chunks of segments we already
+ * hold.  Honest parents cause some (a push crossing a request), up to
+ * about a segment's worth at a time; a replay flood causes many more. */
+#define SWARM_PEER_WASTE_BURST 2048
+#define SWARM_PEER_WASTE_PER_S 512
 
 typedef struct {
   guint8 swarm_key[SWARM_WIRE_KEY_LEN];
@@ -106,6 +123,21 @@ void swarm_peer_flush_acks (SwarmPeer * p, gint64 now_us);
 SwarmCongestion *swarm_peer_get_congestion (SwarmPeer * p);
 /* Keep-alive and liveness; returns FALSE (and closes) if the partner went silent. */
 gboolean swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us);
+
+/* The partner sent something senseless (@why, for the log) or a chunk we
+ * did not want.  Beyond the bounds above it is closed with
+ * SWARM_PEER_ERROR_MISBEHAVED; FALSE then. */
+gboolean swarm_peer_note_junk (SwarmPeer * p, const gchar * why);
+gboolean swarm_peer_note_waste (SwarmPeer * p);
+
+/* What this partner cost us: junk messages, unwanted chunks and requests
+ * refused (upload queue full) since the link came up. */
+typedef struct {
+  guint64 junk;
+  guint64 waste;
+  guint64 requests_refused;
+} SwarmPeerAbuse;
+void swarm_peer_get_abuse (SwarmPeer * p, SwarmPeerAbuse * abuse);
 
 gboolean swarm_peer_is_ready (SwarmPeer * p);
 gboolean swarm_peer_has (SwarmPeer * p, guint64 seq);

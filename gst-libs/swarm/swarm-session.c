@@ -65,6 +65,43 @@
 #define ORIGIN_FIRST_ANNOUNCE 1
 #define ORIGIN_LATE_ANNOUNCE_MS 200
 
+/* ---- bounds on what partners can make us hold or do ---- */
+/* A segment announced or pushed further past the newest one we know than
+ * this, plus what a stream could have produced since at AHEAD_MAX_RATE_PER_S,
+ * does not exist yet: believing it would move playout to nothing. */
+#define AHEAD_MAX_SEGMENTS (2 * LOOKAHEAD_SEGMENTS)
+#define AHEAD_MAX_RATE_PER_S 100
+/* Bytes reserved by incomplete transfers, all partners together: a full
+ * lookahead of segments of over 1 MiB, yet a partner claiming huge
+ * segments cannot make us allocate more. */
+#define TRANSFER_BYTES_MAX (64 * 1024 * 1024)
+/* Relayed SIGNAL fragments (a description is at most
+ * SWARM_WIRE_MAX_SIGNAL_FRAGMENTS) one partner may have us forward or
+ * assemble: a few descriptions a second is plenty for PEX, which offers
+ * once a second at most.  All partners together get a bigger share. */
+#define RELAY_PARTNER_BURST 32
+#define RELAY_PARTNER_PER_S 8
+#define RELAY_TOTAL_BURST 128
+#define RELAY_TOTAL_PER_S 64
+/* Relayed descriptions being put together, and how long each may take:
+ * each holds at most 8 fragments of about 1 KiB. */
+#define RELAY_MAX_PENDING 32
+#define RELAY_TIMEOUT_US (5 * G_USEC_PER_SEC)
+/* A pushed transfer whose pusher sent nothing new for this long is taken
+ * over by another partner sending the same segment: a pusher that stops
+ * after a chunk must not hold a segment hostage until the stall timeout. */
+#define PUSH_TAKEOVER_US (50 * 1000)
+/* Incoming offers (tracker or relay) taken on: each costs ICE gathering
+ * and a DTLS handshake.  Viewers whose offer is refused offer again within
+ * seconds, so a joining crowd is slowed, not turned away. */
+#define OFFERS_BURST 16
+#define OFFERS_PER_S 8
+/* Links we answered that are still connecting or handshaking. */
+#define MAX_HANDSHAKING 16
+/* Expired bans and old PEX attempts are forgotten this often, so neither
+ * table grows with every id a hostile peer makes up. */
+#define PRUNE_INTERVAL_US G_USEC_PER_SEC
+
 G_DEFINE_QUARK (swarm-session-error-quark, swarm_session_error);
 
 typedef struct _PeerEntry PeerEntry;
@@ -88,9 +125,11 @@ struct _PeerEntry {
   /* PEX: the partner's own partners, and signalling through a partner */
   GPtrArray *pex_ids;           /* gchar*, NULL until it sent a list */
   gchar *relay_id;              /* our offer/answer goes via this partner */
+  SwarmRateLimiter *signal_budget;      /* SIGNAL fragments it may send us */
 };
 
 struct _Transfer {
+  SwarmSession *session;
   guint64 seq;
   PeerEntry *source;            /* NULL while no partner is asked */
   guint chunk_count;            /* 0 until the first chunk */
@@ -100,6 +139,11 @@ struct _Transfer {
   guint n_got;
   GPtrArray *contributors;      /* ids of the partners that sent chunks */
   gint64 last_progress_us;
+  gsize reserved;               /* bytes counted in transfer_bytes */
+  /* failed verification with chunks from several partners: fetched again
+   * whole from one, so the liar can be told */
+  gboolean single_source;
+  gboolean pushed;              /* the source sent it unasked */
 };
 
 struct _SwarmSession {
@@ -167,6 +211,12 @@ struct _SwarmSession {
    * not fit: refusals of our offers, descriptions we could not open.  Only
    * used to explain a failed join: a stranger can fake them. */
   guint private_hints;
+  gint64 newest_changed_us;     /* when newest_seq last moved */
+  gsize transfer_bytes;         /* reserved by incomplete transfers */
+  SwarmRateLimiter *signal_budget;      /* SIGNAL fragments, all partners */
+  SwarmRateLimiter *offer_budget;       /* offers we take on */
+  gint64 last_prune_us;
+  SwarmPeerAbuse closed_abuse;  /* of partners already gone */
 
   /* shared with elements, under lock */
   GMutex lock;
@@ -201,6 +251,17 @@ struct _SwarmSession {
   guint64 segments_pushed;
   guint64 segments_missed;
   gint64 startup_ms;
+  /* hostile input, for the stats */
+  guint64 peers_misbehaved;
+  guint64 messages_junk;
+  guint64 chunks_unwanted;
+  guint64 requests_refused;
+  guint64 offers_refused;
+  guint64 signals_dropped;
+  guint64 announcements_refused;
+  guint64 transfer_bytes_now;
+  guint64 transfer_bytes_peak;
+  SwarmTrackerServerStats tracker_stats;        /* embedded tracker */
   GValue peer_stats;            /* GST_TYPE_ARRAY of GstStructure */
 };
 
@@ -219,6 +280,7 @@ session_add_transfer (SwarmSession * s, guint64 seq, PeerEntry * source)
   Transfer *t = g_new0 (Transfer, 1);
   guint64 *key = g_new (guint64, 1);
 
+  t->session = s;
   t->seq = seq;
   *key = seq;
   g_hash_table_insert (s->transfers, key, t);
@@ -231,14 +293,51 @@ session_add_transfer (SwarmSession * s, guint64 seq, PeerEntry * source)
   return t;
 }
 
+/* Forgets the chunks of @t (and their size), keeping the transfer. */
+static void
+transfer_clear_chunks (Transfer * t)
+{
+  SwarmSession *s = t->session;
+
+  s->transfer_bytes -= t->reserved;
+  t->reserved = 0;
+  g_clear_pointer (&t->data, g_free);
+  g_clear_pointer (&t->got, g_free);
+  g_clear_pointer (&t->contributors, g_ptr_array_unref);
+  t->chunk_count = 0;
+  t->size = 0;
+  t->n_got = 0;
+}
+
 static void
 transfer_free (Transfer * t)
 {
-  g_free (t->data);
-  g_free (t->got);
-  if (t->contributors)
-    g_ptr_array_unref (t->contributors);
+  transfer_clear_chunks (t);
   g_free (t);
+}
+
+/* Sizes @t for a segment of @size bytes in @chunk_count chunks, within
+ * TRANSFER_BYTES_MAX; pushes, which nobody asked for, within half of it,
+ * so pushers claiming huge segments cannot starve what we requested.
+ * FALSE if that would exceed it. */
+static gboolean
+transfer_reserve (Transfer * t, guint chunk_count, gsize size)
+{
+  SwarmSession *s = t->session;
+
+  if (s->transfer_bytes + size > (t->pushed ? TRANSFER_BYTES_MAX / 2 :
+          TRANSFER_BYTES_MAX))
+    return FALSE;
+  s->transfer_bytes += size;
+  t->reserved = size;
+  t->chunk_count = chunk_count;
+  t->size = size;
+  t->data = g_malloc (size);
+  t->got = g_malloc0 ((chunk_count + 7) / 8);
+  g_mutex_lock (&s->lock);
+  s->transfer_bytes_peak = MAX (s->transfer_bytes_peak, s->transfer_bytes);
+  g_mutex_unlock (&s->lock);
+  return TRUE;
 }
 
 static gchar *
@@ -371,6 +470,7 @@ session_note_known (SwarmSession * s, guint64 seq, gboolean keyframe)
   if (!s->newest_valid || seq > s->newest_seq) {
     s->newest_seq = seq;
     s->newest_valid = TRUE;
+    s->newest_changed_us = g_get_monotonic_time ();
     changed = TRUE;
   }
   if (keyframe && (!s->newest_key_valid || seq > s->newest_key_seq)) {
@@ -381,6 +481,28 @@ session_note_known (SwarmSession * s, guint64 seq, gboolean keyframe)
   if (changed)
     g_cond_broadcast (&s->cond);
   g_mutex_unlock (&s->lock);
+}
+
+/* Could segment @seq exist yet?  A live stream cannot run further ahead
+ * of what we know than AHEAD_MAX_SEGMENTS plus what it produced since. */
+static gboolean
+session_seq_plausible (SwarmSession * s, guint64 seq)
+{
+  gboolean ok;
+
+  g_mutex_lock (&s->lock);
+  if (!s->newest_valid || seq <= s->newest_seq) {
+    ok = TRUE;
+  } else {
+    gint64 since_us = g_get_monotonic_time () - s->newest_changed_us;
+    guint64 allow = AHEAD_MAX_SEGMENTS +
+        (guint64) MAX (since_us, 0) * AHEAD_MAX_RATE_PER_S / G_USEC_PER_SEC;
+    ok = seq - s->newest_seq <= allow;
+  }
+  if (!ok)
+    s->announcements_refused++;
+  g_mutex_unlock (&s->lock);
+  return ok;
 }
 
 static void
@@ -555,6 +677,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   if (source)
     swarm_peer_set_in_flight (source->peer,
         swarm_peer_get_in_flight (source->peer) - 1);
+  t->source = NULL;
   if (!swarm_segment_peek (g_bytes_get_data (bytes, NULL), t->size, &seq,
           &flags, &error) || seq != t->seq
       || !session_verify (s, bytes, &error)) {
@@ -565,10 +688,18 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
     g_mutex_lock (&s->lock);
     s->segments_rejected++;
     g_mutex_unlock (&s->lock);
+    g_bytes_unref (bytes);
+    if (t->contributors && t->contributors->len > 1) {
+      /* Which of them lied?  Banning all would let a liar get honest
+       * partners (the origin even) banned by mixing its chunks in. */
+      transfer_clear_chunks (t);
+      t->single_source = TRUE;
+      session_request_schedule (s);
+      return;
+    }
     session_ban_contributors (s, t);
     /* dropped: the scheduler fetches it again from someone else */
     g_hash_table_remove (s->transfers, &t->seq);
-    g_bytes_unref (bytes);
     return;
   }
 
@@ -579,6 +710,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   g_hash_table_remove (s->transfers, &seq);
   g_bytes_unref (bytes);
 
+  session_note_known (s, seq, (flags & SWARM_SEGMENT_FLAG_KEYFRAME) != 0);
   g_mutex_lock (&s->lock);
   s->segments_received++;
   s->got_segment = TRUE;
@@ -613,6 +745,36 @@ session_is_banned (SwarmSession * s, const gchar * id)
   return until && *until > g_get_monotonic_time ();
 }
 
+/* Keeps peer @id away for BAN_US. */
+static void
+session_ban (SwarmSession * s, const gchar * id)
+{
+  gint64 *until = g_new (gint64, 1);
+
+  *until = g_get_monotonic_time () + BAN_US;
+  g_hash_table_insert (s->banned, g_strdup (id), until);
+  g_mutex_lock (&s->lock);
+  s->peers_banned++;
+  g_mutex_unlock (&s->lock);
+}
+
+/* Forgets expired bans and old PEX attempts. */
+static void
+session_prune (SwarmSession * s, gint64 now)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, s->banned);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (*(gint64 *) value <= now)
+      g_hash_table_iter_remove (&it);
+  g_hash_table_iter_init (&it, s->pex_tried);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (now - *(gint64 *) value >= PEX_RETRY_US)
+      g_hash_table_iter_remove (&it);
+}
+
 /* Every partner that sent a chunk of a segment that failed verification is
  * cut off and kept away for a while: a forger cannot hide among honest
  * senders of the same segment for long, and honest ones reconnect later. */
@@ -624,13 +786,8 @@ session_ban_contributors (SwarmSession * s, Transfer * t)
   for (i = 0; t->contributors && i < t->contributors->len; i++) {
     const gchar *id = g_ptr_array_index (t->contributors, i);
     PeerEntry *e = session_find_partner (s, id, NULL);
-    gint64 *until = g_new (gint64, 1);
 
-    *until = g_get_monotonic_time () + BAN_US;
-    g_hash_table_insert (s->banned, g_strdup (id), until);
-    g_mutex_lock (&s->lock);
-    s->peers_banned++;
-    g_mutex_unlock (&s->lock);
+    session_ban (s, id);
     if (e)
       swarm_peer_close (e->peer);
   }
@@ -644,19 +801,62 @@ session_accept_push (SwarmSession * s, PeerEntry * e, guint64 seq)
   gboolean wanted;
 
   /* bounded: a partner cannot make us hold more transfers than we would
-   * ever run ourselves */
+   * ever run ourselves, nor more from it than we would ask it for */
   if (s->role != SWARM_SESSION_VIEWER || swarm_store_has (s->store, seq)
-      || g_hash_table_size (s->transfers) >= LOOKAHEAD_SEGMENTS)
+      || g_hash_table_size (s->transfers) >= LOOKAHEAD_SEGMENTS
+      || swarm_peer_get_in_flight (e->peer) >= MAX_IN_FLIGHT_PER_PEER)
     return FALSE;
   g_mutex_lock (&s->lock);
   wanted = !s->playout_set || (seq >= s->playout_seq
       && seq < s->playout_seq + LOOKAHEAD_SEGMENTS);
   g_mutex_unlock (&s->lock);
-  if (!wanted)
+  if (!wanted || !session_seq_plausible (s, seq))
     return FALSE;
-  session_note_known (s, seq, FALSE);
-  session_add_transfer (s, seq, e);
+  /* not noted as known: that waits until it is verified */
+  session_add_transfer (s, seq, e)->pushed = TRUE;
   return TRUE;
+}
+
+static gboolean
+transfer_has_contributor (Transfer * t, const gchar * id)
+{
+  guint i;
+
+  for (i = 0; id && t->contributors && i < t->contributors->len; i++)
+    if (g_str_equal (g_ptr_array_index (t->contributors, i), id))
+      return TRUE;
+  return FALSE;
+}
+
+/* Chunks of a transfer come from the partner it was asked of (or that
+ * pushed it); once it is handed back, late ones from those that already
+ * contributed still help.  Anyone else's would only mix in chunks we
+ * could not attribute. */
+static void transfer_detach (Transfer * t);
+
+static gboolean
+transfer_accepts_from (Transfer * t, PeerEntry * e)
+{
+  const gchar *id = swarm_peer_get_remote_id (e->peer);
+
+  if (t->source == e)
+    return TRUE;
+  if (t->source && t->pushed
+      && g_get_monotonic_time () - t->last_progress_us > PUSH_TAKEOVER_US) {
+    GST_DEBUG ("push of %" G_GUINT64_FORMAT " from %s stalled: taken over "
+        "by %s", t->seq, swarm_peer_get_remote_id (t->source->peer), id);
+    transfer_detach (t);
+    /* no mixing with what the stalled pusher sent */
+    if (!transfer_has_contributor (t, id))
+      transfer_clear_chunks (t);
+    t->source = e;
+    t->last_progress_us = g_get_monotonic_time ();
+    swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
+    return TRUE;
+  }
+  if (t->source)
+    return FALSE;
+  return transfer_has_contributor (t, id);
 }
 
 static void
@@ -676,23 +876,49 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   g_mutex_unlock (&s->lock);
 
   t = g_hash_table_lookup (s->transfers, &msg->data.seq);
-  if (!t && !session_accept_push (s, e, msg->data.seq))
-    return;                     /* late duplicate, or nothing we want */
-  if (!t)
-    t = g_hash_table_lookup (s->transfers, &msg->data.seq);
-  if (t->chunk_count == 0) {
-    t->chunk_count = msg->data.chunk_count;
-    t->size = msg->data.segment_size;
-    t->data = g_malloc (t->size);
-    t->got = g_malloc0 ((t->chunk_count + 7) / 8);
-  } else if (t->chunk_count != msg->data.chunk_count
-      || t->size != msg->data.segment_size) {
-    GST_DEBUG ("chunk of %" G_GUINT64_FORMAT " disagrees on size, dropped",
-        t->seq);
+  if (!t && !session_accept_push (s, e, msg->data.seq)) {
+    /* late duplicate, a replay, or nothing we want */
+    g_mutex_lock (&s->lock);
+    s->chunks_unwanted++;
+    g_mutex_unlock (&s->lock);
+    swarm_peer_note_waste (p);
     return;
   }
-  if (swarm_wire_bit_get (t->got, idx))
+  if (!t)
+    t = g_hash_table_lookup (s->transfers, &msg->data.seq);
+  if (!transfer_accepts_from (t, e)) {
+    g_mutex_lock (&s->lock);
+    s->chunks_unwanted++;
+    g_mutex_unlock (&s->lock);
+    swarm_peer_note_waste (p);
     return;
+  }
+  if (t->chunk_count != 0 && (t->chunk_count != msg->data.chunk_count
+          || t->size != msg->data.segment_size)) {
+    /* Its own source changed its mind, or the chunks so far came from a
+     * partner that lied about the size: start over with this one's. */
+    GST_DEBUG ("chunk of %" G_GUINT64_FORMAT " disagrees on size: restarting",
+        t->seq);
+    if (transfer_has_contributor (t, swarm_peer_get_remote_id (p))) {
+      swarm_peer_note_junk (p, "chunk disagrees on the segment size");
+      if (!peer_entry_is_ready (e))
+        return;
+    }
+    transfer_clear_chunks (t);
+  }
+  if (t->chunk_count == 0 && !transfer_reserve (t, msg->data.chunk_count,
+          msg->data.segment_size)) {
+    GST_DEBUG ("no room for a segment of %u bytes", msg->data.segment_size);
+    if (t->pushed) {
+      transfer_detach (t);
+      g_hash_table_remove (s->transfers, &t->seq);
+    }
+    return;
+  }
+  if (swarm_wire_bit_get (t->got, idx)) {
+    swarm_peer_note_waste (p);
+    return;
+  }
   memcpy (t->data + (gsize) idx * SWARM_CHUNK_SIZE, msg->data.payload,
       msg->data.payload_len);
   swarm_wire_bit_set (t->got, idx);
@@ -730,6 +956,9 @@ on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data)
 static void
 transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
 {
+  /* chunks from the previous source are not mixed in */
+  if (t->single_source)
+    transfer_clear_chunks (t);
   t->source = e;
   swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
   t->last_progress_us = g_get_monotonic_time ();
@@ -786,6 +1015,9 @@ session_retry_transfers (SwarmSession * s, gint64 now)
         t->chunk_count);
     t->source->slow_until_us = now + SLOW_PENALTY_US;
     transfer_detach (t);
+    /* nobody asked for a push: what it left is not worth its memory */
+    if (t->pushed)
+      g_hash_table_iter_remove (&it);
   }
 }
 
@@ -1086,6 +1318,11 @@ on_peer_have (SwarmPeer * p, guint64 seq, gboolean keyframe, gpointer user_data)
 {
   PeerEntry *e = user_data;
 
+  if (!session_seq_plausible (e->session, seq)) {
+    swarm_peer_note_junk (p, "announces a segment far ahead of the stream");
+    return;
+  }
+
   session_note_known (e->session, seq, keyframe);
   session_request_schedule (e->session);
 }
@@ -1103,6 +1340,18 @@ on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
   GST_INFO ("partner %s closed: %s",
       swarm_peer_get_remote_id (p) ? swarm_peer_get_remote_id (p) : "(unknown)",
       error ? error->message : "by us");
+  /* Floods, protocol violations and failed secret proofs: kept away
+   * like forgers. */
+  if (error && error->domain == SWARM_PEER_ERROR
+      && (error->code == SWARM_PEER_ERROR_MISBEHAVED
+          || error->code == SWARM_PEER_ERROR_PROTOCOL
+          || error->code == SWARM_PEER_ERROR_SECRET)
+      && swarm_peer_get_remote_id (p)) {
+    session_ban (s, swarm_peer_get_remote_id (p));
+    g_mutex_lock (&s->lock);
+    s->peers_misbehaved++;
+    g_mutex_unlock (&s->lock);
+  }
   if (e->was_ready) {
     guint i;
 
@@ -1285,11 +1534,32 @@ on_peer_signal (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   gchar offer_id[SWARM_WIRE_PEER_ID_LEN + 1];
   gchar *text;
 
+  gint64 now = g_get_monotonic_time ();
+
+  if (swarm_rate_limiter_take (e->signal_budget, now, 1) == 0) {
+    g_mutex_lock (&s->lock);
+    s->signals_dropped++;
+    g_mutex_unlock (&s->lock);
+    swarm_peer_note_junk (p, "flood of SIGNAL");
+    return;
+  }
+  if (swarm_rate_limiter_take (s->signal_budget, now, 1) == 0) {
+    g_mutex_lock (&s->lock);
+    s->signals_dropped++;
+    g_mutex_unlock (&s->lock);
+    return;
+  }
   memcpy (to, msg->signal.to, SWARM_WIRE_PEER_ID_LEN);
   to[SWARM_WIRE_PEER_ID_LEN] = '\0';
   if (!g_str_equal (to, s->local.peer_id)) {
-    /* one hop only: pass it on if the recipient is our partner */
+    /* one hop only: pass it on if the recipient is our partner, and only
+     * what the sender itself says (no speaking for others) */
     PeerEntry *next = session_find_ready_partner (s, to);
+    if (!swarm_peer_get_remote_id (p) || memcmp (msg->signal.from,
+            swarm_peer_get_remote_id (p), SWARM_WIRE_PEER_ID_LEN) != 0) {
+      swarm_peer_note_junk (p, "relays a SIGNAL it did not write");
+      return;
+    }
     if (next && next != e)
       swarm_peer_send_message (next->peer, msg);
     return;
@@ -1332,6 +1602,8 @@ session_add_peer (SwarmSession * s, SwarmLinkRole role)
   config.turn = s->turn;
   config.connect_timeout_ms = 10000;
   e->session = s;
+  e->signal_budget = swarm_rate_limiter_new (RELAY_PARTNER_PER_S,
+      RELAY_PARTNER_BURST);
   e->peer = swarm_peer_new (s->context, role, &config, s->credentials,
       &s->local, s->store, &peer_callbacks, e);
   g_ptr_array_add (s->peers, e);
@@ -1342,6 +1614,7 @@ static void
 peer_entry_free (PeerEntry * e)
 {
   swarm_peer_free (e->peer);
+  swarm_rate_limiter_free (e->signal_budget);
   g_clear_pointer (&e->pex_ids, g_ptr_array_unref);
   g_free (e->relay_id);
   g_free (e->description);
@@ -1362,6 +1635,13 @@ session_reap_peers (SwarmSession * s)
     }
     s->closed_bytes_sent += swarm_peer_get_bytes_sent (e->peer);
     s->closed_segments_pushed += swarm_peer_get_segments_pushed (e->peer);
+    {
+      SwarmPeerAbuse a;
+      swarm_peer_get_abuse (e->peer, &a);
+      s->closed_abuse.junk += a.junk;
+      s->closed_abuse.waste += a.waste;
+      s->closed_abuse.requests_refused += a.requests_refused;
+    }
     g_ptr_array_remove_index_fast (s->peers, i);
     peer_entry_free (e);
   }
@@ -1539,6 +1819,29 @@ on_tracker_announce_reply (SwarmTrackerClient * c, guint complete,
   g_mutex_unlock (&s->lock);
 }
 
+/* Handshakes cost CPU and sockets: a bounded number at once, and a bounded
+ * rate of new ones, however many offers arrive. */
+static gboolean
+session_may_handshake (SwarmSession * s)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    if (!e->dead && !e->was_ready
+        && swarm_peer_get_link_role (e->peer) == SWARM_LINK_ANSWERER)
+      n++;
+  }
+  if (n < MAX_HANDSHAKING
+      && swarm_rate_limiter_take (s->offer_budget, g_get_monotonic_time (),
+          1) == 1)
+    return TRUE;
+  g_mutex_lock (&s->lock);
+  s->offers_refused++;
+  g_mutex_unlock (&s->lock);
+  return FALSE;
+}
+
 /* Someone offers a link, through a tracker (@via) or a partner (@relay_id). */
 static void
 session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
@@ -1570,6 +1873,10 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
   if (session_find_linked (s, peer_id, NULL)) {
     GST_DEBUG ("ignoring offer from %s: already a partner", peer_id);
     g_free (sdp);
+    return;
+  }
+  if (!session_may_handshake (s)) {
+    GST_DEBUG ("ignoring offer from %s: too many handshakes", peer_id);
     return;
   }
   e = session_add_peer (s, SWARM_LINK_ANSWERER);
@@ -1687,6 +1994,7 @@ session_refresh_peer_stats (SwarmSession * s)
   GValue list = G_VALUE_INIT;
   guint64 sent = s->closed_bytes_sent;
   guint64 pushed = s->closed_segments_pushed;
+  SwarmPeerAbuse abuse = s->closed_abuse;
   gint64 now = g_get_monotonic_time ();
   guint i, n_ready = 0;
 
@@ -1700,6 +2008,13 @@ session_refresh_peer_stats (SwarmSession * s)
 
     sent += swarm_peer_get_bytes_sent (e->peer);
     pushed += swarm_peer_get_segments_pushed (e->peer);
+    {
+      SwarmPeerAbuse a;
+      swarm_peer_get_abuse (e->peer, &a);
+      abuse.junk += a.junk;
+      abuse.waste += a.waste;
+      abuse.requests_refused += a.requests_refused;
+    }
     if (!peer_entry_is_ready (e))
       continue;
     peer_entry_update_rates (e, now);
@@ -1744,6 +2059,11 @@ session_refresh_peer_stats (SwarmSession * s)
   s->bytes_sent = sent;
   s->segments_pushed = pushed;
   s->n_ready_peers = n_ready;
+  s->messages_junk = abuse.junk;
+  s->requests_refused = abuse.requests_refused;
+  s->transfer_bytes_now = s->transfer_bytes;
+  if (s->tracker_server)
+    swarm_tracker_server_get_stats (s->tracker_server, &s->tracker_stats);
   g_mutex_unlock (&s->lock);
 }
 
@@ -1823,6 +2143,10 @@ housekeeping_cb (gpointer data)
   }
   session_maybe_pex_offer (s, now);
   swarm_relay_assembler_expire (s->relay_assembler, now);
+  if (now - s->last_prune_us >= PRUNE_INTERVAL_US) {
+    s->last_prune_us = now;
+    session_prune (s, now);
+  }
   session_check_join (s, now);
   if (s->housekeeping_ticks++ % 5 == 0)
     session_refresh_peer_stats (s);
@@ -1856,6 +2180,15 @@ swarm_session_get_stats (SwarmSession * s)
       "bytes-received", G_TYPE_UINT64, s->bytes_received,
       "pex-links", G_TYPE_UINT64, s->pex_links,
       "segments-pushed", G_TYPE_UINT64, s->segments_pushed,
+      "peers-misbehaved", G_TYPE_UINT64, s->peers_misbehaved,
+      "messages-junk", G_TYPE_UINT64, s->messages_junk,
+      "chunks-unwanted", G_TYPE_UINT64, s->chunks_unwanted,
+      "requests-refused", G_TYPE_UINT64, s->requests_refused,
+      "offers-refused", G_TYPE_UINT64, s->offers_refused,
+      "signals-dropped", G_TYPE_UINT64, s->signals_dropped,
+      "announcements-refused", G_TYPE_UINT64, s->announcements_refused,
+      "transfer-bytes", G_TYPE_UINT64, s->transfer_bytes_now,
+      "transfer-bytes-peak", G_TYPE_UINT64, s->transfer_bytes_peak,
       "descriptions-refused", G_TYPE_UINT64, s->descriptions_refused, NULL);
   if (s->role == SWARM_SESSION_VIEWER) {
     gst_structure_set (st,
@@ -1879,7 +2212,12 @@ swarm_session_get_stats (SwarmSession * s)
         "bytes-published", G_TYPE_UINT64, s->bytes_published,
         "upload-copies", G_TYPE_DOUBLE, s->bytes_published ?
         (gdouble) s->bytes_sent / s->bytes_published : 0.0,
-        "tracker-port", G_TYPE_UINT, s->tracker_port, NULL);
+        "tracker-port", G_TYPE_UINT, s->tracker_port,
+        "tracker-connections", G_TYPE_UINT, s->tracker_stats.connections,
+        "tracker-connections-refused", G_TYPE_UINT64,
+        s->tracker_stats.connections_refused,
+        "tracker-connections-flooding", G_TYPE_UINT64,
+        s->tracker_stats.connections_closed_flood, NULL);
   }
   gst_structure_set_value (st, "peer-stats", &s->peer_stats);
   g_mutex_unlock (&s->lock);
@@ -1952,7 +2290,11 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->trackers = g_ptr_array_new ();
   s->transfers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       (GDestroyNotify) transfer_free);
-  s->relay_assembler = swarm_relay_assembler_new (32, 5 * G_USEC_PER_SEC);
+  s->relay_assembler = swarm_relay_assembler_new (RELAY_MAX_PENDING,
+      RELAY_TIMEOUT_US);
+  s->signal_budget = swarm_rate_limiter_new (RELAY_TOTAL_PER_S,
+      RELAY_TOTAL_BURST);
+  s->offer_budget = swarm_rate_limiter_new (OFFERS_PER_S, OFFERS_BURST);
   s->pex_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
   s->banned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -2184,6 +2526,8 @@ swarm_session_free (SwarmSession * s)
   g_ptr_array_unref (s->trackers);
   g_hash_table_destroy (s->transfers);
   swarm_relay_assembler_free (s->relay_assembler);
+  swarm_rate_limiter_free (s->signal_budget);
+  swarm_rate_limiter_free (s->offer_budget);
   g_hash_table_destroy (s->pex_tried);
   g_hash_table_destroy (s->banned);
   g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);

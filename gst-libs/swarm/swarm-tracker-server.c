@@ -16,6 +16,7 @@
 #include <libsoup/soup.h>
 
 #include "swarm.h"
+#include "swarm-congestion.h"
 #include "swarm-private.h"
 #include "swarm-tracker-message.h"
 
@@ -27,6 +28,17 @@
 #define MAX_PEERS_PER_SWARM 10000
 /* Stops a single host from exhausting file descriptors. */
 #define MAX_CONNS_PER_ADDRESS 64
+/* And all hosts together: each connection holds a socket and a WebSocket
+ * with its buffers (a frame is at most SWARM_TRACKER_MAX_MESSAGE). */
+#define MAX_CONNECTIONS 1024
+/* Swarms one connection may join: a peer takes part in one, a client
+ * multiplexing a few is conceivable, thousands is an attack on memory. */
+#define MAX_SWARMS_PER_CONN 16
+/* Messages per connection: an honest peer announces every interval, offers
+ * a round every few seconds and answers the offers it takes on (a few a
+ * second); a connection flooding past this is closed. */
+#define MESSAGES_BURST 64
+#define MESSAGES_PER_S 16
 
 typedef struct _Conn Conn;
 
@@ -49,6 +61,8 @@ struct _Conn {
   gchar *host;
   gboolean counted;             /* holds a slot in conns_per_host */
   GHashTable *joined;           /* info_hash -> peer_id we registered */
+  SwarmRateLimiter *budget;     /* messages it may still send */
+  gboolean flooded;             /* closed for flooding: ignore the rest */
 };
 
 struct _SwarmTrackerServer {
@@ -57,6 +71,7 @@ struct _SwarmTrackerServer {
   GHashTable *conns;            /* set of Conn */
   GHashTable *conns_per_host;   /* host -> count */
   guint port;
+  SwarmTrackerServerStats stats;
 };
 
 /* ---- swarms and peers -------------------------------------------- */
@@ -267,6 +282,16 @@ handle_announce (Conn * conn, const SwarmTrackerMessage * m)
   if (peer == NULL) {
     if (g_hash_table_size (swarm->peers) >= MAX_PEERS_PER_SWARM) {
       conn_fail (conn, "swarm is full");
+      /* an empty swarm just created must not stay behind */
+      if (g_hash_table_size (swarm->peers) == 0)
+        g_hash_table_remove (s->swarms, swarm->info_hash);
+      return;
+    }
+    if (g_hash_table_size (conn->joined) >= MAX_SWARMS_PER_CONN) {
+      s->stats.messages_refused++;
+      conn_fail (conn, "too many swarms on one connection");
+      if (g_hash_table_size (swarm->peers) == 0)
+        g_hash_table_remove (s->swarms, swarm->info_hash);
       return;
     }
     peer = g_new0 (Peer, 1);
@@ -358,6 +383,17 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
   gsize len;
   const char *data;
 
+  if (conn->flooded)
+    return;
+  if (swarm_rate_limiter_take (conn->budget, g_get_monotonic_time (), 1) == 0) {
+    GST_INFO ("closing connection from %s: message flood", conn->host);
+    conn->flooded = TRUE;
+    conn->server->stats.connections_closed_flood++;
+    conn_fail (conn, "too many messages");
+    soup_websocket_connection_close (ws,
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+    return;
+  }
   if (type != SOUP_WEBSOCKET_DATA_TEXT) {
     conn_fail (conn, "binary frames are not part of the protocol");
     return;
@@ -419,6 +455,7 @@ conn_free (Conn * conn)
 
   g_signal_handlers_disconnect_by_data (conn->ws, conn);
   g_object_unref (conn->ws);
+  swarm_rate_limiter_free (conn->budget);
   g_free (conn->host);
   g_free (conn);
 }
@@ -448,6 +485,7 @@ on_websocket (SoupServer * soup, SoupServerMessage * msg, const char *path,
   conn->host = g_strdup (host ? host : "");
   conn->joined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
+  conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
   g_hash_table_add (s->conns, conn);
 
   soup_websocket_connection_set_max_incoming_payload_size (ws,
@@ -456,9 +494,13 @@ on_websocket (SoupServer * soup, SoupServerMessage * msg, const char *path,
   g_signal_connect (ws, "closed", G_CALLBACK (on_closed), conn);
 
   n = GPOINTER_TO_UINT (g_hash_table_lookup (s->conns_per_host, conn->host));
-  if (n >= MAX_CONNS_PER_ADDRESS) {
-    GST_INFO ("refusing connection: %u already from %s", n, conn->host);
-    conn_fail (conn, "too many connections from this address");
+  if (n >= MAX_CONNS_PER_ADDRESS
+      || g_hash_table_size (s->conns) > MAX_CONNECTIONS) {
+    GST_INFO ("refusing connection: %u already from %s, %u in all", n,
+        conn->host, g_hash_table_size (s->conns) - 1);
+    s->stats.connections_refused++;
+    conn_fail (conn, n >= MAX_CONNS_PER_ADDRESS ?
+        "too many connections from this address" : "too many connections");
     soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
         NULL);
     return;
@@ -549,6 +591,15 @@ swarm_tracker_server_get_n_peers (SwarmTrackerServer * s)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     n += g_hash_table_size (((Swarm *) value)->peers);
   return n;
+}
+
+void
+swarm_tracker_server_get_stats (SwarmTrackerServer * s,
+    SwarmTrackerServerStats * stats)
+{
+  g_return_if_fail (s != NULL && stats != NULL);
+  *stats = s->stats;
+  stats->connections = g_hash_table_size (s->conns);
 }
 
 void

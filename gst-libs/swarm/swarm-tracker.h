@@ -87,6 +87,16 @@ SWARM_API gboolean swarm_tracker_server_listen (SwarmTrackerServer * s,
     const gchar * address, guint port, GError ** error);
 SWARM_API guint swarm_tracker_server_get_port (SwarmTrackerServer * s);
 SWARM_API guint swarm_tracker_server_get_n_peers (SwarmTrackerServer * s);
+
+typedef struct {
+  guint connections;             /* open now */
+  guint64 connections_refused;   /* over the per-address or total bound */
+  guint64 connections_closed_flood;     /* closed for sending too many messages */
+  guint64 messages_refused;      /* e.g. joins past the swarms-per-connection bound */
+} SwarmTrackerServerStats;
+
+SWARM_API void swarm_tracker_server_get_stats (SwarmTrackerServer * s,
+    SwarmTrackerServerStats * stats);
 SWARM_API void swarm_tracker_server_free (SwarmTrackerServer * s);
 
 G_END_DECLS

@@ -173,6 +173,9 @@ check_have (const SwarmMessage * msg)
 {
   if (msg->have.count == 0 || msg->have.count > SWARM_WIRE_MAX_HAVE_BITS)
     return "HAVE count out of range";
+  /* the last sequence number must not wrap */
+  if (msg->have.first_seq > G_MAXUINT64 - msg->have.count)
+    return "HAVE window wraps around";
   return NULL;
 }
 
@@ -294,6 +297,13 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
   if (len < HEADER_LEN) {
     g_set_error (error, SWARM_WIRE_ERROR, SWARM_WIRE_ERROR_TRUNCATED,
         "datagram of %" G_GSIZE_FORMAT " bytes has no message header", len);
+    return FALSE;
+  }
+  /* Nothing we write is larger: a bigger datagram is an attack or a bug. */
+  if (len > SWARM_WIRE_MAX_DATAGRAM) {
+    g_set_error (error, SWARM_WIRE_ERROR, SWARM_WIRE_ERROR_INVALID,
+        "datagram of %" G_GSIZE_FORMAT " bytes exceeds %u", len,
+        SWARM_WIRE_MAX_DATAGRAM);
     return FALSE;
   }
   version = read_u8 (&r);

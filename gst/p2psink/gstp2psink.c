@@ -30,6 +30,12 @@
  * `tracker-port` (guint) and `peer-stats`, an array of `peer` structures
  * (`id`, `role`, `address`, `local-candidate-type`,
  * `remote-candidate-type`, `rtt-ms`, `bytes-sent`, `bytes-received`).
+ * What hostile peers cost is counted too: `peers-misbehaved`,
+ * `messages-junk`, `chunks-unwanted`, `requests-refused`, `offers-refused`,
+ * `signals-dropped`, `announcements-refused` (guint64), and for the
+ * embedded tracker `tracker-connections` (guint),
+ * `tracker-connections-refused` and `tracker-connections-flooding`
+ * (guint64).
  *
  * ## Example launch line
  * |[

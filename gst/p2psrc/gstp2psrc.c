@@ -32,7 +32,12 @@
  * `segments-rejected` (guint64), `continuity` (gdouble, share of segments
  * played on time), `startup-ms` (gint64, -1 until the first buffer),
  * `drift-correction-ms` (gdouble, how far playout was shifted to absorb
- * clock drift) and `peer-stats`, an array of `peer` structures.
+ * clock drift) and `peer-stats`, an array of `peer` structures.  What
+ * hostile peers cost is counted too: `peers-banned`, `peers-misbehaved`,
+ * `messages-junk`, `chunks-unwanted`, `requests-refused`, `offers-refused`,
+ * `signals-dropped`, `announcements-refused`, and the memory held by
+ * incomplete transfers, `transfer-bytes` and `transfer-bytes-peak`
+ * (guint64).
  *
  * ## Example launch line
  * |[

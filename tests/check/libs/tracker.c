@@ -962,6 +962,75 @@ GST_START_TEST (test_private_thread)
 
 GST_END_TEST;
 
+/* A connection flooding messages is closed, and counted; others are not
+ * affected. */
+GST_START_TEST (test_message_flood)
+{
+  SwarmTrackerServer *s = server_start (0);
+  gchar *url = server_url (s);
+  Raw *r = raw_connect (url), *other;
+  SwarmTrackerServerStats st;
+  JsonObject *reply;
+  guint i;
+
+  /* well past the burst the server allows one connection */
+  for (i = 0; i < 400 && !r->closed; i++)
+    soup_websocket_connection_send_text (r->ws, announce_json);
+  fail_unless (WAIT_FOR (r->closed, 5000), "flooding connection not closed");
+  /* it was answered until it flooded, then told why */
+  fail_unless (r->texts->len >= 32 && r->texts->len < 400, "%u replies",
+      r->texts->len);
+  fail_unless (strstr (g_ptr_array_index (r->texts, r->texts->len - 1),
+          "too many messages") != NULL);
+  swarm_tracker_server_get_stats (s, &st);
+  fail_unless_equals_uint64 (st.connections_closed_flood, 1);
+  fail_unless (WAIT_FOR (swarm_tracker_server_get_n_peers (s) == 0, 5000));
+  raw_free (r);
+
+  other = raw_connect (url);
+  reply = raw_request (other, announce_json);
+  fail_if (json_object_has_member (reply, "failure reason"));
+  json_object_unref (reply);
+  raw_free (other);
+
+  swarm_tracker_server_free (s);
+  g_free (url);
+}
+
+GST_END_TEST;
+
+/* One connection cannot join more than 16 swarms. */
+GST_START_TEST (test_swarms_per_connection)
+{
+  SwarmTrackerServer *s = server_start (0);
+  gchar *url = server_url (s);
+  Raw *r = raw_connect (url);
+  SwarmTrackerServerStats st;
+  guint i;
+
+  for (i = 0; i < 20; i++) {
+    gchar *text = g_strdup_printf ("{\"action\":\"announce\",\"info_hash\":"
+        "\"swarm-info-hash-%04u\",\"peer_id\":\"-RAW0001-abcdefghijk\","
+        "\"left\":0}", i);
+    JsonObject *reply = raw_request (r, text);
+
+    fail_unless_equals_int (json_object_has_member (reply, "failure reason"),
+        i >= 16);
+    json_object_unref (reply);
+    g_free (text);
+  }
+  fail_unless_equals_int (swarm_tracker_server_get_n_peers (s), 16);
+  swarm_tracker_server_get_stats (s, &st);
+  fail_unless_equals_uint64 (st.messages_refused, 4);
+  fail_unless_equals_int (st.connections, 1);
+  raw_free (r);
+
+  swarm_tracker_server_free (s);
+  g_free (url);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_suite (void)
 {
@@ -975,6 +1044,8 @@ tracker_suite (void)
   tcase_add_test (tc, test_malformed);
   tcase_add_test (tc, test_stopped_and_close);
   tcase_add_test (tc, test_connections_per_address);
+  tcase_add_test (tc, test_message_flood);
+  tcase_add_test (tc, test_swarms_per_connection);
   tcase_add_test (tc, test_connect_error_retries);
   tcase_add_test (tc, test_server_restart);
   tcase_add_test (tc, test_too_large);

@@ -791,6 +791,45 @@ GST_START_TEST (test_pex_signal_rejects)
 
 GST_END_TEST;
 
+/* Nothing a peer sends may be bigger than what we write, and no buffer
+ * map may run past the last sequence number. */
+GST_START_TEST (test_oversized_and_wrapping)
+{
+  guint8 buf[SWARM_WIRE_MAX_DATAGRAM + 64];
+  guint8 bits[1] = { 0xff };
+  SwarmMessage m = {.type = SWARM_MSG_PING };
+  SwarmMessage out;
+  gsize len;
+
+  /* a PING padded past the limit: too large before it is anything else */
+  len = swarm_wire_write (&m, buf, sizeof buf);
+  fail_unless (len > 0);
+  memset (buf + len, 0, sizeof buf - len);
+  assert_parse_error (buf, SWARM_WIRE_MAX_DATAGRAM + 1,
+      SWARM_WIRE_ERROR_INVALID);
+  assert_parse_error (buf, sizeof buf, SWARM_WIRE_ERROR_INVALID);
+
+  /* a HAVE whose window ends exactly at 2^64 - 1 is fine, one more wraps */
+  m.type = SWARM_MSG_HAVE;
+  m.have.first_seq = G_MAXUINT64 - 8;
+  m.have.count = 8;
+  m.have.have_bits = bits;
+  m.have.key_bits = bits;
+  len = swarm_wire_write (&m, buf, sizeof buf);
+  fail_unless (len > 0);
+  fail_unless (swarm_wire_parse (buf, len, &out, NULL));
+  fail_unless_equals_uint64 (out.have.first_seq, G_MAXUINT64 - 8);
+  m.have.first_seq = G_MAXUINT64 - 7;
+  fail_unless_equals_int (swarm_wire_write (&m, buf, sizeof buf), 0);
+  /* the same bytes written by hand */
+  m.have.first_seq = G_MAXUINT64 - 8;
+  len = swarm_wire_write (&m, buf, sizeof buf);
+  buf[9] = 0xf8;                /* low byte of first_seq: 2^64 - 1 - 7 */
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+}
+
+GST_END_TEST;
+
 static Suite *
 wire_suite (void)
 {
@@ -811,6 +850,7 @@ wire_suite (void)
   tcase_add_test (tc, test_write_refuses_invalid);
   tcase_add_test (tc, test_bit_helpers);
   tcase_add_test (tc, test_pex_signal_rejects);
+  tcase_add_test (tc, test_oversized_and_wrapping);
   return s;
 }
 

@@ -1,0 +1,58 @@
+/* A hostile peer for tests: a real participant in a swarm (it announces
+ * on the real tracker, answers viewers' offers, connects over a real
+ * SwarmLink with ICE and DTLS, and says HELLO in our protocol) that can be
+ * told to misbehave once it is somebody's partner.
+ *
+ * It runs on a thread of its own, like a session, so the element test
+ * only starts it, reads its counters and stops it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <swarm/swarm.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  HOSTILE_HONEST,               /* behaves: the control case */
+  HOSTILE_FORGED,               /* pushes segments signed with another key */
+  HOSTILE_ALTERED,              /* pushes genuine segments, one byte altered */
+  HOSTILE_WRONG_SWARM,          /* HELLO for another swarm, then its segments */
+  HOSTILE_REQUEST_FLOOD,        /* floods REQUESTs for what the victim holds */
+  HOSTILE_GARBAGE,              /* malformed, truncated, oversized datagrams */
+  HOSTILE_REPLAY,               /* one genuine segment, then its chunks replayed */
+  HOSTILE_FAR_AHEAD,            /* announces segments far beyond the stream */
+  HOSTILE_SIGNAL_FLOOD,         /* floods SIGNAL fragments to relay or assemble */
+  HOSTILE_HUGE_SEGMENTS,        /* claims maximal segments, sends one chunk each */
+  HOSTILE_OFFER_FLOOD,          /* floods the tracker with offers for everyone */
+} HostileAttack;
+
+/* Builds segment @seq of the stream, signed by @signer (NULL: the real
+ * publisher).  Called on the hostile peer's thread. */
+typedef GBytes *(*HostileSegmentFunc) (guint64 seq, SwarmIdentity * signer,
+    gpointer user_data);
+
+typedef struct _HostilePeer HostilePeer;
+
+typedef struct {
+  guint offers;                 /* offers the tracker handed us */
+  guint links_connected;        /* links that reached DTLS */
+  guint links_closed;           /* connected links that closed since */
+  guint hellos;                 /* victims' HELLOs received */
+  guint byes;                   /* BYEs received */
+  guint64 attack_messages;      /* hostile datagrams sent */
+  guint64 genuine_chunks;       /* DATA we received from victims */
+} HostileStats;
+
+/* Joins the swarm of @swarm_key through the tracker at @tracker_url. */
+HostilePeer *hostile_peer_start (const gchar * tracker_url,
+    const guint8 * swarm_key, HostileAttack attack,
+    HostileSegmentFunc make_segment, gpointer user_data);
+void hostile_peer_get_stats (HostilePeer * h, HostileStats * stats);
+/* Our peer id on the tracker and in HELLO. */
+const gchar *hostile_peer_get_id (HostilePeer * h);
+void hostile_peer_stop (HostilePeer * h);
+
+const gchar *hostile_attack_name (HostileAttack attack);
+
+G_END_DECLS
