@@ -57,6 +57,7 @@ struct _SwarmTrackerClient {
 };
 
 static void client_connect (SwarmTrackerClient * c);
+static void schedule_reannounce (SwarmTrackerClient * c);
 
 static SwarmTrackerClient *
 client_ref (SwarmTrackerClient * c)
@@ -172,8 +173,16 @@ handle_message (SwarmTrackerClient * c, const SwarmTrackerMessage * m)
     if (c->cb.answer)
       c->cb.answer (c, m->peer_id, m->offer_id, m->answer_sdp, c->user_data);
   } else if (m->interval >= 0 || m->complete >= 0 || m->incomplete >= 0) {
-    if (m->interval > 0)
-      c->interval_s = CLAMP (m->interval, REANNOUNCE_MIN_S, REANNOUNCE_MAX_S);
+    if (m->interval > 0) {
+      guint interval = CLAMP (m->interval, REANNOUNCE_MIN_S,
+          REANNOUNCE_MAX_S);
+
+      /* the timer started with the announce, before the tracker said */
+      if (interval != c->interval_s) {
+        c->interval_s = interval;
+        schedule_reannounce (c);
+      }
+    }
     if (c->cb.announce_reply)
       c->cb.announce_reply (c, MAX (m->complete, 0), MAX (m->incomplete, 0),
           MAX (m->interval, 0), c->user_data);
@@ -366,8 +375,6 @@ send_frame (SwarmTrackerClient * c, gchar * text, GError ** error)
   g_free (text);
   return TRUE;
 }
-
-static void schedule_reannounce (SwarmTrackerClient * c);
 
 static gboolean
 on_reannounce (gpointer user_data)
