@@ -12,11 +12,17 @@
  * publisher's Ed25519 key, and served to at most #GstP2pSink:max-peers
  * viewers directly; viewers pass them on to each other.
  *
- * Unless #GstP2pSink:tracker names an external WebTorrent tracker, the sink
+ * Unless #GstP2pSink:tracker names external WebTorrent trackers, the sink
  * runs the swarm's tracker itself on #GstP2pSink:address and
  * #GstP2pSink:port, so one pipeline is a complete deployment.  Once the swarm
  * is ready, the element posts an element message `p2p-published` with a
  * string field `uri` (also readable from #GstP2pSink:uri) for viewers.
+ * With external trackers (`ws://` or `wss://`, comma separated) the URI
+ * names every one: `p2p://HOST:PORT/SWARM-ID` when the only tracker is
+ * `ws://HOST:PORT/announce`, the others in `tracker=` parameters, and
+ * `p2p:///SWARM-ID?tracker=…` when the first has another form.  The swarm
+ * keeps going while some or all trackers are down; each outage is posted as
+ * one warning.
  *
  * With #GstP2pSink:secret set the swarm is private: descriptions are sealed
  * with a key derived from the secret and partners prove they know it, so
@@ -41,6 +47,11 @@
  *     h264parse config-interval=-1 ! mpegtsmux ! p2psink key-file=publisher.key port=8800
  * ]| An MPEG-TS stream with a publisher key kept across restarts, so the URI
  * stays the same.
+ * |[
+ * gst-launch-1.0 -m videotestsrc is-live=true ! jpegenc ! \
+ *     p2psink tracker=ws://tracker-a:8000/announce,wss://tracker-b.example.org/
+ * ]| Announces on two existing trackers (npm bittorrent-tracker,
+ * aquatic_ws); viewers open the posted URI and use both.
  */
 
 #ifdef HAVE_CONFIG_H
