@@ -1393,21 +1393,26 @@ session_announce (SwarmSession * s, SwarmTrackerClient * c,
   }
 }
 
-/* The trackers connected now, in a rotating order so each round's first
- * offers do not always go to the same one. */
+/* The trackers connected now (NULL if none), in an order that rotates
+ * with every call so each round's first offers do not always go to the
+ * same one. */
 static GPtrArray *
 session_connected_trackers (SwarmSession * s)
 {
-  GPtrArray *up = g_ptr_array_new ();
+  GPtrArray *up = NULL;
   guint i, n = s->trackers->len;
 
   for (i = 0; i < n; i++) {
     SwarmTrackerClient *c = g_ptr_array_index (s->trackers,
         (i + s->tracker_rotation) % n);
-    if (swarm_tracker_client_is_connected (c))
-      g_ptr_array_add (up, c);
+    if (!swarm_tracker_client_is_connected (c))
+      continue;
+    if (!up)
+      up = g_ptr_array_new ();
+    g_ptr_array_add (up, c);
   }
-  s->tracker_rotation++;
+  if (up)
+    s->tracker_rotation++;
   return up;
 }
 
@@ -1420,10 +1425,8 @@ session_maybe_offer (SwarmSession * s)
   gint64 now = g_get_monotonic_time ();
   guint i, n_pending = 0, n_described = 0, partners, want;
 
-  if (s->role != SWARM_SESSION_VIEWER)
-    return;
-  up = session_connected_trackers (s);
-  if (up->len == 0)
+  if (s->role != SWARM_SESSION_VIEWER
+      || !(up = session_connected_trackers (s)))
     return;
 
   for (i = 0; i < s->peers->len; i++) {
