@@ -386,10 +386,12 @@ GST_START_TEST (test_tracker_outage)
   fail_unless (test_viewer_wait (v[4], 100, WAIT_MS),
       "no join after the tracker came back (%u buffers)",
       test_viewer_count (v[4]));
-  for (i = 0; i < 4; i++)
+  /* and everyone plays on together */
+  for (i = 0; i < 5; i++)
     before[i] = test_viewer_count (v[i]);
   for (i = 0; i < 5; i++) {
-    fail_unless (test_viewer_wait (v[i], before[i] + 100, WAIT_MS));
+    fail_unless (test_viewer_wait (v[i], before[i] + 100, WAIT_MS),
+        "viewer %u stalled at %u buffers", i, test_viewer_count (v[i]));
     fail_unless (test_viewer_verify (v[i]) >= 100);
   }
   /* the three that watched it all lost nothing on the way */
