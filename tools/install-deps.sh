@@ -9,7 +9,14 @@ pkgs=(
   gstreamer1.0-x
   gstreamer1.0-plugins-bad   # gdppay/gdpdepay: p2p-bench --baseline tcp framing
   valgrind                   # meson test --setup valgrind (tools/run-valgrind-tests.sh)
+  glib-networking            # TLS for wss:// trackers
 )
+# elements/trackers runs the npm bittorrent-tracker server (it installs the
+# package itself, tools/install-npm-deps.sh).  A node from elsewhere
+# (NodeSource, nvm) is used as it is.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  pkgs+=(nodejs npm)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

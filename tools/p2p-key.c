@@ -1,6 +1,6 @@
 /* p2p-key: the publisher key behind a swarm, before going live.
  *
- *   p2p-key [--create] [--host HOST] [--port PORT]
+ *   p2p-key [--create] [--host HOST] [--port PORT] [--tracker URL …]
  *           [--secret SECRET | --new-secret] KEY-FILE
  *
  * Prints the swarm id of KEY-FILE (a p2psink key-file) and the p2p:// URI
@@ -9,6 +9,9 @@
  * p2psink does.  With --create, makes the key (mode 0600) if it is missing.
  * For a private swarm, --secret (or --new-secret, 128 random bits) also
  * prints the URI with the secret in it: the link members open.
+ * --tracker (repeatable) names the external trackers p2psink's `tracker`
+ * will announce on, in the same order; the URI is then the one p2psink
+ * posts for them, and --host / --port are not used.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifdef HAVE_CONFIG_H
@@ -41,6 +44,7 @@ main (int argc, char **argv)
 {
   gboolean create = FALSE, make_secret = FALSE;
   gchar *host = NULL, *secret = NULL;
+  gchar **trackers = NULL;
   gint port = 8800;
   GOptionEntry entries[] = {
     {"create", 'c', 0, G_OPTION_ARG_NONE, &create,
@@ -49,6 +53,9 @@ main (int argc, char **argv)
         "Tracker host viewers reach (default: this machine's address)", "HOST"},
     {"port", 'p', 0, G_OPTION_ARG_INT, &port,
         "Tracker port (p2psink's port property; 8800)", "PORT"},
+    {"tracker", 't', 0, G_OPTION_ARG_STRING_ARRAY, &trackers,
+        "External tracker p2psink announces on (repeat for several, in "
+        "p2psink's order)", "URL"},
     {"secret", 's', 0, G_OPTION_ARG_STRING, &secret,
         "Private swarm: also print the URI carrying this secret", "SECRET"},
     {"new-secret", 'n', 0, G_OPTION_ARG_NONE, &make_secret,
@@ -59,7 +66,8 @@ main (int argc, char **argv)
       "id and p2p:// URI of a publisher key");
   GError *error = NULL;
   SwarmIdentity *id = NULL;
-  gchar *swarm_id;
+  SwarmUri *uri = NULL;
+  gchar *swarm_id, *text;
   int rc = 1;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -68,7 +76,7 @@ main (int argc, char **argv)
       || (secret && (!*secret || strlen (secret) > SWARM_SECRET_MAX_LEN))) {
     g_printerr ("%s\n", error ? error->message :
         "usage: p2p-key [--create] [--host HOST] [--port PORT] "
-        "[--secret SECRET | --new-secret] KEY-FILE\n"
+        "[--tracker URL …] [--secret SECRET | --new-secret] KEY-FILE\n"
         "(a secret is 1 to 1024 bytes)");
     rc = 2;
     goto out;
@@ -86,18 +94,35 @@ main (int argc, char **argv)
     goto out;
   }
   swarm_id = swarm_identity_get_swarm_id (id);
+  if (trackers) {
+    uri = swarm_uri_new_for_trackers (swarm_identity_get_public_key (id),
+        (const gchar * const *) trackers, &error);
+  } else {
+    gboolean v6 = host && strchr (host, ':') && host[0] != '[';
+    gchar *text = g_strdup_printf (v6 ? "p2p://[%s]:%d/%s" : "p2p://%s:%d/%s",
+        host ? host : "HOST", port, swarm_id);
+
+    uri = swarm_uri_parse (text, &error);
+    g_free (text);
+  }
+  if (!uri) {
+    g_printerr ("%s\n", error->message);
+    g_free (swarm_id);
+    goto out;
+  }
+  text = swarm_uri_to_public_string (uri);
   g_print ("swarm-id %s\n", swarm_id);
-  g_print ("uri p2p://%s:%d/%s\n", host ? host : "HOST", port, swarm_id);
+  g_print ("uri %s\n", text);
+  g_free (text);
   if (make_secret) {
     secret = new_secret ();
     g_print ("secret %s\n", secret);
   }
   if (secret) {
-    gchar *escaped = g_uri_escape_string (secret, NULL, FALSE);
-
-    g_print ("private-uri p2p://%s:%d/%s?secret=%s\n", host ? host : "HOST",
-        port, swarm_id, escaped);
-    g_free (escaped);
+    uri->secret = g_strdup (secret);
+    text = swarm_uri_to_string (uri);
+    g_print ("private-uri %s\n", text);
+    g_free (text);
   }
   g_free (swarm_id);
   rc = 0;
@@ -106,7 +131,9 @@ out:
   g_clear_error (&error);
   g_option_context_free (ctx);
   g_clear_pointer (&id, swarm_identity_unref);
+  swarm_uri_free (uri);
   swarm_secret_clear_string (&secret);
+  g_strfreev (trackers);
   g_free (host);
   return rc;
 }

@@ -32,6 +32,18 @@ with tempfile.TemporaryDirectory() as d:
     assert s1 and f"?secret={s1.group(1)}\n" in r.stdout, r.stdout
     r2 = subprocess.run([tool, "--new-secret", key], capture_output=True, text=True)
     assert s1.group(1) not in r2.stdout, "secrets repeat"
+    # external trackers: the URI p2psink posts for them
+    r = subprocess.run([tool, "--tracker", "ws://192.0.2.8:8000/announce",
+                        "--tracker", "wss://t.example.org/ws", "--secret", "s", key],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r
+    assert (f"uri p2p://192.0.2.8:8000/{m.group(1)}?tracker=wss://t.example.org/ws\n"
+            in r.stdout), r.stdout
+    assert (f"private-uri p2p://192.0.2.8:8000/{m.group(1)}?tracker=wss://t.example.org/ws"
+            "&secret=s\n" in r.stdout), r.stdout
+    r = subprocess.run([tool, "--tracker", "http://192.0.2.8/", key],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "http://192.0.2.8/" in r.stderr, r
     r = subprocess.run([tool, "--secret", "", key], capture_output=True, text=True)
     assert r.returncode == 2, r
     again = subprocess.run([tool, key], capture_output=True, text=True)

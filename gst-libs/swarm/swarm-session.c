@@ -191,7 +191,7 @@ struct _SwarmSession {
   gint64 last_offer_round_us;
   guint offers_gathering;
   gint64 offer_round_started_us;
-  gboolean announced_started;
+  guint tracker_rotation;       /* spreads offer rounds over trackers */
   gboolean tracker_ever_connected;
   guint tracker_complete;
   gboolean reported_failure;
@@ -1649,12 +1649,13 @@ session_reap_peers (SwarmSession * s)
 
 /* ---- tracker ---------------------------------------------------------- */
 
+/* @event "started" on every new connection: a tracker forgets a peer whose
+ * socket closed. */
 static void
 session_announce (SwarmSession * s, SwarmTrackerClient * c,
-    const SwarmTrackerOffer * offers, guint n_offers)
+    const gchar * event, const SwarmTrackerOffer * offers, guint n_offers)
 {
   GError *error = NULL;
-  const gchar *event = s->announced_started ? NULL : "started";
   gint64 left = s->role == SWARM_SESSION_ORIGIN ? 0 : 1;
 
   /* Big descriptions (many candidates, sealed) may not fit ten to a
@@ -1670,20 +1671,29 @@ session_announce (SwarmSession * s, SwarmTrackerClient * c,
     g_clear_error (&error);
     n_offers /= 2;
   }
-  s->announced_started = TRUE;
 }
 
-static SwarmTrackerClient *
-session_connected_tracker (SwarmSession * s)
+/* The trackers connected now (NULL if none), in an order that rotates
+ * with every call so each round's first offers do not always go to the
+ * same one. */
+static GPtrArray *
+session_connected_trackers (SwarmSession * s)
 {
-  guint i;
+  GPtrArray *up = NULL;
+  guint i, n = s->trackers->len;
 
-  for (i = 0; i < s->trackers->len; i++) {
-    SwarmTrackerClient *c = g_ptr_array_index (s->trackers, i);
-    if (swarm_tracker_client_is_connected (c))
-      return c;
+  for (i = 0; i < n; i++) {
+    SwarmTrackerClient *c = g_ptr_array_index (s->trackers,
+        (i + s->tracker_rotation) % n);
+    if (!swarm_tracker_client_is_connected (c))
+      continue;
+    if (!up)
+      up = g_ptr_array_new ();
+    g_ptr_array_add (up, c);
   }
-  return NULL;
+  if (up)
+    s->tracker_rotation++;
+  return up;
 }
 
 /* Viewers look for partners: gather a round of offers, then announce them
@@ -1691,11 +1701,12 @@ session_connected_tracker (SwarmSession * s)
 static void
 session_maybe_offer (SwarmSession * s)
 {
-  SwarmTrackerClient *c;
+  g_autoptr (GPtrArray) up = NULL;
   gint64 now = g_get_monotonic_time ();
   guint i, n_pending = 0, n_described = 0, partners, want;
 
-  if (s->role != SWARM_SESSION_VIEWER || !(c = session_connected_tracker (s)))
+  if (s->role != SWARM_SESSION_VIEWER
+      || !(up = session_connected_trackers (s)))
     return;
 
   for (i = 0; i < s->peers->len; i++) {
@@ -1732,7 +1743,7 @@ session_maybe_offer (SwarmSession * s)
   /* A round is gathering: announce once all are described, or on a deadline. */
   if (s->offer_round_started_us && n_pending > 0) {
     SwarmTrackerOffer offers[SWARM_TRACKER_MAX_OFFERS];
-    guint n = 0;
+    guint n = 0, t;
 
     if (n_described < n_pending
         && now - s->offer_round_started_us < GATHER_WAIT_US)
@@ -1748,8 +1759,17 @@ session_maybe_offer (SwarmSession * s)
       n++;
     }
     s->offer_round_started_us = 0;
-    if (n > 0)
-      session_announce (s, c, offers, n);
+    /* Each offer reaches one peer through one tracker: share them out, so
+     * peers known to only one tracker are found too and no offer is
+     * answered twice. */
+    for (t = 0; t < up->len && t < n; t++) {
+      SwarmTrackerOffer share[SWARM_TRACKER_MAX_OFFERS];
+      guint k = 0;
+
+      for (i = t; i < n; i += up->len)
+        share[k++] = offers[i];
+      session_announce (s, g_ptr_array_index (up, t), NULL, share, k);
+    }
     for (i = 0; i < s->peers->len; i++) {
       PeerEntry *e = g_ptr_array_index (s->peers, i);
       g_clear_pointer (&e->description, g_free);
@@ -1794,11 +1814,11 @@ on_tracker_connected (SwarmTrackerClient * c, gpointer user_data)
 
   s->tracker_ever_connected = TRUE;
   if (s->role == SWARM_SESSION_ORIGIN) {
-    session_announce (s, c, NULL, 0);
+    session_announce (s, c, "started", NULL, 0);
   } else {
     /* A plain announce so the tracker knows us (and tells us whether the
      * swarm has a publisher) while the first offers gather. */
-    session_announce (s, c, NULL, 0);
+    session_announce (s, c, "started", NULL, 0);
     s->last_offer_round_us = 0;
     session_maybe_offer (s);
   }
@@ -1955,7 +1975,14 @@ static void
 on_tracker_error (SwarmTrackerClient * c, const GError * error,
     gpointer user_data)
 {
-  session_warn (user_data, error);
+  /* One warning per outage, not one per retry: with partners (PEX) or
+   * other trackers the swarm goes on without this one. */
+  if (swarm_tracker_client_get_failures (c) <= 1
+      || !g_error_matches (error, SWARM_TRACKER_ERROR,
+          SWARM_TRACKER_ERROR_CONNECT))
+    session_warn (user_data, error);
+  else
+    GST_DEBUG ("tracker still unreachable: %s", error->message);
 }
 
 static const SwarmTrackerClientCallbacks tracker_callbacks = {

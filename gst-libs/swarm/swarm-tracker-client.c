@@ -25,6 +25,11 @@
 #define BACKOFF_MAX_MS 8000
 /* Pings keep NAT and proxy mappings open between announces (120 s). */
 #define KEEPALIVE_S 20
+/* Re-announce period when the tracker names none, and the bounds we hold
+ * a tracker's "interval" to (aquatic forgets a peer after 180 s). */
+#define REANNOUNCE_DEFAULT_S 120
+#define REANNOUNCE_MIN_S 10
+#define REANNOUNCE_MAX_S 1800
 
 struct _SwarmTrackerClient {
   gint ref_count;
@@ -43,10 +48,16 @@ struct _SwarmTrackerClient {
   GCancellable *cancellable;    /* of the connect in progress */
   GSource *retry_source;
   guint backoff_ms;
+  guint failures;               /* connect failures and losses since open */
   gint64 last_left;
+
+  /* Trackers forget silent peers: announce again every interval. */
+  GSource *reannounce_source;
+  guint interval_s;
 };
 
 static void client_connect (SwarmTrackerClient * c);
+static void schedule_reannounce (SwarmTrackerClient * c);
 
 static SwarmTrackerClient *
 client_ref (SwarmTrackerClient * c)
@@ -61,7 +72,8 @@ client_unref (SwarmTrackerClient * c)
   if (--c->ref_count > 0)
     return;
 
-  g_assert (c->ws == NULL && c->retry_source == NULL);
+  g_assert (c->ws == NULL && c->retry_source == NULL
+      && c->reannounce_source == NULL);
   g_clear_object (&c->cancellable);
   g_object_unref (c->session);
   g_main_context_unref (c->context);
@@ -85,6 +97,8 @@ report_error (SwarmTrackerClient * c, SwarmTrackerError code,
   va_start (args, format);
   error = g_error_new_valist (SWARM_TRACKER_ERROR, code, format, args);
   va_end (args);
+  if (code == SWARM_TRACKER_ERROR_CONNECT || code == SWARM_TRACKER_ERROR_CLOSED)
+    c->failures++;
 
   GST_INFO ("tracker %s: %s", c->url, error->message);
   if (!c->stopped && c->cb.error)
@@ -116,8 +130,19 @@ schedule_retry (SwarmTrackerClient * c)
 }
 
 static void
+cancel_reannounce (SwarmTrackerClient * c)
+{
+  if (c->reannounce_source) {
+    g_source_destroy (c->reannounce_source);
+    g_source_unref (c->reannounce_source);
+    c->reannounce_source = NULL;
+  }
+}
+
+static void
 drop_connection (SwarmTrackerClient * c)
 {
+  cancel_reannounce (c);
   if (c->ws == NULL)
     return;
   g_signal_handlers_disconnect_by_data (c->ws, c);
@@ -148,6 +173,16 @@ handle_message (SwarmTrackerClient * c, const SwarmTrackerMessage * m)
     if (c->cb.answer)
       c->cb.answer (c, m->peer_id, m->offer_id, m->answer_sdp, c->user_data);
   } else if (m->interval >= 0 || m->complete >= 0 || m->incomplete >= 0) {
+    if (m->interval > 0) {
+      guint interval = CLAMP (m->interval, REANNOUNCE_MIN_S,
+          REANNOUNCE_MAX_S);
+
+      /* the timer started with the announce, before the tracker said */
+      if (interval != c->interval_s) {
+        c->interval_s = interval;
+        schedule_reannounce (c);
+      }
+    }
     if (c->cb.announce_reply)
       c->cb.announce_reply (c, MAX (m->complete, 0), MAX (m->incomplete, 0),
           MAX (m->interval, 0), c->user_data);
@@ -221,6 +256,7 @@ on_connected (GObject * source, GAsyncResult * result, gpointer user_data)
     GST_INFO ("connected to tracker %s", c->url);
     c->ws = ws;
     c->backoff_ms = BACKOFF_MIN_MS;
+    c->failures = 0;
     soup_websocket_connection_set_keepalive_interval (ws, KEEPALIVE_S);
     soup_websocket_connection_set_max_incoming_payload_size (ws,
         SWARM_TRACKER_MAX_MESSAGE);
@@ -285,6 +321,7 @@ swarm_tracker_client_new (const gchar * url, const gchar * info_hash,
     c->cb = *callbacks;
   c->user_data = user_data;
   c->backoff_ms = BACKOFF_MIN_MS;
+  c->interval_s = REANNOUNCE_DEFAULT_S;
   return c;
 }
 
@@ -307,6 +344,22 @@ swarm_tracker_client_is_connected (SwarmTrackerClient * c)
   return c->ws != NULL;
 }
 
+const gchar *
+swarm_tracker_client_get_url (SwarmTrackerClient * c)
+{
+  g_return_val_if_fail (c != NULL, NULL);
+
+  return c->url;
+}
+
+guint
+swarm_tracker_client_get_failures (SwarmTrackerClient * c)
+{
+  g_return_val_if_fail (c != NULL, 0);
+
+  return c->failures;
+}
+
 static gboolean
 send_frame (SwarmTrackerClient * c, gchar * text, GError ** error)
 {
@@ -321,6 +374,30 @@ send_frame (SwarmTrackerClient * c, gchar * text, GError ** error)
   soup_websocket_connection_send_text (c->ws, text);
   g_free (text);
   return TRUE;
+}
+
+static gboolean
+on_reannounce (gpointer user_data)
+{
+  SwarmTrackerClient *c = user_data;
+
+  g_source_unref (c->reannounce_source);
+  c->reannounce_source = NULL;
+  GST_DEBUG ("announcing again to %s", c->url);
+  swarm_tracker_client_announce (c, NULL, c->last_left, 0, NULL, 0, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every announce restarts the period. */
+static void
+schedule_reannounce (SwarmTrackerClient * c)
+{
+  cancel_reannounce (c);
+  if (c->stopped || c->ws == NULL)
+    return;
+  c->reannounce_source = g_timeout_source_new_seconds (c->interval_s);
+  g_source_set_callback (c->reannounce_source, on_reannounce, c, NULL);
+  g_source_attach (c->reannounce_source, c->context);
 }
 
 gboolean
@@ -345,7 +422,10 @@ swarm_tracker_client_announce (SwarmTrackerClient * c, const gchar * event,
       event, left, numwant, offers, n_offers, error);
   if (text && c->ws)
     c->last_left = left;
-  return send_frame (c, text, error);
+  if (!send_frame (c, text, error))
+    return FALSE;
+  schedule_reannounce (c);
+  return TRUE;
 }
 
 gboolean
@@ -358,7 +438,7 @@ swarm_tracker_client_answer (SwarmTrackerClient * c, const gchar * to_peer_id,
   g_return_val_if_fail (sdp != NULL, FALSE);
 
   return send_frame (c, swarm_tracker_message_write_answer (c->info_hash,
-          c->peer_id, to_peer_id, offer_id, sdp, error), error);
+          c->peer_id, c->last_left, to_peer_id, offer_id, sdp, error), error);
 }
 
 void
@@ -375,6 +455,7 @@ swarm_tracker_client_free (SwarmTrackerClient * c)
   }
   c->stopped = TRUE;
   drop_connection (c);
+  cancel_reannounce (c);
   if (c->cancellable)
     g_cancellable_cancel (c->cancellable);
   if (c->retry_source) {

@@ -566,8 +566,8 @@ swarm_tracker_message_write_announce (const gchar * info_hash,
 
 gchar *
 swarm_tracker_message_write_answer (const gchar * info_hash,
-    const gchar * peer_id, const gchar * to_peer_id, const gchar * offer_id,
-    const gchar * sdp, GError ** error)
+    const gchar * peer_id, gint64 left, const gchar * to_peer_id,
+    const gchar * offer_id, const gchar * sdp, GError ** error)
 {
   g_autoptr (JsonBuilder) b = json_builder_new_immutable ();
 
@@ -578,6 +578,8 @@ swarm_tracker_message_write_answer (const gchar * info_hash,
   add_string (b, "action", "announce");
   add_string (b, "info_hash", info_hash);
   add_string (b, "peer_id", peer_id);
+  /* an answer is an announce too: "left" always a number (see above) */
+  add_int (b, "left", left >= 0 ? left : G_GINT64_CONSTANT (9007199254740991));
   add_string (b, "to_peer_id", to_peer_id);
   add_string (b, "offer_id", offer_id);
   add_sdp_object (b, "answer", sdp);

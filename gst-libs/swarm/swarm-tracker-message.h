@@ -96,8 +96,8 @@ gchar *swarm_tracker_message_write_announce (const gchar * info_hash,
     const SwarmTrackerOffer * offers, guint n_offers, GError ** error);
 G_GNUC_INTERNAL
 gchar *swarm_tracker_message_write_answer (const gchar * info_hash,
-    const gchar * peer_id, const gchar * to_peer_id, const gchar * offer_id,
-    const gchar * sdp, GError ** error);
+    const gchar * peer_id, gint64 left, const gchar * to_peer_id,
+    const gchar * offer_id, const gchar * sdp, GError ** error);
 G_GNUC_INTERNAL
 gchar *swarm_tracker_message_write_scrape (const gchar * const *info_hashes,
     GError ** error);

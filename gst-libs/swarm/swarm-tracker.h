@@ -53,7 +53,9 @@ typedef struct {
   void (*answer) (SwarmTrackerClient * c, const gchar * peer_id,
       const gchar * offer_id, const gchar * sdp, gpointer user_data);
   /* Connection failed or was lost, or the tracker sent "failure reason".
-   * The client keeps retrying (backoff 0.5 s doubling to 8 s) until stopped. */
+   * The client keeps retrying (backoff 0.5 s doubling to 8 s) until stopped.
+   * While connected it announces again every interval the tracker names
+   * (120 s if none; held to 10 s..30 min), so the tracker keeps it listed. */
   void (*error) (SwarmTrackerClient * c, const GError * error,
       gpointer user_data);
 } SwarmTrackerClientCallbacks;
@@ -64,6 +66,10 @@ SWARM_API SwarmTrackerClient *swarm_tracker_client_new (const gchar * url,
 /* Connects (asynchronously); reconnects after losses. */
 SWARM_API void swarm_tracker_client_start (SwarmTrackerClient * c);
 SWARM_API gboolean swarm_tracker_client_is_connected (SwarmTrackerClient * c);
+SWARM_API const gchar *swarm_tracker_client_get_url (SwarmTrackerClient * c);
+/* Failed connects and losses since the connection was last open: 1 is the
+ * first failure of an outage, worth telling people; later ones are retries. */
+SWARM_API guint swarm_tracker_client_get_failures (SwarmTrackerClient * c);
 /* @event: "started", "stopped", "completed" or NULL (periodic update).
  * At most SWARM_TRACKER_MAX_OFFERS offers.  Fails if not connected or the
  * frame would exceed SWARM_TRACKER_MAX_FRAME. */

@@ -10,6 +10,7 @@
 #endif
 
 #include <string.h>
+#include <gio/gio.h>
 
 #include "swarm-uri.h"
 #include "swarm-private.h"
@@ -302,12 +303,94 @@ swarm_uri_free (SwarmUri * uri)
   g_free (uri->swarm_id);
   g_free (uri->stun_server);
   g_free (uri->turn_server);
+  g_strfreev (uri->trackers);
   if (uri->secret) {
     /* a credential: do not leave it in freed memory */
     memset (uri->secret, 0, strlen (uri->secret));
     g_free (uri->secret);
   }
   g_free (uri);
+}
+
+gboolean
+swarm_uri_check_tracker_url (const gchar * url, GError ** error)
+{
+  g_autoptr (GUri) parsed = NULL;
+  g_autofree gchar *quoted = NULL;
+  const gchar *scheme;
+
+  g_return_val_if_fail (url != NULL, FALSE);
+
+  quoted = quote (url, -1);
+  parsed = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  scheme = parsed ? g_uri_get_scheme (parsed) : NULL;
+  if (scheme == NULL || (g_ascii_strcasecmp (scheme, "ws") != 0
+          && g_ascii_strcasecmp (scheme, "wss") != 0)) {
+    g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_TRACKER,
+        _("Tracker “%s” is not a valid WebSocket URL (ws://HOST:PORT/PATH or "
+            "wss://HOST/PATH)"), quoted);
+    return FALSE;
+  }
+  if (g_uri_get_host (parsed) == NULL || *g_uri_get_host (parsed) == '\0') {
+    g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_TRACKER,
+        _("Tracker “%s” has no host"), quoted);
+    return FALSE;
+  }
+  if (g_uri_get_userinfo (parsed) || g_uri_get_fragment (parsed)) {
+    g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_TRACKER,
+        _("Tracker “%s” must not have a user name or a “#” fragment"),
+        quoted);
+    return FALSE;
+  }
+  if (g_ascii_strcasecmp (scheme, "wss") == 0
+      && !g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
+    g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_TRACKER,
+        _("Tracker “%s” uses wss://, but GIO has no TLS support here "
+            "(install glib-networking)"), quoted);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Adds the comma-separated, percent-encoded tracker URLs in @raw. */
+static gboolean
+add_trackers (SwarmUri * uri, const gchar * raw, GError ** error)
+{
+  g_auto (GStrv) pieces = g_strsplit (raw, ",", -1);
+  guint n = uri->trackers ? g_strv_length (uri->trackers) : 0;
+
+  for (guint i = 0; pieces[i]; i++) {
+    gchar *url;
+
+    if (*pieces[i] == '\0')
+      continue;
+    url = g_uri_unescape_string (pieces[i], NULL);
+    if (url == NULL) {
+      gchar *shown = quote (pieces[i], -1);
+
+      g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_TRACKER,
+          _("Parameter “tracker” in p2p:// URI has a badly percent-encoded "
+              "value “%s”"), shown);
+      g_free (shown);
+      return FALSE;
+    }
+    if (!swarm_uri_check_tracker_url (url, error)) {
+      g_prefix_error (error, _("Parameter “tracker” in p2p:// URI: "));
+      g_free (url);
+      return FALSE;
+    }
+    if (n == SWARM_URI_MAX_TRACKERS) {
+      g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_TRACKER,
+          _("p2p:// URI names more than %u trackers"),
+          SWARM_URI_MAX_TRACKERS);
+      g_free (url);
+      return FALSE;
+    }
+    uri->trackers = g_renew (gchar *, uri->trackers, n + 2);
+    uri->trackers[n++] = url;
+    uri->trackers[n] = NULL;
+  }
+  return TRUE;
 }
 
 static gboolean
@@ -329,7 +412,17 @@ parse_query (SwarmUri * uri, const gchar * query, GError ** error)
     if (raw)
       *raw++ = '\0';
 
-    if (g_str_equal (name, "stun-server")) {
+    if (g_str_equal (name, "tracker")) {
+      /* repeatable: every occurrence adds trackers */
+      if (raw == NULL || *raw == '\0') {
+        g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_PARAMETER,
+            _("Parameter “%s” in p2p:// URI has no value"), name);
+        goto out;
+      }
+      if (!add_trackers (uri, raw, error))
+        goto out;
+      continue;
+    } else if (g_str_equal (name, "stun-server")) {
       slot = &uri->stun_server;
       turn = FALSE;
     } else if (g_str_equal (name, "turn-server")) {
@@ -342,7 +435,7 @@ parse_query (SwarmUri * uri, const gchar * query, GError ** error)
       shown = quote (name, -1);
       g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_PARAMETER,
           _("Unknown parameter “%s” in p2p:// URI; known parameters are "
-              "stun-server, turn-server and secret"), shown);
+              "tracker, stun-server, turn-server and secret"), shown);
       g_free (shown);
       goto out;
     }
@@ -429,8 +522,9 @@ swarm_uri_parse (const gchar * text, GError ** error)
         quoted);
     goto fail;
   }
-  if (!parse_host_port (authority, slash - authority, 0, quoted, &uri->host,
-          &uri->port, error))
+  /* p2p:///ID: no default tracker, tracker= must name some */
+  if (slash != authority && !parse_host_port (authority, slash - authority, 0,
+          quoted, &uri->host, &uri->port, error))
     goto fail;
 
   id_text = query ? g_strndup (slash + 1, query - slash - 1) :
@@ -451,6 +545,12 @@ swarm_uri_parse (const gchar * text, GError ** error)
 
   if (query && !parse_query (uri, query + 1, error))
     goto fail;
+  if (uri->host == NULL && uri->trackers == NULL) {
+    g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_TRACKER,
+        _("URI “%s” names no tracker: write p2p://HOST:PORT/SWARM-ID or add "
+            "tracker=URL"), quoted);
+    goto fail;
+  }
 
   g_free (id_text);
   g_free (quoted);
@@ -487,11 +587,15 @@ uri_format (const SwarmUri * uri, gboolean with_secret)
   gboolean first = TRUE;
 
   g_return_val_if_fail (uri != NULL, NULL);
-  g_return_val_if_fail (uri->host != NULL, NULL);
+  g_return_val_if_fail (uri->host != NULL || uri->trackers != NULL, NULL);
 
-  host = host_for_url (uri->host);
   s = g_string_new (SCHEME);
-  g_string_append_printf (s, "%s:%u/", host, uri->port);
+  if (uri->host) {
+    host = host_for_url (uri->host);
+    g_string_append_printf (s, "%s:%u", host, uri->port);
+    g_free (host);
+  }
+  g_string_append_c (s, '/');
   if (uri->swarm_id) {
     g_string_append (s, uri->swarm_id);
   } else {
@@ -500,11 +604,12 @@ uri_format (const SwarmUri * uri, gboolean with_secret)
     g_string_append (s, id);
     g_free (id);
   }
+  for (guint i = 0; uri->trackers && uri->trackers[i]; i++)
+    append_param (s, &first, "tracker", uri->trackers[i]);
   append_param (s, &first, "stun-server", uri->stun_server);
   append_param (s, &first, "turn-server", uri->turn_server);
   if (with_secret)
     append_param (s, &first, "secret", uri->secret);
-  g_free (host);
   return g_string_free (s, FALSE);
 }
 
@@ -520,16 +625,101 @@ swarm_uri_to_public_string (const SwarmUri * uri)
   return uri_format (uri, FALSE);
 }
 
+static gchar *
+default_tracker_url (const SwarmUri * uri)
+{
+  gchar *host = host_for_url (uri->host);
+  gchar *url = g_strdup_printf ("ws://%s:%u/announce", host, uri->port);
+
+  g_free (host);
+  return url;
+}
+
 gchar *
 swarm_uri_get_tracker_url (const SwarmUri * uri)
 {
-  gchar *host, *url;
+  g_return_val_if_fail (uri != NULL, NULL);
+  g_return_val_if_fail (uri->host != NULL || uri->trackers != NULL, NULL);
+
+  if (uri->host)
+    return default_tracker_url (uri);
+  return g_strdup (uri->trackers[0]);
+}
+
+gchar **
+swarm_uri_get_tracker_urls (const SwarmUri * uri)
+{
+  GPtrArray *urls = g_ptr_array_new ();
 
   g_return_val_if_fail (uri != NULL, NULL);
-  g_return_val_if_fail (uri->host != NULL, NULL);
 
-  host = host_for_url (uri->host);
-  url = g_strdup_printf ("ws://%s:%u/announce", host, uri->port);
-  g_free (host);
-  return url;
+  if (uri->host)
+    g_ptr_array_add (urls, default_tracker_url (uri));
+  for (guint i = 0; uri->trackers && uri->trackers[i]; i++) {
+    guint j;
+
+    for (j = 0; j < urls->len; j++)
+      if (g_str_equal (g_ptr_array_index (urls, j), uri->trackers[i]))
+        break;
+    if (j == urls->len)
+      g_ptr_array_add (urls, g_strdup (uri->trackers[i]));
+  }
+  g_ptr_array_add (urls, NULL);
+  return (gchar **) g_ptr_array_free (urls, FALSE);
+}
+
+/* ws://HOST[:PORT]/announce, and nothing else, fits in HOST:PORT. */
+static gboolean
+is_default_form (const gchar * url, gchar ** host, guint16 * port)
+{
+  g_autoptr (GUri) parsed = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  gint p;
+
+  if (parsed == NULL || g_ascii_strcasecmp (g_uri_get_scheme (parsed),
+          "ws") != 0 || !g_str_equal (g_uri_get_path (parsed), "/announce")
+      || g_uri_get_query (parsed) || g_uri_get_userinfo (parsed)
+      || g_uri_get_fragment (parsed))
+    return FALSE;
+  /* the host must print back the same way in HOST:PORT */
+  if (!strchr (g_uri_get_host (parsed), ':')
+      && !is_hostname (g_uri_get_host (parsed)))
+    return FALSE;
+  p = g_uri_get_port (parsed);
+  *port = p > 0 ? p : 80;
+  *host = g_strdup (g_uri_get_host (parsed));
+  return TRUE;
+}
+
+SwarmUri *
+swarm_uri_new_for_trackers (const guint8 swarm_key[SWARM_PUBLIC_KEY_LEN],
+    const gchar * const *tracker_urls, GError ** error)
+{
+  SwarmUri *uri;
+  guint i = 0, n;
+
+  g_return_val_if_fail (swarm_key != NULL, NULL);
+  g_return_val_if_fail (tracker_urls != NULL, NULL);
+
+  n = g_strv_length ((gchar **) tracker_urls);
+  if (n == 0) {
+    g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_TRACKER,
+        _("A p2p:// URI needs at least one tracker"));
+    return NULL;
+  }
+  if (n > SWARM_URI_MAX_TRACKERS) {
+    g_set_error (error, SWARM_URI_ERROR, SWARM_URI_ERROR_TRACKER,
+        _("A p2p:// URI names at most %u trackers"), SWARM_URI_MAX_TRACKERS);
+    return NULL;
+  }
+  for (i = 0; i < n; i++)
+    if (!swarm_uri_check_tracker_url (tracker_urls[i], error))
+      return NULL;
+
+  uri = g_new0 (SwarmUri, 1);
+  memcpy (uri->swarm_key, swarm_key, SWARM_PUBLIC_KEY_LEN);
+  uri->swarm_id = swarm_id_encode (swarm_key);
+  i = is_default_form (tracker_urls[0], &uri->host, &uri->port) ? 1 : 0;
+  if (i < n)
+    uri->trackers = g_strdupv ((gchar **) tracker_urls + i);
+  return uri;
 }

@@ -1,10 +1,17 @@
 /* p2p:// URIs and ICE server settings.
  *
- *   p2p://HOST:PORT/SWARM-ID[?stun-server=stun://h:p&turn-server=turn://u:p@h:p
+ *   p2p://HOST:PORT/SWARM-ID[?tracker=URL&tracker=URL…
+ *                             &stun-server=stun://h:p&turn-server=turn://u:p@h:p
  *                             &secret=S]
+ *   p2p:///SWARM-ID?tracker=URL[&tracker=URL…]
  *
- * HOST:PORT is the tracker (ws://HOST:PORT/announce); SWARM-ID the
- * publisher's public key (see swarm-identity.h).  IPv6 hosts are bracketed.
+ * HOST:PORT is a tracker at ws://HOST:PORT/announce (what p2psink's
+ * embedded tracker serves); SWARM-ID the publisher's public key (see
+ * swarm-identity.h).  IPv6 hosts are bracketed.  Each tracker= names one
+ * more WebTorrent tracker (ws:// or wss://, percent-encoded; one value may
+ * also hold several, comma separated); a viewer announces to all of them.
+ * With tracker= the authority may be empty (p2p:///SWARM-ID), for swarms
+ * whose trackers have another path or use wss://.
  * secret makes the swarm private (see swarm-secret.h); it is a credential,
  * so logs and messages show swarm_uri_to_public_string (without it).
  *
@@ -23,29 +30,46 @@ typedef enum {
   SWARM_URI_ERROR_PORT,
   SWARM_URI_ERROR_SWARM_ID,
   SWARM_URI_ERROR_PARAMETER,
+  SWARM_URI_ERROR_TRACKER,       /* a tracker URL is wrong, or none given */
 } SwarmUriError;
 
 SWARM_API GQuark swarm_uri_error_quark (void);
 
 /* Same bound as SWARM_SECRET_MAX_LEN. */
 #define SWARM_URI_MAX_SECRET_LEN 1024
+/* Most tracker URLs one URI may name (each is a WebSocket kept open). */
+#define SWARM_URI_MAX_TRACKERS 16
 
 typedef struct {
-  gchar *host;                   /* without brackets */
-  guint16 port;                  /* 1..65535 */
+  gchar *host;                   /* without brackets; NULL in p2p:///ID */
+  guint16 port;                  /* 1..65535; 0 without host */
   gchar *swarm_id;               /* canonical text */
   guint8 swarm_key[SWARM_PUBLIC_KEY_LEN];
   gchar *stun_server;            /* "stun://host:port" or NULL */
   gchar *turn_server;            /* "turn://user:pass@host:port" or NULL */
   gchar *secret;                 /* private swarm's secret or NULL */
+  gchar **trackers;              /* tracker= URLs in order, or NULL */
 } SwarmUri;
 
 SWARM_API SwarmUri *swarm_uri_parse (const gchar * uri, GError ** error);
+/* The URI of swarm @swarm_key announced on @tracker_urls (at least one):
+ * the first goes into HOST:PORT if it is ws://HOST:PORT/announce, the
+ * others into tracker= parameters.  Each URL must pass
+ * swarm_uri_check_tracker_url. */
+SWARM_API SwarmUri *swarm_uri_new_for_trackers (
+    const guint8 swarm_key[SWARM_PUBLIC_KEY_LEN],
+    const gchar * const *tracker_urls, GError ** error);
 SWARM_API gchar *swarm_uri_to_string (const SwarmUri * uri);
 /* The same without the secret: safe to log or post on a bus. */
 SWARM_API gchar *swarm_uri_to_public_string (const SwarmUri * uri);
-/* "ws://HOST:PORT/announce" */
+/* The first tracker: "ws://HOST:PORT/announce", or the first tracker=. */
 SWARM_API gchar *swarm_uri_get_tracker_url (const SwarmUri * uri);
+/* Every tracker the URI names, HOST:PORT first, each once (NULL-terminated). */
+SWARM_API gchar **swarm_uri_get_tracker_urls (const SwarmUri * uri);
+/* A WebTorrent tracker URL we can use: ws:// or wss://, a host, no user
+ * name or fragment.  wss:// needs TLS support in GIO (glib-networking). */
+SWARM_API gboolean swarm_uri_check_tracker_url (const gchar * url,
+    GError ** error);
 SWARM_API void swarm_uri_free (SwarmUri * uri);
 
 /* An ICE server: stun://host:port or turn://user:pass@host:port[?transport=tcp] */

@@ -12,11 +12,17 @@
  * publisher's Ed25519 key, and served to at most #GstP2pSink:max-peers
  * viewers directly; viewers pass them on to each other.
  *
- * Unless #GstP2pSink:tracker names an external WebTorrent tracker, the sink
+ * Unless #GstP2pSink:tracker names external WebTorrent trackers, the sink
  * runs the swarm's tracker itself on #GstP2pSink:address and
  * #GstP2pSink:port, so one pipeline is a complete deployment.  Once the swarm
  * is ready, the element posts an element message `p2p-published` with a
  * string field `uri` (also readable from #GstP2pSink:uri) for viewers.
+ * With external trackers (`ws://` or `wss://`, comma separated) the URI
+ * names every one: `p2p://HOST:PORT/SWARM-ID` when the only tracker is
+ * `ws://HOST:PORT/announce`, the others in `tracker=` parameters, and
+ * `p2p:///SWARM-ID?tracker=…` when the first has another form.  The swarm
+ * keeps going while some or all trackers are down; each outage is posted as
+ * one warning.
  *
  * With #GstP2pSink:secret set the swarm is private: descriptions are sealed
  * with a key derived from the secret and partners prove they know it, so
@@ -47,6 +53,11 @@
  *     h264parse config-interval=-1 ! mpegtsmux ! p2psink key-file=publisher.key port=8800
  * ]| An MPEG-TS stream with a publisher key kept across restarts, so the URI
  * stays the same.
+ * |[
+ * gst-launch-1.0 -m videotestsrc is-live=true ! jpegenc ! \
+ *     p2psink tracker=ws://tracker-a:8000/announce,wss://tracker-b.example.org/
+ * ]| Announces on two existing trackers (npm bittorrent-tracker,
+ * aquatic_ws); viewers open the posted URI and use both.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -328,26 +339,6 @@ guess_public_host (void)
   return host ? host : g_strdup ("127.0.0.1");
 }
 
-/* ws://host:port/... → host and port for the p2p:// URI. */
-static gboolean
-split_tracker_url (const gchar * url, gchar ** host, guint * port)
-{
-  GUri *uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  gboolean ok = FALSE;
-
-  if (uri && g_uri_get_host (uri)) {
-    const gchar *scheme = g_uri_get_scheme (uri);
-    gint p = g_uri_get_port (uri);
-
-    *host = g_strdup (g_uri_get_host (uri));
-    *port = p > 0 ? (guint) p : (g_strcmp0 (scheme, "wss") == 0 ? 443 : 80);
-    ok = TRUE;
-  }
-  if (uri)
-    g_uri_unref (uri);
-  return ok;
-}
-
 static gboolean
 gst_p2p_sink_start (GstBaseSink * bsink)
 {
@@ -385,8 +376,32 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   secret = g_strdup (self->secret);
   GST_OBJECT_UNLOCK (self);
 
-  if (tracker && *tracker)
-    trackers = g_strsplit_set (tracker, ", ", -1);
+  if (tracker && *tracker) {
+    /* "a, b" and "a,b": empty pieces dropped */
+    g_auto (GStrv) pieces = g_strsplit_set (tracker, ", ", -1);
+    GPtrArray *list = g_ptr_array_new ();
+
+    for (guint i = 0; pieces[i]; i++)
+      if (*pieces[i])
+        g_ptr_array_add (list, g_strdup (pieces[i]));
+    g_ptr_array_add (list, NULL);
+    trackers = (gchar **) g_ptr_array_free (list, FALSE);
+    if (!trackers[0])
+      g_clear_pointer (&trackers, g_strfreev);
+    /* checked now: the URI for viewers will name them */
+    for (guint i = 0; trackers && trackers[i]; i++) {
+      if (!swarm_uri_check_tracker_url (trackers[i], &error)) {
+        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+            (_("Invalid tracker setting.")), ("%s", error->message));
+        g_error_free (error);
+        g_free (tracker);
+        g_free (stun_text);
+        g_free (turn_text);
+        swarm_secret_clear_string (&secret);
+        return FALSE;
+      }
+    }
+  }
   g_free (tracker);
   if (stun_text && *stun_text
       && !(stun = swarm_ice_server_parse (stun_text, FALSE, &error)))
@@ -411,17 +426,7 @@ gst_p2p_sink_start (GstBaseSink * bsink)
 
   config.role = SWARM_SESSION_ORIGIN;
   config.identity = self->identity;
-  if (trackers) {
-    /* drop empty pieces from "a, b" */
-    GPtrArray *list = g_ptr_array_new ();
-    guint i;
-    for (i = 0; trackers[i]; i++)
-      if (*trackers[i])
-        g_ptr_array_add (list, trackers[i]);
-    g_ptr_array_add (list, NULL);
-    config.trackers = g_strdupv ((gchar **) list->pdata);
-    g_ptr_array_unref (list);
-  }
+  config.trackers = trackers;
   config.tracker_address = address;
   config.tracker_port = port;
   config.max_peers = max_peers;
@@ -434,7 +439,6 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   is_private = config.secret != NULL;
 
   session = swarm_session_new (&config, &callbacks, self);
-  g_strfreev (config.trackers);
   swarm_secret_clear_string (&secret);
   if (!swarm_session_start (session, &error)
       || !swarm_session_wait_ready (session, READY_TIMEOUT_MS, &error)) {
@@ -451,11 +455,18 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   if (tracker_port) {
     host = g_str_equal (address, "0.0.0.0") || g_str_equal (address, "::")
         ? guess_public_host () : g_strdup (address);
-  } else if (!split_tracker_url (trackers[0], &host, &tracker_port)) {
-    host = g_strdup ("127.0.0.1");
+    uri = g_strdup_printf (strchr (host, ':') ? "p2p://[%s]:%u/%s" :
+        "p2p://%s:%u/%s", host, tracker_port, swarm_id);
+  } else {
+    /* external trackers, all named: the URI is all a viewer needs */
+    g_autoptr (SwarmUri) parsed = swarm_uri_new_for_trackers
+        (swarm_identity_get_public_key (self->identity),
+        (const gchar * const *) trackers, NULL);
+
+    g_assert (parsed != NULL);  /* every URL was checked above */
+    uri = swarm_uri_to_public_string (parsed);
+    tracker_port = parsed->port;
   }
-  uri = g_strdup_printf (strchr (host, ':') ? "p2p://[%s]:%u/%s" :
-      "p2p://%s:%u/%s", host, tracker_port, swarm_id);
 
   self->segmenter = swarm_segmenter_new (self->identity,
       (GstClockTime) segment_duration * GST_MSECOND, 0);
@@ -596,8 +607,8 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_TRACKER,
       g_param_spec_string ("tracker", "Tracker",
           "WebTorrent tracker URL(s) to announce the swarm on, comma separated "
-          "(ws://host:port/announce); unset = run an embedded tracker on "
-          "address:port", DEFAULT_TRACKER,
+          "(ws://host:port/announce, wss://host/path); the uri then names "
+          "them all; unset = run an embedded tracker on address:port", DEFAULT_TRACKER,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_ADDRESS,
       g_param_spec_string ("address", "Address",

@@ -12,9 +12,14 @@
  * publisher and from other viewers; this viewer re-shares what it holds.
  *
  * The URI is `p2p://HOST:PORT/SWARM-ID` as posted by p2psink (HOST:PORT is
- * the tracker, SWARM-ID the publisher's public key: only segments signed by
- * that key are played).  Query parameters `stun-server`, `turn-server` and
- * `secret` map onto the properties of the same name; a secret taken from
+ * the tracker at `ws://HOST:PORT/announce`, SWARM-ID the publisher's public
+ * key: only segments signed by that key are played).  Each `tracker=URL`
+ * parameter (percent-encoded, repeatable) names one more WebTorrent tracker,
+ * `ws://` or `wss://`; with such parameters the authority may be empty:
+ * `p2p:///SWARM-ID?tracker=wss%3A%2F%2Ftracker.example.org%2F`.  The viewer
+ * announces to every tracker and keeps playing while some or all of them are
+ * down, as long as it has partners.  Query parameters `stun-server`,
+ * `turn-server` and `secret` map onto the properties of the same name; a secret taken from
  * the URI is removed from the readable #GstP2pSrc:uri.  In a private swarm
  * a viewer with no or the wrong #GstP2pSrc:secret gets no segment and fails
  * with a RESOURCE NOT_AUTHORIZED error after #GstP2pSrc:join-timeout.
@@ -396,7 +401,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   g_autoptr (SwarmIdentity) publisher = NULL;
   g_autofree gchar *uri_text = NULL, *stun_text = NULL, *turn_text = NULL;
   gchar *secret;
-  gchar *trackers[2] = { NULL, NULL };
+  gchar **trackers = NULL;
   GError *error = NULL;
   SwarmSession *session;
   guint max_peers, stats_interval, join_timeout, upload_limit;
@@ -445,7 +450,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   }
 
   publisher = swarm_identity_new_from_public_key (uri->swarm_key);
-  trackers[0] = swarm_uri_get_tracker_url (uri);
+  trackers = swarm_uri_get_tracker_urls (uri);
   config.role = SWARM_SESSION_VIEWER;
   config.identity = publisher;
   config.trackers = trackers;
@@ -462,7 +467,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
 
   g_atomic_int_set (&self->error_posted, 0);
   session = swarm_session_new (&config, &callbacks, self);
-  g_free (trackers[0]);
+  g_strfreev (trackers);
   swarm_secret_clear_string (&secret);
   if (!swarm_session_start (session, &error)) {
     swarm_session_free (session);
@@ -1021,8 +1026,8 @@ gst_p2p_src_class_init (GstP2pSrcClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_URI,
       g_param_spec_string ("uri", "URI",
-          "Swarm to join: p2p://HOST:PORT/SWARM-ID (tracker address and the "
-          "publisher's key), as posted by p2psink", DEFAULT_URI,
+          "Swarm to join: p2p://HOST:PORT/SWARM-ID[?tracker=URL…] (trackers "
+          "and the publisher's key), as posted by p2psink", DEFAULT_URI,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint ("latency", "Latency",

@@ -47,11 +47,27 @@ LLVMFuzzerTestOneInput (const guint8 * data, size_t size)
     g_assert_cmpstr (again->stun_server, ==, uri->stun_server);
     g_assert_cmpstr (again->turn_server, ==, uri->turn_server);
     g_assert_cmpstr (again->secret, ==, uri->secret);
+    g_assert_cmpuint (again->trackers ? g_strv_length (again->trackers) : 0,
+        ==, uri->trackers ? g_strv_length (uri->trackers) : 0);
+    for (guint i = 0; uri->trackers && uri->trackers[i]; i++) {
+      g_assert_cmpstr (again->trackers[i], ==, uri->trackers[i]);
+      g_assert_true (swarm_uri_check_tracker_url (uri->trackers[i], NULL));
+    }
     s2 = swarm_uri_to_string (again);
     g_assert_cmpstr (s, ==, s2);
     g_free (s2);
     s2 = swarm_uri_get_tracker_url (uri);
+    g_assert_nonnull (s2);
     g_free (s2);
+    {
+      /* every URL listed once, the first being the one above */
+      gchar **urls = swarm_uri_get_tracker_urls (uri);
+      g_assert_nonnull (urls[0]);
+      for (guint i = 0; urls[i]; i++)
+        for (guint j = i + 1; urls[j]; j++)
+          g_assert_cmpstr (urls[i], !=, urls[j]);
+      g_strfreev (urls);
+    }
     swarm_uri_free (again);
     /* the loggable form parses, without the secret */
     s2 = swarm_uri_to_public_string (uri);

@@ -158,6 +158,11 @@ GST_START_TEST (test_bad_settings)
       GST_RESOURCE_ERROR_SETTINGS, 5000);
   expect_start_error ("turn-server=turn://nopassword@127.0.0.1:3478",
       GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, 5000);
+  /* tracker URLs are checked at once, every one of them */
+  expect_start_error ("tracker=http://127.0.0.1:9/announce",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, 5000);
+  expect_start_error ("tracker=\"ws://127.0.0.1:9/announce, 127.0.0.1:10\"",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, 5000);
   /* a tracker nobody runs: a clear error once the ready timeout passes */
   expect_start_error ("tracker=ws://127.0.0.1:9/announce", GST_RESOURCE_ERROR,
       GST_RESOURCE_ERROR_OPEN_WRITE, 20000);

@@ -719,6 +719,9 @@ GST_START_TEST (test_connect_error_retries)
   fail_unless (strstr (p->last_error->message, url) != NULL);
   fail_if (swarm_tracker_client_is_connected (p->client));
   fail_unless_equals_int (p->n_connected, 0);
+  /* the session warns on the first failure only */
+  fail_unless (swarm_tracker_client_get_failures (p->client) >= 3);
+  fail_unless_equals_string (swarm_tracker_client_get_url (p->client), url);
 
   fail_if (swarm_tracker_client_announce (p->client, "started", 0, 0, NULL,
           0, &error));
@@ -729,6 +732,53 @@ GST_START_TEST (test_connect_error_retries)
   /* No callbacks once freed, even with a retry pending. */
   peer_free (p);
   spin (1200);
+  g_free (url);
+}
+
+GST_END_TEST;
+
+static gboolean
+on_plain_incoming (GSocketService * service, GSocketConnection * conn,
+    GObject * source, gpointer user_data)
+{
+  static const gchar reply[] = "HTTP/1.1 400 Bad Request\r\n"
+      "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM
+          (conn)), reply, sizeof reply - 1, NULL, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  return TRUE;
+}
+
+/* wss:// goes through TLS: against a plain-text server the handshake
+ * fails with a TLS error, not an unsupported-scheme one. */
+GST_START_TEST (test_wss_uses_tls)
+{
+  GSocketService *service = g_socket_service_new ();
+  guint16 port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER
+      (service), NULL, NULL);
+  gchar *url = g_strdup_printf ("wss://127.0.0.1:%u/announce", port);
+  TestPeer *p;
+
+  fail_unless (port != 0);
+  g_signal_connect (service, "incoming", G_CALLBACK (on_plain_incoming),
+      NULL);
+  g_socket_service_start (service);
+  fail_unless (swarm_uri_check_tracker_url (url, NULL));
+  p = peer_new (url, IH1, 1);
+  swarm_tracker_client_start (p->client);
+  fail_unless (WAIT_FOR (p->n_errors >= 1, 5000), "no error");
+  GST_INFO ("wss to a plain server: %s", p->last_error->message);
+  fail_unless (g_error_matches (p->last_error, SWARM_TRACKER_ERROR,
+          SWARM_TRACKER_ERROR_CONNECT));
+  fail_unless (strstr (p->last_error->message, "TLS") != NULL, "%s",
+      p->last_error->message);
+  fail_unless_equals_int (p->n_connected, 0);
+
+  peer_free (p);
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  g_object_unref (service);
   g_free (url);
 }
 
@@ -753,11 +803,13 @@ GST_START_TEST (test_server_restart)
       "clients did not notice the tracker going away");
   fail_unless (a->last_error->domain == SWARM_TRACKER_ERROR);
   fail_if (swarm_tracker_client_is_connected (a->client));
+  fail_unless (swarm_tracker_client_get_failures (a->client) >= 1);
 
   /* A new tracker on the same port: both come back on their own. */
   s = server_start (port);
   fail_unless (WAIT_FOR (a->n_connected == 2 && b->n_connected == 2, 10000),
       "clients did not reconnect");
+  fail_unless_equals_int (swarm_tracker_client_get_failures (a->client), 0);
   peer_announce (a, "started", 0, 0, NULL, 0);
   peer_announce (b, "started", 0, 0, NULL, 0);
   fail_unless_equals_int (b->complete, 2);
@@ -1047,6 +1099,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_message_flood);
   tcase_add_test (tc, test_swarms_per_connection);
   tcase_add_test (tc, test_connect_error_retries);
+  tcase_add_test (tc, test_wss_uses_tls);
   tcase_add_test (tc, test_server_restart);
   tcase_add_test (tc, test_too_large);
   tcase_add_test (tc, test_default_context_untouched);

@@ -432,6 +432,209 @@ GST_START_TEST (test_ice_servers)
 
 GST_END_TEST;
 
+static void
+assert_strv (gchar ** got, const gchar * const *want)
+{
+  guint i;
+
+  for (i = 0; want[i]; i++) {
+    fail_unless (got[i] != NULL, "missing “%s”", want[i]);
+    fail_unless_equals_string (got[i], want[i]);
+  }
+  fail_unless (got[i] == NULL, "unexpected “%s”", got[i]);
+}
+
+GST_START_TEST (test_tracker_param)
+{
+  gchar *text, *s;
+  gchar **urls;
+  SwarmUri *uri, *again;
+
+  /* HOST:PORT plus two more trackers, one repeated parameter and one
+   * comma-separated; the default tracker named again is listed once */
+  text = g_strdup_printf ("p2p://127.0.0.1:8000/%s"
+      "?tracker=ws://127.0.0.1:9000/announce"
+      "&tracker=wss%%3A%%2F%%2Ftracker.example.org%%2Fws%%3Fa%%3Db,"
+      "ws://127.0.0.1:8000/announce&stun-server=stun://s:1", sid);
+  uri = parse_ok (text);
+  fail_unless_equals_string (uri->host, "127.0.0.1");
+  fail_unless_equals_int (uri->port, 8000);
+  {
+    const gchar *want[] = { "ws://127.0.0.1:9000/announce",
+      "wss://tracker.example.org/ws?a=b", "ws://127.0.0.1:8000/announce",
+      NULL
+    };
+    assert_strv (uri->trackers, want);
+  }
+  urls = swarm_uri_get_tracker_urls (uri);
+  {
+    const gchar *want[] = { "ws://127.0.0.1:8000/announce",
+      "ws://127.0.0.1:9000/announce", "wss://tracker.example.org/ws?a=b",
+      NULL
+    };
+    assert_strv (urls, want);
+  }
+  g_strfreev (urls);
+  s = swarm_uri_get_tracker_url (uri);
+  fail_unless_equals_string (s, "ws://127.0.0.1:8000/announce");
+  g_free (s);
+
+  /* printed one tracker= each, ':' and '/' readable, the rest escaped */
+  s = swarm_uri_to_string (uri);
+  g_free (text);
+  text = g_strdup_printf ("p2p://127.0.0.1:8000/%s"
+      "?tracker=ws://127.0.0.1:9000/announce"
+      "&tracker=wss://tracker.example.org/ws%%3Fa%%3Db"
+      "&tracker=ws://127.0.0.1:8000/announce&stun-server=stun://s:1", sid);
+  fail_unless_equals_string (s, text);
+  again = parse_ok (s);
+  assert_strv (again->trackers, (const gchar * const *) uri->trackers);
+  swarm_uri_free (again);
+  g_free (s);
+  swarm_uri_free (uri);
+  g_free (text);
+
+  /* no authority: the trackers are only in the query */
+  text = g_strdup_printf ("p2p:///%s?tracker=wss://t.example.org/", sid);
+  uri = parse_ok (text);
+  fail_unless (uri->host == NULL);
+  fail_unless_equals_int (uri->port, 0);
+  s = swarm_uri_get_tracker_url (uri);
+  fail_unless_equals_string (s, "wss://t.example.org/");
+  g_free (s);
+  s = swarm_uri_to_public_string (uri);
+  fail_unless_equals_string (s, text);
+  g_free (s);
+  swarm_uri_free (uri);
+  g_free (text);
+
+  /* a ',' inside one URL is escaped, so it stays one URL */
+  text = g_strdup_printf ("p2p:///%s?tracker=ws://h:1/a%%2Cb", sid);
+  uri = parse_ok (text);
+  {
+    const gchar *want[] = { "ws://h:1/a,b", NULL };
+    assert_strv (uri->trackers, want);
+  }
+  s = swarm_uri_to_string (uri);
+  fail_unless_equals_string (s, text);
+  g_free (s);
+  swarm_uri_free (uri);
+  g_free (text);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_tracker_param_errors)
+{
+  gchar *t;
+  GString *many;
+
+#define FAILS(fmt, code, needle) G_STMT_START { \
+    t = g_strdup_printf (fmt, sid); \
+    assert_fails_quoting (t, code, needle); \
+    g_free (t); } G_STMT_END
+  FAILS ("p2p:///%s", SWARM_URI_ERROR_TRACKER, "names no tracker");
+  FAILS ("p2p:///%s?stun-server=stun://s", SWARM_URI_ERROR_TRACKER,
+      "names no tracker");
+  FAILS ("p2p://h:1/%s?tracker=", SWARM_URI_ERROR_PARAMETER, "tracker");
+  FAILS ("p2p://h:1/%s?tracker=http://h:1/announce", SWARM_URI_ERROR_TRACKER,
+      "http://h:1/announce");
+  FAILS ("p2p://h:1/%s?tracker=h:1", SWARM_URI_ERROR_TRACKER, "“h:1”");
+  FAILS ("p2p://h:1/%s?tracker=ws:///announce", SWARM_URI_ERROR_TRACKER,
+      "ws:///announce");
+  FAILS ("p2p://h:1/%s?tracker=ws://u:pw@h:1/", SWARM_URI_ERROR_TRACKER,
+      "ws://u:***@h:1/");
+  FAILS ("p2p://h:1/%s?tracker=ws://h:1/%%23frag", SWARM_URI_ERROR_TRACKER,
+      "#frag");
+  FAILS ("p2p://h:1/%s?tracker=ws%%zz", SWARM_URI_ERROR_TRACKER, "ws%zz");
+  FAILS ("p2p:///%s?tracker=ws://h:1/%%00", SWARM_URI_ERROR_TRACKER,
+      "%00");
+#undef FAILS
+
+  many = g_string_new (NULL);
+  g_string_printf (many, "p2p:///%s?", sid);
+  for (guint i = 0; i <= SWARM_URI_MAX_TRACKERS; i++)
+    g_string_append_printf (many, "tracker=ws://h:%u/&", i + 1);
+  g_free (parse_fails (many->str, SWARM_URI_ERROR_TRACKER));
+  g_string_free (many, TRUE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_uri_for_trackers)
+{
+  GError *err = NULL;
+  SwarmUri *uri, *again;
+  gchar *s, *want, **urls;
+
+  /* the common case keeps the short form */
+  {
+    const gchar *in[] = { "ws://192.0.2.7:8800/announce", NULL };
+    uri = swarm_uri_new_for_trackers (key, in, &err);
+    fail_unless (uri != NULL);
+    s = swarm_uri_to_string (uri);
+    want = g_strdup_printf ("p2p://192.0.2.7:8800/%s", sid);
+    fail_unless_equals_string (s, want);
+    g_free (want);
+    g_free (s);
+    swarm_uri_free (uri);
+  }
+  /* default port, IPv6, then others in tracker= */
+  {
+    const gchar *in[] = { "ws://[::1]/announce", "wss://t.example.org/",
+      "ws://h:2/other", NULL
+    };
+    uri = swarm_uri_new_for_trackers (key, in, &err);
+    fail_unless (uri != NULL);
+    s = swarm_uri_to_public_string (uri);
+    want = g_strdup_printf ("p2p://[::1]:80/%s?tracker=wss://t.example.org/"
+        "&tracker=ws://h:2/other", sid);
+    fail_unless_equals_string (s, want);
+    again = parse_ok (s);
+    urls = swarm_uri_get_tracker_urls (again);
+    {
+      const gchar *out[] = { "ws://[::1]:80/announce", "wss://t.example.org/",
+        "ws://h:2/other", NULL
+      };
+      assert_strv (urls, out);
+    }
+    g_strfreev (urls);
+    swarm_uri_free (again);
+    g_free (want);
+    g_free (s);
+    swarm_uri_free (uri);
+  }
+  /* a first tracker that does not fit HOST:PORT: empty authority */
+  {
+    const gchar *in[] = { "ws://h:1/announce?x=1", "ws://h:2/announce", NULL };
+    uri = swarm_uri_new_for_trackers (key, in, &err);
+    fail_unless (uri != NULL);
+    fail_unless (uri->host == NULL);
+    s = swarm_uri_to_string (uri);
+    want = g_strdup_printf ("p2p:///%s?tracker=ws://h:1/announce%%3Fx%%3D1"
+        "&tracker=ws://h:2/announce", sid);
+    fail_unless_equals_string (s, want);
+    g_free (want);
+    g_free (s);
+    swarm_uri_free (uri);
+  }
+  /* refused */
+  {
+    const gchar *none[] = { NULL };
+    const gchar *bad[] = { "ws://h:1/announce", "udp://h:2", NULL };
+    fail_unless (swarm_uri_new_for_trackers (key, none, &err) == NULL);
+    fail_unless (g_error_matches (err, SWARM_URI_ERROR,
+            SWARM_URI_ERROR_TRACKER));
+    g_clear_error (&err);
+    fail_unless (swarm_uri_new_for_trackers (key, bad, &err) == NULL);
+    fail_unless (strstr (err->message, "udp://h:2") != NULL, "%s",
+        err->message);
+    g_clear_error (&err);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 uri_suite (void)
 {
@@ -448,6 +651,9 @@ uri_suite (void)
   tcase_add_test (tc, test_errors_hide_turn_password);
   tcase_add_test (tc, test_secret_param);
   tcase_add_test (tc, test_ice_servers);
+  tcase_add_test (tc, test_tracker_param);
+  tcase_add_test (tc, test_tracker_param_errors);
+  tcase_add_test (tc, test_uri_for_trackers);
   return s;
 }
 
