@@ -187,7 +187,7 @@ run_offer_flood (Origin * o, TestViewer * v, HostilePeer * h)
   fail_unless (origin_stat (o, "tracker-connections-flooding") >= 1,
       "the tracker relayed the whole flood");
   n = test_viewer_count (v);
-  fail_unless (test_viewer_wait (v, n + 250, 15000),
+  fail_unless (test_viewer_wait (v, n + 250, TEST_MS (15000)),
       "offer flood: the viewer stopped playing");
   /* the origin is still in the tracker's swarm, and the viewer still
    * linked to it: nothing the flood did cost a real partner */
@@ -211,11 +211,15 @@ run_attack (const AttackCase * c)
   GstStructure *stats;
   guint n, connected;
   gdouble continuity = 0;
+  gchar *props;
 
   GST_INFO ("attack: %s", hostile_attack_name (c->attack));
   origin_start (&o);
-  v = test_viewer_start (o.uri, "latency=500");
-  fail_unless (test_viewer_wait (v, 30, 20000), "viewer did not start");
+  props = g_strdup_printf ("latency=%u join-timeout=%u", TEST_MS (500),
+      TEST_MS (10000));
+  v = test_viewer_start (o.uri, props);
+  g_free (props);
+  fail_unless (test_viewer_wait (v, 30, TEST_MS (20000)), "viewer did not start");
 
   h = hostile_peer_start (o.tracker_url,
       swarm_identity_get_public_key (o.identity), c->attack, make_segment, &o);
@@ -224,16 +228,16 @@ run_attack (const AttackCase * c)
     goto check_viewer;
   }
   /* the viewer looks for partners and reaches the hostile peer too */
-  fail_unless (wait_for (h, v, is_linked, 0, 20000),
+  fail_unless (wait_for (h, v, is_linked, 0, TEST_MS (20000)),
       "%s: the hostile peer never became a partner",
       hostile_attack_name (c->attack));
 
   if (c->banned) {
-    fail_unless (wait_for (h, v, is_cut_off, 0, 15000),
+    fail_unless (wait_for (h, v, is_cut_off, 0, TEST_MS (15000)),
         "%s: the viewer did not cut the hostile peer off",
         hostile_attack_name (c->attack));
   } else {
-    g_usleep (3 * G_USEC_PER_SEC);
+    g_usleep ((gulong) TEST_MS (3000) * 1000);
   }
   hostile_peer_get_stats (h, &st);
   connected = st.links_connected;
@@ -243,16 +247,16 @@ run_attack (const AttackCase * c)
 
   /* it keeps playing */
   n = test_viewer_count (v);
-  fail_unless (test_viewer_wait (v, n + 150, 15000),
+  fail_unless (test_viewer_wait (v, n + 150, TEST_MS (15000)),
       "%s: the viewer stopped playing at %u buffers",
       hostile_attack_name (c->attack), test_viewer_count (v));
 
   if (c->banned) {
     /* the viewer offers again (it has too few partners) and the hostile
      * peer answers, but no link comes up while it is banned */
-    fail_unless (wait_for (h, v, was_offered, st.offers, 15000),
+    fail_unless (wait_for (h, v, was_offered, st.offers, TEST_MS (15000)),
         "no new offer reached the hostile peer");
-    fail_unless (test_viewer_wait (v, test_viewer_count (v) + 100, 15000));
+    fail_unless (test_viewer_wait (v, test_viewer_count (v) + 100, TEST_MS (15000)));
     hostile_peer_get_stats (h, &st);
     fail_unless_equals_int (st.links_connected, connected);
   }

@@ -17,6 +17,20 @@
 #define TEST_KEYFRAME_EVERY 10
 #define TEST_HEADER_BYTES "P2P-TEST-STREAM-HEADER"
 
+/* Slow runs (valgrind: meson test --setup valgrind sets
+ * P2P_TEST_TIME_SCALE) stretch bounded waits and real-time margins by this
+ * factor; 1 otherwise. */
+static inline guint
+test_time_scale (void)
+{
+  const gchar *v = g_getenv ("P2P_TEST_TIME_SCALE");
+  guint64 scale = v ? g_ascii_strtoull (v, NULL, 10) : 1;
+
+  return (guint) CLAMP (scale, 1, 20);
+}
+
+#define TEST_MS(ms) ((guint) (ms) * test_time_scale ())
+
 static inline gsize
 test_buffer_size (guint i)
 {
