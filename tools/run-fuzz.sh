@@ -25,6 +25,7 @@ if [ ${#targets[@]} -eq 0 ]; then
   done
 fi
 
+tools/install-deps.sh
 build=build-fuzz
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" -Dfuzzing=true -Dtests=disabled
