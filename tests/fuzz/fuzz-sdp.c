@@ -38,6 +38,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 static void
 check_accepted (const SwarmSdp * sdp, size_t size)
 {
+  gchar **lines;
   guint i;
 
   g_assert_cmpuint (strlen (sdp->fingerprint), ==, 32 * 3 - 1);
@@ -50,7 +51,11 @@ check_accepted (const SwarmSdp * sdp, size_t size)
   g_assert_cmpuint (sdp->n_candidates, >, 0);
   g_assert_cmpuint (strlen (sdp->ice), <=, size);
   g_assert_true (g_str_has_suffix (sdp->ice, "\n"));
-  g_assert_null (strstr (sdp->ice, "a=fingerprint:"));
+  /* The fingerprint line is taken out (the text may appear inside others). */
+  lines = g_strsplit (sdp->ice, "\n", -1);
+  for (i = 0; lines[i]; i++)
+    g_assert_false (g_str_has_prefix (lines[i], "a=fingerprint:"));
+  g_strfreev (lines);
 }
 
 /* What swarm-link.c does with an accepted description, plus the per-stream
