@@ -74,7 +74,7 @@ swarm_sdp_parse (NiceAgent * agent, const gchar * text, gssize len,
   gchar *copy, **lines;
   GString *ice;
   gchar *fingerprint = NULL;
-  guint i, n_media = 0, n_candidates = 0;
+  guint i, n_media = 0, n_candidates = 0, n_ufrag = 0, n_pwd = 0;
   gboolean ufrag = FALSE, pwd = FALSE;
   gint code = -1;
   const gchar *problem = NULL;
@@ -111,8 +111,18 @@ swarm_sdp_parse (NiceAgent * agent, const gchar * text, gssize len,
     if (g_str_has_prefix (line, "m=")) {
       n_media++;
     } else if (g_str_has_prefix (line, "a=ice-ufrag:")) {
+      /* Said once: libnice keeps the last of several (and leaks the others
+       * in nice_agent_parse_remote_stream_sdp). */
+      if (n_ufrag++ > 0) {
+        code = SWARM_SDP_ERROR_CREDENTIALS;
+        problem = "repeated ICE credentials";
+      }
       ufrag = n > strlen ("a=ice-ufrag:");
     } else if (g_str_has_prefix (line, "a=ice-pwd:")) {
+      if (n_pwd++ > 0) {
+        code = SWARM_SDP_ERROR_CREDENTIALS;
+        problem = "repeated ICE credentials";
+      }
       pwd = n > strlen ("a=ice-pwd:");
     } else if (g_str_has_prefix (line, "a=candidate:")) {
       /* libnice's own parser, so what passes here is what it will take;

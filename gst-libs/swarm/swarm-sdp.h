@@ -27,7 +27,7 @@ typedef enum {
   SWARM_SDP_ERROR_TOO_LARGE,     /* over SWARM_SDP_MAX_SIZE or _MAX_LINES, or a NUL byte */
   SWARM_SDP_ERROR_FINGERPRINT,   /* missing, repeated or malformed */
   SWARM_SDP_ERROR_MEDIA,         /* not exactly one media section */
-  SWARM_SDP_ERROR_CREDENTIALS,   /* no ICE username fragment or password */
+  SWARM_SDP_ERROR_CREDENTIALS,   /* no or repeated ICE username fragment or password */
   SWARM_SDP_ERROR_CANDIDATE,     /* a candidate libnice cannot take, or none */
 } SwarmSdpError;
 

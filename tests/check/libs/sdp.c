@@ -204,6 +204,11 @@ GST_START_TEST (test_bad_credentials)
   parse_fails ("m=application 9 ICE/SDP\n" "a=ice-ufrag:u\n"
       "a=candidate:1 1 UDP 2015363327 192.0.2.2 37696 typ host\n" FP_LINE,
       SWARM_SDP_ERROR_CREDENTIALS, "no ICE credentials");
+  /* Stated twice, even with the same value. */
+  parse_fails (ICE "a=ice-ufrag:qwFg\n" FP_LINE,
+      SWARM_SDP_ERROR_CREDENTIALS, "repeated ICE credentials");
+  parse_fails (ICE "a=ice-pwd:EycNyJkgnT2D7yZTzbTdDn\n" FP_LINE,
+      SWARM_SDP_ERROR_CREDENTIALS, "repeated ICE credentials");
 }
 
 GST_END_TEST;
