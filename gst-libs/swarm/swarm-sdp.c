@@ -37,6 +37,21 @@ parse_fingerprint (const gchar * line)
   return g_ascii_strup (p, -1);
 }
 
+/* Our agents speak UDP only (no ICE-TCP), and libnice 0.1.21 reads a TCP
+ * candidate without "tcptype" through g_ascii_strcasecmp (NULL, …): a
+ * g_critical, fatal where criticals are, so it must not see one.  The
+ * transport is the third field, split the way libnice splits it. */
+static gboolean
+candidate_is_udp (const gchar * line)
+{
+  gchar **fields = g_strsplit (line + strlen ("a=candidate:"), " ", 4);
+  gboolean udp = g_strv_length (fields) >= 3
+      && g_ascii_strcasecmp (fields[2], "UDP") == 0;
+
+  g_strfreev (fields);
+  return udp;
+}
+
 /* The bounds come first, so a huge or binary text costs one scan. */
 static gboolean
 check_bounds (const gchar * text, gsize len, GError ** error)
@@ -127,7 +142,8 @@ swarm_sdp_parse (NiceAgent * agent, const gchar * text, gssize len,
     } else if (g_str_has_prefix (line, "a=candidate:")) {
       /* libnice's own parser, so what passes here is what it will take;
        * the candidate must follow the media line it belongs to. */
-      NiceCandidate *c = nice_agent_parse_remote_candidate_sdp (agent, 1, line);
+      NiceCandidate *c = candidate_is_udp (line) ?
+          nice_agent_parse_remote_candidate_sdp (agent, 1, line) : NULL;
 
       if (c == NULL || c->component_id != 1 || n_media == 0) {
         code = SWARM_SDP_ERROR_CANDIDATE;

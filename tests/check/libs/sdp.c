@@ -224,6 +224,10 @@ GST_START_TEST (test_bad_candidates)
     "a=candidate:1 1 UDP 1677721855 203.0.113.7 50001 typ srflx "
         "raddr nowhere rport 50000",
     "a=candidate:",
+    /* TCP: our agents have no ICE-TCP, and libnice criticals without a
+     * tcptype. */
+    "a=candidate:1 1 TCP 1015363327 192.0.2.2 9 typ host",
+    "a=candidate:1 1 tcp 1015363327 192.0.2.2 9 typ host tcptype active",
   };
   guint i;
 
