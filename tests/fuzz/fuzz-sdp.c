@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz-log.h"
+
 #include "swarm/swarm-sdp.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
@@ -27,7 +29,7 @@ static NiceAgent *agent;
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  fuzz_log_set_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   context = g_main_context_new ();
   agent = nice_agent_new_full (context, NICE_COMPATIBILITY_RFC5245,
       NICE_AGENT_OPTION_CONSENT_FRESHNESS);
