@@ -3,6 +3,7 @@
 set -euo pipefail
 pkgs=(
   build-essential meson ninja-build pkg-config gettext clang
+  libclang-rt-dev  # libFuzzer and the sanitizer runtimes for clang; only a Recommends
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libnice-dev libgnutls28-dev libsoup-3.0-dev libjson-glib-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good

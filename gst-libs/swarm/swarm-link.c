@@ -16,6 +16,7 @@
 #include <agent.h>
 
 #include "swarm-link.h"
+#include "swarm-sdp.h"
 #include "swarm-wire.h"
 #include "swarm-private.h"
 
@@ -28,10 +29,6 @@ G_DEFINE_QUARK (swarm-link-error-quark, swarm_link_error)
 /* Socket buffers on the selected socket: on loopback every loss measured
  * was receive-buffer overflow, and 4 MB took it to zero. */
 #define SOCKET_BUFFER_SIZE (4 * 1024 * 1024)
-
-#define FINGERPRINT_PREFIX "a=fingerprint:"
-#define FINGERPRINT_ALGORITHM "sha-256"
-#define FINGERPRINT_TEXT_LEN (32 * 3 - 1)
 
 /* Records collected between begin_batch and end_batch; a full batch is
  * flushed early.  A slot holds one DTLS record of a full datagram. */
@@ -445,9 +442,7 @@ link_on_gathering_done (SwarmLink * link)
   link->gathered = TRUE;
 
   sdp = nice_agent_generate_local_sdp (link->agent);
-  description = g_strdup_printf ("%s%s" FINGERPRINT_PREFIX
-      FINGERPRINT_ALGORITHM " %s\n", sdp,
-      g_str_has_suffix (sdp, "\n") ? "" : "\n",
+  description = swarm_sdp_write (sdp,
       swarm_dtls_credentials_get_fingerprint (link->credentials));
   g_free (sdp);
 
@@ -819,103 +814,12 @@ swarm_link_start (SwarmLink * link, GError ** error)
   return TRUE;
 }
 
-static gboolean
-parse_fingerprint (const gchar * line, gchar ** out)
-{
-  const gchar *p = line + strlen (FINGERPRINT_PREFIX);
-  guint i;
-
-  if (g_ascii_strncasecmp (p, FINGERPRINT_ALGORITHM " ",
-          strlen (FINGERPRINT_ALGORITHM) + 1) != 0)
-    return FALSE;
-  p += strlen (FINGERPRINT_ALGORITHM) + 1;
-  if (strlen (p) != FINGERPRINT_TEXT_LEN)
-    return FALSE;
-  for (i = 0; i < FINGERPRINT_TEXT_LEN; i++) {
-    if (i % 3 == 2 ? p[i] != ':' : !g_ascii_isxdigit (p[i]))
-      return FALSE;
-  }
-  *out = g_ascii_strup (p, -1);
-  return TRUE;
-}
-
-/* Checks the description fully before anything touches the agent: libnice
- * would apply half of a broken one, or abort on a second media line. */
-static gboolean
-link_parse_description (SwarmLink * link, const gchar * sdp, gchar ** ice,
-    gchar ** fingerprint, const gchar ** problem)
-{
-  gchar **lines = g_strsplit (sdp, "\n", -1);
-  GString *rest = g_string_new (NULL);
-  guint i, n_media = 0, n_candidates = 0;
-  gboolean ufrag = FALSE, pwd = FALSE;
-
-  *fingerprint = NULL;
-  *problem = NULL;
-
-  for (i = 0; lines[i] && *problem == NULL; i++) {
-    gchar *line = lines[i];
-    gsize len = strlen (line);
-
-    if (len > 0 && line[len - 1] == '\r')
-      line[--len] = '\0';
-    if (len == 0)
-      continue;
-
-    if (g_str_has_prefix (line, FINGERPRINT_PREFIX)) {
-      if (*fingerprint || !parse_fingerprint (line, fingerprint))
-        *problem = "bad fingerprint";
-      continue;
-    }
-
-    if (g_str_has_prefix (line, "m=")) {
-      n_media++;
-    } else if (g_str_has_prefix (line, "a=ice-ufrag:")) {
-      ufrag = len > strlen ("a=ice-ufrag:");
-    } else if (g_str_has_prefix (line, "a=ice-pwd:")) {
-      pwd = len > strlen ("a=ice-pwd:");
-    } else if (g_str_has_prefix (line, "a=candidate:")) {
-      NiceCandidate *c = nice_agent_parse_remote_candidate_sdp (link->agent,
-          link->stream_id, line);
-
-      if (c == NULL || c->component_id != 1 || n_media == 0)
-        *problem = "bad candidate";
-      else
-        n_candidates++;
-      if (c)
-        nice_candidate_free (c);
-    }
-    g_string_append (rest, line);
-    g_string_append_c (rest, '\n');
-  }
-  g_strfreev (lines);
-
-  if (*problem == NULL) {
-    if (*fingerprint == NULL)
-      *problem = "no fingerprint";
-    else if (n_media != 1)
-      *problem = "not exactly one media section";
-    else if (!ufrag || !pwd)
-      *problem = "no ICE credentials";
-    else if (n_candidates == 0)
-      *problem = "no candidates";
-  }
-
-  if (*problem) {
-    g_clear_pointer (fingerprint, g_free);
-    g_string_free (rest, TRUE);
-    return FALSE;
-  }
-  *ice = g_string_free (rest, FALSE);
-  return TRUE;
-}
-
 gboolean
 swarm_link_set_remote_description (SwarmLink * link, const gchar * sdp,
     GError ** error)
 {
-  gchar *ice = NULL, *fingerprint = NULL;
-  const gchar *problem;
+  SwarmSdp *parsed;
+  GError *problem = NULL;
 
   g_return_val_if_fail (link != NULL, FALSE);
   g_return_val_if_fail (sdp != NULL, FALSE);
@@ -930,17 +834,20 @@ swarm_link_set_remote_description (SwarmLink * link, const gchar * sdp,
         _("The peer's connection description was already given"));
     return FALSE;
   }
-  if (!link_parse_description (link, sdp, &ice, &fingerprint, &problem)) {
-    GST_INFO ("link %p: rejected description (%s)", link, problem);
+  parsed = swarm_sdp_parse (link->agent, sdp, -1, &problem);
+  if (parsed == NULL) {
+    GST_INFO ("link %p: rejected description (%s)", link, problem->message);
     g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
-        _("The peer's connection description is malformed (%s)"), problem);
+        _("The peer's connection description is malformed (%s)"),
+        problem->message);
+    g_error_free (problem);
     return FALSE;
   }
 
-  link->remote_sdp = ice;
+  link->remote_sdp = g_steal_pointer (&parsed->ice);
   link->dtls = swarm_dtls_new (link->context, link->role == SWARM_LINK_OFFERER,
-      link->credentials, fingerprint, &link_dtls_callbacks, link);
-  g_free (fingerprint);
+      link->credentials, parsed->fingerprint, &link_dtls_callbacks, link);
+  swarm_sdp_free (parsed);
   if (link->dtls == NULL) {
     g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DTLS,
         _("Could not set up a secure connection"));

@@ -8,6 +8,7 @@
 
 #include <string.h>
 #include <swarm/swarm.h>
+#include "fuzz-log.h"
 
 /* The seeds in corpus/sealed were sealed with this secret and key. */
 #define FUZZ_SECRET "fuzz secret"
@@ -23,10 +24,10 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   guint8 key[SWARM_PUBLIC_KEY_LEN];
 
+  fuzz_log_set_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   g_setenv ("GST_REGISTRY_DISABLE", "yes", TRUE);
   gst_init (NULL, NULL);
   swarm_init ();
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   memset (key, FUZZ_KEY_BYTE, sizeof key);
   secret = swarm_secret_new (FUZZ_SECRET, key, NULL);
   g_assert_nonnull (secret);

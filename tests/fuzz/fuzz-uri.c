@@ -8,6 +8,8 @@
 #include <string.h>
 #include <swarm/swarm.h>
 
+#include "fuzz-log.h"
+
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const guint8 * data, size_t size);
 
@@ -17,7 +19,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   g_setenv ("GST_REGISTRY_DISABLE", "yes", TRUE);
   gst_init (NULL, NULL);
   swarm_init ();
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  fuzz_log_set_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   return 0;
 }
 
