@@ -29,7 +29,8 @@
  * `bytes-sent`, `bytes-received`, `segments-published` (guint64),
  * `tracker-port` (guint) and `peer-stats`, an array of `peer` structures
  * (`id`, `role`, `address`, `local-candidate-type`,
- * `remote-candidate-type`, `rtt-ms`, `bytes-sent`, `bytes-received`).
+ * `remote-candidate-type`, `ice-ms`, `connect-ms`, `rtt-ms`, `bytes-sent`,
+ * `bytes-received`).
  *
  * ## Example launch line
  * |[
