@@ -266,7 +266,14 @@ peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
     }
     u->next = first;
   }
-  g_queue_push_tail (&p->uploads, u);
+  /* A re-request names the few chunks the partner lost; it goes ahead of
+   * whole segments queued meanwhile, or a congestion-limited link keeps
+   * sending newer data while the partner's oldest segment misses its
+   * deadline for want of one chunk. */
+  if (count > 0)
+    g_queue_push_head (&p->uploads, u);
+  else
+    g_queue_push_tail (&p->uploads, u);
   if (p->callbacks.upload)
     p->callbacks.upload (p, p->user_data);
   return TRUE;
