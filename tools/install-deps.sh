@@ -9,6 +9,8 @@ pkgs=(
   gstreamer1.0-x
   gstreamer1.0-plugins-bad   # gdppay/gdpdepay: p2p-bench --baseline tcp framing
   valgrind                   # meson test --setup valgrind (tools/run-valgrind-tests.sh)
+  # the NAT lab (tests/lab, docs/lab.md): namespaces, NAT, STUN/TURN, delay
+  iproute2 iptables coturn libnetfilter-queue-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do
