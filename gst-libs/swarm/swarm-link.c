@@ -100,6 +100,8 @@ struct _SwarmLink
   gint64 checks_us;
   gint64 ice_ready_us;
   gint64 connected_us;
+  /* DTLS records written before ICE had a pair to send them on */
+  GQueue early_records;
   /* set when the socket refused a record (DTLS itself never reports it) */
   gboolean send_refused;
 
@@ -275,6 +277,28 @@ link_flush_batch (SwarmLink * link)
   return TRUE;
 }
 
+/* The DTLS server may answer the client's first flight, which can come
+ * the moment the client's ICE check succeeded, before our own side of ICE
+ * has a selected pair: libnice would drop the answer and the client would
+ * retransmit only 400 ms later.  Hold those few records until then. */
+#define EARLY_RECORDS_MAX 16
+
+static void
+link_flush_early_records (SwarmLink * link)
+{
+  GBytes *record;
+
+  while ((record = g_queue_pop_head (&link->early_records))) {
+    gsize len;
+    const gchar *data = g_bytes_get_data (record, &len);
+
+    if (link->agent && nice_agent_send (link->agent, link->stream_id, 1, len,
+            data) != (gint) len)
+      link->stats.records_dropped++;
+    g_bytes_unref (record);
+  }
+}
+
 static gboolean
 link_transport_send (const guint8 * data, gsize len, gpointer user_data)
 {
@@ -283,6 +307,13 @@ link_transport_send (const guint8 * data, gsize len, gpointer user_data)
 
   if (link->agent == NULL)
     return FALSE;
+
+  if (!link->ice_ready) {
+    if (link->early_records.length >= EARLY_RECORDS_MAX)
+      return FALSE;
+    g_queue_push_tail (&link->early_records, g_bytes_new (data, len));
+    return TRUE;
+  }
 
   if (link->batch_depth == 0 || len > BATCH_SLOT_SIZE) {
     if (nice_agent_send (link->agent, link->stream_id, 1, len,
@@ -425,7 +456,9 @@ link_on_ice_ready (SwarmLink * link)
     link_set_state (link, SWARM_LINK_STATE_HANDSHAKING);
 
   /* The DTLS server needs no kick: it answers the client's first flight,
-   * which may even have arrived before our own checks finished. */
+   * which may even have arrived before our own checks finished; its
+   * answer waited in early_records. */
+  link_flush_early_records (link);
   if (link->dtls && link->role == SWARM_LINK_OFFERER)
     swarm_dtls_start (link->dtls);
 }
@@ -647,6 +680,8 @@ link_close (SwarmLink * link, GError * error, gboolean notify)
     link->dtls = NULL;
   }
   link_release_agent (link);
+  /* after the DTLS goodbye, which may have joined them */
+  g_queue_clear_full (&link->early_records, (GDestroyNotify) g_bytes_unref);
 
   if (notify && link->callbacks.closed)
     link->callbacks.closed (link, error, link->user_data);
