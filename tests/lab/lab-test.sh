@@ -51,7 +51,8 @@ finish() {
 on_signal() {
   trap - EXIT INT TERM
   setsid bash -c ". '$HERE/lab.sh'; LAB_DIR='$RUN_DIR'; LAB_PREFIX='$LAB_PREFIX';
-      lab_down; rm -rf '$RUN_DIR'" < /dev/null > /dev/null 2>&1 &
+      lab_down; rm -rf '$RUN_DIR' || { sleep 1; rm -rf '$RUN_DIR'; }" \
+      < /dev/null > /dev/null 2>&1 &
   exit 143
 }
 trap finish EXIT
