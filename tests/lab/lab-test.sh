@@ -65,7 +65,7 @@ PEER_PRELOAD=${LD_PRELOAD:-}
 unset LD_PRELOAD
 export GST_REGISTRY=${GST_REGISTRY:-$RUN_DIR/registry.bin}
 # One registry for all the processes, written before they start.
-gst-inspect-1.0 p2psink > /dev/null 2>&1 || true
+LD_PRELOAD=$PEER_PRELOAD gst-inspect-1.0 p2psink > /dev/null 2>&1 || true
 
 lab_new "$RUN_DIR" $$
 
@@ -213,7 +213,7 @@ case $CASE in
     finish_viewers
     ;;
 
-  # A lossy, slow path: 2 % loss each way and 20 ms each way (lab-delay) on
+  # A lossy, slow path: 2 % loss each way and 10 ms each way (lab-delay) on
   # a viewer's uplink.  Recovery must still deliver every buffer intact.
   lossy)
     if [ ! -x "${LAB_DELAY_BIN:-}" ]; then
@@ -223,7 +223,7 @@ case $CASE in
     lab_site 1 cone
     lab_turn
     lab_loss h1 "${LAB_LOSS_PCT:-2}"
-    [ "${LAB_DELAY_MS:-20}" -gt 0 ] && lab_delay h1 "${LAB_DELAY_MS:-20}"
+    [ "${LAB_DELAY_MS:-10}" -gt 0 ] && lab_delay h1 "${LAB_DELAY_MS:-10}"
     start_origin pubhost "$LAB_PUBHOST_IP"
     start_viewer v1 h1 "$ORIGIN_URI" \
       "stun-server=$STUN latency=2000" "origin=direct:host" LAB_BUFFERS=500 \
