@@ -43,6 +43,7 @@ struct _SwarmPeer {
   gint64 created_us;
   gint64 last_recv_us;
   gint64 last_send_us;
+  gint64 last_hello_us;
   gint64 rtt_us;
   guint32 ping_nonce;
 
@@ -152,14 +153,18 @@ on_link_description (SwarmLink * link, const gchar * sdp, gpointer user_data)
     p->callbacks.description (p, sdp, p->user_data);
 }
 
+/* HELLO is a datagram like any other: it is sent again every
+ * HELLO_RETRY_US until the partner's arrives, and a partner that says
+ * HELLO again evidently lost ours.  (Its first copy can also arrive while
+ * the partner's DTLS is still finishing, when it cannot be read.) */
+#define HELLO_RETRY_US (200 * 1000)
+
 static void
-on_link_connected (SwarmLink * link, gpointer user_data)
+peer_send_hello (SwarmPeer * p)
 {
-  SwarmPeer *p = user_data;
   SwarmMessage hello = {.type = SWARM_MSG_HELLO };
 
-  p->link_up = TRUE;
-  p->last_recv_us = g_get_monotonic_time ();
+  p->last_hello_us = g_get_monotonic_time ();
   memcpy (hello.hello.swarm_key, p->local.swarm_key, SWARM_WIRE_KEY_LEN);
   memcpy (hello.hello.peer_id, p->local.peer_id, SWARM_WIRE_PEER_ID_LEN);
   hello.hello.role = p->local.role;
@@ -177,6 +182,16 @@ on_link_connected (SwarmLink * link, gpointer user_data)
     hello.hello.has_proof = TRUE;
   }
   peer_send (p, &hello);
+}
+
+static void
+on_link_connected (SwarmLink * link, gpointer user_data)
+{
+  SwarmPeer *p = user_data;
+
+  p->link_up = TRUE;
+  p->last_recv_us = g_get_monotonic_time ();
+  peer_send_hello (p);
 }
 
 static void
@@ -341,8 +356,12 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
             "partner's HELLO does not match its tracker peer id");
         return;
       }
-      if (p->hello_received)
+      if (p->hello_received) {
+        /* at most one answer per retry interval, whatever arrives */
+        if (g_get_monotonic_time () - p->last_hello_us > HELLO_RETRY_US / 2)
+          peer_send_hello (p);
         return;
+      }
       if (!peer_check_proof (p, msg))
         return;
       g_free (p->remote_id);
@@ -719,6 +738,8 @@ swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us)
         "partner went silent");
     return FALSE;
   }
+  if (!p->hello_received && now_us - p->last_hello_us > HELLO_RETRY_US)
+    peer_send_hello (p);
   if (now_us - p->last_send_us > SWARM_PEER_PING_US) {
     SwarmMessage ping = {.type = SWARM_MSG_PING };
 

@@ -373,7 +373,13 @@ lab_down() {
 }
 
 lab_status() {
+  local f
   echo "lab $LAB_PREFIX in $LAB_DIR"
+  for f in "$LAB_DIR"/site*; do
+    [ -f "$f" ] || continue
+    f=${f##*/site}
+    echo "site $f: $(lab_site_mode "$f"), h$f 10.0.$f.2 behind n$f $LAB_NET.$((10 + f))"
+  done
   ip netns list | grep "^$LAB_PREFIX" || true
   cat "$LAB_DIR/pids" 2>/dev/null || true
 }
