@@ -250,10 +250,6 @@ no-tls
 no-dtls
 no-cli
 no-rfc5780
-# one relay thread: with several, a request racing the first ones of a new
-# client (libnice sends its permissions at once) can land in a thread that
-# does not know the allocation yet ("438 Wrong nonce", then no permission)
-relay-threads=0
 no-multicast-peers
 no-software-attribute
 no-stdout-log
