@@ -11,6 +11,8 @@ pkgs=(
   gstreamer1.0-plugins-bad   # gdppay/gdpdepay: p2p-bench --baseline tcp framing
   valgrind                   # meson test --setup valgrind (tools/run-valgrind-tests.sh)
   glib-networking            # TLS for wss:// trackers
+  # the NAT lab (tests/lab, docs/lab.md): namespaces, NAT, STUN/TURN, delay
+  iproute2 iptables coturn libnetfilter-queue-dev
 )
 # elements/trackers runs the npm bittorrent-tracker server (it installs the
 # package itself, tools/install-npm-deps.sh).  A node from elsewhere

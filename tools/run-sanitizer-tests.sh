@@ -10,5 +10,6 @@ tools/install-deps.sh
   -Dc_args=-fno-sanitize=alignment -Dc_link_args=-fno-sanitize=alignment
 ninja -C build-asan
 # registries remember plugins that failed to load: start from none
-rm -f build-asan/tests/check/*.registry build-asan/tools/*.registry
+rm -f build-asan/tests/check/*.registry build-asan/tools/*.registry \
+  build-asan/tests/lab/*.registry
 meson test -C build-asan --setup sanitizers --print-errorlogs --num-processes 2 "$@"

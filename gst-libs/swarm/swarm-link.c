@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <agent.h>
+#include <interfaces.h>
 
 #include "swarm-link.h"
 #include "swarm-sdp.h"
@@ -65,6 +66,7 @@ struct _SwarmLink
   guint connect_timeout_ms;
   IceServer *stun;
   IceServer *turn;
+  gboolean turn_in_use;         /* relay info given to the agent */
 
   LinkWeak *weak;
   NiceAgent *agent;
@@ -90,6 +92,13 @@ struct _SwarmLink
   guint in_agent;
 
   SwarmLinkStats stats;
+  /* monotonic µs: start, both descriptions in place, ICE ready, DTLS up */
+  gint64 started_us;
+  gint64 checks_us;
+  gint64 ice_ready_us;
+  gint64 connected_us;
+  /* DTLS records written before ICE had a pair to send them on */
+  GQueue early_records;
   /* set when the socket refused a record (DTLS itself never reports it) */
   gboolean send_refused;
 
@@ -265,6 +274,28 @@ link_flush_batch (SwarmLink * link)
   return TRUE;
 }
 
+/* The DTLS server may answer the client's first flight, which can come
+ * the moment the client's ICE check succeeded, before our own side of ICE
+ * has a selected pair: libnice would drop the answer and the client would
+ * retransmit only 400 ms later.  Hold those few records until then. */
+#define EARLY_RECORDS_MAX 16
+
+static void
+link_flush_early_records (SwarmLink * link)
+{
+  GBytes *record;
+
+  while ((record = g_queue_pop_head (&link->early_records))) {
+    gsize len;
+    const gchar *data = g_bytes_get_data (record, &len);
+
+    if (link->agent && nice_agent_send (link->agent, link->stream_id, 1, len,
+            data) != (gint) len)
+      link->stats.records_dropped++;
+    g_bytes_unref (record);
+  }
+}
+
 static gboolean
 link_transport_send (const guint8 * data, gsize len, gpointer user_data)
 {
@@ -273,6 +304,13 @@ link_transport_send (const guint8 * data, gsize len, gpointer user_data)
 
   if (link->agent == NULL)
     return FALSE;
+
+  if (!link->ice_ready) {
+    if (link->early_records.length >= EARLY_RECORDS_MAX)
+      return FALSE;
+    g_queue_push_tail (&link->early_records, g_bytes_new (data, len));
+    return TRUE;
+  }
 
   if (link->batch_depth == 0 || len > BATCH_SLOT_SIZE) {
     if (nice_agent_send (link->agent, link->stream_id, 1, len,
@@ -311,9 +349,17 @@ link_dtls_established (gpointer user_data)
     link->timeout = NULL;
   }
   link_set_state (link, SWARM_LINK_STATE_CONNECTED);
-  GST_INFO ("link %p connected (%s/%s)", link,
-      GST_STR_NULL (swarm_link_get_local_candidate_type (link)),
-      GST_STR_NULL (swarm_link_get_remote_candidate_type (link)));
+  link->connected_us = g_get_monotonic_time ();
+  if (GST_LEVEL_INFO <= gst_debug_category_get_threshold (GST_CAT_DEFAULT)) {
+    gint64 ice_ms, connect_ms;
+
+    swarm_link_get_timing (link, &ice_ms, &connect_ms);
+    GST_INFO ("link %p connected (%s/%s): ICE %" G_GINT64_FORMAT " ms, "
+        "all %" G_GINT64_FORMAT " ms", link,
+        GST_STR_NULL (swarm_link_get_local_candidate_type (link)),
+        GST_STR_NULL (swarm_link_get_remote_candidate_type (link)),
+        ice_ms, connect_ms);
+  }
   if (link->callbacks.connected)
     link->callbacks.connected (link, link->user_data);
 }
@@ -399,12 +445,17 @@ link_on_ice_ready (SwarmLink * link)
   if (link->ice_ready)
     return;
   link->ice_ready = TRUE;
+  link->ice_ready_us = g_get_monotonic_time ();
 
   link_raise_socket_buffers (link);
-  link_set_state (link, SWARM_LINK_STATE_HANDSHAKING);
+  /* The peer's DTLS client may have finished with us already. */
+  if (link->state < SWARM_LINK_STATE_HANDSHAKING)
+    link_set_state (link, SWARM_LINK_STATE_HANDSHAKING);
 
   /* The DTLS server needs no kick: it answers the client's first flight,
-   * which may even have arrived before our own checks finished. */
+   * which may even have arrived before our own checks finished; its
+   * answer waited in early_records. */
+  link_flush_early_records (link);
   if (link->dtls && link->role == SWARM_LINK_OFFERER)
     swarm_dtls_start (link->dtls);
 }
@@ -420,6 +471,7 @@ link_apply_remote (SwarmLink * link)
     return TRUE;
   link->remote_applied = TRUE;
 
+  link->checks_us = g_get_monotonic_time ();
   n = nice_agent_parse_remote_sdp (link->agent, link->remote_sdp);
   GST_DEBUG ("link %p: %d remote candidates", link, n);
   if (n <= 0)
@@ -479,7 +531,12 @@ link_event_dispatch (gpointer user_data)
     case EVENT_STATE_CHANGED:
       GST_DEBUG ("link %p: ICE %s", link,
           nice_component_state_to_string (ev->state));
-      if (ev->state == NICE_COMPONENT_STATE_READY)
+      /* CONNECTED already has a selected pair to send on.  READY comes
+       * only once every higher-priority pair has failed too: seconds
+       * later when one leads nowhere (a link-local IPv6 pair, a host
+       * address behind a NAT), which is no reason to wait. */
+      if (ev->state == NICE_COMPONENT_STATE_CONNECTED
+          || ev->state == NICE_COMPONENT_STATE_READY)
         link_on_ice_ready (link);
       else if (ev->state == NICE_COMPONENT_STATE_FAILED)
         link_fail (link, SWARM_LINK_ERROR_ICE,
@@ -512,19 +569,39 @@ typedef struct
 {
   NiceAgent *agent;
   guint stream_id;
+  gboolean turn;
   LinkWeak *weak;
 } AgentRelease;
+
+static void
+agent_release_finish (AgentRelease * release)
+{
+  g_object_unref (release->agent);
+  /* Only now: the receive callback's data is the weak handle. */
+  link_weak_unref (release->weak);
+  g_free (release);
+}
+
+static void
+agent_closed (GObject * source, GAsyncResult * result, gpointer data)
+{
+  agent_release_finish (data);
+}
 
 static void
 agent_release (gpointer data)
 {
   AgentRelease *release = data;
 
+  /* A TURN allocation outlives a dropped agent on the server until its
+   * lifetime ends (ten minutes), holding a relay port: give it back
+   * first.  The answer comes on the context, as long as it runs. */
+  if (release->turn) {
+    nice_agent_close_async (release->agent, agent_closed, release);
+    return;
+  }
   nice_agent_remove_stream (release->agent, release->stream_id);
-  g_object_unref (release->agent);
-  /* Only now: the receive callback's data is the weak handle. */
-  link_weak_unref (release->weak);
-  g_free (release);
+  agent_release_finish (release);
 }
 
 static gboolean
@@ -547,6 +624,7 @@ link_release_agent (SwarmLink * link)
   release = g_new0 (AgentRelease, 1);
   release->agent = link->agent;
   release->stream_id = link->stream_id;
+  release->turn = link->turn_in_use;
   release->weak = link_weak_ref (link->weak);
   link->agent = NULL;
 
@@ -597,6 +675,8 @@ link_close (SwarmLink * link, GError * error, gboolean notify)
     link->dtls = NULL;
   }
   link_release_agent (link);
+  /* after the DTLS goodbye, which may have joined them */
+  g_queue_clear_full (&link->early_records, (GDestroyNotify) g_bytes_unref);
 
   if (notify && link->callbacks.closed)
     link->callbacks.closed (link, error, link->user_data);
@@ -693,15 +773,51 @@ swarm_link_unref (SwarmLink * link)
   g_free (link);
 }
 
+/* Host candidates on every address except link-local ones.  Those reach
+ * only the local link, yet each adds candidate pairs, and the controlling
+ * agent's checks on them delay READY until they time out.  With no other
+ * address libnice picks its own (loopback, for tests). */
+static void
+link_add_local_addresses (SwarmLink * link)
+{
+  GList *ips = nice_interfaces_get_local_ips (FALSE), *l;
+
+  for (l = ips; l; l = l->next) {
+    GInetAddress *inet = g_inet_address_new_from_string (l->data);
+    NiceAddress addr;
+
+    if (inet && !g_inet_address_get_is_link_local (inet)
+        && nice_address_set_from_string (&addr, l->data))
+      nice_agent_add_local_address (link->agent, &addr);
+    g_clear_object (&inet);
+  }
+  g_list_free_full (ips, g_free);
+}
+
+/* The same server for STUN and for TURN over UDP: its Allocate answer
+ * already tells our reflexive address, and libnice drops a binding
+ * answer from its TURN server ("incorrectly multiplexed"), so asking it
+ * would only hold up gathering until the request times out. */
+static gboolean
+link_stun_is_turn (SwarmLink * link)
+{
+  return link->turn && link->turn->ip && !link->turn->tcp
+      && g_strcmp0 (link->stun->ip, link->turn->ip) == 0
+      && (link->stun->port ? link->stun->port : 3478) ==
+      (link->turn->port ? link->turn->port : 3478);
+}
+
 static gboolean
 link_gather (SwarmLink * link, GError ** error)
 {
-  if (link->stun && link->stun->ip) {
+  link_add_local_addresses (link);
+  if (link->stun && link->stun->ip && !link_stun_is_turn (link)) {
     g_object_set (link->agent, "stun-server", link->stun->ip,
         "stun-server-port", (guint) (link->stun->port ? link->stun->port :
             3478), NULL);
   }
   if (link->turn && link->turn->ip) {
+    link->turn_in_use = TRUE;
     nice_agent_set_relay_info (link->agent, link->stream_id, 1,
         link->turn->ip, link->turn->port ? link->turn->port : 3478,
         link->turn->username ? link->turn->username : "",
@@ -795,6 +911,7 @@ swarm_link_start (SwarmLink * link, GError ** error)
     return FALSE;
   }
   link->started = TRUE;
+  link->started_us = g_get_monotonic_time ();
   link_set_state (link, SWARM_LINK_STATE_GATHERING);
 
   link->timeout = g_timeout_source_new (link->connect_timeout_ms);
@@ -894,6 +1011,19 @@ swarm_link_get_stats (SwarmLink * link, SwarmLinkStats * stats)
   g_return_if_fail (link != NULL);
   g_return_if_fail (stats != NULL);
   *stats = link->stats;
+}
+
+void
+swarm_link_get_timing (SwarmLink * link, gint64 * ice_ms, gint64 * connect_ms)
+{
+  g_return_if_fail (link != NULL);
+
+  if (ice_ms)
+    *ice_ms = link->ice_ready_us && link->checks_us ?
+        (link->ice_ready_us - link->checks_us) / 1000 : -1;
+  if (connect_ms)
+    *connect_ms = link->connected_us && link->started_us ?
+        (link->connected_us - link->started_us) / 1000 : -1;
 }
 
 void

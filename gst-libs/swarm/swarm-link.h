@@ -98,6 +98,13 @@ SWARM_API gchar *swarm_link_get_remote_address (SwarmLink * link);
 SWARM_API gboolean swarm_link_export_keying_material (SwarmLink * link,
     const gchar * label, guint8 * out, gsize len);
 
+/* How long the link took, in ms, or -1 if not there yet.  @ice_ms: from
+ * ICE checks starting (both descriptions in place) to ICE ready;
+ * @connect_ms: from swarm_link_start to DTLS connected (gathering,
+ * signalling, ICE and the handshake). */
+SWARM_API void swarm_link_get_timing (SwarmLink * link, gint64 * ice_ms,
+    gint64 * connect_ms);
+
 /* Counters since creation. */
 typedef struct {
   guint64 datagrams_sent;        /* accepted by swarm_link_send */

@@ -43,6 +43,7 @@ struct _SwarmPeer {
   gint64 created_us;
   gint64 last_recv_us;
   gint64 last_send_us;
+  gint64 last_hello_us;
   gint64 rtt_us;
   guint32 ping_nonce;
 
@@ -193,14 +194,18 @@ on_link_description (SwarmLink * link, const gchar * sdp, gpointer user_data)
     p->callbacks.description (p, sdp, p->user_data);
 }
 
+/* HELLO is a datagram like any other: it is sent again every
+ * HELLO_RETRY_US until the partner's arrives, and a partner that says
+ * HELLO again evidently lost ours.  (Its first copy can also arrive while
+ * the partner's DTLS is still finishing, when it cannot be read.) */
+#define HELLO_RETRY_US (200 * 1000)
+
 static void
-on_link_connected (SwarmLink * link, gpointer user_data)
+peer_send_hello (SwarmPeer * p)
 {
-  SwarmPeer *p = user_data;
   SwarmMessage hello = {.type = SWARM_MSG_HELLO };
 
-  p->link_up = TRUE;
-  p->last_recv_us = g_get_monotonic_time ();
+  p->last_hello_us = g_get_monotonic_time ();
   memcpy (hello.hello.swarm_key, p->local.swarm_key, SWARM_WIRE_KEY_LEN);
   memcpy (hello.hello.peer_id, p->local.peer_id, SWARM_WIRE_PEER_ID_LEN);
   hello.hello.role = p->local.role;
@@ -218,6 +223,16 @@ on_link_connected (SwarmLink * link, gpointer user_data)
     hello.hello.has_proof = TRUE;
   }
   peer_send (p, &hello);
+}
+
+static void
+on_link_connected (SwarmLink * link, gpointer user_data)
+{
+  SwarmPeer *p = user_data;
+
+  p->link_up = TRUE;
+  p->last_recv_us = g_get_monotonic_time ();
+  peer_send_hello (p);
 }
 
 static void
@@ -308,7 +323,14 @@ peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
     }
     u->next = first;
   }
-  g_queue_push_tail (&p->uploads, u);
+  /* A re-request names the few chunks the partner lost; it goes ahead of
+   * whole segments queued meanwhile, or a congestion-limited link keeps
+   * sending newer data while the partner's oldest segment misses its
+   * deadline for want of one chunk. */
+  if (count > 0)
+    g_queue_push_head (&p->uploads, u);
+  else
+    g_queue_push_tail (&p->uploads, u);
   if (p->callbacks.upload)
     p->callbacks.upload (p, p->user_data);
   return TRUE;
@@ -381,7 +403,12 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
         return;
       }
       if (p->hello_received) {
-        swarm_peer_note_junk (p, "HELLO again");
+        /* it lost ours: answer, at most once per half retry interval;
+         * anything faster is not a retry */
+        if (g_get_monotonic_time () - p->last_hello_us > HELLO_RETRY_US / 2)
+          peer_send_hello (p);
+        else
+          swarm_peer_note_junk (p, "HELLO again");
         return;
       }
       if (!peer_check_proof (p, msg))
@@ -773,6 +800,8 @@ swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us)
         "partner went silent");
     return FALSE;
   }
+  if (!p->hello_received && now_us - p->last_hello_us > HELLO_RETRY_US)
+    peer_send_hello (p);
   if (now_us - p->last_send_us > SWARM_PEER_PING_US) {
     SwarmMessage ping = {.type = SWARM_MSG_PING };
 

@@ -2032,6 +2032,7 @@ session_refresh_peer_stats (SwarmSession * s)
     GValue v = G_VALUE_INIT;
     GstStructure *st;
     gchar *address;
+    gint64 ice_ms, connect_ms;
 
     sent += swarm_peer_get_bytes_sent (e->peer);
     pushed += swarm_peer_get_segments_pushed (e->peer);
@@ -2047,6 +2048,7 @@ session_refresh_peer_stats (SwarmSession * s)
     peer_entry_update_rates (e, now);
     n_ready++;
     address = swarm_link_get_remote_address (link);
+    swarm_link_get_timing (link, &ice_ms, &connect_ms);
     st = gst_structure_new ("peer",
         "id", G_TYPE_STRING, swarm_peer_get_remote_id (e->peer),
         "role", G_TYPE_STRING,
@@ -2062,6 +2064,8 @@ session_refresh_peer_stats (SwarmSession * s)
         "address-kind", G_TYPE_STRING,
         swarm_link_get_remote_candidate_type (link) ?
         swarm_link_get_remote_candidate_type (link) : "",
+        "ice-ms", G_TYPE_INT64, ice_ms,
+        "connect-ms", G_TYPE_INT64, connect_ms,
         "rtt-ms", G_TYPE_DOUBLE, swarm_peer_get_rtt_us (e->peer) / 1000.0,
         "rate-in-kbps", G_TYPE_DOUBLE, e->rate_in_bps * 8 / 1000,
         "rate-out-kbps", G_TYPE_DOUBLE, e->rate_out_bps * 8 / 1000,

@@ -35,7 +35,8 @@
  * `bytes-sent`, `bytes-received`, `segments-published` (guint64),
  * `tracker-port` (guint) and `peer-stats`, an array of `peer` structures
  * (`id`, `role`, `address`, `local-candidate-type`,
- * `remote-candidate-type`, `rtt-ms`, `bytes-sent`, `bytes-received`).
+ * `remote-candidate-type`, `ice-ms`, `connect-ms`, `rtt-ms`, `bytes-sent`,
+ * `bytes-received`).
  * What hostile peers cost is counted too: `peers-misbehaved`,
  * `messages-junk`, `chunks-unwanted`, `requests-refused`, `offers-refused`,
  * `signals-dropped`, `announcements-refused` (guint64), and for the

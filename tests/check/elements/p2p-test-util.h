@@ -135,14 +135,16 @@ test_origin_push (gpointer data)
   return NULL;
 }
 
-/* Starts appsrc ! p2psink with @sink_props and waits for its URI. */
+/* Starts appsrc ! p2psink (tracker on @address) with @sink_props and waits
+ * for its URI. */
 static inline TestOrigin *
-test_origin_start (const gchar * sink_props)
+test_origin_start_at (const gchar * address, const gchar * sink_props)
 {
   TestOrigin *o = g_new0 (TestOrigin, 1);
   gchar *desc = g_strdup_printf ("appsrc name=src is-live=true format=time "
-      "! p2psink name=sink port=0 address=127.0.0.1 sync=false %s",
+      "! p2psink name=sink port=0 address=%s sync=false %s", address,
       sink_props ? sink_props : "");
+  gchar *prefix;
   GstCaps *caps = test_caps_new ();
   GstMessage *msg;
   const GstStructure *s;
@@ -162,10 +164,19 @@ test_origin_start (const gchar * sink_props)
   fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_ELEMENT);
   s = gst_message_get_structure (msg);
   o->uri = g_strdup (gst_structure_get_string (s, "uri"));
-  fail_unless (g_str_has_prefix (o->uri, "p2p://127.0.0.1:"));
+  prefix = g_strdup_printf ("p2p://%s:", address);
+  fail_unless (g_str_has_prefix (o->uri, prefix), "URI %s", o->uri);
+  g_free (prefix);
   gst_message_unref (msg);
   o->pusher = g_thread_new ("test-pusher", test_origin_push, o);
   return o;
+}
+
+/* The same on loopback. */
+static inline TestOrigin *
+test_origin_start (const gchar * sink_props)
+{
+  return test_origin_start_at ("127.0.0.1", sink_props);
 }
 
 /* Stops feeding the origin (it keeps serving what it has). */
