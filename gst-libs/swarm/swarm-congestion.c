@@ -694,7 +694,14 @@ swarm_congestion_on_loss (SwarmCongestion * c, gint64 now_us)
     return;
   c->halved = TRUE;
   c->last_halve_us = now_us;
-  c->cwnd = MAX (c->cwnd / 2, min_cwnd (c));
+  /* A loss with no queue behind it is the path's random loss (radio, a
+   * lossy hop), not our queue overflowing: LEDBAT already steers by delay,
+   * so such a loss trims the window by an eighth instead of halving it,
+   * which at 2 % loss would keep it far below what the path carries. */
+  if (queuing_delay (c) < c->cfg.target_us / 4)
+    c->cwnd = MAX (c->cwnd - c->cwnd / 8, min_cwnd (c));
+  else
+    c->cwnd = MAX (c->cwnd / 2, min_cwnd (c));
   c->slow_start = FALSE;
   c->ssthresh = c->cwnd;
   c->losses++;

@@ -213,7 +213,7 @@ case $CASE in
     finish_viewers
     ;;
 
-  # A lossy, slow path: 2 % loss each way and 10 ms each way (lab-delay) on
+  # A lossy, slow path: 2 % loss each way and 50 ms each way (lab-delay) on
   # a viewer's uplink.  Recovery must still deliver every buffer intact.
   lossy)
     if [ ! -x "${LAB_DELAY_BIN:-}" ]; then
@@ -223,7 +223,7 @@ case $CASE in
     lab_site 1 cone
     lab_turn
     lab_loss h1 "${LAB_LOSS_PCT:-2}"
-    [ "${LAB_DELAY_MS:-10}" -gt 0 ] && lab_delay h1 "${LAB_DELAY_MS:-10}"
+    [ "${LAB_DELAY_MS:-50}" -gt 0 ] && lab_delay h1 "${LAB_DELAY_MS:-50}"
     start_origin pubhost "$LAB_PUBHOST_IP"
     start_viewer v1 h1 "$ORIGIN_URI" \
       "stun-server=$STUN latency=2000" "origin=direct:host" LAB_BUFFERS=500 \

@@ -539,6 +539,39 @@ GST_START_TEST (test_loss_halves_window)
 
 GST_END_TEST;
 
+/* Loss with no queue behind it is the path's, not ours: the window loses
+ * an eighth, not half (2 % random loss at 100 ms RTT carried 36 % of a
+ * stream with halving, all of it with trimming: docs/lab.md). */
+GST_START_TEST (test_random_loss_trims_window)
+{
+  SwarmCongestionConfig cfg = { 0 };
+  Sim *s;
+  gsize cwnd;
+  gint64 now;
+
+  /* a ceiling below the path's 42-packet bandwidth-delay product: the
+   * sender never builds a queue */
+  cfg.max_cwnd_bytes = 24 * MSS;
+  s = sim_new (1250000, 20 * MS, &cfg);
+  sim_run (s, 10 * SEC);
+  fail_unless (swarm_congestion_get_queuing_delay_us (s->cc) < 5 * MS,
+      "queue %" G_GINT64_FORMAT " us",
+      swarm_congestion_get_queuing_delay_us (s->cc));
+  now = sim_sender_now (s);
+  cwnd = swarm_congestion_get_cwnd (s->cc);
+  fail_unless_equals_uint64 (cwnd, 24 * MSS);
+  swarm_congestion_on_loss (s->cc, now);
+  fail_unless_equals_uint64 (swarm_congestion_get_cwnd (s->cc),
+      cwnd - cwnd / 8);
+  /* once per round trip, as halving */
+  swarm_congestion_on_loss (s->cc, now + 1 * MS);
+  fail_unless_equals_uint64 (swarm_congestion_get_cwnd (s->cc),
+      cwnd - cwnd / 8);
+  sim_free (s);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_silence_collapses_window)
 {
   const guint64 rate = 1250000;
@@ -838,6 +871,7 @@ congestion_suite (void)
   tcase_add_test (tc, test_yields_to_cross_traffic);
   tcase_add_test (tc, test_delay_growth_shrinks_window);
   tcase_add_test (tc, test_loss_halves_window);
+  tcase_add_test (tc, test_random_loss_trims_window);
   tcase_add_test (tc, test_silence_collapses_window);
   tcase_add_test (tc, test_in_flight_decays);
   tcase_add_test (tc, test_app_limited_and_paced);
