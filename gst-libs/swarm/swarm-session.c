@@ -165,7 +165,7 @@ struct _SwarmSession {
 
   gchar *swarm_id;
   gchar *info_hash;
-  gchar *secret_text;           /* until start derives the keys */
+  gchar *secret_text;           /* until start derives the keys, then wiped */
   SwarmSecret *secret;          /* private swarm, else NULL */
   SwarmPeerLocal local;
   SwarmDtlsCredentials *credentials;
@@ -2437,7 +2437,7 @@ swarm_session_start (SwarmSession * s, GError ** error)
   StartJob job = { 0 };
 
   g_return_val_if_fail (s->thread == NULL, FALSE);
-  if (s->secret_text && !s->secret) {
+  if (s->secret_text) {
     GError *secret_error = NULL;
 
     s->secret = swarm_secret_new (s->secret_text, s->local.swarm_key,
@@ -2449,6 +2449,8 @@ swarm_session_start (SwarmSession * s, GError ** error)
       return FALSE;
     }
     s->local.secret = s->secret;
+    /* the derived keys are all the session needs from here on */
+    swarm_secret_clear_string (&s->secret_text);
   }
   job.session = s;
   g_mutex_init (&job.lock);

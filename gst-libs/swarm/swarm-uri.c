@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "swarm-uri.h"
+#include "swarm-secret.h"
 #include "swarm-private.h"
 
 #define SCHEME "p2p://"
@@ -304,11 +305,8 @@ swarm_uri_free (SwarmUri * uri)
   g_free (uri->stun_server);
   g_free (uri->turn_server);
   g_strfreev (uri->trackers);
-  if (uri->secret) {
-    /* a credential: do not leave it in freed memory */
-    memset (uri->secret, 0, strlen (uri->secret));
-    g_free (uri->secret);
-  }
+  /* a credential: not left in freed memory */
+  swarm_secret_clear_string (&uri->secret);
   g_free (uri);
 }
 
