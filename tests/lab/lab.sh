@@ -13,7 +13,8 @@
 #                               turn://user:pass@198.51.100.1:3478 (UDP and TCP)
 #   lab.sh exec NODE CMD...     NODE: pub, pubhost, n1, h1, n2, h2, ...
 #   lab.sh loss NODE PCT        random loss both ways on NODE's uplink
-#   lab.sh rate NODE RATE       tbf rate limit on NODE's uplink (e.g. 2mbit)
+#   lab.sh rate NODE RATE [both] tbf rate limit on NODE's uplink (e.g. 2mbit);
+#                               with "both" on a router, downlink too
 #   lab.sh delay NODE MS        NFQUEUE delay both ways (needs lab-delay)
 #   lab.sh turn-only NODE [tcp] site NODE may reach only TURN (and TCP)
 #   lab.sh forward N PORT       forward TCP PORT on site N's NAT to hN
@@ -300,12 +301,21 @@ lab_loss() {
     -m statistic --mode random --probability "$p" -j DROP
 }
 
-# lab_rate NODE RATE: NODE's uplink sends at most RATE (tc tbf).
+# lab_rate NODE RATE [both]: NODE's uplink sends at most RATE (tc tbf).
+# With "both" on a NAT router nN, what it forwards into its site is
+# limited as well: an access link of RATE each way.
 lab_rate() {
   local dev
   dev=$(lab_uplink "$1")
   lab_x "$1" tc qdisc replace dev "$dev" root tbf rate "$2" burst 32kbit \
     latency 400ms
+  if [ "${3:-}" = both ]; then
+    case $1 in
+      n*) lab_x "$1" tc qdisc replace dev lan root tbf rate "$2" \
+            burst 32kbit latency 400ms ;;
+      *) lab_log "rate ... both: only on a NAT router (nN)"; return 1 ;;
+    esac
+  fi
 }
 
 # lab_delay NODE MS: every packet through NODE's uplink, either way, waits
@@ -383,7 +393,7 @@ lab_status() {
 lab_main() {
   set -euo pipefail
   LAB_DIR=${LAB_DIR:-/tmp/p2p-lab}
-  local cmd=${1:-status} n
+  local cmd=${1:-status} n owner
   shift || true
   if [ "$cmd" != up ] && [ -f "$LAB_DIR/prefix" ]; then
     LAB_PREFIX=$(cat "$LAB_DIR/prefix")
@@ -392,8 +402,12 @@ lab_main() {
     up)
       lab_require
       lab_new "$LAB_DIR" "$PPID"
-      # a hand-run lab belongs to no process: keep it until "down"
-      echo "1 $(lab_start_time 1) $LAB_DIR" > "$LAB_REGISTRY/$LAB_PREFIX"
+      # a hand-run lab belongs to no process: keep it until "down";
+      # a program driving the lab names itself (LAB_OWNER=pid), so the
+      # lab is reaped if it dies without "down"
+      owner=${LAB_OWNER:-1}
+      echo "$owner $(lab_start_time "$owner") $LAB_DIR" \
+        > "$LAB_REGISTRY/$LAB_PREFIX"
       n=1
       for mode in "$@"; do lab_site "$n" "$mode"; n=$((n + 1)); done ;;
     turn) lab_turn; echo "$(lab_stun_uri) $(lab_turn_uri)" ;;
@@ -405,7 +419,7 @@ lab_main() {
     forward) lab_forward "$@" ;;
     down) lab_down ;;
     status) lab_status ;;
-    *) sed -n '2,22p' "$0"; exit 1 ;;
+    *) sed -n '2,23p' "$0"; exit 1 ;;
   esac
 }
 
