@@ -3,15 +3,19 @@
 # the Internet, NAT routers in front of each site, coturn on the public side,
 # and impairments (loss, rate, delay).  Needs root.  See docs/lab.md.
 #
-#   hN (10.0.N.2) -- nN [NAT] 198.51.100.(10+N) --+
-#                                                 br0 in "pub": 198.51.100.1 = STUN/TURN
-#   pubhost (198.51.100.100) ---------------------+
+#   hN   (10.0.N.2)     --+
+#   hN-K (10.0.N.(K+1)) --+-- nN [NAT] 198.51.100.(10+N) --+
+#       (bridge "lan" in nN)                               br0 in "pub":
+#                                                          198.51.100.1 = STUN/TURN
+#   pubhost (198.51.100.100) ------------------------------+
 #
 # As a command (state kept in LAB_DIR, default /tmp/p2p-lab):
 #   lab.sh up MODE...           one site per MODE: cone | symmetric | open
 #   lab.sh turn                 coturn in pub: stun://198.51.100.1:3478,
 #                               turn://user:pass@198.51.100.1:3478 (UDP and TCP)
-#   lab.sh exec NODE CMD...     NODE: pub, pubhost, n1, h1, n2, h2, ...
+#   lab.sh host N [K]           one more host on site N's LAN: hN-K at
+#                               10.0.N.(K+1) (K: the next free, from 2)
+#   lab.sh exec NODE CMD...     NODE: pub, pubhost, n1, h1, h1-2, n2, ...
 #   lab.sh loss NODE PCT        random loss both ways on NODE's uplink
 #   lab.sh rate NODE RATE [both] tbf rate limit on NODE's uplink (e.g. 2mbit);
 #                               with "both" on a router, downlink too
@@ -147,22 +151,19 @@ lab_add_ns() {
 lab_site() {
   local n=$1 mode=$2 wan=$LAB_NET.$((10 + $1)) lan=10.0.$1
   lab_add_ns "n$n"
-  lab_add_ns "h$n"
   ip link add wan netns "$(lab_ns "n$n")" type veth \
     peer name "n$n" netns "$(lab_ns pub)"
   lab_x pub ip link set "n$n" master br0 up
   lab_x "n$n" ip addr add "$wan/24" dev wan
   lab_x "n$n" ip link set wan up
   lab_x "n$n" ip route add default via "$LAB_TURN_IP"
-  ip link add lan netns "$(lab_ns "n$n")" type veth \
-    peer name eth0 netns "$(lab_ns "h$n")"
+  # The site's LAN: a bridge, so more hosts can join it (lab_host).
+  lab_x "n$n" ip link add lan type bridge forward_delay 0
   lab_x "n$n" ip addr add "$lan.1/24" dev lan
   lab_x "n$n" ip link set lan up
-  lab_x "h$n" ip addr add "$lan.2/24" dev eth0
-  lab_x "h$n" ip link set eth0 up
-  lab_x "h$n" ip route add default via "$lan.1"
   lab_x "n$n" sysctl -qw net.ipv4.ip_forward=1
   echo "$mode" > "$LAB_DIR/site$n"
+  lab_host "$n" 1 > /dev/null
 
   if [ "${LAB_COUNT:-0}" = 1 ]; then
     lab_x "n$n" iptables -t mangle -A POSTROUTING -o wan -p udp -d "$LAB_TURN_IP" --dport "$LAB_TURN_PORT"
@@ -197,6 +198,35 @@ lab_site() {
     --ctstate ESTABLISHED,RELATED -j ACCEPT
   lab_x "n$n" iptables -A INPUT -i wan -j DROP
 }
+
+# lab_host N [K]: host K of site N on the site's LAN (bridge "lan" in nN)
+# at 10.0.N.(K+1); host 1 is hN (lab_site makes it), host K > 1 is hN-K.
+# K defaults to the next free one.  Prints the node name and address.
+lab_host() {
+  local n=$1 k=${2:-} node
+  [ -f "$LAB_DIR/site$n" ] || { lab_log "no site $n"; return 1; }
+  if [ -z "$k" ]; then
+    k=$(( $(sort -n "$LAB_DIR/hosts$n" 2>/dev/null | tail -1) + 1 ))
+  fi
+  if [ "$k" -lt 1 ] || [ "$k" -gt 250 ] ||
+     grep -qx "$k" "$LAB_DIR/hosts$n" 2>/dev/null; then
+    lab_log "site $n: host $k exists or is out of range (1-250)"
+    return 1
+  fi
+  node=$(lab_host_node "$n" "$k")
+  lab_add_ns "$node"
+  # the router's end is the bridge port lanK
+  ip link add "lan$k" netns "$(lab_ns "n$n")" type veth \
+    peer name eth0 netns "$(lab_ns "$node")"
+  lab_x "n$n" ip link set "lan$k" master lan up
+  lab_x "$node" ip addr add "10.0.$n.$((k + 1))/24" dev eth0
+  lab_x "$node" ip link set eth0 up
+  lab_x "$node" ip route add default via "10.0.$n.1"
+  echo "$k" >> "$LAB_DIR/hosts$n"
+  echo "$node 10.0.$n.$((k + 1))"
+}
+
+lab_host_node() { [ "$2" = 1 ] && echo "h$1" || echo "h$1-$2"; }
 
 # lab_site_mode N: the mode site N was built with.
 lab_site_mode() { cat "$LAB_DIR/site$1"; }
@@ -384,7 +414,9 @@ lab_status() {
   for f in "$LAB_DIR"/site*; do
     [ -f "$f" ] || continue
     f=${f##*/site}
-    echo "site $f: $(lab_site_mode "$f"), h$f 10.0.$f.2 behind n$f $LAB_NET.$((10 + f))"
+    echo "site $f: $(lab_site_mode "$f"), behind n$f $LAB_NET.$((10 + f)):" \
+      $(sort -n "$LAB_DIR/hosts$f" 2>/dev/null | while read -r k; do
+          echo "$(lab_host_node "$f" "$k") 10.0.$f.$((k + 1))"; done)
   done
   ip netns list | grep "^$LAB_PREFIX" || true
   cat "$LAB_DIR/pids" 2>/dev/null || true
@@ -417,9 +449,10 @@ lab_main() {
     delay) lab_delay "$@" ;;
     turn-only) lab_turn_only "${1#n}" "${2:-}" ;;
     forward) lab_forward "$@" ;;
+    host) lab_host "$@" ;;
     down) lab_down ;;
     status) lab_status ;;
-    *) sed -n '2,23p' "$0"; exit 1 ;;
+    *) sed -n '2,27p' "$0"; exit 1 ;;
   esac
 }
 
