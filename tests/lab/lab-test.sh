@@ -142,6 +142,29 @@ finish_viewers() {
   return $failed
 }
 
+# check_tbf NODE DEV MIN_BYTES: NODE's DEV has a tbf qdisc that sent at
+# least MIN_BYTES and held packets back (overlimits: a packet found the
+# bucket empty); prints its counters.
+check_tbf() {
+  local node=$1 dev=$2 min=$3 out sent over
+  out=$(lab_x "$node" tc -s qdisc show dev "$dev")
+  echo "$node $dev: $(echo "$out" | tr -s ' \n' ' ')"
+  if ! echo "$out" | grep -q '^qdisc tbf '; then
+    echo "FAIL: no tbf qdisc on $node $dev" >&2
+    return 1
+  fi
+  sent=$(echo "$out" | awk '$1 == "Sent" {print $2; exit}')
+  if [ "${sent:-0}" -lt "$min" ]; then
+    echo "FAIL: the tbf on $node $dev sent ${sent:-0} bytes, expected at least $min" >&2
+    return 1
+  fi
+  over=$(echo "$out" | sed -n 's/.*overlimits \([0-9]*\).*/\1/p' | head -1)
+  if [ "${over:-0}" -eq 0 ]; then
+    echo "FAIL: the tbf on $node $dev never held a packet back" >&2
+    return 1
+  fi
+}
+
 # The published URI names the origin's own address; behind a NAT viewers
 # reach its tracker at the forwarded public address.
 uri_at() { echo "$1" | sed "s|^p2p://[^/]*/|p2p://$2/|"; }
@@ -228,6 +251,50 @@ case $CASE in
     start_viewer v1 h1 "$ORIGIN_URI" \
       "stun-server=$STUN latency=2000" "origin=direct:host" LAB_BUFFERS=500 \
       LAB_MIN_CONTINUITY=1.0
+    finish_viewers
+    ;;
+
+  # An access link of LAB_RATE (default 2mbit) each way (tc tbf on n1's
+  # wan and lan) for the viewer the origin serves (max-peers=1): it takes
+  # the stream (1.25 Mbit/s of payload) in through its downlink and passes
+  # it on to the viewer in site 2 through its uplink.  Both must play it
+  # intact with every segment on time (at 1.5mbit they still do; 1mbit,
+  # under the stream's rate, fails), and the tbf counters must show that
+  # the stream went through both limiters and was held back by them.
+  rate)
+    lab_site 1 cone
+    lab_site 2 cone
+    lab_turn
+    lab_rate n1 "${LAB_RATE:-2mbit}" both
+    start_origin pubhost "$LAB_PUBHOST_IP" "max-peers=1"
+    start_viewer v1 h1 "$ORIGIN_URI" "stun-server=$STUN turn-server=$TURN" \
+      "origin=direct:host viewer=direct:srflx|prflx" LAB_BUFFERS=500 \
+      LAB_MIN_CONTINUITY=1.0
+    sleep 1
+    start_viewer v2 h2 "$ORIGIN_URI" "stun-server=$STUN turn-server=$TURN" \
+      "origin=direct:host? viewer=direct:srflx|prflx" LAB_BUFFERS=500 \
+      LAB_MIN_CONTINUITY=1.0
+    finish_viewers
+    # 500 buffers are 780 KB of payload; each viewer played at least that
+    # through one of n1's limiters (v1 through lan, v2 from v1 through wan)
+    check_tbf n1 wan 700000
+    check_tbf n1 lan 700000
+    ;;
+
+  # Two viewers behind one cone NAT, on the same LAN (h1 and h1-2), the
+  # origin on pubhost serving one of them (max-peers=1).  They must reach
+  # each other directly at their private host addresses: no relay, and no
+  # hairpin through the NAT (which this one does not do).
+  same-nat)
+    lab_site 1 cone
+    lab_host 1 2 > /dev/null
+    lab_turn
+    start_origin pubhost "$LAB_PUBHOST_IP" "max-peers=1"
+    start_viewer v1 h1 "$ORIGIN_URI" "stun-server=$STUN turn-server=$TURN" \
+      "origin=direct:host? viewer=direct:host"
+    sleep 1
+    start_viewer v2 h1-2 "$ORIGIN_URI" "stun-server=$STUN turn-server=$TURN" \
+      "origin=direct:host? viewer=direct:host"
     finish_viewers
     ;;
 
