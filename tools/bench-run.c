@@ -392,6 +392,20 @@ spawn (Controller * c, gint id)
     g_ptr_array_add (argv, g_strdup_printf ("--id=%d", id));
     g_ptr_array_add (argv, g_strdup_printf ("--uri=%s", c->run->uri));
   }
+  if (c->run->lab) {
+    /* the origin has a public address; viewers behind NATs need the
+     * lab's STUN and TURN server */
+    if (id) {
+      g_ptr_array_add (argv, g_strdup_printf ("--stun-server=%s",
+              bench_lab_stun_uri (c->run->lab)));
+      g_ptr_array_add (argv, g_strdup_printf ("--turn-server=%s",
+              bench_lab_turn_uri (c->run->lab)));
+    } else {
+      g_ptr_array_add (argv, g_strdup_printf ("--address=%s",
+              bench_lab_origin_address (c->run->lab)));
+    }
+    bench_lab_wrap_argv (c->run->lab, id, argv);
+  }
   g_ptr_array_add (argv, NULL);
 
   if (id)
@@ -637,7 +651,8 @@ on_interrupt (gpointer data)
 }
 
 BenchRun *
-bench_run_execute (const BenchOptions * opts, BenchMode mode)
+bench_run_execute (const BenchOptions * opts, BenchMode mode,
+    const BenchLab * lab)
 {
   Controller c = { 0 };
   BenchRun *run = g_new0 (BenchRun, 1);
@@ -645,6 +660,7 @@ bench_run_execute (const BenchOptions * opts, BenchMode mode)
 
   run->mode = mode;
   run->opts = opts;
+  run->lab = lab;
   run->viewers = g_ptr_array_new_with_free_func (peer_free);
   run->lat_hist = g_new0 (guint64, BENCH_LAT_BINS);
   run->samples = g_array_new (FALSE, TRUE, sizeof (BenchSample));

@@ -354,6 +354,16 @@ bench_viewer_main (const BenchOptions * opts, BenchMode mode)
 
     v.pipeline = gst_parse_launch (desc, &error);
     g_free (desc);
+    if (v.pipeline) {
+      GstElement *src = gst_bin_get_by_name (GST_BIN (v.pipeline), "src");
+
+      /* in the NAT lab: its coturn */
+      if (opts->stun_server)
+        g_object_set (src, "stun-server", opts->stun_server, NULL);
+      if (opts->turn_server)
+        g_object_set (src, "turn-server", opts->turn_server, NULL);
+      gst_object_unref (src);
+    }
   } else {
     v.pipeline = build_tcp (&v, &error);
   }

@@ -45,11 +45,20 @@ typedef struct
   gchar *mode;
   gchar *logs_dir;
   gboolean quiet;
+  /* the NAT lab (bench-lab.c) */
+  gboolean lab;
+  gchar *sites;
+  gint viewers_per_site;
+  gdouble loss_pct;
+  gint rtt_ms;
+  gint rate_kbps;
   /* child roles */
   gchar *role;
   gchar *uri;
   gint id;
   gint parent_pid;
+  gchar *address;               /* origin: where p2psink listens */
+  gchar *stun_server, *turn_server;     /* viewers */
 } BenchOptions;
 
 const gchar *bench_mode_name (BenchMode mode);
@@ -72,6 +81,20 @@ guint64 bench_stats_u64 (const GstStructure * s, const gchar * field);
 /* bench-origin.c and bench-viewer.c: the child roles, return exit codes */
 int bench_origin_main (const BenchOptions * opts, BenchMode mode);
 int bench_viewer_main (const BenchOptions * opts, BenchMode mode);
+
+/* bench-lab.c: the NAT lab the peers run in, with --lab */
+typedef struct _BenchLab BenchLab;
+
+gboolean bench_lab_wanted (const BenchOptions * opts);
+BenchLab *bench_lab_new (const BenchOptions * opts, GError ** error);
+void bench_lab_free (BenchLab * lab);
+guint bench_lab_n_sites (const BenchLab * lab);
+gint bench_lab_site_of (const BenchLab * lab, gint id);
+const gchar *bench_lab_site_mode (const BenchLab * lab, gint site);
+const gchar *bench_lab_origin_address (const BenchLab * lab);
+const gchar *bench_lab_stun_uri (const BenchLab * lab);
+const gchar *bench_lab_turn_uri (const BenchLab * lab);
+void bench_lab_wrap_argv (const BenchLab * lab, gint id, GPtrArray * argv);
 
 /* bench-run.c: one run (origin + viewers) driven by the controller */
 typedef struct
@@ -118,6 +141,7 @@ typedef struct
 {
   BenchMode mode;
   const BenchOptions *opts;
+  const BenchLab *lab;          /* NULL: on loopback */
   BenchPeer *origin;
   GPtrArray *viewers;           /* BenchPeer */
   guint64 *lat_hist;            /* BENCH_LAT_BINS */
@@ -133,7 +157,8 @@ typedef struct
   gboolean interrupted;
 } BenchRun;
 
-BenchRun *bench_run_execute (const BenchOptions * opts, BenchMode mode);
+BenchRun *bench_run_execute (const BenchOptions * opts, BenchMode mode,
+    const BenchLab * lab);
 void bench_run_free (BenchRun * run);
 void bench_run_kill_all (void);
 

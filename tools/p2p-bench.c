@@ -63,6 +63,7 @@ static BenchOptions opts = {
   .max_peers = 4,
   .segment_ms = 200,
   .join_interval_ms = 200,
+  .viewers_per_site = 1,
 };
 
 static GOptionEntry entries[] = {
@@ -94,6 +95,20 @@ static GOptionEntry entries[] = {
       "Directory for the children's stderr (a new temporary one)", "DIR"},
   {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet,
       "Print only the final summary", NULL},
+  {"lab", 0, 0, G_OPTION_ARG_NONE, &opts.lab,
+      "Run the peers in the NAT lab (root; implied by the options below)",
+      NULL},
+  {"sites", 0, 0, G_OPTION_ARG_STRING, &opts.sites,
+      "NAT of the viewers' sites, cycled (cone,cone,cone,symmetric)",
+      "MODE,..."},
+  {"viewers-per-site", 0, 0, G_OPTION_ARG_INT, &opts.viewers_per_site,
+      "Viewers behind each site's NAT (1)", "N"},
+  {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &opts.loss_pct,
+      "Random loss each way on every site's access link (0)", "PCT"},
+  {"rtt", 0, 0, G_OPTION_ARG_INT, &opts.rtt_ms,
+      "Round-trip delay every site's access link adds (0)", "MS"},
+  {"rate", 0, 0, G_OPTION_ARG_INT, &opts.rate_kbps,
+      "Every site's access link rate each way, tbf (0: unlimited)", "KBIT"},
   /* the children's side */
   {"role", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opts.role, NULL,
       NULL},
@@ -101,6 +116,12 @@ static GOptionEntry entries[] = {
   {"id", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opts.id, NULL, NULL},
   {"parent-pid", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opts.parent_pid,
       NULL, NULL},
+  {"address", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opts.address,
+      NULL, NULL},
+  {"stun-server", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
+      &opts.stun_server, NULL, NULL},
+  {"turn-server", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING,
+      &opts.turn_server, NULL, NULL},
   {NULL}
 };
 
@@ -120,10 +141,13 @@ check_options (BenchMode * mode, GError ** error)
   }
   if (opts.viewers < 1 || opts.bitrate_kbps < 10 || opts.duration_s < 1
       || opts.churn_pct < 0 || opts.latency_ms < 0 || opts.max_peers < 1
-      || opts.segment_ms < 1 || opts.join_interval_ms < 0) {
+      || opts.segment_ms < 1 || opts.join_interval_ms < 0
+      || opts.viewers_per_site < 1 || opts.loss_pct < 0
+      || opts.loss_pct > 100 || opts.rtt_ms < 0 || opts.rate_kbps < 0) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
         "out of range: --viewers ≥ 1, --bitrate ≥ 10, --duration ≥ 1, "
-        "--max-peers ≥ 1, the others ≥ 0");
+        "--max-peers ≥ 1, --viewers-per-site ≥ 1, --loss within 0..100, "
+        "the others ≥ 0");
     return FALSE;
   }
   if (opts.plot_path && !g_str_has_suffix (opts.plot_path, ".svg")) {
@@ -170,9 +194,9 @@ write_json (const BenchRun * run, const BenchFigures * f,
 }
 
 static BenchRun *
-run_one (BenchMode mode, BenchFigures * f)
+run_one (BenchMode mode, const BenchLab * lab, BenchFigures * f)
 {
-  BenchRun *run = bench_run_execute (&opts, mode);
+  BenchRun *run = bench_run_execute (&opts, mode, lab);
 
   if (run->failed) {
     bench_run_free (run);
@@ -189,6 +213,7 @@ static int
 controller_main (BenchMode mode)
 {
   BenchRun *run, *base = NULL;
+  BenchLab *lab = NULL;
   BenchFigures f, bf;
   GError *error = NULL;
   int status = 0;
@@ -203,11 +228,24 @@ controller_main (BenchMode mode)
     g_mkdir_with_parents (opts.logs_dir, 0755);
   }
 
-  run = run_one (mode, &f);
-  if (!run)
+  if (bench_lab_wanted (&opts)) {
+    lab = bench_lab_new (&opts, &error);
+    if (!lab) {
+      g_printerr ("p2p-bench: %s\n", error->message);
+      status = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)
+          ? 77 : 1;
+      g_error_free (error);
+      return status;
+    }
+  }
+
+  run = run_one (mode, lab, &f);
+  if (!run) {
+    bench_lab_free (lab);
     return 1;
+  }
   if (opts.baseline) {
-    base = run_one (BENCH_MODE_TCP, &bf);
+    base = run_one (BENCH_MODE_TCP, lab, &bf);
     if (!base)
       status = 1;
     else
@@ -228,6 +266,7 @@ controller_main (BenchMode mode)
     g_print ("children's logs: %s\n", opts.logs_dir);
   bench_run_free (run);
   bench_run_free (base);
+  bench_lab_free (lab);
   return status;
 }
 
