@@ -45,6 +45,7 @@ struct _SwarmPeer {
   gint64 last_send_us;
   gint64 last_hello_us;
   gint64 rtt_us;
+  gint64 last_ping_us;
   guint32 ping_nonce;
 
   guint64 bytes_sent;
@@ -331,6 +332,8 @@ peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
     g_queue_push_head (&p->uploads, u);
   else
     g_queue_push_tail (&p->uploads, u);
+  GST_LOG ("peer %s: queued %" G_GUINT64_FORMAT " (%s), %u uploads queued",
+      p->remote_id, seq, count ? "repair" : "whole", p->uploads.length);
   if (p->callbacks.upload)
     p->callbacks.upload (p, p->user_data);
   return TRUE;
@@ -802,8 +805,12 @@ swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us)
   }
   if (!p->hello_received && now_us - p->last_hello_us > HELLO_RETRY_US)
     peer_send_hello (p);
-  if (now_us - p->last_send_us > SWARM_PEER_PING_US) {
+  /* Also on a busy link: a viewer that only receives learns its RTT, which
+   * times its loss repair, from nothing else. */
+  if (now_us - p->last_ping_us > SWARM_PEER_PING_US) {
     SwarmMessage ping = {.type = SWARM_MSG_PING };
+
+    p->last_ping_us = now_us;
 
     ping.ping.nonce = ++p->ping_nonce;
     ping.ping.time_us = now_us32 ();

@@ -41,6 +41,20 @@
 #define MAX_IN_FLIGHT_PER_PEER 6
 /* A transfer with no new chunk for this long is re-requested. */
 #define STALL_MIN_US (250 * 1000)
+/* Loss repair.  A partner sends the chunks of a segment in order, so a
+ * chunk still missing when one REORDER_CHUNKS further on arrives (or the
+ * segment's last one) was lost: it is asked for again at once, from the
+ * same partner, which is not to blame.  That catches a lost chunk in about
+ * one RTT instead of a stall timeout; it applies to a chunk's first
+ * request only (a repair arriving is not ordered with the rest).  What it
+ * cannot see (the last chunks lost, or a lost repair) waits TAIL_STALL:
+ * no new chunk for twice the RTT, plus TAIL_STALL_MARGIN_US, while the
+ * partner keeps sending us data; then the missing chunks are asked for
+ * again from the same partner, up to TAIL_REPAIRS times before it counts
+ * as a stall. */
+#define REORDER_CHUNKS 3
+#define TAIL_STALL_MARGIN_US (30 * 1000)
+#define TAIL_REPAIRS 3
 /* An offer nobody answered is withdrawn after this long. */
 #define OFFER_EXPIRY_US (4 * G_USEC_PER_SEC)
 #define OFFER_MIN_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -122,6 +136,7 @@ struct _PeerEntry {
   gint64 rate_sampled_us;
   gdouble rate_in_bps, rate_out_bps;
   gint64 slow_until_us;         /* stalled a transfer: avoided until then */
+  gint64 last_data_us;          /* its latest chunk arrived then */
   /* PEX: the partner's own partners, and signalling through a partner */
   GPtrArray *pex_ids;           /* gchar*, NULL until it sent a list */
   gchar *relay_id;              /* our offer/answer goes via this partner */
@@ -136,7 +151,9 @@ struct _Transfer {
   gsize size;
   guint8 *data;
   guint8 *got;                  /* bitmap of received chunks */
+  guint8 *asks;                 /* per chunk: times asked for (saturating) */
   guint n_got;
+  guint tail_repairs;           /* repairs since the last new chunk */
   GPtrArray *contributors;      /* ids of the partners that sent chunks */
   gint64 last_progress_us;
   gsize reserved;               /* bytes counted in transfer_bytes */
@@ -255,6 +272,7 @@ struct _SwarmSession {
   guint64 peers_misbehaved;
   guint64 messages_junk;
   guint64 chunks_unwanted;
+  guint64 chunks_repaired;      /* asked for again after a loss */
   guint64 requests_refused;
   guint64 offers_refused;
   guint64 signals_dropped;
@@ -270,6 +288,7 @@ static PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);
 static void session_send_pex (SwarmSession * s);
 static void session_ban_contributors (SwarmSession * s, Transfer * t);
 static void session_maybe_offer (SwarmSession * s);
+static void transfer_repair_gaps (Transfer * t, guint idx);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -303,6 +322,7 @@ transfer_clear_chunks (Transfer * t)
   t->reserved = 0;
   g_clear_pointer (&t->data, g_free);
   g_clear_pointer (&t->got, g_free);
+  g_clear_pointer (&t->asks, g_free);
   g_clear_pointer (&t->contributors, g_ptr_array_unref);
   t->chunk_count = 0;
   t->size = 0;
@@ -334,6 +354,9 @@ transfer_reserve (Transfer * t, guint chunk_count, gsize size)
   t->size = size;
   t->data = g_malloc (size);
   t->got = g_malloc0 ((chunk_count + 7) / 8);
+  /* sized at the first chunk, which answers a request for all of them */
+  t->asks = g_malloc (chunk_count);
+  memset (t->asks, 1, chunk_count);
   g_mutex_lock (&s->lock);
   s->transfer_bytes_peak = MAX (s->transfer_bytes_peak, s->transfer_bytes);
   g_mutex_unlock (&s->lock);
@@ -924,9 +947,12 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   swarm_wire_bit_set (t->got, idx);
   t->n_got++;
   transfer_note_contributor (t, swarm_peer_get_remote_id (p));
-  t->last_progress_us = g_get_monotonic_time ();
+  t->last_progress_us = e->last_data_us = g_get_monotonic_time ();
+  t->tail_repairs = 0;
   if (t->n_got == t->chunk_count)
     session_complete_transfer (s, t, e);
+  else if (t->source == e)
+    transfer_repair_gaps (t, idx);
 }
 
 static void
@@ -951,6 +977,38 @@ on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data)
   session_request_schedule (e->session);
 }
 
+/* Chunk @idx of @t arrived from its source: the chunks before it asked
+ * for once and still missing were lost (see REORDER_CHUNKS), and are asked
+ * for again from the same source. */
+static void
+transfer_repair_gaps (Transfer * t, guint idx)
+{
+  guint end = idx + 1 == t->chunk_count ? idx :
+      (idx >= REORDER_CHUNKS ? idx - REORDER_CHUNKS + 1 : 0);
+  guint8 *lost = NULL;
+  guint i, n_lost = 0;
+
+  for (i = 0; i < end; i++) {
+    if (swarm_wire_bit_get (t->got, i) || t->asks[i] != 1)
+      continue;
+    if (!lost)
+      lost = g_malloc0 ((t->chunk_count + 7) / 8);
+    swarm_wire_bit_set (lost, i);
+    t->asks[i] = 2;
+    n_lost++;
+  }
+  if (!lost)
+    return;
+  GST_LOG ("chunk %u of %" G_GUINT64_FORMAT " arrived, %u before it lost: "
+      "asking %s again", idx, t->seq, n_lost,
+      swarm_peer_get_remote_id (t->source->peer));
+  swarm_peer_request (t->source->peer, t->seq, 0, t->chunk_count, lost);
+  g_mutex_lock (&t->session->lock);
+  t->session->chunks_repaired += n_lost;
+  g_mutex_unlock (&t->session->lock);
+  g_free (lost);
+}
+
 /* Asks @e for what @t still lacks: the whole segment, or the missing
  * chunks of a partial one. */
 static void
@@ -963,14 +1021,19 @@ transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
   swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
   t->last_progress_us = g_get_monotonic_time ();
   if (t->chunk_count == 0) {
+    GST_LOG ("requesting %" G_GUINT64_FORMAT " from %s (%u in flight)",
+        t->seq, swarm_peer_get_remote_id (e->peer),
+        swarm_peer_get_in_flight (e->peer));
     swarm_peer_request (e->peer, t->seq, 0, 0, NULL);
   } else {
     guint8 *missing = g_malloc0 ((t->chunk_count + 7) / 8);
     guint i;
 
     for (i = 0; i < t->chunk_count; i++)
-      if (!swarm_wire_bit_get (t->got, i))
+      if (!swarm_wire_bit_get (t->got, i)) {
         swarm_wire_bit_set (missing, i);
+        t->asks[i] = MIN (t->asks[i] + 1, G_MAXUINT8);
+      }
     swarm_peer_request (e->peer, t->seq, 0, t->chunk_count, missing);
     g_free (missing);
     GST_DEBUG ("re-requesting %u of %u chunks of %" G_GUINT64_FORMAT
@@ -1007,6 +1070,26 @@ session_retry_transfers (SwarmSession * s, gint64 now)
     }
     if (!t->source)
       continue;
+    if (t->n_got > 0 && t->tail_repairs < TAIL_REPAIRS) {
+      /* the source is sending this one: chunks at its end, or repairs,
+       * were lost; asked again while the source keeps sending us data */
+      gint64 rtt = swarm_peer_get_rtt_us (t->source->peer);
+      gint64 tail = rtt ? 2 * rtt + TAIL_STALL_MARGIN_US : STALL_MIN_US;
+
+      if (now - t->last_progress_us < tail)
+        continue;
+      if (now - t->source->last_data_us < stall) {
+        PeerEntry *e = t->source;
+
+        t->tail_repairs++;
+        transfer_detach (t);
+        transfer_request (s, t, e);
+        g_mutex_lock (&s->lock);
+        s->chunks_repaired += t->chunk_count - t->n_got;
+        g_mutex_unlock (&s->lock);
+        continue;
+      }
+    }
     stall = MAX (stall, 4 * swarm_peer_get_rtt_us (t->source->peer));
     if (now - t->last_progress_us < stall)
       continue;
@@ -2033,6 +2116,7 @@ session_refresh_peer_stats (SwarmSession * s)
     GstStructure *st;
     gchar *address;
     gint64 ice_ms, connect_ms;
+    SwarmCongestionStats cc;
 
     sent += swarm_peer_get_bytes_sent (e->peer);
     pushed += swarm_peer_get_segments_pushed (e->peer);
@@ -2049,6 +2133,8 @@ session_refresh_peer_stats (SwarmSession * s)
     n_ready++;
     address = swarm_link_get_remote_address (link);
     swarm_link_get_timing (link, &ice_ms, &connect_ms);
+    swarm_congestion_get_stats (swarm_peer_get_congestion (e->peer), now,
+        &cc);
     st = gst_structure_new ("peer",
         "id", G_TYPE_STRING, swarm_peer_get_remote_id (e->peer),
         "role", G_TYPE_STRING,
@@ -2077,7 +2163,10 @@ session_refresh_peer_stats (SwarmSession * s)
             (e->peer)) / 1000.0,
         "bytes-sent", G_TYPE_UINT64, swarm_peer_get_bytes_sent (e->peer),
         "bytes-received", G_TYPE_UINT64,
-        swarm_peer_get_bytes_received (e->peer), NULL);
+        swarm_peer_get_bytes_received (e->peer),
+        "bytes-lost", G_TYPE_UINT64, cc.bytes_lost,
+        "window-cuts", G_TYPE_UINT, cc.losses,
+        "window-timeouts", G_TYPE_UINT, cc.timeouts, NULL);
     g_free (address);
     g_value_init (&v, GST_TYPE_STRUCTURE);
     g_value_take_boxed (&v, st);
@@ -2214,6 +2303,7 @@ swarm_session_get_stats (SwarmSession * s)
       "peers-misbehaved", G_TYPE_UINT64, s->peers_misbehaved,
       "messages-junk", G_TYPE_UINT64, s->messages_junk,
       "chunks-unwanted", G_TYPE_UINT64, s->chunks_unwanted,
+      "chunks-repaired", G_TYPE_UINT64, s->chunks_repaired,
       "requests-refused", G_TYPE_UINT64, s->requests_refused,
       "offers-refused", G_TYPE_UINT64, s->offers_refused,
       "signals-dropped", G_TYPE_UINT64, s->signals_dropped,

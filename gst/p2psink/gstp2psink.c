@@ -38,7 +38,8 @@
  * `remote-candidate-type`, `ice-ms`, `connect-ms`, `rtt-ms`, `bytes-sent`,
  * `bytes-received`).
  * What hostile peers cost is counted too: `peers-misbehaved`,
- * `messages-junk`, `chunks-unwanted`, `requests-refused`, `offers-refused`,
+ * `messages-junk`, `chunks-unwanted`, `chunks-repaired` (asked again after
+ * a loss), `requests-refused`, `offers-refused`,
  * `signals-dropped`, `announcements-refused` (guint64), and for the
  * embedded tracker `tracker-connections` (guint),
  * `tracker-connections-refused` and `tracker-connections-flooding`
