@@ -55,6 +55,8 @@ typedef struct {
   guint ack_every;
   gint64 ack_interval_us;
   gboolean drop_acks;
+  guint lose_every;             /* data packets: every Nth vanishes; 0 = none */
+  guint64 n_sent;
   guint64 delivered;
 
   /* sender */
@@ -164,6 +166,9 @@ sim_send_one (Sim * s, guint len)
   gint64 done;
 
   swarm_congestion_on_send (s->cc, len, now);
+  /* random loss on the path: gone before the bottleneck, no queue */
+  if (s->lose_every && ++s->n_sent % s->lose_every == 0)
+    return;
   if (link_enqueue (s, len, &done)) {
     Pkt *p = g_new0 (Pkt, 1);
 
@@ -572,6 +577,64 @@ GST_START_TEST (test_random_loss_trims_window)
 
 GST_END_TEST;
 
+/* The receiver asks again for what the path lost, as swarm-peer does: one
+ * loss signal per lost packet noticed, at most once per round trip taken. */
+static void
+sim_run_lossy (Sim * s, gint64 duration_us)
+{
+  gint64 end = s->t + duration_us;
+  guint64 lost_before = s->n_sent / MAX (s->lose_every, 1);
+
+  while (s->t < end) {
+    guint64 lost;
+
+    sim_step (s);
+    lost = s->n_sent / MAX (s->lose_every, 1);
+    if (lost != lost_before)
+      swarm_congestion_on_loss (s->cc, sim_sender_now (s));
+    lost_before = lost;
+  }
+}
+
+/* 2 % random loss, 100 ms RTT, a path far wider than the window: growing
+ * four times faster while no queue forms, the window settles well above
+ * LEDBAT's one packet per round trip (about sqrt (8 / p) = 20 packets);
+ * with 20 % loss the losses count as congestion and it stays small.
+ * (Measured in this simulation: 109 kB/s at the plain gain, 209 with it.) */
+GST_START_TEST (test_random_loss_equilibrium)
+{
+  SwarmCongestionConfig cfg = { 0 };
+  SwarmCongestionStats st;
+  Sim *s;
+
+  s = sim_new (12500000, 50 * MS, &cfg);
+  s->lose_every = 50;
+  sim_run_lossy (s, 30 * SEC);
+  sim_measure (s);
+  sim_run_lossy (s, 10 * SEC);
+  sim_stats (s, &st);
+  GST_INFO ("2 %% loss: cwnd %" G_GSIZE_FORMAT " B, %.0f kB/s, %u cuts",
+      st.cwnd, sim_throughput (s) / 1000, st.losses);
+  fail_unless (st.losses > 20);
+  fail_unless (sim_throughput (s) > 15.0 * MSS * SEC / (100 * MS),
+      "%.0f B/s", sim_throughput (s));
+  fail_unless (swarm_congestion_get_queuing_delay_us (s->cc) < 5 * MS);
+  sim_free (s);
+
+  s = sim_new (12500000, 50 * MS, &cfg);
+  s->lose_every = 5;
+  sim_run_lossy (s, 30 * SEC);
+  sim_measure (s);
+  sim_run_lossy (s, 10 * SEC);
+  sim_stats (s, &st);
+  GST_INFO ("20 %% loss: cwnd %" G_GSIZE_FORMAT " B, %.0f kB/s", st.cwnd,
+      sim_throughput (s) / 1000);
+  fail_unless (st.cwnd < 12 * MSS, "cwnd %" G_GSIZE_FORMAT, st.cwnd);
+  sim_free (s);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_silence_collapses_window)
 {
   const guint64 rate = 1250000;
@@ -872,6 +935,7 @@ congestion_suite (void)
   tcase_add_test (tc, test_delay_growth_shrinks_window);
   tcase_add_test (tc, test_loss_halves_window);
   tcase_add_test (tc, test_random_loss_trims_window);
+  tcase_add_test (tc, test_random_loss_equilibrium);
   tcase_add_test (tc, test_silence_collapses_window);
   tcase_add_test (tc, test_in_flight_decays);
   tcase_add_test (tc, test_app_limited_and_paced);
