@@ -39,7 +39,8 @@
  * `drift-correction-ms` (gdouble, how far playout was shifted to absorb
  * clock drift) and `peer-stats`, an array of `peer` structures.  What
  * hostile peers cost is counted too: `peers-banned`, `peers-misbehaved`,
- * `messages-junk`, `chunks-unwanted`, `requests-refused`, `offers-refused`,
+ * `messages-junk`, `chunks-unwanted`, `chunks-repaired` (asked again after
+ * a loss), `requests-refused`, `offers-refused`,
  * `signals-dropped`, `announcements-refused`, and the memory held by
  * incomplete transfers, `transfer-bytes` and `transfer-bytes-peak`
  * (guint64).
@@ -66,6 +67,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_src_debug);
 
 #define DEFAULT_URI NULL
 #define DEFAULT_LATENCY 500
+/* While the start segment is missing, playout moves to a newer keyframe
+ * every latency (at least START_MOVE_MIN_MS), at most this many times. */
+#define START_MOVES_MAX 4
+#define START_MOVE_MIN_MS 250
 #define DEFAULT_MAX_PEERS 8
 #define DEFAULT_STATS_INTERVAL 1000
 #define DEFAULT_JOIN_TIMEOUT 10000
@@ -112,6 +117,7 @@ struct _GstP2pSrc
   GQueue pending;               /* GstBuffer* ready to push */
   GstCaps *caps;
   gboolean have_offset;
+  guint start_moves;            /* times the start moved to a newer keyframe */
   GstClockTimeDiff ts_offset;   /* output = stream time + offset */
   GstClockTime next_rt;         /* expected running time of the next segment */
   GstClockTime avg_segment;     /* running average of segment duration */
@@ -480,6 +486,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   self->start_us = g_get_monotonic_time ();
   self->started = FALSE;
   self->have_offset = FALSE;
+  self->start_moves = 0;
   self->next_rt = GST_CLOCK_TIME_NONE;
   self->avg_segment = 0;
   self->discont = TRUE;
@@ -629,7 +636,6 @@ gst_p2p_src_apply_caps (GstP2pSrc * self, GstCaps * caps)
   }
 }
 
-/* Unpacks a verified segment into pending output buffers. */
 /* How long before its playout a segment arrived, fed to the drift
  * estimator, which may shift playout a little. */
 static void
@@ -824,8 +830,18 @@ gst_p2p_src_choose_start (GstP2pSrc * self)
   gint64 now_us = g_get_monotonic_time ();
   gint64 peek_deadline = now_us + MIN (latency / 2, 300 * GST_MSECOND) / 1000;
   GstClockTime start_ts, start_end, live_first, live_ts;
-  guint64 newest, newer;
+  guint64 newest, newer, key;
 
+  /* The first keyframe announced woke us; by now the partners' maps may
+   * name newer ones, which some partner holds: start at the newest. */
+  if (swarm_session_get_newest_keyframe_seq (self->session, &key)
+      && key > self->next_seq) {
+    GST_DEBUG_OBJECT (self, "a newer keyframe is known: starting at %"
+        G_GUINT64_FORMAT " rather than %" G_GUINT64_FORMAT, key,
+        self->next_seq);
+    self->next_seq = key;
+    swarm_session_set_playout (self->session, key);
+  }
   if (!swarm_session_get_newest_seq (self->session, &newest)
       || newest <= self->next_seq
       || !gst_p2p_src_peek_span (self, self->next_seq, peek_deadline,
@@ -873,8 +889,13 @@ gst_p2p_src_fill (GstP2pSrc * self)
       return gst_p2p_src_wait_result (self, r);
     self->started = TRUE;
     gst_p2p_src_choose_start (self);
-    GST_INFO_OBJECT (self, "starting at segment %" G_GUINT64_FORMAT,
-        self->next_seq);
+    {
+      guint64 newest = 0;
+
+      swarm_session_get_newest_seq (self->session, &newest);
+      GST_INFO_OBJECT (self, "starting at segment %" G_GUINT64_FORMAT
+          " (newest known %" G_GUINT64_FORMAT ")", self->next_seq, newest);
+    }
   }
 
   while (g_queue_is_empty (&self->pending) && !self->eos) {
@@ -882,10 +903,32 @@ gst_p2p_src_fill (GstP2pSrc * self)
     gint64 arrival_us = 0;
     gboolean first = !self->have_offset;
     gint64 deadline = first ? join_deadline : gst_p2p_src_deadline (self);
-    guint64 newest;
+    guint64 newest, key;
 
+    /* A start segment slow to arrive is stale when it does, and playout
+     * anchored on it stays that far behind live for good: while it is
+     * missing, follow the newest keyframe the partners announce (which
+     * the scheduler then fetches first), a few times at most so that a
+     * slow swarm still starts. */
+    if (first && self->start_moves < START_MOVES_MAX)
+      deadline = MIN (deadline, g_get_monotonic_time () +
+          (gint64) MAX (self->latency, START_MOVE_MIN_MS) * 1000);
     r = swarm_session_wait_segment (self->session, self->next_seq, deadline,
         &bytes, &arrival_us);
+    if (first && r == SWARM_WAIT_TIMEOUT
+        && self->start_moves < START_MOVES_MAX
+        && g_get_monotonic_time () < join_deadline) {
+      self->start_moves++;
+      if (swarm_session_get_newest_keyframe_seq (self->session, &key)
+          && key > self->next_seq) {
+        GST_DEBUG_OBJECT (self, "start segment %" G_GUINT64_FORMAT " still "
+            "missing: starting at the newer keyframe %" G_GUINT64_FORMAT,
+            self->next_seq, key);
+        self->next_seq = key;
+        swarm_session_set_playout (self->session, key);
+      }
+      continue;
+    }
     if (r == SWARM_WAIT_OK) {
       gboolean ok = gst_p2p_src_take_segment (self, bytes, arrival_us);
 
