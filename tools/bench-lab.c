@@ -8,13 +8,14 @@
  * some behind symmetric ones that need the relay).  coturn serves STUN and
  * TURN on the lab's "Internet", given to every viewer.
  *
- * The impairments sit on each site's access link (its NAT router's uplink),
- * both ways: --loss PCT drops that share of packets each way, --rtt MS
- * delays each packet MS/2 each way, --rate KBIT is a tbf both ways.  So a
- * viewer's path to the origin has exactly that loss, RTT and rate, and a
- * path between two viewers in different sites crosses two access links
- * (twice the RTT, about twice the loss), as on the Internet.  Viewers on
- * one site reach each other over their LAN, unimpaired.
+ * The impairments are split over the two ends of every path, so that each
+ * path a viewer uses (to the origin, to another viewer, through the relay)
+ * has --rtt and --loss end to end, as the figures claim: every site's
+ * access link (its NAT router's uplink) and the origin's link each add
+ * RTT/4 each way and drop 1 − sqrt(1 − PCT/100) of the packets each way.
+ * --rate KBIT is a tbf both ways on every site's access link (the origin's
+ * is not limited: it serves several viewers).  Viewers on one site reach
+ * each other over their LAN, unimpaired.
  *
  * The lab belongs to the controller (LAB_OWNER): lab.sh down removes it at
  * the end, and a controller that dies without that leaves a lab the next
@@ -29,6 +30,7 @@
 
 #include "bench.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -97,6 +99,9 @@ lab_run (BenchLab * lab, const gchar * const *args, gchar ** out,
   g_subprocess_launcher_setenv (launcher, "LAB_OWNER", owner, TRUE);
   g_subprocess_launcher_setenv (launcher, "LAB_DELAY_BIN", lab->delay_bin,
       TRUE);
+  /* a sanitizer run preloads its runtime for our programs; the lab's
+   * (ip, iptables, coturn) are not built with it */
+  g_subprocess_launcher_unsetenv (launcher, "LD_PRELOAD");
   proc = g_subprocess_launcher_spawnv (launcher,
       (const gchar * const *) argv->pdata, error);
   if (proc && g_subprocess_communicate_utf8 (proc, NULL, NULL, out, NULL,
@@ -181,33 +186,33 @@ parse_sites (BenchLab * lab, const BenchOptions * opts, GError ** error)
   return TRUE;
 }
 
-/* Each site's access link: loss, delay and rate, both ways. */
+/* NODE's link: its half of every path's loss and delay, both ways, and
+ * (sites only) the rate. */
 static gboolean
-impair_site (BenchLab * lab, const BenchOptions * opts, gint site,
-    GError ** error)
+impair_node (BenchLab * lab, const BenchOptions * opts, const gchar * node,
+    gboolean limit_rate, GError ** error)
 {
-  gchar *node = g_strdup_printf ("n%d", site);
   gboolean ok = TRUE;
 
   if (opts->loss_pct > 0) {
     gchar pct[G_ASCII_DTOSTR_BUF_SIZE];
+    gdouble half = 100.0 * (1.0 - sqrt (1.0 - opts->loss_pct / 100.0));
 
-    g_ascii_formatd (pct, sizeof pct, "%.4f", opts->loss_pct);
+    g_ascii_formatd (pct, sizeof pct, "%.4f", half);
     ok = lab_command (lab, NULL, error, "loss", node, pct, NULL);
   }
   if (ok && opts->rtt_ms > 0) {
-    gchar *ms = g_strdup_printf ("%d", opts->rtt_ms / 2);
+    gchar *ms = g_strdup_printf ("%d", opts->rtt_ms / 4);
 
     ok = lab_command (lab, NULL, error, "delay", node, ms, NULL);
     g_free (ms);
   }
-  if (ok && opts->rate_kbps > 0) {
+  if (ok && limit_rate && opts->rate_kbps > 0) {
     gchar *rate = g_strdup_printf ("%dkbit", opts->rate_kbps);
 
     ok = lab_command (lab, NULL, error, "rate", node, rate, "both", NULL);
     g_free (rate);
   }
-  g_free (node);
   return ok;
 }
 
@@ -279,9 +284,16 @@ bench_lab_new (const BenchOptions * opts, GError ** error)
     goto fail;
   }
 
-  for (i = 0; i < lab->modes->len; i++)
-    if (!impair_site (lab, opts, i + 1, error))
+  if (!impair_node (lab, opts, "pubhost", FALSE, error))
+    goto fail;
+  for (i = 0; i < lab->modes->len; i++) {
+    gchar *node = g_strdup_printf ("n%u", i + 1);
+    gboolean ok = impair_node (lab, opts, node, TRUE, error);
+
+    g_free (node);
+    if (!ok)
       goto fail;
+  }
   if (!opts->quiet)
     g_print ("lab: %s up in %.1f s (%s, %s)\n", lab->prefix,
         (g_get_monotonic_time () - t0) / 1e6, lab->stun_uri, lab->turn_uri);

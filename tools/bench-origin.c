@@ -30,8 +30,20 @@ typedef struct
   gint stop;
   guint64 pushed;
   guint64 stream_bytes;
+  guint reports;
   int exit_code;
 } Origin;
+
+/* Every this many reports (and the last) the origin's log gets a line per
+ * partner: how its link to each viewer fares. */
+#define LOG_PARTNERS_EVERY 4
+
+/* loopback, or the lab's public host */
+static const gchar *
+origin_address (const BenchOptions * opts)
+{
+  return opts->address ? opts->address : "127.0.0.1";
+}
 
 static gpointer
 push_loop (gpointer data)
@@ -69,6 +81,31 @@ push_loop (gpointer data)
 }
 
 static void
+log_partners (const GstStructure * s)
+{
+  const GValue *list = gst_structure_get_value (s, "peer-stats");
+  guint i;
+
+  for (i = 0; list && i < gst_value_array_get_size (list); i++) {
+    const GstStructure *p =
+        gst_value_get_structure (gst_value_array_get_value (list, i));
+    gdouble rtt = 0, out = 0, queue = 0;
+    guint64 cwnd = 0, lost = 0;
+    guint cuts = 0, timeouts = 0;
+
+    gst_structure_get (p, "rtt-ms", G_TYPE_DOUBLE, &rtt, "rate-out-kbps",
+        G_TYPE_DOUBLE, &out, "queuing-delay-ms", G_TYPE_DOUBLE, &queue,
+        "cwnd-bytes", G_TYPE_UINT64, &cwnd, "bytes-lost", G_TYPE_UINT64,
+        &lost, "window-cuts", G_TYPE_UINT, &cuts, "window-timeouts",
+        G_TYPE_UINT, &timeouts, NULL);
+    g_printerr ("partner %s: rtt %.0f ms, out %.0f kbit/s, cwnd %"
+        G_GUINT64_FORMAT " B, queue %.1f ms, lost %" G_GUINT64_FORMAT
+        " B, cuts %u, timeouts %u\n", gst_structure_get_string (p, "id"),
+        rtt, out, cwnd, queue, lost, cuts, timeouts);
+  }
+}
+
+static void
 report (Origin * o, gboolean final)
 {
   JsonBuilder *b = json_builder_new ();
@@ -79,6 +116,8 @@ report (Origin * o, gboolean final)
     GstStructure *s = NULL;
 
     g_object_get (o->sink, "stats", &s, NULL);
+    if (s && (final || ++o->reports % LOG_PARTNERS_EVERY == 0))
+      log_partners (s);
     sent = bench_stats_u64 (s, "bytes-sent");
     received = bench_stats_u64 (s, "bytes-received");
     published = bench_stats_u64 (s, "segments-published");
@@ -173,7 +212,7 @@ on_playing (Origin * o)
     gint port = 0;
 
     g_object_get (o->sink, "current-port", &port, NULL);
-    o->uri = g_strdup_printf ("tcp://127.0.0.1:%d", port);
+    o->uri = g_strdup_printf ("tcp://%s:%d", origin_address (o->opts), port);
   }
   o->pusher = g_thread_new ("bench-push", push_loop, o);
   g_timeout_add (BENCH_REPORT_MS, on_tick, o);
@@ -233,12 +272,13 @@ bench_origin_main (const BenchOptions * opts, BenchMode mode)
   o.loop = g_main_loop_new (NULL, FALSE);
   if (mode == BENCH_MODE_P2P)
     desc = g_strdup_printf ("appsrc name=src is-live=true format=time ! "
-        "p2psink name=sink port=0 address=127.0.0.1 max-peers=%d "
-        "segment-duration=%d stats-interval=0 sync=false async=false", opts->max_peers,
-        opts->segment_ms);
+        "p2psink name=sink port=0 address=%s max-peers=%d "
+        "segment-duration=%d stats-interval=0 sync=false async=false",
+        origin_address (opts), opts->max_peers, opts->segment_ms);
   else
-    desc = g_strdup ("appsrc name=src is-live=true format=time ! gdppay ! "
-        "tcpserversink name=sink host=127.0.0.1 port=0 sync=false async=false");
+    desc = g_strdup_printf ("appsrc name=src is-live=true format=time ! "
+        "gdppay ! tcpserversink name=sink host=%s port=0 sync=false "
+        "async=false", origin_address (opts));
   /* async=false: the pipeline plays at once, and buffers flow only then */
   o.pipeline = gst_parse_launch (desc, &error);
   g_free (desc);

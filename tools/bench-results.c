@@ -170,6 +170,13 @@ add_viewers (JsonBuilder * b, const BenchRun * run)
 
     json_builder_begin_object (b);
     add_int (b, "id", v->id);
+    if (run->lab) {
+      gint site = bench_lab_site_of (run->lab, v->id);
+
+      add_int (b, "site", site);
+      json_builder_set_member_name (b, "nat");
+      json_builder_add_string_value (b, bench_lab_site_mode (run->lab, site));
+    }
     add_num (b, "startup_ms", v->first_us > 0 ?
         (v->first_us - v->spawn_us) / 1000.0 : NAN);
     add_num (b, "continuity", bench_peer_continuity (v, run->stop_us) < 0 ?
@@ -245,6 +252,31 @@ add_series (JsonBuilder * b, const BenchRun * run)
   json_builder_end_array (b);
 }
 
+/* Where the peers ran: "lab": {sites, viewers_per_site, loss_pct, rtt_ms,
+ * rate_kbps, stun, turn}; absent on loopback. */
+static void
+add_lab (JsonBuilder * b, const BenchLab * lab, const BenchOptions * o)
+{
+  guint i;
+
+  json_builder_set_member_name (b, "lab");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "sites");
+  json_builder_begin_array (b);
+  for (i = 1; i <= bench_lab_n_sites (lab); i++)
+    json_builder_add_string_value (b, bench_lab_site_mode (lab, i));
+  json_builder_end_array (b);
+  add_int (b, "viewers_per_site", o->viewers_per_site);
+  add_num (b, "loss_pct", o->loss_pct);
+  add_int (b, "rtt_ms", o->rtt_ms / 4 * 4);    /* RTT/4 per link end */
+  add_int (b, "rate_kbps", o->rate_kbps);
+  json_builder_set_member_name (b, "stun");
+  json_builder_add_string_value (b, bench_lab_stun_uri (lab));
+  json_builder_set_member_name (b, "turn");
+  json_builder_add_string_value (b, bench_lab_turn_uri (lab));
+  json_builder_end_object (b);
+}
+
 /* The members of one run's object (the caller opens and closes it). */
 void
 bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
@@ -287,6 +319,8 @@ bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
   add_int (b, "latency_setting_ms", o->latency_ms);
   add_int (b, "max_peers", o->max_peers);
   add_int (b, "segment_duration_ms", o->segment_ms);
+  if (run->lab)
+    add_lab (b, run->lab, o);
   add_series (b, run);
   add_viewers (b, run);
 }

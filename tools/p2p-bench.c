@@ -104,9 +104,9 @@ static GOptionEntry entries[] = {
   {"viewers-per-site", 0, 0, G_OPTION_ARG_INT, &opts.viewers_per_site,
       "Viewers behind each site's NAT (1)", "N"},
   {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &opts.loss_pct,
-      "Random loss each way on every site's access link (0)", "PCT"},
+      "Random loss each way on every path (0)", "PCT"},
   {"rtt", 0, 0, G_OPTION_ARG_INT, &opts.rtt_ms,
-      "Round-trip delay every site's access link adds (0)", "MS"},
+      "Round-trip time every path gets (0; a multiple of 4)", "MS"},
   {"rate", 0, 0, G_OPTION_ARG_INT, &opts.rate_kbps,
       "Every site's access link rate each way, tbf (0: unlimited)", "KBIT"},
   /* the children's side */
@@ -206,6 +206,23 @@ run_one (BenchMode mode, const BenchLab * lab, BenchFigures * f)
   if (!opts.quiet)
     bench_output_table (run, TRUE);
   bench_output_summary (f);
+  if (lab) {
+    guint i, n_symmetric = 0, n_open = 0;
+
+    for (i = 1; i <= bench_lab_n_sites (lab); i++) {
+      n_symmetric += !g_strcmp0 (bench_lab_site_mode (lab, i), "symmetric");
+      n_open += !g_strcmp0 (bench_lab_site_mode (lab, i), "open");
+    }
+    g_print ("  lab             %u sites (%u cone, %u symmetric, %u open), "
+        "%d viewers each; every path: loss %.1f %%, RTT %d ms, "
+        "access rate %s\n", bench_lab_n_sites (lab),
+        bench_lab_n_sites (lab) - n_symmetric - n_open, n_symmetric, n_open,
+        opts.viewers_per_site, opts.loss_pct, opts.rtt_ms / 4 * 4,
+        opts.rate_kbps ? "limited" : "unlimited");
+    if (opts.rate_kbps)
+      g_print ("                  access links %d kbit/s each way\n",
+          opts.rate_kbps);
+  }
   return run;
 }
 
