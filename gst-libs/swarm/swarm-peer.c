@@ -339,6 +339,29 @@ peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
   return TRUE;
 }
 
+/* Drops whatever is queued for @seq, the upload in progress included. */
+static void
+peer_cancel_uploads (SwarmPeer * p, guint64 seq)
+{
+  GList *l = p->uploads.head;
+  guint n = 0;
+
+  while (l) {
+    GList *next = l->next;
+    Upload *u = l->data;
+
+    if (u->seq == seq) {
+      upload_free (u);
+      g_queue_delete_link (&p->uploads, l);
+      n++;
+    }
+    l = next;
+  }
+  if (n)
+    GST_LOG ("peer %s: cancelled %" G_GUINT64_FORMAT ", %u uploads queued",
+        p->remote_id, seq, p->uploads.length);
+}
+
 static void
 peer_handle_request (SwarmPeer * p, const SwarmMessage * msg)
 {
@@ -460,6 +483,13 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
     }
       if (p->callbacks.data)
         p->callbacks.data (p, msg, p->user_data);
+      break;
+    case SWARM_MSG_CANCEL:
+      /* the partner gave up on this segment (played past it, or asked
+       * someone else): what is still queued for it would only crowd out
+       * what it wants now */
+      if (peer_spend (p, p->request_budget, "flood of requests"))
+        peer_cancel_uploads (p, msg->cancel.seq);
       break;
     case SWARM_MSG_ABSENT:
       g_hash_table_remove (p->have, &msg->absent.seq);
@@ -712,6 +742,17 @@ swarm_peer_request (SwarmPeer * p, guint64 seq, guint16 first_chunk,
     req.request.bits += n / 8;
   }
   peer_send (p, &req);
+}
+
+void
+swarm_peer_cancel (SwarmPeer * p, guint64 seq)
+{
+  SwarmMessage cancel = {.type = SWARM_MSG_CANCEL };
+
+  if (p->closed || !p->hello_received)
+    return;
+  cancel.cancel.seq = seq;
+  peer_send (p, &cancel);
 }
 
 void

@@ -112,6 +112,9 @@ void swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg);
 /* @count == 0: the whole segment; else the chunks set in @bits. */
 void swarm_peer_request (SwarmPeer * p, guint64 seq, guint16 first_chunk,
     guint16 count, const guint8 * bits);
+/* Tells the partner we no longer want @seq: it drops what it still has
+ * queued of it. */
+void swarm_peer_cancel (SwarmPeer * p, guint64 seq);
 void swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint16 chunk_count,
     const guint8 * received_bits);
 /* Sends queued chunks as far as congestion control and @limit (the

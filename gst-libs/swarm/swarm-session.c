@@ -1064,6 +1064,9 @@ session_retry_transfers (SwarmSession * s, gint64 now)
     gint64 stall = STALL_MIN_US;
 
     if (playout_set && t->seq < playout) {
+      /* played past: its source stops sending it */
+      if (t->source)
+        swarm_peer_cancel (t->source->peer, t->seq);
       transfer_detach (t);
       g_hash_table_iter_remove (&it);
       continue;
@@ -1097,6 +1100,8 @@ session_retry_transfers (SwarmSession * s, gint64 now)
         t->seq, swarm_peer_get_remote_id (t->source->peer), t->n_got,
         t->chunk_count);
     t->source->slow_until_us = now + SLOW_PENALTY_US;
+    /* someone else is asked: this one stops, or both would send it */
+    swarm_peer_cancel (t->source->peer, t->seq);
     transfer_detach (t);
     /* nobody asked for a push: what it left is not worth its memory */
     if (t->pushed)

@@ -14,6 +14,7 @@
  *            send_time_us u32, reserved u16 (zero), payload
  *   ACK      seq u64, echo_time_us u32, first_chunk u16, count u16, bits
  *   ABSENT   seq u64
+ *   CANCEL   seq u64
  *   PING     nonce u32, time_us u32 (PONG the same)
  *   BYE      reason u8
  *
@@ -257,6 +258,7 @@ check_message (const SwarmMessage * msg)
     case SWARM_MSG_ACK:
       return check_chunk_window (msg->ack.first_chunk, msg->ack.count);
     case SWARM_MSG_ABSENT:
+    case SWARM_MSG_CANCEL:
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
     case SWARM_MSG_BYE:
@@ -420,6 +422,11 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
         return FALSE;
       m.absent.seq = read_u64 (&r);
       break;
+    case SWARM_MSG_CANCEL:
+      if (!need (&r, ABSENT_BODY, type, error))
+        return FALSE;
+      m.cancel.seq = read_u64 (&r);
+      break;
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
       if (!need (&r, PING_BODY, type, error))
@@ -503,6 +510,7 @@ message_len (const SwarmMessage * msg)
     case SWARM_MSG_ACK:
       return HEADER_LEN + ACK_FIXED + bitmap_len (msg->ack.count);
     case SWARM_MSG_ABSENT:
+    case SWARM_MSG_CANCEL:
       return HEADER_LEN + ABSENT_BODY;
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
@@ -583,6 +591,9 @@ swarm_wire_write (const SwarmMessage * msg, guint8 * out, gsize out_size)
     case SWARM_MSG_ABSENT:
       p = write_u64 (p, msg->absent.seq);
       break;
+    case SWARM_MSG_CANCEL:
+      p = write_u64 (p, msg->cancel.seq);
+      break;
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
       p = write_u32 (p, msg->ping.nonce);
@@ -632,6 +643,8 @@ swarm_wire_type_name (SwarmMsgType type)
       return "ACK";
     case SWARM_MSG_ABSENT:
       return "ABSENT";
+    case SWARM_MSG_CANCEL:
+      return "CANCEL";
     case SWARM_MSG_PING:
       return "PING";
     case SWARM_MSG_PONG:

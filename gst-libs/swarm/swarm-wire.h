@@ -45,6 +45,7 @@ typedef enum {
   SWARM_MSG_BYE = 9,       /* orderly goodbye */
   SWARM_MSG_PEX = 10,      /* peer exchange: the sender's other partners */
   SWARM_MSG_SIGNAL = 11,   /* offer/answer relayed through a common partner */
+  SWARM_MSG_CANCEL = 12,   /* "stop sending me that segment": it is no use now */
 } SwarmMsgType;
 
 /* PEX lists at most this many peer ids. */
@@ -109,6 +110,9 @@ typedef struct {
     struct {
       guint64 seq;
     } absent;
+    struct {
+      guint64 seq;
+    } cancel;
     struct {
       guint32 nonce;
       guint32 time_us;

@@ -108,6 +108,9 @@ make_simple (SwarmMsgType type)
     case SWARM_MSG_ABSENT:
       m.absent.seq = 0x8000000000000001ULL;
       break;
+    case SWARM_MSG_CANCEL:
+      m.cancel.seq = 0x0123456789ABCDEFULL;
+      break;
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
       m.ping.nonce = 0xCAFEF00D;
@@ -182,6 +185,7 @@ all_samples (void)
   ADD (make_ack (100, 17));
   ADD (make_ack (0, SWARM_MAX_CHUNKS_PER_SEGMENT));
   ADD (make_simple (SWARM_MSG_ABSENT));
+  ADD (make_simple (SWARM_MSG_CANCEL));
   ADD (make_simple (SWARM_MSG_PING));
   ADD (make_simple (SWARM_MSG_PONG));
   ADD (make_simple (SWARM_MSG_BYE));
@@ -253,6 +257,9 @@ assert_messages_equal (const SwarmMessage * a, const SwarmMessage * b)
     case SWARM_MSG_ABSENT:
       fail_unless_equals_uint64 (a->absent.seq, b->absent.seq);
       break;
+    case SWARM_MSG_CANCEL:
+      fail_unless_equals_uint64 (a->cancel.seq, b->cancel.seq);
+      break;
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
       fail_unless_equals_int (a->ping.nonce, b->ping.nonce);
@@ -297,6 +304,7 @@ expected_len (const SwarmMessage * m)
     case SWARM_MSG_ACK:
       return 2 + 8 + 4 + 4 + 4 + 2 + 2 + (m->ack.count + 7) / 8;
     case SWARM_MSG_ABSENT:
+    case SWARM_MSG_CANCEL:
       return 2 + 8;
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
@@ -397,7 +405,7 @@ GST_START_TEST (test_round_trip_all_types)
     fail_unless_equals_int (swarm_wire_write (m, buf, len - 1), 0);
   }
   /* every message type covered */
-  fail_unless_equals_int (seen, 0xFFE);
+  fail_unless_equals_int (seen, 0x1FFE);
   g_array_free (samples, TRUE);
 }
 
@@ -545,7 +553,7 @@ GST_START_TEST (test_bad_version_and_type)
   SwarmMessage m = make_simple (SWARM_MSG_PING);
   gsize len = write_ok (&m, buf);
   static const guint8 bad_versions[] = { 0, 2, 0x81, 0xFF };
-  static const guint8 bad_types[] = { 0, 12, 13, 0x7F, 0xFF };
+  static const guint8 bad_types[] = { 0, 13, 14, 0x7F, 0xFF };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_versions); i++) {
     buf[0] = bad_versions[i];
@@ -722,7 +730,7 @@ GST_START_TEST (test_write_refuses_invalid)
   m = make_simple (SWARM_MSG_BYE);
   m.type = 0;
   fail_unless_equals_int (swarm_wire_write (&m, buf, sizeof (buf)), 0);
-  m.type = 12;
+  m.type = 13;
   fail_unless_equals_int (swarm_wire_write (&m, buf, sizeof (buf)), 0);
   m = make_simple (SWARM_MSG_BYE);
   fail_unless_equals_int (swarm_wire_write (&m, buf, 2), 0);
