@@ -268,7 +268,7 @@ add_lab (JsonBuilder * b, const BenchLab * lab, const BenchOptions * o)
   json_builder_end_array (b);
   add_int (b, "viewers_per_site", o->viewers_per_site);
   add_num (b, "loss_pct", o->loss_pct);
-  add_int (b, "rtt_ms", o->rtt_ms / 4 * 4);    /* RTT/4 per link end */
+  add_int (b, "rtt_ms", o->rtt_ms);
   add_int (b, "rate_kbps", o->rate_kbps);
   json_builder_set_member_name (b, "stun");
   json_builder_add_string_value (b, bench_lab_stun_uri (lab));

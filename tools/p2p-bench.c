@@ -150,6 +150,8 @@ check_options (BenchMode * mode, GError ** error)
         "the others ≥ 0");
     return FALSE;
   }
+  /* each end of a lab path adds RTT/4 each way: what a path gets */
+  opts.rtt_ms = opts.rtt_ms / 4 * 4;
   if (opts.plot_path && !g_str_has_suffix (opts.plot_path, ".svg")) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
         "--plot draws SVG: give a FILE.svg");
@@ -217,7 +219,7 @@ run_one (BenchMode mode, const BenchLab * lab, BenchFigures * f)
         "%d viewers each; every path: loss %.1f %%, RTT %d ms, "
         "access rate %s\n", bench_lab_n_sites (lab),
         bench_lab_n_sites (lab) - n_symmetric - n_open, n_symmetric, n_open,
-        opts.viewers_per_site, opts.loss_pct, opts.rtt_ms / 4 * 4,
+        opts.viewers_per_site, opts.loss_pct, opts.rtt_ms,
         opts.rate_kbps ? "limited" : "unlimited");
     if (opts.rate_kbps)
       g_print ("                  access links %d kbit/s each way\n",
