@@ -197,6 +197,7 @@ struct _SwarmSession {
   /* owned by the network thread */
   SwarmTrackerServer *tracker_server;
   GPtrArray *trackers;          /* SwarmTrackerClient* */
+  guint goodbyes_pending;       /* at teardown: trackers still closing */
   GPtrArray *peers;             /* PeerEntry* */
   GHashTable *transfers;        /* seq -> Transfer* */
   gpointer scheduler;
@@ -2598,6 +2599,19 @@ swarm_session_get_tracker_port (SwarmSession * s)
   return port;
 }
 
+/* A tracker client said goodbye; the last one ends the network thread
+ * (the embedded tracker goes last: our own client may be talking to it). */
+static void
+session_tracker_gone (gpointer data)
+{
+  SwarmSession *s = data;
+
+  if (--s->goodbyes_pending > 0)
+    return;
+  g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
+  g_main_loop_quit (s->loop);
+}
+
 static gboolean
 session_teardown (gpointer data)
 {
@@ -2611,10 +2625,6 @@ session_teardown (gpointer data)
       swarm_peer_close (e->peer);
   }
   session_reap_peers (s);
-  for (i = 0; i < s->trackers->len; i++)
-    swarm_tracker_client_free (g_ptr_array_index (s->trackers, i));
-  g_ptr_array_set_size (s->trackers, 0);
-  g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
   if (s->housekeeping_source)
     g_source_destroy (s->housekeeping_source);
   if (s->stats_source)
@@ -2627,7 +2637,14 @@ session_teardown (gpointer data)
   g_clear_pointer (&s->stats_source, g_source_unref);
   g_clear_pointer (&s->pump_source, g_source_unref);
   g_clear_pointer (&s->schedule_source, g_source_unref);
-  g_main_loop_quit (s->loop);
+  /* The loop runs on until every tracker has had our goodbye (bounded by
+   * the client); one more count covers the loop below. */
+  s->goodbyes_pending = s->trackers->len + 1;
+  for (i = 0; i < s->trackers->len; i++)
+    swarm_tracker_client_free_full (g_ptr_array_index (s->trackers, i),
+        session_tracker_gone, s);
+  g_ptr_array_set_size (s->trackers, 0);
+  session_tracker_gone (s);
   return G_SOURCE_REMOVE;
 }
 

@@ -30,6 +30,9 @@
 #define REANNOUNCE_DEFAULT_S 120
 #define REANNOUNCE_MIN_S 10
 #define REANNOUNCE_MAX_S 1800
+/* How long a goodbye may wait for the tracker's half of the close
+ * handshake before the connection is dropped. */
+#define GOODBYE_MS 1000
 
 struct _SwarmTrackerClient {
   gint ref_count;
@@ -54,6 +57,11 @@ struct _SwarmTrackerClient {
   /* Trackers forget silent peers: announce again every interval. */
   GSource *reannounce_source;
   guint interval_s;
+
+  /* After free: the closing connection, and who waits for it to end. */
+  GSource *goodbye_source;
+  GDestroyNotify goodbye_done;
+  gpointer goodbye_data;
 };
 
 static void client_connect (SwarmTrackerClient * c);
@@ -441,19 +449,88 @@ swarm_tracker_client_answer (SwarmTrackerClient * c, const gchar * to_peer_id,
           c->peer_id, c->last_left, to_peer_id, offer_id, sdp, error), error);
 }
 
+/* The goodbye is over: the tracker closed its half, or took too long. */
+static void
+goodbye_finish (SwarmTrackerClient * c)
+{
+  GDestroyNotify done = c->goodbye_done;
+
+  if (c->goodbye_source) {
+    g_source_destroy (c->goodbye_source);
+    g_clear_pointer (&c->goodbye_source, g_source_unref);
+  }
+  if (c->ws) {
+    g_signal_handlers_disconnect_by_data (c->ws, c);
+    g_clear_object (&c->ws);
+  }
+  c->goodbye_done = NULL;
+  if (done)
+    done (c->goodbye_data);
+  client_unref (c);             /* the goodbye's reference */
+}
+
+static void
+on_goodbye_closed (SoupWebsocketConnection * ws, gpointer user_data)
+{
+  goodbye_finish (user_data);
+}
+
+static gboolean
+on_goodbye_timeout (gpointer user_data)
+{
+  SwarmTrackerClient *c = user_data;
+
+  GST_DEBUG ("tracker %s did not finish closing in %u ms", c->url,
+      GOODBYE_MS);
+  goodbye_finish (c);
+  return G_SOURCE_REMOVE;
+}
+
+/* "stopped", then a close handshake that reads whatever the tracker still
+ * sends, so that our socket never closes on unread data. */
+static gboolean
+say_goodbye (SwarmTrackerClient * c)
+{
+  gchar *text;
+
+  if (c->ws == NULL
+      || soup_websocket_connection_get_state (c->ws) !=
+      SOUP_WEBSOCKET_STATE_OPEN)
+    return FALSE;
+  text = swarm_tracker_message_write_announce (c->info_hash, c->peer_id,
+      "stopped", c->last_left, 0, NULL, 0, NULL);
+  send_frame (c, text, NULL);
+  cancel_reannounce (c);
+  g_signal_handlers_disconnect_by_data (c->ws, c);
+  g_signal_connect (c->ws, "closed", G_CALLBACK (on_goodbye_closed), c);
+  c->goodbye_source = g_timeout_source_new (GOODBYE_MS);
+  g_source_set_callback (c->goodbye_source, on_goodbye_timeout, c, NULL);
+  g_source_attach (c->goodbye_source, c->context);
+  /* may finish (and free @c) at once */
+  soup_websocket_connection_close (c->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+      NULL);
+  return TRUE;
+}
+
 void
 swarm_tracker_client_free (SwarmTrackerClient * c)
+{
+  swarm_tracker_client_free_full (c, NULL, NULL);
+}
+
+void
+swarm_tracker_client_free_full (SwarmTrackerClient * c, GDestroyNotify done,
+    gpointer user_data)
 {
   if (c == NULL || c->stopped)
     return;
 
-  if (c->ws) {
-    gchar *text = swarm_tracker_message_write_announce (c->info_hash,
-        c->peer_id, "stopped", c->last_left, 0, NULL, 0, NULL);
-
-    send_frame (c, text, NULL);
-  }
   c->stopped = TRUE;
+  c->goodbye_done = done;
+  c->goodbye_data = user_data;
+  /* the user's reference now belongs to the goodbye */
+  if (say_goodbye (c))
+    return;
   drop_connection (c);
   cancel_reannounce (c);
   if (c->cancellable)
@@ -463,5 +540,5 @@ swarm_tracker_client_free (SwarmTrackerClient * c)
     g_source_unref (c->retry_source);
     c->retry_source = NULL;
   }
-  client_unref (c);
+  goodbye_finish (c);
 }

@@ -79,8 +79,16 @@ SWARM_API gboolean swarm_tracker_client_announce (SwarmTrackerClient * c,
 SWARM_API gboolean swarm_tracker_client_answer (SwarmTrackerClient * c,
     const gchar * to_peer_id, const gchar * offer_id, const gchar * sdp,
     GError ** error);
-/* Sends "stopped" if connected, closes, stops retrying; no callbacks after. */
+/* Sends "stopped" if connected, closes, stops retrying; no callbacks after.
+ * The close handshake goes on while the client's context is iterated (at
+ * most SWARM_TRACKER_GOODBYE_MS), so that the tracker reads the goodbye:
+ * a socket closed with unread data is reset, and the reset can take the
+ * last frames with it. */
 SWARM_API void swarm_tracker_client_free (SwarmTrackerClient * c);
+/* The same, and @done (@user_data) runs on the client's context once the
+ * connection is closed or given up; at once if there was none. */
+SWARM_API void swarm_tracker_client_free_full (SwarmTrackerClient * c,
+    GDestroyNotify done, gpointer user_data);
 
 /* ---- embedded server ------------------------------------------------- */
 

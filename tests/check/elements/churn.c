@@ -10,7 +10,7 @@
 #include <gio/gio.h>
 #include "p2p-test-util.h"
 
-#define WAIT_MS 40000
+#define WAIT_MS TEST_MS (40000)
 
 static GSubprocess *
 spawn_viewer (const gchar * uri)
@@ -93,4 +93,4 @@ churn_suite (void)
   return s;
 }
 
-GST_CHECK_MAIN (churn);
+TEST_CHECK_MAIN (churn);

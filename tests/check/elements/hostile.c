@@ -329,4 +329,4 @@ hostile_suite (void)
   return s;
 }
 
-GST_CHECK_MAIN (hostile);
+TEST_CHECK_MAIN (hostile);

@@ -11,7 +11,9 @@
 
 #include <gst/check/gstcheck.h>
 #include <gst/app/app.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TEST_BUFFER_INTERVAL (10 * GST_MSECOND)
 #define TEST_KEYFRAME_EVERY 10
@@ -230,8 +232,11 @@ static inline TestViewer *
 test_viewer_start (const gchar * uri, const gchar * props)
 {
   TestViewer *v = g_new0 (TestViewer, 1);
-  gchar *desc = g_strdup_printf ("p2psrc name=src uri=%s %s ! appsink "
-      "name=out sync=false", uri, props ? props : "");
+  /* join-timeout stretched like every other wait; @props may set its own
+   * (parse-launch applies properties in order: the last one wins) */
+  gchar *desc = g_strdup_printf ("p2psrc name=src join-timeout=%u uri=%s %s "
+      "! appsink name=out sync=false", TEST_MS (10000), uri,
+      props ? props : "");
   GstAppSinkCallbacks callbacks = { 0 };
   GstElement *sink;
 
@@ -422,4 +427,27 @@ test_viewer_verify (TestViewer * v)
   }
   g_mutex_unlock (&v->lock);
   return checked;
+}
+
+/* gst_check_run_suite(), except after a failure: with CK_FORK=no
+ * (valgrind) a failed test leaves its pipelines running, and gst_deinit()
+ * at exit would wait for their streaming threads for ever.  Exit at once
+ * instead, so that a failure is reported as one and not as a hang. */
+static inline int
+test_run_suite (Suite * suite, const gchar * name, const gchar * file)
+{
+  if (gst_check_run_suite (suite, name, file) == 0)
+    return 0;
+  fflush (stdout);
+  fflush (stderr);
+  _exit (1);
+}
+
+/* GST_CHECK_MAIN with test_run_suite() */
+#define TEST_CHECK_MAIN(name)                                           \
+int                                                                     \
+main (int argc, char **argv)                                            \
+{                                                                       \
+  gst_check_init (&argc, &argv);                                        \
+  return test_run_suite (name##_suite (), #name, __FILE__);             \
 }

@@ -219,4 +219,4 @@ p2psink_suite (void)
   return s;
 }
 
-GST_CHECK_MAIN (p2psink);
+TEST_CHECK_MAIN (p2psink);

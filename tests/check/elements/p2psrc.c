@@ -504,4 +504,4 @@ p2psrc_suite (void)
   return s;
 }
 
-GST_CHECK_MAIN (p2psrc);
+TEST_CHECK_MAIN (p2psrc);

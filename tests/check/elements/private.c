@@ -261,4 +261,4 @@ private_suite (void)
   return s;
 }
 
-GST_CHECK_MAIN (private);
+TEST_CHECK_MAIN (private);

@@ -8,7 +8,7 @@
 
 #include "p2p-test-util.h"
 
-#define WAIT_MS 40000
+#define WAIT_MS TEST_MS (40000)
 
 static guint64
 sum_stat (TestViewer ** v, guint n, const gchar * field)
@@ -269,4 +269,4 @@ swarm_suite (void)
   return s;
 }
 
-GST_CHECK_MAIN (swarm);
+TEST_CHECK_MAIN (swarm);

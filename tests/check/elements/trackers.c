@@ -14,7 +14,7 @@
 #include "p2p-test-util.h"
 #include "bt-tracker.h"
 
-#define WAIT_MS 40000
+#define WAIT_MS TEST_MS (40000)
 
 /* ---- aquatic_ws conformance ------------------------------------------ */
 
@@ -526,5 +526,5 @@ main (int argc, char **argv)
   ret = bt_tracker_prepare ();
   if (ret != 0)
     return ret;
-  return gst_check_run_suite (trackers_suite (), "trackers", __FILE__);
+  return test_run_suite (trackers_suite (), "trackers", __FILE__);
 }
