@@ -152,6 +152,7 @@ struct _Transfer {
   guint8 *data;
   guint8 *got;                  /* bitmap of received chunks */
   guint8 *asks;                 /* per chunk: times asked for (saturating) */
+  guint repair_from;            /* chunks before it: got or asked again */
   guint n_got;
   guint tail_repairs;           /* repairs since the last new chunk */
   GPtrArray *contributors;      /* ids of the partners that sent chunks */
@@ -358,6 +359,7 @@ transfer_reserve (Transfer * t, guint chunk_count, gsize size)
   /* sized at the first chunk, which answers a request for all of them */
   t->asks = g_malloc (chunk_count);
   memset (t->asks, 1, chunk_count);
+  t->repair_from = 0;
   g_mutex_lock (&s->lock);
   s->transfer_bytes_peak = MAX (s->transfer_bytes_peak, s->transfer_bytes);
   g_mutex_unlock (&s->lock);
@@ -989,7 +991,8 @@ transfer_repair_gaps (Transfer * t, guint idx)
   guint8 *lost = NULL;
   guint i, n_lost = 0;
 
-  for (i = 0; i < end; i++) {
+  /* asks only grow: what was passed once never qualifies again */
+  for (i = t->repair_from; i < end; i++) {
     if (swarm_wire_bit_get (t->got, i) || t->asks[i] != 1)
       continue;
     if (!lost)
@@ -998,6 +1001,7 @@ transfer_repair_gaps (Transfer * t, guint idx)
     t->asks[i] = 2;
     n_lost++;
   }
+  t->repair_from = MAX (t->repair_from, end);
   if (!lost)
     return;
   GST_LOG ("chunk %u of %" G_GUINT64_FORMAT " arrived, %u before it lost: "
