@@ -13,7 +13,7 @@
 #include "swarm-store.h"
 #include "swarm-scheduler.h"
 #include "swarm-segmenter.h"
-#include "swarm-drift.h"
+#include "swarm-playout.h"
 #include "swarm-congestion.h"
 #include "swarm-secret.h"
 #include "swarm-session.h"

@@ -25,7 +25,11 @@
  * with a RESOURCE NOT_AUTHORIZED error after #GstP2pSrc:join-timeout.
  *
  * A viewer starts on the newest segment that begins with a keyframe, after
- * the caps' stream headers.  A segment that does not arrive before its
+ * the caps' stream headers.  Playout then follows the arrivals: half of
+ * #GstP2pSrc:latency is kept in hand for late segments, and what segments
+ * bring beyond it is caught up by playing up to 20 % faster (timestamps
+ * closer together, within each segment; slower, likewise, when the margin
+ * runs short).  A segment that does not arrive before its
  * playout deadline (#GstP2pSrc:latency) is skipped: the next buffer is
  * flagged DISCONT and a GAP event covers the hole, so playback never stalls
  * on one missing piece.
@@ -36,8 +40,9 @@
  * `segments-received`, `segments-played`, `segments-missed`,
  * `segments-rejected` (guint64), `continuity` (gdouble, share of segments
  * played on time), `startup-ms` (gint64, -1 until the first buffer),
- * `drift-correction-ms` (gdouble, how far playout was shifted to absorb
- * clock drift) and `peer-stats`, an array of `peer` structures.  What
+ * `drift-correction-ms` (gdouble, net shift of playout in ms, positive
+ * later: clock drift, margin bought back), `catch-up-ms` (gdouble, how far
+ * playout moved earlier in all, closing in on live) and `peer-stats`, an array of `peer` structures.  What
  * hostile peers cost is counted too: `peers-banned`, `peers-misbehaved`,
  * `messages-junk`, `chunks-unwanted`, `chunks-repaired` (asked again after
  * a loss), `requests-refused`, `offers-refused`,
@@ -71,6 +76,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_src_debug);
  * every latency (at least START_MOVE_MIN_MS), at most this many times. */
 #define START_MOVES_MAX 4
 #define START_MOVE_MIN_MS 250
+/* Playout control (swarm-playout.h): the quantile of slack it holds may
+ * wander this much (at most a tenth of the latency) before playout moves,
+ * by at most this share of a segment at a time. */
+#define PLAYOUT_TOLERANCE_US (50 * 1000)
+#define PLAYOUT_MAX_RATE 0.2
 #define DEFAULT_MAX_PEERS 8
 #define DEFAULT_STATS_INTERVAL 1000
 #define DEFAULT_JOIN_TIMEOUT 10000
@@ -125,7 +135,7 @@ struct _GstP2pSrc
   gboolean eos;
   gint64 last_segment_us;       /* when the last segment was taken */
   gint64 playing_since_us;      /* when the first segment was taken */
-  SwarmDrift drift;             /* keeps arrival-to-playout slack steady */
+  SwarmPlayout playout;         /* holds arrival-to-playout slack at a floor */
 };
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
@@ -204,7 +214,8 @@ static void
 gst_p2p_src_add_stats (GstP2pSrc * self, GstStructure * stats)
 {
   gst_structure_set (stats, "drift-correction-ms", G_TYPE_DOUBLE,
-      self->drift.total_us / 1000.0, NULL);
+      self->playout.total_us / 1000.0, "catch-up-ms", G_TYPE_DOUBLE,
+      -self->playout.earlier_us / 1000.0, NULL);
 }
 
 static GstStructure *
@@ -491,8 +502,11 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   self->avg_segment = 0;
   self->discont = TRUE;
   self->eos = FALSE;
-  /* tolerate 40 ms of wander, correct by at most 1 ms per segment */
-  swarm_drift_init (&self->drift, 40 * 1000, 1000);
+  /* Half the latency is kept in hand for late arrivals; the rest of
+   * what segments bring beyond it is caught up, at most 20 % faster. */
+  swarm_playout_init (&self->playout, (gint64) self->latency * 1000 / 2,
+      MIN ((gint64) self->latency * 1000 / 10, PLAYOUT_TOLERANCE_US),
+      PLAYOUT_MAX_RATE);
   GST_OBJECT_LOCK (self);
   self->session = session;
   GST_OBJECT_UNLOCK (self);
@@ -636,33 +650,56 @@ gst_p2p_src_apply_caps (GstP2pSrc * self, GstCaps * caps)
   }
 }
 
-/* How long before its playout a segment arrived, fed to the drift
- * estimator, which may shift playout a little. */
-static void
-gst_p2p_src_track_drift (GstP2pSrc * self, GstClockTime first_ts,
-    gint64 arrival_us)
+/* How long before its playout a segment spanning @first_ts..@end_ts
+ * arrived, fed to the playout controller.  Returns the shift to spread
+ * over this segment's buffers (positive: later). */
+static GstClockTimeDiff
+gst_p2p_src_track_slack (GstP2pSrc * self, GstClockTime first_ts,
+    GstClockTime end_ts, gint64 arrival_us)
 {
   GstClockTime now = gst_p2p_src_running_time (self);
   gint64 now_us = g_get_monotonic_time ();
   GstClockTimeDiff arrival_rt, playout_rt, shift;
 
-  /* Segments fetched in the join burst say nothing about drift. */
+  /* Segments fetched in the join burst say nothing about the path. */
   if (!GST_CLOCK_TIME_IS_VALID (now) || !GST_CLOCK_TIME_IS_VALID (first_ts)
+      || !GST_CLOCK_TIME_IS_VALID (end_ts) || end_ts <= first_ts
       || arrival_us <= self->playing_since_us)
-    return;
+    return 0;
   arrival_rt = (GstClockTimeDiff) now - (now_us - arrival_us) * GST_USECOND;
   playout_rt = (GstClockTimeDiff) rebase (self, first_ts) +
       (GstClockTimeDiff) self->latency * GST_MSECOND;
   GST_LOG_OBJECT (self, "slack %" G_GINT64_FORMAT " us",
       (gint64) ((playout_rt - arrival_rt) / GST_USECOND));
-  shift = swarm_drift_update (&self->drift,
-      (playout_rt - arrival_rt) / GST_USECOND) * GST_USECOND;
-  if (shift) {
-    GST_LOG_OBJECT (self, "drift: playout shifted by %" G_GINT64_FORMAT
-        " us (total %" G_GINT64_FORMAT " us)", shift / 1000,
-        self->drift.total_us);
-    self->ts_offset += shift;
-  }
+  shift = swarm_playout_update (&self->playout,
+      (playout_rt - arrival_rt) / GST_USECOND,
+      (gint64) (end_ts - first_ts) / GST_USECOND) * GST_USECOND;
+  if (shift)
+    GST_DEBUG_OBJECT (self, "playout moves %s by %" G_GINT64_FORMAT
+        " ms (in all %" G_GINT64_FORMAT " ms)", shift < 0 ? "earlier" :
+        "later", ABS (shift) / GST_MSECOND, self->playout.total_us / 1000);
+  return shift;
+}
+
+/* @ts rebased, with @shift spread over @first..@end: the segment plays
+ * that much faster (or slower) and ends shifted, with no jump. */
+static GstClockTime
+rebase_spread (GstP2pSrc * self, GstClockTime ts, GstClockTime first,
+    GstClockTime end, GstClockTimeDiff shift)
+{
+  GstClockTimeDiff part;
+
+  if (!GST_CLOCK_TIME_IS_VALID (ts) || shift == 0)
+    return rebase (self, ts);
+  if (ts <= first)
+    part = 0;
+  else if (ts >= end)
+    part = shift;
+  else
+    part = (GstClockTimeDiff) gst_util_uint64_scale (ABS (shift),
+        ts - first, end - first) * (shift < 0 ? -1 : 1);
+  part += (GstClockTimeDiff) ts;
+  return rebase (self, part < 0 ? 0 : (GstClockTime) part);
 }
 
 /* Where segment @seq begins and ends in stream time (first timestamp;
@@ -728,12 +765,35 @@ gst_p2p_src_start_anchor (GstP2pSrc * self, GstClockTime first_ts)
   return first_ts + catch_up;
 }
 
+/* First and end (last timestamp plus duration) of @seg's buffers, in
+ * stream time. */
+static void
+segment_span (SwarmSegment * seg, GstClockTime * first, GstClockTime * end)
+{
+  guint i;
+
+  *first = *end = GST_CLOCK_TIME_NONE;
+  for (i = 0; i < seg->buffers->len; i++) {
+    GstBuffer *b = g_ptr_array_index (seg->buffers, i);
+    GstClockTime ts = GST_BUFFER_DTS_IS_VALID (b) ? GST_BUFFER_DTS (b) :
+        GST_BUFFER_PTS (b);
+
+    if (!GST_CLOCK_TIME_IS_VALID (ts))
+      continue;
+    if (!GST_CLOCK_TIME_IS_VALID (*first))
+      *first = ts;
+    *end = ts + (GST_BUFFER_DURATION_IS_VALID (b) ?
+        GST_BUFFER_DURATION (b) : 0);
+  }
+}
+
 static gboolean
 gst_p2p_src_take_segment (GstP2pSrc * self, GBytes * bytes, gint64 arrival_us)
 {
   g_autoptr (SwarmSegment) seg = NULL;
   GError *error = NULL;
-  GstClockTime first = GST_CLOCK_TIME_NONE, end = GST_CLOCK_TIME_NONE;
+  GstClockTime first, end;
+  GstClockTimeDiff shift = 0;
   guint i;
 
   if (!(seg = swarm_segment_parse (bytes, &error))) {
@@ -742,50 +802,45 @@ gst_p2p_src_take_segment (GstP2pSrc * self, GBytes * bytes, gint64 arrival_us)
     return FALSE;
   }
   gst_p2p_src_apply_caps (self, seg->caps);
+  segment_span (seg, &first, &end);
+
+  if (GST_CLOCK_TIME_IS_VALID (first) && !self->have_offset) {
+    /* The live edge lands on the running time now; the sink adds the
+     * latency. */
+    GstClockTime anchor = gst_p2p_src_start_anchor (self, first);
+    GstClockTime now = gst_p2p_src_running_time (self);
+    self->ts_offset = GST_CLOCK_DIFF (anchor, GST_CLOCK_TIME_IS_VALID (now) ?
+        now : 0);
+    self->have_offset = TRUE;
+    self->playing_since_us = g_get_monotonic_time ();
+  } else if (GST_CLOCK_TIME_IS_VALID (first)) {
+    shift = gst_p2p_src_track_slack (self, first, end, arrival_us);
+  }
 
   for (i = 0; i < seg->buffers->len; i++) {
     GstBuffer *in = g_ptr_array_index (seg->buffers, i);
-    GstClockTime ts = GST_BUFFER_DTS_IS_VALID (in) ? GST_BUFFER_DTS (in) :
-        GST_BUFFER_PTS (in);
     GstBuffer *out;
 
-    if (GST_CLOCK_TIME_IS_VALID (ts) && !self->have_offset) {
-      /* The live edge lands on the running time now; the sink adds the
-       * latency. */
-      GstClockTime anchor = gst_p2p_src_start_anchor (self, ts);
-      GstClockTime now = gst_p2p_src_running_time (self);
-      self->ts_offset = GST_CLOCK_DIFF (anchor, GST_CLOCK_TIME_IS_VALID (now) ?
-          now : 0);
-      self->have_offset = TRUE;
-      self->playing_since_us = g_get_monotonic_time ();
-    } else if (GST_CLOCK_TIME_IS_VALID (ts)
-        && !GST_CLOCK_TIME_IS_VALID (first)) {
-      gst_p2p_src_track_drift (self, ts, arrival_us);
-    }
     out = gst_buffer_ref (in);
     out = gst_buffer_make_writable (out);
-    GST_BUFFER_PTS (out) = rebase (self, GST_BUFFER_PTS (in));
-    GST_BUFFER_DTS (out) = rebase (self, GST_BUFFER_DTS (in));
+    GST_BUFFER_PTS (out) = rebase_spread (self, GST_BUFFER_PTS (in), first,
+        end, shift);
+    GST_BUFFER_DTS (out) = rebase_spread (self, GST_BUFFER_DTS (in), first,
+        end, shift);
     if (self->discont) {
       GST_BUFFER_FLAG_SET (out, GST_BUFFER_FLAG_DISCONT);
       self->discont = FALSE;
     }
-    if (GST_CLOCK_TIME_IS_VALID (ts)) {
-      GstClockTime t = rebase (self, ts);
-      if (!GST_CLOCK_TIME_IS_VALID (first))
-        first = t;
-      end = t + (GST_BUFFER_DURATION_IS_VALID (in) ?
-          GST_BUFFER_DURATION (in) : 0);
-    }
     g_queue_push_tail (&self->pending, out);
   }
+  self->ts_offset += shift;
 
   if (GST_CLOCK_TIME_IS_VALID (first) && end > first) {
     GstClockTime d = end - first;
     self->avg_segment = self->avg_segment ? (3 * self->avg_segment + d) / 4 : d;
   }
   if (GST_CLOCK_TIME_IS_VALID (end))
-    self->next_rt = end;
+    self->next_rt = rebase (self, end);
   if (seg->flags & SWARM_SEGMENT_FLAG_EOS)
     self->eos = TRUE;
   return TRUE;
@@ -800,6 +855,7 @@ gst_p2p_src_skip (GstP2pSrc * self, guint64 newest)
   GST_INFO_OBJECT (self, "segment %" G_GUINT64_FORMAT " missed its deadline",
       self->next_seq);
   swarm_session_note_missed (self->session, self->next_seq);
+  swarm_playout_note_miss (&self->playout);
   if (GST_CLOCK_TIME_IS_VALID (self->next_rt) && self->avg_segment) {
     gst_pad_push_event (GST_BASE_SRC_PAD (self),
         gst_event_new_gap (self->next_rt, self->avg_segment));

@@ -355,12 +355,16 @@ test_viewer_verify (TestViewer * v)
   GstClockTime pts0_out = GST_CLOCK_TIME_NONE, pts0_in = 0;
 
   GstStructure *stats = test_viewer_stats (v);
-  gdouble drift_ms = 0;
+  gdouble net_ms = 0, earlier_ms = 0;
   GstClockTimeDiff drift_allowed;
 
-  gst_structure_get_double (stats, "drift-correction-ms", &drift_ms);
+  /* playout moved earlier by catch-up-ms in all, and later by the net
+   * shift plus that: no buffer can be further off than both together */
+  gst_structure_get_double (stats, "drift-correction-ms", &net_ms);
+  gst_structure_get_double (stats, "catch-up-ms", &earlier_ms);
   gst_structure_free (stats);
-  drift_allowed = (GstClockTimeDiff) (ABS (drift_ms) * GST_MSECOND);
+  drift_allowed = (GstClockTimeDiff) ((earlier_ms + ABS (net_ms + earlier_ms))
+      * GST_MSECOND) + GST_USECOND;
 
   g_mutex_lock (&v->lock);
   fail_unless (v->buffers->len >= 2);
@@ -409,8 +413,8 @@ test_viewer_verify (TestViewer * v)
       if ((gint64) idx != prev + 1)
         fail_unless (GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_DISCONT),
             "gap before %u without DISCONT", idx);
-      /* same spacing as the original, rebased; only a clock drift
-       * correction (reported in the stats) may have moved it */
+      /* same spacing as the original, rebased; only playout control
+       * (drift, catch-up: reported in the stats) may have moved it */
       {
         GstClockTimeDiff got = GST_CLOCK_DIFF (pts0_out, GST_BUFFER_PTS (out));
         GstClockTimeDiff want = GST_CLOCK_DIFF (pts0_in, GST_BUFFER_PTS (in));

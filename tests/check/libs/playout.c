@@ -1,0 +1,179 @@
+/* The playout controller on synthetic slack series.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/check/gstcheck.h>
+#include <swarm/swarm.h>
+
+#define SEGMENT_US (200 * 1000)
+#define FLOOR_US (250 * 1000)
+#define TOLERANCE_US (50 * 1000)
+
+/* Feeds @n samples of base + trend * i ± jitter (uniform), applying every
+ * shift the controller answers to the following samples, as p2psrc does.
+ * Returns the smallest slack seen after @settle samples; *largest gets the
+ * largest. */
+static gint64
+simulate (SwarmPlayout * p, guint n, guint settle, gint64 base_us,
+    gdouble trend_us, gint64 jitter_us, gint64 * largest)
+{
+  GRand *rand = g_rand_new_with_seed (42);
+  gint64 applied = 0, smallest = G_MAXINT64, big = G_MININT64;
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    gint64 slack = base_us + (gint64) (trend_us * i) + applied +
+        (jitter_us ? g_rand_int_range (rand, -jitter_us, jitter_us) : 0);
+    gint64 shift = swarm_playout_update (p, slack, SEGMENT_US);
+
+    fail_unless (ABS (shift) <= SEGMENT_US / 5, "step %" G_GINT64_FORMAT,
+        shift);
+    applied += shift;
+    if (i >= settle) {
+      smallest = MIN (smallest, slack);
+      big = MAX (big, slack);
+    }
+  }
+  g_rand_free (rand);
+  if (largest)
+    *largest = big;
+  return smallest;
+}
+
+/* Slack already at the floor, with jitter above it: nothing moves. */
+GST_START_TEST (test_steady_no_correction)
+{
+  SwarmPlayout p;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  /* 250..330 ms: the second smallest of fifty sits near 252 */
+  simulate (&p, 5000, 0, 290000, 0, 40000, NULL);
+  fail_unless_equals_int64 (p.total_us, 0);
+}
+
+GST_END_TEST;
+
+/* A viewer that started 1.5 s further behind than it needs: caught up at
+ * 20 % of a segment per segment (40 ms), then held. */
+GST_START_TEST (test_catches_up)
+{
+  SwarmPlayout p;
+  gint64 smallest, largest;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  smallest = simulate (&p, 200, 60, 1750000, 0, 40000, &largest);
+  /* 1.46 s at 40 ms a segment: 37 segments after warm-up */
+  fail_unless (p.total_us < -1400000 && p.total_us > -1560000,
+      "total %" G_GINT64_FORMAT, p.total_us);
+  fail_unless_equals_int64 (p.earlier_us, p.total_us);
+  /* and the low quantile is back at the floor, jitter above it */
+  fail_unless (smallest >= FLOOR_US - TOLERANCE_US - 40000,
+      "slack fell to %" G_GINT64_FORMAT, smallest);
+  fail_unless (largest < FLOOR_US + TOLERANCE_US + 80000 + 40000,
+      "slack still up to %" G_GINT64_FORMAT, largest);
+}
+
+GST_END_TEST;
+
+/* Too little slack: playout moves later before segments are missed. */
+GST_START_TEST (test_backs_off)
+{
+  SwarmPlayout p;
+  gint64 smallest;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  smallest = simulate (&p, 300, 100, 60000, 0, 40000, NULL);
+  fail_unless (p.total_us > 150000 && p.total_us < 260000,
+      "total %" G_GINT64_FORMAT, p.total_us);
+  fail_unless_equals_int64 (p.earlier_us, 0);
+  fail_unless (smallest >= FLOOR_US - TOLERANCE_US - 40000,
+      "slack %" G_GINT64_FORMAT, smallest);
+}
+
+GST_END_TEST;
+
+/* Clock drift both ways (10x real drift: 500 ppm) stays bounded. */
+GST_START_TEST (test_drift_bounded)
+{
+  SwarmPlayout p;
+  gint64 smallest, largest;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  /* publisher fast: +100 us of slack per 200 ms segment, for an hour */
+  smallest = simulate (&p, 18000, 100, 300000, 100, 20000, &largest);
+  fail_unless (largest < FLOOR_US + TOLERANCE_US + 2 * 20000 + 5000,
+      "slack grew to %" G_GINT64_FORMAT, largest);
+  fail_unless (smallest > FLOOR_US - TOLERANCE_US - 20000);
+  fail_unless (p.total_us < -1700000 && p.total_us > -1900000,
+      "total %" G_GINT64_FORMAT, p.total_us);
+
+  /* publisher slow */
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  smallest = simulate (&p, 18000, 100, 300000, -100, 20000, &largest);
+  fail_unless (smallest > FLOOR_US - TOLERANCE_US - 2 * 20000 - 5000,
+      "slack fell to %" G_GINT64_FORMAT, smallest);
+  fail_unless (p.total_us > 1700000 && p.total_us < 1900000,
+      "total %" G_GINT64_FORMAT, p.total_us);
+}
+
+GST_END_TEST;
+
+/* One late arrival in the window is an accident and moves nothing; a
+ * second one does, and a miss counts as a sample with no slack. */
+GST_START_TEST (test_outliers_and_misses)
+{
+  SwarmPlayout p;
+  guint i;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  for (i = 0; i < 20; i++)
+    fail_unless_equals_int64 (swarm_playout_update (&p, FLOOR_US,
+            SEGMENT_US), 0);
+  fail_unless_equals_int64 (swarm_playout_update (&p, 20000, SEGMENT_US), 0);
+  fail_unless_equals_int64 (swarm_playout_update (&p, FLOOR_US, SEGMENT_US),
+      0);
+  swarm_playout_note_miss (&p);
+  /* two low samples now: later, by the most a step may move */
+  fail_unless_equals_int64 (swarm_playout_update (&p, FLOOR_US, SEGMENT_US),
+      SEGMENT_US / 5);
+  fail_unless_equals_int64 (p.total_us, SEGMENT_US / 5);
+}
+
+GST_END_TEST;
+
+/* Nothing moves during warm-up, nor for segments without a duration. */
+GST_START_TEST (test_warmup)
+{
+  SwarmPlayout p;
+  guint i;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  for (i = 0; i < 9; i++)
+    fail_unless_equals_int64 (swarm_playout_update (&p, 2000000, SEGMENT_US),
+        0);
+  fail_unless_equals_int64 (swarm_playout_update (&p, 2000000, 0), 0);
+  fail_unless (swarm_playout_update (&p, 2000000, SEGMENT_US) < 0);
+}
+
+GST_END_TEST;
+
+static Suite *
+playout_suite (void)
+{
+  Suite *s = suite_create ("playout");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_steady_no_correction);
+  tcase_add_test (tc, test_catches_up);
+  tcase_add_test (tc, test_backs_off);
+  tcase_add_test (tc, test_drift_bounded);
+  tcase_add_test (tc, test_outliers_and_misses);
+  tcase_add_test (tc, test_warmup);
+  return s;
+}
+
+GST_CHECK_MAIN (playout);
