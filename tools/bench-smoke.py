@@ -13,6 +13,9 @@ The same in the NAT lab (root; exit 77 where it is unavailable): three
 viewers on a cone and a symmetric site, 2 % loss and 40 ms RTT on every
 path; the lab's settings and each viewer's site are in the JSON, the
 origin measured the RTT, and no namespace is left behind.
+
+Both also run tools/bench-slack.py over the children's logs (p2psrc at
+debug level 6): a row per viewer, slack quantiles in order.
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
 import json
@@ -51,6 +54,28 @@ def namespaces():
     except OSError:
         return set()
     return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def check_slack(logs, nviewers, failures):
+    """tools/bench-slack.py reads every viewer's log: a line per viewer with
+    its slack quantiles in order."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "bench-slack.py")
+    out = subprocess.run([sys.executable, script, logs], capture_output=True,
+                         text=True, check=False)
+    rows = [line.split() for line in out.stdout.splitlines()[1:]]
+    if out.returncode != 0 or len(rows) != nviewers:
+        failures.append(f"bench-slack.py: rc {out.returncode}, {len(rows)} "
+                        f"rows: {out.stdout!r} {out.stderr!r}")
+        return
+    for row in rows:
+        try:
+            low, p5, p50, high = (float(x) for x in row[-4:])
+        except ValueError:
+            failures.append(f"bench-slack.py: no slack in {row}")
+            continue
+        if not low <= p5 <= p50 <= high:
+            failures.append(f"bench-slack.py: quantiles out of order {row}")
 
 
 def check_lab(d, logs, failures):
@@ -99,7 +124,10 @@ def main():
                 "--loss", "2", "--rtt", "40", "--latency", "1000"]
     before = namespaces()
     print(" ".join(cmd), flush=True)
-    proc = subprocess.Popen(cmd)
+    # p2psrc's per-segment slack lines, for tools/bench-slack.py
+    env = dict(os.environ)
+    env["GST_DEBUG"] = env.get("GST_DEBUG", "*:1") + ",p2psrc:6"
+    proc = subprocess.Popen(cmd, env=env)
     rc = proc.wait(timeout=150)
     if lab and rc == 77:
         print("SKIP: p2p-bench says the NAT lab is not available here")
@@ -151,6 +179,7 @@ def main():
     check(len(d["per_viewer"]) == nviewers,
           f"per_viewer has {nviewers} entries")
     check(len(d["timeline"]) >= 3, "timeline has samples")
+    check_slack(logs, nviewers, failures)
     if failures:
         sys.exit("FAIL: " + "; ".join(failures))
     print("ok: " + ", ".join(f"{k}={d[k]}" for k in KEYS))
