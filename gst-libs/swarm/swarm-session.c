@@ -11,285 +11,23 @@
  * links or the tracker is marshalled onto the session's GMainContext.  The
  * few fields elements read (counters, playout position, newest known
  * segment) live under @lock, with @cond to wake waiting elements.
+ *
+ * The session's state and bounds are in swarm-session-private.h; the
+ * tracker side (announces, offers, answers) is swarm-session-tracker.c.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
-#include <string.h>
-#include <time.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
-#include "swarm-session.h"
-#include "swarm-peer.h"
-#include "swarm-relay.h"
-#include "swarm-store.h"
-#include "swarm-tracker.h"
-#include "swarm-dtls.h"
-#include "swarm-private.h"
-#include "swarm.h"
+#include "swarm-session-private.h"
 
 #define GST_CAT_DEFAULT swarm_debug
 
-/* How much of the stream a session keeps to serve others. */
-#define STORE_MAX_SEGMENTS 600
-#define STORE_MAX_BYTES (96 * 1024 * 1024)
-/* Segments fetched ahead of playout. */
-#define LOOKAHEAD_SEGMENTS 48
-#define HOUSEKEEPING_MS 20
-#define PUMP_MS 2
-#define MAX_IN_FLIGHT_PER_PEER 6
-/* A transfer with no new chunk for this long is re-requested. */
-#define STALL_MIN_US (250 * 1000)
-/* Loss repair.  A partner sends the chunks of a segment in order, so a
- * chunk still missing when one REORDER_CHUNKS further on arrives (or the
- * segment's last one) was lost: it is asked for again at once, from the
- * same partner, which is not to blame.  That catches a lost chunk in about
- * one RTT instead of a stall timeout; it applies to a chunk's first
- * request only (a repair arriving is not ordered with the rest).  What it
- * cannot see (the last chunks lost, or a lost repair) waits TAIL_STALL:
- * no new chunk for twice the RTT, plus TAIL_STALL_MARGIN_US, while the
- * partner keeps sending us data; then the missing chunks are asked for
- * again from the same partner, up to TAIL_REPAIRS times before it counts
- * as a stall. */
-#define REORDER_CHUNKS 3
-#define TAIL_STALL_MARGIN_US (30 * 1000)
-#define TAIL_REPAIRS 3
-/* An offer nobody answered is withdrawn after this long. */
-#define OFFER_EXPIRY_US (4 * G_USEC_PER_SEC)
-#define OFFER_MIN_INTERVAL_US (2 * G_USEC_PER_SEC)
-#define GATHER_WAIT_US (3 * G_USEC_PER_SEC)
-/* How long a partner that stalled a transfer is avoided. */
-#define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
-/* Segments right after the playout point are urgent. */
-#define URGENT_SEGMENTS 3
-/* A partner that sent us a forged or corrupt segment is not taken back for
- * this long. */
-#define BAN_US (60 * G_USEC_PER_SEC)
-/* A viewer pushes each fresh segment to at most this many children. */
-#define PUSH_CHILDREN 2
-/* PEX: lists go to partners this often; a peer we tried to reach through a
- * partner is not tried again for a while. */
-#define PEX_INTERVAL_US (2 * G_USEC_PER_SEC)
-#define PEX_OFFER_INTERVAL_US (G_USEC_PER_SEC)
-#define PEX_RETRY_US (5 * G_USEC_PER_SEC)
-/* The origin announces a new segment to one partner at once and to the
- * others only after this long: the first spreads it through the swarm, so
- * the origin uploads about one copy and stays the supplier of last resort. */
-#define ORIGIN_FIRST_ANNOUNCE 1
-#define ORIGIN_LATE_ANNOUNCE_MS 200
-
-/* ---- bounds on what partners can make us hold or do ---- */
-/* A segment announced or pushed further past the newest one we know than
- * this, plus what a stream could have produced since at AHEAD_MAX_RATE_PER_S,
- * does not exist yet: believing it would move playout to nothing. */
-#define AHEAD_MAX_SEGMENTS (2 * LOOKAHEAD_SEGMENTS)
-#define AHEAD_MAX_RATE_PER_S 100
-/* Bytes reserved by incomplete transfers, all partners together: a full
- * lookahead of segments of over 1 MiB, yet a partner claiming huge
- * segments cannot make us allocate more. */
-#define TRANSFER_BYTES_MAX (64 * 1024 * 1024)
-/* Relayed SIGNAL fragments (a description is at most
- * SWARM_WIRE_MAX_SIGNAL_FRAGMENTS) one partner may have us forward or
- * assemble: a few descriptions a second is plenty for PEX, which offers
- * once a second at most.  All partners together get a bigger share. */
-#define RELAY_PARTNER_BURST 32
-#define RELAY_PARTNER_PER_S 8
-#define RELAY_TOTAL_BURST 128
-#define RELAY_TOTAL_PER_S 64
-/* Relayed descriptions being put together, and how long each may take:
- * each holds at most 8 fragments of about 1 KiB. */
-#define RELAY_MAX_PENDING 32
-#define RELAY_TIMEOUT_US (5 * G_USEC_PER_SEC)
-/* A pushed transfer whose pusher sent nothing new for this long is taken
- * over by another partner sending the same segment: a pusher that stops
- * after a chunk must not hold a segment hostage until the stall timeout. */
-#define PUSH_TAKEOVER_US (50 * 1000)
-/* Incoming offers (tracker or relay) taken on: each costs ICE gathering
- * and a DTLS handshake.  Viewers whose offer is refused offer again within
- * seconds, so a joining crowd is slowed, not turned away. */
-#define OFFERS_BURST 16
-#define OFFERS_PER_S 8
-/* Links we answered that are still connecting or handshaking. */
-#define MAX_HANDSHAKING 16
-/* Expired bans and old PEX attempts are forgotten this often, so neither
- * table grows with every id a hostile peer makes up. */
-#define PRUNE_INTERVAL_US G_USEC_PER_SEC
-
 G_DEFINE_QUARK (swarm-session-error-quark, swarm_session_error);
 
-typedef struct _PeerEntry PeerEntry;
-typedef struct _Transfer Transfer;
-
-struct _PeerEntry {
-  SwarmSession *session;
-  SwarmPeer *peer;
-  SwarmTrackerClient *via;      /* tracker that carried its offer (answerers) */
-  gboolean dead;                /* closed: reaped on the next housekeeping */
-  gboolean was_ready;           /* its HELLO arrived: a partner, not a try */
-  gint64 offered_us;            /* our offer went out (tracker or relay) */
-  gboolean has_remote;          /* remote description applied */
-  gboolean described;           /* local description produced */
-  gchar *description;           /* offerers: until announced */
-  /* rates for the stats, from byte counts sampled at @rate_sampled_us */
-  guint64 rate_last_in, rate_last_out;
-  gint64 rate_sampled_us;
-  gdouble rate_in_bps, rate_out_bps;
-  gint64 slow_until_us;         /* stalled a transfer: avoided until then */
-  gint64 last_data_us;          /* its latest chunk arrived then */
-  /* PEX: the partner's own partners, and signalling through a partner */
-  GPtrArray *pex_ids;           /* gchar*, NULL until it sent a list */
-  gchar *relay_id;              /* our offer/answer goes via this partner */
-  SwarmRateLimiter *signal_budget;      /* SIGNAL fragments it may send us */
-};
-
-struct _Transfer {
-  SwarmSession *session;
-  guint64 seq;
-  PeerEntry *source;            /* NULL while no partner is asked */
-  guint chunk_count;            /* 0 until the first chunk */
-  gsize size;
-  guint8 *data;
-  guint8 *got;                  /* bitmap of received chunks */
-  guint8 *asks;                 /* per chunk: times asked for (saturating) */
-  guint repair_from;            /* chunks before it: got or asked again */
-  guint n_got;
-  guint tail_repairs;           /* repairs since the last new chunk */
-  GPtrArray *contributors;      /* ids of the partners that sent chunks */
-  gint64 last_progress_us;
-  gsize reserved;               /* bytes counted in transfer_bytes */
-  /* failed verification with chunks from several partners: fetched again
-   * whole from one, so the liar can be told */
-  gboolean single_source;
-  gboolean pushed;              /* the source sent it unasked */
-};
-
-struct _SwarmSession {
-  /* configuration (immutable after new) */
-  SwarmSessionRole role;
-  SwarmIdentity *identity;
-  gchar **tracker_urls;
-  gchar *tracker_address;
-  guint tracker_port_wanted;
-  guint max_peers;
-  SwarmIceServer *stun;
-  SwarmIceServer *turn;
-  guint join_timeout_ms;
-  guint stats_interval_ms;
-  gchar *stats_name;
-  const SwarmSchedulerClass *scheduler_class;
-  SwarmSessionCallbacks callbacks;
-  gpointer user_data;
-
-  gchar *swarm_id;
-  gchar *info_hash;
-  gchar *secret_text;           /* until start derives the keys, then wiped */
-  SwarmSecret *secret;          /* private swarm, else NULL */
-  SwarmPeerLocal local;
-  SwarmDtlsCredentials *credentials;
-  SwarmStore *store;
-
-  /* network thread */
-  GMainContext *context;
-  GMainLoop *loop;
-  GThread *thread;
-  gboolean running;
-
-  /* owned by the network thread */
-  SwarmTrackerServer *tracker_server;
-  GPtrArray *trackers;          /* SwarmTrackerClient* */
-  guint goodbyes_pending;       /* at teardown: trackers still closing */
-  GPtrArray *peers;             /* PeerEntry* */
-  GHashTable *transfers;        /* seq -> Transfer* */
-  gpointer scheduler;
-  GSource *housekeeping_source;
-  GSource *pump_source;
-  GSource *stats_source;
-  GSource *schedule_source;
-  gint64 started_us;
-  gint64 last_offer_round_us;
-  guint offers_gathering;
-  gint64 offer_round_started_us;
-  guint tracker_rotation;       /* spreads offer rounds over trackers */
-  gboolean tracker_ever_connected;
-  guint tracker_complete;
-  gboolean reported_failure;
-  guint64 closed_bytes_sent;
-  guint64 closed_segments_pushed;
-  guint housekeeping_ticks;
-  guint announce_cursor;        /* origin: round-robin over partners */
-  SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
-  SwarmRelayAssembler *relay_assembler;
-  GHashTable *pex_tried;        /* peer id -> gint64* last attempt */
-  GHashTable *banned;           /* peer id -> gint64* until */
-  gint64 last_pex_sent_us;
-  gint64 last_pex_offer_us;
-  gboolean partner_lost;        /* a ready partner went away: look again now */
-  gsize segment_bytes_avg;      /* typical segment size seen */
-  /* Signs that the swarm is private and our secret (or its absence) does
-   * not fit: refusals of our offers, descriptions we could not open.  Only
-   * used to explain a failed join: a stranger can fake them. */
-  guint private_hints;
-  gint64 newest_changed_us;     /* when newest_seq last moved */
-  gsize transfer_bytes;         /* reserved by incomplete transfers */
-  SwarmRateLimiter *signal_budget;      /* SIGNAL fragments, all partners */
-  SwarmRateLimiter *offer_budget;       /* offers we take on */
-  gint64 last_prune_us;
-  SwarmPeerAbuse closed_abuse;  /* of partners already gone */
-
-  /* shared with elements, under lock */
-  GMutex lock;
-  GCond cond;
-  guint tracker_port;
-  gboolean ready;
-  gboolean failed;
-  gboolean flushing;
-  gboolean playout_set;
-  guint64 playout_seq;
-  gboolean newest_valid;
-  guint64 newest_seq;
-  gboolean newest_key_valid;
-  guint64 newest_key_seq;
-  gboolean got_segment;
-  guint n_ready_peers;
-  guint64 bytes_sent;
-  guint64 bytes_received;
-  guint64 bytes_from_origin;
-  guint64 bytes_from_peers;
-  guint64 segments_received;
-  guint64 segments_rejected;
-  guint64 segments_verified;    /* signature checks run, pass or fail */
-  guint64 bytes_verified;
-  guint64 verify_us;            /* network-thread CPU time spent on them */
-  guint64 peers_banned;
-  guint64 descriptions_refused; /* offers/answers that did not fit our secret */
-  guint64 segments_published;
-  guint64 bytes_published;
-  guint64 segments_played;
-  guint64 pex_links;            /* links set up through a partner */
-  guint64 segments_pushed;
-  guint64 segments_missed;
-  gint64 startup_ms;
-  /* hostile input, for the stats */
-  guint64 peers_misbehaved;
-  guint64 messages_junk;
-  guint64 chunks_unwanted;
-  guint64 chunks_repaired;      /* asked for again after a loss */
-  guint64 requests_refused;
-  guint64 offers_refused;
-  guint64 signals_dropped;
-  guint64 announcements_refused;
-  guint64 transfer_bytes_now;
-  guint64 transfer_bytes_peak;
-  SwarmTrackerServerStats tracker_stats;        /* embedded tracker */
-  GValue peer_stats;            /* GST_TYPE_ARRAY of GstStructure */
-};
-
 static void session_request_schedule (SwarmSession * s);
-static PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);
 static void session_send_pex (SwarmSession * s);
 static void session_ban_contributors (SwarmSession * s, Transfer * t);
-static void session_maybe_offer (SwarmSession * s);
 static void transfer_repair_gaps (Transfer * t, guint idx);
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -366,7 +104,7 @@ transfer_reserve (Transfer * t, guint chunk_count, gsize size)
   return TRUE;
 }
 
-static gchar *
+gchar *
 random_id20 (void)
 {
   static const gchar alphabet[] =
@@ -396,7 +134,7 @@ peer_entry_is_ready (PeerEntry * e)
 
 /* Partners that count against max-peers: every live link except our own
  * offers nobody answered yet. */
-static guint
+guint
 session_count_partners (SwarmSession * s)
 {
   guint i, n = 0;
@@ -440,7 +178,7 @@ session_find_partner (SwarmSession * s, const gchar * remote_id,
   return session_lookup_peer (s, remote_id, except, FALSE);
 }
 
-static PeerEntry *
+PeerEntry *
 session_find_linked (SwarmSession * s, const gchar * remote_id,
     PeerEntry * except)
 {
@@ -450,7 +188,7 @@ session_find_linked (SwarmSession * s, const gchar * remote_id,
 /* How many partners a viewer looks for itself.  It accepts offers up to
  * max-peers, but seeks only three quarters of that, so a swarm where
  * everyone has found its partners still has room for newcomers. */
-static guint
+guint
 session_seek_target (SwarmSession * s)
 {
   return MAX (1, s->max_peers - s->max_peers / 4);
@@ -477,7 +215,7 @@ session_fail (SwarmSession * s, gint code, gchar * message)
   g_error_free (error);
 }
 
-static void
+void
 session_warn (SwarmSession * s, const GError * error)
 {
   GST_INFO ("session warning: %s", error->message);
@@ -763,7 +501,7 @@ transfer_note_contributor (Transfer * t, const gchar * id)
   g_ptr_array_add (t->contributors, g_strdup (id));
 }
 
-static gboolean
+gboolean
 session_is_banned (SwarmSession * s, const gchar * id)
 {
   gint64 *until = id ? g_hash_table_lookup (s->banned, id) : NULL;
@@ -1302,7 +1040,7 @@ session_note_refused (SwarmSession * s, gboolean counted)
 
 /* The usable description in what @peer_id signalled, or NULL if it does
  * not fit our secret (or its absence). */
-static gchar *
+gchar *
 session_incoming_description (SwarmSession * s, const gchar * peer_id,
     const gchar * text)
 {
@@ -1612,12 +1350,6 @@ session_maybe_pex_offer (SwarmSession * s, gint64 now)
   }
 }
 
-static void session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
-    const gchar * relay_id, const gchar * peer_id, const gchar * offer_id,
-    const gchar * sdp);
-static void session_apply_answer (SwarmSession * s, const gchar * peer_id,
-    const gchar * offer_id, const gchar * sdp);
-
 static void
 on_peer_signal (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
 {
@@ -1685,7 +1417,7 @@ static const SwarmPeerCallbacks peer_callbacks = {
   .closed = on_peer_closed,
 };
 
-static PeerEntry *
+PeerEntry *
 session_add_peer (SwarmSession * s, SwarmLinkRole role)
 {
   SwarmLinkConfig config = { 0 };
@@ -1739,352 +1471,6 @@ session_reap_peers (SwarmSession * s)
     peer_entry_free (e);
   }
 }
-
-/* ---- tracker ---------------------------------------------------------- */
-
-/* @event "started" on every new connection: a tracker forgets a peer whose
- * socket closed. */
-static void
-session_announce (SwarmSession * s, SwarmTrackerClient * c,
-    const gchar * event, const SwarmTrackerOffer * offers, guint n_offers)
-{
-  GError *error = NULL;
-  gint64 left = s->role == SWARM_SESSION_ORIGIN ? 0 : 1;
-
-  /* Big descriptions (many candidates, sealed) may not fit ten to a
-   * frame: send fewer rather than none. */
-  while (!swarm_tracker_client_announce (c, event, left, n_offers, offers,
-          n_offers, &error)) {
-    if (!g_error_matches (error, SWARM_TRACKER_ERROR,
-            SWARM_TRACKER_ERROR_TOO_LARGE) || n_offers == 0) {
-      GST_INFO ("announce failed: %s", error->message);
-      g_error_free (error);
-      return;
-    }
-    g_clear_error (&error);
-    n_offers /= 2;
-  }
-}
-
-/* The trackers connected now (NULL if none), in an order that rotates
- * with every call so each round's first offers do not always go to the
- * same one. */
-static GPtrArray *
-session_connected_trackers (SwarmSession * s)
-{
-  GPtrArray *up = NULL;
-  guint i, n = s->trackers->len;
-
-  for (i = 0; i < n; i++) {
-    SwarmTrackerClient *c = g_ptr_array_index (s->trackers,
-        (i + s->tracker_rotation) % n);
-    if (!swarm_tracker_client_is_connected (c))
-      continue;
-    if (!up)
-      up = g_ptr_array_new ();
-    g_ptr_array_add (up, c);
-  }
-  if (up)
-    s->tracker_rotation++;
-  return up;
-}
-
-/* Viewers look for partners: gather a round of offers, then announce them
- * together (the protocol has no trickle). */
-static void
-session_maybe_offer (SwarmSession * s)
-{
-  g_autoptr (GPtrArray) up = NULL;
-  gint64 now = g_get_monotonic_time ();
-  guint i, n_pending = 0, n_described = 0, partners, want;
-
-  if (s->role != SWARM_SESSION_VIEWER
-      || !(up = session_connected_trackers (s)))
-    return;
-
-  for (i = 0; i < s->peers->len; i++) {
-    PeerEntry *e = g_ptr_array_index (s->peers, i);
-
-    if (e->dead || e->has_remote || e->relay_id
-        || swarm_peer_get_link_role (e->peer) != SWARM_LINK_OFFERER)
-      continue;
-    n_pending++;
-    if (e->description)
-      n_described++;
-  }
-
-  /* A partner just went away: offers still waiting went to peers that did
-   * not want us, or were never sent; withdraw them and look again at once
-   * rather than waiting for them to expire. */
-  if (s->partner_lost) {
-    s->partner_lost = FALSE;
-    for (i = 0; i < s->peers->len; i++) {
-      PeerEntry *e = g_ptr_array_index (s->peers, i);
-      if (!e->dead && !e->has_remote && !e->relay_id
-          && swarm_peer_get_link_role (e->peer) == SWARM_LINK_OFFERER)
-        swarm_peer_close (e->peer);
-    }
-    /* peers that had no room before may have some now */
-    g_hash_table_remove_all (s->pex_tried);
-    GST_DEBUG ("lost a partner: withdrew %u offers, looking again", n_pending);
-    n_pending = n_described = 0;
-    s->offer_round_started_us = 0;
-    s->offers_gathering = 0;
-    s->last_offer_round_us = 0;
-  }
-
-  /* A round is gathering: announce once all are described, or on a deadline. */
-  if (s->offer_round_started_us && n_pending > 0) {
-    SwarmTrackerOffer offers[SWARM_TRACKER_MAX_OFFERS];
-    guint n = 0, t;
-
-    if (n_described < n_pending
-        && now - s->offer_round_started_us < GATHER_WAIT_US)
-      return;
-    for (i = 0; i < s->peers->len && n < SWARM_TRACKER_MAX_OFFERS; i++) {
-      PeerEntry *e = g_ptr_array_index (s->peers, i);
-
-      if (e->dead || !e->description)
-        continue;
-      offers[n].offer_id = swarm_peer_get_offer_id (e->peer);
-      offers[n].sdp = e->description;
-      e->offered_us = now;
-      n++;
-    }
-    s->offer_round_started_us = 0;
-    /* Each offer reaches one peer through one tracker: share them out, so
-     * peers known to only one tracker are found too and no offer is
-     * answered twice. */
-    for (t = 0; t < up->len && t < n; t++) {
-      SwarmTrackerOffer share[SWARM_TRACKER_MAX_OFFERS];
-      guint k = 0;
-
-      for (i = t; i < n; i += up->len)
-        share[k++] = offers[i];
-      session_announce (s, g_ptr_array_index (up, t), NULL, share, k);
-    }
-    for (i = 0; i < s->peers->len; i++) {
-      PeerEntry *e = g_ptr_array_index (s->peers, i);
-      g_clear_pointer (&e->description, g_free);
-    }
-    return;
-  }
-  if (n_pending > 0 || now - s->last_offer_round_us < OFFER_MIN_INTERVAL_US)
-    return;
-
-  partners = session_count_partners (s);
-  if (partners >= session_seek_target (s))
-    return;
-  /* Offer widely: each offer reaches one random peer, and in a settled
-   * swarm many are full.  Answers beyond max-peers are turned down. */
-  want = MIN (SWARM_TRACKER_MAX_OFFERS, s->max_peers);
-
-  s->last_offer_round_us = now;
-  s->offer_round_started_us = now;
-  s->offers_gathering = 0;
-  for (i = 0; i < want; i++) {
-    PeerEntry *e = session_add_peer (s, SWARM_LINK_OFFERER);
-    gchar *offer_id = random_id20 ();
-    GError *error = NULL;
-
-    swarm_peer_set_offer_id (e->peer, offer_id);
-    g_free (offer_id);
-    s->offers_gathering++;
-    if (!swarm_peer_start (e->peer, &error)) {
-      GST_WARNING ("could not start an offer: %s", error->message);
-      g_error_free (error);
-      e->dead = TRUE;
-      s->offers_gathering--;
-    }
-  }
-  GST_DEBUG ("gathering %u offers", s->offers_gathering);
-}
-
-static void
-on_tracker_connected (SwarmTrackerClient * c, gpointer user_data)
-{
-  SwarmSession *s = user_data;
-
-  s->tracker_ever_connected = TRUE;
-  if (s->role == SWARM_SESSION_ORIGIN) {
-    session_announce (s, c, "started", NULL, 0);
-  } else {
-    /* A plain announce so the tracker knows us (and tells us whether the
-     * swarm has a publisher) while the first offers gather. */
-    session_announce (s, c, "started", NULL, 0);
-    s->last_offer_round_us = 0;
-    session_maybe_offer (s);
-  }
-}
-
-static void
-on_tracker_announce_reply (SwarmTrackerClient * c, guint complete,
-    guint incomplete, guint interval_s, gpointer user_data)
-{
-  SwarmSession *s = user_data;
-
-  s->tracker_complete = complete;
-  g_mutex_lock (&s->lock);
-  if (!s->ready) {
-    s->ready = TRUE;
-    g_cond_broadcast (&s->cond);
-  }
-  g_mutex_unlock (&s->lock);
-}
-
-/* Handshakes cost CPU and sockets: a bounded number at once, and a bounded
- * rate of new ones, however many offers arrive. */
-static gboolean
-session_may_handshake (SwarmSession * s)
-{
-  guint i, n = 0;
-
-  for (i = 0; i < s->peers->len; i++) {
-    PeerEntry *e = g_ptr_array_index (s->peers, i);
-    if (!e->dead && !e->was_ready
-        && swarm_peer_get_link_role (e->peer) == SWARM_LINK_ANSWERER)
-      n++;
-  }
-  if (n < MAX_HANDSHAKING
-      && swarm_rate_limiter_take (s->offer_budget, g_get_monotonic_time (),
-          1) == 1)
-    return TRUE;
-  g_mutex_lock (&s->lock);
-  s->offers_refused++;
-  g_mutex_unlock (&s->lock);
-  return FALSE;
-}
-
-/* Someone offers a link, through a tracker (@via) or a partner (@relay_id). */
-static void
-session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
-    const gchar * relay_id, const gchar * peer_id, const gchar * offer_id,
-    const gchar * text)
-{
-  PeerEntry *e;
-  GError *error = NULL;
-  gchar *sdp;
-
-  if (session_is_banned (s, peer_id)) {
-    GST_DEBUG ("ignoring offer from %s: banned", peer_id);
-    return;
-  }
-  /* Before the max-peers check: a joiner with no or the wrong secret
-   * learns why, even from a full partner. */
-  sdp = session_incoming_description (s, peer_id, text);
-  if (!sdp) {
-    if (via && !swarm_secret_is_refusal (text))
-      swarm_tracker_client_answer (via, peer_id, offer_id,
-          SWARM_SECRET_REFUSAL, NULL);
-    return;
-  }
-  if (session_count_partners (s) >= s->max_peers) {
-    GST_DEBUG ("ignoring offer from %s: at max-peers", peer_id);
-    g_free (sdp);
-    return;
-  }
-  if (session_find_linked (s, peer_id, NULL)) {
-    GST_DEBUG ("ignoring offer from %s: already a partner", peer_id);
-    g_free (sdp);
-    return;
-  }
-  if (!session_may_handshake (s)) {
-    GST_DEBUG ("ignoring offer from %s: too many handshakes", peer_id);
-    return;
-  }
-  e = session_add_peer (s, SWARM_LINK_ANSWERER);
-  e->via = via;
-  e->relay_id = g_strdup (relay_id);
-  e->has_remote = TRUE;
-  swarm_peer_set_remote_id (e->peer, peer_id);
-  swarm_peer_set_offer_id (e->peer, offer_id);
-  if (!swarm_peer_set_remote_description (e->peer, sdp, &error)
-      || !swarm_peer_start (e->peer, &error)) {
-    GST_INFO ("bad offer from %s: %s", peer_id, error->message);
-    g_error_free (error);
-    e->dead = TRUE;
-  }
-  g_free (sdp);
-}
-
-/* Someone answered one of our offers (tracker or relayed). */
-static void
-session_apply_answer (SwarmSession * s, const gchar * peer_id,
-    const gchar * offer_id, const gchar * text)
-{
-  GError *error = NULL;
-  gchar *sdp;
-  guint i;
-
-  for (i = 0; i < s->peers->len; i++) {
-    PeerEntry *e = g_ptr_array_index (s->peers, i);
-
-    if (e->dead || e->has_remote
-        || swarm_peer_get_link_role (e->peer) != SWARM_LINK_OFFERER
-        || g_strcmp0 (swarm_peer_get_offer_id (e->peer), offer_id) != 0)
-      continue;
-    /* a relayed offer went to one peer: only it may answer */
-    if (e->relay_id && g_strcmp0 (swarm_peer_get_remote_id (e->peer),
-            peer_id) != 0)
-      continue;
-    if (session_find_linked (s, peer_id, e) || session_is_banned (s, peer_id)
-        || session_count_partners (s) >= s->max_peers) {
-      swarm_peer_close (e->peer);
-      return;
-    }
-    sdp = session_incoming_description (s, peer_id, text);
-    if (!sdp) {
-      swarm_peer_close (e->peer);
-      return;
-    }
-    e->has_remote = TRUE;
-    swarm_peer_set_remote_id (e->peer, peer_id);
-    if (!swarm_peer_set_remote_description (e->peer, sdp, &error)) {
-      GST_INFO ("bad answer from %s: %s", peer_id, error->message);
-      g_error_free (error);
-      swarm_peer_close (e->peer);
-    }
-    g_free (sdp);
-    return;
-  }
-  GST_DEBUG ("answer %s from %s matches no open offer", offer_id, peer_id);
-}
-
-static void
-on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
-    const gchar * offer_id, const gchar * sdp, gpointer user_data)
-{
-  session_accept_offer (user_data, c, NULL, peer_id, offer_id, sdp);
-}
-
-static void
-on_tracker_answer (SwarmTrackerClient * c, const gchar * peer_id,
-    const gchar * offer_id, const gchar * sdp, gpointer user_data)
-{
-  session_apply_answer (user_data, peer_id, offer_id, sdp);
-}
-
-static void
-on_tracker_error (SwarmTrackerClient * c, const GError * error,
-    gpointer user_data)
-{
-  /* One warning per outage, not one per retry: with partners (PEX) or
-   * other trackers the swarm goes on without this one. */
-  if (swarm_tracker_client_get_failures (c) <= 1
-      || !g_error_matches (error, SWARM_TRACKER_ERROR,
-          SWARM_TRACKER_ERROR_CONNECT))
-    session_warn (user_data, error);
-  else
-    GST_DEBUG ("tracker still unreachable: %s", error->message);
-}
-
-static const SwarmTrackerClientCallbacks tracker_callbacks = {
-  .connected = on_tracker_connected,
-  .announce_reply = on_tracker_announce_reply,
-  .offer = on_tracker_offer,
-  .answer = on_tracker_answer,
-  .error = on_tracker_error,
-};
 
 /* ---- housekeeping and stats ------------------------------------------- */
 

@@ -1,0 +1,302 @@
+/* The session's insides, shared by the files that make it up:
+ * swarm-session.c (segments, transfers, scheduling, partners, PEX,
+ * housekeeping, lifecycle, playout) and swarm-session-tracker.c
+ * (announces, offers and answers through trackers).  Not installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <time.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include "swarm-session.h"
+#include "swarm-peer.h"
+#include "swarm-relay.h"
+#include "swarm-store.h"
+#include "swarm-tracker.h"
+#include "swarm-dtls.h"
+#include "swarm-private.h"
+#include "swarm.h"
+
+G_BEGIN_DECLS
+
+/* How much of the stream a session keeps to serve others. */
+#define STORE_MAX_SEGMENTS 600
+#define STORE_MAX_BYTES (96 * 1024 * 1024)
+/* Segments fetched ahead of playout. */
+#define LOOKAHEAD_SEGMENTS 48
+#define HOUSEKEEPING_MS 20
+#define PUMP_MS 2
+#define MAX_IN_FLIGHT_PER_PEER 6
+/* A transfer with no new chunk for this long is re-requested. */
+#define STALL_MIN_US (250 * 1000)
+/* Loss repair.  A partner sends the chunks of a segment in order, so a
+ * chunk still missing when one REORDER_CHUNKS further on arrives (or the
+ * segment's last one) was lost: it is asked for again at once, from the
+ * same partner, which is not to blame.  That catches a lost chunk in about
+ * one RTT instead of a stall timeout; it applies to a chunk's first
+ * request only (a repair arriving is not ordered with the rest).  What it
+ * cannot see (the last chunks lost, or a lost repair) waits TAIL_STALL:
+ * no new chunk for twice the RTT, plus TAIL_STALL_MARGIN_US, while the
+ * partner keeps sending us data; then the missing chunks are asked for
+ * again from the same partner, up to TAIL_REPAIRS times before it counts
+ * as a stall. */
+#define REORDER_CHUNKS 3
+#define TAIL_STALL_MARGIN_US (30 * 1000)
+#define TAIL_REPAIRS 3
+/* An offer nobody answered is withdrawn after this long. */
+#define OFFER_EXPIRY_US (4 * G_USEC_PER_SEC)
+#define OFFER_MIN_INTERVAL_US (2 * G_USEC_PER_SEC)
+#define GATHER_WAIT_US (3 * G_USEC_PER_SEC)
+/* How long a partner that stalled a transfer is avoided. */
+#define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
+/* Segments right after the playout point are urgent. */
+#define URGENT_SEGMENTS 3
+/* A partner that sent us a forged or corrupt segment is not taken back for
+ * this long. */
+#define BAN_US (60 * G_USEC_PER_SEC)
+/* A viewer pushes each fresh segment to at most this many children. */
+#define PUSH_CHILDREN 2
+/* PEX: lists go to partners this often; a peer we tried to reach through a
+ * partner is not tried again for a while. */
+#define PEX_INTERVAL_US (2 * G_USEC_PER_SEC)
+#define PEX_OFFER_INTERVAL_US (G_USEC_PER_SEC)
+#define PEX_RETRY_US (5 * G_USEC_PER_SEC)
+/* The origin announces a new segment to one partner at once and to the
+ * others only after this long: the first spreads it through the swarm, so
+ * the origin uploads about one copy and stays the supplier of last resort. */
+#define ORIGIN_FIRST_ANNOUNCE 1
+#define ORIGIN_LATE_ANNOUNCE_MS 200
+
+/* ---- bounds on what partners can make us hold or do ---- */
+/* A segment announced or pushed further past the newest one we know than
+ * this, plus what a stream could have produced since at AHEAD_MAX_RATE_PER_S,
+ * does not exist yet: believing it would move playout to nothing. */
+#define AHEAD_MAX_SEGMENTS (2 * LOOKAHEAD_SEGMENTS)
+#define AHEAD_MAX_RATE_PER_S 100
+/* Bytes reserved by incomplete transfers, all partners together: a full
+ * lookahead of segments of over 1 MiB, yet a partner claiming huge
+ * segments cannot make us allocate more. */
+#define TRANSFER_BYTES_MAX (64 * 1024 * 1024)
+/* Relayed SIGNAL fragments (a description is at most
+ * SWARM_WIRE_MAX_SIGNAL_FRAGMENTS) one partner may have us forward or
+ * assemble: a few descriptions a second is plenty for PEX, which offers
+ * once a second at most.  All partners together get a bigger share. */
+#define RELAY_PARTNER_BURST 32
+#define RELAY_PARTNER_PER_S 8
+#define RELAY_TOTAL_BURST 128
+#define RELAY_TOTAL_PER_S 64
+/* Relayed descriptions being put together, and how long each may take:
+ * each holds at most 8 fragments of about 1 KiB. */
+#define RELAY_MAX_PENDING 32
+#define RELAY_TIMEOUT_US (5 * G_USEC_PER_SEC)
+/* A pushed transfer whose pusher sent nothing new for this long is taken
+ * over by another partner sending the same segment: a pusher that stops
+ * after a chunk must not hold a segment hostage until the stall timeout. */
+#define PUSH_TAKEOVER_US (50 * 1000)
+/* Incoming offers (tracker or relay) taken on: each costs ICE gathering
+ * and a DTLS handshake.  Viewers whose offer is refused offer again within
+ * seconds, so a joining crowd is slowed, not turned away. */
+#define OFFERS_BURST 16
+#define OFFERS_PER_S 8
+/* Links we answered that are still connecting or handshaking. */
+#define MAX_HANDSHAKING 16
+/* Expired bans and old PEX attempts are forgotten this often, so neither
+ * table grows with every id a hostile peer makes up. */
+#define PRUNE_INTERVAL_US G_USEC_PER_SEC
+
+
+typedef struct _PeerEntry PeerEntry;
+typedef struct _Transfer Transfer;
+
+struct _PeerEntry {
+  SwarmSession *session;
+  SwarmPeer *peer;
+  SwarmTrackerClient *via;      /* tracker that carried its offer (answerers) */
+  gboolean dead;                /* closed: reaped on the next housekeeping */
+  gboolean was_ready;           /* its HELLO arrived: a partner, not a try */
+  gint64 offered_us;            /* our offer went out (tracker or relay) */
+  gboolean has_remote;          /* remote description applied */
+  gboolean described;           /* local description produced */
+  gchar *description;           /* offerers: until announced */
+  /* rates for the stats, from byte counts sampled at @rate_sampled_us */
+  guint64 rate_last_in, rate_last_out;
+  gint64 rate_sampled_us;
+  gdouble rate_in_bps, rate_out_bps;
+  gint64 slow_until_us;         /* stalled a transfer: avoided until then */
+  gint64 last_data_us;          /* its latest chunk arrived then */
+  /* PEX: the partner's own partners, and signalling through a partner */
+  GPtrArray *pex_ids;           /* gchar*, NULL until it sent a list */
+  gchar *relay_id;              /* our offer/answer goes via this partner */
+  SwarmRateLimiter *signal_budget;      /* SIGNAL fragments it may send us */
+};
+
+struct _Transfer {
+  SwarmSession *session;
+  guint64 seq;
+  PeerEntry *source;            /* NULL while no partner is asked */
+  guint chunk_count;            /* 0 until the first chunk */
+  gsize size;
+  guint8 *data;
+  guint8 *got;                  /* bitmap of received chunks */
+  guint8 *asks;                 /* per chunk: times asked for (saturating) */
+  guint repair_from;            /* chunks before it: got or asked again */
+  guint n_got;
+  guint tail_repairs;           /* repairs since the last new chunk */
+  GPtrArray *contributors;      /* ids of the partners that sent chunks */
+  gint64 last_progress_us;
+  gsize reserved;               /* bytes counted in transfer_bytes */
+  /* failed verification with chunks from several partners: fetched again
+   * whole from one, so the liar can be told */
+  gboolean single_source;
+  gboolean pushed;              /* the source sent it unasked */
+};
+
+struct _SwarmSession {
+  /* configuration (immutable after new) */
+  SwarmSessionRole role;
+  SwarmIdentity *identity;
+  gchar **tracker_urls;
+  gchar *tracker_address;
+  guint tracker_port_wanted;
+  guint max_peers;
+  SwarmIceServer *stun;
+  SwarmIceServer *turn;
+  guint join_timeout_ms;
+  guint stats_interval_ms;
+  gchar *stats_name;
+  const SwarmSchedulerClass *scheduler_class;
+  SwarmSessionCallbacks callbacks;
+  gpointer user_data;
+
+  gchar *swarm_id;
+  gchar *info_hash;
+  gchar *secret_text;           /* until start derives the keys, then wiped */
+  SwarmSecret *secret;          /* private swarm, else NULL */
+  SwarmPeerLocal local;
+  SwarmDtlsCredentials *credentials;
+  SwarmStore *store;
+
+  /* network thread */
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+  gboolean running;
+
+  /* owned by the network thread */
+  SwarmTrackerServer *tracker_server;
+  GPtrArray *trackers;          /* SwarmTrackerClient* */
+  guint goodbyes_pending;       /* at teardown: trackers still closing */
+  GPtrArray *peers;             /* PeerEntry* */
+  GHashTable *transfers;        /* seq -> Transfer* */
+  gpointer scheduler;
+  GSource *housekeeping_source;
+  GSource *pump_source;
+  GSource *stats_source;
+  GSource *schedule_source;
+  gint64 started_us;
+  gint64 last_offer_round_us;
+  guint offers_gathering;
+  gint64 offer_round_started_us;
+  guint tracker_rotation;       /* spreads offer rounds over trackers */
+  gboolean tracker_ever_connected;
+  guint tracker_complete;
+  gboolean reported_failure;
+  guint64 closed_bytes_sent;
+  guint64 closed_segments_pushed;
+  guint housekeeping_ticks;
+  guint announce_cursor;        /* origin: round-robin over partners */
+  SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
+  SwarmRelayAssembler *relay_assembler;
+  GHashTable *pex_tried;        /* peer id -> gint64* last attempt */
+  GHashTable *banned;           /* peer id -> gint64* until */
+  gint64 last_pex_sent_us;
+  gint64 last_pex_offer_us;
+  gboolean partner_lost;        /* a ready partner went away: look again now */
+  gsize segment_bytes_avg;      /* typical segment size seen */
+  /* Signs that the swarm is private and our secret (or its absence) does
+   * not fit: refusals of our offers, descriptions we could not open.  Only
+   * used to explain a failed join: a stranger can fake them. */
+  guint private_hints;
+  gint64 newest_changed_us;     /* when newest_seq last moved */
+  gsize transfer_bytes;         /* reserved by incomplete transfers */
+  SwarmRateLimiter *signal_budget;      /* SIGNAL fragments, all partners */
+  SwarmRateLimiter *offer_budget;       /* offers we take on */
+  gint64 last_prune_us;
+  SwarmPeerAbuse closed_abuse;  /* of partners already gone */
+
+  /* shared with elements, under lock */
+  GMutex lock;
+  GCond cond;
+  guint tracker_port;
+  gboolean ready;
+  gboolean failed;
+  gboolean flushing;
+  gboolean playout_set;
+  guint64 playout_seq;
+  gboolean newest_valid;
+  guint64 newest_seq;
+  gboolean newest_key_valid;
+  guint64 newest_key_seq;
+  gboolean got_segment;
+  guint n_ready_peers;
+  guint64 bytes_sent;
+  guint64 bytes_received;
+  guint64 bytes_from_origin;
+  guint64 bytes_from_peers;
+  guint64 segments_received;
+  guint64 segments_rejected;
+  guint64 segments_verified;    /* signature checks run, pass or fail */
+  guint64 bytes_verified;
+  guint64 verify_us;            /* network-thread CPU time spent on them */
+  guint64 peers_banned;
+  guint64 descriptions_refused; /* offers/answers that did not fit our secret */
+  guint64 segments_published;
+  guint64 bytes_published;
+  guint64 segments_played;
+  guint64 pex_links;            /* links set up through a partner */
+  guint64 segments_pushed;
+  guint64 segments_missed;
+  gint64 startup_ms;
+  /* hostile input, for the stats */
+  guint64 peers_misbehaved;
+  guint64 messages_junk;
+  guint64 chunks_unwanted;
+  guint64 chunks_repaired;      /* asked for again after a loss */
+  guint64 requests_refused;
+  guint64 offers_refused;
+  guint64 signals_dropped;
+  guint64 announcements_refused;
+  guint64 transfer_bytes_now;
+  guint64 transfer_bytes_peak;
+  SwarmTrackerServerStats tracker_stats;        /* embedded tracker */
+  GValue peer_stats;            /* GST_TYPE_ARRAY of GstStructure */
+};
+
+/* defined in swarm-session.c */
+gchar *random_id20 (void);
+guint session_count_partners (SwarmSession * s);
+PeerEntry *session_find_linked (SwarmSession * s, const gchar * remote_id,
+    PeerEntry * except);
+guint session_seek_target (SwarmSession * s);
+void session_warn (SwarmSession * s, const GError * error);
+gboolean session_is_banned (SwarmSession * s, const gchar * id);
+gchar *session_incoming_description (SwarmSession * s, const gchar * peer_id,
+    const gchar * text);
+PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);
+
+/* defined in swarm-session-tracker.c */
+void session_maybe_offer (SwarmSession * s);
+void session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
+    const gchar * relay_id, const gchar * peer_id, const gchar * offer_id,
+    const gchar * text);
+void session_apply_answer (SwarmSession * s, const gchar * peer_id,
+    const gchar * offer_id, const gchar * text);
+extern const SwarmTrackerClientCallbacks tracker_callbacks;
+
+G_END_DECLS

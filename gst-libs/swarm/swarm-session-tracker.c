@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The session's side of the trackers: announcing, the offers it makes
+ * (plain or sealed for a private swarm) and the answers it takes, within
+ * what aquatic_ws and bittorrent-tracker accept.  See swarm-session.c for
+ * the whole.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "swarm-session-private.h"
+
+#define GST_CAT_DEFAULT swarm_debug
+
+/* ---- tracker ---------------------------------------------------------- */
+
+/* @event "started" on every new connection: a tracker forgets a peer whose
+ * socket closed. */
+static void
+session_announce (SwarmSession * s, SwarmTrackerClient * c,
+    const gchar * event, const SwarmTrackerOffer * offers, guint n_offers)
+{
+  GError *error = NULL;
+  gint64 left = s->role == SWARM_SESSION_ORIGIN ? 0 : 1;
+
+  /* Big descriptions (many candidates, sealed) may not fit ten to a
+   * frame: send fewer rather than none. */
+  while (!swarm_tracker_client_announce (c, event, left, n_offers, offers,
+          n_offers, &error)) {
+    if (!g_error_matches (error, SWARM_TRACKER_ERROR,
+            SWARM_TRACKER_ERROR_TOO_LARGE) || n_offers == 0) {
+      GST_INFO ("announce failed: %s", error->message);
+      g_error_free (error);
+      return;
+    }
+    g_clear_error (&error);
+    n_offers /= 2;
+  }
+}
+
+/* The trackers connected now (NULL if none), in an order that rotates
+ * with every call so each round's first offers do not always go to the
+ * same one. */
+static GPtrArray *
+session_connected_trackers (SwarmSession * s)
+{
+  GPtrArray *up = NULL;
+  guint i, n = s->trackers->len;
+
+  for (i = 0; i < n; i++) {
+    SwarmTrackerClient *c = g_ptr_array_index (s->trackers,
+        (i + s->tracker_rotation) % n);
+    if (!swarm_tracker_client_is_connected (c))
+      continue;
+    if (!up)
+      up = g_ptr_array_new ();
+    g_ptr_array_add (up, c);
+  }
+  if (up)
+    s->tracker_rotation++;
+  return up;
+}
+
+/* Viewers look for partners: gather a round of offers, then announce them
+ * together (the protocol has no trickle). */
+void
+session_maybe_offer (SwarmSession * s)
+{
+  g_autoptr (GPtrArray) up = NULL;
+  gint64 now = g_get_monotonic_time ();
+  guint i, n_pending = 0, n_described = 0, partners, want;
+
+  if (s->role != SWARM_SESSION_VIEWER
+      || !(up = session_connected_trackers (s)))
+    return;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (e->dead || e->has_remote || e->relay_id
+        || swarm_peer_get_link_role (e->peer) != SWARM_LINK_OFFERER)
+      continue;
+    n_pending++;
+    if (e->description)
+      n_described++;
+  }
+
+  /* A partner just went away: offers still waiting went to peers that did
+   * not want us, or were never sent; withdraw them and look again at once
+   * rather than waiting for them to expire. */
+  if (s->partner_lost) {
+    s->partner_lost = FALSE;
+    for (i = 0; i < s->peers->len; i++) {
+      PeerEntry *e = g_ptr_array_index (s->peers, i);
+      if (!e->dead && !e->has_remote && !e->relay_id
+          && swarm_peer_get_link_role (e->peer) == SWARM_LINK_OFFERER)
+        swarm_peer_close (e->peer);
+    }
+    /* peers that had no room before may have some now */
+    g_hash_table_remove_all (s->pex_tried);
+    GST_DEBUG ("lost a partner: withdrew %u offers, looking again", n_pending);
+    n_pending = n_described = 0;
+    s->offer_round_started_us = 0;
+    s->offers_gathering = 0;
+    s->last_offer_round_us = 0;
+  }
+
+  /* A round is gathering: announce once all are described, or on a deadline. */
+  if (s->offer_round_started_us && n_pending > 0) {
+    SwarmTrackerOffer offers[SWARM_TRACKER_MAX_OFFERS];
+    guint n = 0, t;
+
+    if (n_described < n_pending
+        && now - s->offer_round_started_us < GATHER_WAIT_US)
+      return;
+    for (i = 0; i < s->peers->len && n < SWARM_TRACKER_MAX_OFFERS; i++) {
+      PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+      if (e->dead || !e->description)
+        continue;
+      offers[n].offer_id = swarm_peer_get_offer_id (e->peer);
+      offers[n].sdp = e->description;
+      e->offered_us = now;
+      n++;
+    }
+    s->offer_round_started_us = 0;
+    /* Each offer reaches one peer through one tracker: share them out, so
+     * peers known to only one tracker are found too and no offer is
+     * answered twice. */
+    for (t = 0; t < up->len && t < n; t++) {
+      SwarmTrackerOffer share[SWARM_TRACKER_MAX_OFFERS];
+      guint k = 0;
+
+      for (i = t; i < n; i += up->len)
+        share[k++] = offers[i];
+      session_announce (s, g_ptr_array_index (up, t), NULL, share, k);
+    }
+    for (i = 0; i < s->peers->len; i++) {
+      PeerEntry *e = g_ptr_array_index (s->peers, i);
+      g_clear_pointer (&e->description, g_free);
+    }
+    return;
+  }
+  if (n_pending > 0 || now - s->last_offer_round_us < OFFER_MIN_INTERVAL_US)
+    return;
+
+  partners = session_count_partners (s);
+  if (partners >= session_seek_target (s))
+    return;
+  /* Offer widely: each offer reaches one random peer, and in a settled
+   * swarm many are full.  Answers beyond max-peers are turned down. */
+  want = MIN (SWARM_TRACKER_MAX_OFFERS, s->max_peers);
+
+  s->last_offer_round_us = now;
+  s->offer_round_started_us = now;
+  s->offers_gathering = 0;
+  for (i = 0; i < want; i++) {
+    PeerEntry *e = session_add_peer (s, SWARM_LINK_OFFERER);
+    gchar *offer_id = random_id20 ();
+    GError *error = NULL;
+
+    swarm_peer_set_offer_id (e->peer, offer_id);
+    g_free (offer_id);
+    s->offers_gathering++;
+    if (!swarm_peer_start (e->peer, &error)) {
+      GST_WARNING ("could not start an offer: %s", error->message);
+      g_error_free (error);
+      e->dead = TRUE;
+      s->offers_gathering--;
+    }
+  }
+  GST_DEBUG ("gathering %u offers", s->offers_gathering);
+}
+
+static void
+on_tracker_connected (SwarmTrackerClient * c, gpointer user_data)
+{
+  SwarmSession *s = user_data;
+
+  s->tracker_ever_connected = TRUE;
+  if (s->role == SWARM_SESSION_ORIGIN) {
+    session_announce (s, c, "started", NULL, 0);
+  } else {
+    /* A plain announce so the tracker knows us (and tells us whether the
+     * swarm has a publisher) while the first offers gather. */
+    session_announce (s, c, "started", NULL, 0);
+    s->last_offer_round_us = 0;
+    session_maybe_offer (s);
+  }
+}
+
+static void
+on_tracker_announce_reply (SwarmTrackerClient * c, guint complete,
+    guint incomplete, guint interval_s, gpointer user_data)
+{
+  SwarmSession *s = user_data;
+
+  s->tracker_complete = complete;
+  g_mutex_lock (&s->lock);
+  if (!s->ready) {
+    s->ready = TRUE;
+    g_cond_broadcast (&s->cond);
+  }
+  g_mutex_unlock (&s->lock);
+}
+
+/* Handshakes cost CPU and sockets: a bounded number at once, and a bounded
+ * rate of new ones, however many offers arrive. */
+static gboolean
+session_may_handshake (SwarmSession * s)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    if (!e->dead && !e->was_ready
+        && swarm_peer_get_link_role (e->peer) == SWARM_LINK_ANSWERER)
+      n++;
+  }
+  if (n < MAX_HANDSHAKING
+      && swarm_rate_limiter_take (s->offer_budget, g_get_monotonic_time (),
+          1) == 1)
+    return TRUE;
+  g_mutex_lock (&s->lock);
+  s->offers_refused++;
+  g_mutex_unlock (&s->lock);
+  return FALSE;
+}
+
+/* Someone offers a link, through a tracker (@via) or a partner (@relay_id). */
+void
+session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
+    const gchar * relay_id, const gchar * peer_id, const gchar * offer_id,
+    const gchar * text)
+{
+  PeerEntry *e;
+  GError *error = NULL;
+  gchar *sdp;
+
+  if (session_is_banned (s, peer_id)) {
+    GST_DEBUG ("ignoring offer from %s: banned", peer_id);
+    return;
+  }
+  /* Before the max-peers check: a joiner with no or the wrong secret
+   * learns why, even from a full partner. */
+  sdp = session_incoming_description (s, peer_id, text);
+  if (!sdp) {
+    if (via && !swarm_secret_is_refusal (text))
+      swarm_tracker_client_answer (via, peer_id, offer_id,
+          SWARM_SECRET_REFUSAL, NULL);
+    return;
+  }
+  if (session_count_partners (s) >= s->max_peers) {
+    GST_DEBUG ("ignoring offer from %s: at max-peers", peer_id);
+    g_free (sdp);
+    return;
+  }
+  if (session_find_linked (s, peer_id, NULL)) {
+    GST_DEBUG ("ignoring offer from %s: already a partner", peer_id);
+    g_free (sdp);
+    return;
+  }
+  if (!session_may_handshake (s)) {
+    GST_DEBUG ("ignoring offer from %s: too many handshakes", peer_id);
+    return;
+  }
+  e = session_add_peer (s, SWARM_LINK_ANSWERER);
+  e->via = via;
+  e->relay_id = g_strdup (relay_id);
+  e->has_remote = TRUE;
+  swarm_peer_set_remote_id (e->peer, peer_id);
+  swarm_peer_set_offer_id (e->peer, offer_id);
+  if (!swarm_peer_set_remote_description (e->peer, sdp, &error)
+      || !swarm_peer_start (e->peer, &error)) {
+    GST_INFO ("bad offer from %s: %s", peer_id, error->message);
+    g_error_free (error);
+    e->dead = TRUE;
+  }
+  g_free (sdp);
+}
+
+/* Someone answered one of our offers (tracker or relayed). */
+void
+session_apply_answer (SwarmSession * s, const gchar * peer_id,
+    const gchar * offer_id, const gchar * text)
+{
+  GError *error = NULL;
+  gchar *sdp;
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (e->dead || e->has_remote
+        || swarm_peer_get_link_role (e->peer) != SWARM_LINK_OFFERER
+        || g_strcmp0 (swarm_peer_get_offer_id (e->peer), offer_id) != 0)
+      continue;
+    /* a relayed offer went to one peer: only it may answer */
+    if (e->relay_id && g_strcmp0 (swarm_peer_get_remote_id (e->peer),
+            peer_id) != 0)
+      continue;
+    if (session_find_linked (s, peer_id, e) || session_is_banned (s, peer_id)
+        || session_count_partners (s) >= s->max_peers) {
+      swarm_peer_close (e->peer);
+      return;
+    }
+    sdp = session_incoming_description (s, peer_id, text);
+    if (!sdp) {
+      swarm_peer_close (e->peer);
+      return;
+    }
+    e->has_remote = TRUE;
+    swarm_peer_set_remote_id (e->peer, peer_id);
+    if (!swarm_peer_set_remote_description (e->peer, sdp, &error)) {
+      GST_INFO ("bad answer from %s: %s", peer_id, error->message);
+      g_error_free (error);
+      swarm_peer_close (e->peer);
+    }
+    g_free (sdp);
+    return;
+  }
+  GST_DEBUG ("answer %s from %s matches no open offer", offer_id, peer_id);
+}
+
+static void
+on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  session_accept_offer (user_data, c, NULL, peer_id, offer_id, sdp);
+}
+
+static void
+on_tracker_answer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  session_apply_answer (user_data, peer_id, offer_id, sdp);
+}
+
+static void
+on_tracker_error (SwarmTrackerClient * c, const GError * error,
+    gpointer user_data)
+{
+  /* One warning per outage, not one per retry: with partners (PEX) or
+   * other trackers the swarm goes on without this one. */
+  if (swarm_tracker_client_get_failures (c) <= 1
+      || !g_error_matches (error, SWARM_TRACKER_ERROR,
+          SWARM_TRACKER_ERROR_CONNECT))
+    session_warn (user_data, error);
+  else
+    GST_DEBUG ("tracker still unreachable: %s", error->message);
+}
+
+/* the session's tracker clients report here (see session_start) */
+const SwarmTrackerClientCallbacks tracker_callbacks = {
+  .connected = on_tracker_connected,
+  .announce_reply = on_tracker_announce_reply,
+  .offer = on_tracker_offer,
+  .answer = on_tracker_answer,
+  .error = on_tracker_error,
+};
+
