@@ -15,6 +15,9 @@
 #                               turn://user:pass@198.51.100.1:3478 (UDP and TCP)
 #   lab.sh host N [K]           one more host on site N's LAN: hN-K at
 #                               10.0.N.(K+1) (K: the next free, from 2)
+#   lab.sh isolate N            site N's hosts stop reaching each other
+#                               (bridge port isolation): like two LANs, or
+#                               two subscribers of one carrier NAT
 #   lab.sh exec NODE CMD...     NODE: pub, pubhost, n1, h1, h1-2, n2, ...
 #   lab.sh loss NODE PCT        random loss both ways on NODE's uplink
 #   lab.sh rate NODE RATE [both] tbf rate limit on NODE's uplink (e.g. 2mbit);
@@ -227,6 +230,18 @@ lab_host() {
 }
 
 lab_host_node() { [ "$2" = 1 ] && echo "h$1" || echo "h$1-$2"; }
+
+# lab_isolate N: the hosts of site N reach the router, not each other
+# (isolated bridge ports), so two of them share the NAT but not a LAN:
+# each other's host address is unreachable, and the NAT (Linux
+# MASQUERADE) does not hairpin, so only a relay joins them.
+lab_isolate() {
+  local n=$1 k
+  [ -f "$LAB_DIR/hosts$n" ] || { lab_log "no site $n"; return 1; }
+  for k in $(cat "$LAB_DIR/hosts$n"); do
+    lab_x "n$n" bridge link set dev "lan$k" isolated on
+  done
+}
 
 # lab_site_mode N: the mode site N was built with.
 lab_site_mode() { cat "$LAB_DIR/site$1"; }
@@ -452,7 +467,8 @@ lab_main() {
     host) lab_host "$@" ;;
     down) lab_down ;;
     status) lab_status ;;
-    *) sed -n '2,27p' "$0"; exit 1 ;;
+    isolate) lab_isolate "$@" ;;
+    *) sed -n '2,30p' "$0"; exit 1 ;;
   esac
 }
 
