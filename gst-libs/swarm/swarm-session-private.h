@@ -148,6 +148,7 @@ struct _Transfer {
   guint repair_from;            /* chunks before it: got or asked again */
   guint n_got;
   guint tail_repairs;           /* repairs since the last new chunk */
+  gboolean request_resent;      /* nothing came: the request was repeated */
   GPtrArray *contributors;      /* ids of the partners that sent chunks */
   gint64 last_progress_us;
   gsize reserved;               /* bytes counted in transfer_bytes */
@@ -268,6 +269,7 @@ struct _SwarmSession {
   guint64 messages_junk;
   guint64 chunks_unwanted;
   guint64 chunks_repaired;      /* asked for again after a loss */
+  guint64 requests_resent;      /* requests that may have been lost */
   guint64 requests_refused;
   guint64 offers_refused;
   guint64 signals_dropped;

@@ -763,6 +763,7 @@ transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
   t->source = e;
   swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
   t->last_progress_us = g_get_monotonic_time ();
+  t->request_resent = FALSE;
   if (t->chunk_count == 0) {
     GST_LOG ("requesting %" G_GUINT64_FORMAT " from %s (%u in flight)",
         t->seq, swarm_peer_get_remote_id (e->peer),
@@ -816,6 +817,23 @@ session_retry_transfers (SwarmSession * s, gint64 now)
     }
     if (!t->source)
       continue;
+    if (t->n_got == 0 && !t->request_resent) {
+      /* Not one chunk a round trip after asking: on a lossy path the
+       * REQUEST itself is the likeliest loss (about as often as the path
+       * loses any packet), and waiting out the stall timeout for it would
+       * cost the segment its deadline.  Ask the same partner once more;
+       * one still busy with its queue ignores the repeat. */
+      gint64 rtt = swarm_peer_get_rtt_us (t->source->peer);
+
+      if (rtt && now - t->last_progress_us >= 2 * rtt + TAIL_STALL_MARGIN_US) {
+        t->request_resent = TRUE;
+        swarm_peer_request (t->source->peer, t->seq, 0, 0, NULL);
+        g_mutex_lock (&s->lock);
+        s->requests_resent++;
+        g_mutex_unlock (&s->lock);
+        continue;
+      }
+    }
     if (t->n_got > 0 && t->tail_repairs < TAIL_REPAIRS) {
       /* the source is sending this one: chunks at its end, or repairs,
        * were lost; asked again while the source keeps sending us data */
@@ -1700,6 +1718,7 @@ swarm_session_get_stats (SwarmSession * s)
       "messages-junk", G_TYPE_UINT64, s->messages_junk,
       "chunks-unwanted", G_TYPE_UINT64, s->chunks_unwanted,
       "chunks-repaired", G_TYPE_UINT64, s->chunks_repaired,
+      "requests-resent", G_TYPE_UINT64, s->requests_resent,
       "requests-refused", G_TYPE_UINT64, s->requests_refused,
       "offers-refused", G_TYPE_UINT64, s->offers_refused,
       "signals-dropped", G_TYPE_UINT64, s->signals_dropped,

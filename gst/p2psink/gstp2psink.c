@@ -39,7 +39,8 @@
  * `bytes-received`).
  * What hostile peers cost is counted too: `peers-misbehaved`,
  * `messages-junk`, `chunks-unwanted`, `chunks-repaired` (asked again after
- * a loss), `requests-refused`, `offers-refused`,
+ * a loss), `requests-resent` (a request answered by nothing for two round
+ * trips, asked once more), `requests-refused`, `offers-refused`,
  * `signals-dropped`, `announcements-refused` (guint64), and for the
  * embedded tracker `tracker-connections` (guint),
  * `tracker-connections-refused` and `tracker-connections-flooding`

@@ -45,7 +45,8 @@
  * playout moved earlier in all, closing in on live) and `peer-stats`, an array of `peer` structures.  What
  * hostile peers cost is counted too: `peers-banned`, `peers-misbehaved`,
  * `messages-junk`, `chunks-unwanted`, `chunks-repaired` (asked again after
- * a loss), `requests-refused`, `offers-refused`,
+ * a loss), `requests-resent` (a request answered by nothing for two round
+ * trips, asked once more), `requests-refused`, `offers-refused`,
  * `signals-dropped`, `announcements-refused`, and the memory held by
  * incomplete transfers, `transfer-bytes` and `transfer-bytes-peak`
  * (guint64).

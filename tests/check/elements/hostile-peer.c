@@ -28,6 +28,8 @@ typedef struct {
   guint64 newest;               /* newest segment the victim announced */
   guint64 next_push;            /* next seq to push (0 = none yet) */
   GPtrArray *replay;            /* GBytes: datagrams to send again */
+  guint64 asked_once[16];       /* deaf-once: requests ignored, newest last */
+  guint n_asked;
   guint ticks;
 } HostileLink;
 
@@ -59,6 +61,7 @@ hostile_attack_name (HostileAttack attack)
   static const gchar *names[] = {
     "honest", "forged", "altered", "wrong-swarm", "request-flood", "garbage",
     "replay", "far-ahead", "signal-flood", "huge-segments", "offer-flood",
+    "deaf-once",
   };
   return attack < G_N_ELEMENTS (names) ? names[attack] : "?";
 }
@@ -356,6 +359,54 @@ attack_huge_segments (HostileLink * hl)
   }
 }
 
+/* Deaf once: announces, one per tick, the segments just ahead of what the
+ * victim has (genuine: the origin publishes the same bytes later), so the
+ * victim asks us first. */
+static void
+attack_announce_ahead (HostileLink * hl)
+{
+  SwarmMessage m = {.type = SWARM_MSG_HAVE };
+  guint8 bits[1] = { 0x80 };
+
+  if (!hl->have_any)
+    return;
+  if (hl->next_push < hl->newest + 1)
+    hl->next_push = hl->newest + 1;
+  if (hl->next_push > hl->newest + PUSH_AHEAD)
+    return;
+  m.have.first_seq = hl->next_push++;
+  m.have.count = 1;
+  m.have.have_bits = bits;
+  m.have.key_bits = bits;
+  hl_send (hl, &m, NULL);
+}
+
+/* Deaf once: the first REQUEST for a segment goes unanswered, as if the
+ * path lost it; the second is served with the whole segment. */
+static void
+deaf_once_request (HostileLink * hl, const SwarmMessage * m)
+{
+  GBytes *segment;
+  guint i;
+
+  if (m->request.count > 0)
+    return;
+  for (i = 0; i < MIN (hl->n_asked, G_N_ELEMENTS (hl->asked_once)); i++)
+    if (hl->asked_once[i] == m->request.seq)
+      break;
+  if (i == MIN (hl->n_asked, G_N_ELEMENTS (hl->asked_once))) {
+    hl->asked_once[hl->n_asked++ % G_N_ELEMENTS (hl->asked_once)] =
+        m->request.seq;
+    return;
+  }
+  segment = hl->h->make_segment (m->request.seq, NULL, hl->h->user_data);
+  swarm_link_begin_batch (hl->link);
+  hl_push_segment (hl, m->request.seq, segment, FALSE);
+  if (!hl->closed)
+    swarm_link_end_batch (hl->link);
+  g_bytes_unref (segment);
+}
+
 /* Announces a round of offers nobody can connect to, every tick: each
  * reaches another peer of the swarm, which must not take on more
  * handshakes than it allows, and the tracker must not relay all of it. */
@@ -429,6 +480,9 @@ hl_attack (HostileLink * hl)
       attack_huge_segments (hl);
       break;
     case HOSTILE_OFFER_FLOOD:
+      break;
+    case HOSTILE_DEAF_ONCE:
+      attack_announce_ahead (hl);
       break;
   }
   if (!hl->closed)
@@ -532,6 +586,10 @@ on_link_datagram (SwarmLink * link, const guint8 * data, gsize len,
       g_mutex_lock (&h->lock);
       h->stats.genuine_chunks++;
       g_mutex_unlock (&h->lock);
+      break;
+    case SWARM_MSG_REQUEST:
+      if (h->attack == HOSTILE_DEAF_ONCE && hl->hello && !hl->closed)
+        deaf_once_request (hl, &m);
       break;
     default:
       break;

@@ -25,6 +25,9 @@ typedef enum {
   HOSTILE_SIGNAL_FLOOD,         /* floods SIGNAL fragments to relay or assemble */
   HOSTILE_HUGE_SEGMENTS,        /* claims maximal segments, sends one chunk each */
   HOSTILE_OFFER_FLOOD,          /* floods the tracker with offers for everyone */
+  HOSTILE_DEAF_ONCE,            /* announces genuine segments ahead of the
+                                 * origin and ignores the first REQUEST for
+                                 * each (as if lost), serving the second */
 } HostileAttack;
 
 /* Builds segment @seq of the stream, signed by @signer (NULL: the real
