@@ -805,7 +805,7 @@ session_retry_transfers (SwarmSession * s, gint64 now)
   g_hash_table_iter_init (&it, s->transfers);
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     Transfer *t = value;
-    gint64 stall = STALL_MIN_US;
+    gint64 rtt, repair_after;
 
     if (playout_set && t->seq < playout) {
       /* played past: its source stops sending it */
@@ -817,15 +817,16 @@ session_retry_transfers (SwarmSession * s, gint64 now)
     }
     if (!t->source)
       continue;
+    /* lost requests, tails and repairs are asked again after this */
+    rtt = swarm_peer_get_rtt_us (t->source->peer);
+    repair_after = rtt ? 2 * rtt + TAIL_STALL_MARGIN_US : STALL_MIN_US;
     if (t->n_got == 0 && !t->request_resent) {
       /* Not one chunk a round trip after asking: on a lossy path the
        * REQUEST itself is the likeliest loss (about as often as the path
        * loses any packet), and waiting out the stall timeout for it would
        * cost the segment its deadline.  Ask the same partner once more;
        * one still busy with its queue ignores the repeat. */
-      gint64 rtt = swarm_peer_get_rtt_us (t->source->peer);
-
-      if (rtt && now - t->last_progress_us >= 2 * rtt + TAIL_STALL_MARGIN_US) {
+      if (rtt && now - t->last_progress_us >= repair_after) {
         t->request_resent = TRUE;
         swarm_peer_request (t->source->peer, t->seq, 0, 0, NULL);
         g_mutex_lock (&s->lock);
@@ -837,12 +838,9 @@ session_retry_transfers (SwarmSession * s, gint64 now)
     if (t->n_got > 0 && t->tail_repairs < TAIL_REPAIRS) {
       /* the source is sending this one: chunks at its end, or repairs,
        * were lost; asked again while the source keeps sending us data */
-      gint64 rtt = swarm_peer_get_rtt_us (t->source->peer);
-      gint64 tail = rtt ? 2 * rtt + TAIL_STALL_MARGIN_US : STALL_MIN_US;
-
-      if (now - t->last_progress_us < tail)
+      if (now - t->last_progress_us < repair_after)
         continue;
-      if (now - t->source->last_data_us < stall) {
+      if (now - t->source->last_data_us < STALL_MIN_US) {
         PeerEntry *e = t->source;
 
         t->tail_repairs++;
@@ -854,8 +852,7 @@ session_retry_transfers (SwarmSession * s, gint64 now)
         continue;
       }
     }
-    stall = MAX (stall, 4 * swarm_peer_get_rtt_us (t->source->peer));
-    if (now - t->last_progress_us < stall)
+    if (now - t->last_progress_us < MAX (STALL_MIN_US, 4 * rtt))
       continue;
     GST_DEBUG ("transfer of %" G_GUINT64_FORMAT " from %s stalled at %u/%u",
         t->seq, swarm_peer_get_remote_id (t->source->peer), t->n_got,

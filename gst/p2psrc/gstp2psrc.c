@@ -703,24 +703,15 @@ rebase_spread (GstP2pSrc * self, GstClockTime ts, GstClockTime first,
   return rebase (self, part < 0 ? 0 : (GstClockTime) part);
 }
 
-/* Where segment @seq begins and ends in stream time (first timestamp;
- * last timestamp plus its duration), waiting for it until @deadline_us.
- * FALSE if it is not there in time or carries no timestamps. */
-static gboolean
-gst_p2p_src_peek_span (GstP2pSrc * self, guint64 seq, gint64 deadline_us,
-    GstClockTime * first, GstClockTime * end)
+/* First and end (last timestamp plus duration) of @seg's buffers, in
+ * stream time. */
+static void
+segment_span (SwarmSegment * seg, GstClockTime * first, GstClockTime * end)
 {
-  GBytes *bytes = NULL;
-  SwarmSegment *seg;
   guint i;
 
   *first = *end = GST_CLOCK_TIME_NONE;
-  if (swarm_session_wait_segment (self->session, seq, deadline_us, &bytes,
-          NULL) != SWARM_WAIT_OK)
-    return FALSE;
-  seg = swarm_segment_parse (bytes, NULL);
-  g_bytes_unref (bytes);
-  for (i = 0; seg && i < seg->buffers->len; i++) {
+  for (i = 0; i < seg->buffers->len; i++) {
     GstBuffer *b = g_ptr_array_index (seg->buffers, i);
     GstClockTime ts = GST_BUFFER_DTS_IS_VALID (b) ? GST_BUFFER_DTS (b) :
         GST_BUFFER_PTS (b);
@@ -732,8 +723,28 @@ gst_p2p_src_peek_span (GstP2pSrc * self, guint64 seq, gint64 deadline_us,
     *end = ts + (GST_BUFFER_DURATION_IS_VALID (b) ?
         GST_BUFFER_DURATION (b) : 0);
   }
-  if (seg)
-    swarm_segment_free (seg);
+}
+
+/* Where segment @seq begins and ends in stream time (first timestamp;
+ * last timestamp plus its duration), waiting for it until @deadline_us.
+ * FALSE if it is not there in time or carries no timestamps. */
+static gboolean
+gst_p2p_src_peek_span (GstP2pSrc * self, guint64 seq, gint64 deadline_us,
+    GstClockTime * first, GstClockTime * end)
+{
+  GBytes *bytes = NULL;
+  SwarmSegment *seg;
+
+  *first = *end = GST_CLOCK_TIME_NONE;
+  if (swarm_session_wait_segment (self->session, seq, deadline_us, &bytes,
+          NULL) != SWARM_WAIT_OK)
+    return FALSE;
+  seg = swarm_segment_parse (bytes, NULL);
+  g_bytes_unref (bytes);
+  if (!seg)
+    return FALSE;
+  segment_span (seg, first, end);
+  swarm_segment_free (seg);
   return GST_CLOCK_TIME_IS_VALID (*first);
 }
 
@@ -764,28 +775,6 @@ gst_p2p_src_start_anchor (GstP2pSrc * self, GstClockTime first_ts)
       "catching up %" GST_TIME_FORMAT, GST_TIME_ARGS (live_ts - first_ts),
       GST_TIME_ARGS (catch_up));
   return first_ts + catch_up;
-}
-
-/* First and end (last timestamp plus duration) of @seg's buffers, in
- * stream time. */
-static void
-segment_span (SwarmSegment * seg, GstClockTime * first, GstClockTime * end)
-{
-  guint i;
-
-  *first = *end = GST_CLOCK_TIME_NONE;
-  for (i = 0; i < seg->buffers->len; i++) {
-    GstBuffer *b = g_ptr_array_index (seg->buffers, i);
-    GstClockTime ts = GST_BUFFER_DTS_IS_VALID (b) ? GST_BUFFER_DTS (b) :
-        GST_BUFFER_PTS (b);
-
-    if (!GST_CLOCK_TIME_IS_VALID (ts))
-      continue;
-    if (!GST_CLOCK_TIME_IS_VALID (*first))
-      *first = ts;
-    *end = ts + (GST_BUFFER_DURATION_IS_VALID (b) ?
-        GST_BUFFER_DURATION (b) : 0);
-  }
 }
 
 static gboolean

@@ -281,43 +281,35 @@ case $CASE in
     check_tbf n1 lan 700000
     ;;
 
-  # Two viewers behind one cone NAT, on the same LAN (h1 and h1-2), the
-  # origin on pubhost serving one of them (max-peers=1).  They must reach
-  # each other directly at their private host addresses: no relay, and no
-  # hairpin through the NAT (which this one does not do).
-  same-nat)
+  # Two viewers behind one cone NAT, h1 and h1-2, the origin on pubhost
+  # serving one of them (max-peers=1).
+  # same-nat: on one LAN, they must reach each other directly at their
+  # private host addresses: no relay, and no hairpin through the NAT
+  # (which this one does not do).
+  # same-nat-isolated: not on one LAN (isolated bridge ports: two LANs of
+  # one router, or two subscribers of a carrier NAT).  Neither host
+  # address reaches the other and the NAT does not hairpin, so their link
+  # must go through the relay, while each still reaches the origin
+  # directly.
+  same-nat | same-nat-isolated)
     lab_site 1 cone
     lab_host 1 2 > /dev/null
-    lab_turn
-    start_origin pubhost "$LAB_PUBHOST_IP" "max-peers=1"
-    start_viewer v1 h1 "$ORIGIN_URI" "stun-server=$STUN turn-server=$TURN" \
-      "origin=direct:host? viewer=direct:host"
-    sleep 1
-    start_viewer v2 h1-2 "$ORIGIN_URI" "stun-server=$STUN turn-server=$TURN" \
-      "origin=direct:host? viewer=direct:host"
-    finish_viewers
-    ;;
-
-  # Two viewers behind one cone NAT but not on one LAN (isolated bridge
-  # ports: two LANs of one router, or two subscribers of a carrier NAT).
-  # Neither host address reaches the other and the NAT does not hairpin,
-  # so their link must go through the relay, while each still reaches the
-  # origin directly.
-  same-nat-isolated)
-    lab_site 1 cone
-    lab_host 1 2 > /dev/null
-    lab_isolate 1
-    if lab_x h1 ping -c 1 -W 1 10.0.1.3 > /dev/null 2>&1; then
-      echo "h1 still reaches h1-2 on the LAN: isolation failed" >&2
-      exit 1
+    expect="origin=direct:host? viewer=direct:host"
+    if [ "$CASE" = same-nat-isolated ]; then
+      lab_isolate 1
+      if lab_x h1 ping -c 1 -W 1 10.0.1.3 > /dev/null 2>&1; then
+        echo "h1 still reaches h1-2 on the LAN: isolation failed" >&2
+        exit 1
+      fi
+      expect="origin=direct:host? viewer=relay"
     fi
     lab_turn
     start_origin pubhost "$LAB_PUBHOST_IP" "max-peers=1"
     start_viewer v1 h1 "$ORIGIN_URI" "stun-server=$STUN turn-server=$TURN" \
-      "origin=direct:host? viewer=relay"
+      "$expect"
     sleep 1
     start_viewer v2 h1-2 "$ORIGIN_URI" "stun-server=$STUN turn-server=$TURN" \
-      "origin=direct:host? viewer=relay"
+      "$expect"
     finish_viewers
     ;;
 

@@ -386,15 +386,13 @@ attack_announce_ahead (HostileLink * hl)
 static void
 deaf_once_request (HostileLink * hl, const SwarmMessage * m)
 {
+  guint known = MIN (hl->n_asked, G_N_ELEMENTS (hl->asked_once)), i;
   GBytes *segment;
-  guint i;
 
   if (m->request.count > 0)
     return;
-  for (i = 0; i < MIN (hl->n_asked, G_N_ELEMENTS (hl->asked_once)); i++)
-    if (hl->asked_once[i] == m->request.seq)
-      break;
-  if (i == MIN (hl->n_asked, G_N_ELEMENTS (hl->asked_once))) {
+  for (i = 0; i < known && hl->asked_once[i] != m->request.seq; i++);
+  if (i == known) {
     hl->asked_once[hl->n_asked++ % G_N_ELEMENTS (hl->asked_once)] =
         m->request.seq;
     return;
