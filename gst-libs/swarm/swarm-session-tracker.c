@@ -280,12 +280,29 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
   g_free (sdp);
 }
 
+/* Two peers offered each other and each answered the other's offer: each
+ * then holds an answerer link and gets an answer to its own offer.  Were
+ * each to keep the link it had first, each would drop the link the other
+ * kept, and both would wait out ICE on a half-dead pair (a viewer that
+ * never joined, in the lab).  Both ends keep the link whose offerer has the
+ * smaller peer id, as on_peer_ready does for two links that both came up.
+ * TRUE when @twin, our answerer link to the peer that just answered us,
+ * is the one to drop. */
+static gboolean
+session_crossed_offer_loses (SwarmSession * s, PeerEntry * twin)
+{
+  return !twin->was_ready
+      && swarm_peer_get_link_role (twin->peer) == SWARM_LINK_ANSWERER
+      && strcmp (s->local.peer_id, swarm_peer_get_remote_id (twin->peer)) < 0;
+}
+
 /* Someone answered one of our offers (tracker or relayed). */
 void
 session_apply_answer (SwarmSession * s, const gchar * peer_id,
     const gchar * offer_id, const gchar * text)
 {
   GError *error = NULL;
+  PeerEntry *twin;
   gchar *sdp;
   guint i;
 
@@ -300,7 +317,13 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
     if (e->relay_id && g_strcmp0 (swarm_peer_get_remote_id (e->peer),
             peer_id) != 0)
       continue;
-    if (session_find_linked (s, peer_id, e) || session_is_banned (s, peer_id)
+    twin = session_find_linked (s, peer_id, e);
+    if (twin && session_crossed_offer_loses (s, twin)) {
+      GST_DEBUG ("offers crossed with %s: keeping ours", peer_id);
+      swarm_peer_close (twin->peer);
+      twin = NULL;
+    }
+    if (twin || session_is_banned (s, peer_id)
         || session_count_partners (s) >= s->max_peers) {
       swarm_peer_close (e->peer);
       return;

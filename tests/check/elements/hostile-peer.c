@@ -21,6 +21,9 @@ typedef struct {
   SwarmLink *link;
   gchar *remote_id;
   gchar *offer_id;
+  gboolean offerer;             /* our offer (crossing), not an answer */
+  gchar *local_sdp;             /* our offer, until it is announced */
+  gboolean drop_once_answered;  /* crossing: the link the rule gives up */
   gboolean connected;
   gboolean closed;
   gboolean hello;
@@ -51,9 +54,21 @@ struct _HostilePeer {
   GPtrArray *links;             /* HostileLink* */
   GSource *tick;
 
+  /* crossing: the victim's first offer, held until it answered ours */
+  gchar *held_from;
+  gchar *held_offer_id;
+  gchar *held_sdp;
+  gboolean crossing_started;
+  guint offers_described;
+  gint64 crossed_us;
+
   GMutex lock;
   HostileStats stats;
 };
+
+/* One offer for each other peer in the test swarm (the origin and the
+ * victim): the tracker hands each offer to a different peer. */
+#define CROSSING_OFFERS 2
 
 const gchar *
 hostile_attack_name (HostileAttack attack)
@@ -61,7 +76,7 @@ hostile_attack_name (HostileAttack attack)
   static const gchar *names[] = {
     "honest", "forged", "altered", "wrong-swarm", "request-flood", "garbage",
     "replay", "far-ahead", "signal-flood", "huge-segments", "offer-flood",
-    "deaf-once",
+    "deaf-once", "crossing-high", "crossing-low",
   };
   return attack < G_N_ELEMENTS (names) ? names[attack] : "?";
 }
@@ -74,7 +89,21 @@ hl_free (HostileLink * hl)
     g_ptr_array_unref (hl->replay);
   g_free (hl->remote_id);
   g_free (hl->offer_id);
+  g_free (hl->local_sdp);
   g_free (hl);
+}
+
+static gboolean
+hostile_is_crossing (HostileAttack attack)
+{
+  return attack == HOSTILE_CROSSING_HIGH || attack == HOSTILE_CROSSING_LOW;
+}
+
+/* Peers whose messages count as no attack. */
+static gboolean
+hostile_is_benign (HostileAttack attack)
+{
+  return attack == HOSTILE_HONEST || hostile_is_crossing (attack);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -102,7 +131,7 @@ hl_send (HostileLink * hl, const SwarmMessage * msg, guint8 * out)
     out = buf;
   len = swarm_wire_write (msg, out, SWARM_WIRE_MAX_DATAGRAM);
   g_assert (len > 0);
-  if (hl->h->attack == HOSTILE_HONEST) {
+  if (hostile_is_benign (hl->h->attack)) {
     /* the control case counts nothing as an attack */
     if (!hl->closed && hl->connected)
       swarm_link_send (hl->link, out, len);
@@ -453,6 +482,8 @@ hl_attack (HostileLink * hl)
   swarm_link_begin_batch (hl->link);
   switch (hl->h->attack) {
     case HOSTILE_HONEST:
+    case HOSTILE_CROSSING_HIGH:
+    case HOSTILE_CROSSING_LOW:
       break;
     case HOSTILE_FORGED:
     case HOSTILE_ALTERED:
@@ -510,16 +541,30 @@ tick_cb (gpointer data)
 
 /* ---- link callbacks --------------------------------------------------- */
 
+static void crossing_announce (HostilePeer * h);
+
 static void
 on_link_description (SwarmLink * link, const gchar * sdp, gpointer user_data)
 {
   HostileLink *hl = user_data;
   GError *error = NULL;
 
+  if (hl->offerer) {
+    /* kept until every offer of the round is described */
+    hl->local_sdp = g_strdup (sdp);
+    hl->h->offers_described++;
+    crossing_announce (hl->h);
+    return;
+  }
   if (!swarm_tracker_client_answer (hl->h->tracker, hl->remote_id,
           hl->offer_id, sdp, &error)) {
     GST_INFO ("could not answer: %s", error->message);
     g_error_free (error);
+  }
+  if (hl->drop_once_answered) {
+    GST_INFO ("crossing: answered %s's offer, dropping that link",
+        hl->remote_id);
+    swarm_link_close (hl->link);
   }
 }
 
@@ -531,6 +576,12 @@ on_link_connected (SwarmLink * link, gpointer user_data)
   hl->connected = TRUE;
   g_mutex_lock (&hl->h->lock);
   hl->h->stats.links_connected++;
+  if (!hl->h->stats.first_link) {
+    hl->h->stats.first_link = hl->offerer ? 'o' : 'a';
+    if (hl->h->crossed_us)
+      hl->h->stats.cross_to_link_ms =
+          (g_get_monotonic_time () - hl->h->crossed_us) / 1000;
+  }
   g_mutex_unlock (&hl->h->lock);
   GST_INFO ("linked to %s (%s)", hl->remote_id,
       hostile_attack_name (hl->h->attack));
@@ -629,26 +680,23 @@ on_tracker_connected (SwarmTrackerClient * c, gpointer user_data)
   }
 }
 
-static void
-on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
-    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+/* Takes up @peer_id's offer: a link as answerer, answered once gathered. */
+static HostileLink *
+hostile_answer_offer (HostilePeer * h, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp)
 {
-  HostilePeer *h = user_data;
   SwarmLinkConfig config = { 0 };
   HostileLink *hl;
   GError *error = NULL;
   guint i, live = 0;
 
-  g_mutex_lock (&h->lock);
-  h->stats.offers++;
-  g_mutex_unlock (&h->lock);
   for (i = 0; i < h->links->len; i++) {
     HostileLink *o = g_ptr_array_index (h->links, i);
     if (!o->closed)
       live++;
   }
   if (live >= MAX_LINKS)
-    return;
+    return NULL;
   config.connect_timeout_ms = 5000;
   hl = g_new0 (HostileLink, 1);
   hl->h = h;
@@ -663,11 +711,133 @@ on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
     g_error_free (error);
     hl->closed = TRUE;
   }
+  return hl;
+}
+
+/* Crossing, step 1: the victim offered; hold its offer and offer to it
+ * (and to the origin, as the tracker shares offers out one per peer). */
+static void
+crossing_start (HostilePeer * h, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp)
+{
+  SwarmLinkConfig config = { 0 };
+  guint i;
+
+  h->crossing_started = TRUE;
+  h->held_from = g_strdup (peer_id);
+  h->held_offer_id = g_strdup (offer_id);
+  h->held_sdp = g_strdup (sdp);
+  config.connect_timeout_ms = 5000;
+  for (i = 0; i < CROSSING_OFFERS; i++) {
+    HostileLink *hl = g_new0 (HostileLink, 1);
+    GError *error = NULL;
+
+    hl->h = h;
+    hl->offerer = TRUE;
+    hl->offer_id = swarm_peer_id_generate ();
+    hl->link = swarm_link_new (h->context, SWARM_LINK_OFFERER, &config,
+        h->credentials, &link_callbacks, hl);
+    g_ptr_array_add (h->links, hl);
+    if (!swarm_link_start (hl->link, &error))
+      g_error ("crossing: could not start an offer: %s", error->message);
+  }
+}
+
+/* Step 2: every offer is described: announce them together. */
+static void
+crossing_announce (HostilePeer * h)
+{
+  SwarmTrackerOffer offers[CROSSING_OFFERS];
+  GError *error = NULL;
+  guint i, n = 0;
+
+  if (h->offers_described < CROSSING_OFFERS)
+    return;
+  for (i = 0; i < h->links->len && n < CROSSING_OFFERS; i++) {
+    HostileLink *hl = g_ptr_array_index (h->links, i);
+
+    if (hl->offerer && hl->local_sdp) {
+      offers[n].offer_id = hl->offer_id;
+      offers[n].sdp = hl->local_sdp;
+      n++;
+    }
+  }
+  if (!swarm_tracker_client_announce (h->tracker, NULL, 1, n, offers, n,
+          &error)) {
+    GST_INFO ("crossing: announce failed: %s", error->message);
+    g_error_free (error);
+  }
+}
+
+static void
+on_tracker_offer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  HostilePeer *h = user_data;
+
+  g_mutex_lock (&h->lock);
+  h->stats.offers++;
+  g_mutex_unlock (&h->lock);
+  if (hostile_is_crossing (h->attack) && !h->crossing_started) {
+    crossing_start (h, peer_id, offer_id, sdp);
+    return;
+  }
+  hostile_answer_offer (h, peer_id, offer_id, sdp);
+}
+
+/* Step 3: the victim answered our offer, so it now holds a link as
+ * answerer while its own offer is still open: answer that offer now, and
+ * the two links cross.  Both ends keep the link whose offerer has the
+ * smaller peer id; we drop the other one ourselves, as the victim must. */
+static void
+on_tracker_answer (SwarmTrackerClient * c, const gchar * peer_id,
+    const gchar * offer_id, const gchar * sdp, gpointer user_data)
+{
+  HostilePeer *h = user_data;
+  HostileLink *ours = NULL, *theirs;
+  GError *error = NULL;
+  gboolean keep_ours;
+  guint i;
+
+  for (i = 0; i < h->links->len && !ours; i++) {
+    HostileLink *hl = g_ptr_array_index (h->links, i);
+    if (hl->offerer && !hl->closed && !hl->remote_id
+        && g_strcmp0 (hl->offer_id, offer_id) == 0)
+      ours = hl;
+  }
+  if (!ours)
+    return;
+  if (g_strcmp0 (peer_id, h->held_from) != 0 || h->crossed_us) {
+    swarm_link_close (ours->link);      /* the origin's answer: not wanted */
+    return;
+  }
+  ours->remote_id = g_strdup (peer_id);
+  if (!swarm_link_set_remote_description (ours->link, sdp, &error)) {
+    GST_INFO ("crossing: bad answer: %s", error->message);
+    g_error_free (error);
+    swarm_link_close (ours->link);
+    return;
+  }
+  theirs = hostile_answer_offer (h, h->held_from, h->held_offer_id,
+      h->held_sdp);
+  g_assert (theirs != NULL);
+  h->crossed_us = g_get_monotonic_time ();
+  g_mutex_lock (&h->lock);
+  h->stats.crossings++;
+  g_mutex_unlock (&h->lock);
+  keep_ours = strcmp (h->peer_id, peer_id) < 0;
+  GST_INFO ("crossing with %s: keeping %s link", peer_id,
+      keep_ours ? "our" : "its");
+  if (keep_ours)
+    theirs->drop_once_answered = TRUE;
+  else
+    swarm_link_close (ours->link);
 }
 
 static const SwarmTrackerClientCallbacks tracker_callbacks = {
   .connected = on_tracker_connected,
   .offer = on_tracker_offer,
+  .answer = on_tracker_answer,
 };
 
 /* ---- thread and lifecycle --------------------------------------------- */
@@ -717,7 +887,14 @@ hostile_peer_start (const gchar * tracker_url, const guint8 * swarm_key,
   h->url = g_strdup (tracker_url);
   memcpy (h->swarm_key, swarm_key, SWARM_WIRE_KEY_LEN);
   h->info_hash = swarm_id_to_info_hash (swarm_key);
-  h->peer_id = swarm_peer_id_generate ();
+  /* generated ids are "-GP" + version + "-" + 12 of [0-9A-Za-z] */
+  if (attack == HOSTILE_CROSSING_HIGH)
+    h->peer_id = g_strdup ("-GP0100-zzzzzzzzzzzz");
+  else if (attack == HOSTILE_CROSSING_LOW)
+    h->peer_id = g_strdup ("-GP0100-000000000000");
+  else
+    h->peer_id = swarm_peer_id_generate ();
+  h->stats.cross_to_link_ms = -1;
   h->other = swarm_identity_generate (NULL);
   h->credentials = swarm_dtls_credentials_new (NULL);
   g_assert (h->credentials);
@@ -789,6 +966,9 @@ hostile_peer_stop (HostilePeer * h)
   g_free (h->url);
   g_free (h->info_hash);
   g_free (h->peer_id);
+  g_free (h->held_from);
+  g_free (h->held_offer_id);
+  g_free (h->held_sdp);
   g_mutex_clear (&h->lock);
   g_free (h);
 }

@@ -28,6 +28,12 @@ typedef enum {
   HOSTILE_DEAF_ONCE,            /* announces genuine segments ahead of the
                                  * origin and ignores the first REQUEST for
                                  * each (as if lost), serving the second */
+  HOSTILE_CROSSING_HIGH,        /* not an attack: offers to the victim right
+                                 * after the victim offered to it, and
+                                 * answers only once the victim answered, so
+                                 * that the two links cross; its peer id
+                                 * sorts above any generated one */
+  HOSTILE_CROSSING_LOW,         /* the same, with an id that sorts below */
 } HostileAttack;
 
 /* Builds segment @seq of the stream, signed by @signer (NULL: the real
@@ -45,6 +51,11 @@ typedef struct {
   guint byes;                   /* BYEs received */
   guint64 attack_messages;      /* hostile datagrams sent */
   guint64 genuine_chunks;       /* DATA we received from victims */
+  /* crossing: both offers answered (0 or 1), and the first link that
+   * came up: 'o' ours (the victim answered), 'a' the victim's */
+  guint crossings;
+  gchar first_link;
+  gint64 cross_to_link_ms;      /* -1 until both happened */
 } HostileStats;
 
 /* Joins the swarm of @swarm_key through the tracker at @tracker_url. */
