@@ -84,6 +84,25 @@ def check_slack(logs, nviewers, never_played, failures):
             failures.append(f"bench-slack.py: quantiles out of order {row}")
 
 
+def show_silent_viewers(d, logs):
+    """The swarm library's own account (INFO: links, partners, trackers) of
+    each viewer that never played, for a failure seen only in CI."""
+    for v in d.get("per_viewer", []):
+        if v.get("rendered"):
+            continue
+        i = v.get("id")
+        path = os.path.join(logs, f"p2p-viewer-{i}.log")
+        try:
+            with open(path, errors="replace") as f:
+                lines = [ln.rstrip() for ln in f if " swarm " in ln]
+        except OSError:
+            continue
+        print(f"--- viewer {i} never played; its swarm log "
+              f"(last 60 of {len(lines)} lines):")
+        for ln in lines[-60:]:
+            print(re.sub(r"\x1b\[[0-9;]*m", "", ln))
+
+
 def check_lab(d, logs, failures):
     """--lab: the sites, impairments and per-viewer sites are reported, and
     the delay really was on the path (the origin measured the RTT)."""
@@ -136,7 +155,9 @@ def main():
     print(" ".join(cmd), flush=True)
     # p2psrc's per-segment slack lines, for tools/bench-slack.py
     env = dict(os.environ)
-    env["GST_DEBUG"] = env.get("GST_DEBUG", "*:1") + ",p2psrc:6"
+    # and the swarm library's INFO lines, shown for a viewer that never
+    # played
+    env["GST_DEBUG"] = env.get("GST_DEBUG", "*:1") + ",swarm:4,p2psrc:6"
     proc = subprocess.Popen(cmd, env=env)
     rc = proc.wait(timeout=150)
     if lab and rc == 77:
@@ -192,6 +213,7 @@ def main():
     check(len(d["timeline"]) >= 3, "timeline has samples")
     check_slack(logs, nviewers, d["viewers_never_played"], failures)
     if failures:
+        show_silent_viewers(d, logs)
         sys.exit("FAIL: " + "; ".join(failures))
     print("ok: " + ", ".join(f"{k}={d[k]}" for k in KEYS))
 
