@@ -28,16 +28,29 @@ add_sample (SwarmPlayout * p, gint64 slack_us)
   p->n++;
 }
 
+/* How many of the latest samples speak for the path: the newer half of
+ * all so far, at least the warm-up's worth, at most the window.  The
+ * first segments after a join came over links just made, from partners
+ * found first, and say little about the path a few seconds on; were they
+ * kept for the whole window, a joiner that started far behind live would
+ * wait ten seconds before catching up at all (the lab's late joiners spent
+ * 10-20 s over 2 s of latency). */
+static guint
+window_count (const SwarmPlayout * p)
+{
+  return MIN (MIN (MAX (p->n / 2, p->warmup), SWARM_PLAYOUT_WINDOW), p->n);
+}
+
 /* The second smallest sample in the window: one late arrival in ten
  * seconds is an accident, two are the path. */
 static gint64
 low_quantile (const SwarmPlayout * p)
 {
-  guint count = MIN (p->n, SWARM_PLAYOUT_WINDOW), i;
+  guint count = window_count (p), i;
   gint64 lowest = G_MAXINT64, second = G_MAXINT64;
 
   for (i = 0; i < count; i++) {
-    gint64 v = p->samples[i];
+    gint64 v = p->samples[(p->n - 1 - i) % SWARM_PLAYOUT_WINDOW];
 
     if (v < lowest) {
       second = lowest;

@@ -160,6 +160,38 @@ GST_START_TEST (test_warmup)
 
 GST_END_TEST;
 
+/* A joiner whose first segments came just in time (its first partners were
+ * slow; slack within the tolerance of the floor), after which everything
+ * arrives 1.5 s early: those first samples leave the window once they are
+ * the older half of all, so it catches up from the 19th segment on (the
+ * second smallest of the newest ten), not after a whole window of ten
+ * seconds, and never moves later meanwhile. */
+GST_START_TEST (test_join_samples_age_out)
+{
+  SwarmPlayout p;
+  gint64 applied = 0, shift;
+  guint i, first_earlier = 0;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  for (i = 0; i < 10; i++)
+    fail_unless_equals_int64 (swarm_playout_update (&p, 230000, SEGMENT_US),
+        0);
+  for (i = 10; i < 80; i++) {
+    shift = swarm_playout_update (&p, 1500000 + applied, SEGMENT_US);
+    fail_unless (shift <= 0, "moved later by %" G_GINT64_FORMAT " at %u",
+        shift, i);
+    if (shift < 0 && !first_earlier)
+      first_earlier = i;
+    applied += shift;
+  }
+  fail_unless_equals_int (first_earlier, 18);
+  /* 60 steps of 40 ms would be 2.4 s: it stopped at the floor */
+  fail_unless (1500000 + applied >= FLOOR_US);
+  fail_unless (1500000 + applied <= FLOOR_US + TOLERANCE_US + SEGMENT_US / 5);
+}
+
+GST_END_TEST;
+
 static Suite *
 playout_suite (void)
 {
@@ -173,6 +205,7 @@ playout_suite (void)
   tcase_add_test (tc, test_drift_bounded);
   tcase_add_test (tc, test_outliers_and_misses);
   tcase_add_test (tc, test_warmup);
+  tcase_add_test (tc, test_join_samples_age_out);
   return s;
 }
 
