@@ -14,9 +14,20 @@ typedef struct {
   guint64 seq;
   GBytes *bytes;
   guint chunk_count;
-  guint next;                   /* next chunk index to consider */
+  guint next;                   /* next chunk index to consider; past the
+                                 * chunks, the parity groups */
   guint8 *wanted;               /* NULL = every chunk, else bitmap */
+  guint parity_groups;          /* PARITY messages after the chunks */
 } Upload;
+
+/* Loss on a link (bytes given up on over bytes sent) above which whole
+ * segments are followed by parity: at 2 % loss a third of 21-chunk
+ * segments lose a chunk, and each such loss costs a round trip per hop
+ * (the last chunk's, two and more); one parity chunk per 16 rebuilds a
+ * lone loss in its group at once.  Loss-free links pay nothing. */
+#define PARITY_LOSS_RATE 0.005
+/* ...measured over at least this much sent */
+#define PARITY_MIN_SENT (64 * 1024)
 
 struct _SwarmPeer {
   GMainContext *context;
@@ -55,6 +66,7 @@ struct _SwarmPeer {
   guint64 recent_requests[4];
   guint n_requests;
   guint64 segments_pushed;
+  guint64 parity_sent;          /* PARITY messages */
 
   /* sender: LEDBAT window and pacing */
   SwarmCongestion *cc;
@@ -282,6 +294,35 @@ peer_note_have (SwarmPeer * p, guint64 seq, gboolean key)
     p->callbacks.have (p, seq, key, p->user_data);
 }
 
+static gboolean
+peer_link_is_lossy (SwarmPeer * p)
+{
+  SwarmCongestionStats st;
+
+  swarm_congestion_get_stats (p->cc, g_get_monotonic_time (), &st);
+  return st.bytes_sent >= PARITY_MIN_SENT
+      && st.bytes_lost > PARITY_LOSS_RATE * st.bytes_sent;
+}
+
+/* PARITY for group @group of @u: the XOR of its chunks, each padded with
+ * zeros to a whole chunk, into @out (SWARM_CHUNK_SIZE bytes). */
+static void
+upload_parity (const Upload * u, guint group, guint8 * out)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (u->bytes, &size);
+  guint c;
+
+  memset (out, 0, SWARM_CHUNK_SIZE);
+  for (c = group; c < u->chunk_count; c += u->parity_groups) {
+    gsize off = (gsize) c * SWARM_CHUNK_SIZE;
+    gsize len = MIN (SWARM_CHUNK_SIZE, size - off), i;
+
+    for (i = 0; i < len; i++)
+      out[i] ^= data[off + i];
+  }
+}
+
 /* Queues (a part of) segment @seq for upload: @count == 0 the whole of it,
  * else the chunks set in @bits from @first.  FALSE if we cannot. */
 static gboolean
@@ -313,6 +354,8 @@ peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
   u->seq = seq;
   u->bytes = bytes;
   u->chunk_count = chunk_count;
+  if (count == 0 && peer_link_is_lossy (p))
+    u->parity_groups = swarm_wire_parity_groups (chunk_count);
   if (count > 0) {
     guint i;
 
@@ -466,7 +509,9 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
         swarm_congestion_on_loss (p->cc, g_get_monotonic_time ());
       peer_handle_request (p, msg);
       break;
-    case SWARM_MSG_DATA:{
+    case SWARM_MSG_DATA:
+    case SWARM_MSG_PARITY:{
+      /* parity is data to congestion control: sent, received, acked */
       guint32 sample = now_us32 () - msg->data.send_time_us;
 
       p->bytes_received += msg->data.payload_len;
@@ -668,6 +713,12 @@ swarm_peer_get_segments_pushed (SwarmPeer * p)
   return p->segments_pushed;
 }
 
+guint64
+swarm_peer_get_parity_sent (SwarmPeer * p)
+{
+  return p->parity_sent;
+}
+
 void
 swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg)
 {
@@ -795,13 +846,16 @@ swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
     const guint8 *data = g_bytes_get_data (u->bytes, &size);
     gboolean blocked = FALSE;
 
-    while (u->next < u->chunk_count) {
+    while (u->next < u->chunk_count + u->parity_groups) {
       guint c = u->next;
       SwarmMessage msg = {.type = SWARM_MSG_DATA };
+      guint8 parity[SWARM_CHUNK_SIZE];
       gsize off = (gsize) c * SWARM_CHUNK_SIZE;
-      gsize len = MIN (SWARM_CHUNK_SIZE, size - off);
+      gsize len = c < u->chunk_count ? MIN (SWARM_CHUNK_SIZE, size - off) :
+          SWARM_CHUNK_SIZE;
 
-      if (u->wanted && !swarm_wire_bit_get (u->wanted, c)) {
+      if (c < u->chunk_count && u->wanted
+          && !swarm_wire_bit_get (u->wanted, c)) {
         u->next++;
         continue;
       }
@@ -817,6 +871,14 @@ swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
       msg.data.send_time_us = now_us32 ();
       msg.data.payload = data + off;
       msg.data.payload_len = len;
+      if (c >= u->chunk_count) {
+        msg.type = SWARM_MSG_PARITY;
+        msg.data.chunk_index = c - u->chunk_count;
+        msg.data.parity_groups = u->parity_groups;
+        upload_parity (u, msg.data.chunk_index, parity);
+        msg.data.payload = parity;
+        p->parity_sent++;
+      }
       peer_send (p, &msg);
       p->bytes_sent += len;
       allow -= len;

@@ -71,7 +71,7 @@ typedef struct {
   /* The partner announced @seq. */
   void (*have) (SwarmPeer * p, guint64 seq, gboolean keyframe,
       gpointer user_data);
-  /* A chunk arrived. */
+  /* A chunk (DATA) or a parity chunk (PARITY) arrived. */
   void (*data) (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
   /* The partner queued chunks for upload: the session pumps them. */
   void (*upload) (SwarmPeer * p, gpointer user_data);
@@ -107,6 +107,8 @@ gboolean swarm_peer_is_child (SwarmPeer * p, guint64 seq);
  * partner has it, we do not serve, or the upload queue is full. */
 gboolean swarm_peer_push (SwarmPeer * p, guint64 seq);
 guint64 swarm_peer_get_segments_pushed (SwarmPeer * p);
+/* PARITY messages sent after whole segments (lossy links only). */
+SWARM_API guint64 swarm_peer_get_parity_sent (SwarmPeer * p);
 /* Any message the session composes itself (PEX, SIGNAL). */
 void swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg);
 /* @count == 0: the whole segment; else the chunks set in @bits. */

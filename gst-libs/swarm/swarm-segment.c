@@ -501,6 +501,15 @@ swarm_segment_peek (const guint8 * data, gsize len, guint64 * seq,
 }
 
 gboolean
+swarm_segment_peek_publish_time (const guint8 * data, gsize len,
+    gint64 * publish_time_us)
+{
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  return read_fixed_header (data, len, NULL, NULL, publish_time_us, NULL);
+}
+
+gboolean
 swarm_segment_verify (GBytes * bytes, SwarmIdentity * publisher,
     GError ** error)
 {

@@ -68,6 +68,10 @@ typedef struct {
 /* Cheap look at an encoded segment's header, without verification. */
 SWARM_API gboolean swarm_segment_peek (const guint8 * data, gsize len,
     guint64 * seq, SwarmSegmentFlags * flags, GError ** error);
+/* The publisher's wall clock when it cut the segment, from the same
+ * header (unverified). */
+SWARM_API gboolean swarm_segment_peek_publish_time (const guint8 * data,
+    gsize len, gint64 * publish_time_us);
 /* Checks the publisher's signature over the whole encoded segment. */
 SWARM_API gboolean swarm_segment_verify (GBytes * bytes,
     SwarmIdentity * publisher, GError ** error);

@@ -49,6 +49,11 @@ G_BEGIN_DECLS
 #define REORDER_CHUNKS 3
 #define TAIL_STALL_MARGIN_US (30 * 1000)
 #define TAIL_REPAIRS 3
+/* A partner that sent PARITY this recently follows whole segments with it
+ * (its link is lossy): a lost chunk waits for its group's parity, which
+ * rebuilds one per group at once, instead of costing a round trip; what is
+ * still missing then is asked for as above. */
+#define PARITY_EXPECTED_US (5 * G_USEC_PER_SEC)
 /* An offer nobody answered is withdrawn after this long. */
 #define OFFER_EXPIRY_US (4 * G_USEC_PER_SEC)
 #define OFFER_MIN_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -130,6 +135,7 @@ struct _PeerEntry {
   gdouble rate_in_bps, rate_out_bps;
   gint64 slow_until_us;         /* stalled a transfer: avoided until then */
   gint64 last_data_us;          /* its latest chunk arrived then */
+  gint64 parity_seen_us;        /* its latest PARITY arrived then */
   /* PEX: the partner's own partners, and signalling through a partner */
   GPtrArray *pex_ids;           /* gchar*, NULL until it sent a list */
   gchar *relay_id;              /* our offer/answer goes via this partner */
@@ -156,6 +162,15 @@ struct _Transfer {
    * whole from one, so the liar can be told */
   gboolean single_source;
   gboolean pushed;              /* the source sent it unasked */
+  gboolean asked_whole;         /* its source was asked for all of it */
+  /* monotonic µs: the transfer began (asked for, or first pushed chunk),
+   * and its first chunk came; for the per-segment debug line */
+  gint64 created_us;
+  gint64 first_chunk_us;
+  /* forward error correction: parity per group, as it arrives */
+  guint parity_groups;          /* 0 until the first PARITY */
+  guint8 *parity;               /* parity_groups × SWARM_CHUNK_SIZE */
+  guint8 *parity_got;           /* bitmap of groups */
 };
 
 struct _SwarmSession {
@@ -210,6 +225,7 @@ struct _SwarmSession {
   gboolean reported_failure;
   guint64 closed_bytes_sent;
   guint64 closed_segments_pushed;
+  guint64 closed_parity_sent;
   guint housekeeping_ticks;
   guint announce_cursor;        /* origin: round-robin over partners */
   SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
@@ -269,6 +285,9 @@ struct _SwarmSession {
   guint64 messages_junk;
   guint64 chunks_unwanted;
   guint64 chunks_repaired;      /* asked for again after a loss */
+  guint64 chunks_rebuilt;       /* lost, rebuilt from parity */
+  guint64 parity_received;
+  guint64 parity_sent;          /* all links, closed ones included */
   guint64 requests_resent;      /* requests that may have been lost */
   guint64 requests_refused;
   guint64 offers_refused;

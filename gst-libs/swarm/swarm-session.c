@@ -41,6 +41,7 @@ session_add_transfer (SwarmSession * s, guint64 seq, PeerEntry * source)
 
   t->session = s;
   t->seq = seq;
+  t->created_us = g_get_monotonic_time ();
   *key = seq;
   g_hash_table_insert (s->transfers, key, t);
   if (source) {
@@ -64,6 +65,9 @@ transfer_clear_chunks (Transfer * t)
   g_clear_pointer (&t->got, g_free);
   g_clear_pointer (&t->asks, g_free);
   g_clear_pointer (&t->contributors, g_ptr_array_unref);
+  g_clear_pointer (&t->parity, g_free);
+  g_clear_pointer (&t->parity_got, g_free);
+  t->parity_groups = 0;
   t->chunk_count = 0;
   t->size = 0;
   t->n_got = 0;
@@ -428,6 +432,32 @@ session_verify (SwarmSession * s, GBytes * bytes, GError ** error)
   return ok;
 }
 
+/* One line per segment received, for working out where a viewer's
+ * latency goes (tools/bench-arrivals.py): how it came, how long it took,
+ * how much was asked for again, and its age by the publisher's clock
+ * (meaningful where both clocks agree, as in p2p-bench). */
+static void
+transfer_log_done (Transfer * t, GBytes * bytes, PeerEntry * last)
+{
+  gint64 now, published = 0;
+  guint i, asked_again = 0;
+
+  if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) < GST_LEVEL_DEBUG)
+    return;
+  now = g_get_monotonic_time ();
+  for (i = 0; i < t->chunk_count; i++)
+    asked_again += t->asks[i];
+  swarm_segment_peek_publish_time (g_bytes_get_data (bytes, NULL),
+      g_bytes_get_size (bytes), &published);
+  GST_DEBUG ("segment %" G_GUINT64_FORMAT " done from %s: %s, %u chunks, "
+      "%u asked again, first chunk after %" G_GINT64_FORMAT " ms, whole "
+      "after %" G_GINT64_FORMAT " ms, age %" G_GINT64_FORMAT " ms", t->seq,
+      swarm_peer_get_remote_id (last->peer), t->pushed ? "pushed" : "asked",
+      t->chunk_count, asked_again, (t->first_chunk_us - t->created_us) / 1000,
+      (now - t->created_us) / 1000,
+      published ? (g_get_real_time () - published) / 1000 : -1);
+}
+
 static void
 session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
 {
@@ -467,6 +497,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
     return;
   }
 
+  transfer_log_done (t, bytes, last);
   swarm_peer_send_ack (last->peer, t->seq, t->chunk_count, t->got);
   s->segment_bytes_avg = s->segment_bytes_avg ?
       (7 * s->segment_bytes_avg + t->size) / 8 : t->size;
@@ -623,6 +654,123 @@ transfer_accepts_from (Transfer * t, PeerEntry * e)
   return transfer_has_contributor (t, id);
 }
 
+static gsize
+transfer_chunk_len (const Transfer * t, guint idx)
+{
+  return MIN (SWARM_CHUNK_SIZE, t->size - (gsize) idx * SWARM_CHUNK_SIZE);
+}
+
+static void transfer_take_chunk (Transfer * t, PeerEntry * e, guint idx,
+    const guint8 * payload, gsize len);
+static void transfer_repair_group (Transfer * t, guint group);
+
+/* The one chunk of @group still missing, rebuilt from the group's parity
+ * and its other chunks; nothing while two or more are missing.  The
+ * signature check of the whole segment judges the result like any chunk,
+ * and the parity's sender is among its contributors. */
+static void
+transfer_try_rebuild (Transfer * t, PeerEntry * e, guint group)
+{
+  guint8 chunk[SWARM_CHUNK_SIZE];
+  guint c, missing = G_MAXUINT;
+  gsize i;
+
+  if (!t->parity || !swarm_wire_bit_get (t->parity_got, group))
+    return;
+  for (c = group; c < t->chunk_count; c += t->parity_groups) {
+    if (swarm_wire_bit_get (t->got, c))
+      continue;
+    if (missing != G_MAXUINT)
+      return;
+    missing = c;
+  }
+  if (missing == G_MAXUINT)
+    return;
+  memcpy (chunk, t->parity + (gsize) group * SWARM_CHUNK_SIZE,
+      SWARM_CHUNK_SIZE);
+  for (c = group; c < t->chunk_count; c += t->parity_groups) {
+    const guint8 *d = t->data + (gsize) c * SWARM_CHUNK_SIZE;
+    gsize len = transfer_chunk_len (t, c);
+
+    if (c == missing)
+      continue;
+    for (i = 0; i < len; i++)
+      chunk[i] ^= d[i];
+  }
+  g_mutex_lock (&t->session->lock);
+  t->session->chunks_rebuilt++;
+  g_mutex_unlock (&t->session->lock);
+  GST_LOG ("rebuilt chunk %u of %" G_GUINT64_FORMAT " from parity", missing,
+      t->seq);
+  transfer_take_chunk (t, e, missing, chunk, transfer_chunk_len (t, missing));
+}
+
+/* A PARITY for a transfer in progress (from a partner it takes chunks
+ * from); any other is of no use now (the segment came whole, or was
+ * never asked for) and costs nothing: a lossy link sends parity after
+ * every segment, most of which need none. */
+static void
+session_take_parity (SwarmSession * s, PeerEntry * e, const SwarmMessage * msg)
+{
+  Transfer *t = g_hash_table_lookup (s->transfers, &msg->data.seq);
+  guint group = msg->data.chunk_index;
+  guint64 seq;
+
+  g_mutex_lock (&s->lock);
+  s->parity_received++;
+  g_mutex_unlock (&s->lock);
+  /* from its source or a partner that sent some of its chunks (no
+   * takeover of a stalled push, as a chunk may do) */
+  if (!t || t->chunk_count == 0 || t->chunk_count != msg->data.chunk_count
+      || t->size != msg->data.segment_size || (t->source != e
+          && !transfer_has_contributor (t, swarm_peer_get_remote_id (e->peer))))
+    return;
+  if (t->parity_groups != msg->data.parity_groups) {
+    if (t->parity_groups != 0)
+      return;                   /* one grouping per transfer */
+    t->parity_groups = msg->data.parity_groups;
+    t->parity = g_malloc ((gsize) t->parity_groups * SWARM_CHUNK_SIZE);
+    t->parity_got = g_malloc0 ((t->parity_groups + 7) / 8);
+  }
+  if (swarm_wire_bit_get (t->parity_got, group))
+    return;
+  memcpy (t->parity + (gsize) group * SWARM_CHUNK_SIZE, msg->data.payload,
+      SWARM_CHUNK_SIZE);
+  swarm_wire_bit_set (t->parity_got, group);
+  e->parity_seen_us = g_get_monotonic_time ();
+  seq = t->seq;
+  transfer_try_rebuild (t, e, group);
+  if (g_hash_table_lookup (s->transfers, &seq) == t && t->source == e)
+    transfer_repair_group (t, group);
+}
+
+/* Chunk @idx of @t is in hand (arrived from @e, or rebuilt from what @e
+ * sent): store it, then finish the segment, or rebuild or repair what is
+ * still missing. */
+static void
+transfer_take_chunk (Transfer * t, PeerEntry * e, guint idx,
+    const guint8 * payload, gsize len)
+{
+  SwarmSession *s = t->session;
+
+  memcpy (t->data + (gsize) idx * SWARM_CHUNK_SIZE, payload, len);
+  swarm_wire_bit_set (t->got, idx);
+  if (t->n_got++ == 0)
+    t->first_chunk_us = g_get_monotonic_time ();
+  transfer_note_contributor (t, swarm_peer_get_remote_id (e->peer));
+  t->last_progress_us = e->last_data_us = g_get_monotonic_time ();
+  t->tail_repairs = 0;
+  if (t->n_got == t->chunk_count) {
+    session_complete_transfer (s, t, e);
+    return;
+  }
+  if (t->source == e)
+    transfer_repair_gaps (t, idx);
+  /* last: it may complete (and free) the transfer */
+  if (t->parity)
+    transfer_try_rebuild (t, e, idx % t->parity_groups);
+}
+
 static void
 on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
 {
@@ -630,6 +778,11 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   SwarmSession *s = e->session;
   Transfer *t;
   guint idx = msg->data.chunk_index;
+
+  if (msg->type == SWARM_MSG_PARITY) {
+    session_take_parity (s, e, msg);
+    return;
+  }
 
   g_mutex_lock (&s->lock);
   s->bytes_received += msg->data.payload_len;
@@ -683,17 +836,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     swarm_peer_note_waste (p);
     return;
   }
-  memcpy (t->data + (gsize) idx * SWARM_CHUNK_SIZE, msg->data.payload,
-      msg->data.payload_len);
-  swarm_wire_bit_set (t->got, idx);
-  t->n_got++;
-  transfer_note_contributor (t, swarm_peer_get_remote_id (p));
-  t->last_progress_us = e->last_data_us = g_get_monotonic_time ();
-  t->tail_repairs = 0;
-  if (t->n_got == t->chunk_count)
-    session_complete_transfer (s, t, e);
-  else if (t->source == e)
-    transfer_repair_gaps (t, idx);
+  transfer_take_chunk (t, e, idx, msg->data.payload, msg->data.payload_len);
 }
 
 static void
@@ -721,13 +864,63 @@ on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data)
 /* Chunk @idx of @t arrived from its source: the chunks before it asked
  * for once and still missing were lost (see REORDER_CHUNKS), and are asked
  * for again from the same source. */
+/* Its source has been following segments with parity: losses wait for
+ * it, since one per group is rebuilt without a round trip
+ * (transfer_repair_group asks for the rest as each parity arrives; a lost
+ * parity is a lost tail to session_retry_transfers). */
+static gboolean
+transfer_expects_parity (const Transfer * t)
+{
+  return t->source && (t->pushed || t->asked_whole)
+      && t->source->parity_seen_us
+      && g_get_monotonic_time () - t->source->parity_seen_us <
+      PARITY_EXPECTED_US;
+}
+
+/* Asks the source again for @lost (@n_lost chunks of @t). */
+static void
+transfer_ask_again (Transfer * t, guint8 * lost, guint n_lost,
+    const gchar * why)
+{
+  GST_LOG ("%s of %" G_GUINT64_FORMAT ": %u chunks lost, asking %s again",
+      why, t->seq, n_lost, swarm_peer_get_remote_id (t->source->peer));
+  swarm_peer_request (t->source->peer, t->seq, 0, t->chunk_count, lost);
+  g_mutex_lock (&t->session->lock);
+  t->session->chunks_repaired += n_lost;
+  g_mutex_unlock (&t->session->lock);
+}
+
+/* Group @group's parity arrived and rebuilt what it could: two or more
+ * chunks still missing there were lost, and are asked for again. */
+static void
+transfer_repair_group (Transfer * t, guint group)
+{
+  g_autofree guint8 *lost = NULL;
+  guint c, n_lost = 0;
+
+  for (c = group; c < t->chunk_count; c += t->parity_groups) {
+    if (swarm_wire_bit_get (t->got, c) || t->asks[c] != 1)
+      continue;
+    if (!lost)
+      lost = g_malloc0 ((t->chunk_count + 7) / 8);
+    swarm_wire_bit_set (lost, c);
+    t->asks[c] = 2;
+    n_lost++;
+  }
+  if (lost)
+    transfer_ask_again (t, lost, n_lost, "parity group");
+}
+
 static void
 transfer_repair_gaps (Transfer * t, guint idx)
 {
   guint end = idx + 1 == t->chunk_count ? idx :
       (idx >= REORDER_CHUNKS ? idx - REORDER_CHUNKS + 1 : 0);
-  guint8 *lost = NULL;
+  g_autofree guint8 *lost = NULL;
   guint i, n_lost = 0;
+
+  if (transfer_expects_parity (t))
+    return;
 
   /* asks only grow: what was passed once never qualifies again */
   for (i = t->repair_from; i < end; i++) {
@@ -740,16 +933,8 @@ transfer_repair_gaps (Transfer * t, guint idx)
     n_lost++;
   }
   t->repair_from = MAX (t->repair_from, end);
-  if (!lost)
-    return;
-  GST_LOG ("chunk %u of %" G_GUINT64_FORMAT " arrived, %u before it lost: "
-      "asking %s again", idx, t->seq, n_lost,
-      swarm_peer_get_remote_id (t->source->peer));
-  swarm_peer_request (t->source->peer, t->seq, 0, t->chunk_count, lost);
-  g_mutex_lock (&t->session->lock);
-  t->session->chunks_repaired += n_lost;
-  g_mutex_unlock (&t->session->lock);
-  g_free (lost);
+  if (lost)
+    transfer_ask_again (t, lost, n_lost, "gap");
 }
 
 /* Asks @e for what @t still lacks: the whole segment, or the missing
@@ -764,6 +949,8 @@ transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
   swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
   t->last_progress_us = g_get_monotonic_time ();
   t->request_resent = FALSE;
+  /* parity follows whole segments only */
+  t->asked_whole = t->chunk_count == 0;
   if (t->chunk_count == 0) {
     GST_LOG ("requesting %" G_GUINT64_FORMAT " from %s (%u in flight)",
         t->seq, swarm_peer_get_remote_id (e->peer),
@@ -1475,6 +1662,7 @@ session_reap_peers (SwarmSession * s)
     }
     s->closed_bytes_sent += swarm_peer_get_bytes_sent (e->peer);
     s->closed_segments_pushed += swarm_peer_get_segments_pushed (e->peer);
+    s->closed_parity_sent += swarm_peer_get_parity_sent (e->peer);
     {
       SwarmPeerAbuse a;
       swarm_peer_get_abuse (e->peer, &a);
@@ -1515,6 +1703,7 @@ session_refresh_peer_stats (SwarmSession * s)
   GValue list = G_VALUE_INIT;
   guint64 sent = s->closed_bytes_sent;
   guint64 pushed = s->closed_segments_pushed;
+  guint64 parity = s->closed_parity_sent;
   SwarmPeerAbuse abuse = s->closed_abuse;
   gint64 now = g_get_monotonic_time ();
   guint i, n_ready = 0;
@@ -1531,6 +1720,7 @@ session_refresh_peer_stats (SwarmSession * s)
 
     sent += swarm_peer_get_bytes_sent (e->peer);
     pushed += swarm_peer_get_segments_pushed (e->peer);
+    parity += swarm_peer_get_parity_sent (e->peer);
     {
       SwarmPeerAbuse a;
       swarm_peer_get_abuse (e->peer, &a);
@@ -1589,6 +1779,7 @@ session_refresh_peer_stats (SwarmSession * s)
   s->peer_stats = list;
   s->bytes_sent = sent;
   s->segments_pushed = pushed;
+  s->parity_sent = parity;
   s->n_ready_peers = n_ready;
   s->messages_junk = abuse.junk;
   s->requests_refused = abuse.requests_refused;
@@ -1715,6 +1906,9 @@ swarm_session_get_stats (SwarmSession * s)
       "messages-junk", G_TYPE_UINT64, s->messages_junk,
       "chunks-unwanted", G_TYPE_UINT64, s->chunks_unwanted,
       "chunks-repaired", G_TYPE_UINT64, s->chunks_repaired,
+      "chunks-rebuilt", G_TYPE_UINT64, s->chunks_rebuilt,
+      "parity-sent", G_TYPE_UINT64, s->parity_sent,
+      "parity-received", G_TYPE_UINT64, s->parity_received,
       "requests-resent", G_TYPE_UINT64, s->requests_resent,
       "requests-refused", G_TYPE_UINT64, s->requests_refused,
       "offers-refused", G_TYPE_UINT64, s->offers_refused,

@@ -202,13 +202,20 @@ data_expected_payload_len (const SwarmMessage * msg)
 
   if (count == 0 || count > SWARM_MAX_CHUNKS_PER_SEGMENT)
     return 0;
-  if (msg->data.chunk_index >= count)
-    return 0;
   if (size == 0 || size > SWARM_MAX_SEGMENT_SIZE)
     return 0;
   /* Exactly one chunk count describes a given segment size, so both
    * ends agree on where the segment's last chunk is. */
   if (count != (size + SWARM_CHUNK_SIZE - 1) / SWARM_CHUNK_SIZE)
+    return 0;
+  if (msg->type == SWARM_MSG_PARITY) {
+    /* every group holds a whole chunk: parity is always chunk-sized */
+    if (msg->data.parity_groups == 0 || msg->data.parity_groups >= count
+        || msg->data.chunk_index >= msg->data.parity_groups)
+      return 0;
+    return SWARM_CHUNK_SIZE;
+  }
+  if (msg->data.chunk_index >= count || msg->data.parity_groups != 0)
     return 0;
   if (msg->data.chunk_index + 1u < count)
     return SWARM_CHUNK_SIZE;
@@ -221,7 +228,8 @@ check_data (const SwarmMessage * msg)
   gsize expected = data_expected_payload_len (msg);
 
   if (expected == 0)
-    return "DATA segment geometry invalid";
+    return msg->type == SWARM_MSG_PARITY ? "PARITY geometry invalid" :
+        "DATA segment geometry invalid";
   if (msg->data.payload_len != expected)
     return "DATA payload length does not match its chunk";
   return NULL;
@@ -254,6 +262,7 @@ check_message (const SwarmMessage * msg)
     case SWARM_MSG_REQUEST:
       return check_chunk_window (msg->request.first_chunk, msg->request.count);
     case SWARM_MSG_DATA:
+    case SWARM_MSG_PARITY:
       return check_data (msg);
     case SWARM_MSG_ACK:
       return check_chunk_window (msg->ack.first_chunk, msg->ack.count);
@@ -371,6 +380,7 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
       break;
     }
     case SWARM_MSG_DATA:
+    case SWARM_MSG_PARITY:
       if (!need (&r, DATA_FIXED, type, error))
         return FALSE;
       m.data.seq = read_u64 (&r);
@@ -378,7 +388,9 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
       m.data.chunk_count = read_u16 (&r);
       m.data.segment_size = read_u32 (&r);
       m.data.send_time_us = read_u32 (&r);
-      if (read_u16 (&r) != 0) {
+      /* DATA: reserved, zero */
+      m.data.parity_groups = read_u16 (&r);
+      if (type == SWARM_MSG_DATA && m.data.parity_groups != 0) {
         problem = "DATA reserved bytes not zero";
         goto invalid;
       }
@@ -389,7 +401,8 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
         gsize expected = data_expected_payload_len (&m);
 
         if (expected == 0) {
-          problem = "DATA segment geometry invalid";
+          problem = type == SWARM_MSG_PARITY ? "PARITY geometry invalid" :
+              "DATA segment geometry invalid";
           goto invalid;
         }
         if (!need (&r, expected, type, error))
@@ -506,6 +519,7 @@ message_len (const SwarmMessage * msg)
     case SWARM_MSG_REQUEST:
       return HEADER_LEN + REQUEST_FIXED + bitmap_len (msg->request.count);
     case SWARM_MSG_DATA:
+    case SWARM_MSG_PARITY:
       return HEADER_LEN + DATA_FIXED + msg->data.payload_len;
     case SWARM_MSG_ACK:
       return HEADER_LEN + ACK_FIXED + bitmap_len (msg->ack.count);
@@ -571,12 +585,14 @@ swarm_wire_write (const SwarmMessage * msg, guint8 * out, gsize out_size)
       p = write_bytes (p, msg->request.bits, bitmap_len (msg->request.count));
       break;
     case SWARM_MSG_DATA:
+    case SWARM_MSG_PARITY:
       p = write_u64 (p, msg->data.seq);
       p = write_u16 (p, msg->data.chunk_index);
       p = write_u16 (p, msg->data.chunk_count);
       p = write_u32 (p, msg->data.segment_size);
       p = write_u32 (p, msg->data.send_time_us);
-      p = write_u16 (p, 0);
+      p = write_u16 (p, msg->type == SWARM_MSG_PARITY ?
+          msg->data.parity_groups : 0);
       p = write_bytes (p, msg->data.payload, msg->data.payload_len);
       break;
     case SWARM_MSG_ACK:
@@ -655,6 +671,8 @@ swarm_wire_type_name (SwarmMsgType type)
       return "PEX";
     case SWARM_MSG_SIGNAL:
       return "SIGNAL";
+    case SWARM_MSG_PARITY:
+      return "PARITY";
     default:
       return "UNKNOWN";
   }

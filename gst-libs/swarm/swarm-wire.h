@@ -46,7 +46,21 @@ typedef enum {
   SWARM_MSG_PEX = 10,      /* peer exchange: the sender's other partners */
   SWARM_MSG_SIGNAL = 11,   /* offer/answer relayed through a common partner */
   SWARM_MSG_CANCEL = 12,   /* "stop sending me that segment": it is no use now */
+  SWARM_MSG_PARITY = 13,   /* XOR of a group of a segment's chunks: one lost
+                            * chunk of the group is rebuilt without asking */
 } SwarmMsgType;
+
+/* Chunks per parity group a sender aims at: one PARITY per 16 chunks. */
+#define SWARM_PARITY_GROUP_CHUNKS 16
+
+/* The parity groups a segment of @chunk_count chunks is dealt into (0: too
+ * short to be worth it). */
+static inline guint
+swarm_wire_parity_groups (guint chunk_count)
+{
+  return chunk_count < 2 ? 0 :
+      (chunk_count + SWARM_PARITY_GROUP_CHUNKS - 1) / SWARM_PARITY_GROUP_CHUNKS;
+}
 
 /* PEX lists at most this many peer ids. */
 #define SWARM_WIRE_MAX_PEX 16
@@ -97,7 +111,11 @@ typedef struct {
       guint32 send_time_us;       /* sender's clock, wraps; for delay-based CC */
       const guint8 *payload;
       guint16 payload_len;        /* exact: SWARM_CHUNK_SIZE except the last chunk */
-    } data;
+      /* PARITY only (0 in DATA): chunk i is in group i % parity_groups,
+       * chunk_index names the group, the payload (SWARM_CHUNK_SIZE) is the
+       * XOR of the group's chunks, each padded with zeros to that size */
+      guint16 parity_groups;      /* 1..chunk_count - 1 */
+    } data;                       /* DATA and PARITY */
     struct {
       guint64 seq;
       guint32 echo_time_us;       /* send_time_us of the newest DATA that triggered it */

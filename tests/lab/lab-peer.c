@@ -13,7 +13,9 @@
  *   (LAB_MIN_CONTINUITY, default 0.95), then waits until its partners match
  *   LAB_EXPECT and prints a LAB-PEER line per partner and a LAB-VIEWER
  *   summary, then "LAB-DONE", and keeps serving its partners until SIGTERM.
- *   LAB_TIMEOUT_S (default 60) bounds each wait.
+ *   LAB_TIMEOUT_S (default 60) bounds each wait.  LAB_MIN_STATS, a
+ *   space-separated list of STAT=N, wants each of those p2psrc stats
+ *   (unsigned counters) at least N by then.
  *
  * LAB_EXPECT is a space-separated list of ROLE=PATH[:TYPES][?]:
  *   ROLE   origin or viewer: the partners with that role;
@@ -189,6 +191,33 @@ GST_START_TEST (lab_origin)
 
 GST_END_TEST;
 
+/* LAB_MIN_STATS: "STAT=N …", each counter at least N. */
+static void
+check_min_stats (TestViewer * v, const gchar * wanted)
+{
+  g_auto (GStrv) items = g_strsplit (wanted, " ", -1);
+  GstStructure *stats = test_viewer_stats (v);
+  guint i;
+
+  for (i = 0; items[i]; i++) {
+    gchar **kv;
+    guint64 min, got;
+
+    if (!*items[i])
+      continue;
+    kv = g_strsplit (items[i], "=", 2);
+    fail_unless (kv[0] && kv[1], "LAB_MIN_STATS item '%s' is not STAT=N",
+        items[i]);
+    min = g_ascii_strtoull (kv[1], NULL, 10);
+    got = test_stat_u64 (stats, kv[0]);
+    g_print ("LAB-STAT %s=%" G_GUINT64_FORMAT "\n", kv[0], got);
+    fail_unless (got >= min, "%s is %" G_GUINT64_FORMAT ", want >= %"
+        G_GUINT64_FORMAT, kv[0], got, min);
+    g_strfreev (kv);
+  }
+  gst_structure_free (stats);
+}
+
 GST_START_TEST (lab_viewer)
 {
   const gchar *uri = g_getenv ("LAB_URI");
@@ -244,6 +273,7 @@ GST_START_TEST (lab_viewer)
   gst_structure_free (stats);
 
   fail_unless (problem == NULL, "partners: %s", problem);
+  check_min_stats (v, env_or ("LAB_MIN_STATS", ""));
   fail_unless (continuity >= min_continuity, "continuity %.3f < %.3f",
       continuity, min_continuity);
 

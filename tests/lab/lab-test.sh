@@ -136,7 +136,7 @@ finish_viewers() {
     fi
   done
   for name in origin "${VIEWERS[@]}"; do
-    sed -n "s/^\(LAB-PEER\|LAB-VIEWER\|LAB-ORIGIN\)/$name: \1/p" \
+    sed -n "s/^\(LAB-PEER\|LAB-VIEWER\|LAB-ORIGIN\|LAB-STAT\)/$name: \1/p" \
       "$RUN_DIR/logs/$name.log"
   done
   return $failed
@@ -237,7 +237,9 @@ case $CASE in
     ;;
 
   # A lossy, slow path: 2 % loss each way and 50 ms each way (lab-delay) on
-  # a viewer's uplink.  Recovery must still deliver every buffer intact.
+  # a viewer's uplink.  Recovery must still deliver every buffer intact,
+  # and the origin, seeing the loss, follows segments with parity that
+  # rebuilds lost chunks without asking.
   lossy)
     if [ ! -x "${LAB_DELAY_BIN:-}" ]; then
       echo "SKIP: lab-delay was not built (libnetfilter-queue-dev missing)" >&2
@@ -250,7 +252,7 @@ case $CASE in
     start_origin pubhost "$LAB_PUBHOST_IP"
     start_viewer v1 h1 "$ORIGIN_URI" \
       "stun-server=$STUN latency=2000" "origin=direct:host" LAB_BUFFERS=500 \
-      LAB_MIN_CONTINUITY=1.0
+      LAB_MIN_CONTINUITY=1.0 "LAB_MIN_STATS=chunks-rebuilt=1 parity-received=1"
     finish_viewers
     ;;
 

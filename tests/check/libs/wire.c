@@ -83,6 +83,18 @@ make_data (guint16 index, guint16 count, guint32 size)
 }
 
 static SwarmMessage
+make_parity (guint16 group, guint16 groups, guint16 count, guint32 size)
+{
+  SwarmMessage m = make_data (0, count, size);
+
+  m.type = SWARM_MSG_PARITY;
+  m.data.chunk_index = group;
+  m.data.parity_groups = groups;
+  m.data.payload_len = SWARM_CHUNK_SIZE;
+  return m;
+}
+
+static SwarmMessage
 make_ack (guint16 first, guint16 count)
 {
   SwarmMessage m = { 0 };
@@ -175,6 +187,10 @@ all_samples (void)
   ADD (make_request (5, 13));
   ADD (make_request (0, SWARM_MAX_CHUNKS_PER_SEGMENT));
   ADD (make_request (SWARM_MAX_CHUNKS_PER_SEGMENT - 1, 1));
+  ADD (make_parity (0, 1, 2, SWARM_CHUNK_SIZE + 1));
+  ADD (make_parity (1, 2, 3, 2 * SWARM_CHUNK_SIZE + 10));
+  ADD (make_parity (255, 256, SWARM_MAX_CHUNKS_PER_SEGMENT,
+          SWARM_MAX_SEGMENT_SIZE));
   ADD (make_data (0, 1, 1));
   ADD (make_data (0, 1, SWARM_CHUNK_SIZE));
   ADD (make_data (0, 3, 2 * SWARM_CHUNK_SIZE + 10));
@@ -235,6 +251,8 @@ assert_messages_equal (const SwarmMessage * a, const SwarmMessage * b)
       assert_bits_equal (a->request.bits, b->request.bits, a->request.count);
       break;
     case SWARM_MSG_DATA:
+    case SWARM_MSG_PARITY:
+      fail_unless_equals_int (a->data.parity_groups, b->data.parity_groups);
       fail_unless_equals_uint64 (a->data.seq, b->data.seq);
       fail_unless_equals_int (a->data.chunk_index, b->data.chunk_index);
       fail_unless_equals_int (a->data.chunk_count, b->data.chunk_count);
@@ -300,6 +318,7 @@ expected_len (const SwarmMessage * m)
     case SWARM_MSG_REQUEST:
       return 2 + 8 + 2 + 2 + (m->request.count + 7) / 8;
     case SWARM_MSG_DATA:
+    case SWARM_MSG_PARITY:
       return SWARM_WIRE_DATA_HEADER + m->data.payload_len;
     case SWARM_MSG_ACK:
       return 2 + 8 + 4 + 4 + 4 + 2 + 2 + (m->ack.count + 7) / 8;
@@ -405,7 +424,7 @@ GST_START_TEST (test_round_trip_all_types)
     fail_unless_equals_int (swarm_wire_write (m, buf, len - 1), 0);
   }
   /* every message type covered */
-  fail_unless_equals_int (seen, 0x1FFE);
+  fail_unless_equals_int (seen, 0x3FFE);
   g_array_free (samples, TRUE);
 }
 
@@ -553,7 +572,7 @@ GST_START_TEST (test_bad_version_and_type)
   SwarmMessage m = make_simple (SWARM_MSG_PING);
   gsize len = write_ok (&m, buf);
   static const guint8 bad_versions[] = { 0, 2, 0x81, 0xFF };
-  static const guint8 bad_types[] = { 0, 13, 14, 0x7F, 0xFF };
+  static const guint8 bad_types[] = { 0, 14, 15, 0x7F, 0xFF };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_versions); i++) {
     buf[0] = bad_versions[i];
@@ -697,6 +716,47 @@ GST_START_TEST (test_invalid_fields)
       SWARM_WIRE_ERROR_TRUNCATED);
   fail_unless (swarm_wire_parse (buf, SWARM_WIRE_DATA_HEADER + 10, &m, NULL));
   fail_unless_equals_int (m.data.payload_len, 10);
+
+  /* PARITY: the group within the groups, fewer groups than chunks, always
+   * a whole chunk of payload, and the segment geometry as for DATA */
+  m = make_parity (1, 2, 3, 2 * SWARM_CHUNK_SIZE + 10);
+  len = write_ok (&m, buf);
+  memcpy (orig, buf, len);
+  fail_unless (swarm_wire_parse (buf, len, &m, NULL));
+  fail_unless_equals_int (m.data.chunk_index, 1);
+  fail_unless_equals_int (m.data.parity_groups, 2);
+  /* group == groups */
+  put16 (buf + 10, 2);
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+  memcpy (buf, orig, len);
+  /* no groups */
+  put16 (buf + 22, 0);
+  put16 (buf + 10, 0);
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+  memcpy (buf, orig, len);
+  /* as many groups as chunks */
+  put16 (buf + 22, 3);
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+  memcpy (buf, orig, len);
+  /* a one-chunk segment has no parity */
+  put16 (buf + 12, 1);
+  put32 (buf + 14, 10);
+  put16 (buf + 10, 0);
+  put16 (buf + 22, 1);
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+  memcpy (buf, orig, len);
+  /* geometry as for DATA: count too large for the size */
+  put16 (buf + 12, 4);
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+  memcpy (buf, orig, len);
+  /* a short parity payload is truncated, a long one trailing bytes */
+  assert_parse_error (buf, len - 1, SWARM_WIRE_ERROR_TRUNCATED);
+  fail_unless_equals_string (swarm_wire_type_name (SWARM_MSG_PARITY),
+      "PARITY");
+  fail_unless_equals_int (swarm_wire_parity_groups (1), 0);
+  fail_unless_equals_int (swarm_wire_parity_groups (2), 1);
+  fail_unless_equals_int (swarm_wire_parity_groups (16), 1);
+  fail_unless_equals_int (swarm_wire_parity_groups (17), 2);
 }
 
 GST_END_TEST;
