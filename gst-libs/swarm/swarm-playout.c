@@ -5,9 +5,10 @@
 
 #include "swarm-playout.h"
 
-/* Two seconds of 200 ms segments before the first step: the join burst
- * and the first partners' transfers say little about the steady state. */
-#define WARMUP_SAMPLES 10
+/* A second of 200 ms segments before the first step: the join burst says
+ * little about the steady state (and the window drops the first samples
+ * once they are the older half). */
+#define WARMUP_SAMPLES 5
 
 void
 swarm_playout_init (SwarmPlayout * p, gint64 floor_us, gint64 tolerance_us,
@@ -19,6 +20,16 @@ swarm_playout_init (SwarmPlayout * p, gint64 floor_us, gint64 tolerance_us,
   p->tolerance_us = MAX (tolerance_us, 0);
   p->max_rate = CLAMP (max_rate, 0.0, 1.0);
   p->warmup = WARMUP_SAMPLES;
+  p->fast_rate = p->max_rate;
+  p->fast_above_us = G_MAXINT64;
+}
+
+void
+swarm_playout_set_fast_catch_up (SwarmPlayout * p, gdouble rate,
+    gint64 above_us)
+{
+  p->fast_rate = CLAMP (rate, p->max_rate, 1.0);
+  p->fast_above_us = MAX (above_us, 0);
 }
 
 static void
@@ -62,13 +73,60 @@ low_quantile (const SwarmPlayout * p)
   return count > 1 ? second : lowest;
 }
 
+/* Every sample in hand would have had that much more (or less) slack. */
+static void
+apply_step (SwarmPlayout * p, gint64 step)
+{
+  guint count = MIN (p->n, SWARM_PLAYOUT_WINDOW), i;
+
+  for (i = 0; i < count; i++)
+    p->samples[i] += step;
+  p->total_us += step;
+  if (step < 0)
+    p->earlier_us += step;
+}
+
+void
+swarm_playout_set_behind (SwarmPlayout * p, gint64 behind_us)
+{
+  p->behind_us = MAX (behind_us, 0);
+}
+
+/* Up to @room of what is known to be behind, at the fast rate. */
+static gint64
+pay_behind (SwarmPlayout * p, gint64 duration_us, gint64 room_us)
+{
+  gint64 step;
+
+  if (p->behind_us <= 0 || duration_us <= 0 || room_us <= 0)
+    return 0;
+  step = MIN (MIN (p->behind_us, room_us),
+      (gint64) (p->fast_rate * duration_us));
+  p->behind_us -= step;
+  apply_step (p, -step);
+  return -step;
+}
+
+gint64
+swarm_playout_take_behind (SwarmPlayout * p, gint64 duration_us)
+{
+  return pay_behind (p, duration_us, G_MAXINT64);
+}
+
 gint64
 swarm_playout_update (SwarmPlayout * p, gint64 slack_us, gint64 duration_us)
 {
   gint64 err, cap, step;
-  guint count, i;
 
   add_sample (p, slack_us);
+  /* what the start left behind, while this segment had slack to spare;
+   * one that came with less than the floor ends that */
+  if (p->behind_us > 0) {
+    if (slack_us <= p->floor_us)
+      p->behind_us = 0;
+    else if ((step = pay_behind (p, duration_us, slack_us - p->floor_us)))
+      return step;
+  }
   if (p->n < p->warmup || duration_us <= 0)
     return 0;
 
@@ -78,15 +136,11 @@ swarm_playout_update (SwarmPlayout * p, gint64 slack_us, gint64 duration_us)
   /* back to the floor, as fast as the step allows */
   cap = (gint64) (p->max_rate * duration_us);
   step = CLAMP (-err, -cap, cap);
+  if (err > p->fast_above_us)
+    step = MAX (-err, -(gint64) (p->fast_rate * duration_us));
   if (step == 0)
     return 0;
-  /* every sample in hand would have had that much more (or less) slack */
-  count = MIN (p->n, SWARM_PLAYOUT_WINDOW);
-  for (i = 0; i < count; i++)
-    p->samples[i] += step;
-  p->total_us += step;
-  if (step < 0)
-    p->earlier_us += step;
+  apply_step (p, step);
   return step;
 }
 

@@ -10,7 +10,8 @@
  *
  * Fed one slack sample per segment (and a miss for each skipped one), this
  * controller keeps a low quantile of the recent samples (the second
- * smallest of the last SWARM_PLAYOUT_WINDOW) at a floor: above it by more
+ * smallest of the last SWARM_PLAYOUT_WINDOW, or of the newer half of all
+ * samples while there are fewer than twice that) at a floor: above it by more
  * than a tolerance, playout moves earlier (the viewer catches up with
  * live); below it, later (the viewer buys margin before segments are
  * missed).  Each answer is bounded by a step, which the caller spreads
@@ -33,6 +34,9 @@ typedef struct {
   gint64 tolerance_us;          /* wander around the floor left alone */
   gdouble max_rate;             /* largest step, as a share of a segment */
   guint warmup;                 /* samples before the first step */
+  gdouble fast_rate;            /* largest step earlier while far behind */
+  gint64 fast_above_us;         /* ...that is, this far above the floor */
+  gint64 behind_us;             /* known at the start, still to catch up */
   /* state */
   gint64 samples[SWARM_PLAYOUT_WINDOW];
   guint n;                      /* samples taken in all */
@@ -45,6 +49,22 @@ typedef struct {
  * up to 20 % faster or slower). */
 SWARM_API void swarm_playout_init (SwarmPlayout * p, gint64 floor_us,
     gint64 tolerance_us, gdouble max_rate);
+/* Far behind live (the low quantile more than @above_us over the floor),
+ * move earlier by up to @rate of a segment instead (a joiner that started
+ * on stale segments, in a swarm that was itself still catching up, spends
+ * seconds over its latency otherwise).  Off until set. */
+SWARM_API void swarm_playout_set_fast_catch_up (SwarmPlayout * p,
+    gdouble rate, gint64 above_us);
+/* Playout starts @behind_us later than the newest segment in hand would
+ * allow (what the start anchor could not map away): caught up at the fast
+ * rate from the first segment on, through segments already in hand
+ * (swarm_playout_take_behind) and then as long as each segment's slack
+ * stays above the floor. */
+SWARM_API void swarm_playout_set_behind (SwarmPlayout * p, gint64 behind_us);
+/* For a segment that was in hand before playout began (no slack sample):
+ * the step to take of what is known to be behind (≤ 0). */
+SWARM_API gint64 swarm_playout_take_behind (SwarmPlayout * p,
+    gint64 duration_us);
 /* @slack_us: playout time minus arrival time of one segment, which lasts
  * @duration_us.  Returns the shift to spread over that segment's playout
  * (positive = later, negative = earlier); later samples already include

@@ -445,8 +445,9 @@ transfer_log_done (Transfer * t, GBytes * bytes, PeerEntry * last)
   if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) < GST_LEVEL_DEBUG)
     return;
   now = g_get_monotonic_time ();
+  /* every chunk is asked for once with the segment */
   for (i = 0; i < t->chunk_count; i++)
-    asked_again += t->asks[i];
+    asked_again += t->asks[i] > 1 ? t->asks[i] - 1 : 0;
   swarm_segment_peek_publish_time (g_bytes_get_data (bytes, NULL),
       g_bytes_get_size (bytes), &published);
   GST_DEBUG ("segment %" G_GUINT64_FORMAT " done from %s: %s, %u chunks, "

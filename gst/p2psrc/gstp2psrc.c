@@ -82,6 +82,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_src_debug);
  * by at most this share of a segment at a time. */
 #define PLAYOUT_TOLERANCE_US (50 * 1000)
 #define PLAYOUT_MAX_RATE 0.2
+/* Playback at most 50 % faster while far behind live. */
+#define PLAYOUT_FAST_RATE 0.5
+
 #define DEFAULT_MAX_PEERS 8
 #define DEFAULT_STATS_INTERVAL 1000
 #define DEFAULT_JOIN_TIMEOUT 10000
@@ -129,6 +132,7 @@ struct _GstP2pSrc
   GstCaps *caps;
   gboolean have_offset;
   guint start_moves;            /* times the start moved to a newer keyframe */
+  gboolean start_checked;       /* the start segment was checked for staleness */
   GstClockTimeDiff ts_offset;   /* output = stream time + offset */
   GstClockTime next_rt;         /* expected running time of the next segment */
   GstClockTime avg_segment;     /* running average of segment duration */
@@ -499,15 +503,19 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   self->started = FALSE;
   self->have_offset = FALSE;
   self->start_moves = 0;
+  self->start_checked = FALSE;
   self->next_rt = GST_CLOCK_TIME_NONE;
   self->avg_segment = 0;
   self->discont = TRUE;
   self->eos = FALSE;
   /* Half the latency is kept in hand for late arrivals; the rest of
-   * what segments bring beyond it is caught up, at most 20 % faster. */
+   * what segments bring beyond it is caught up, at most 20 % faster, or
+   * 50 % while more than twice that is in hand (a joiner behind live). */
   swarm_playout_init (&self->playout, (gint64) self->latency * 1000 / 2,
       MIN ((gint64) self->latency * 1000 / 10, PLAYOUT_TOLERANCE_US),
       PLAYOUT_MAX_RATE);
+  swarm_playout_set_fast_catch_up (&self->playout, PLAYOUT_FAST_RATE,
+      (gint64) self->latency * 1000 / 2);
   GST_OBJECT_LOCK (self);
   self->session = session;
   GST_OBJECT_UNLOCK (self);
@@ -662,11 +670,20 @@ gst_p2p_src_track_slack (GstP2pSrc * self, GstClockTime first_ts,
   gint64 now_us = g_get_monotonic_time ();
   GstClockTimeDiff arrival_rt, playout_rt, shift;
 
-  /* Segments fetched in the join burst say nothing about the path. */
   if (!GST_CLOCK_TIME_IS_VALID (now) || !GST_CLOCK_TIME_IS_VALID (first_ts)
-      || !GST_CLOCK_TIME_IS_VALID (end_ts) || end_ts <= first_ts
-      || arrival_us <= self->playing_since_us)
+      || !GST_CLOCK_TIME_IS_VALID (end_ts) || end_ts <= first_ts)
     return 0;
+  /* Segments fetched in the join burst say nothing about the path; what
+   * the start left behind live is caught up through them. */
+  if (arrival_us <= self->playing_since_us) {
+    shift = swarm_playout_take_behind (&self->playout,
+        (gint64) (end_ts - first_ts) / GST_USECOND) * GST_USECOND;
+    if (shift)
+      GST_DEBUG_OBJECT (self, "playout moves earlier by %" G_GINT64_FORMAT
+          " ms, through a segment in hand (in all %" G_GINT64_FORMAT " ms)",
+          ABS (shift) / GST_MSECOND, self->playout.total_us / 1000);
+    return shift;
+  }
   arrival_rt = (GstClockTimeDiff) now - (now_us - arrival_us) * GST_USECOND;
   playout_rt = (GstClockTimeDiff) rebase (self, first_ts) +
       (GstClockTimeDiff) self->latency * GST_MSECOND;
@@ -762,6 +779,7 @@ gst_p2p_src_start_anchor (GstP2pSrc * self, GstClockTime first_ts)
   GstClockTime live_first, live_ts, now, catch_up;
   guint64 newest;
 
+  swarm_playout_set_behind (&self->playout, 0);
   if (!swarm_session_get_newest_seq (self->session, &newest)
       || !gst_p2p_src_peek_span (self, newest, g_get_monotonic_time () +
           MIN (latency / 2, 300 * GST_MSECOND) / 1000, &live_first, &live_ts)
@@ -774,6 +792,9 @@ gst_p2p_src_start_anchor (GstP2pSrc * self, GstClockTime first_ts)
   GST_DEBUG_OBJECT (self, "start segment is %" GST_TIME_FORMAT " behind live, "
       "catching up %" GST_TIME_FORMAT, GST_TIME_ARGS (live_ts - first_ts),
       GST_TIME_ARGS (catch_up));
+  /* the rest is played through faster, starting with what is in hand */
+  swarm_playout_set_behind (&self->playout,
+      (gint64) (live_ts - first_ts - catch_up) / GST_USECOND);
   return first_ts + catch_up;
 }
 
@@ -905,6 +926,63 @@ gst_p2p_src_choose_start (GstP2pSrc * self)
   }
 }
 
+/* The start segment arrived.  In a swarm that is itself catching up (a
+ * crowd joining at once) it is often stale: the partners held nothing
+ * newer when we chose it, and newer segments follow it within a few
+ * hundred milliseconds (in the lab, starts 1.2-1.6 s old followed by
+ * segments 0.7 s old 300 ms later).  So wait until the newest segment any
+ * partner announced is in hand, at most half the latency (300 ms at most),
+ * and start at the newest keyframe segment in hand by then.  Nothing has
+ * played yet, so the jump skips nothing anyone sees, and playout starts
+ * that much closer to live instead of catching up for seconds.  Once per
+ * start. */
+static gboolean
+gst_p2p_src_start_is_stale (GstP2pSrc * self, guint64 * key)
+{
+  GstClockTime latency = (GstClockTime) self->latency * GST_MSECOND;
+  gint64 deadline = g_get_monotonic_time () +
+      MIN (latency / 2, 300 * GST_MSECOND) / 1000;
+  guint64 newest, seq;
+
+  if (self->start_checked)
+    return FALSE;
+  self->start_checked = TRUE;
+  /* what the partners announce meanwhile counts too */
+  while (swarm_session_get_newest_seq (self->session, &newest)
+      && newest > self->next_seq) {
+    GBytes *bytes = NULL;
+    SwarmWaitResult r = swarm_session_wait_segment (self->session, newest,
+        MIN (deadline, g_get_monotonic_time () + 20 * 1000), &bytes, NULL);
+
+    if (bytes)
+      g_bytes_unref (bytes);
+    if ((r == SWARM_WAIT_OK && swarm_session_get_newest_seq (self->session,
+                &seq) && seq == newest) || g_get_monotonic_time () >= deadline)
+      break;
+  }
+  for (seq = newest; seq > self->next_seq; seq--) {
+    GBytes *bytes = NULL;
+    SwarmSegmentFlags flags = 0;
+    gboolean keyframe;
+
+    if (swarm_session_wait_segment (self->session, seq, 0, &bytes,
+            NULL) != SWARM_WAIT_OK)
+      continue;
+    keyframe = swarm_segment_peek (g_bytes_get_data (bytes, NULL),
+        g_bytes_get_size (bytes), NULL, &flags, NULL)
+        && (flags & SWARM_SEGMENT_FLAG_KEYFRAME);
+    g_bytes_unref (bytes);
+    if (keyframe) {
+      GST_DEBUG_OBJECT (self, "starting at %" G_GUINT64_FORMAT ", the newest "
+          "keyframe segment in hand, rather than %" G_GUINT64_FORMAT, seq,
+          self->next_seq);
+      *key = seq;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
 static GstFlowReturn
 gst_p2p_src_wait_result (GstP2pSrc * self, SwarmWaitResult r)
 {
@@ -973,6 +1051,14 @@ gst_p2p_src_fill (GstP2pSrc * self)
         self->next_seq = key;
         swarm_session_set_playout (self->session, key);
       }
+      continue;
+    }
+    if (r == SWARM_WAIT_OK && first && self->start_moves < START_MOVES_MAX
+        && gst_p2p_src_start_is_stale (self, &key)) {
+      g_bytes_unref (bytes);
+      self->start_moves++;
+      self->next_seq = key;
+      swarm_session_set_playout (self->session, key);
       continue;
     }
     if (r == SWARM_WAIT_OK) {

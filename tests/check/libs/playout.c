@@ -151,7 +151,7 @@ GST_START_TEST (test_warmup)
   guint i;
 
   swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
-  for (i = 0; i < 9; i++)
+  for (i = 0; i < 4; i++)
     fail_unless_equals_int64 (swarm_playout_update (&p, 2000000, SEGMENT_US),
         0);
   fail_unless_equals_int64 (swarm_playout_update (&p, 2000000, 0), 0);
@@ -163,8 +163,8 @@ GST_END_TEST;
 /* A joiner whose first segments came just in time (its first partners were
  * slow; slack within the tolerance of the floor), after which everything
  * arrives 1.5 s early: those first samples leave the window once they are
- * the older half of all, so it catches up from the 19th segment on (the
- * second smallest of the newest ten), not after a whole window of ten
+ * the older half of all, so it catches up from the 17th segment on (the
+ * second smallest of the newest eight), not after a whole window of ten
  * seconds, and never moves later meanwhile. */
 GST_START_TEST (test_join_samples_age_out)
 {
@@ -184,10 +184,44 @@ GST_START_TEST (test_join_samples_age_out)
       first_earlier = i;
     applied += shift;
   }
-  fail_unless_equals_int (first_earlier, 18);
+  fail_unless_equals_int (first_earlier, 16);
   /* 60 steps of 40 ms would be 2.4 s: it stopped at the floor */
   fail_unless (1500000 + applied >= FLOOR_US);
   fail_unless (1500000 + applied <= FLOOR_US + TOLERANCE_US + SEGMENT_US / 5);
+}
+
+GST_END_TEST;
+
+/* Fast catch-up: 1.5 s behind, steps of half a segment (100 ms) while more
+ * than 250 ms above the floor, then of a fifth; never faster the other way,
+ * and the floor still holds. */
+GST_START_TEST (test_fast_catch_up)
+{
+  SwarmPlayout p;
+  gint64 applied = 0, shift;
+  guint i, fast = 0, slow = 0;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  swarm_playout_set_fast_catch_up (&p, 0.5, FLOOR_US);
+  for (i = 0; i < 100; i++) {
+    shift = swarm_playout_update (&p, 1750000 + applied, SEGMENT_US);
+    fail_unless (shift >= -SEGMENT_US / 2 && shift <= 0);
+    if (shift == -SEGMENT_US / 2)
+      fast++;
+    else if (shift < 0)
+      slow++;
+    applied += shift;
+  }
+  /* 1.5 s − 250 ms at 100 ms, then the rest at ≤ 40 ms */
+  fail_unless (fast >= 12 && fast <= 13, "%u fast steps", fast);
+  fail_unless (slow >= 1 && slow <= 7, "%u slow steps", slow);
+  fail_unless (1750000 + applied >= FLOOR_US - TOLERANCE_US);
+  fail_unless (1750000 + applied <= FLOOR_US + TOLERANCE_US);
+  /* too little slack: later at the usual pace only */
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  swarm_playout_set_fast_catch_up (&p, 0.5, FLOOR_US);
+  for (i = 0; i < 20; i++)
+    fail_unless (swarm_playout_update (&p, 0, SEGMENT_US) <= SEGMENT_US / 5);
 }
 
 GST_END_TEST;
@@ -206,6 +240,7 @@ playout_suite (void)
   tcase_add_test (tc, test_outliers_and_misses);
   tcase_add_test (tc, test_warmup);
   tcase_add_test (tc, test_join_samples_age_out);
+  tcase_add_test (tc, test_fast_catch_up);
   return s;
 }
 
