@@ -82,7 +82,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_src_debug);
  * by at most this share of a segment at a time. */
 #define PLAYOUT_TOLERANCE_US (50 * 1000)
 #define PLAYOUT_MAX_RATE 0.2
-/* Playback at most 50 % faster while far behind live. */
+/* While far behind live a segment may play in half its time (twice as
+ * fast), as low-latency players catch up; otherwise in 80 % of it. */
 #define PLAYOUT_FAST_RATE 0.5
 
 #define DEFAULT_MAX_PEERS 8
@@ -509,8 +510,9 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   self->discont = TRUE;
   self->eos = FALSE;
   /* Half the latency is kept in hand for late arrivals; the rest of
-   * what segments bring beyond it is caught up, at most 20 % faster, or
-   * 50 % while more than twice that is in hand (a joiner behind live). */
+   * what segments bring beyond it is caught up, a segment playing in no
+   * less than 80 % of its time, or in half of it while more than twice
+   * that is in hand (a joiner behind live). */
   swarm_playout_init (&self->playout, (gint64) self->latency * 1000 / 2,
       MIN ((gint64) self->latency * 1000 / 10, PLAYOUT_TOLERANCE_US),
       PLAYOUT_MAX_RATE);

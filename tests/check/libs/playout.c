@@ -226,6 +226,39 @@ GST_START_TEST (test_fast_catch_up)
 
 GST_END_TEST;
 
+/* Known to be 1 s behind at the start: paid at half a segment per segment,
+ * first through segments in hand (no samples), then while each segment's
+ * slack stays above the floor; a segment short of the floor ends it. */
+GST_START_TEST (test_behind_at_start)
+{
+  SwarmPlayout p;
+  gint64 paid = 0;
+  guint i;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  swarm_playout_set_fast_catch_up (&p, 0.5, FLOOR_US);
+  swarm_playout_set_behind (&p, 1000000);
+  for (i = 0; i < 4; i++)
+    paid += swarm_playout_take_behind (&p, SEGMENT_US);
+  fail_unless_equals_int64 (paid, -400000);
+  /* slack 1.2 s (the debt included): paid on, no warm-up needed */
+  fail_unless_equals_int64 (swarm_playout_update (&p, 1200000 + paid,
+          SEGMENT_US), -100000);
+  paid -= 100000;
+  /* 30 ms above the floor: only that much */
+  fail_unless_equals_int64 (swarm_playout_update (&p, FLOOR_US + 30000,
+          SEGMENT_US), -30000);
+  paid -= 30000;
+  fail_unless_equals_int64 (p.behind_us, 1000000 + paid);
+  /* at the floor: the rest is forgotten */
+  swarm_playout_update (&p, FLOOR_US, SEGMENT_US);
+  fail_unless_equals_int64 (p.behind_us, 0);
+  fail_unless_equals_int64 (swarm_playout_take_behind (&p, SEGMENT_US), 0);
+  fail_unless_equals_int64 (p.earlier_us, paid);
+}
+
+GST_END_TEST;
+
 static Suite *
 playout_suite (void)
 {
@@ -241,6 +274,7 @@ playout_suite (void)
   tcase_add_test (tc, test_warmup);
   tcase_add_test (tc, test_join_samples_age_out);
   tcase_add_test (tc, test_fast_catch_up);
+  tcase_add_test (tc, test_behind_at_start);
   return s;
 }
 
