@@ -782,10 +782,16 @@ gst_p2p_src_start_anchor (GstP2pSrc * self, GstClockTime first_ts)
   guint64 newest;
 
   swarm_playout_set_behind (&self->playout, 0);
-  if (!swarm_session_get_newest_seq (self->session, &newest)
-      || !gst_p2p_src_peek_span (self, newest, g_get_monotonic_time () +
-          MIN (latency / 2, 300 * GST_MSECOND) / 1000, &live_first, &live_ts)
-      || live_ts <= first_ts)
+  if (!swarm_session_get_newest_seq (self->session, &newest))
+    return first_ts;
+  /* the newest announced, or else the newest in hand by then */
+  if (!gst_p2p_src_peek_span (self, newest, g_get_monotonic_time () +
+          MIN (latency / 2, 300 * GST_MSECOND) / 1000, &live_first, &live_ts)) {
+    while (newest > self->next_seq && !gst_p2p_src_peek_span (self, newest, 0,
+            &live_first, &live_ts))
+      newest--;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (live_ts) || live_ts <= first_ts)
     return first_ts;
   /* never map anything before running time 0 either */
   now = gst_p2p_src_running_time (self);
