@@ -9,6 +9,8 @@
  * little about the steady state (and the window drops the first samples
  * once they are the older half). */
 #define WARMUP_SAMPLES 5
+/* Five seconds of them to play off what a start is known to be behind. */
+#define BEHIND_SAMPLES 25
 
 void
 swarm_playout_init (SwarmPlayout * p, gint64 floor_us, gint64 tolerance_us,
@@ -119,10 +121,12 @@ swarm_playout_update (SwarmPlayout * p, gint64 slack_us, gint64 duration_us)
   gint64 err, cap, step;
 
   add_sample (p, slack_us);
-  /* what the start left behind, while this segment had slack to spare;
-   * one that came with less than the floor ends that */
+  /* what the start left behind, out of what this segment has to spare
+   * over the floor (segments between the start and the newest in hand
+   * often come late and out of order: they pay nothing, later ones do);
+   * after BEHIND_SAMPLES the normal rule alone decides */
   if (p->behind_us > 0) {
-    if (slack_us <= p->floor_us)
+    if (p->n > BEHIND_SAMPLES)
       p->behind_us = 0;
     else if ((step = pay_behind (p, duration_us, slack_us - p->floor_us)))
       return step;

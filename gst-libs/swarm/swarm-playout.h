@@ -58,8 +58,8 @@ SWARM_API void swarm_playout_set_fast_catch_up (SwarmPlayout * p,
 /* Playout starts @behind_us later than the newest segment in hand would
  * allow (what the start anchor could not map away): caught up at the fast
  * rate from the first segment on, through segments already in hand
- * (swarm_playout_take_behind) and then as long as each segment's slack
- * stays above the floor. */
+ * (swarm_playout_take_behind), then out of what each segment's slack has
+ * over the floor, for 25 segments at most. */
 SWARM_API void swarm_playout_set_behind (SwarmPlayout * p, gint64 behind_us);
 /* For a segment that was in hand before playout began (no slack sample):
  * the step to take of what is known to be behind (≤ 0). */

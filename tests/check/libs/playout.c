@@ -227,8 +227,8 @@ GST_START_TEST (test_fast_catch_up)
 GST_END_TEST;
 
 /* Known to be 1 s behind at the start: paid at half a segment per segment,
- * first through segments in hand (no samples), then while each segment's
- * slack stays above the floor; a segment short of the floor ends it. */
+ * first through segments in hand (no samples), then out of what each
+ * segment's slack has over the floor, for 25 samples at most. */
 GST_START_TEST (test_behind_at_start)
 {
   SwarmPlayout p;
@@ -250,8 +250,14 @@ GST_START_TEST (test_behind_at_start)
           SEGMENT_US), -30000);
   paid -= 30000;
   fail_unless_equals_int64 (p.behind_us, 1000000 + paid);
-  /* at the floor: the rest is forgotten */
-  swarm_playout_update (&p, FLOOR_US, SEGMENT_US);
+  /* at the floor: nothing paid, nothing forgotten (a late segment between
+   * the start and the newest in hand) */
+  fail_unless_equals_int64 (swarm_playout_update (&p, FLOOR_US, SEGMENT_US),
+      0);
+  fail_unless_equals_int64 (p.behind_us, 1000000 + paid);
+  /* after 25 samples, the rest is forgotten */
+  for (i = 0; i < 25; i++)
+    swarm_playout_update (&p, FLOOR_US, SEGMENT_US);
   fail_unless_equals_int64 (p.behind_us, 0);
   fail_unless_equals_int64 (swarm_playout_take_behind (&p, SEGMENT_US), 0);
   fail_unless_equals_int64 (p.earlier_us, paid);
