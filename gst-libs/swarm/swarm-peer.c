@@ -69,6 +69,8 @@ struct _SwarmPeer {
   guint n_requests;
   guint64 segments_pushed;
   guint64 parity_sent;          /* PARITY messages */
+  guint64 chunks_asked_again;   /* named in REQUESTs for some chunks */
+  gboolean parity_on;           /* the link was found lossy */
 
   /* sender: LEDBAT window and pacing */
   SwarmCongestion *cc;
@@ -296,14 +298,30 @@ peer_note_have (SwarmPeer * p, guint64 seq, gboolean key)
     p->callbacks.have (p, seq, key, p->user_data);
 }
 
+/* Two views of the loss: chunks the partner asked for again, and what
+ * congestion control gave up on (repairs that arrive are credited back to
+ * it, so alone it reads low on a link whose losses are repaired).  Once
+ * lossy, a link stays so: parity hides the losses it rebuilds from both,
+ * and turning it off would bring them back. */
 static gboolean
 peer_link_is_lossy (SwarmPeer * p)
 {
   SwarmCongestionStats st;
 
+  if (p->parity_on)
+    return TRUE;
   swarm_congestion_get_stats (p->cc, g_get_monotonic_time (), &st);
-  return st.bytes_sent >= PARITY_MIN_SENT
-      && st.bytes_lost > PARITY_LOSS_RATE * st.bytes_sent;
+  if (st.bytes_sent < PARITY_MIN_SENT)
+    return FALSE;
+  p->parity_on = st.bytes_lost > PARITY_LOSS_RATE * st.bytes_sent
+      || (gdouble) p->chunks_asked_again * SWARM_CHUNK_SIZE >
+      PARITY_LOSS_RATE * st.bytes_sent;
+  if (p->parity_on)
+    GST_DEBUG ("peer %s: link loses %" G_GUINT64_FORMAT " chunks asked again, "
+        "%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes given up: "
+        "parity from now on", p->remote_id, p->chunks_asked_again,
+        st.bytes_lost, st.bytes_sent);
+  return p->parity_on;
 }
 
 /* PARITY for group @group of @u: the XOR of its chunks, each padded with
@@ -447,8 +465,15 @@ peer_handle_request (SwarmPeer * p, const SwarmMessage * msg)
 {
   if (!peer_spend (p, p->request_budget, "flood of requests"))
     return;
-  if (msg->request.count == 0)
+  if (msg->request.count == 0) {
     peer_note_taken (p, msg->request.seq);
+  } else {
+    guint i;
+
+    for (i = 0; i < msg->request.count; i++)
+      if (swarm_wire_bit_get (msg->request.bits, i))
+        p->chunks_asked_again++;
+  }
   if (!peer_queue_upload (p, msg->request.seq, msg->request.first_chunk,
           msg->request.count, msg->request.bits)) {
     SwarmMessage absent = {.type = SWARM_MSG_ABSENT };

@@ -252,7 +252,7 @@ case $CASE in
     start_origin pubhost "$LAB_PUBHOST_IP"
     start_viewer v1 h1 "$ORIGIN_URI" \
       "stun-server=$STUN latency=2000" "origin=direct:host" LAB_BUFFERS=500 \
-      LAB_MIN_CONTINUITY=1.0 "LAB_MIN_STATS=chunks-rebuilt=1 parity-received=1"
+      LAB_MIN_CONTINUITY=1.0 "LAB_MIN_STATS=chunks-rebuilt=1 parity-received=1 chunks-repaired=0"
     finish_viewers
     ;;
 
