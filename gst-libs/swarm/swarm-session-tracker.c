@@ -263,6 +263,7 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
   }
   if (!session_may_handshake (s)) {
     GST_DEBUG ("ignoring offer from %s: too many handshakes", peer_id);
+    g_free (sdp);
     return;
   }
   e = session_add_peer (s, SWARM_LINK_ANSWERER);
