@@ -891,6 +891,20 @@ transfer_ask_again (Transfer * t, guint8 * lost, guint n_lost,
   g_mutex_unlock (&t->session->lock);
 }
 
+/* Chunk @c, asked for once and still missing, was lost: marked in *@lost
+ * (allocated on first use) and counted as asked again.  1 if marked. */
+static guint
+transfer_mark_lost (Transfer * t, guint c, guint8 ** lost)
+{
+  if (swarm_wire_bit_get (t->got, c) || t->asks[c] != 1)
+    return 0;
+  if (!*lost)
+    *lost = g_malloc0 ((t->chunk_count + 7) / 8);
+  swarm_wire_bit_set (*lost, c);
+  t->asks[c] = 2;
+  return 1;
+}
+
 /* Group @group's parity arrived and rebuilt what it could: two or more
  * chunks still missing there were lost, and are asked for again. */
 static void
@@ -899,15 +913,8 @@ transfer_repair_group (Transfer * t, guint group)
   g_autofree guint8 *lost = NULL;
   guint c, n_lost = 0;
 
-  for (c = group; c < t->chunk_count; c += t->parity_groups) {
-    if (swarm_wire_bit_get (t->got, c) || t->asks[c] != 1)
-      continue;
-    if (!lost)
-      lost = g_malloc0 ((t->chunk_count + 7) / 8);
-    swarm_wire_bit_set (lost, c);
-    t->asks[c] = 2;
-    n_lost++;
-  }
+  for (c = group; c < t->chunk_count; c += t->parity_groups)
+    n_lost += transfer_mark_lost (t, c, &lost);
   if (lost)
     transfer_ask_again (t, lost, n_lost, "parity group");
 }
@@ -924,15 +931,8 @@ transfer_repair_gaps (Transfer * t, guint idx)
     return;
 
   /* asks only grow: what was passed once never qualifies again */
-  for (i = t->repair_from; i < end; i++) {
-    if (swarm_wire_bit_get (t->got, i) || t->asks[i] != 1)
-      continue;
-    if (!lost)
-      lost = g_malloc0 ((t->chunk_count + 7) / 8);
-    swarm_wire_bit_set (lost, i);
-    t->asks[i] = 2;
-    n_lost++;
-  }
+  for (i = t->repair_from; i < end; i++)
+    n_lost += transfer_mark_lost (t, i, &lost);
   t->repair_from = MAX (t->repair_from, end);
   if (lost)
     transfer_ask_again (t, lost, n_lost, "gap");
