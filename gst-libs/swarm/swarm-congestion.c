@@ -234,7 +234,7 @@ struct _SwarmCongestion {
   guint sent_head, sent_len, sent_cap;
   gsize in_flight;
   gsize peak_flight;            /* largest in_flight since the previous ACK */
-  gboolean awaiting;            /* sent something no ACK has answered yet */
+  gboolean awaiting;            /* sent something since the last ACK */
   gint64 awaiting_since_us;
 
   guint32 last_total;
@@ -715,8 +715,13 @@ swarm_congestion_on_ack (SwarmCongestion * c, guint32 recv_bytes_total,
   note_delay_sample (c, delay_sample_us, now_us);
   grow_window (c, newly, flight_before);
 
-  c->awaiting = c->in_flight > 0;
-  c->awaiting_since_us = now_us;
+  /* The partner is alive: the silence timeout runs again from the next
+   * send.  Data still in flight (a chunk lost among those just acked) is
+   * the loss horizon's to give up; were it left "awaited", a link idle
+   * for a second after such a loss (a partner asking now and then) would
+   * collapse its window on its next segment: in the lab bench at 2 %
+   * loss, most uploads that took over 200 ms followed such a timeout. */
+  c->awaiting = FALSE;
   update_pacer (c, now_us);
 }
 

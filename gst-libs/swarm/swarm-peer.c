@@ -18,6 +18,8 @@ typedef struct {
                                  * chunks, the parity groups */
   guint8 *wanted;               /* NULL = every chunk, else bitmap */
   guint parity_groups;          /* PARITY messages after the chunks */
+  gint64 queued_us;
+  gint64 started_us;            /* first chunk sent; 0 = not yet */
 } Upload;
 
 /* Loss on a link (bytes given up on over bytes sent) above which whole
@@ -374,6 +376,7 @@ peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
   u->seq = seq;
   u->bytes = bytes;
   u->chunk_count = chunk_count;
+  u->queued_us = g_get_monotonic_time ();
   if (count == 0 && peer_link_is_lossy (p))
     u->parity_groups = swarm_wire_parity_groups (chunk_count);
   if (count > 0) {
@@ -891,6 +894,27 @@ swarm_peer_get_congestion (SwarmPeer * p)
   return p->cc;
 }
 
+/* One line per upload, for reading a slow transfer from the sender's side
+ * (tools/bench-arrivals.py reads the receiver's). */
+static void
+upload_log_done (SwarmPeer * p, const Upload * u, gint64 now_us)
+{
+  SwarmCongestionStats st;
+
+  if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) < GST_LEVEL_DEBUG)
+    return;
+  swarm_congestion_get_stats (p->cc, now_us, &st);
+  GST_DEBUG ("peer %s: sent %" G_GUINT64_FORMAT " (%s, %u chunks), waited "
+      "%" G_GINT64_FORMAT " ms, sending took %" G_GINT64_FORMAT " ms, %u more "
+      "queued; cwnd %" G_GSIZE_FORMAT ", in flight %" G_GSIZE_FORMAT ", srtt %"
+      G_GINT64_FORMAT " ms, pacing %" G_GUINT64_FORMAT " kbit/s, %u losses, "
+      "%u timeouts", p->remote_id, u->seq, u->wanted ? "repair" : "whole",
+      u->chunk_count, ((u->started_us ? u->started_us : now_us) -
+          u->queued_us) / 1000, u->started_us ? (now_us - u->started_us) /
+      1000 : 0, p->uploads.length - 1, st.cwnd, st.in_flight,
+      st.srtt_us / 1000, st.pacing_rate * 8 / 1000, st.losses, st.timeouts);
+}
+
 gboolean
 swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
 {
@@ -927,6 +951,8 @@ swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
         break;
       }
       u->next++;
+      if (!u->started_us)
+        u->started_us = now_us;
       msg.data.seq = u->seq;
       msg.data.chunk_index = c;
       msg.data.chunk_count = u->chunk_count;
@@ -951,6 +977,7 @@ swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
     }
     if (blocked)
       break;
+    upload_log_done (p, u, now_us);
     upload_free (g_queue_pop_head (&p->uploads));
   }
   swarm_link_end_batch (p->link);

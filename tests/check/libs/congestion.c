@@ -819,6 +819,55 @@ GST_START_TEST (test_clock_wraparound)
 
 GST_END_TEST;
 
+/* A live upload is a burst per segment with idle gaps between.  One chunk
+ * of a burst lost, the rest acked, then a second of idling: the lost
+ * chunk is given up, but the partner never went silent, so the next burst
+ * must go out on the same window, not a collapsed one. */
+GST_START_TEST (test_idle_after_loss_keeps_window)
+{
+  SwarmCongestion *c = swarm_congestion_new (NULL);
+  SwarmCongestionStats st;
+  guint32 total = 0;
+  gint64 now = 0;
+  gsize before;
+  guint burst, i;
+
+  for (burst = 0; burst < 5; burst++) {
+    /* 20 chunks 1 ms apart, acked 50 ms later, 10 ms one way */
+    for (i = 0; i < 20; i++) {
+      swarm_congestion_on_send (c, MSS, now + i * MS);
+    }
+    for (i = 0; i < 20; i++) {
+      if (burst == 4 && i == 19)
+        break;                  /* the last chunk of the last burst is lost */
+      total += MSS;
+      swarm_congestion_on_ack (c, total, 10 * MS, (guint32) (now + i * MS),
+          now + i * MS + 50 * MS);
+    }
+    now += 1500 * MS;           /* idle: 1.5 s between bursts */
+  }
+  swarm_congestion_get_stats (c, now, &st);
+  before = st.cwnd;
+  fail_unless_equals_int (st.timeouts, 0);
+  fail_unless_equals_uint64 (st.in_flight, 0);  /* given up */
+  fail_unless_equals_uint64 (st.bytes_lost, MSS);
+  /* the next burst goes out on the window it had */
+  fail_unless (swarm_congestion_get_allowance (c, now) >= MIN (before,
+          st.pacing_rate * 4 / 1000));
+  swarm_congestion_on_send (c, MSS, now);
+  swarm_congestion_get_stats (c, now + MS, &st);
+  fail_unless_equals_int (st.timeouts, 0);
+  fail_unless_equals_uint64 (st.cwnd, before);
+  fail_unless (!st.slow_start || before > 10 * MSS);
+  /* but a partner that stops acking still collapses it */
+  swarm_congestion_get_stats (c, now + 2 * SEC, &st);
+  fail_unless_equals_int (st.timeouts, 1);
+  fail_unless_equals_uint64 (st.cwnd, 2 * MSS);
+  swarm_congestion_free (c);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_ack_counter_wraparound)
 {
   SwarmCongestion *c = swarm_congestion_new (NULL);
@@ -937,6 +986,7 @@ congestion_suite (void)
   tcase_add_test (tc, test_random_loss_trims_window);
   tcase_add_test (tc, test_random_loss_equilibrium);
   tcase_add_test (tc, test_silence_collapses_window);
+  tcase_add_test (tc, test_idle_after_loss_keeps_window);
   tcase_add_test (tc, test_in_flight_decays);
   tcase_add_test (tc, test_app_limited_and_paced);
   tcase_add_test (tc, test_clock_wraparound);
