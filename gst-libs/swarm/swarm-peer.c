@@ -791,17 +791,37 @@ swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg)
   peer_send (p, msg);
 }
 
+/* Each announcement repeats the map of the few segments before it: a HAVE
+ * is one datagram, and one lost on the only path a segment could come by
+ * left it unknown, so never asked for (in the lab bench at 2 % loss, half
+ * the segments viewers missed were never requested).  What is known
+ * already costs the receiver a lookup. */
+#define HAVE_REPEAT 8
+
 void
 swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags)
 {
   SwarmMessage have = {.type = SWARM_MSG_HAVE };
-  guint8 have_bits[1] = { 0x80 };
-  guint8 key_bits[1] = { (flags & SWARM_SEGMENT_FLAG_KEYFRAME) ? 0x80 : 0 };
+  guint8 have_bits[(HAVE_REPEAT + 7) / 8] = { 0 };
+  guint8 key_bits[(HAVE_REPEAT + 7) / 8] = { 0 };
+  guint64 first = seq - MIN (seq, HAVE_REPEAT - 1), s;
 
   if (!p->local.serve)
     return;
-  have.have.first_seq = seq;
-  have.have.count = 1;
+  for (s = first; s < seq; s++) {
+    SwarmSegmentFlags held;
+
+    if (swarm_store_get_flags (p->store, s, &held)) {
+      swarm_wire_bit_set (have_bits, s - first);
+      if (held & SWARM_SEGMENT_FLAG_KEYFRAME)
+        swarm_wire_bit_set (key_bits, s - first);
+    }
+  }
+  swarm_wire_bit_set (have_bits, seq - first);
+  if (flags & SWARM_SEGMENT_FLAG_KEYFRAME)
+    swarm_wire_bit_set (key_bits, seq - first);
+  have.have.first_seq = first;
+  have.have.count = seq - first + 1;
   have.have.have_bits = have_bits;
   have.have.key_bits = key_bits;
   peer_send (p, &have);

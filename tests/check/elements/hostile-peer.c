@@ -609,6 +609,17 @@ on_link_datagram (SwarmLink * link, const guint8 * data, gsize len,
       }
       break;
     case SWARM_MSG_HAVE:
+      /* announcements repeat the segments just before (a lost one is
+       * made good by the next) */
+      if (hl->have_any && m.have.count >= 1
+          && swarm_wire_bit_get (m.have.have_bits, m.have.count - 1)) {
+        g_mutex_lock (&h->lock);
+        h->stats.haves++;
+        if (m.have.count >= 2
+            && swarm_wire_bit_get (m.have.have_bits, m.have.count - 2))
+          h->stats.have_repeats++;
+        g_mutex_unlock (&h->lock);
+      }
       for (i = 0; i < m.have.count; i++)
         if (swarm_wire_bit_get (m.have.have_bits, i)
             && (!hl->have_any || m.have.first_seq + i > hl->newest)) {

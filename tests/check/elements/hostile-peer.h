@@ -51,6 +51,8 @@ typedef struct {
   guint byes;                   /* BYEs received */
   guint64 attack_messages;      /* hostile datagrams sent */
   guint64 genuine_chunks;       /* DATA we received from victims */
+  guint haves;                  /* announcements after a link's first map */
+  guint have_repeats;           /* ...that also named the segment before */
   /* crossing: both offers answered (0 or 1), and the first link that
    * came up: 'o' ours (the victim answered), 'a' the victim's */
   guint crossings;

@@ -264,6 +264,11 @@ run_attack (const AttackCase * c)
     check_crossing (c->attack, &st);
   if (c->attack == HOSTILE_HONEST) {
     fail_unless_equals_int (st.links_closed, 0);
+    /* each announcement names the segment before it too */
+    fail_unless (st.haves >= 5, "%u announcements", st.haves);
+    fail_unless (st.have_repeats * 10 >= st.haves * 8,
+        "%u of %u announcements repeat the one before", st.have_repeats,
+        st.haves);
   }
 
   /* it keeps playing */
