@@ -133,7 +133,7 @@ struct _GstP2pSrc
   GstCaps *caps;
   gboolean have_offset;
   guint start_moves;            /* times the start moved to a newer keyframe */
-  gboolean start_checked;       /* the start segment was checked for staleness */
+  guint start_checks;           /* times a start segment was checked for staleness */
   GstClockTimeDiff ts_offset;   /* output = stream time + offset */
   GstClockTime next_rt;         /* expected running time of the next segment */
   GstClockTime avg_segment;     /* running average of segment duration */
@@ -504,7 +504,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   self->started = FALSE;
   self->have_offset = FALSE;
   self->start_moves = 0;
-  self->start_checked = FALSE;
+  self->start_checks = 0;
   self->next_rt = GST_CLOCK_TIME_NONE;
   self->avg_segment = 0;
   self->discont = TRUE;
@@ -942,8 +942,11 @@ gst_p2p_src_choose_start (GstP2pSrc * self)
  * partner announced is in hand, at most half the latency (300 ms at most),
  * and start at the newest keyframe segment in hand by then.  Nothing has
  * played yet, so the jump skips nothing anyone sees, and playout starts
- * that much closer to live instead of catching up for seconds.  Once per
- * start. */
+ * that much closer to live instead of catching up for seconds.  Asked
+ * again after each move (a few times at most): in a swarm still catching
+ * up, newer keyframe segments keep arriving while we wait, and the first
+ * look, taken with two or three segments in hand, left joiners starting
+ * 1.5 s behind the newest in hand 200 ms later. */
 static gboolean
 gst_p2p_src_start_is_stale (GstP2pSrc * self, guint64 * key)
 {
@@ -952,9 +955,8 @@ gst_p2p_src_start_is_stale (GstP2pSrc * self, guint64 * key)
       MIN (latency / 2, 300 * GST_MSECOND) / 1000;
   guint64 newest, seq;
 
-  if (self->start_checked)
+  if (self->start_checks++ >= START_MOVES_MAX)
     return FALSE;
-  self->start_checked = TRUE;
   /* what the partners announce meanwhile counts too */
   while (swarm_session_get_newest_seq (self->session, &newest)
       && newest > self->next_seq) {
@@ -968,6 +970,21 @@ gst_p2p_src_start_is_stale (GstP2pSrc * self, guint64 * key)
                 &seq) && seq == newest) || g_get_monotonic_time () >= deadline)
       break;
   }
+  /* The newest keyframe segment announced is often still on its way (a
+   * keyframe segment is the biggest): within the same bound it beats an
+   * older one in hand by up to a GOP.  In the lab, a joiner that started
+   * without it began 1.5 s behind live and spent two seconds over 1.5 s
+   * of latency catching up. */
+  if (swarm_session_get_newest_keyframe_seq (self->session, &seq)
+      && seq > self->next_seq && g_get_monotonic_time () < deadline) {
+    GBytes *bytes = NULL;
+
+    if (swarm_session_wait_segment (self->session, seq, deadline, &bytes,
+            NULL) == SWARM_WAIT_OK)
+      g_bytes_unref (bytes);
+  }
+  if (!swarm_session_get_newest_seq (self->session, &newest))
+    return FALSE;
   for (seq = newest; seq > self->next_seq; seq--) {
     GBytes *bytes = NULL;
     SwarmSegmentFlags flags = 0;
