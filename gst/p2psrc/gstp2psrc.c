@@ -767,6 +767,23 @@ gst_p2p_src_peek_span (GstP2pSrc * self, guint64 seq, gint64 deadline_us,
   return GST_CLOCK_TIME_IS_VALID (*first);
 }
 
+/* The newest segment in hand after @after, and where it ends in stream
+ * time; FALSE if none. */
+static gboolean
+gst_p2p_src_newest_in_hand (GstP2pSrc * self, guint64 after,
+    GstClockTime * end)
+{
+  GstClockTime first;
+  guint64 seq;
+
+  if (!swarm_session_get_newest_seq (self->session, &seq))
+    return FALSE;
+  for (; seq > after; seq--)
+    if (gst_p2p_src_peek_span (self, seq, 0, &first, end))
+      return TRUE;
+  return FALSE;
+}
+
 /* The stream time to map onto "now" when playback starts.  A joiner starts
  * on the newest keyframe segment, which may be most of a GOP old; mapping
  * that onto now would leave the viewer that far behind live for good.  So
@@ -786,11 +803,9 @@ gst_p2p_src_start_anchor (GstP2pSrc * self, GstClockTime first_ts)
     return first_ts;
   /* the newest announced, or else the newest in hand by then */
   if (!gst_p2p_src_peek_span (self, newest, g_get_monotonic_time () +
-          MIN (latency / 2, 300 * GST_MSECOND) / 1000, &live_first, &live_ts)) {
-    while (newest > self->next_seq && !gst_p2p_src_peek_span (self, newest, 0,
-            &live_first, &live_ts))
-      newest--;
-  }
+          MIN (latency / 2, 300 * GST_MSECOND) / 1000, &live_first, &live_ts)
+      && !gst_p2p_src_newest_in_hand (self, self->next_seq, &live_ts))
+    return first_ts;
   if (!GST_CLOCK_TIME_IS_VALID (live_ts) || live_ts <= first_ts)
     return first_ts;
   /* never map anything before running time 0 either */
@@ -953,6 +968,7 @@ gst_p2p_src_start_is_stale (GstP2pSrc * self, guint64 * key)
   GstClockTime latency = (GstClockTime) self->latency * GST_MSECOND;
   gint64 deadline = g_get_monotonic_time () +
       MIN (latency / 2, 300 * GST_MSECOND) / 1000;
+  GstClockTime start_ts, end_ts;
   guint64 newest, seq;
 
   if (self->start_checks++ >= START_MOVES_MAX)
@@ -1004,6 +1020,24 @@ gst_p2p_src_start_is_stale (GstP2pSrc * self, guint64 * key)
       *key = seq;
       return TRUE;
     }
+  }
+  /* Nothing newer to start at yet, but what is in hand runs more than the
+   * latency past the start and a newer keyframe segment is announced:
+   * look again (the caller bounds how often) rather than start that far
+   * behind.  Waiting is not latency; playing seconds of debt off at twice
+   * the speed is (in the lab, a joiner whose one partner was slow started
+   * 1.2 s behind the newest in hand, itself a keyframe segment that had
+   * come 10 ms before). */
+  if (swarm_session_get_newest_keyframe_seq (self->session, &seq)
+      && seq > self->next_seq
+      && gst_p2p_src_peek_span (self, self->next_seq, 0, &start_ts, &end_ts)
+      && gst_p2p_src_newest_in_hand (self, self->next_seq, &end_ts)
+      && end_ts > start_ts + latency) {
+    GST_DEBUG_OBJECT (self, "start segment %" G_GUINT64_FORMAT " is %"
+        GST_TIME_FORMAT " behind the newest in hand: looking again",
+        self->next_seq, GST_TIME_ARGS (end_ts - start_ts));
+    *key = self->next_seq;
+    return TRUE;
   }
   return FALSE;
 }
