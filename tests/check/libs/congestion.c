@@ -858,7 +858,6 @@ GST_START_TEST (test_idle_after_loss_keeps_window)
   swarm_congestion_get_stats (c, now + MS, &st);
   fail_unless_equals_int (st.timeouts, 0);
   fail_unless_equals_uint64 (st.cwnd, before);
-  fail_unless (!st.slow_start || before > 10 * MSS);
   /* but a partner that stops acking still collapses it */
   swarm_congestion_get_stats (c, now + 2 * SEC, &st);
   fail_unless_equals_int (st.timeouts, 1);
