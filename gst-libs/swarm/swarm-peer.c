@@ -791,6 +791,25 @@ swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg)
   peer_send (p, msg);
 }
 
+/* Sets the bits of [@first, @last] (@last ≥ @first) the store holds, and
+ * of those that start on a keyframe; bit 0 is @first. */
+static void
+peer_fill_map (SwarmPeer * p, guint64 first, guint64 last, guint8 * have_bits,
+    guint8 * key_bits)
+{
+  guint64 i;
+
+  for (i = 0; i <= last - first; i++) {
+    SwarmSegmentFlags flags;
+
+    if (swarm_store_get_flags (p->store, first + i, &flags)) {
+      swarm_wire_bit_set (have_bits, i);
+      if (flags & SWARM_SEGMENT_FLAG_KEYFRAME)
+        swarm_wire_bit_set (key_bits, i);
+    }
+  }
+}
+
 /* Each announcement repeats the map of the few segments before it: a HAVE
  * is one datagram, and one lost on the only path a segment could come by
  * left it unknown, so never asked for (in the lab bench at 2 % loss, half
@@ -804,19 +823,12 @@ swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags)
   SwarmMessage have = {.type = SWARM_MSG_HAVE };
   guint8 have_bits[(HAVE_REPEAT + 7) / 8] = { 0 };
   guint8 key_bits[(HAVE_REPEAT + 7) / 8] = { 0 };
-  guint64 first = seq - MIN (seq, HAVE_REPEAT - 1), s;
+  guint64 first = seq - MIN (seq, HAVE_REPEAT - 1);
 
   if (!p->local.serve)
     return;
-  for (s = first; s < seq; s++) {
-    SwarmSegmentFlags held;
-
-    if (swarm_store_get_flags (p->store, s, &held)) {
-      swarm_wire_bit_set (have_bits, s - first);
-      if (held & SWARM_SEGMENT_FLAG_KEYFRAME)
-        swarm_wire_bit_set (key_bits, s - first);
-    }
-  }
+  if (seq > first)
+    peer_fill_map (p, first, seq - 1, have_bits, key_bits);
   swarm_wire_bit_set (have_bits, seq - first);
   if (flags & SWARM_SEGMENT_FLAG_KEYFRAME)
     swarm_wire_bit_set (key_bits, seq - first);
@@ -831,7 +843,7 @@ swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags)
 static void
 peer_send_full_have (SwarmPeer * p)
 {
-  guint64 oldest, newest, first, seq;
+  guint64 oldest, newest, first;
   guint8 have_bits[SWARM_WIRE_MAX_HAVE_BITS / 8] = { 0 };
   guint8 key_bits[SWARM_WIRE_MAX_HAVE_BITS / 8] = { 0 };
   SwarmMessage have = {.type = SWARM_MSG_HAVE };
@@ -839,15 +851,7 @@ peer_send_full_have (SwarmPeer * p)
   if (!p->local.serve || !swarm_store_get_range (p->store, &oldest, &newest))
     return;
   first = MAX (oldest, newest - MIN (newest, SWARM_WIRE_MAX_HAVE_BITS - 1));
-  for (seq = first; seq <= newest; seq++) {
-    SwarmSegmentFlags flags;
-
-    if (swarm_store_get_flags (p->store, seq, &flags)) {
-      swarm_wire_bit_set (have_bits, seq - first);
-      if (flags & SWARM_SEGMENT_FLAG_KEYFRAME)
-        swarm_wire_bit_set (key_bits, seq - first);
-    }
-  }
+  peer_fill_map (p, first, newest, have_bits, key_bits);
   have.have.first_seq = first;
   have.have.count = newest - first + 1;
   have.have.have_bits = have_bits;
