@@ -11,6 +11,8 @@ pkgs=(
   gstreamer1.0-plugins-bad   # gdppay/gdpdepay: p2p-bench --baseline tcp framing
   valgrind                   # meson test --setup valgrind (tools/run-valgrind-tests.sh)
   glib-networking            # TLS for wss:// trackers
+  # GstSwarm-1.0.gir/.typelib and the PyGObject example that uses them
+  gobject-introspection libgirepository1.0-dev python3-gi gir1.2-gstreamer-1.0
   # the NAT lab (tests/lab, docs/lab.md): namespaces, NAT, STUN/TURN, delay
   iproute2 iptables coturn libnetfilter-queue-dev
 )

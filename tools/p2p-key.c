@@ -8,7 +8,10 @@
  * Refuses a key file that others can read or that is malformed, exactly as
  * p2psink does.  With --create, makes the key (mode 0600) if it is missing.
  * For a private swarm, --secret (or --new-secret, 128 random bits) also
- * prints the URI with the secret in it: the link members open.
+ * prints the URI with the secret in it: the link members open.  A secret
+ * p2psink would refuse as too weak (swarm_secret_check) is refused here
+ * too; --new-secret is the way to a good one, and keeps it off the command
+ * line (print it into a 0600 file for `secret-file`).
  * --tracker (repeatable) names the external trackers p2psink's `tracker`
  * will announce on, in the same order; the URI is then the one p2psink
  * posts for them, and --host / --port are not used.
@@ -57,7 +60,8 @@ main (int argc, char **argv)
         "External tracker p2psink announces on (repeat for several, in "
         "p2psink's order)", "URL"},
     {"secret", 's', 0, G_OPTION_ARG_STRING, &secret,
-        "Private swarm: also print the URI carrying this secret", "SECRET"},
+        "Private swarm: also print the URI carrying this secret (it must "
+        "be strong; --new-secret makes one)", "SECRET"},
     {"new-secret", 'n', 0, G_OPTION_ARG_NONE, &make_secret,
         "Private swarm: make up a random secret and print it", NULL},
     {NULL}
@@ -73,11 +77,10 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2
       || port < 1 || port > 65535 || (secret && make_secret)
-      || (secret && (!*secret || strlen (secret) > SWARM_SECRET_MAX_LEN))) {
+      || (secret && !swarm_secret_check (secret, &error))) {
     g_printerr ("%s\n", error ? error->message :
         "usage: p2p-key [--create] [--host HOST] [--port PORT] "
-        "[--tracker URL …] [--secret SECRET | --new-secret] KEY-FILE\n"
-        "(a secret is 1 to 1024 bytes)");
+        "[--tracker URL …] [--secret SECRET | --new-secret] KEY-FILE");
     rc = 2;
     goto out;
   }

@@ -19,17 +19,23 @@
 #include <gnutls/dtls.h>
 
 #include "swarm-dtls.h"
+#include "swarm-dtls-records.h"
 #include "swarm-link.h"
 #include "swarm-wire.h"
 #include "swarm-private.h"
 
 #define GST_CAT_DEFAULT swarm_debug
 
-/* DTLS 1.2 only, and only AEAD ciphers: they cost fewer bytes per record
+/* Exactly what a link can use, nothing offered that could never be
+ * chosen: DTLS 1.2; both ends hold a self-signed ECDSA P-256 certificate
+ * (swarm_dtls_credentials_new), so ECDHE-ECDSA key exchange signed with
+ * ECDSA-SHA256 (no RSA, DHE or other curves' signatures); ephemeral
+ * X25519 or P-256; only AEAD ciphers, which cost fewer bytes per record
  * than CBC + HMAC and are the only ones WebRTC stacks still negotiate. */
 #define SWARM_DTLS_PRIORITY \
-  "NORMAL:-VERS-ALL:+VERS-DTLS1.2:-CIPHER-ALL:" \
-  "+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305"
+  "NONE:+VERS-DTLS1.2:+CTYPE-X509:+COMP-NULL:" \
+  "+ECDHE-ECDSA:+SIGN-ECDSA-SHA256:+GROUP-X25519:+GROUP-SECP256R1:" \
+  "+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AEAD"
 
 /* Handshake records are fragmented to this size, which fits any path
  * (IPv6 minimum MTU minus IP/UDP and TURN overhead). */
@@ -567,9 +573,20 @@ swarm_dtls_start (SwarmDtls * dtls)
 void
 swarm_dtls_receive (SwarmDtls * dtls, const guint8 * data, gsize len)
 {
+  gsize whole;
+
   g_return_if_fail (dtls != NULL);
 
-  if (dtls->failed || dtls->freed || len == 0)
+  if (dtls->failed || dtls->freed)
+    return;
+  /* Only whole records: GnuTLS would read a cut-off one on into the next
+   * datagram and lose the records there (swarm-dtls-records.h). */
+  whole = swarm_dtls_whole_records (data, len);
+  if (whole < len)
+    GST_LOG ("DTLS datagram of %" G_GSIZE_FORMAT " bytes: %" G_GSIZE_FORMAT
+        " after its whole records dropped", len, len - whole);
+  len = whole;
+  if (len == 0)
     return;
 
   dtls_enter (dtls);
@@ -615,6 +632,26 @@ swarm_dtls_send (SwarmDtls * dtls, const guint8 * data, gsize len)
     return FALSE;
   }
   return TRUE;
+}
+
+const gchar *
+swarm_dtls_get_priority (void)
+{
+  return SWARM_DTLS_PRIORITY;
+}
+
+gchar *
+swarm_dtls_get_description (SwarmDtls * dtls)
+{
+  gchar *gdesc, *desc;
+
+  g_return_val_if_fail (dtls != NULL, NULL);
+  if (!dtls->established || dtls->failed)
+    return NULL;
+  gdesc = gnutls_session_get_desc (dtls->session);
+  desc = g_strdup (gdesc);
+  gnutls_free (gdesc);
+  return desc;
 }
 
 gboolean

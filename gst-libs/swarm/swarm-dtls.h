@@ -49,6 +49,11 @@ SWARM_API void swarm_dtls_receive (SwarmDtls * dtls, const guint8 * data,
 SWARM_API gboolean swarm_dtls_send (SwarmDtls * dtls, const guint8 * data,
     gsize len);
 SWARM_API gboolean swarm_dtls_is_established (SwarmDtls * dtls);
+/* What the established session negotiated, in GnuTLS's words, e.g.
+ * "(DTLS1.2)-(ECDHE-X25519)-(ECDSA-SHA256)-(AES-128-GCM)"; NULL before. */
+SWARM_API gchar *swarm_dtls_get_description (SwarmDtls * dtls);
+/* The GnuTLS priority string every link uses. */
+SWARM_API const gchar *swarm_dtls_get_priority (void);
 /* RFC 5705 keying material exported from the established session (no
  * context): both ends get the same bytes, nobody else can. */
 SWARM_API gboolean swarm_dtls_export_keying_material (SwarmDtls * dtls,

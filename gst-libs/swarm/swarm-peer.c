@@ -5,6 +5,7 @@
 
 #include <string.h>
 #include "swarm-peer.h"
+#include "swarm-edge.h"
 #include "swarm-private.h"
 
 #define GST_CAT_DEFAULT swarm_debug
@@ -48,6 +49,7 @@ struct _SwarmPeer {
   gboolean closed;
 
   GHashTable *have;             /* seq (guint64*) -> GUINT_TO_POINTER (1 | key << 1) */
+  gboolean role_refused;        /* claimed the origin's role, no proof */
   gboolean have_any;
   guint64 have_newest;
 
@@ -171,6 +173,17 @@ swarm_peer_note_junk (SwarmPeer * p, const gchar * why)
   return peer_spend (p, p->junk_budget, why);
 }
 
+void
+swarm_peer_note_lie (SwarmPeer * p, const gchar * why)
+{
+  if (p->closed)
+    return;
+  p->abuse.junk++;
+  GST_WARNING ("peer %s lies (%s): disconnecting",
+      p->remote_id ? p->remote_id : "?", why);
+  peer_fail (p, SWARM_PEER_ERROR, SWARM_PEER_ERROR_MISBEHAVED, why);
+}
+
 gboolean
 swarm_peer_note_waste (SwarmPeer * p)
 {
@@ -240,6 +253,16 @@ peer_send_hello (SwarmPeer * p)
     swarm_secret_hello_proof (p->local.secret, exported, p->local.peer_id,
         SWARM_WIRE_PEER_ID_LEN, hello.hello.proof);
     hello.hello.has_proof = TRUE;
+  }
+  if (p->local.role == SWARM_PEER_ROLE_ORIGIN && p->local.publisher
+      && swarm_identity_has_private_key (p->local.publisher)) {
+    guint8 exported[SWARM_SECRET_EXPORTER_LEN];
+
+    hello.hello.has_origin_proof =
+        swarm_link_export_keying_material (p->link,
+        SWARM_SECRET_EXPORTER_LABEL, exported, sizeof (exported))
+        && swarm_edge_sign_origin_proof (p->local.publisher, exported,
+        sizeof exported, hello.hello.origin_proof);
   }
   peer_send (p, &hello);
 }
@@ -515,6 +538,27 @@ peer_check_proof (SwarmPeer * p, const SwarmMessage * msg)
   return TRUE;
 }
 
+/* Only the publisher can sign for the origin's role, over this very
+ * link's keying material: a partner that claims it without the proof is
+ * a viewer, and a liar. */
+static SwarmPeerRole
+peer_check_role (SwarmPeer * p, const SwarmMessage * msg)
+{
+  guint8 exported[SWARM_SECRET_EXPORTER_LEN];
+
+  if (msg->hello.role != SWARM_PEER_ROLE_ORIGIN)
+    return SWARM_PEER_ROLE_VIEWER;
+  if (p->local.publisher && msg->hello.has_origin_proof
+      && swarm_link_export_keying_material (p->link,
+          SWARM_SECRET_EXPORTER_LABEL, exported, sizeof (exported))
+      && swarm_edge_verify_origin_proof (p->local.publisher, exported,
+          sizeof exported, msg->hello.origin_proof))
+    return SWARM_PEER_ROLE_ORIGIN;
+  p->role_refused = TRUE;
+  swarm_peer_note_junk (p, "claims to be the origin without its proof");
+  return SWARM_PEER_ROLE_VIEWER;
+}
+
 static void
 peer_handle (SwarmPeer * p, const SwarmMessage * msg)
 {
@@ -548,14 +592,21 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
         return;
       g_free (p->remote_id);
       p->remote_id = g_strdup (id);
-      p->remote_role = msg->hello.role == SWARM_PEER_ROLE_ORIGIN ?
-          SWARM_PEER_ROLE_ORIGIN : SWARM_PEER_ROLE_VIEWER;
+      p->remote_role = peer_check_role (p, msg);
+      if (p->closed)
+        return;
       p->hello_received = TRUE;
-      peer_send_full_have (p);
+      /* ready first: the session sends the publisher's EDGE, which makes
+       * the map that follows credible to the partner */
       if (p->callbacks.ready)
         p->callbacks.ready (p, p->user_data);
+      peer_send_full_have (p);
       break;
     }
+    case SWARM_MSG_EDGE:
+      if (p->callbacks.edge)
+        p->callbacks.edge (p, msg, p->user_data);
+      break;
     case SWARM_MSG_HAVE:{
       guint i;
 
@@ -816,6 +867,35 @@ peer_fill_map (SwarmPeer * p, guint64 first, guint64 last, guint8 * have_bits,
  * the segments viewers missed were never requested).  What is known
  * already costs the receiver a lookup. */
 #define HAVE_REPEAT 8
+
+void
+swarm_peer_replay_haves (SwarmPeer * p, guint64 from, guint64 to)
+{
+  GHashTableIter it;
+  gpointer k, v;
+  GArray *seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint i;
+
+  if (!p->callbacks.have || p->closed)
+    return;
+  /* the callback may not touch the table while we walk it: copy first
+   * (at most SWARM_PEER_HAVE_WINDOW entries) */
+  g_hash_table_iter_init (&it, p->have);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    guint64 seq = *(guint64 *) k;
+    if (seq >= from && seq <= to)
+      g_array_append_val (seqs, seq);
+  }
+  for (i = 0; i < seqs->len && !p->closed; i++) {
+    guint64 seq = g_array_index (seqs, guint64, i);
+    gpointer flags = g_hash_table_lookup (p->have, &seq);
+
+    if (flags)
+      p->callbacks.have (p, seq, (GPOINTER_TO_UINT (flags) & 2) != 0,
+          p->user_data);
+  }
+  g_array_free (seqs, TRUE);
+}
 
 void
 swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags)

@@ -61,6 +61,10 @@ typedef struct {
   /* Private swarm (nullable, borrowed for the peer's life): HELLOs carry
    * and require a proof of the secret. */
   const SwarmSecret *secret;
+  /* The publisher's identity (borrowed): with its private key on the
+   * origin, which proves its role in HELLO; the public key elsewhere,
+   * which checks that proof. */
+  SwarmIdentity *publisher;
 } SwarmPeerLocal;
 
 typedef struct {
@@ -71,6 +75,8 @@ typedef struct {
   /* The partner announced @seq. */
   void (*have) (SwarmPeer * p, guint64 seq, gboolean keyframe,
       gpointer user_data);
+  /* The partner passed on the publisher's EDGE (not checked yet). */
+  void (*edge) (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
   /* A chunk (DATA) or a parity chunk (PARITY) arrived. */
   void (*data) (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
   /* The partner queued chunks for upload: the session pumps them. */
@@ -100,6 +106,9 @@ gboolean swarm_peer_set_remote_description (SwarmPeer * p, const gchar * sdp,
 void swarm_peer_close (SwarmPeer * p);
 
 void swarm_peer_send_have (SwarmPeer * p, guint64 seq, SwarmSegmentFlags flags);
+/* Reports again, through the "have" callback, what the partner announced
+ * between @from and @to: its map became credible (swarm-edge.h). */
+void swarm_peer_replay_haves (SwarmPeer * p, guint64 from, guint64 to);
 /* Did this partner fetch at least two of the last few segments before
  * @seq from us?  Then we are its parent, and push it fresh ones. */
 gboolean swarm_peer_is_child (SwarmPeer * p, guint64 seq);
@@ -134,6 +143,9 @@ gboolean swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us);
  * SWARM_PEER_ERROR_MISBEHAVED; FALSE then. */
 gboolean swarm_peer_note_junk (SwarmPeer * p, const gchar * why);
 gboolean swarm_peer_note_waste (SwarmPeer * p);
+/* The partner said something no honest peer could (a segment thousands
+ * past what the publisher signed): closed and banned at once. */
+void swarm_peer_note_lie (SwarmPeer * p, const gchar * why);
 
 /* What this partner cost us: junk messages, unwanted chunks and requests
  * refused (upload queue full) since the link came up. */

@@ -6,6 +6,7 @@
 #include "config.h"
 #endif
 
+#include <math.h>
 #include <string.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -29,7 +30,97 @@ G_DEFINE_QUARK (swarm-secret-error-quark, swarm_secret_error);
 struct _SwarmSecret {
   guint8 description_key[KEY_LEN];
   guint8 hello_key[KEY_LEN];
+  guint8 rendezvous[SWARM_INFO_HASH_LEN / 2];
 };
+
+/* Alphabet sizes for the strength estimate: what a guesser who knows
+ * which kinds of characters a secret uses must try per character. */
+#define ALPHABET_LOWER 26
+#define ALPHABET_UPPER 26
+#define ALPHABET_DIGIT 10
+#define ALPHABET_OTHER 33       /* ASCII punctuation and space; more for UTF-8 */
+
+enum {
+  CLASS_LOWER = 1 << 0,
+  CLASS_UPPER = 1 << 1,
+  CLASS_DIGIT = 1 << 2,
+  CLASS_OTHER = 1 << 3,
+};
+
+static guint
+char_class (gunichar c)
+{
+  if (c < 128 && g_ascii_islower (c))
+    return CLASS_LOWER;
+  if (c < 128 && g_ascii_isupper (c))
+    return CLASS_UPPER;
+  if (c < 128 && g_ascii_isdigit (c))
+    return CLASS_DIGIT;
+  return CLASS_OTHER;
+}
+
+guint
+swarm_secret_estimate_bits (const gchar * secret)
+{
+  guint classes = 0, alphabet = 0, counted = 0;
+  gunichar prev = 0;
+  gboolean utf8;
+  const gchar *p;
+
+  g_return_val_if_fail (secret != NULL, 0);
+
+  /* Not UTF-8: count bytes, each as one character. */
+  utf8 = g_utf8_validate (secret, -1, NULL);
+  for (p = secret; *p; p = utf8 ? g_utf8_next_char (p) : p + 1) {
+    gunichar c = utf8 ? g_utf8_get_char (p) : (guchar) * p;
+
+    classes |= char_class (c);
+    /* aaa, abc, cba, 123: a guesser tries runs first */
+    if (p == secret || (c != prev && c != prev + 1 && c + 1 != prev))
+      counted++;
+    prev = c;
+  }
+  if (classes & CLASS_LOWER)
+    alphabet += ALPHABET_LOWER;
+  if (classes & CLASS_UPPER)
+    alphabet += ALPHABET_UPPER;
+  if (classes & CLASS_DIGIT)
+    alphabet += ALPHABET_DIGIT;
+  if (classes & CLASS_OTHER)
+    alphabet += ALPHABET_OTHER;
+  if (alphabet < 2)
+    return 0;
+  return (guint) MIN (counted * log2 (alphabet), (double) G_MAXUINT);
+}
+
+gboolean
+swarm_secret_check (const gchar * secret, GError ** error)
+{
+  gsize len;
+  guint bits;
+
+  g_return_val_if_fail (secret != NULL, FALSE);
+
+  len = strlen (secret);
+  if (len == 0 || len > SWARM_SECRET_MAX_LEN) {
+    g_set_error (error, SWARM_SECRET_ERROR, SWARM_SECRET_ERROR_INVALID,
+        _("The swarm secret must be 1 to %u bytes long."),
+        SWARM_SECRET_MAX_LEN);
+    return FALSE;
+  }
+  bits = swarm_secret_estimate_bits (secret);
+  if (bits < SWARM_SECRET_MIN_BITS) {
+    /* Anyone who sees the tracker's traffic can guess it offline. */
+    g_set_error (error, SWARM_SECRET_ERROR, SWARM_SECRET_ERROR_WEAK,
+        _("The swarm secret is too weak to keep the swarm private (about "
+            "%u bits, at least %u needed): make one with "
+            "\"p2p-key --new-secret\" (128 random bits), or use a longer "
+            "one mixing letters, digits and other characters."), bits,
+        SWARM_SECRET_MIN_BITS);
+    return FALSE;
+  }
+  return TRUE;
+}
 
 static void
 derive (const guint8 master[KEY_LEN], const gchar * info, guint8 out[KEY_LEN])
@@ -48,25 +139,20 @@ swarm_secret_new (const gchar * secret,
   static const gchar salt_label[] = "gst-p2p private swarm";
   guint8 salt_bytes[sizeof (salt_label) - 1 + SWARM_PUBLIC_KEY_LEN];
   guint8 master[KEY_LEN];
+  guint8 rendezvous[KEY_LEN];
   gnutls_datum_t key, salt;
   SwarmSecret *s;
-  gsize len;
 
   g_return_val_if_fail (secret != NULL && swarm_key != NULL, NULL);
 
-  len = strlen (secret);
-  if (len == 0 || len > SWARM_SECRET_MAX_LEN) {
-    g_set_error (error, SWARM_SECRET_ERROR, SWARM_SECRET_ERROR_INVALID,
-        _("The swarm secret must be 1 to %u bytes long."),
-        SWARM_SECRET_MAX_LEN);
+  if (!swarm_secret_check (secret, error))
     return NULL;
-  }
 
   memcpy (salt_bytes, salt_label, sizeof (salt_label) - 1);
   memcpy (salt_bytes + sizeof (salt_label) - 1, swarm_key,
       SWARM_PUBLIC_KEY_LEN);
   key.data = (guint8 *) secret;
-  key.size = len;
+  key.size = strlen (secret);
   salt.data = salt_bytes;
   salt.size = sizeof (salt_bytes);
   if (gnutls_pbkdf2 (GNUTLS_MAC_SHA256, &key, &salt, STRETCH_ROUNDS, master,
@@ -76,8 +162,28 @@ swarm_secret_new (const gchar * secret,
   s = g_new0 (SwarmSecret, 1);
   derive (master, "gst-p2p description key", s->description_key);
   derive (master, "gst-p2p hello key", s->hello_key);
+  derive (master, "gst-p2p rendezvous", rendezvous);
+  memcpy (s->rendezvous, rendezvous, sizeof (s->rendezvous));
+  gnutls_memset (rendezvous, 0, sizeof (rendezvous));
   gnutls_memset (master, 0, sizeof (master));
   return s;
+}
+
+gchar *
+swarm_secret_info_hash (const SwarmSecret * s)
+{
+  gchar *out;
+
+  g_return_val_if_fail (s != NULL, NULL);
+
+  /* same form as swarm_id_to_info_hash: every tracker takes it */
+  out = g_malloc (SWARM_INFO_HASH_LEN + 1);
+  for (guint i = 0; i < SWARM_INFO_HASH_LEN / 2; i++) {
+    out[2 * i] = "0123456789abcdef"[s->rendezvous[i] >> 4];
+    out[2 * i + 1] = "0123456789abcdef"[s->rendezvous[i] & 15];
+  }
+  out[SWARM_INFO_HASH_LEN] = '\0';
+  return out;
 }
 
 void
@@ -257,6 +363,55 @@ swarm_secret_check_hello_proof (const SwarmSecret * s,
   ok = gnutls_memcmp (expected, proof, SWARM_SECRET_PROOF_LEN) == 0;
   gnutls_memset (expected, 0, sizeof (expected));
   return ok;
+}
+
+/* The secret in the file @path, without one trailing line end. */
+static gchar *
+read_secret_file (const gchar * path, GError ** error)
+{
+  gchar *contents = NULL;
+  gsize len = 0;
+  GError *read_error = NULL;
+
+  if (!g_file_get_contents (path, &contents, &len, &read_error)) {
+    g_set_error (error, SWARM_SECRET_ERROR, SWARM_SECRET_ERROR_INVALID,
+        _("Could not read the swarm secret file: %s"), read_error->message);
+    g_error_free (read_error);
+    return NULL;
+  }
+  if (len > 0 && contents[len - 1] == '\n')
+    contents[--len] = '\0';
+  if (len > 0 && contents[len - 1] == '\r')
+    contents[--len] = '\0';
+  if (len == 0 || len > SWARM_SECRET_MAX_LEN || strlen (contents) != len) {
+    gnutls_memset (contents, 0, len);
+    g_free (contents);
+    g_set_error (error, SWARM_SECRET_ERROR, SWARM_SECRET_ERROR_INVALID,
+        _("The swarm secret file %s must hold one secret of 1 to %u bytes "
+            "(no NUL bytes)."), path, SWARM_SECRET_MAX_LEN);
+    return NULL;
+  }
+  return contents;
+}
+
+gboolean
+swarm_secret_lookup (const gchar * given, const gchar * path,
+    gchar ** secret, GError ** error)
+{
+  const gchar *env;
+
+  g_return_val_if_fail (secret != NULL, FALSE);
+
+  *secret = NULL;
+  if (given && *given) {
+    *secret = g_strdup (given);
+  } else if (path && *path) {
+    if (!(*secret = read_secret_file (path, error)))
+      return FALSE;
+  } else if ((env = g_getenv (SWARM_SECRET_ENV)) && *env) {
+    *secret = g_strdup (env);
+  }
+  return TRUE;
 }
 
 void

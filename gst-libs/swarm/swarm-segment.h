@@ -32,6 +32,8 @@ typedef enum {
   SWARM_SEGMENT_ERROR_FORMAT,
   SWARM_SEGMENT_ERROR_SIGNATURE,
   SWARM_SEGMENT_ERROR_TOO_LARGE,
+  /* the segmenter dropped one buffer larger than any segment can carry */
+  SWARM_SEGMENT_ERROR_FRAME_TOO_LARGE,
 } SwarmSegmentError;
 
 SWARM_API GQuark swarm_segment_error_quark (void);

@@ -6,6 +6,9 @@
 #include "swarm-segmenter.h"
 #include "swarm-wire.h"
 
+/* A buffer over the cut size always fits with room for its metadata. */
+G_STATIC_ASSERT (2 * SWARM_SEGMENTER_MAX_SIZE <= SWARM_MAX_SEGMENT_SIZE);
+
 struct _SwarmSegmenter {
   SwarmIdentity *signer;
   GstClockTime target;
@@ -13,6 +16,7 @@ struct _SwarmSegmenter {
   GstCaps *caps;
   guint64 next_seq;
   gboolean pending_discont;
+  gboolean dropped;             /* the next buffer follows a dropped one */
 
   SwarmSegmentBuilder *builder; /* NULL between segments */
   gboolean has_delta;
@@ -28,8 +32,8 @@ swarm_segmenter_new (SwarmIdentity * signer, GstClockTime target_duration,
 
   seg->signer = swarm_identity_ref (signer);
   seg->target = target_duration;
-  seg->max_size = MIN (max_size ? max_size : SWARM_MAX_SEGMENT_SIZE / 2,
-      SWARM_MAX_SEGMENT_SIZE / 2);
+  seg->max_size = MIN (max_size ? max_size : SWARM_SEGMENTER_MAX_SIZE,
+      SWARM_SEGMENTER_MAX_SIZE);
   /* Start numbering from the wall clock so a restarted publisher does not
    * reuse sequence numbers viewers still hold. */
   seg->next_seq = (guint64) (g_get_real_time () / 1000);
@@ -52,6 +56,12 @@ swarm_segmenter_output_free (SwarmSegmenterOutput * o)
 {
   g_bytes_unref (o->bytes);
   g_free (o);
+}
+
+void
+swarm_segmenter_set_next_seq (SwarmSegmenter * seg, guint64 seq)
+{
+  seg->next_seq = seq;
 }
 
 guint64
@@ -106,6 +116,21 @@ buffer_time (GstBuffer * buf)
       GST_BUFFER_PTS (buf);
 }
 
+static gboolean
+segmenter_drop (SwarmSegmenter * seg, gsize size, gsize encoded,
+    GError ** error)
+{
+  /* whatever comes next follows a hole */
+  seg->pending_discont = TRUE;
+  seg->dropped = TRUE;
+  g_set_error (error, SWARM_SEGMENT_ERROR,
+      SWARM_SEGMENT_ERROR_FRAME_TOO_LARGE,
+      "buffer of %" G_GSIZE_FORMAT " bytes (%" G_GSIZE_FORMAT " encoded) "
+      "is larger than a segment can carry (%u bytes): dropped", size,
+      encoded, SWARM_MAX_SEGMENT_SIZE);
+  return FALSE;
+}
+
 gboolean
 swarm_segmenter_push (SwarmSegmenter * seg, GstBuffer * buf, GPtrArray * out,
     GError ** error)
@@ -113,6 +138,7 @@ swarm_segmenter_push (SwarmSegmenter * seg, GstBuffer * buf, GPtrArray * out,
   gboolean keyframe = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
   GstClockTime ts = buffer_time (buf);
   gint64 now = g_get_monotonic_time ();
+  gsize size = gst_buffer_get_size (buf);
 
   if (seg->builder) {
     GstClockTime elapsed;
@@ -124,12 +150,14 @@ swarm_segmenter_push (SwarmSegmenter * seg, GstBuffer * buf, GPtrArray * out,
       elapsed = (now - seg->start_arrival_us) * GST_USECOND;
 
     cut = elapsed >= seg->target
-        || swarm_segment_builder_get_size (seg->builder) + gst_buffer_get_size
-        (buf) > seg->max_size
+        || swarm_segment_builder_get_size (seg->builder) + size > seg->max_size
         || (keyframe && seg->has_delta);
     if (cut && !segmenter_finish (seg, 0, out, error))
       return FALSE;
   }
+  /* Not even copied: it could never travel. */
+  if (size > SWARM_MAX_SEGMENT_SIZE)
+    return segmenter_drop (seg, size, size, error);
 
   if (!seg->builder) {
     SwarmSegmentFlags flags = keyframe ? SWARM_SEGMENT_FLAG_KEYFRAME : 0;
@@ -144,9 +172,29 @@ swarm_segmenter_push (SwarmSegmenter * seg, GstBuffer * buf, GPtrArray * out,
   } else if (!GST_CLOCK_TIME_IS_VALID (seg->start_ts)) {
     seg->start_ts = ts;
   }
+  if (seg->dropped) {
+    /* the buffer itself says so too, for players that look at buffers
+     * only (metadata copied, memory shared) */
+    GstBuffer *marked = gst_buffer_copy (buf);
+
+    GST_BUFFER_FLAG_SET (marked, GST_BUFFER_FLAG_DISCONT);
+    swarm_segment_builder_add (seg->builder, marked);
+    gst_buffer_unref (marked);
+  } else {
+    swarm_segment_builder_add (seg->builder, buf);
+  }
+  /* A buffer over max_size is alone in its builder (the cut above), so
+   * only it can take the segment past the hard bound with its metadata. */
+  if (swarm_segment_builder_get_size (seg->builder) > SWARM_MAX_SEGMENT_SIZE) {
+    gsize encoded = swarm_segment_builder_get_size (seg->builder);
+
+    g_assert (swarm_segment_builder_get_n_buffers (seg->builder) == 1);
+    g_clear_pointer (&seg->builder, swarm_segment_builder_free);
+    return segmenter_drop (seg, size, encoded, error);
+  }
+  seg->dropped = FALSE;
   if (!keyframe)
     seg->has_delta = TRUE;
-  swarm_segment_builder_add (seg->builder, buf);
   return TRUE;
 }
 

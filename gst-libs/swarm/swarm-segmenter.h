@@ -3,8 +3,10 @@
  * A new segment starts before a keyframe once the current one holds delta
  * units or is long enough (so a joiner can always start on a keyframe), and
  * before any buffer once the current one reaches the target duration, or
- * the size bound.  Durations are measured on the buffers' timestamps where
- * they have them, on arrival time where they do not (MPEG-TS packets).
+ * the size bound (SWARM_SEGMENTER_MAX_SIZE).  A buffer bigger than that
+ * bound travels alone, in a segment of up to SWARM_MAX_SEGMENT_SIZE.
+ * Durations are measured on the buffers' timestamps where they have them,
+ * on arrival time where they do not (MPEG-TS packets).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
@@ -13,8 +15,12 @@
 #include "swarm-prelude.h"
 #include "swarm-identity.h"
 #include "swarm-segment.h"
+#include "swarm-wire.h"
 
 G_BEGIN_DECLS
+
+/* Encoded bytes at which a segment is cut (2048 chunks, 2.4 MB). */
+#define SWARM_SEGMENTER_MAX_SIZE (SWARM_CHUNK_SIZE * 2048)
 
 typedef struct _SwarmSegmenter SwarmSegmenter;
 
@@ -34,13 +40,19 @@ SWARM_API void swarm_segmenter_free (SwarmSegmenter * seg);
 SWARM_API gboolean swarm_segmenter_set_caps (SwarmSegmenter * seg,
     GstCaps * caps, GPtrArray * out, GError ** error);
 /* Adds @buf; appends finished segments (SwarmSegmenterOutput*, free with
- * swarm_segmenter_output_free) to @out. */
+ * swarm_segmenter_output_free) to @out.  A buffer too large for any
+ * segment fails with SWARM_SEGMENT_ERROR_FRAME_TOO_LARGE: it is dropped,
+ * what @out received is still to publish, the segmenter goes on (the next
+ * segment is marked DISCONT).  Other errors are fatal. */
 SWARM_API gboolean swarm_segmenter_push (SwarmSegmenter * seg, GstBuffer * buf,
     GPtrArray * out, GError ** error);
 /* Finishes the segment in progress (marked EOS if @eos; with @eos an empty
  * EOS segment is produced if nothing is in progress). */
 SWARM_API gboolean swarm_segmenter_flush (SwarmSegmenter * seg, gboolean eos,
     GPtrArray * out, GError ** error);
+/* Numbers from @seq on (swarm-sequence.h says where to start). */
+SWARM_API void swarm_segmenter_set_next_seq (SwarmSegmenter * seg,
+    guint64 seq);
 SWARM_API guint64 swarm_segmenter_get_next_seq (SwarmSegmenter * seg);
 SWARM_API void swarm_segmenter_output_free (SwarmSegmenterOutput * o);
 

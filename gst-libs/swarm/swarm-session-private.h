@@ -15,11 +15,13 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include "swarm-session.h"
+#include "swarm-peer-info.h"
 #include "swarm-peer.h"
 #include "swarm-relay.h"
 #include "swarm-store.h"
 #include "swarm-tracker.h"
 #include "swarm-dtls.h"
+#include "swarm-edge.h"
 #include "swarm-private.h"
 #include "swarm.h"
 
@@ -65,6 +67,15 @@ G_BEGIN_DECLS
 /* A partner that sent us a forged or corrupt segment is not taken back for
  * this long. */
 #define BAN_US (60 * G_USEC_PER_SEC)
+/* A peer id costs nothing to make up: a stranger banned under one comes
+ * back under another.  So each ban is also a strike against the address
+ * the partner came from, and this many within BAN_US keep the address
+ * itself away for BAN_US.  Honest viewers behind the same NAT as a
+ * hostile one share the cost, which is why it takes several; the origin
+ * (it proves its role) is never kept away by address.  At most
+ * ADDRESS_STRIKES_MAX addresses are remembered. */
+#define ADDRESS_BAN_STRIKES 3
+#define ADDRESS_STRIKES_MAX 4096
 /* A viewer pushes each fresh segment to at most this many children. */
 #define PUSH_CHILDREN 2
 /* PEX: lists go to partners this often; a peer we tried to reach through a
@@ -79,15 +90,18 @@ G_BEGIN_DECLS
 #define ORIGIN_LATE_ANNOUNCE_MS 200
 
 /* ---- bounds on what partners can make us hold or do ---- */
-/* A segment announced or pushed further past the newest one we know than
- * this, plus what a stream could have produced since at AHEAD_MAX_RATE_PER_S,
+/* What segments can exist is the publisher's signed word (swarm-edge.h):
+ * a segment announced or pushed further past the newest EDGE than
+ * SWARM_EDGE_AHEAD_SLACK, plus what a stream could have produced since,
  * does not exist yet: believing it would move playout to nothing. */
-#define AHEAD_MAX_SEGMENTS (2 * LOOKAHEAD_SEGMENTS)
-#define AHEAD_MAX_RATE_PER_S 100
 /* Bytes reserved by incomplete transfers, all partners together: a full
  * lookahead of segments of over 1 MiB, yet a partner claiming huge
  * segments cannot make us allocate more. */
 #define TRANSFER_BYTES_MAX (64 * 1024 * 1024)
+/* The largest segment (a big frame alone) fits the half pushes may take,
+ * and the store keeps a few of them besides the stream around them. */
+G_STATIC_ASSERT (SWARM_MAX_SEGMENT_SIZE <= TRANSFER_BYTES_MAX / 2);
+G_STATIC_ASSERT (4 * (gsize) SWARM_MAX_SEGMENT_SIZE <= STORE_MAX_BYTES);
 /* Relayed SIGNAL fragments (a description is at most
  * SWARM_WIRE_MAX_SIGNAL_FRAGMENTS) one partner may have us forward or
  * assemble: a few descriptions a second is plenty for PEX, which offers
@@ -136,10 +150,15 @@ struct _PeerEntry {
   gint64 slow_until_us;         /* stalled a transfer: avoided until then */
   gint64 last_data_us;          /* its latest chunk arrived then */
   gint64 parity_seen_us;        /* its latest PARITY arrived then */
+  guint late_copies;            /* chunks we asked it for twice, that may
+                                 * still come after their segment: not waste */
   /* PEX: the partner's own partners, and signalling through a partner */
   GPtrArray *pex_ids;           /* gchar*, NULL until it sent a list */
   gchar *relay_id;              /* our offer/answer goes via this partner */
   SwarmRateLimiter *signal_budget;      /* SIGNAL fragments it may send us */
+  /* what the application sees of it (SwarmSession::peer-added), from the
+   * moment it is ready */
+  SwarmPeerInfo *info;
 };
 
 struct _Transfer {
@@ -174,6 +193,8 @@ struct _Transfer {
 };
 
 struct _SwarmSession {
+  GObject parent_instance;
+
   /* configuration (immutable after new) */
   SwarmSessionRole role;
   SwarmIdentity *identity;
@@ -221,6 +242,7 @@ struct _SwarmSession {
   gint64 offer_round_started_us;
   guint tracker_rotation;       /* spreads offer rounds over trackers */
   gboolean tracker_ever_connected;
+  gchar *tracker_refusal;       /* the last refusal or failure reason */
   guint tracker_complete;
   gboolean reported_failure;
   guint64 closed_bytes_sent;
@@ -232,10 +254,16 @@ struct _SwarmSession {
   SwarmRelayAssembler *relay_assembler;
   GHashTable *pex_tried;        /* peer id -> gint64* last attempt */
   GHashTable *banned;           /* peer id -> gint64* until */
+  GHashTable *strikes;          /* remote IP -> AddressStrikes* */
   gint64 last_pex_sent_us;
   gint64 last_pex_offer_us;
   gboolean partner_lost;        /* a ready partner went away: look again now */
   gsize segment_bytes_avg;      /* typical segment size seen */
+  gboolean clock_warned;        /* told the app our clocks disagree */
+  gboolean tracker_other_swarm; /* a tracker serves another swarm only */
+  /* origin: the first segment of this run, its epoch in every EDGE */
+  gboolean origin_epoch_valid;
+  guint64 origin_epoch_seq;
   /* Signs that the swarm is private and our secret (or its absence) does
    * not fit: refusals of our offers, descriptions we could not open.  Only
    * used to explain a failed join: a stranger can fake them. */
@@ -260,6 +288,9 @@ struct _SwarmSession {
   guint64 newest_seq;
   gboolean newest_key_valid;
   guint64 newest_key_seq;
+  /* the publisher's newest EDGE: what can exist (network thread writes,
+   * under lock, so that the elements read it too) */
+  SwarmEdgeState edge;
   gboolean got_segment;
   guint n_ready_peers;
   guint64 bytes_sent;
@@ -293,6 +324,8 @@ struct _SwarmSession {
   guint64 offers_refused;
   guint64 signals_dropped;
   guint64 announcements_refused;
+  guint64 address_bans;         /* addresses kept away after strikes */
+  guint64 links_refused_address;        /* links closed: address banned */
   guint64 transfer_bytes_now;
   guint64 transfer_bytes_peak;
   SwarmTrackerServerStats tracker_stats;        /* embedded tracker */
@@ -307,6 +340,7 @@ PeerEntry *session_find_linked (SwarmSession * s, const gchar * remote_id,
 guint session_seek_target (SwarmSession * s);
 void session_warn (SwarmSession * s, const GError * error);
 gboolean session_is_banned (SwarmSession * s, const gchar * id);
+gboolean session_address_is_banned (SwarmSession * s, SwarmPeer * p);
 gchar *session_incoming_description (SwarmSession * s, const gchar * peer_id,
     const gchar * text);
 PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);

@@ -365,11 +365,26 @@ static void
 on_tracker_error (SwarmTrackerClient * c, const GError * error,
     gpointer user_data)
 {
+  SwarmSession *s = user_data;
+  gboolean outage = g_error_matches (error, SWARM_TRACKER_ERROR,
+      SWARM_TRACKER_ERROR_CONNECT) || g_error_matches (error,
+      SWARM_TRACKER_ERROR, SWARM_TRACKER_ERROR_REFUSED);
+
+  /* What the tracker said when it turned us away: a join that times out
+   * tells it rather than guessing. */
+  if (g_error_matches (error, SWARM_TRACKER_ERROR, SWARM_TRACKER_ERROR_REFUSED)
+      || g_error_matches (error, SWARM_TRACKER_ERROR,
+          SWARM_TRACKER_ERROR_FAILURE)) {
+    g_free (s->tracker_refusal);
+    s->tracker_refusal = g_strdup (error->message);
+    /* told apart: with a private swarm's secret (or without it) we
+     * announce where the publisher's tracker does not serve */
+    if (strstr (error->message, SWARM_TRACKER_REASON_OTHER_SWARM))
+      s->tracker_other_swarm = TRUE;
+  }
   /* One warning per outage, not one per retry: with partners (PEX) or
    * other trackers the swarm goes on without this one. */
-  if (swarm_tracker_client_get_failures (c) <= 1
-      || !g_error_matches (error, SWARM_TRACKER_ERROR,
-          SWARM_TRACKER_ERROR_CONNECT))
+  if (swarm_tracker_client_get_failures (c) <= 1 || !outage)
     session_warn (user_data, error);
   else
     GST_DEBUG ("tracker still unreachable: %s", error->message);

@@ -20,10 +20,35 @@
 #endif
 
 #include "swarm-session-private.h"
+#include "swarm-enumtypes.h"
 
 #define GST_CAT_DEFAULT swarm_debug
 
 G_DEFINE_QUARK (swarm-session-error-quark, swarm_session_error);
+
+G_DEFINE_TYPE (SwarmSession, swarm_session, G_TYPE_OBJECT);
+
+enum
+{
+  SIGNAL_PEER_ADDED,
+  SIGNAL_PEER_REMOVED,
+  N_SIGNALS
+};
+
+static guint session_signals[N_SIGNALS];
+
+enum
+{
+  PROP_0,
+  PROP_ROLE,
+  PROP_PEER_ID,
+  PROP_SWARM_ID,
+  PROP_TRACKER_PORT,
+  PROP_STATS,
+  N_PROPS
+};
+
+static GParamSpec *session_props[N_PROPS];
 
 static void session_request_schedule (SwarmSession * s);
 static void session_send_pex (SwarmSession * s);
@@ -251,26 +276,50 @@ session_note_known (SwarmSession * s, guint64 seq, gboolean keyframe)
   g_mutex_unlock (&s->lock);
 }
 
-/* Could segment @seq exist yet?  A live stream cannot run further ahead
- * of what we know than AHEAD_MAX_SEGMENTS plus what it produced since. */
-static gboolean
-session_seq_plausible (SwarmSession * s, guint64 seq)
+/* Could segment @seq exist yet?  Only up to what the publisher's newest
+ * EDGE says, plus a little slack (swarm-edge.h); before the first EDGE,
+ * nothing is believed.  Counts what it refuses. */
+static SwarmEdgeSeqVerdict
+session_check_seq (SwarmSession * s, guint64 seq)
 {
-  gboolean ok;
+  SwarmEdgeSeqVerdict v;
 
   g_mutex_lock (&s->lock);
-  if (!s->newest_valid || seq <= s->newest_seq) {
-    ok = TRUE;
-  } else {
-    gint64 since_us = g_get_monotonic_time () - s->newest_changed_us;
-    guint64 allow = AHEAD_MAX_SEGMENTS +
-        (guint64) MAX (since_us, 0) * AHEAD_MAX_RATE_PER_S / G_USEC_PER_SEC;
-    ok = seq - s->newest_seq <= allow;
-  }
-  if (!ok)
+  v = swarm_edge_state_check_seq (&s->edge, seq, g_get_monotonic_time ());
+  if (v == SWARM_EDGE_SEQ_AHEAD || v == SWARM_EDGE_SEQ_LIE)
     s->announcements_refused++;
   g_mutex_unlock (&s->lock);
-  return ok;
+  return v;
+}
+
+/* Sends the newest EDGE we hold to one partner: first thing after HELLO,
+ * so that its buffer map (sent next) is believed. */
+static void
+session_send_edge (SwarmSession * s, PeerEntry * e)
+{
+  SwarmMessage edge;
+  gboolean valid;
+
+  g_mutex_lock (&s->lock);
+  valid = s->edge.valid;
+  edge = s->edge.current;
+  g_mutex_unlock (&s->lock);
+  if (valid)
+    swarm_peer_send_message (e->peer, &edge);
+}
+
+/* A newer EDGE goes on to every partner but the one it came from. */
+static void
+session_forward_edge (SwarmSession * s, const SwarmMessage * edge,
+    PeerEntry * from)
+{
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    if (e != from && peer_entry_is_ready (e))
+      swarm_peer_send_message (e->peer, edge);
+  }
 }
 
 static void
@@ -345,6 +394,45 @@ session_origin_announce (SwarmSession * s, guint64 seq,
   g_source_unref (source);
 }
 
+/* The origin's signed word that @seq is the newest segment: to every
+ * partner at once, before any announcement of it. */
+static void
+session_origin_edge (SwarmSession * s, guint64 seq, SwarmSegmentFlags flags,
+    GBytes * bytes)
+{
+  SwarmMessage edge = {.type = SWARM_MSG_EDGE };
+  GError *error = NULL;
+  gint64 published = 0;
+
+  /* the first segment of this run opens its epoch */
+  if (!s->origin_epoch_valid) {
+    s->origin_epoch_seq = seq;
+    s->origin_epoch_valid = TRUE;
+  }
+  edge.edge.epoch_seq = s->origin_epoch_seq;
+  if (!swarm_segment_peek_publish_time (g_bytes_get_data (bytes, NULL),
+          g_bytes_get_size (bytes), &published) || published == 0)
+    published = g_get_real_time ();
+  edge.edge.seq = seq;
+  edge.edge.publish_time_us = published;
+  edge.edge.flags = flags;
+  if (!swarm_edge_sign (s->identity, &edge, &error)) {
+    GST_WARNING ("could not sign the EDGE of %" G_GUINT64_FORMAT ": %s", seq,
+        error->message);
+    g_error_free (error);
+    return;
+  }
+  g_mutex_lock (&s->lock);
+  /* our own: the time is ours, whatever it says */
+  if (!s->edge.valid || seq > s->edge.current.edge.seq) {
+    s->edge.current = edge;
+    s->edge.valid = TRUE;
+    s->edge.received_us = g_get_monotonic_time ();
+  }
+  g_mutex_unlock (&s->lock);
+  session_forward_edge (s, &edge, NULL);
+}
+
 static gboolean
 publish_on_thread (gpointer data)
 {
@@ -352,6 +440,7 @@ publish_on_thread (gpointer data)
   SwarmSession *s = job->session;
 
   if (swarm_store_add (s->store, job->seq, job->flags, job->bytes)) {
+    session_origin_edge (s, job->seq, job->flags, job->bytes);
     session_note_known (s, job->seq,
         (job->flags & SWARM_SEGMENT_FLAG_KEYFRAME) != 0);
     session_origin_announce (s, job->seq, job->flags);
@@ -499,6 +588,16 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   }
 
   transfer_log_done (t, bytes, last);
+  {
+    /* what we asked for again may still come: the copy we took was the
+     * first, not a lost one (a big segment's repairs: thousands) */
+    guint i, again = 0;
+
+    for (i = 0; i < t->chunk_count; i++)
+      again += t->asks[i] > 1 ? t->asks[i] - 1 : 0;
+    last->late_copies = MIN (last->late_copies + again,
+        SWARM_MAX_CHUNKS_PER_SEGMENT);
+  }
   swarm_peer_send_ack (last->peer, t->seq, t->chunk_count, t->got);
   s->segment_bytes_avg = s->segment_bytes_avg ?
       (7 * s->segment_bytes_avg + t->size) / 8 : t->size;
@@ -541,9 +640,71 @@ session_is_banned (SwarmSession * s, const gchar * id)
   return until && *until > g_get_monotonic_time ();
 }
 
-/* Keeps peer @id away for BAN_US. */
+typedef struct {
+  guint strikes;                /* bans within BAN_US of each other */
+  gint64 last_us;               /* the latest */
+  gint64 until_us;              /* the address is kept away until then */
+} AddressStrikes;
+
+/* The IP a partner's link came from ("ip:port" without the port), or
+ * NULL before ICE chose a pair. */
+static gchar *
+peer_remote_ip (SwarmPeer * p)
+{
+  gchar *addr = swarm_link_get_remote_address (swarm_peer_get_link (p));
+  gchar *colon = addr ? strrchr (addr, ':') : NULL;
+
+  if (colon)
+    *colon = '\0';
+  return addr;
+}
+
+gboolean
+session_address_is_banned (SwarmSession * s, SwarmPeer * p)
+{
+  g_autofree gchar *ip = peer_remote_ip (p);
+  AddressStrikes *a = ip ? g_hash_table_lookup (s->strikes, ip) : NULL;
+
+  return a && a->until_us > g_get_monotonic_time ();
+}
+
 static void
-session_ban (SwarmSession * s, const gchar * id)
+session_strike_address (SwarmSession * s, SwarmPeer * p)
+{
+  gchar *ip = peer_remote_ip (p);
+  gint64 now = g_get_monotonic_time ();
+  AddressStrikes *a;
+
+  if (!ip)
+    return;
+  a = g_hash_table_lookup (s->strikes, ip);
+  if (!a) {
+    if (g_hash_table_size (s->strikes) >= ADDRESS_STRIKES_MAX) {
+      g_free (ip);
+      return;
+    }
+    a = g_new0 (AddressStrikes, 1);
+    g_hash_table_insert (s->strikes, g_strdup (ip), a);
+  }
+  if (now - a->last_us > BAN_US)
+    a->strikes = 0;
+  a->strikes++;
+  a->last_us = now;
+  if (a->strikes >= ADDRESS_BAN_STRIKES && a->until_us <= now) {
+    GST_WARNING ("%u partners from %s banned in %u s: keeping the address "
+        "away", a->strikes, ip, (guint) (BAN_US / G_USEC_PER_SEC));
+    a->until_us = now + BAN_US;
+    g_mutex_lock (&s->lock);
+    s->address_bans++;
+    g_mutex_unlock (&s->lock);
+  }
+  g_free (ip);
+}
+
+/* Keeps peer @id away for BAN_US; @p (nullable): its link, whose address
+ * takes a strike. */
+static void
+session_ban (SwarmSession * s, const gchar * id, SwarmPeer * p)
 {
   gint64 *until = g_new (gint64, 1);
 
@@ -552,6 +713,8 @@ session_ban (SwarmSession * s, const gchar * id)
   g_mutex_lock (&s->lock);
   s->peers_banned++;
   g_mutex_unlock (&s->lock);
+  if (p)
+    session_strike_address (s, p);
 }
 
 /* Forgets expired bans and old PEX attempts. */
@@ -569,6 +732,12 @@ session_prune (SwarmSession * s, gint64 now)
   while (g_hash_table_iter_next (&it, NULL, &value))
     if (now - *(gint64 *) value >= PEX_RETRY_US)
       g_hash_table_iter_remove (&it);
+  g_hash_table_iter_init (&it, s->strikes);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    AddressStrikes *a = value;
+    if (now - a->last_us > BAN_US && a->until_us <= now)
+      g_hash_table_iter_remove (&it);
+  }
 }
 
 /* Every partner that sent a chunk of a segment that failed verification is
@@ -583,7 +752,7 @@ session_ban_contributors (SwarmSession * s, Transfer * t)
     const gchar *id = g_ptr_array_index (t->contributors, i);
     PeerEntry *e = session_find_partner (s, id, NULL);
 
-    session_ban (s, id);
+    session_ban (s, id, e ? e->peer : NULL);
     if (e)
       swarm_peer_close (e->peer);
   }
@@ -606,8 +775,18 @@ session_accept_push (SwarmSession * s, PeerEntry * e, guint64 seq)
   wanted = !s->playout_set || (seq >= s->playout_seq
       && seq < s->playout_seq + LOOKAHEAD_SEGMENTS);
   g_mutex_unlock (&s->lock);
-  if (!wanted || !session_seq_plausible (s, seq))
+  if (!wanted)
     return FALSE;
+  switch (session_check_seq (s, seq)) {
+    case SWARM_EDGE_SEQ_OK:
+      break;
+    case SWARM_EDGE_SEQ_LIE:
+      swarm_peer_note_lie (e->peer, "pushes a segment far past the "
+          "publisher's newest");
+      return FALSE;
+    default:
+      return FALSE;
+  }
   /* not noted as known: that waits until it is verified */
   session_add_transfer (s, seq, e)->pushed = TRUE;
   return TRUE;
@@ -799,7 +978,10 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     g_mutex_lock (&s->lock);
     s->chunks_unwanted++;
     g_mutex_unlock (&s->lock);
-    swarm_peer_note_waste (p);
+    if (e->late_copies > 0 && swarm_store_has (s->store, msg->data.seq))
+      e->late_copies--;
+    else
+      swarm_peer_note_waste (p);
     return;
   }
   if (!t)
@@ -828,13 +1010,21 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
           msg->data.segment_size)) {
     GST_DEBUG ("no room for a segment of %u bytes", msg->data.segment_size);
     if (t->pushed) {
+      /* a push we cannot hold is as unwanted as one we refuse outright */
+      g_mutex_lock (&s->lock);
+      s->chunks_unwanted++;
+      g_mutex_unlock (&s->lock);
       transfer_detach (t);
       g_hash_table_remove (s->transfers, &t->seq);
     }
     return;
   }
   if (swarm_wire_bit_get (t->got, idx)) {
-    swarm_peer_note_waste (p);
+    /* A chunk we asked for again may come twice: the first copy was late,
+     * not lost.  Thousands of them after repairs of a big segment are our
+     * doing, not a flood from the partner. */
+    if (t->asks[idx] <= 1)
+      swarm_peer_note_waste (p);
     return;
   }
   transfer_take_chunk (t, e, idx, msg->data.payload, msg->data.payload_len);
@@ -1310,6 +1500,8 @@ on_peer_description (SwarmPeer * p, const gchar * local_sdp,
     session_maybe_offer (s);
 }
 
+static GstStructure *peer_entry_describe (PeerEntry * e, gint64 now);
+
 static void
 on_peer_ready (SwarmPeer * p, gpointer user_data)
 {
@@ -1332,6 +1524,18 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
     }
     swarm_peer_close (twin->peer);
   }
+  if (swarm_peer_get_remote_role (p) != SWARM_PEER_ROLE_ORIGIN
+      && session_address_is_banned (s, p)) {
+    GST_INFO ("partner %s comes from a banned address: closing",
+        swarm_peer_get_remote_id (p));
+    g_mutex_lock (&s->lock);
+    s->links_refused_address++;
+    g_mutex_unlock (&s->lock);
+    swarm_peer_close (p);
+    return;
+  }
+  /* before our map goes out (the peer sends it after this) */
+  session_send_edge (s, e);
   GST_INFO ("partner %s ready (%s, %s)", swarm_peer_get_remote_id (p),
       swarm_peer_get_remote_role (p) == SWARM_PEER_ROLE_ORIGIN ? "origin" :
       "viewer", swarm_link_get_local_candidate_type (swarm_peer_get_link (p)));
@@ -1341,6 +1545,16 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
   if (e->relay_id)
     s->pex_links++;
   g_mutex_unlock (&s->lock);
+  if (!e->info) {
+    GstStructure *st = peer_entry_describe (e, g_get_monotonic_time ());
+
+    e->info = swarm_peer_info_new (swarm_peer_get_remote_id (p), st);
+    gst_structure_free (st);
+    g_signal_emit (s, session_signals[SIGNAL_PEER_ADDED], 0, e->info);
+    /* a handler may have closed this partner */
+    if (e->dead)
+      return;
+  }
   /* everyone learns of the newcomer with the next PEX round, soon */
   s->last_pex_sent_us = MIN (s->last_pex_sent_us,
       g_get_monotonic_time () - PEX_INTERVAL_US + 100 * 1000);
@@ -1351,14 +1565,109 @@ static void
 on_peer_have (SwarmPeer * p, guint64 seq, gboolean keyframe, gpointer user_data)
 {
   PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  guint64 edge_seq;
 
-  if (!session_seq_plausible (e->session, seq)) {
-    swarm_peer_note_junk (p, "announces a segment far ahead of the stream");
-    return;
+  switch (session_check_seq (s, seq)) {
+    case SWARM_EDGE_SEQ_LIE:
+      swarm_peer_note_lie (p, "announces a segment far past the "
+          "publisher's newest");
+      return;
+    case SWARM_EDGE_SEQ_AHEAD:
+      swarm_peer_note_junk (p, "announces a segment the publisher has not "
+          "published");
+      return;
+    case SWARM_EDGE_SEQ_NO_EDGE:
+    case SWARM_EDGE_SEQ_OLD_EPOCH:
+      /* not news (yet): its map is kept and looked at again when an EDGE
+       * makes it credible */
+      return;
+    case SWARM_EDGE_SEQ_OK:
+      break;
   }
+  g_mutex_lock (&s->lock);
+  edge_seq = s->edge.current.edge.seq;
+  g_mutex_unlock (&s->lock);
+  /* a start is chosen only among keyframes the publisher has vouched for */
+  session_note_known (s, seq, keyframe && seq <= edge_seq);
+  session_request_schedule (s);
+}
 
-  session_note_known (e->session, seq, keyframe);
-  session_request_schedule (e->session);
+/* The publisher's word on where live is, from a partner.  A newer one is
+ * passed on; the first one, or one that opens a new epoch (the publisher
+ * restarted), makes the partners' maps worth reading again.  A forged one
+ * is junk; one whose time is too far from ours is refused but not blamed
+ * (the sender's clock may agree with the publisher's). */
+static void
+on_peer_edge (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  SwarmEdgeVerdict v;
+  gboolean first, warn = FALSE;
+  gint64 offset_ms = 0;
+  guint i;
+
+  /* the origin is the source of EDGEs: one passed back to it (by viewers
+   * that still hold its previous run's, after a restart) is not news */
+  if (s->role == SWARM_SESSION_ORIGIN)
+    return;
+  g_mutex_lock (&s->lock);
+  first = !s->edge.valid;
+  v = swarm_edge_state_offer (&s->edge, msg, g_get_real_time (),
+      g_get_monotonic_time ());
+  if (v == SWARM_EDGE_NEW_EPOCH) {
+    /* what was announced of the old run says nothing about the new one */
+    s->newest_valid = FALSE;
+    s->newest_key_valid = FALSE;
+  }
+  if (v == SWARM_EDGE_CLOCK && !s->clock_warned) {
+    s->clock_warned = warn = TRUE;
+    offset_ms = s->edge.last_clock_offset_us / 1000;
+  }
+  g_cond_broadcast (&s->cond);
+  g_mutex_unlock (&s->lock);
+
+  switch (v) {
+    case SWARM_EDGE_FORGED:
+      swarm_peer_note_junk (p, "forged EDGE");
+      return;
+    case SWARM_EDGE_CLOCK:
+      GST_INFO ("EDGE %" G_GUINT64_FORMAT " from %s refused: the publisher's "
+          "clock is %" G_GINT64_FORMAT " ms from ours", msg->edge.seq,
+          swarm_peer_get_remote_id (p), s->edge.last_clock_offset_us / 1000);
+      if (warn) {
+        GError *error = g_error_new (SWARM_SESSION_ERROR,
+            SWARM_SESSION_ERROR_JOIN_TIMEOUT, offset_ms > 0 ?
+            _("The publisher's clock is %.1f s ahead of ours, more than the "
+                "%.1f s allowed (clock-tolerance): check that both keep time "
+                "(NTP).") :
+            _("The publisher's clock is %.1f s behind ours, more than the "
+                "%.1f s allowed (clock-tolerance): check that both keep time "
+                "(NTP), or the stream is an old recording."),
+            ABS (offset_ms) / 1000.0, s->edge.tolerance_us / 1e6);
+        session_warn (s, error);
+        g_error_free (error);
+      }
+      return;
+    case SWARM_EDGE_NOT_NEWER:
+      return;
+    case SWARM_EDGE_NEW_EPOCH:
+      GST_INFO ("the publisher restarted: its new run begins at %"
+          G_GUINT64_FORMAT, msg->edge.epoch_seq);
+      /* fall through */
+    case SWARM_EDGE_ACCEPTED:
+      break;
+  }
+  session_forward_edge (s, msg, e);
+  if (first || v == SWARM_EDGE_NEW_EPOCH)
+    for (i = 0; i < s->peers->len; i++) {
+      PeerEntry *o = g_ptr_array_index (s->peers, i);
+      if (peer_entry_is_ready (o))
+        /* those past the EDGE too: they are judged now, lies included */
+        swarm_peer_replay_haves (o->peer, msg->edge.epoch_seq, G_MAXUINT64);
+    }
+  session_request_schedule (s);
 }
 
 static void
@@ -1381,7 +1690,7 @@ on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
           || error->code == SWARM_PEER_ERROR_PROTOCOL
           || error->code == SWARM_PEER_ERROR_SECRET)
       && swarm_peer_get_remote_id (p)) {
-    session_ban (s, swarm_peer_get_remote_id (p));
+    session_ban (s, swarm_peer_get_remote_id (p), p);
     g_mutex_lock (&s->lock);
     s->peers_misbehaved++;
     g_mutex_unlock (&s->lock);
@@ -1612,6 +1921,7 @@ static const SwarmPeerCallbacks peer_callbacks = {
   .description = on_peer_description,
   .ready = on_peer_ready,
   .have = on_peer_have,
+  .edge = on_peer_edge,
   .data = on_peer_data,
   .upload = on_peer_upload,
   .pex = on_peer_pex,
@@ -1641,6 +1951,7 @@ session_add_peer (SwarmSession * s, SwarmLinkRole role)
 static void
 peer_entry_free (PeerEntry * e)
 {
+  g_clear_object (&e->info);
   swarm_peer_free (e->peer);
   swarm_rate_limiter_free (e->signal_budget);
   g_clear_pointer (&e->pex_ids, g_ptr_array_unref);
@@ -1672,6 +1983,18 @@ session_reap_peers (SwarmSession * s)
       s->closed_abuse.requests_refused += a.requests_refused;
     }
     g_ptr_array_remove_index_fast (s->peers, i);
+    if (e->info) {
+      /* the last figures, not the ones up to 100 ms old: an app reading
+       * bytes-sent in peer-removed sees the partner's whole total */
+      GstStructure *last = peer_entry_describe (e, g_get_monotonic_time ());
+
+      if (last) {
+        swarm_peer_info_update (e->info, last);
+        gst_structure_free (last);
+      }
+      swarm_peer_info_set_disconnected (e->info);
+      g_signal_emit (s, session_signals[SIGNAL_PEER_REMOVED], 0, e->info);
+    }
     peer_entry_free (e);
   }
 }
@@ -1698,6 +2021,55 @@ peer_entry_update_rates (PeerEntry * e, gint64 now)
   e->rate_sampled_us = now;
 }
 
+/* The "peer" structure of one ready partner (fields in docs/stats.md). */
+static GstStructure *
+peer_entry_describe (PeerEntry * e, gint64 now)
+{
+  SwarmLink *link = swarm_peer_get_link (e->peer);
+  GstStructure *st;
+  gchar *address;
+  gint64 ice_ms, connect_ms;
+  SwarmCongestionStats cc;
+
+  address = swarm_link_get_remote_address (link);
+  swarm_link_get_timing (link, &ice_ms, &connect_ms);
+  swarm_congestion_get_stats (swarm_peer_get_congestion (e->peer), now, &cc);
+  st = gst_structure_new ("peer",
+      "id", G_TYPE_STRING, swarm_peer_get_remote_id (e->peer),
+      "role", G_TYPE_STRING,
+      swarm_peer_get_remote_role (e->peer) == SWARM_PEER_ROLE_ORIGIN ?
+      "origin" : "viewer",
+      "address", G_TYPE_STRING, address ? address : "",
+      "local-candidate-type", G_TYPE_STRING,
+      swarm_link_get_local_candidate_type (link) ?
+      swarm_link_get_local_candidate_type (link) : "",
+      "remote-candidate-type", G_TYPE_STRING,
+      swarm_link_get_remote_candidate_type (link) ?
+      swarm_link_get_remote_candidate_type (link) : "",
+      "address-kind", G_TYPE_STRING,
+      swarm_link_get_remote_candidate_type (link) ?
+      swarm_link_get_remote_candidate_type (link) : "",
+      "ice-ms", G_TYPE_INT64, ice_ms,
+      "connect-ms", G_TYPE_INT64, connect_ms,
+      "rtt-ms", G_TYPE_DOUBLE, swarm_peer_get_rtt_us (e->peer) / 1000.0,
+      "rate-in-kbps", G_TYPE_DOUBLE, e->rate_in_bps * 8 / 1000,
+      "rate-out-kbps", G_TYPE_DOUBLE, e->rate_out_bps * 8 / 1000,
+      "cwnd-bytes", G_TYPE_UINT64,
+      (guint64) swarm_congestion_get_cwnd (swarm_peer_get_congestion
+          (e->peer)),
+      "queuing-delay-ms", G_TYPE_DOUBLE,
+      swarm_congestion_get_queuing_delay_us (swarm_peer_get_congestion
+          (e->peer)) / 1000.0,
+      "bytes-sent", G_TYPE_UINT64, swarm_peer_get_bytes_sent (e->peer),
+      "bytes-received", G_TYPE_UINT64,
+      swarm_peer_get_bytes_received (e->peer),
+      "bytes-lost", G_TYPE_UINT64, cc.bytes_lost,
+      "window-cuts", G_TYPE_UINT, cc.losses,
+      "window-timeouts", G_TYPE_UINT, cc.timeouts, NULL);
+  g_free (address);
+  return st;
+}
+
 static void
 session_refresh_peer_stats (SwarmSession * s)
 {
@@ -1712,12 +2084,8 @@ session_refresh_peer_stats (SwarmSession * s)
   g_value_init (&list, GST_TYPE_ARRAY);
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
-    SwarmLink *link = swarm_peer_get_link (e->peer);
     GValue v = G_VALUE_INIT;
     GstStructure *st;
-    gchar *address;
-    gint64 ice_ms, connect_ms;
-    SwarmCongestionStats cc;
 
     sent += swarm_peer_get_bytes_sent (e->peer);
     pushed += swarm_peer_get_segments_pushed (e->peer);
@@ -1733,43 +2101,9 @@ session_refresh_peer_stats (SwarmSession * s)
       continue;
     peer_entry_update_rates (e, now);
     n_ready++;
-    address = swarm_link_get_remote_address (link);
-    swarm_link_get_timing (link, &ice_ms, &connect_ms);
-    swarm_congestion_get_stats (swarm_peer_get_congestion (e->peer), now,
-        &cc);
-    st = gst_structure_new ("peer",
-        "id", G_TYPE_STRING, swarm_peer_get_remote_id (e->peer),
-        "role", G_TYPE_STRING,
-        swarm_peer_get_remote_role (e->peer) == SWARM_PEER_ROLE_ORIGIN ?
-        "origin" : "viewer",
-        "address", G_TYPE_STRING, address ? address : "",
-        "local-candidate-type", G_TYPE_STRING,
-        swarm_link_get_local_candidate_type (link) ?
-        swarm_link_get_local_candidate_type (link) : "",
-        "remote-candidate-type", G_TYPE_STRING,
-        swarm_link_get_remote_candidate_type (link) ?
-        swarm_link_get_remote_candidate_type (link) : "",
-        "address-kind", G_TYPE_STRING,
-        swarm_link_get_remote_candidate_type (link) ?
-        swarm_link_get_remote_candidate_type (link) : "",
-        "ice-ms", G_TYPE_INT64, ice_ms,
-        "connect-ms", G_TYPE_INT64, connect_ms,
-        "rtt-ms", G_TYPE_DOUBLE, swarm_peer_get_rtt_us (e->peer) / 1000.0,
-        "rate-in-kbps", G_TYPE_DOUBLE, e->rate_in_bps * 8 / 1000,
-        "rate-out-kbps", G_TYPE_DOUBLE, e->rate_out_bps * 8 / 1000,
-        "cwnd-bytes", G_TYPE_UINT64,
-        (guint64) swarm_congestion_get_cwnd (swarm_peer_get_congestion
-            (e->peer)),
-        "queuing-delay-ms", G_TYPE_DOUBLE,
-        swarm_congestion_get_queuing_delay_us (swarm_peer_get_congestion
-            (e->peer)) / 1000.0,
-        "bytes-sent", G_TYPE_UINT64, swarm_peer_get_bytes_sent (e->peer),
-        "bytes-received", G_TYPE_UINT64,
-        swarm_peer_get_bytes_received (e->peer),
-        "bytes-lost", G_TYPE_UINT64, cc.bytes_lost,
-        "window-cuts", G_TYPE_UINT, cc.losses,
-        "window-timeouts", G_TYPE_UINT, cc.timeouts, NULL);
-    g_free (address);
+    st = peer_entry_describe (e, now);
+    if (e->info)
+      swarm_peer_info_update (e->info, st);
     g_value_init (&v, GST_TYPE_STRUCTURE);
     g_value_take_boxed (&v, st);
     gst_value_array_append_and_take_value (&list, &v);
@@ -1809,21 +2143,53 @@ session_check_join (SwarmSession * s, gint64 now)
   if (s->private_hints > 0 && s->n_ready_peers == 0 && !s->secret)
     session_fail (s, SWARM_SESSION_ERROR_SECRET,
         g_strdup_printf (_("Swarm %s is private: set its secret (the "
-                "\"secret\" property or secret= in the p2p:// URI)."),
+                "\"secret-file\" property, P2P_SECRET or secret= in the "
+                "p2p:// URI)."),
             s->swarm_id));
   else if (s->private_hints > 0 && s->n_ready_peers == 0)
     session_fail (s, SWARM_SESSION_ERROR_SECRET,
         g_strdup_printf (_("The secret does not match swarm %s: its members "
                 "could not open our offers, or we theirs (waited %u ms)."),
             s->swarm_id, s->join_timeout_ms));
+  else if (s->tracker_other_swarm && s->n_ready_peers == 0 && s->secret)
+    /* a private swarm's members announce where the secret leads, and
+     * the publisher's tracker serves only that: ours led elsewhere */
+    session_fail (s, SWARM_SESSION_ERROR_SECRET,
+        g_strdup_printf (_("No member of private swarm %s at the tracker %s "
+                "(waited %u ms): the secret does not match (the tracker "
+                "serves only its publisher's swarm)."), s->swarm_id, url,
+            s->join_timeout_ms));
+  else if (s->tracker_other_swarm && s->n_ready_peers == 0)
+    session_fail (s, SWARM_SESSION_ERROR_JOIN_TIMEOUT,
+        g_strdup_printf (_("No publisher for swarm %s at the tracker %s: it "
+                "serves only its publisher's swarm (waited %u ms).  Check "
+                "the swarm id; if the swarm is private, set its secret (the "
+                "\"secret-file\" property, P2P_SECRET or secret= in the "
+                "p2p:// URI): its members can only be found with it."),
+            s->swarm_id, url, s->join_timeout_ms));
+  else if (s->tracker_refusal && s->tracker_complete == 0
+      && s->n_ready_peers == 0)
+    session_fail (s, SWARM_SESSION_ERROR_TRACKER,
+        g_strdup_printf (_("Could not join swarm %s: %s (waited %u ms)."),
+            s->swarm_id, s->tracker_refusal, s->join_timeout_ms));
   else if (!s->tracker_ever_connected)
     session_fail (s, SWARM_SESSION_ERROR_TRACKER,
         g_strdup_printf (_("Could not connect to the tracker at %s within "
                 "%u ms."), url, s->join_timeout_ms));
+  else if (s->tracker_complete == 0 && s->n_ready_peers == 0 && s->secret)
+    /* a private swarm's members announce where the secret leads: with
+     * the wrong secret we are alone there */
+    session_fail (s, SWARM_SESSION_ERROR_SECRET,
+        g_strdup_printf (_("No member of private swarm %s at the tracker %s "
+                "(waited %u ms): the secret does not match, or the swarm "
+                "is not live."), s->swarm_id, url, s->join_timeout_ms));
   else if (s->tracker_complete == 0 && s->n_ready_peers == 0)
     session_fail (s, SWARM_SESSION_ERROR_JOIN_TIMEOUT,
         g_strdup_printf (_("No publisher for swarm %s at the tracker %s "
-                "(waited %u ms)."), s->swarm_id, url, s->join_timeout_ms));
+                "(waited %u ms).  If the swarm is private, set its secret "
+                "(the \"secret-file\" property, P2P_SECRET or secret= in "
+                "the p2p:// URI): its members can only be found with it."),
+            s->swarm_id, url, s->join_timeout_ms));
   else
     session_fail (s, SWARM_SESSION_ERROR_JOIN_TIMEOUT,
         g_strdup_printf (_("Joined swarm %s but received no segment within "
@@ -1915,6 +2281,12 @@ swarm_session_get_stats (SwarmSession * s)
       "offers-refused", G_TYPE_UINT64, s->offers_refused,
       "signals-dropped", G_TYPE_UINT64, s->signals_dropped,
       "announcements-refused", G_TYPE_UINT64, s->announcements_refused,
+      "publisher-restarts", G_TYPE_UINT64, s->edge.epochs,
+      "address-bans", G_TYPE_UINT64, s->address_bans,
+      "links-refused-address", G_TYPE_UINT64, s->links_refused_address,
+      "edges-refused", G_TYPE_UINT64, s->edge.refused_clock,
+      "clock-offset-ms", G_TYPE_INT64, s->edge.valid ?
+      s->edge.clock_offset_us / 1000 : (gint64) 0,
       "transfer-bytes", G_TYPE_UINT64, s->transfer_bytes_now,
       "transfer-bytes-peak", G_TYPE_UINT64, s->transfer_bytes_peak,
       "descriptions-refused", G_TYPE_UINT64, s->descriptions_refused, NULL);
@@ -1945,7 +2317,18 @@ swarm_session_get_stats (SwarmSession * s)
         "tracker-connections-refused", G_TYPE_UINT64,
         s->tracker_stats.connections_refused,
         "tracker-connections-flooding", G_TYPE_UINT64,
-        s->tracker_stats.connections_closed_flood, NULL);
+        s->tracker_stats.connections_closed_flood,
+        "tracker-connections-timed-out", G_TYPE_UINT64,
+        s->tracker_stats.connections_closed_unannounced +
+        s->tracker_stats.connections_closed_half_open +
+        s->tracker_stats.connections_closed_idle,
+        "tracker-connections-oversize", G_TYPE_UINT64,
+        s->tracker_stats.connections_closed_oversize,
+        "tracker-announces-refused", G_TYPE_UINT64,
+        s->tracker_stats.announces_refused_peer_id +
+        s->tracker_stats.announces_refused_info_hash,
+        "tracker-bytes-held", G_TYPE_UINT64,
+        (guint64) s->tracker_stats.bytes_held, NULL);
   }
   gst_structure_set_value (st, "peer-stats", &s->peer_stats);
   g_mutex_unlock (&s->lock);
@@ -1958,10 +2341,11 @@ SwarmSession *
 swarm_session_new (const SwarmSessionConfig * config,
     const SwarmSessionCallbacks * callbacks, gpointer user_data)
 {
-  SwarmSession *s = g_new0 (SwarmSession, 1);
+  SwarmSession *s;
   gchar *peer_id;
 
   swarm_init ();
+  s = g_object_new (SWARM_TYPE_SESSION, NULL);
   s->role = config->role;
   s->identity = swarm_identity_ref (config->identity);
   s->tracker_urls = g_strdupv (config->trackers);
@@ -2001,6 +2385,8 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->local.role = s->role == SWARM_SESSION_ORIGIN ? SWARM_PEER_ROLE_ORIGIN :
       SWARM_PEER_ROLE_VIEWER;
   s->local.serve = !(s->role == SWARM_SESSION_VIEWER && config->consume_only);
+  s->local.publisher = s->identity;
+  swarm_edge_state_init (&s->edge, s->identity, config->clock_tolerance_ms);
   s->secret_text = g_strdup (config->secret);
   if (config->upload_limit_kbps > 0) {
     guint64 rate = (guint64) config->upload_limit_kbps * 125;
@@ -2026,6 +2412,7 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->pex_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
   s->banned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s->strikes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
   s->startup_ms = -1;
@@ -2066,6 +2453,8 @@ session_setup (SwarmSession * s, GError ** error)
     const gchar *host;
 
     s->tracker_server = swarm_tracker_server_new ();
+    /* Ours is a publisher's tracker, not a public one. */
+    swarm_tracker_server_set_info_hash (s->tracker_server, s->info_hash);
     if (!swarm_tracker_server_listen (s->tracker_server, s->tracker_address,
             s->tracker_port_wanted, error))
       return FALSE;
@@ -2146,6 +2535,9 @@ swarm_session_start (SwarmSession * s, GError ** error)
       return FALSE;
     }
     s->local.secret = s->secret;
+    /* members meet where only the secret leads (see swarm-secret.h) */
+    g_free (s->info_hash);
+    s->info_hash = swarm_secret_info_hash (s->secret);
     /* the derived keys are all the session needs from here on */
     swarm_secret_clear_string (&s->secret_text);
   }
@@ -2250,22 +2642,44 @@ session_teardown (gpointer data)
 }
 
 void
-swarm_session_free (SwarmSession * s)
+swarm_session_stop (SwarmSession * s)
 {
-  if (!s)
-    return;
+  g_return_if_fail (SWARM_IS_SESSION (s));
+
   swarm_session_set_flushing (s, TRUE);
   if (s->thread) {
     g_main_context_invoke (s->context, session_teardown, s);
     g_thread_join (s->thread);
+    s->thread = NULL;
+    /* Let what is already queued (link and WebSocket closes) run, but do
+     * not chase periodic sources: unreffing the context destroys them. */
+    {
+      guint i;
+      for (i = 0; i < 64 && g_main_context_iteration (s->context, FALSE);
+          i++);
+    }
   }
-  /* Let what is already queued (link and WebSocket closes) run, but do
-   * not chase periodic sources: unreffing the context destroys them. */
-  {
-    guint i;
-    for (i = 0; i < 64 && g_main_context_iteration (s->context, FALSE); i++);
-  }
+}
 
+void
+swarm_session_free (SwarmSession * s)
+{
+  if (!s)
+    return;
+  swarm_session_stop (s);
+  g_object_unref (s);
+}
+
+static void
+swarm_session_finalize (GObject * object)
+{
+  SwarmSession *s = SWARM_SESSION (object);
+
+  /* The owner stops it; a session whose last reference went without a
+   * stop (an application's binding, say) is stopped here, never from its
+   * own thread (handlers there run with a reference held by the emission). */
+  if (s->thread)
+    swarm_session_stop (s);
   if (s->scheduler)
     s->scheduler_class->destroy (s->scheduler);
   g_ptr_array_unref (s->peers);
@@ -2276,6 +2690,7 @@ swarm_session_free (SwarmSession * s)
   swarm_rate_limiter_free (s->offer_budget);
   g_hash_table_destroy (s->pex_tried);
   g_hash_table_destroy (s->banned);
+  g_hash_table_destroy (s->strikes);
   g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
   g_main_loop_unref (s->loop);
   g_main_context_unref (s->context);
@@ -2289,13 +2704,95 @@ swarm_session_free (SwarmSession * s)
   g_clear_pointer (&s->turn, swarm_ice_server_free);
   g_free (s->stats_name);
   g_free (s->swarm_id);
+  g_free (s->tracker_refusal);
   g_free (s->info_hash);
   swarm_secret_clear_string (&s->secret_text);
   swarm_secret_free (s->secret);
   g_value_unset (&s->peer_stats);
   g_mutex_clear (&s->lock);
   g_cond_clear (&s->cond);
-  g_free (s);
+  G_OBJECT_CLASS (swarm_session_parent_class)->finalize (object);
+}
+
+static void
+swarm_session_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  SwarmSession *s = SWARM_SESSION (object);
+
+  switch (prop_id) {
+    case PROP_ROLE:
+      g_value_set_enum (value, s->role);
+      break;
+    case PROP_PEER_ID:
+      g_value_set_string (value, s->local.peer_id);
+      break;
+    case PROP_SWARM_ID:
+      g_value_set_string (value, s->swarm_id);
+      break;
+    case PROP_TRACKER_PORT:
+      g_value_set_uint (value, swarm_session_get_tracker_port (s));
+      break;
+    case PROP_STATS:
+      g_value_take_boxed (value, swarm_session_get_stats (s));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+swarm_session_class_init (SwarmSessionClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
+
+  gobject_class->finalize = swarm_session_finalize;
+  gobject_class->get_property = swarm_session_get_property;
+
+  session_props[PROP_ROLE] = g_param_spec_enum ("role", "Role",
+      "Publisher (origin) or viewer", SWARM_TYPE_SESSION_ROLE,
+      SWARM_SESSION_VIEWER, ro);
+  session_props[PROP_PEER_ID] = g_param_spec_string ("peer-id", "Peer id",
+      "Our peer id on trackers and links (20 characters)", NULL, ro);
+  session_props[PROP_SWARM_ID] = g_param_spec_string ("swarm-id", "Swarm id",
+      "The swarm's id, derived from the publisher's public key", NULL, ro);
+  session_props[PROP_TRACKER_PORT] = g_param_spec_uint ("tracker-port",
+      "Tracker port", "Port of the embedded tracker (0 if none)", 0,
+      G_MAXUINT16, 0, ro);
+  session_props[PROP_STATS] = g_param_spec_boxed ("stats", "Stats",
+      "The session's stats (fields in docs/stats.md)",
+      gst_structure_get_type (),
+      ro);
+  g_object_class_install_properties (gobject_class, N_PROPS, session_props);
+
+  /**
+   * SwarmSession::peer-added:
+   * @session: the session
+   * @info: the new partner
+   *
+   * A partner's link is ready.  Emitted on the session's network thread.
+   */
+  session_signals[SIGNAL_PEER_ADDED] = g_signal_new ("peer-added",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, SWARM_TYPE_PEER_INFO);
+  /**
+   * SwarmSession::peer-removed:
+   * @session: the session
+   * @info: the partner gone, the object passed with #SwarmSession::peer-added
+   *
+   * A partner is gone (closed by either side, or the session stopped).
+   * Emitted on the session's network thread.
+   */
+  session_signals[SIGNAL_PEER_REMOVED] = g_signal_new ("peer-removed",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, SWARM_TYPE_PEER_INFO);
+}
+
+static void
+swarm_session_init (SwarmSession * s)
+{
 }
 
 /* ---- viewer playout side ---------------------------------------------- */
@@ -2396,10 +2893,37 @@ swarm_session_get_newest_seq (SwarmSession * s, guint64 * seq)
 
   g_mutex_lock (&s->lock);
   valid = s->newest_valid;
+  /* what is announced in the slack past the newest EDGE is fetched, but
+   * playout decisions stop at what the publisher has vouched for */
   if (valid)
-    *seq = s->newest_seq;
+    *seq = s->edge.valid ? MIN (s->newest_seq, s->edge.current.edge.seq) :
+        s->newest_seq;
   g_mutex_unlock (&s->lock);
   return valid;
+}
+
+gboolean
+swarm_session_get_epoch (SwarmSession * s, guint64 * epoch_seq,
+    guint64 * restarts)
+{
+  gboolean valid;
+
+  g_mutex_lock (&s->lock);
+  valid = s->edge.valid;
+  if (valid && epoch_seq)
+    *epoch_seq = s->edge.current.edge.epoch_seq;
+  if (restarts)
+    *restarts = s->edge.epochs;
+  g_mutex_unlock (&s->lock);
+  return valid;
+}
+
+gboolean
+swarm_session_find_in_hand (SwarmSession * s, guint64 after,
+    gboolean keyframe, guint64 * seq)
+{
+  return swarm_store_find_newest (s->store, after,
+      keyframe ? SWARM_SEGMENT_FLAG_KEYFRAME : 0, seq);
 }
 
 gboolean
@@ -2437,6 +2961,14 @@ swarm_session_note_missed (SwarmSession * s, guint64 seq)
 {
   g_mutex_lock (&s->lock);
   s->segments_missed++;
+  g_mutex_unlock (&s->lock);
+}
+
+void
+swarm_session_note_missed_n (SwarmSession * s, guint64 count)
+{
+  g_mutex_lock (&s->lock);
+  s->segments_missed += count;
   g_mutex_unlock (&s->lock);
 }
 

@@ -13,10 +13,23 @@
 #include "swarm-segment.h"
 #include "swarm-scheduler.h"
 #include "swarm-uri.h"
+#include "swarm-peer-info.h"
 
 G_BEGIN_DECLS
 
-typedef struct _SwarmSession SwarmSession;
+/* A GObject (GstSwarm.Session from bindings).  Signals, emitted on the
+ * session's network thread:
+ *  - "peer-added" (SwarmPeerInfo *info): a partner's link is ready;
+ *  - "peer-removed" (SwarmPeerInfo *info): that partner is gone (the same
+ *    object, its "connected" now FALSE).
+ * Read-only properties: "role", "peer-id", "swarm-id", "tracker-port",
+ * "stats" (as swarm_session_get_stats()). */
+#define SWARM_TYPE_SESSION (swarm_session_get_type ())
+/* exported (G_DECLARE_FINAL_TYPE's own declaration is not) */
+#ifndef __GI_SCANNER__
+SWARM_API GType swarm_session_get_type (void);
+#endif
+G_DECLARE_FINAL_TYPE (SwarmSession, swarm_session, SWARM, SESSION, GObject)
 
 typedef enum {
   SWARM_SESSION_ORIGIN,
@@ -63,6 +76,10 @@ typedef struct {
   guint upload_limit_kbps;       /* all partners together; 0 = no limit */
   /* Private swarm's secret (copied; see swarm-secret.h); NULL = public. */
   const gchar *secret;
+  /* Viewer: how far the publisher's clock may be from ours before its
+   * word on where live is (EDGE) is refused; 0 = the default,
+   * SWARM_EDGE_DEFAULT_TOLERANCE_MS (swarm-edge.h). */
+  guint clock_tolerance_ms;
 } SwarmSessionConfig;
 
 SWARM_API SwarmSession *swarm_session_new (const SwarmSessionConfig * config,
@@ -75,7 +92,11 @@ SWARM_API gboolean swarm_session_wait_ready (SwarmSession * s, guint timeout_ms,
     GError ** error);
 /* Port the embedded tracker listens on (0 if none). */
 SWARM_API guint swarm_session_get_tracker_port (SwarmSession * s);
-/* Sends "stopped", closes every link, joins the thread. */
+/* Sends "stopped", closes every link (each partner's "peer-removed"
+ * comes first), joins the thread.  Idempotent; the object stays readable
+ * (stats, properties) until its last reference goes. */
+SWARM_API void swarm_session_stop (SwarmSession * s);
+/* swarm_session_stop() and drops the caller's reference. */
 SWARM_API void swarm_session_free (SwarmSession * s);
 
 /* Origin: hands a finished, signed segment to the swarm. */
@@ -110,12 +131,23 @@ SWARM_API gboolean swarm_session_get_newest_seq (SwarmSession * s,
 /* Newest segment starting on a keyframe that any partner announced. */
 SWARM_API gboolean swarm_session_get_newest_keyframe_seq (SwarmSession * s,
     guint64 * seq);
+/* The publisher's runs seen (restarts after the first) and where the
+ * current one began: a viewer whose playout is before @epoch_seq follows
+ * the publisher to its new run.  FALSE until the first EDGE. */
+SWARM_API gboolean swarm_session_get_epoch (SwarmSession * s,
+    guint64 * epoch_seq, guint64 * restarts);
+/* The newest verified segment in hand after @after (a keyframe segment
+ * with @keyframe): looked up in the store, never walked seq by seq. */
+SWARM_API gboolean swarm_session_find_in_hand (SwarmSession * s,
+    guint64 after, gboolean keyframe, guint64 * seq);
 /* Wakes waiters with SWARM_WAIT_CANCELLED until unset. */
 SWARM_API void swarm_session_set_flushing (SwarmSession * s, gboolean flushing);
 
 /* Playout accounting for the stats (viewer). */
 SWARM_API void swarm_session_note_played (SwarmSession * s, guint64 seq);
 SWARM_API void swarm_session_note_missed (SwarmSession * s, guint64 seq);
+/* @count segments skipped at once (a jump to a newer keyframe). */
+SWARM_API void swarm_session_note_missed_n (SwarmSession * s, guint64 count);
 SWARM_API void swarm_session_note_startup (SwarmSession * s, gint64 startup_ms);
 
 /* Our peer id on trackers and links (20 ASCII characters). */

@@ -169,6 +169,31 @@ swarm_store_get_range (SwarmStore * store, guint64 * oldest, guint64 * newest)
   return any;
 }
 
+gboolean
+swarm_store_find_newest (SwarmStore * store, guint64 after,
+    SwarmSegmentFlags flags, guint64 * seq)
+{
+  GList *l;
+  gboolean found = FALSE;
+
+  g_mutex_lock (&store->lock);
+  for (l = store->order.tail; l; l = l->prev) {
+    guint64 s = *(guint64 *) l->data;
+    StoreEntry *e;
+
+    if (s <= after)
+      break;
+    e = g_hash_table_lookup (store->entries, &s);
+    if (e && (e->flags & flags) == flags) {
+      *seq = s;
+      found = TRUE;
+      break;
+    }
+  }
+  g_mutex_unlock (&store->lock);
+  return found;
+}
+
 guint
 swarm_store_get_n_segments (SwarmStore * store)
 {

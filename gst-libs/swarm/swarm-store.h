@@ -32,6 +32,10 @@ SWARM_API gboolean swarm_store_get_flags (SwarmStore * store, guint64 seq,
 SWARM_API gboolean swarm_store_get_range (SwarmStore * store, guint64 * oldest,
     guint64 * newest);
 SWARM_API guint swarm_store_get_n_segments (SwarmStore * store);
+/* The newest segment held after @after with every flag of @flags set;
+ * visits only what is held (newest first). */
+SWARM_API gboolean swarm_store_find_newest (SwarmStore * store, guint64 after,
+    SwarmSegmentFlags flags, guint64 * seq);
 SWARM_API gsize swarm_store_get_n_bytes (SwarmStore * store);
 
 G_END_DECLS

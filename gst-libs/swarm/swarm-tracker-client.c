@@ -49,6 +49,7 @@ struct _SwarmTrackerClient {
 
   SoupWebsocketConnection *ws;  /* NULL unless open */
   GCancellable *cancellable;    /* of the connect in progress */
+  SoupMessage *connect_msg;     /* its request: a refusal's status */
   GSource *retry_source;
   guint backoff_ms;
   guint failures;               /* connect failures and losses since open */
@@ -83,6 +84,7 @@ client_unref (SwarmTrackerClient * c)
   g_assert (c->ws == NULL && c->retry_source == NULL
       && c->reannounce_source == NULL);
   g_clear_object (&c->cancellable);
+  g_clear_object (&c->connect_msg);
   g_object_unref (c->session);
   g_main_context_unref (c->context);
   g_free (c->url);
@@ -105,7 +107,8 @@ report_error (SwarmTrackerClient * c, SwarmTrackerError code,
   va_start (args, format);
   error = g_error_new_valist (SWARM_TRACKER_ERROR, code, format, args);
   va_end (args);
-  if (code == SWARM_TRACKER_ERROR_CONNECT || code == SWARM_TRACKER_ERROR_CLOSED)
+  if (code == SWARM_TRACKER_ERROR_CONNECT || code == SWARM_TRACKER_ERROR_CLOSED
+      || code == SWARM_TRACKER_ERROR_REFUSED)
     c->failures++;
 
   GST_INFO ("tracker %s: %s", c->url, error->message);
@@ -244,11 +247,16 @@ on_connected (GObject * source, GAsyncResult * result, gpointer user_data)
 {
   SwarmTrackerClient *c = user_data;
   g_autoptr (GError) error = NULL;
+  g_autofree gchar *reason = NULL;
   SoupWebsocketConnection *ws;
+  guint status;
 
   ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result,
       &error);
   g_clear_object (&c->cancellable);
+  status = soup_message_get_status (c->connect_msg);
+  reason = g_strdup (soup_message_get_reason_phrase (c->connect_msg));
+  g_clear_object (&c->connect_msg);
 
   if (c->stopped) {
     if (ws) {
@@ -256,6 +264,13 @@ on_connected (GObject * source, GAsyncResult * result, gpointer user_data)
           NULL);
       g_object_unref (ws);
     }
+  } else if (ws == NULL && status == SOUP_STATUS_SERVICE_UNAVAILABLE
+      && reason && *reason) {
+    /* Our tracker refuses over its limits before the upgrade, with the
+     * reason as the status text. */
+    report_error (c, SWARM_TRACKER_ERROR_REFUSED,
+        _("Tracker %s refused the connection: %s"), c->url, reason);
+    schedule_retry (c);
   } else if (ws == NULL) {
     report_error (c, SWARM_TRACKER_ERROR_CONNECT,
         _("Could not connect to tracker %s: %s"), c->url, error->message);
@@ -295,6 +310,7 @@ client_connect (SwarmTrackerClient * c)
   }
 
   c->cancellable = g_cancellable_new ();
+  c->connect_msg = g_object_ref (msg);
   /* libsoup completes on the thread-default context of the caller; timers
    * may fire while the owner iterates our context without pushing it. */
   g_main_context_push_thread_default (c->context);
@@ -373,7 +389,10 @@ send_frame (SwarmTrackerClient * c, gchar * text, GError ** error)
 {
   if (text == NULL)
     return FALSE;
-  if (c->ws == NULL) {
+  /* closing (the tracker went away and its close is on its way to us):
+   * as good as not connected */
+  if (c->ws == NULL || soup_websocket_connection_get_state (c->ws) !=
+      SOUP_WEBSOCKET_STATE_OPEN) {
     g_set_error (error, SWARM_TRACKER_ERROR, SWARM_TRACKER_ERROR_CONNECT,
         _("Not connected to tracker %s"), c->url);
     g_free (text);

@@ -7,6 +7,15 @@
  * Everything runs on the thread-default GMainContext of the caller of
  * swarm_tracker_server_listen(), where SoupServer attaches its sources.
  *
+ * The tracker runs inside the publisher, on a public port, so it must not
+ * be easy to knock over.  It accepts TCP connections itself and counts
+ * each against the limits from that moment (before any HTTP), refusing
+ * over them with a 503 that says why; it gives libsoup the connection
+ * through a guard stream (swarm-guard-stream.h) whose scanner
+ * (swarm-ws-scan.h) bounds request heads and reassembled messages as the
+ * bytes arrive, which libsoup 3.2 does not (it bounds frames only); and a
+ * sweep closes connections that do not announce or go silent.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -19,6 +28,8 @@
 #include "swarm-congestion.h"
 #include "swarm-private.h"
 #include "swarm-tracker-message.h"
+#include "swarm-guard-stream.h"
+#include "swarm-ws-scan.h"
 
 #define GST_CAT_DEFAULT swarm_debug
 
@@ -39,6 +50,27 @@
  * second); a connection flooding past this is closed. */
 #define MESSAGES_BURST 64
 #define MESSAGES_PER_S 16
+/* Bytes per connection, whatever they carry (control frames too): an
+ * honest peer's announce with its offers is a few kB every few seconds. */
+#define BYTES_BURST (4 * SWARM_TRACKER_MAX_MESSAGE)
+#define BYTES_PER_S (SWARM_TRACKER_MAX_MESSAGE)
+/* An upgrade request is about 300 bytes; browsers add cookies. */
+#define MAX_REQUEST_HEAD 8192
+/* Bytes all connections together may hold in unfinished request heads
+ * and WebSocket messages (each at most SWARM_TRACKER_MAX_MESSAGE). */
+#define MAX_BYTES_HELD (16 * 1024 * 1024)
+/* A connection (half-open HTTP included) must announce within this. */
+#define UNANNOUNCED_TIMEOUT_MS (10 * 1000)
+/* And say something (an announce, a ping) within this: a client
+ * announces every ANNOUNCE_INTERVAL_S and pings in between. */
+#define IDLE_TIMEOUT_MS ((ANNOUNCE_INTERVAL_S + 30) * 1000)
+/* A peer_id silent this long on its connection has missed its announce:
+ * that connection is presumed dead, and a new one may take the id over. */
+#define PEER_ID_STALE_US ((ANNOUNCE_INTERVAL_S + 15) * G_USEC_PER_SEC)
+/* Connections the kernel may queue before we accept them. */
+#define LISTEN_BACKLOG 256
+/* A connection asked to close that has not, is cut. */
+#define CLOSE_GRACE_US (2 * G_USEC_PER_SEC)
 
 typedef struct _Conn Conn;
 
@@ -55,21 +87,38 @@ typedef struct {
   guint downloaded;
 } Swarm;
 
+/* One accepted TCP connection, from accept to close: its HTTP upgrade,
+ * then its WebSocket.  It holds a slot against the limits all along. */
 struct _Conn {
   SwarmTrackerServer *server;
-  SoupWebsocketConnection *ws;
+  GSocketConnection *tcp;
+  GSocketAddress *remote;       /* the key libsoup hands back on upgrade */
+  SwarmGuardInputStream *guard; /* sees each byte before libsoup */
+  SwarmWsScan scan;
+  gsize held;                   /* counted in server->bytes_held */
+  SwarmRateLimiter *byte_budget;
+  SoupWebsocketConnection *ws;  /* once upgraded */
   gchar *host;
-  gboolean counted;             /* holds a slot in conns_per_host */
   GHashTable *joined;           /* info_hash -> peer_id we registered */
   SwarmRateLimiter *budget;     /* messages it may still send */
   gboolean flooded;             /* closed for flooding: ignore the rest */
+  gboolean announced;
+  gint64 accepted_us, last_read_us;
+  gint64 closing_us;            /* asked to close at; 0 = not */
 };
 
 struct _SwarmTrackerServer {
   SoupServer *soup;
+  GSocketService *service;
+  GSource *sweeper;
   GHashTable *swarms;           /* info_hash -> Swarm */
   GHashTable *conns;            /* set of Conn */
+  GHashTable *conns_by_remote;  /* GSocketAddress -> Conn */
   GHashTable *conns_per_host;   /* host -> count */
+  gchar *served_info_hash;      /* NULL = any */
+  guint max_connections;
+  guint unannounced_timeout_ms, idle_timeout_ms;
+  gsize bytes_held;
   guint port;
   SwarmTrackerServerStats stats;
 };
@@ -247,6 +296,14 @@ handle_announce (Conn * conn, const SwarmTrackerMessage * m)
     return;
   }
 
+  if (s->served_info_hash && strcmp (m->info_hash, s->served_info_hash)) {
+    GST_DEBUG ("refusing announce from %s for info_hash %s: not served",
+        conn->host, m->info_hash);
+    s->stats.announces_refused_info_hash++;
+    conn_fail (conn, SWARM_TRACKER_REASON_OTHER_SWARM);
+    return;
+  }
+
   if (m->answer_sdp) {
     relay_answer (conn, m);
     return;
@@ -273,7 +330,22 @@ handle_announce (Conn * conn, const SwarmTrackerMessage * m)
 
   peer = g_hash_table_lookup (swarm->peers, m->peer_id);
   if (peer && peer->conn != conn) {
-    /* The same peer reconnected before its old socket was seen to die. */
+    /* A peer_id belongs to the connection that announced it first: any
+     * answer a peer sends shows its id, so obeying a second announcer
+     * would let anyone unlist anyone.  Only when the first connection has
+     * missed its announce (a peer that reconnected before its old socket
+     * was seen to die) may a new one take the id over. */
+    if (g_get_monotonic_time () - peer->conn->last_read_us <
+        PEER_ID_STALE_US) {
+      GST_INFO ("refusing announce of peer_id %s from %s: announced on "
+          "another connection (from %s)", m->peer_id, conn->host,
+          peer->conn->host);
+      s->stats.announces_refused_peer_id++;
+      conn_fail (conn, "peer_id already announced on another connection");
+      return;
+    }
+    GST_INFO ("peer_id %s moves to a connection from %s: its old one is "
+        "silent", m->peer_id, conn->host);
     remove_peer (s, swarm, m->peer_id, NULL);
     swarm = get_swarm (s, m->info_hash, TRUE);
     peer = NULL;
@@ -303,6 +375,7 @@ handle_announce (Conn * conn, const SwarmTrackerMessage * m)
         g_strdup (m->peer_id));
     GST_DEBUG ("peer %s joins swarm %s", m->peer_id, m->info_hash);
   }
+  conn->announced = TRUE;
 
   if (peer_is_complete (peer))
     swarm->n_complete--;
@@ -343,6 +416,9 @@ handle_scrape (Conn * conn, const SwarmTrackerMessage * m)
   g_autoptr (GError) error = NULL;
   guint i;
 
+  /* Which swarms a tracker hosts is nobody's business: a scrape names the
+   * swarms it asks about, and one naming none is answered for the served
+   * swarm only (for none by a tracker serving any). */
   if (m->info_hashes) {
     for (i = 0; m->info_hashes[i]; i++) {
       SwarmTrackerScrapeFile file;
@@ -350,17 +426,13 @@ handle_scrape (Conn * conn, const SwarmTrackerMessage * m)
       fill_scrape_file (s, &file, m->info_hashes[i]);
       g_array_append_val (files, file);
     }
+  } else if (s->served_info_hash) {
+    SwarmTrackerScrapeFile file;
+
+    fill_scrape_file (s, &file, s->served_info_hash);
+    g_array_append_val (files, file);
   } else {
-    GHashTableIter iter;
-    gpointer key;
-
-    g_hash_table_iter_init (&iter, s->swarms);
-    while (g_hash_table_iter_next (&iter, &key, NULL)) {
-      SwarmTrackerScrapeFile file;
-
-      fill_scrape_file (s, &file, key);
-      g_array_append_val (files, file);
-    }
+    GST_DEBUG ("scrape without info_hash from %s: answered empty", conn->host);
   }
 
   reply = swarm_tracker_message_write_scrape_reply (
@@ -425,12 +497,15 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
   conn_fail (conn, "unexpected \"failure reason\" from a peer");
 }
 
+/* Frees @conn and gives back its slot; libsoup keeps what it holds of the
+ * connection and closes it in its own time. */
 static void
 conn_free (Conn * conn)
 {
   SwarmTrackerServer *s = conn->server;
   GHashTableIter iter;
   gpointer key, value;
+  guint n;
 
   g_hash_table_iter_init (&iter, conn->joined);
   while (g_hash_table_iter_next (&iter, &key, &value)) {
@@ -442,22 +517,135 @@ conn_free (Conn * conn)
   }
   g_hash_table_unref (conn->joined);
 
-  if (conn->counted) {
-    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (s->conns_per_host,
-            conn->host));
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (s->conns_per_host, conn->host));
+  if (n <= 1)
+    g_hash_table_remove (s->conns_per_host, conn->host);
+  else
+    g_hash_table_insert (s->conns_per_host, g_strdup (conn->host),
+        GUINT_TO_POINTER (n - 1));
+  g_hash_table_remove (s->conns_by_remote, conn->remote);
+  s->bytes_held -= conn->held;
 
-    if (n <= 1)
-      g_hash_table_remove (s->conns_per_host, conn->host);
-    else
-      g_hash_table_insert (s->conns_per_host, g_strdup (conn->host),
-          GUINT_TO_POINTER (n - 1));
+  swarm_guard_input_stream_detach (conn->guard);
+  if (conn->ws) {
+    g_signal_handlers_disconnect_by_data (conn->ws, conn);
+    g_object_unref (conn->ws);
+  } else if (!g_input_stream_is_closed (G_INPUT_STREAM (conn->guard))) {
+    /* Not upgraded: wake libsoup's reader so it lets go. */
+    swarm_guard_input_stream_kill (conn->guard);
   }
-
-  g_signal_handlers_disconnect_by_data (conn->ws, conn);
-  g_object_unref (conn->ws);
+  g_object_unref (conn->guard);
+  g_object_unref (conn->tcp);
+  g_object_unref (conn->remote);
   swarm_rate_limiter_free (conn->budget);
+  swarm_rate_limiter_free (conn->byte_budget);
   g_free (conn->host);
   g_free (conn);
+}
+
+/* Sees each chunk @conn sends before libsoup does (swarm-guard-stream.h);
+ * FALSE fails libsoup's read, which closes the connection. */
+static gboolean
+conn_check_read (gpointer user_data, const guint8 * data, gsize len,
+    GError ** error)
+{
+  Conn *conn = user_data;
+  SwarmTrackerServer *s = conn->server;
+  gint64 now = g_get_monotonic_time ();
+  const gchar *why = NULL;
+  gsize held;
+
+  if (len == 0)
+    return TRUE;
+  conn->last_read_us = now;
+  if (swarm_rate_limiter_take (conn->byte_budget, now, len) < len) {
+    why = "byte flood";
+    s->stats.connections_closed_flood++;
+  } else if (!swarm_ws_scan_feed (&conn->scan, data, len, error)) {
+    GST_INFO ("closing connection from %s: %s", conn->host,
+        (*error)->message);
+    s->stats.connections_closed_oversize++;
+    return FALSE;
+  } else {
+    held = swarm_ws_scan_get_held (&conn->scan);
+    s->bytes_held = s->bytes_held - conn->held + held;
+    conn->held = held;
+    s->stats.bytes_held_max = MAX (s->stats.bytes_held_max, s->bytes_held);
+    if (s->bytes_held > MAX_BYTES_HELD) {
+      why = "unfinished messages over the tracker's bound";
+      s->stats.connections_closed_oversize++;
+    }
+  }
+  if (why) {
+    GST_INFO ("closing connection from %s: %s", conn->host, why);
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+        why);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Closes @conn for @why: a WebSocket is told why and given CLOSE_GRACE_US
+ * to close; a connection not yet upgraded, or past its grace, is cut. */
+static void
+conn_close (Conn * conn, const gchar * why, gint64 now)
+{
+  GST_INFO ("closing connection from %s: %s", conn->host, why);
+  if (conn->ws && conn->closing_us == 0 &&
+      soup_websocket_connection_get_state (conn->ws) ==
+      SOUP_WEBSOCKET_STATE_OPEN) {
+    conn_fail (conn, why);
+    soup_websocket_connection_close (conn->ws,
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+    conn->closing_us = now;
+    return;
+  }
+  /* Cut: libsoup's reader fails and closes what it holds. */
+  swarm_guard_input_stream_kill (conn->guard);
+  g_hash_table_remove (conn->server->conns, conn);
+}
+
+/* Closes connections that have not announced in time, went silent, or
+ * did not finish closing; forgets those libsoup closed before upgrading. */
+static gboolean
+sweep (gpointer user_data)
+{
+  SwarmTrackerServer *s = user_data;
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr (GPtrArray) stale = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
+  guint i;
+
+  g_hash_table_iter_init (&iter, s->conns);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (stale, key);
+
+  for (i = 0; i < stale->len; i++) {
+    Conn *conn = g_ptr_array_index (stale, i);
+
+    if (conn->closing_us) {
+      if (now - conn->closing_us > CLOSE_GRACE_US)
+        conn_close (conn, "did not close in time", now);
+    } else if (!conn->ws && g_input_stream_is_closed (G_INPUT_STREAM
+            (conn->guard))) {
+      GST_DEBUG ("connection from %s closed before upgrading", conn->host);
+      g_hash_table_remove (s->conns, conn);
+    } else if (!conn->announced && now - conn->accepted_us >
+        (gint64) s->unannounced_timeout_ms * 1000) {
+      if (conn->ws)
+        s->stats.connections_closed_unannounced++;
+      else
+        s->stats.connections_closed_half_open++;
+      conn_close (conn, conn->ws ? "no announce in time" :
+          "HTTP request not finished in time", now);
+    } else if (now - conn->last_read_us >
+        (gint64) s->idle_timeout_ms * 1000) {
+      s->stats.connections_closed_idle++;
+      conn_close (conn, "idle for too long", now);
+    }
+  }
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -475,40 +663,100 @@ on_websocket (SoupServer * soup, SoupServerMessage * msg, const char *path,
     SoupWebsocketConnection * ws, gpointer user_data)
 {
   SwarmTrackerServer *s = user_data;
-  const gchar *host = soup_server_message_get_remote_host (msg);
-  Conn *conn;
-  guint n;
+  Conn *conn = g_hash_table_lookup (s->conns_by_remote,
+      soup_server_message_get_remote_address (msg));
 
-  conn = g_new0 (Conn, 1);
-  conn->server = s;
-  conn->ws = g_object_ref (ws);
-  conn->host = g_strdup (host ? host : "");
-  conn->joined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
-  conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
-  g_hash_table_add (s->conns, conn);
-
-  soup_websocket_connection_set_max_incoming_payload_size (ws,
-      SWARM_TRACKER_MAX_MESSAGE);
-  g_signal_connect (ws, "message", G_CALLBACK (on_message), conn);
-  g_signal_connect (ws, "closed", G_CALLBACK (on_closed), conn);
-
-  n = GPOINTER_TO_UINT (g_hash_table_lookup (s->conns_per_host, conn->host));
-  if (n >= MAX_CONNS_PER_ADDRESS
-      || g_hash_table_size (s->conns) > MAX_CONNECTIONS) {
-    GST_INFO ("refusing connection: %u already from %s, %u in all", n,
-        conn->host, g_hash_table_size (s->conns) - 1);
-    s->stats.connections_refused++;
-    conn_fail (conn, n >= MAX_CONNS_PER_ADDRESS ?
-        "too many connections from this address" : "too many connections");
+  if (conn == NULL || conn->ws) {
+    /* Cut by a limit while libsoup was upgrading it: nothing it sends is
+     * read. */
+    GST_DEBUG ("upgrade of a connection already closed");
     soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
         NULL);
     return;
   }
-  conn->counted = TRUE;
+  conn->ws = g_object_ref (ws);
+  soup_websocket_connection_set_max_incoming_payload_size (ws,
+      SWARM_TRACKER_MAX_MESSAGE);
+  g_signal_connect (ws, "message", G_CALLBACK (on_message), conn);
+  g_signal_connect (ws, "closed", G_CALLBACK (on_closed), conn);
+  GST_DEBUG ("connection from %s on %s", conn->host, path);
+}
+
+/* A connection over a limit costs no more than this: answered at once
+ * (before its request, which is never read) and closed. */
+static void
+refuse (GSocketConnection * tcp, const gchar * why)
+{
+  g_autofree gchar *body = swarm_tracker_message_write_failure (why);
+  g_autofree gchar *text = g_strdup_printf ("HTTP/1.1 503 %s\r\n"
+      "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+      "Connection: close\r\n\r\n%s", why, strlen (body), body);
+  GSocket *sock = g_socket_connection_get_socket (tcp);
+
+  g_socket_send_with_blocking (sock, text, strlen (text), FALSE, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (tcp), NULL, NULL);
+}
+
+/* Every TCP connection is counted from here, before a byte of HTTP: a
+ * half-open request holds a slot and its timeout like a WebSocket. */
+static gboolean
+on_incoming (GSocketService * service, GSocketConnection * tcp,
+    GObject * source, gpointer user_data)
+{
+  SwarmTrackerServer *s = user_data;
+  g_autoptr (GSocketAddress) remote = NULL, local = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GIOStream) guarded = NULL;
+  g_autofree gchar *host = NULL;
+  Conn *conn;
+  guint n;
+
+  remote = g_socket_connection_get_remote_address (tcp, NULL);
+  local = g_socket_connection_get_local_address (tcp, NULL);
+  if (!G_IS_INET_SOCKET_ADDRESS (remote) || local == NULL) {
+    g_io_stream_close (G_IO_STREAM (tcp), NULL, NULL);
+    return TRUE;
+  }
+  host = g_inet_address_to_string (g_inet_socket_address_get_address
+      (G_INET_SOCKET_ADDRESS (remote)));
+
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (s->conns_per_host, host));
+  if (n >= MAX_CONNS_PER_ADDRESS
+      || g_hash_table_size (s->conns) >= s->max_connections) {
+    GST_INFO ("refusing connection: %u already from %s, %u in all", n, host,
+        g_hash_table_size (s->conns));
+    s->stats.connections_refused++;
+    refuse (tcp, n >= MAX_CONNS_PER_ADDRESS ?
+        "too many connections from this address" :
+        "tracker full: too many connections");
+    return TRUE;
+  }
+
+  conn = g_new0 (Conn, 1);
+  conn->server = s;
+  conn->tcp = g_object_ref (tcp);
+  conn->remote = g_object_ref (remote);
+  conn->host = g_steal_pointer (&host);
+  conn->joined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+  conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
+  conn->byte_budget = swarm_rate_limiter_new (BYTES_PER_S, BYTES_BURST);
+  conn->accepted_us = conn->last_read_us = g_get_monotonic_time ();
+  swarm_ws_scan_init (&conn->scan, MAX_REQUEST_HEAD,
+      SWARM_TRACKER_MAX_MESSAGE);
+  guarded = swarm_guard_stream_new (G_IO_STREAM (tcp), conn_check_read, conn,
+      &conn->guard);
+  g_object_ref (conn->guard);
+  g_hash_table_add (s->conns, conn);
+  g_hash_table_insert (s->conns_by_remote, conn->remote, conn);
   g_hash_table_insert (s->conns_per_host, g_strdup (conn->host),
       GUINT_TO_POINTER (n + 1));
-  GST_DEBUG ("connection from %s on %s", conn->host, path);
+
+  if (!soup_server_accept_iostream (s->soup, guarded, local, remote, &error)) {
+    GST_WARNING ("tracker could not take a connection: %s", error->message);
+    g_hash_table_remove (s->conns, conn);
+  }
+  return TRUE;
 }
 
 /* ---- public API --------------------------------------------------- */
@@ -526,11 +774,56 @@ swarm_tracker_server_new (void)
       (GDestroyNotify) swarm_free);
   s->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) conn_free,
       NULL);
+  s->conns_by_remote = g_hash_table_new (NULL, NULL);
   s->conns_per_host = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       NULL);
+  s->max_connections = MAX_CONNECTIONS;
+  s->unannounced_timeout_ms = UNANNOUNCED_TIMEOUT_MS;
+  s->idle_timeout_ms = IDLE_TIMEOUT_MS;
+  /* permessage-deflate would let a small frame inflate past every bound
+   * counted on the wire: the protocol's JSON does without it. */
+  soup_server_remove_websocket_extension (s->soup,
+      SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_websocket_handler (s->soup, NULL, NULL, NULL, on_websocket,
       s, NULL);
   return s;
+}
+
+void
+swarm_tracker_server_set_info_hash (SwarmTrackerServer * s,
+    const gchar * info_hash)
+{
+  g_return_if_fail (s != NULL);
+  g_free (s->served_info_hash);
+  s->served_info_hash = g_strdup (info_hash);
+}
+
+void
+swarm_tracker_server_set_limits (SwarmTrackerServer * s,
+    guint max_connections, guint unannounced_timeout_ms,
+    guint idle_timeout_ms)
+{
+  g_return_if_fail (s != NULL && s->sweeper == NULL);
+  if (max_connections)
+    s->max_connections = max_connections;
+  if (unannounced_timeout_ms)
+    s->unannounced_timeout_ms = unannounced_timeout_ms;
+  if (idle_timeout_ms)
+    s->idle_timeout_ms = idle_timeout_ms;
+}
+
+void
+swarm_tracker_server_get_limits (SwarmTrackerServer * s,
+    guint * max_connections, guint * unannounced_timeout_ms,
+    guint * idle_timeout_ms)
+{
+  g_return_if_fail (s != NULL);
+  if (max_connections)
+    *max_connections = s->max_connections;
+  if (unannounced_timeout_ms)
+    *unannounced_timeout_ms = s->unannounced_timeout_ms;
+  if (idle_timeout_ms)
+    *idle_timeout_ms = s->idle_timeout_ms;
 }
 
 gboolean
@@ -539,9 +832,11 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
 {
   g_autoptr (GInetAddress) inet = NULL;
   g_autoptr (GSocketAddress) sockaddr = NULL;
-  GSList *listeners, *l;
+  g_autoptr (GSocketAddress) effective = NULL;
+  guint period;
 
   g_return_val_if_fail (s != NULL, FALSE);
+  g_return_val_if_fail (s->service == NULL, FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
@@ -552,21 +847,30 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
     return FALSE;
   }
   sockaddr = g_inet_socket_address_new (inet, port);
-  if (!soup_server_listen (s->soup, sockaddr, 0, error))
+  /* We accept, count and time out every TCP connection ourselves and hand
+   * libsoup only those within the limits (soup_server_accept_iostream). */
+  s->service = g_socket_service_new ();
+  /* GLib's default of 10 would leave a crowd joining at once (or a burst
+   * of attackers' SYNs) waiting for retransmits before we even count them:
+   * accepted, they are counted and refused at once if over a limit. */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (s->service), LISTEN_BACKLOG);
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (s->service),
+          sockaddr, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
+          &effective, error)) {
+    g_clear_object (&s->service);
     return FALSE;
-
-  listeners = soup_server_get_listeners (s->soup);
-  for (l = listeners; l; l = l->next) {
-    g_autoptr (GSocketAddress) local =
-        g_socket_get_local_address (l->data, NULL);
-
-    if (G_IS_INET_SOCKET_ADDRESS (local)) {
-      s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-      break;
-    }
   }
-  /* the list is ours, the sockets are the server's */
-  g_slist_free (listeners);
+  s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS
+      (effective));
+  g_signal_connect (s->service, "incoming", G_CALLBACK (on_incoming), s);
+  /* Accepts on the thread-default context, as libsoup's IO does. */
+  g_socket_service_start (s->service);
+
+  period = CLAMP (MIN (s->unannounced_timeout_ms, s->idle_timeout_ms) / 4,
+      10, 1000);
+  s->sweeper = g_timeout_source_new (period);
+  g_source_set_callback (s->sweeper, sweep, s, NULL);
+  g_source_attach (s->sweeper, g_main_context_get_thread_default ());
   GST_INFO ("tracker listening on %s port %u", address, s->port);
   return TRUE;
 }
@@ -600,6 +904,7 @@ swarm_tracker_server_get_stats (SwarmTrackerServer * s,
   g_return_if_fail (s != NULL && stats != NULL);
   *stats = s->stats;
   stats->connections = g_hash_table_size (s->conns);
+  stats->bytes_held = s->bytes_held;
 }
 
 void
@@ -611,23 +916,39 @@ swarm_tracker_server_free (SwarmTrackerServer * s)
   if (s == NULL)
     return;
 
+  if (s->service) {
+    g_signal_handlers_disconnect_by_data (s->service, s);
+    g_socket_service_stop (s->service);
+    g_socket_listener_close (G_SOCKET_LISTENER (s->service));
+    g_object_unref (s->service);
+  }
+  if (s->sweeper) {
+    g_source_destroy (s->sweeper);
+    g_source_unref (s->sweeper);
+  }
+
   /* Tell every peer we are going, so their clients reconnect elsewhere or
    * later instead of waiting for a keep-alive to time out. */
   g_hash_table_iter_init (&iter, s->conns);
   while (g_hash_table_iter_next (&iter, &key, NULL)) {
     Conn *conn = key;
 
+    if (conn->ws == NULL)
+      continue;
     g_signal_handlers_disconnect_by_data (conn->ws, conn);
     if (soup_websocket_connection_get_state (conn->ws) ==
         SOUP_WEBSOCKET_STATE_OPEN)
       soup_websocket_connection_close (conn->ws,
           SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
   }
+  /* conn_free() cuts those not upgraded */
   g_hash_table_unref (s->conns);
   g_hash_table_unref (s->swarms);
+  g_hash_table_unref (s->conns_by_remote);
   g_hash_table_unref (s->conns_per_host);
 
   soup_server_disconnect (s->soup);
   g_object_unref (s->soup);
+  g_free (s->served_info_hash);
   g_free (s);
 }

@@ -17,6 +17,12 @@
 
 G_BEGIN_DECLS
 
+/* The failure reason our embedded tracker gives an announce for a swarm it
+ * does not serve (it serves its publisher's only): a viewer that meets it
+ * came with the wrong swarm id, or without a private swarm's secret. */
+#define SWARM_TRACKER_REASON_OTHER_SWARM \
+  "this tracker serves only its publisher's swarm"
+
 #define SWARM_TRACKER_MAX_OFFERS 10
 #define SWARM_TRACKER_MAX_FRAME (16 * 1024 - 1)
 #define SWARM_TRACKER_ID_LEN 20
@@ -28,6 +34,7 @@ typedef enum {
   SWARM_TRACKER_ERROR_FAILURE,   /* "failure reason" from the tracker */
   SWARM_TRACKER_ERROR_PROTOCOL,  /* malformed message */
   SWARM_TRACKER_ERROR_TOO_LARGE, /* message would exceed frame limit */
+  SWARM_TRACKER_ERROR_REFUSED,   /* connection refused, with the reason */
 } SwarmTrackerError;
 
 SWARM_API GQuark swarm_tracker_error_quark (void);
@@ -99,14 +106,41 @@ SWARM_API SwarmTrackerServer *swarm_tracker_server_new (void);
  * any free port); WebSocket on every path. */
 SWARM_API gboolean swarm_tracker_server_listen (SwarmTrackerServer * s,
     const gchar * address, guint port, GError ** error);
+/* Serves only @info_hash (NULL = any, the default): announces for another
+ * are refused with a failure reason.  The embedded tracker of a publisher
+ * serves its own swarm. */
+SWARM_API void swarm_tracker_server_set_info_hash (SwarmTrackerServer * s,
+    const gchar * info_hash);
+/* Before listen(): connections in all (default 1024), and how long a
+ * connection may go without announcing (default 10 s, half-open HTTP
+ * requests included) or without sending anything (default 150 s);
+ * 0 keeps a default.  For tests and tools; the defaults suit a publisher. */
+SWARM_API void swarm_tracker_server_set_limits (SwarmTrackerServer * s,
+    guint max_connections, guint unannounced_timeout_ms,
+    guint idle_timeout_ms);
+SWARM_API void swarm_tracker_server_get_limits (SwarmTrackerServer * s,
+    guint * max_connections, guint * unannounced_timeout_ms,
+    guint * idle_timeout_ms);
 SWARM_API guint swarm_tracker_server_get_port (SwarmTrackerServer * s);
 SWARM_API guint swarm_tracker_server_get_n_peers (SwarmTrackerServer * s);
 
 typedef struct {
   guint connections;             /* open now */
   guint64 connections_refused;   /* over the per-address or total bound */
-  guint64 connections_closed_flood;     /* closed for sending too many messages */
+  guint64 connections_closed_flood;     /* closed for sending too many messages
+                                         * (or bytes) */
   guint64 messages_refused;      /* e.g. joins past the swarms-per-connection bound */
+  /* Since issue 12 (hostile internet): */
+  guint64 connections_closed_unannounced;       /* upgraded, no announce in time */
+  guint64 connections_closed_half_open; /* HTTP request not finished in time */
+  guint64 connections_closed_idle;      /* silent past the idle timeout */
+  guint64 connections_closed_oversize;  /* a request head or reassembled
+                                         * message over its bound, or all
+                                         * unfinished ones over theirs */
+  guint64 announces_refused_peer_id;    /* peer_id held by another connection */
+  guint64 announces_refused_info_hash;  /* a swarm this tracker does not serve */
+  gsize bytes_held;              /* in unfinished heads and messages, now */
+  gsize bytes_held_max;          /* the most ever */
 } SwarmTrackerServerStats;
 
 SWARM_API void swarm_tracker_server_get_stats (SwarmTrackerServer * s,

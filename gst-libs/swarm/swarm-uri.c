@@ -623,6 +623,25 @@ swarm_uri_to_public_string (const SwarmUri * uri)
   return uri_format (uri, FALSE);
 }
 
+gchar *
+swarm_uri_redact (const gchar * text)
+{
+  gsize keep;
+  gchar *lower, *found;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  keep = strcspn (text, "?&#");
+  lower = g_ascii_strdown (text, keep);
+  found = strstr (lower, "secret");
+  if (found)
+    keep = found - lower;
+  g_free (lower);
+  if (text[keep] == '\0')
+    return g_strdup (text);
+  return g_strdup_printf ("%.*s…", (int) keep, text);
+}
+
 static gchar *
 default_tracker_url (const SwarmUri * uri)
 {

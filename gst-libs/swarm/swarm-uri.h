@@ -62,6 +62,10 @@ SWARM_API SwarmUri *swarm_uri_new_for_trackers (
 SWARM_API gchar *swarm_uri_to_string (const SwarmUri * uri);
 /* The same without the secret: safe to log or post on a bus. */
 SWARM_API gchar *swarm_uri_to_public_string (const SwarmUri * uri);
+/* What may be shown of @text, a URI that did not parse: it cannot be
+ * taken apart, so everything from its query on (the first ?, & or #) is
+ * cut, and from any "secret" before that, and "…" marks the cut. */
+SWARM_API gchar *swarm_uri_redact (const gchar * text);
 /* The first tracker: "ws://HOST:PORT/announce", or the first tracker=. */
 SWARM_API gchar *swarm_uri_get_tracker_url (const SwarmUri * uri);
 /* Every tracker the URI names, HOST:PORT first, each once (NULL-terminated). */

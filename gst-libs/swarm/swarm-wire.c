@@ -7,7 +7,9 @@
  * for debug logs only: a bad datagram is dropped, never shown to a person.
  *
  * Bodies after "u8 version | u8 type" (big-endian):
- *   HELLO    key[32] peer_id[20] role u8 [proof[32]]
+ *   HELLO    key[32] peer_id[20] role u8 [proof[32]] [origin_proof[64]]
+ *   EDGE     seq u64, epoch_seq u64, publish_time_us i64, flags u8,
+ *            signature[64]
  *   HAVE     first_seq u64, count u16, have_bits[(count+7)/8], key_bits[same]
  *   REQUEST  seq u64, first_chunk u16, count u16, bits[(count+7)/8]
  *   DATA     seq u64, chunk_index u16, chunk_count u16, segment_size u32,
@@ -47,6 +49,7 @@ G_DEFINE_QUARK (swarm-wire-error-quark, swarm_wire_error);
 #define BYE_BODY 1
 #define PEX_FIXED 1
 #define SIGNAL_FIXED (3 * SWARM_WIRE_PEER_ID_LEN + 3)
+#define EDGE_BODY (8 + 8 + 8 + 1 + SWARM_WIRE_SIGNATURE_LEN)
 
 G_STATIC_ASSERT (HEADER_LEN + DATA_FIXED == SWARM_WIRE_DATA_HEADER);
 G_STATIC_ASSERT (HEADER_LEN + SIGNAL_FIXED == SWARM_WIRE_SIGNAL_HEADER);
@@ -56,8 +59,11 @@ G_STATIC_ASSERT (SWARM_MAX_CHUNKS_PER_SEGMENT <= G_MAXUINT16);
 /* The largest bitmap-carrying messages must fit one datagram. */
 G_STATIC_ASSERT (HEADER_LEN + HAVE_FIXED + 2 * (SWARM_WIRE_MAX_HAVE_BITS / 8)
     <= SWARM_WIRE_MAX_DATAGRAM);
-G_STATIC_ASSERT (HEADER_LEN + ACK_FIXED + SWARM_MAX_CHUNKS_PER_SEGMENT / 8
+G_STATIC_ASSERT (HEADER_LEN + ACK_FIXED + SWARM_WIRE_MAX_CHUNK_BITS / 8
     <= SWARM_WIRE_MAX_DATAGRAM);
+G_STATIC_ASSERT (HEADER_LEN + REQUEST_FIXED + SWARM_WIRE_MAX_CHUNK_BITS / 8
+    <= SWARM_WIRE_MAX_DATAGRAM);
+G_STATIC_ASSERT ((guint64) SWARM_MAX_SEGMENT_SIZE <= G_MAXUINT32);
 
 static inline gsize
 bitmap_len (guint count)
@@ -277,6 +283,9 @@ check_message (const SwarmMessage * msg)
           : NULL;
     case SWARM_MSG_SIGNAL:
       return check_signal (msg);
+    case SWARM_MSG_EDGE:
+      return msg->edge.epoch_seq > msg->edge.seq ?
+          "EDGE epoch starts after its newest segment" : NULL;
     default:
       return "unknown message type";
   }
@@ -338,12 +347,30 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
       memcpy (m.hello.peer_id, read_bytes (&r, SWARM_WIRE_PEER_ID_LEN),
           SWARM_WIRE_PEER_ID_LEN);
       m.hello.role = read_u8 (&r);
-      /* the proof is the only optional part: exactly it, or nothing */
-      if (r.left == SWARM_WIRE_PROOF_LEN) {
+      /* Two optional parts, told apart by what is left: the secret's
+       * proof (32), the origin's proof (64), or both (96), in that order.
+       * Anything else is trailing bytes. */
+      if (r.left == SWARM_WIRE_PROOF_LEN
+          || r.left == SWARM_WIRE_PROOF_LEN + SWARM_WIRE_SIGNATURE_LEN) {
         m.hello.has_proof = TRUE;
         memcpy (m.hello.proof, read_bytes (&r, SWARM_WIRE_PROOF_LEN),
             SWARM_WIRE_PROOF_LEN);
       }
+      if (r.left == SWARM_WIRE_SIGNATURE_LEN) {
+        m.hello.has_origin_proof = TRUE;
+        memcpy (m.hello.origin_proof, read_bytes (&r,
+                SWARM_WIRE_SIGNATURE_LEN), SWARM_WIRE_SIGNATURE_LEN);
+      }
+      break;
+    case SWARM_MSG_EDGE:
+      if (!need (&r, EDGE_BODY, type, error))
+        return FALSE;
+      m.edge.seq = read_u64 (&r);
+      m.edge.epoch_seq = read_u64 (&r);
+      m.edge.publish_time_us = (gint64) read_u64 (&r);
+      m.edge.flags = read_u8 (&r);
+      memcpy (m.edge.signature, read_bytes (&r, SWARM_WIRE_SIGNATURE_LEN),
+          SWARM_WIRE_SIGNATURE_LEN);
       break;
     case SWARM_MSG_HAVE:{
       gsize n;
@@ -513,7 +540,10 @@ message_len (const SwarmMessage * msg)
   switch (msg->type) {
     case SWARM_MSG_HELLO:
       return HEADER_LEN + HELLO_BODY +
-          (msg->hello.has_proof ? SWARM_WIRE_PROOF_LEN : 0);
+          (msg->hello.has_proof ? SWARM_WIRE_PROOF_LEN : 0) +
+          (msg->hello.has_origin_proof ? SWARM_WIRE_SIGNATURE_LEN : 0);
+    case SWARM_MSG_EDGE:
+      return HEADER_LEN + EDGE_BODY;
     case SWARM_MSG_HAVE:
       return HEADER_LEN + HAVE_FIXED + 2 * bitmap_len (msg->have.count);
     case SWARM_MSG_REQUEST:
@@ -571,6 +601,15 @@ swarm_wire_write (const SwarmMessage * msg, guint8 * out, gsize out_size)
       p = write_u8 (p, msg->hello.role);
       if (msg->hello.has_proof)
         p = write_bytes (p, msg->hello.proof, SWARM_WIRE_PROOF_LEN);
+      if (msg->hello.has_origin_proof)
+        p = write_bytes (p, msg->hello.origin_proof, SWARM_WIRE_SIGNATURE_LEN);
+      break;
+    case SWARM_MSG_EDGE:
+      p = write_u64 (p, msg->edge.seq);
+      p = write_u64 (p, msg->edge.epoch_seq);
+      p = write_u64 (p, (guint64) msg->edge.publish_time_us);
+      p = write_u8 (p, msg->edge.flags);
+      p = write_bytes (p, msg->edge.signature, SWARM_WIRE_SIGNATURE_LEN);
       break;
     case SWARM_MSG_HAVE:
       p = write_u64 (p, msg->have.first_seq);
@@ -673,6 +712,8 @@ swarm_wire_type_name (SwarmMsgType type)
       return "SIGNAL";
     case SWARM_MSG_PARITY:
       return "PARITY";
+    case SWARM_MSG_EDGE:
+      return "EDGE";
     default:
       return "UNKNOWN";
   }

@@ -24,14 +24,24 @@ G_BEGIN_DECLS
 #define SWARM_WIRE_DATA_HEADER 24
 /* Segment payload bytes carried by one DATA message. */
 #define SWARM_CHUNK_SIZE (SWARM_WIRE_MAX_DATAGRAM - SWARM_WIRE_DATA_HEADER)
-/* Bounds a peer can make us hold. */
-#define SWARM_MAX_CHUNKS_PER_SEGMENT 4096
+/* Bounds a peer can make us hold.  A segment normally stays under 2048
+ * chunks (SWARM_SEGMENTER_MAX_SIZE); a single bigger frame (a 4K intra
+ * frame) travels alone in a segment of up to 16384 chunks, 18.4 MiB.  The
+ * chunk index is a u16, so the bound could go higher; every memory bound
+ * (transfers in flight, the store) is sized from this one. */
+#define SWARM_MAX_CHUNKS_PER_SEGMENT 16384
 #define SWARM_MAX_SEGMENT_SIZE (SWARM_CHUNK_SIZE * SWARM_MAX_CHUNKS_PER_SEGMENT)
+/* REQUEST and ACK carry a window (first chunk, count) of a segment's chunk
+ * bitmap: a window of this many bits always fits one datagram, so a
+ * bigger segment's bitmap goes as several windows. */
+#define SWARM_WIRE_MAX_CHUNK_BITS 8192
 #define SWARM_WIRE_MAX_HAVE_BITS 2048
 #define SWARM_WIRE_PEER_ID_LEN 20
 #define SWARM_WIRE_KEY_LEN 32
 /* HELLO's proof of the swarm secret (private swarms, see swarm-secret.h). */
 #define SWARM_WIRE_PROOF_LEN 32
+/* An Ed25519 signature by the publisher's key (EDGE, HELLO's origin proof). */
+#define SWARM_WIRE_SIGNATURE_LEN 64
 
 typedef enum {
   SWARM_MSG_HELLO = 1,     /* first message on a link, both ways */
@@ -48,6 +58,8 @@ typedef enum {
   SWARM_MSG_CANCEL = 12,   /* "stop sending me that segment": it is no use now */
   SWARM_MSG_PARITY = 13,   /* XOR of a group of a segment's chunks: one lost
                             * chunk of the group is rebuilt without asking */
+  SWARM_MSG_EDGE = 14,     /* the publisher's signed word on its newest
+                            * segment: where live is (swarm-edge.h) */
 } SwarmMsgType;
 
 /* Chunks per parity group a sender aims at: one PARITY per 16 chunks. */
@@ -90,7 +102,19 @@ typedef struct {
       guint8 role;                          /* SwarmPeerRole */
       gboolean has_proof;                   /* private swarm: proof follows */
       guint8 proof[SWARM_WIRE_PROOF_LEN];
+      /* role ORIGIN: the publisher's signature over the link's DTLS
+       * keying material, so that no partner can claim the role */
+      gboolean has_origin_proof;
+      guint8 origin_proof[SWARM_WIRE_SIGNATURE_LEN];
     } hello;
+    struct {
+      guint64 seq;                /* the newest segment published */
+      guint64 epoch_seq;          /* the first segment of this run of the
+                                   * publisher: a restart starts a new one */
+      gint64 publish_time_us;     /* publisher's wall clock at @seq */
+      guint8 flags;               /* SwarmSegmentFlags of @seq */
+      guint8 signature[SWARM_WIRE_SIGNATURE_LEN];
+    } edge;
     struct {
       guint64 first_seq;
       guint16 count;              /* 1..SWARM_WIRE_MAX_HAVE_BITS */
@@ -100,7 +124,9 @@ typedef struct {
     struct {
       guint64 seq;
       guint16 first_chunk;
-      guint16 count;              /* 0 = the whole segment; else bits are valid */
+      guint16 count;              /* 0 = the whole segment; else bits are valid
+                                   * (a window: first_chunk + count <=
+                                   * SWARM_MAX_CHUNKS_PER_SEGMENT) */
       const guint8 *bits;         /* (count+7)/8 bytes: chunk first_chunk+i wanted */
     } request;
     struct {

@@ -16,7 +16,12 @@
 #include "swarm-playout.h"
 #include "swarm-congestion.h"
 #include "swarm-secret.h"
+#include "swarm-edge.h"
+#include "swarm-sequence.h"
+#include "swarm-settings.h"
 #include "swarm-session.h"
+#include "swarm-peer-info.h"
+#include "swarm-enumtypes.h"
 
 G_BEGIN_DECLS
 

@@ -10,7 +10,11 @@
  * peer-to-peer swarm.  Buffers are cut into small segments (about
  * #GstP2pSink:segment-duration, a new one at each keyframe), signed with the
  * publisher's Ed25519 key, and served to at most #GstP2pSink:max-peers
- * viewers directly; viewers pass them on to each other.
+ * viewers directly; viewers pass them on to each other.  A segment is cut
+ * at 2.4 MB; a bigger buffer (a 4K intra frame) travels alone in a segment
+ * of up to 18.4 MiB (16384 chunks).  A buffer bigger still is dropped with
+ * a STREAM ENCODE warning and counted in `frames-dropped`; viewers see a
+ * DISCONT.
  *
  * Unless #GstP2pSink:tracker names external WebTorrent trackers, the sink
  * runs the swarm's tracker itself on #GstP2pSink:address and
@@ -26,13 +30,20 @@
  *
  * With #GstP2pSink:secret set the swarm is private: descriptions are sealed
  * with a key derived from the secret and partners prove they know it, so
- * only viewers given the same secret (p2psrc `secret`, or `secret=` in
- * the URI) can join.  The secret is never logged nor shown in `uri` or
- * `p2p-published` (which then carries `private=true`).
+ * only viewers given the same secret (p2psrc `secret`, `secret-file`,
+ * `P2P_SECRET` or `secret=` in the URI) can join, and members announce on
+ * a tracker info_hash derived from the secret: knowing the swarm id is not
+ * enough to find them.  Secrets weaker than an estimated 80 bits are
+ * refused; `p2p-key --new-secret` makes a good one.  We never log the
+ * secret nor show it in `uri` or `p2p-published` (which then carries
+ * `private=true`), but GStreamer logs launch lines at GST_DEBUG level 4:
+ * give it with #GstP2pSink:secret-file or `P2P_SECRET` rather than
+ * `secret=` on a command line.
  *
  * Every #GstP2pSink:stats-interval milliseconds it posts a `p2p-stats`
  * element message holding the #GstP2pSink:stats structure: `peers` (guint),
- * `bytes-sent`, `bytes-received`, `segments-published` (guint64),
+ * `bytes-sent`, `bytes-received`, `segments-published`, `frames-dropped`
+ * (guint64: buffers larger than a segment can carry, see below),
  * `tracker-port` (guint) and `peer-stats`, an array of `peer` structures
  * (`id`, `role`, `address`, `local-candidate-type`,
  * `remote-candidate-type`, `ice-ms`, `connect-ms`, `rtt-ms`, `bytes-sent`,
@@ -43,8 +54,12 @@
  * trips, asked once more), `requests-refused`, `offers-refused`,
  * `signals-dropped`, `announcements-refused` (guint64), and for the
  * embedded tracker `tracker-connections` (guint),
- * `tracker-connections-refused` and `tracker-connections-flooding`
- * (guint64).
+ * `tracker-connections-refused`, `tracker-connections-flooding`,
+ * `tracker-connections-timed-out` (no announce within 10 s, HTTP request
+ * unfinished, or idle), `tracker-connections-oversize` (a message or request
+ * head over its bound), `tracker-announces-refused` (a peer_id held by
+ * another connection, another swarm's info_hash) and `tracker-bytes-held`
+ * (in unfinished messages now) (guint64).
  *
  * ## Example launch line
  * |[
@@ -86,6 +101,17 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_sink_debug);
 #define DEFAULT_STATS_INTERVAL 1000
 #define READY_TIMEOUT_MS 10000
 
+/* Ranges of the numeric properties.  Their GParamSpecs take any guint:
+ * GObject would drop a value out of range with a warning on stderr and
+ * keep the old one, which an application watching the bus never learns.
+ * set_property clamps it and start() posts a warning naming the property,
+ * the value and the one used. */
+#define PORT_MAX 65535
+#define MAX_PEERS_MIN 1
+#define MAX_PEERS_MAX 1000
+#define SEGMENT_DURATION_MIN 10
+#define SEGMENT_DURATION_MAX 10000
+
 enum
 {
   PROP_0,
@@ -102,6 +128,8 @@ enum
   PROP_STATS_INTERVAL,
   PROP_UPLOAD_LIMIT,
   PROP_SECRET,
+  PROP_SECRET_FILE,
+  PROP_SESSION,
 };
 
 struct _GstP2pSink
@@ -120,12 +148,17 @@ struct _GstP2pSink
   guint stats_interval;
   guint upload_limit;
   gchar *secret;
+  gchar *secret_file;
   gchar *uri;
+  GPtrArray *setting_warnings;  /* gchar*: values clamped, for start() */
 
   /* streaming state */
+  guint64 frames_dropped;       /* too large for a segment; object lock */
   SwarmIdentity *identity;
   SwarmSession *session;
   SwarmSegmenter *segmenter;
+  SwarmSequence *sequence;      /* numbers never reused (swarm-sequence.h) */
+  gboolean sequence_warned;
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -144,6 +177,7 @@ gst_p2p_sink_init (GstP2pSink * self)
   self->max_peers = DEFAULT_MAX_PEERS;
   self->segment_duration = DEFAULT_SEGMENT_DURATION;
   self->stats_interval = DEFAULT_STATS_INTERVAL;
+  self->setting_warnings = g_ptr_array_new_with_free_func (g_free);
 }
 
 static void
@@ -157,7 +191,9 @@ gst_p2p_sink_finalize (GObject * object)
   g_free (self->stun_server);
   g_free (self->turn_server);
   g_free (self->uri);
+  g_free (self->secret_file);
   swarm_secret_clear_string (&self->secret);
+  g_ptr_array_unref (self->setting_warnings);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -180,17 +216,21 @@ gst_p2p_sink_set_property (GObject * object, guint prop_id,
         self->address = g_strdup (DEFAULT_ADDRESS);
       break;
     case PROP_PORT:
-      self->port = g_value_get_uint (value);
+      self->port = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "port", g_value_get_uint (value),
+          0, PORT_MAX);
       break;
     case PROP_KEY_FILE:
       g_free (self->key_file);
       self->key_file = g_value_dup_string (value);
       break;
     case PROP_MAX_PEERS:
-      self->max_peers = g_value_get_uint (value);
+      self->max_peers = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "max-peers",
+          g_value_get_uint (value), MAX_PEERS_MIN, MAX_PEERS_MAX);
       break;
     case PROP_SEGMENT_DURATION:
-      self->segment_duration = g_value_get_uint (value);
+      self->segment_duration = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "segment-duration",
+          g_value_get_uint (value), SEGMENT_DURATION_MIN,
+          SEGMENT_DURATION_MAX);
       break;
     case PROP_STUN_SERVER:
       g_free (self->stun_server);
@@ -209,6 +249,10 @@ gst_p2p_sink_set_property (GObject * object, guint prop_id,
     case PROP_SECRET:
       swarm_secret_clear_string (&self->secret);
       self->secret = g_value_dup_string (value);
+      break;
+    case PROP_SECRET_FILE:
+      g_free (self->secret_file);
+      self->secret_file = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -231,6 +275,8 @@ gst_p2p_sink_get_stats (GstP2pSink * self)
         "bytes-sent", G_TYPE_UINT64, (guint64) 0,
         "bytes-received", G_TYPE_UINT64, (guint64) 0,
         "segments-published", G_TYPE_UINT64, (guint64) 0, NULL);
+  gst_structure_set (stats, "frames-dropped", G_TYPE_UINT64,
+      self->frames_dropped, NULL);
   GST_OBJECT_UNLOCK (self);
   return stats;
 }
@@ -247,6 +293,9 @@ gst_p2p_sink_get_property (GObject * object, guint prop_id, GValue * value,
   }
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
     case PROP_TRACKER:
       g_value_set_string (value, self->tracker);
       break;
@@ -273,6 +322,9 @@ gst_p2p_sink_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_URI:
       g_value_set_string (value, self->uri);
+      break;
+    case PROP_SECRET_FILE:
+      g_value_set_string (value, self->secret_file);
       break;
     case PROP_STATS_INTERVAL:
       g_value_set_uint (value, self->stats_interval);
@@ -310,9 +362,14 @@ on_session_stats (SwarmSession * s, const GstStructure * stats,
     gpointer user_data)
 {
   GstP2pSink *self = user_data;
+  GstStructure *copy = gst_structure_copy (stats);
 
+  GST_OBJECT_LOCK (self);
+  gst_structure_set (copy, "frames-dropped", G_TYPE_UINT64,
+      self->frames_dropped, NULL);
+  GST_OBJECT_UNLOCK (self);
   gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), gst_structure_copy (stats)));
+      gst_message_new_element (GST_OBJECT (self), copy));
 }
 
 /* ---- start / stop ------------------------------------------------------- */
@@ -342,6 +399,21 @@ guess_public_host (void)
   return host ? host : g_strdup ("127.0.0.1");
 }
 
+/* Sets the "session" property (a new session before it starts, so that
+ * handlers connected in notify::session miss no partner; NULL at stop). */
+static void
+gst_p2p_sink_expose_session (GstP2pSink * self, SwarmSession * session)
+{
+  SwarmSession *old;
+
+  GST_OBJECT_LOCK (self);
+  old = self->session;
+  self->session = session ? g_object_ref (session) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  g_clear_object (&old);
+  g_object_notify (G_OBJECT (self), "session");
+}
+
 static gboolean
 gst_p2p_sink_start (GstBaseSink * bsink)
 {
@@ -357,7 +429,8 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   g_auto (GStrv) trackers = NULL;
   g_autofree gchar *key_file = NULL, *address = NULL, *host = NULL;
   g_autofree gchar *swarm_id = NULL;
-  gchar *stun_text, *turn_text, *tracker, *secret;
+  gchar *stun_text, *turn_text, *tracker, *given, *secret_file;
+  gchar *secret = NULL;
   guint port, max_peers, segment_duration, stats_interval, tracker_port;
   guint upload_limit;
   gboolean is_private;
@@ -365,6 +438,7 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   SwarmSession *session;
   gchar *uri;
 
+  swarm_settings_post_warnings (GST_ELEMENT (self), &self->setting_warnings);
   GST_OBJECT_LOCK (self);
   key_file = g_strdup (self->key_file);
   address = g_strdup (self->address);
@@ -376,8 +450,36 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   stun_text = g_strdup (self->stun_server);
   turn_text = g_strdup (self->turn_server);
   tracker = g_strdup (self->tracker);
-  secret = g_strdup (self->secret);
+  given = g_strdup (self->secret);
+  secret_file = g_strdup (self->secret_file);
   GST_OBJECT_UNLOCK (self);
+
+  /* the secret property, else secret-file, else P2P_SECRET */
+  if (!swarm_secret_lookup (given, secret_file, &secret, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        (_("Could not read the swarm secret.")), ("%s", error->message));
+    g_error_free (error);
+    swarm_secret_clear_string (&given);
+    g_free (secret_file);
+    g_free (tracker);
+    g_free (stun_text);
+    g_free (turn_text);
+    return FALSE;
+  }
+  swarm_secret_clear_string (&given);
+  g_free (secret_file);
+  /* weak secrets are refused before anything goes on the network (see
+   * swarm-secret.h): the message names the minimum and p2p-key */
+  if (secret && *secret && !swarm_secret_check (secret, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+        (NULL));
+    g_error_free (error);
+    swarm_secret_clear_string (&secret);
+    g_free (tracker);
+    g_free (stun_text);
+    g_free (turn_text);
+    return FALSE;
+  }
 
   if (tracker && *tracker) {
     /* "a, b" and "a,b": empty pieces dropped */
@@ -424,6 +526,7 @@ gst_p2p_sink_start (GstBaseSink * bsink)
         (_("Could not load or create the publisher key.")), ("%s",
             error->message));
     g_error_free (error);
+    swarm_secret_clear_string (&secret);
     return FALSE;
   }
 
@@ -443,8 +546,11 @@ gst_p2p_sink_start (GstBaseSink * bsink)
 
   session = swarm_session_new (&config, &callbacks, self);
   swarm_secret_clear_string (&secret);
+  gst_p2p_sink_expose_session (self, session);
   if (!swarm_session_start (session, &error)
       || !swarm_session_wait_ready (session, READY_TIMEOUT_MS, &error)) {
+    swarm_session_stop (session);
+    gst_p2p_sink_expose_session (self, NULL);
     swarm_session_free (session);
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         (_("Could not start publishing the swarm.")), ("%s", error->message));
@@ -471,13 +577,34 @@ gst_p2p_sink_start (GstBaseSink * bsink)
     tracker_port = parsed->port;
   }
 
+  GST_OBJECT_LOCK (self);
+  self->frames_dropped = 0;
+  GST_OBJECT_UNLOCK (self);
   self->segmenter = swarm_segmenter_new (self->identity,
       (GstClockTime) segment_duration * GST_MSECOND, 0);
+  /* With a key file, a restart on the same key is the same swarm: number
+   * past whatever the last run reserved, whatever the clock says. */
+  {
+    g_autofree gchar *seq_path = key_file && *key_file ?
+        g_strconcat (key_file, ".seq", NULL) : NULL;
+
+    self->sequence = swarm_sequence_new (seq_path, g_get_real_time (), &error);
+    if (!self->sequence) {
+      GST_ELEMENT_WARNING (self, RESOURCE, READ,
+          (_("Could not read the sequence reservation beside the key file; "
+                  "numbering from the clock.")), ("%s", error->message));
+      g_clear_error (&error);
+      self->sequence = swarm_sequence_new (NULL, g_get_real_time (), NULL);
+    }
+    swarm_segmenter_set_next_seq (self->segmenter,
+        swarm_sequence_first (self->sequence));
+  }
   GST_OBJECT_LOCK (self);
-  self->session = session;
   g_free (self->uri);
   self->uri = uri;
   GST_OBJECT_UNLOCK (self);
+  /* self->session holds it from here */
+  g_object_unref (session);
   g_object_notify (G_OBJECT (self), "uri");
 
   GST_INFO_OBJECT (self, "publishing %s", uri);
@@ -496,6 +623,7 @@ settings_error:
   g_error_free (error);
   g_free (stun_text);
   g_free (turn_text);
+  swarm_secret_clear_string (&secret);
   return FALSE;
 }
 
@@ -506,11 +634,15 @@ gst_p2p_sink_stop (GstBaseSink * bsink)
   SwarmSession *session;
 
   GST_OBJECT_LOCK (self);
-  session = self->session;
-  self->session = NULL;
+  session = self->session ? g_object_ref (self->session) : NULL;
   GST_OBJECT_UNLOCK (self);
-  swarm_session_free (session);
+  /* stopped while still exposed: its partners' peer-removed come first */
+  if (session)
+    swarm_session_stop (session);
+  gst_p2p_sink_expose_session (self, NULL);
+  g_clear_object (&session);
   g_clear_pointer (&self->segmenter, swarm_segmenter_free);
+  g_clear_pointer (&self->sequence, swarm_sequence_free);
   g_clear_pointer (&self->identity, swarm_identity_unref);
   return TRUE;
 }
@@ -520,6 +652,7 @@ gst_p2p_sink_stop (GstBaseSink * bsink)
 static GstFlowReturn
 gst_p2p_sink_publish (GstP2pSink * self, GPtrArray * out)
 {
+  GError *error = NULL;
   guint i;
 
   for (i = 0; i < out->len; i++) {
@@ -528,6 +661,16 @@ gst_p2p_sink_publish (GstP2pSink * self, GPtrArray * out)
     GST_LOG_OBJECT (self, "segment %" G_GUINT64_FORMAT ": %u buffers, %"
         G_GSIZE_FORMAT " bytes", o->seq, o->n_buffers,
         g_bytes_get_size (o->bytes));
+    if (self->sequence && !swarm_sequence_use (self->sequence, o->seq,
+            &error)) {
+      if (!self->sequence_warned)
+        GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+            (_("Could not write the sequence reservation beside the key "
+                    "file: a restart may reuse sequence numbers.")), ("%s",
+                error->message));
+      self->sequence_warned = TRUE;
+      g_clear_error (&error);
+    }
     swarm_session_publish (self->session, o->seq, o->flags, o->bytes);
   }
   return GST_FLOW_OK;
@@ -552,8 +695,19 @@ gst_p2p_sink_render (GstBaseSink * bsink, GstBuffer * buf)
       swarm_segmenter_output_free);
   GError *error = NULL;
 
-  if (!swarm_segmenter_push (self->segmenter, buf, out, &error))
-    return gst_p2p_sink_segmenter_failed (self, error);
+  if (!swarm_segmenter_push (self->segmenter, buf, out, &error)) {
+    if (!g_error_matches (error, SWARM_SEGMENT_ERROR,
+            SWARM_SEGMENT_ERROR_FRAME_TOO_LARGE))
+      return gst_p2p_sink_segmenter_failed (self, error);
+    /* One frame lost, not the stream: viewers see a DISCONT. */
+    GST_OBJECT_LOCK (self);
+    self->frames_dropped++;
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_WARNING (self, STREAM, ENCODE,
+        (_("A frame too large for the swarm was dropped.")), ("%s",
+            error->message));
+    g_error_free (error);
+  }
   return gst_p2p_sink_publish (self, out);
 }
 
@@ -620,7 +774,8 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_PORT,
       g_param_spec_uint ("port", "Port",
           "Port the embedded tracker listens on (0 = any free port; read the "
-          "result from the uri property)", 0, 65535, DEFAULT_PORT,
+          "result from the uri property); 0-65535, a value beyond is clamped "
+          "with a warning", 0, G_MAXUINT, DEFAULT_PORT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_KEY_FILE,
       g_param_spec_string ("key-file", "Key file",
@@ -631,13 +786,15 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_MAX_PEERS,
       g_param_spec_uint ("max-peers", "Max peers",
           "Most viewers the publisher serves directly; the others get the "
-          "stream from viewers", 1, 1000, DEFAULT_MAX_PEERS,
+          "stream from viewers (1-1000, a value beyond is clamped with a "
+          "warning)", 0, G_MAXUINT, DEFAULT_MAX_PEERS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_SEGMENT_DURATION,
       g_param_spec_uint ("segment-duration", "Segment duration",
           "Target duration of a segment in milliseconds (a new segment also "
-          "starts at each keyframe); smaller = lower latency, more overhead",
-          10, 10000, DEFAULT_SEGMENT_DURATION,
+          "starts at each keyframe); smaller = lower latency, more overhead; "
+          "10-10000, a value beyond is clamped with a warning",
+          0, G_MAXUINT, DEFAULT_SEGMENT_DURATION,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
       g_param_spec_string ("stun-server", "STUN server",
@@ -655,9 +812,36 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_SECRET,
       g_param_spec_string ("secret", "Secret",
           "Shared secret of a private swarm: only viewers given the same "
-          "secret can join (write-only, never logged; NULL = public swarm)",
-          NULL,
+          "secret can join (write-only, never logged by us, but GStreamer "
+          "logs launch lines: prefer secret-file or P2P_SECRET; NULL = "
+          "public swarm)", NULL,
           G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  /**
+   * GstP2pSink:secret-file:
+   *
+   * Path of a file holding the private swarm's secret (one trailing
+   * newline is dropped), read at start: keeps the secret off the command
+   * line and out of GStreamer's logs.  Used when #GstP2pSink:secret is
+   * not set; without either, the environment variable `P2P_SECRET` is
+   * used if set.
+   */
+  g_object_class_install_property (gobject_class, PROP_SECRET_FILE,
+      g_param_spec_string ("secret-file", "Secret file",
+          "File holding the private swarm's secret (used when secret is not "
+          "set; else the P2P_SECRET environment variable)", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  /**
+   * GstP2pSink:session:
+   *
+   * The swarm session (GstSwarm.Session), from start (READY to PAUSED)
+   * until stop; NULL otherwise.  Its "peer-added" and "peer-removed"
+   * signals tell of partners as they come and go: connect to them in a
+   * notify::session handler to miss none.
+   */
+  g_object_class_install_property (gobject_class, PROP_SESSION,
+      g_param_spec_object ("session", "Session",
+          "The swarm session while the element runs (GstSwarm.Session)",
+          SWARM_TYPE_SESSION, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Swarm statistics (peers, bytes-sent, bytes-received, "

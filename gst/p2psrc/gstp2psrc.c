@@ -19,10 +19,14 @@
  * `p2p:///SWARM-ID?tracker=wss%3A%2F%2Ftracker.example.org%2F`.  The viewer
  * announces to every tracker and keeps playing while some or all of them are
  * down, as long as it has partners.  Query parameters `stun-server`,
- * `turn-server` and `secret` map onto the properties of the same name; a secret taken from
- * the URI is removed from the readable #GstP2pSrc:uri.  In a private swarm
- * a viewer with no or the wrong #GstP2pSrc:secret gets no segment and fails
- * with a RESOURCE NOT_AUTHORIZED error after #GstP2pSrc:join-timeout.
+ * `turn-server` and `secret` map onto the properties of the same name; a
+ * secret taken from the URI is removed from the readable #GstP2pSrc:uri.
+ * The secret of a private swarm is better kept off the command line, where
+ * GStreamer logs it at GST_DEBUG level 4: #GstP2pSrc:secret-file or the
+ * `P2P_SECRET` environment variable.  A private swarm's members meet where
+ * only the secret leads, so a viewer with no or the wrong secret finds
+ * nobody, gets no segment and fails after #GstP2pSrc:join-timeout (RESOURCE
+ * NOT_FOUND without a secret, NOT_AUTHORIZED with a wrong one).
  *
  * A viewer starts on the newest segment that begins with a keyframe, after
  * the caps' stream headers.  Playout then follows the arrivals: half of
@@ -49,7 +53,12 @@
  * trips, asked once more), `requests-refused`, `offers-refused`,
  * `signals-dropped`, `announcements-refused`, and the memory held by
  * incomplete transfers, `transfer-bytes` and `transfer-bytes-peak`
- * (guint64).
+ * (guint64).  Where live is: `publisher-restarts` (new runs of the
+ * publisher followed), `edges-refused` (its signed word refused for a
+ * time over #GstP2pSrc:clock-tolerance from ours) (guint64) and
+ * `clock-offset-ms` (gint64, the publisher's clock minus ours);
+ * `address-bans` (addresses kept away after three bans) and
+ * `links-refused-address` (guint64).
  *
  * ## Example launch line
  * |[
@@ -86,9 +95,31 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_src_debug);
  * fast), as low-latency players catch up; otherwise in 80 % of it. */
 #define PLAYOUT_FAST_RATE 0.5
 
+/* How much longer than the latency downstream may hold playout back
+ * (the LATENCY query's maximum): what is not played yet waits in the
+ * session's store, which keeps its newest 600 segments and 96 MB.  At the
+ * shortest segments p2psink cuts (10 ms) and ~100 Mbit/s that is still
+ * 6 s, so a pipeline asking for 5 s more never reads past what the store
+ * lets go. */
+#define HOLD_MAX_MS 5000
+
 #define DEFAULT_MAX_PEERS 8
 #define DEFAULT_STATS_INTERVAL 1000
 #define DEFAULT_JOIN_TIMEOUT 10000
+#define DEFAULT_CLOCK_TOLERANCE SWARM_EDGE_DEFAULT_TOLERANCE_MS
+
+/* Ranges of the numeric properties.  Their GParamSpecs take any guint:
+ * GObject would drop a value out of range with a warning on stderr and
+ * keep the old one, which an application watching the bus never learns
+ * (gst-launch latency=70000 played with 500).  set_property clamps it and
+ * start() posts a warning naming the property, the value and the one used. */
+#define LATENCY_MAX 60000
+#define MAX_PEERS_MIN 1
+#define MAX_PEERS_MAX 1000
+#define JOIN_TIMEOUT_MIN 100
+#define JOIN_TIMEOUT_MAX 600000
+#define CLOCK_TOLERANCE_MIN 1000
+#define CLOCK_TOLERANCE_MAX 3600000
 
 enum
 {
@@ -104,6 +135,9 @@ enum
   PROP_CONSUME_ONLY,
   PROP_UPLOAD_LIMIT,
   PROP_SECRET,
+  PROP_CLOCK_TOLERANCE,
+  PROP_SECRET_FILE,
+  PROP_SESSION,
 };
 
 struct _GstP2pSrc
@@ -112,15 +146,19 @@ struct _GstP2pSrc
 
   /* properties, under the object lock */
   gchar *uri;                    /* without its secret, if it had one */
+  gchar *uri_error;              /* why uri did not parse; uri is redacted */
   gchar *secret;
+  gchar *secret_file;
   guint latency;
   guint max_peers;
   gchar *stun_server;
   gchar *turn_server;
   guint stats_interval;
   guint join_timeout;
+  guint clock_tolerance;
   gboolean consume_only;
   guint upload_limit;
+  GPtrArray *setting_warnings;  /* gchar*: values clamped, for start() */
 
   SwarmSession *session;
   gint error_posted;            /* atomic: one ELEMENT_ERROR per run */
@@ -134,6 +172,8 @@ struct _GstP2pSrc
   gboolean have_offset;
   guint start_moves;            /* times the start moved to a newer keyframe */
   guint start_checks;           /* times a start segment was checked for staleness */
+  guint64 restarts_seen;        /* publisher restarts followed */
+  gint64 rejoin_us;             /* the last restart followed, 0 if none */
   GstClockTimeDiff ts_offset;   /* output = stream time + offset */
   GstClockTime next_rt;         /* expected running time of the next segment */
   GstClockTime avg_segment;     /* running average of segment duration */
@@ -164,6 +204,8 @@ gst_p2p_src_init (GstP2pSrc * self)
   self->max_peers = DEFAULT_MAX_PEERS;
   self->stats_interval = DEFAULT_STATS_INTERVAL;
   self->join_timeout = DEFAULT_JOIN_TIMEOUT;
+  self->clock_tolerance = DEFAULT_CLOCK_TOLERANCE;
+  self->setting_warnings = g_ptr_array_new_with_free_func (g_free);
   g_queue_init (&self->pending);
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
@@ -175,9 +217,12 @@ gst_p2p_src_finalize (GObject * object)
   GstP2pSrc *self = GST_P2P_SRC (object);
 
   g_free (self->uri);
+  g_free (self->uri_error);
   g_free (self->stun_server);
   g_free (self->turn_server);
+  g_free (self->secret_file);
   swarm_secret_clear_string (&self->secret);
+  g_ptr_array_unref (self->setting_warnings);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -194,6 +239,7 @@ gst_p2p_src_set_uri_internal (GstP2pSrc * self, const gchar * uri,
     return FALSE;
   GST_OBJECT_LOCK (self);
   g_free (self->uri);
+  g_clear_pointer (&self->uri_error, g_free);
   if (parsed && parsed->secret) {
     self->uri = swarm_uri_to_public_string (parsed);
     swarm_secret_clear_string (&self->secret);
@@ -259,15 +305,28 @@ gst_p2p_src_set_property (GObject * object, guint prop_id,
     case PROP_URI:{
       GError *error = NULL;
 
-      /* Keep a malformed URI too: start() reports it as an element error. */
+      /* Keep a malformed URI too, for start() to report as an element
+       * error; but only what may be shown of it: it cannot be taken apart
+       * to move a secret out, and the property is readable. */
       if (!gst_p2p_src_set_uri_internal (self, g_value_get_string (value),
               &error)) {
-        GST_WARNING_OBJECT (self, "%s", error->message);
-        g_error_free (error);
+        gchar *shown = swarm_uri_redact (g_value_get_string (value));
+
+        /* the parser quotes what it did not understand: maybe the secret */
+        if (!g_str_equal (shown, g_value_get_string (value))) {
+          g_free (error->message);
+          error->message = g_strdup ("the URI's query is not shown: it may "
+              "hold a secret");
+        }
+        GST_WARNING_OBJECT (self, "invalid URI %s: %s", shown,
+            error->message);
         GST_OBJECT_LOCK (self);
         g_free (self->uri);
-        self->uri = g_value_dup_string (value);
+        self->uri = shown;
+        g_free (self->uri_error);
+        self->uri_error = g_strdup (error->message);
         GST_OBJECT_UNLOCK (self);
+        g_error_free (error);
       }
       return;
     }
@@ -278,10 +337,12 @@ gst_p2p_src_set_property (GObject * object, guint prop_id,
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_LATENCY:
-      self->latency = g_value_get_uint (value);
+      self->latency = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "latency",
+          g_value_get_uint (value), 0, LATENCY_MAX);
       break;
     case PROP_MAX_PEERS:
-      self->max_peers = g_value_get_uint (value);
+      self->max_peers = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "max-peers",
+          g_value_get_uint (value), MAX_PEERS_MIN, MAX_PEERS_MAX);
       break;
     case PROP_STUN_SERVER:
       g_free (self->stun_server);
@@ -294,8 +355,13 @@ gst_p2p_src_set_property (GObject * object, guint prop_id,
     case PROP_STATS_INTERVAL:
       self->stats_interval = g_value_get_uint (value);
       break;
+    case PROP_CLOCK_TOLERANCE:
+      self->clock_tolerance = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "clock-tolerance",
+          g_value_get_uint (value), CLOCK_TOLERANCE_MIN, CLOCK_TOLERANCE_MAX);
+      break;
     case PROP_JOIN_TIMEOUT:
-      self->join_timeout = g_value_get_uint (value);
+      self->join_timeout = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "join-timeout",
+          g_value_get_uint (value), JOIN_TIMEOUT_MIN, JOIN_TIMEOUT_MAX);
       break;
     case PROP_CONSUME_ONLY:
       self->consume_only = g_value_get_boolean (value);
@@ -306,6 +372,10 @@ gst_p2p_src_set_property (GObject * object, guint prop_id,
     case PROP_SECRET:
       swarm_secret_clear_string (&self->secret);
       self->secret = g_value_dup_string (value);
+      break;
+    case PROP_SECRET_FILE:
+      g_free (self->secret_file);
+      self->secret_file = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -326,8 +396,14 @@ gst_p2p_src_get_property (GObject * object, guint prop_id, GValue * value,
   }
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
     case PROP_URI:
       g_value_set_string (value, self->uri);
+      break;
+    case PROP_SECRET_FILE:
+      g_value_set_string (value, self->secret_file);
       break;
     case PROP_LATENCY:
       g_value_set_uint (value, self->latency);
@@ -343,6 +419,9 @@ gst_p2p_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_STATS_INTERVAL:
       g_value_set_uint (value, self->stats_interval);
+      break;
+    case PROP_CLOCK_TOLERANCE:
+      g_value_set_uint (value, self->clock_tolerance);
       break;
     case PROP_JOIN_TIMEOUT:
       g_value_set_uint (value, self->join_timeout);
@@ -408,6 +487,21 @@ on_session_stats (SwarmSession * s, const GstStructure * stats,
 
 /* ---- start / stop ------------------------------------------------------- */
 
+/* Sets the "session" property (a new session before it starts, so that
+ * handlers connected in notify::session miss no partner; NULL at stop). */
+static void
+gst_p2p_src_expose_session (GstP2pSrc * self, SwarmSession * session)
+{
+  SwarmSession *old;
+
+  GST_OBJECT_LOCK (self);
+  old = self->session;
+  self->session = session ? g_object_ref (session) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  g_clear_object (&old);
+  g_object_notify (G_OBJECT (self), "session");
+}
+
 static gboolean
 gst_p2p_src_start (GstBaseSrc * bsrc)
 {
@@ -423,15 +517,19 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   g_autoptr (SwarmIceServer) turn = NULL;
   g_autoptr (SwarmIdentity) publisher = NULL;
   g_autofree gchar *uri_text = NULL, *stun_text = NULL, *turn_text = NULL;
-  gchar *secret;
+  g_autofree gchar *uri_error = NULL, *secret_file = NULL;
+  gchar *given, *secret = NULL;
   gchar **trackers = NULL;
   GError *error = NULL;
   SwarmSession *session;
-  guint max_peers, stats_interval, join_timeout, upload_limit;
+  guint max_peers, stats_interval, join_timeout, upload_limit, tolerance;
   gboolean consume_only;
 
+  swarm_settings_post_warnings (GST_ELEMENT (self), &self->setting_warnings);
   GST_OBJECT_LOCK (self);
+  tolerance = self->clock_tolerance;
   uri_text = g_strdup (self->uri);
+  uri_error = g_strdup (self->uri_error);
   stun_text = g_strdup (self->stun_server);
   turn_text = g_strdup (self->turn_server);
   max_peers = self->max_peers;
@@ -439,24 +537,40 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   join_timeout = self->join_timeout;
   consume_only = self->consume_only;
   upload_limit = self->upload_limit;
-  secret = g_strdup (self->secret);
+  given = g_strdup (self->secret);
+  secret_file = g_strdup (self->secret_file);
   GST_OBJECT_UNLOCK (self);
 
   if (!uri_text) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         (_("No URI set: give p2psrc the p2p:// URI posted by p2psink.")),
         (NULL));
-    swarm_secret_clear_string (&secret);
+    swarm_secret_clear_string (&given);
     return FALSE;
   }
-  if (!(uri = swarm_uri_parse (uri_text, &error))) {
-    /* a malformed URI may still hold a secret: show it without the query */
-    gchar *shown = g_strndup (uri_text, strcspn (uri_text, "?"));
-
+  /* uri_text is then what may be shown of it (swarm_uri_redact) */
+  if (uri_error || !(uri = swarm_uri_parse (uri_text, &error))) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        (_("Invalid swarm URI \"%s%s\"."), shown,
-            strchr (uri_text, '?') ? "?…" : ""), ("%s", error->message));
-    g_free (shown);
+        (_("Invalid swarm URI \"%s\"."), uri_text), ("%s",
+            uri_error ? uri_error : error->message));
+    g_clear_error (&error);
+    swarm_secret_clear_string (&given);
+    return FALSE;
+  }
+  /* the secret property (or secret= in the URI), secret-file, P2P_SECRET */
+  if (!swarm_secret_lookup (given, secret_file, &secret, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        (_("Could not read the swarm secret.")), ("%s", error->message));
+    g_error_free (error);
+    swarm_secret_clear_string (&given);
+    return FALSE;
+  }
+  swarm_secret_clear_string (&given);
+  /* weak secrets are refused before anything goes on the network (see
+   * swarm-secret.h): the message names the minimum and p2p-key */
+  if (secret && *secret && !swarm_secret_check (secret, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+        (NULL));
     g_error_free (error);
     swarm_secret_clear_string (&secret);
     return FALSE;
@@ -481,6 +595,7 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   config.stun = stun;
   config.turn = turn;
   config.join_timeout_ms = join_timeout;
+  config.clock_tolerance_ms = tolerance;
   config.stats_interval_ms = stats_interval;
   config.stats_name = "p2p-stats";
   /* upload-limit=1 is the documented shorthand for consume-only */
@@ -492,7 +607,9 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   session = swarm_session_new (&config, &callbacks, self);
   g_strfreev (trackers);
   swarm_secret_clear_string (&secret);
+  gst_p2p_src_expose_session (self, session);
   if (!swarm_session_start (session, &error)) {
+    gst_p2p_src_expose_session (self, NULL);
     swarm_session_free (session);
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         (_("Could not join the swarm.")), ("%s", error->message));
@@ -505,6 +622,8 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   self->have_offset = FALSE;
   self->start_moves = 0;
   self->start_checks = 0;
+  self->restarts_seen = 0;
+  self->rejoin_us = 0;
   self->next_rt = GST_CLOCK_TIME_NONE;
   self->avg_segment = 0;
   self->discont = TRUE;
@@ -518,9 +637,8 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
       PLAYOUT_MAX_RATE);
   swarm_playout_set_fast_catch_up (&self->playout, PLAYOUT_FAST_RATE,
       (gint64) self->latency * 1000 / 2);
-  GST_OBJECT_LOCK (self);
-  self->session = session;
-  GST_OBJECT_UNLOCK (self);
+  /* self->session holds it from here */
+  g_object_unref (session);
   return TRUE;
 }
 
@@ -531,10 +649,13 @@ gst_p2p_src_stop (GstBaseSrc * bsrc)
   SwarmSession *session;
 
   GST_OBJECT_LOCK (self);
-  session = self->session;
-  self->session = NULL;
+  session = self->session ? g_object_ref (self->session) : NULL;
   GST_OBJECT_UNLOCK (self);
-  swarm_session_free (session);
+  /* stopped while still exposed: its partners' peer-removed come first */
+  if (session)
+    swarm_session_stop (session);
+  gst_p2p_src_expose_session (self, NULL);
+  g_clear_object (&session);
   g_queue_clear_full (&self->pending, (GDestroyNotify) gst_buffer_unref);
   gst_clear_caps (&self->caps);
   return TRUE;
@@ -575,7 +696,10 @@ gst_p2p_src_query (GstBaseSrc * bsrc, GstQuery * query)
     GST_OBJECT_LOCK (self);
     latency = (GstClockTime) self->latency * GST_MSECOND;
     GST_OBJECT_UNLOCK (self);
-    gst_query_set_latency (query, TRUE, latency, latency);
+    /* Segments wait in the store, so downstream may add latency of its
+     * own: max == min made every sink's processing deadline "invalid". */
+    gst_query_set_latency (query, TRUE, latency,
+        latency + HOLD_MAX_MS * GST_MSECOND);
     return TRUE;
   }
   return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
@@ -776,12 +900,10 @@ gst_p2p_src_newest_in_hand (GstP2pSrc * self, guint64 after,
   GstClockTime first;
   guint64 seq;
 
-  if (!swarm_session_get_newest_seq (self->session, &seq))
-    return FALSE;
-  for (; seq > after; seq--)
-    if (gst_p2p_src_peek_span (self, seq, 0, &first, end))
-      return TRUE;
-  return FALSE;
+  /* looked up among what is held, never walked seq by seq: a partner's
+   * word can put "newest" anywhere */
+  return swarm_session_find_in_hand (self->session, after, FALSE, &seq)
+      && gst_p2p_src_peek_span (self, seq, 0, &first, end);
 }
 
 /* The stream time to map onto "now" when playback starts.  A joiner starts
@@ -901,9 +1023,7 @@ gst_p2p_src_skip (GstP2pSrc * self, guint64 newest)
   if (newest > self->next_seq + 8
       && swarm_session_get_newest_keyframe_seq (self->session, &key)
       && key > self->next_seq) {
-    guint64 skipped = key - self->next_seq;
-    while (skipped--)
-      swarm_session_note_missed (self->session, 0);
+    swarm_session_note_missed_n (self->session, key - self->next_seq);
     self->next_seq = key;
   }
   swarm_session_set_playout (self->session, self->next_seq);
@@ -999,27 +1119,12 @@ gst_p2p_src_start_is_stale (GstP2pSrc * self, guint64 * key)
             NULL) == SWARM_WAIT_OK)
       g_bytes_unref (bytes);
   }
-  if (!swarm_session_get_newest_seq (self->session, &newest))
-    return FALSE;
-  for (seq = newest; seq > self->next_seq; seq--) {
-    GBytes *bytes = NULL;
-    SwarmSegmentFlags flags = 0;
-    gboolean keyframe;
-
-    if (swarm_session_wait_segment (self->session, seq, 0, &bytes,
-            NULL) != SWARM_WAIT_OK)
-      continue;
-    keyframe = swarm_segment_peek (g_bytes_get_data (bytes, NULL),
-        g_bytes_get_size (bytes), NULL, &flags, NULL)
-        && (flags & SWARM_SEGMENT_FLAG_KEYFRAME);
-    g_bytes_unref (bytes);
-    if (keyframe) {
-      GST_DEBUG_OBJECT (self, "starting at %" G_GUINT64_FORMAT ", the newest "
-          "keyframe segment in hand, rather than %" G_GUINT64_FORMAT, seq,
-          self->next_seq);
-      *key = seq;
-      return TRUE;
-    }
+  if (swarm_session_find_in_hand (self->session, self->next_seq, TRUE, &seq)) {
+    GST_DEBUG_OBJECT (self, "starting at %" G_GUINT64_FORMAT ", the newest "
+        "keyframe segment in hand, rather than %" G_GUINT64_FORMAT, seq,
+        self->next_seq);
+    *key = seq;
+    return TRUE;
   }
   /* Nothing newer to start at yet, but what is in hand runs more than the
    * latency past the start and a newer keyframe segment is announced:
@@ -1042,6 +1147,37 @@ gst_p2p_src_start_is_stale (GstP2pSrc * self, guint64 * key)
   return FALSE;
 }
 
+/* The publisher restarted (same key, a new run: swarm-edge.h): what we
+ * wait for will never come.  Start again at the new run, as a joiner
+ * would, with timestamps anchored afresh (the new run's have nothing to do
+ * with the old one's) and a DISCONT. */
+static gboolean
+gst_p2p_src_follow_restart (GstP2pSrc * self)
+{
+  guint64 epoch_seq, restarts = 0, key;
+
+  if (!swarm_session_get_epoch (self->session, &epoch_seq, &restarts)
+      || restarts == self->restarts_seen)
+    return FALSE;
+  self->restarts_seen = restarts;
+  if (self->next_seq >= epoch_seq)
+    return FALSE;
+  GST_INFO_OBJECT (self, "the publisher restarted: following it from "
+      "segment %" G_GUINT64_FORMAT " to its new run at %" G_GUINT64_FORMAT,
+      self->next_seq, epoch_seq);
+  self->next_seq = epoch_seq;
+  if (swarm_session_get_newest_keyframe_seq (self->session, &key)
+      && key > epoch_seq)
+    self->next_seq = key;
+  swarm_session_set_playout (self->session, self->next_seq);
+  self->have_offset = FALSE;
+  self->discont = TRUE;
+  self->start_moves = 0;
+  self->start_checks = 0;
+  self->rejoin_us = g_get_monotonic_time ();
+  return TRUE;
+}
+
 static GstFlowReturn
 gst_p2p_src_wait_result (GstP2pSrc * self, SwarmWaitResult r)
 {
@@ -1053,8 +1189,8 @@ gst_p2p_src_wait_result (GstP2pSrc * self, SwarmWaitResult r)
 static GstFlowReturn
 gst_p2p_src_fill (GstP2pSrc * self)
 {
-  gint64 join_deadline = self->start_us + (gint64) self->join_timeout * 1000
-      + 2 * G_USEC_PER_SEC;
+  gint64 join_deadline = MAX (self->start_us, self->rejoin_us) +
+      (gint64) self->join_timeout * 1000 + 2 * G_USEC_PER_SEC;
   SwarmWaitResult r;
 
   if (!self->started) {
@@ -1084,9 +1220,16 @@ gst_p2p_src_fill (GstP2pSrc * self)
   while (g_queue_is_empty (&self->pending) && !self->eos) {
     GBytes *bytes = NULL;
     gint64 arrival_us = 0;
-    gboolean first = !self->have_offset;
-    gint64 deadline = first ? join_deadline : gst_p2p_src_deadline (self);
+    gboolean first, rejoin;
+    gint64 deadline;
     guint64 newest, key;
+
+    if (gst_p2p_src_follow_restart (self))
+      join_deadline = self->rejoin_us + (gint64) self->join_timeout * 1000 +
+          2 * G_USEC_PER_SEC;
+    first = !self->have_offset;
+    rejoin = self->rejoin_us != 0;
+    deadline = first ? join_deadline : gst_p2p_src_deadline (self);
 
     /* A start segment slow to arrive is stale when it does, and playout
      * anchored on it stays that far behind live for good: while it is
@@ -1127,7 +1270,7 @@ gst_p2p_src_fill (GstP2pSrc * self)
       self->last_segment_us = g_get_monotonic_time ();
       if (ok) {
         swarm_session_note_played (self->session, self->next_seq);
-        if (first)
+        if (first && !rejoin)
           swarm_session_note_startup (self->session,
               (g_get_monotonic_time () - self->start_us) / 1000);
       } else {
@@ -1151,6 +1294,8 @@ gst_p2p_src_fill (GstP2pSrc * self)
     }
     /* Skip only what the swarm has moved past; if nothing newer exists the
      * publisher is quiet, and we wait, up to join-timeout. */
+    if (gst_p2p_src_follow_restart (self))
+      continue;
     if (swarm_session_get_newest_seq (self->session, &newest)
         && newest > self->next_seq) {
       gst_p2p_src_skip (self, newest);
@@ -1266,12 +1411,14 @@ gst_p2p_src_class_init (GstP2pSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint ("latency", "Latency",
           "Playout delay in milliseconds: how long a segment may take to "
-          "arrive before it is skipped (reported in the LATENCY query)",
-          0, 60000, DEFAULT_LATENCY,
+          "arrive before it is skipped (reported in the LATENCY query); "
+          "0-60000, a value beyond is clamped with a warning",
+          0, G_MAXUINT, DEFAULT_LATENCY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MAX_PEERS,
       g_param_spec_uint ("max-peers", "Max peers",
-          "Most partners this viewer exchanges segments with", 1, 1000,
+          "Most partners this viewer exchanges segments with (1-1000, a "
+          "value beyond is clamped with a warning)", 0, G_MAXUINT,
           DEFAULT_MAX_PEERS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
@@ -1283,6 +1430,18 @@ gst_p2p_src_class_init (GstP2pSrcClass * klass)
           "TURN relay for peers that cannot connect directly, "
           "turn://user:password@host:port[?transport=tcp]", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  /**
+   * GstP2pSrc:session:
+   *
+   * The swarm session (GstSwarm.Session), from start (READY to PAUSED)
+   * until stop; NULL otherwise.  Its "peer-added" and "peer-removed"
+   * signals tell of partners as they come and go: connect to them in a
+   * notify::session handler to miss none.
+   */
+  g_object_class_install_property (gobject_class, PROP_SESSION,
+      g_param_spec_object ("session", "Session",
+          "The swarm session while the element runs (GstSwarm.Session)",
+          SWARM_TYPE_SESSION, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Swarm statistics (peers, bytes-sent, bytes-received, "
@@ -1298,7 +1457,26 @@ gst_p2p_src_class_init (GstP2pSrcClass * klass)
       g_param_spec_uint ("join-timeout", "Join timeout",
           "Fail with an error if no segment arrives within this many "
           "milliseconds of starting (tracker unreachable, unknown swarm, no "
-          "publisher)", 100, 600000, DEFAULT_JOIN_TIMEOUT,
+          "publisher); 100-600000, a value beyond is clamped with a warning",
+          0, G_MAXUINT, DEFAULT_JOIN_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstP2pSrc:clock-tolerance:
+   *
+   * Where live is comes from the publisher's signed word (an EDGE: its
+   * newest segment and its wall-clock time then), never from what a
+   * partner announces.  An EDGE whose time is further than this from our
+   * clock is refused: an old recording never passes for live.  Keep
+   * clocks in step (NTP); raise it only for a publisher whose clock you
+   * cannot fix.
+   */
+  g_object_class_install_property (gobject_class, PROP_CLOCK_TOLERANCE,
+      g_param_spec_uint ("clock-tolerance", "Clock tolerance",
+          "How far (ms) the publisher's clock may be from ours before its "
+          "word on where live is counts as an old recording; 1000-3600000, "
+          "a value beyond is clamped with a warning", 0, G_MAXUINT,
+          DEFAULT_CLOCK_TOLERANCE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   /**
@@ -1320,8 +1498,25 @@ gst_p2p_src_class_init (GstP2pSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_SECRET,
       g_param_spec_string ("secret", "Secret",
           "Shared secret of a private swarm, as given to p2psink (also "
-          "secret= in the URI; write-only, never logged)", NULL,
+          "secret= in the URI; write-only, never logged by us, but "
+          "GStreamer logs launch lines: prefer secret-file or P2P_SECRET)",
+          NULL,
           G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  /**
+   * GstP2pSrc:secret-file:
+   *
+   * Path of a file holding the private swarm's secret (one trailing
+   * newline is dropped), read at start: keeps the secret off the command
+   * line and out of GStreamer's logs.  Used when neither
+   * #GstP2pSrc:secret nor `secret=` in the URI gives one; without any of
+   * them the environment variable `P2P_SECRET` is used if set.
+   */
+  g_object_class_install_property (gobject_class, PROP_SECRET_FILE,
+      g_param_spec_string ("secret-file", "Secret file",
+          "File holding the private swarm's secret (used when secret and "
+          "the URI give none; else the P2P_SECRET environment variable)",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,

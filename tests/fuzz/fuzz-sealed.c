@@ -11,7 +11,7 @@
 #include "fuzz-log.h"
 
 /* The seeds in corpus/sealed were sealed with this secret and key. */
-#define FUZZ_SECRET "fuzz secret"
+#define FUZZ_SECRET "fuzz-3f9c1a7e5b2d8064c1e9a7f3b5d2"
 #define FUZZ_KEY_BYTE 0x5a
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);

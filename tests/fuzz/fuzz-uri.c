@@ -80,6 +80,23 @@ LLVMFuzzerTestOneInput (const guint8 * data, size_t size)
     g_free (s2);
     g_free (s);
     swarm_uri_free (uri);
+  } else {
+    /* what the element shows of a URI that did not parse: a prefix of
+     * it, cut before any query and any "secret", "…" marking a cut */
+    s = swarm_uri_redact (text);
+    if (!g_str_equal (s, text)) {
+      gsize kept = strlen (s) - strlen ("…");
+
+      g_assert_true (g_str_has_suffix (s, "…"));
+      g_assert_true (strncmp (s, text, kept) == 0);
+      g_assert_null (memchr (s, '?', kept));
+      s2 = g_ascii_strdown (s, kept);
+      g_assert_null (strstr (s2, "secret"));
+      g_free (s2);
+    } else {
+      g_assert_null (strpbrk (text, "?&#"));
+    }
+    g_free (s);
   }
   g_free (text);
   return 0;

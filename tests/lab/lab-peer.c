@@ -275,6 +275,13 @@ GST_START_TEST (lab_viewer)
       test_stat_u64 (stats, "bytes-from-origin"),
       test_stat_u64 (stats, "bytes-from-peers"),
       (g_get_monotonic_time () - t0) / 1000);
+  /* Everything the element counted, for the log of a failed run. */
+  {
+    gchar *all = gst_structure_to_string (stats);
+
+    g_print ("LAB-STATS %s\n", all);
+    g_free (all);
+  }
   gst_structure_free (stats);
 
   fail_unless (problem == NULL, "partners: %s", problem);

@@ -62,6 +62,13 @@ struct _HostilePeer {
   guint offers_described;
   gint64 crossed_us;
 
+  /* stale start: an earlier run's segments and its EDGE */
+  guint64 rec_first;
+  guint rec_count;
+  SwarmMessage rec_edge;
+  gboolean has_recording;
+  guint64 ratchet;              /* have ratchet: its last announcement */
+
   GMutex lock;
   HostileStats stats;
 };
@@ -76,7 +83,9 @@ hostile_attack_name (HostileAttack attack)
   static const gchar *names[] = {
     "honest", "forged", "altered", "wrong-swarm", "request-flood", "garbage",
     "replay", "far-ahead", "signal-flood", "huge-segments", "offer-flood",
-    "deaf-once", "crossing-high", "crossing-low",
+    "deaf-once", "crossing-high", "crossing-low", "have-ratchet",
+    "stale-start", "future-start", "role-claim", "forged-new-ids",
+    "id-takeover",
   };
   return attack < G_N_ELEMENTS (names) ? names[attack] : "?";
 }
@@ -170,6 +179,27 @@ hl_push_segment (HostileLink * hl, guint64 seq, GBytes * segment,
   }
 }
 
+/* Announces one keyframe segment, @seq. */
+static void
+hl_announce_one (HostileLink * hl, guint64 seq)
+{
+  SwarmMessage m = {.type = SWARM_MSG_HAVE };
+  guint8 bits[1] = { 0x80 };
+
+  m.have.first_seq = seq;
+  m.have.count = 1;
+  m.have.have_bits = bits;
+  m.have.key_bits = bits;
+  hl_send (hl, &m, NULL);
+}
+
+/* A keyframe segment 2*10^7 past the newest the victim can know of. */
+static void
+hl_send_future (HostileLink * hl)
+{
+  hl_announce_one (hl, hl->h->rec_first + 20000000);
+}
+
 static void
 hl_send_hello (HostileLink * hl)
 {
@@ -180,8 +210,30 @@ hl_send_hello (HostileLink * hl)
       swarm_identity_get_public_key (h->other) : h->swarm_key,
       SWARM_WIRE_KEY_LEN);
   memcpy (m.hello.peer_id, h->peer_id, SWARM_WIRE_PEER_ID_LEN);
-  m.hello.role = SWARM_PEER_ROLE_VIEWER;
+  m.hello.role = h->attack == HOSTILE_ROLE_CLAIM ? SWARM_PEER_ROLE_ORIGIN :
+      SWARM_PEER_ROLE_VIEWER;
   hl_send (hl, &m, NULL);
+  /* a newcomer's first impression: where live is, as we would have it */
+  if (h->attack == HOSTILE_STALE_START && h->has_recording) {
+    SwarmMessage map = {.type = SWARM_MSG_HAVE };
+    guint8 have[SWARM_WIRE_MAX_HAVE_BITS / 8], key[SWARM_WIRE_MAX_HAVE_BITS / 8];
+    guint i, n = MIN (h->rec_count, SWARM_WIRE_MAX_HAVE_BITS);
+
+    hl_send (hl, &h->rec_edge, NULL);
+    memset (have, 0, sizeof have);
+    memset (key, 0, sizeof key);
+    for (i = 0; i < n; i++) {
+      swarm_wire_bit_set (have, i);
+      swarm_wire_bit_set (key, i);
+    }
+    map.have.first_seq = h->rec_first;
+    map.have.count = n;
+    map.have.have_bits = have;
+    map.have.key_bits = key;
+    hl_send (hl, &map, NULL);
+  } else if (h->attack == HOSTILE_FUTURE_START) {
+    hl_send_future (hl);
+  }
 }
 
 /* ---- attacks ---------------------------------------------------------- */
@@ -199,7 +251,8 @@ attack_push (HostileLink * hl)
   /* one segment per tick, each a little further on */
   seq = hl->next_push++;
   switch (h->attack) {
-    case HOSTILE_FORGED:{
+    case HOSTILE_FORGED:
+    case HOSTILE_FORGED_NEW_IDS:{
       SwarmIdentity *forger = h->other;
       GBytes *b = h->make_segment (seq, forger, h->user_data);
       hl_push_segment (hl, seq, b, FALSE);
@@ -336,6 +389,42 @@ attack_far_ahead (HostileLink * hl)
   hl_send (hl, &m, NULL);
 }
 
+/* Each announcement 96 segments past the last one (within what a viewer
+ * used to allow per step): a stranger dragging the live edge. */
+static void
+attack_have_ratchet (HostileLink * hl)
+{
+  HostilePeer *h = hl->h;
+
+  if (!hl->have_any)
+    return;
+  if (h->ratchet < hl->newest)
+    h->ratchet = hl->newest;
+  h->ratchet += 96;
+  hl_announce_one (hl, h->ratchet);
+}
+
+/* Stale start: serves the recording, whole, as asked. */
+static void
+stale_start_request (HostileLink * hl, const SwarmMessage * m)
+{
+  HostilePeer *h = hl->h;
+  GBytes *segment;
+
+  if (m->request.seq < h->rec_first
+      || m->request.seq >= h->rec_first + h->rec_count)
+    return;
+  segment = h->make_segment (m->request.seq, NULL, h->user_data);
+  swarm_link_begin_batch (hl->link);
+  hl_push_segment (hl, m->request.seq, segment, FALSE);
+  if (!hl->closed)
+    swarm_link_end_batch (hl->link);
+  g_bytes_unref (segment);
+  g_mutex_lock (&h->lock);
+  h->stats.recording_served++;
+  g_mutex_unlock (&h->lock);
+}
+
 static void
 attack_signal_flood (HostileLink * hl)
 {
@@ -394,20 +483,13 @@ attack_huge_segments (HostileLink * hl)
 static void
 attack_announce_ahead (HostileLink * hl)
 {
-  SwarmMessage m = {.type = SWARM_MSG_HAVE };
-  guint8 bits[1] = { 0x80 };
-
   if (!hl->have_any)
     return;
   if (hl->next_push < hl->newest + 1)
     hl->next_push = hl->newest + 1;
   if (hl->next_push > hl->newest + PUSH_AHEAD)
     return;
-  m.have.first_seq = hl->next_push++;
-  m.have.count = 1;
-  m.have.have_bits = bits;
-  m.have.key_bits = bits;
-  hl_send (hl, &m, NULL);
+  hl_announce_one (hl, hl->next_push++);
 }
 
 /* Deaf once: the first REQUEST for a segment goes unanswered, as if the
@@ -486,6 +568,7 @@ hl_attack (HostileLink * hl)
     case HOSTILE_CROSSING_LOW:
       break;
     case HOSTILE_FORGED:
+    case HOSTILE_FORGED_NEW_IDS:
     case HOSTILE_ALTERED:
     case HOSTILE_WRONG_SWARM:
       attack_push (hl);
@@ -513,9 +596,38 @@ hl_attack (HostileLink * hl)
     case HOSTILE_DEAF_ONCE:
       attack_announce_ahead (hl);
       break;
+    case HOSTILE_HAVE_RATCHET:
+      attack_have_ratchet (hl);
+      break;
+    case HOSTILE_FUTURE_START:
+      /* and again, as a peer that means it */
+      hl_send_future (hl);
+      break;
+    case HOSTILE_STALE_START:
+    case HOSTILE_ROLE_CLAIM:
+    case HOSTILE_ID_TAKEOVER:
+      break;
   }
   if (!hl->closed)
     swarm_link_end_batch (hl->link);
+}
+
+static const SwarmTrackerClientCallbacks tracker_callbacks;
+
+/* Cut off: comes back to the tracker as somebody else. */
+static void
+hostile_new_identity (HostilePeer * h)
+{
+  swarm_tracker_client_free (h->tracker);
+  g_mutex_lock (&h->lock);
+  g_free (h->peer_id);
+  h->peer_id = swarm_peer_id_generate ();
+  h->stats.ids_used++;
+  g_mutex_unlock (&h->lock);
+  GST_INFO ("back as %s", h->peer_id);
+  h->tracker = swarm_tracker_client_new (h->url, h->info_hash, h->peer_id,
+      &tracker_callbacks, h);
+  swarm_tracker_client_start (h->tracker);
 }
 
 static gboolean
@@ -526,6 +638,19 @@ tick_cb (gpointer data)
 
   if (h->attack == HOSTILE_OFFER_FLOOD)
     attack_offer_flood (h);
+  if (h->attack == HOSTILE_FORGED_NEW_IDS
+      && h->stats.links_closed >= h->stats.ids_used) {
+    gboolean linked = FALSE;
+
+    for (i = 0; i < h->links->len; i++) {
+      HostileLink *hl = g_ptr_array_index (h->links, i);
+      linked |= hl->connected && !hl->closed;
+    }
+    i = 0;
+    /* cut off everywhere: somebody new */
+    if (!linked)
+      hostile_new_identity (h);
+  }
   while (i < h->links->len) {
     HostileLink *hl = g_ptr_array_index (h->links, i);
 
@@ -650,6 +775,8 @@ on_link_datagram (SwarmLink * link, const guint8 * data, gsize len,
     case SWARM_MSG_REQUEST:
       if (h->attack == HOSTILE_DEAF_ONCE && hl->hello && !hl->closed)
         deaf_once_request (hl, &m);
+      if (h->attack == HOSTILE_STALE_START && hl->hello && !hl->closed)
+        stale_start_request (hl, &m);
       break;
     default:
       break;
@@ -887,6 +1014,15 @@ HostilePeer *
 hostile_peer_start (const gchar * tracker_url, const guint8 * swarm_key,
     HostileAttack attack, HostileSegmentFunc make_segment, gpointer user_data)
 {
+  return hostile_peer_start_as (tracker_url, swarm_key, attack, make_segment,
+      user_data, NULL);
+}
+
+HostilePeer *
+hostile_peer_start_as (const gchar * tracker_url, const guint8 * swarm_key,
+    HostileAttack attack, HostileSegmentFunc make_segment, gpointer user_data,
+    const gchar * peer_id)
+{
   HostilePeer *h = g_new0 (HostilePeer, 1);
   StartSync sync = { 0 };
 
@@ -899,13 +1035,16 @@ hostile_peer_start (const gchar * tracker_url, const guint8 * swarm_key,
   memcpy (h->swarm_key, swarm_key, SWARM_WIRE_KEY_LEN);
   h->info_hash = swarm_id_to_info_hash (swarm_key);
   /* generated ids are "-GP" + version + "-" + 12 of [0-9A-Za-z] */
-  if (attack == HOSTILE_CROSSING_HIGH)
+  if (peer_id)
+    h->peer_id = g_strdup (peer_id);
+  else if (attack == HOSTILE_CROSSING_HIGH)
     h->peer_id = g_strdup ("-GP0100-zzzzzzzzzzzz");
   else if (attack == HOSTILE_CROSSING_LOW)
     h->peer_id = g_strdup ("-GP0100-000000000000");
   else
     h->peer_id = swarm_peer_id_generate ();
   h->stats.cross_to_link_ms = -1;
+  h->stats.ids_used = 1;
   h->other = swarm_identity_generate (NULL);
   h->credentials = swarm_dtls_credentials_new (NULL);
   g_assert (h->credentials);
@@ -932,6 +1071,19 @@ hostile_peer_get_stats (HostilePeer * h, HostileStats * stats)
 {
   g_mutex_lock (&h->lock);
   *stats = h->stats;
+  g_mutex_unlock (&h->lock);
+}
+
+void
+hostile_peer_set_recording (HostilePeer * h, guint64 first, guint count,
+    const SwarmMessage * edge)
+{
+  g_mutex_lock (&h->lock);
+  h->rec_first = first;
+  h->rec_count = count;
+  if (edge)
+    h->rec_edge = *edge;
+  h->has_recording = edge != NULL;
   g_mutex_unlock (&h->lock);
 }
 

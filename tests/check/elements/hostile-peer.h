@@ -34,6 +34,19 @@ typedef enum {
                                  * that the two links cross; its peer id
                                  * sorts above any generated one */
   HOSTILE_CROSSING_LOW,         /* the same, with an id that sorts below */
+  HOSTILE_HAVE_RATCHET,         /* announces ever further ahead: +96 segments
+                                 * past its last announcement, each tick */
+  HOSTILE_STALE_START,          /* a recording of an earlier run: its EDGE
+                                 * (genuinely signed, old), a full map of its
+                                 * keyframe segments, and those segments
+                                 * served on request (genuine, old) */
+  HOSTILE_FUTURE_START,         /* a first map 2*10^7 segments ahead */
+  HOSTILE_ROLE_CLAIM,           /* says HELLO as the origin, without proof */
+  HOSTILE_FORGED_NEW_IDS,       /* forges, and comes back under a new peer
+                                 * id each time it is cut off */
+  HOSTILE_ID_TAKEOVER,          /* announces on the tracker under another
+                                 * peer's id (the origin's: it is in every
+                                 * answer the origin sends) */
 } HostileAttack;
 
 /* Builds segment @seq of the stream, signed by @signer (NULL: the real
@@ -50,6 +63,8 @@ typedef struct {
   guint hellos;                 /* victims' HELLOs received */
   guint byes;                   /* BYEs received */
   guint64 attack_messages;      /* hostile datagrams sent */
+  guint recording_served;       /* stale-start: old segments sent */
+  guint ids_used;               /* peer ids announced (new-ids: > 1) */
   guint64 genuine_chunks;       /* DATA we received from victims */
   guint haves;                  /* announcements after a link's first map */
   guint have_repeats;           /* ...that also named the segment before */
@@ -64,7 +79,18 @@ typedef struct {
 HostilePeer *hostile_peer_start (const gchar * tracker_url,
     const guint8 * swarm_key, HostileAttack attack,
     HostileSegmentFunc make_segment, gpointer user_data);
+/* The same, announcing as @peer_id (id takeover). */
+HostilePeer *hostile_peer_start_as (const gchar * tracker_url,
+    const guint8 * swarm_key, HostileAttack attack,
+    HostileSegmentFunc make_segment, gpointer user_data,
+    const gchar * peer_id);
 void hostile_peer_get_stats (HostilePeer * h, HostileStats * stats);
+/* The stale-start recording: segments @first .. @first + @count - 1 of an
+ * earlier run (served through make_segment), and the EDGE its publisher
+ * signed then, at @publish_time_us (the test holds the key; set before
+ * the peer links). */
+void hostile_peer_set_recording (HostilePeer * h, guint64 first, guint count,
+    const SwarmMessage * edge);
 /* Our peer id on the tracker and in HELLO. */
 const gchar *hostile_peer_get_id (HostilePeer * h);
 void hostile_peer_stop (HostilePeer * h);

@@ -33,10 +33,16 @@ test_time_scale (void)
 
 #define TEST_MS(ms) ((guint) (ms) * test_time_scale ())
 
+/* A test may give some buffers of the stream a size of their own (big
+ * frames): a size, or 0 for the usual one. */
+static gsize (*test_buffer_size_override) (guint i);
+
 static inline gsize
 test_buffer_size (guint i)
 {
-  return 64 + (i * 37) % 3000;
+  gsize size = test_buffer_size_override ? test_buffer_size_override (i) : 0;
+
+  return size ? size : 64 + (i * 37) % 3000;
 }
 
 static inline GstBuffer *
@@ -119,6 +125,19 @@ typedef struct {
   guint pushed;
 } TestOrigin;
 
+/* Sleeps until the monotonic time @deadline_us, if it is still ahead.  The
+ * clock is read once: between two reads a slow run (memcheck) can pass the
+ * deadline, and a negative wait cast to gulong sleeps for ages (a test
+ * origin's pusher did, ~5 s in: the swarm starved and the test hung). */
+static inline void
+test_sleep_until (gint64 deadline_us)
+{
+  gint64 wait_us = deadline_us - g_get_monotonic_time ();
+
+  if (wait_us > 0)
+    g_usleep ((gulong) wait_us);
+}
+
 static gpointer
 test_origin_push (gpointer data)
 {
@@ -126,13 +145,18 @@ test_origin_push (gpointer data)
   gint64 next = g_get_monotonic_time ();
 
   while (!g_atomic_int_get (&o->stop)) {
-    if (gst_app_src_push_buffer (GST_APP_SRC (o->appsrc),
-            test_buffer_new (o->pushed)) != GST_FLOW_OK)
+    GstFlowReturn ret = gst_app_src_push_buffer (GST_APP_SRC (o->appsrc),
+        test_buffer_new (o->pushed));
+
+    if (ret != GST_FLOW_OK) {
+      /* the origin is gone or failed: say so, or viewers just starve */
+      GST_ERROR ("origin pusher stopped at buffer %u: %s", o->pushed,
+          gst_flow_get_name (ret));
       break;
+    }
     o->pushed++;
     next += TEST_BUFFER_INTERVAL / GST_USECOND;
-    if (next > g_get_monotonic_time ())
-      g_usleep (next - g_get_monotonic_time ());
+    test_sleep_until (next);
   }
   return NULL;
 }

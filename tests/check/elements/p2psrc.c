@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 #include <swarm/swarm.h>
+#include <string.h>
 #include "p2p-test-util.h"
 
 /* A valid swarm id nobody publishes. */
@@ -97,6 +98,79 @@ GST_START_TEST (test_properties)
 
 GST_END_TEST;
 
+/* Starts @desc (which must fail to start) and checks the bus: one WARNING
+ * per entry of @expected (each naming a property, the value set and the
+ * value used, in that order of appearance), then the ERROR. */
+static void
+expect_setting_warnings (const gchar * desc, const gchar * const *expected)
+{
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstMessage *msg;
+  guint n = 0;
+
+  fail_unless (pipeline != NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (;;) {
+    GError *err = NULL;
+    gchar *dbg = NULL;
+
+    msg = test_wait_message (pipeline, GST_MESSAGE_WARNING |
+        GST_MESSAGE_ERROR, NULL, TEST_MS (10000));
+    fail_unless (msg != NULL, "no warning nor error");
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      gst_message_unref (msg);
+      break;
+    }
+    gst_message_parse_warning (msg, &err, &dbg);
+    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+            GST_RESOURCE_ERROR_SETTINGS), "%s", err->message);
+    fail_unless (expected[n] != NULL, "unexpected warning: %s", err->message);
+    fail_unless (strstr (err->message, expected[n]) != NULL,
+        "warning \"%s\", expected \"%s\"", err->message, expected[n]);
+    n++;
+    g_clear_error (&err);
+    g_free (dbg);
+    gst_message_unref (msg);
+  }
+  fail_unless (expected[n] == NULL, "no warning \"%s\"", expected[n]);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+}
+
+/* Values out of range (gst-launch, gst_util_set_object_arg, g_object_set)
+ * are clamped and said so on the bus, not dropped with a note on stderr. */
+GST_START_TEST (test_out_of_range_settings_warn)
+{
+  const gchar *const expected[] = {
+    "“latency” set to 70000, out of its range 0-60000: using 60000",
+    "“max-peers” set to 0, out of its range 1-1000: using 1",
+    "“join-timeout” set to 5, out of its range 100-600000: using 100",
+    NULL
+  };
+  GstElement *src = gst_element_factory_make ("p2psrc", NULL);
+  guint latency, max_peers, join_timeout;
+
+  gst_util_set_object_arg (G_OBJECT (src), "latency", "70000");
+  g_object_set (src, "max-peers", 0, "join-timeout", 5, NULL);
+  g_object_get (src, "latency", &latency, "max-peers", &max_peers,
+      "join-timeout", &join_timeout, NULL);
+  fail_unless_equals_int (latency, 60000);
+  fail_unless_equals_int (max_peers, 1);
+  fail_unless_equals_int (join_timeout, 100);
+  /* in range: as set */
+  g_object_set (src, "latency", 60000, "max-peers", 1000, NULL);
+  g_object_get (src, "latency", &latency, "max-peers", &max_peers, NULL);
+  fail_unless_equals_int (latency, 60000);
+  fail_unless_equals_int (max_peers, 1000);
+  gst_object_unref (src);
+
+  /* posted when the element starts (here: without a URI, so it fails) */
+  expect_setting_warnings ("p2psrc latency=70000 max-peers=0 "
+      "join-timeout=5 ! fakesink", expected);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_uri_handler)
 {
   gchar *id = unknown_swarm_id ();
@@ -173,7 +247,9 @@ GST_START_TEST (test_unknown_swarm_error)
   GstElement *pipeline = gst_parse_launch (desc, NULL);
   gchar *text = expect_error (pipeline, 8000, GST_RESOURCE_ERROR);
 
-  fail_unless (strstr (text, "No publisher") != NULL, "%s", text);
+  /* the publisher's tracker serves its own swarm only, and says so */
+  fail_unless (strstr (text, "serves only its publisher's swarm") != NULL,
+      "%s", text);
   g_free (text);
   g_free (desc);
   g_free (prefix);
@@ -222,6 +298,7 @@ GST_START_TEST (test_latency_and_stats_messages)
   gst_query_parse_latency (query, &live, &min, &max);
   fail_unless (live);
   fail_unless_equals_uint64 (min, 300 * GST_MSECOND);
+  fail_unless (max > min);
   gst_query_unref (query);
 
   msg = test_wait_message (v->pipeline, GST_MESSAGE_ELEMENT, "p2p-stats", 3000);
@@ -234,6 +311,70 @@ GST_START_TEST (test_latency_and_stats_messages)
 
   test_viewer_stop (v);
   test_viewer_free (v);
+  test_origin_stop (origin);
+}
+
+GST_END_TEST;
+
+static void
+count_handoff (GstElement * sink, GstBuffer * buf, GstPad * pad, gpointer data)
+{
+  g_atomic_int_inc ((gint *) data);
+}
+
+/* A syncing sink adds its processing deadline to the minimum latency: with
+ * max == min the pipeline warned "please add queues" for every viewer. */
+GST_START_TEST (test_latency_range_no_queue_warning)
+{
+  TestOrigin *origin = test_origin_start (NULL);
+  gchar *desc = g_strdup_printf ("p2psrc name=src join-timeout=%u uri=%s "
+      "latency=300 ! fakesink name=out sync=true signal-handoffs=true",
+      TEST_MS (10000), origin->uri);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstElement *out = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+  GstQuery *query = gst_query_new_latency ();
+  gint64 deadline = g_get_monotonic_time () + TEST_MS (20000) * 1000LL;
+  gint handoffs = 0;
+  GstMessage *msg;
+  gboolean live;
+  GstClockTime min, max;
+
+  g_free (desc);
+  g_signal_connect (out, "handoff", G_CALLBACK (count_handoff), &handoffs);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  /* the pipeline configures its latency on the way to PLAYING; buffers
+   * played in sync show it is done */
+  while (g_atomic_int_get (&handoffs) < 20) {
+    msg = test_wait_message (pipeline, GST_MESSAGE_WARNING |
+        GST_MESSAGE_ERROR, NULL, 50);
+    if (msg) {
+      GError *e;
+      gchar *dbg;
+
+      if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
+        gst_message_parse_warning (msg, &e, &dbg);
+      else
+        gst_message_parse_error (msg, &e, &dbg);
+      fail ("unexpected %s from %s: %s (%s)",
+          GST_MESSAGE_TYPE_NAME (msg), GST_MESSAGE_SRC_NAME (msg),
+          e->message, GST_STR_NULL (dbg));
+    }
+    fail_unless (g_get_monotonic_time () < deadline, "no buffer played");
+  }
+  fail_unless (gst_element_query (pipeline, query));
+  gst_query_parse_latency (query, &live, &min, &max);
+  fail_unless (live);
+  fail_unless (min >= 300 * GST_MSECOND);
+  fail_unless (GST_CLOCK_TIME_IS_VALID (max) && max > min,
+      "latency min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (min), GST_TIME_ARGS (max));
+  gst_query_unref (query);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  g_signal_handlers_disconnect_by_func (out, count_handoff, &handoffs);
+  gst_object_unref (out);
+  gst_object_unref (pipeline);
   test_origin_stop (origin);
 }
 
@@ -280,8 +421,7 @@ hole_origin_run (gpointer data)
     /* absolute schedule, so the publishing rate is exactly the one asked */
     next += o->period_us ? o->period_us :
         TEST_KEYFRAME_EVERY * TEST_BUFFER_INTERVAL / GST_USECOND;
-    if (next > g_get_monotonic_time ())
-      g_usleep (next - g_get_monotonic_time ());
+    test_sleep_until (next);
   }
   gst_caps_unref (caps);
   return NULL;
@@ -439,8 +579,10 @@ GST_END_TEST;
 
 /* A publisher whose clock runs @ppm fast (or slow, negative) against ours:
  * the viewer must shift playout to keep its slack, and miss nothing.
- * Returns the net shift (ms, + = later); *later gets the sum of the steps
- * later (net shift plus what was caught up). */
+ * Returns the shift (ms, + = later) between a first look, once the start's
+ * catch-up with live has settled (3 s in), and @seconds later: what drift
+ * did, not what a busy machine's start jitter did.  *later gets the sum of
+ * the steps later over the whole run (net shift plus what was caught up). */
 static gdouble
 run_drifting_publisher (gint ppm, guint seconds, gdouble * later)
 {
@@ -448,7 +590,7 @@ run_drifting_publisher (gint ppm, guint seconds, gdouble * later)
   TestViewer *v;
   GstStructure *stats;
   gchar *uri;
-  gdouble correction = 0, caught_up = 0;
+  gdouble settled = 0, correction = 0, caught_up = 0;
 
   o.hole = G_MAXUINT64;
   o.period_us = (gint64) (TEST_KEYFRAME_EVERY * TEST_BUFFER_INTERVAL /
@@ -456,6 +598,11 @@ run_drifting_publisher (gint ppm, guint seconds, gdouble * later)
   uri = hole_origin_start (&o);
   v = test_viewer_start (uri, "latency=400");
   fail_unless (test_viewer_wait (v, 1, 20000));
+  g_usleep (3 * G_USEC_PER_SEC);
+  stats = test_viewer_stats (v);
+  fail_unless (gst_structure_get_double (stats, "drift-correction-ms",
+          &settled));
+  gst_structure_free (stats);
   g_usleep ((gulong) seconds * G_USEC_PER_SEC);
 
   stats = test_viewer_stats (v);
@@ -466,22 +613,23 @@ run_drifting_publisher (gint ppm, guint seconds, gdouble * later)
   *later = correction + caught_up;
   fail_unless_equals_uint64 (test_stat_u64 (stats, "segments-missed"), 0);
   gst_structure_free (stats);
-  g_print ("%d ppm for %u s: playout shifted %.1f ms (caught up %.1f ms)\n",
-      ppm, seconds, correction, caught_up);
+  g_print ("%d ppm: playout shifted %.1f ms in %u s after settling (%.1f ms "
+      "in all, caught up %.1f ms)\n", ppm, correction - settled, seconds,
+      correction, caught_up);
 
   test_viewer_stop (v);
   test_viewer_free (v);
   hole_origin_stop (&o);
   g_free (uri);
-  return correction;
+  return correction - settled;
 }
 
 GST_START_TEST (test_clock_drift_absorbed)
 {
   /* 5000 ppm: 100 ms in 20 s, the size an hour of real drift reaches.
-   * Both viewers also catch up with live at first, as far as loopback's
-   * tiny jitter lets them; then drift pulls them apart (up to 200 ms, less
-   * the controller's tolerance). */
+   * Both viewers first catch up with live, as far as loopback's jitter
+   * lets them; after that, drift pulls them apart (up to 200 ms in 20 s,
+   * less the controller's tolerance). */
   gdouble fast_later, slow_later;
   gdouble fast = run_drifting_publisher (5000, 20, &fast_later);
   gdouble slow = run_drifting_publisher (-5000, 20, &slow_later);
@@ -489,6 +637,212 @@ GST_START_TEST (test_clock_drift_absorbed)
   fail_unless (fast < slow - 50, "fast publisher: shifted %.1f ms, slow "
       "one %.1f ms", fast, slow);
   fail_unless (slow_later > 0, "slow publisher: %.1f ms later", slow_later);
+}
+
+GST_END_TEST;
+
+/* ---- the session as a GObject --------------------------------------- */
+
+typedef struct
+{
+  GMutex lock;
+  GPtrArray *added;             /* SwarmPeerInfo, refs */
+  GPtrArray *removed;           /* SwarmPeerInfo, refs */
+  gboolean removed_was_connected;
+} PeerLog;
+
+static void
+peer_log_added (SwarmSession * session, SwarmPeerInfo * info, PeerLog * log)
+{
+  fail_unless (SWARM_IS_SESSION (session));
+  g_mutex_lock (&log->lock);
+  g_ptr_array_add (log->added, g_object_ref (info));
+  g_mutex_unlock (&log->lock);
+}
+
+static void
+peer_log_removed (SwarmSession * session, SwarmPeerInfo * info, PeerLog * log)
+{
+  g_mutex_lock (&log->lock);
+  g_ptr_array_add (log->removed, g_object_ref (info));
+  log->removed_was_connected |= swarm_peer_info_is_connected (info);
+  g_mutex_unlock (&log->lock);
+}
+
+static void
+peer_log_init (PeerLog * log)
+{
+  memset (log, 0, sizeof (*log));
+  g_mutex_init (&log->lock);
+  log->added = g_ptr_array_new_with_free_func (g_object_unref);
+  log->removed = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+static void
+peer_log_clear (PeerLog * log)
+{
+  g_ptr_array_unref (log->added);
+  g_ptr_array_unref (log->removed);
+  g_mutex_clear (&log->lock);
+}
+
+/* The peer info in @list with id @id, or NULL. */
+static SwarmPeerInfo *
+peer_log_find (PeerLog * log, GPtrArray * list, const gchar * id)
+{
+  SwarmPeerInfo *found = NULL;
+  guint i;
+
+  g_mutex_lock (&log->lock);
+  for (i = 0; i < list->len && !found; i++)
+    if (g_strcmp0 (swarm_peer_info_get_id (g_ptr_array_index (list, i)),
+            id) == 0)
+      found = g_ptr_array_index (list, i);
+  g_mutex_unlock (&log->lock);
+  return found;
+}
+
+static SwarmPeerInfo *
+peer_log_wait (PeerLog * log, GPtrArray * list, const gchar * id,
+    guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  SwarmPeerInfo *info;
+
+  while (!(info = peer_log_find (log, list, id))
+      && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  return info;
+}
+
+static void
+viewer_session_set (GstElement * src, GParamSpec * pspec, PeerLog * log)
+{
+  SwarmSession *session = NULL;
+
+  g_object_get (src, "session", &session, NULL);
+  if (!session)
+    return;
+  g_signal_connect (session, "peer-added", G_CALLBACK (peer_log_added), log);
+  g_signal_connect (session, "peer-removed", G_CALLBACK (peer_log_removed),
+      log);
+  g_object_unref (session);
+}
+
+/* Both elements expose their session: the publisher's tells of the viewer
+ * coming and going, the viewer's (connected to in notify::session, before
+ * it has any partner) of the publisher, each with a peer info whose
+ * properties describe the partner. */
+GST_START_TEST (test_session_peer_signals)
+{
+  TestOrigin *origin = test_origin_start (NULL);
+  PeerLog at_origin, at_viewer;
+  SwarmSession *session = NULL, *viewer_session = NULL;
+  SwarmPeerInfo *info, *gone;
+  GstElement *pipeline, *src;
+  gchar *desc, *viewer_id = NULL, *origin_id = NULL, *role = NULL;
+  gchar *kind = NULL;
+  guint64 sent = 0, received = 0;
+  SwarmSessionRole session_role;
+  GstStructure *stats;
+
+  peer_log_init (&at_origin);
+  peer_log_init (&at_viewer);
+  g_object_get (origin->sink, "session", &session, NULL);
+  fail_unless (SWARM_IS_SESSION (session));
+  g_object_get (session, "role", &session_role, "peer-id", &origin_id, NULL);
+  fail_unless_equals_int (session_role, SWARM_SESSION_ORIGIN);
+  fail_unless_equals_int (strlen (origin_id), 20);
+  g_signal_connect (session, "peer-added", G_CALLBACK (peer_log_added),
+      &at_origin);
+  g_signal_connect (session, "peer-removed", G_CALLBACK (peer_log_removed),
+      &at_origin);
+
+  desc = g_strdup_printf ("p2psrc name=src join-timeout=%u uri=%s ! "
+      "fakesink", TEST_MS (10000), origin->uri);
+  pipeline = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  g_object_get (src, "session", &viewer_session, NULL);
+  fail_unless (viewer_session == NULL, "a session before start");
+  g_signal_connect (src, "notify::session", G_CALLBACK (viewer_session_set),
+      &at_viewer);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  g_object_get (src, "session", &viewer_session, NULL);
+  fail_unless (SWARM_IS_SESSION (viewer_session));
+  g_object_get (viewer_session, "peer-id", &viewer_id, NULL);
+
+  /* the viewer, seen by the publisher */
+  info = peer_log_wait (&at_origin, at_origin.added, viewer_id,
+      TEST_MS (10000));
+  fail_unless (info != NULL, "no peer-added for the viewer");
+  g_object_get (info, "role", &role, "address-kind", &kind, NULL);
+  fail_unless_equals_string (role, "viewer");
+  fail_unless (kind && *kind, "no address kind");
+  g_clear_pointer (&role, g_free);
+  g_clear_pointer (&kind, g_free);
+  fail_unless (swarm_peer_info_is_connected (info));
+  /* the publisher, seen by the viewer (connected before it started) */
+  info = peer_log_wait (&at_viewer, at_viewer.added, origin_id,
+      TEST_MS (10000));
+  fail_unless (info != NULL, "no peer-added for the origin");
+  g_object_get (info, "role", &role, NULL);
+  fail_unless_equals_string (role, "origin");
+  g_clear_pointer (&role, g_free);
+
+  /* bytes flow, and the peer info follows them (refreshed every 100 ms) */
+  {
+    gint64 deadline = g_get_monotonic_time () + TEST_MS (10000) * 1000;
+
+    while (received < 20000 && g_get_monotonic_time () < deadline) {
+      g_usleep (50 * 1000);
+      g_object_get (info, "bytes-received", &received, NULL);
+    }
+    fail_unless (received >= 20000, "viewer's peer info: %" G_GUINT64_FORMAT
+        " bytes from the origin", received);
+  }
+  stats = swarm_peer_info_get_stats (info);
+  fail_unless_equals_string (gst_structure_get_string (stats, "id"),
+      origin_id);
+  gst_structure_free (stats);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  {
+    SwarmSession *after_stop = NULL;
+
+    g_object_get (src, "session", &after_stop, NULL);
+    fail_unless (after_stop == NULL, "the element keeps its session");
+  }
+  /* the viewer's own session told of the origin leaving, before stop
+   * returned */
+  fail_unless (peer_log_find (&at_viewer, at_viewer.removed, origin_id));
+  gone = peer_log_wait (&at_origin, at_origin.removed, viewer_id,
+      TEST_MS (10000));
+  fail_unless (gone != NULL, "no peer-removed for the viewer");
+  fail_unless (gone == peer_log_find (&at_origin, at_origin.added, viewer_id),
+      "peer-removed passed another object than peer-added");
+  fail_if (at_origin.removed_was_connected);
+  fail_unless (!swarm_peer_info_is_connected (gone));
+  g_object_get (gone, "bytes-sent", &sent, NULL);
+  fail_unless (sent >= 20000, "%" G_GUINT64_FORMAT " bytes sent", sent);
+  /* the viewer's session stays readable while referenced */
+  stats = NULL;
+  g_object_get (viewer_session, "stats", &stats, NULL);
+  fail_unless (stats != NULL);
+  fail_unless (test_stat_u64 (stats, "bytes-received") >= 20000);
+  gst_structure_free (stats);
+
+  g_object_unref (viewer_session);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+  g_signal_handlers_disconnect_by_data (session, &at_origin);
+  g_object_unref (session);
+  test_origin_stop (origin);
+  peer_log_clear (&at_origin);
+  peer_log_clear (&at_viewer);
+  g_free (viewer_id);
+  g_free (origin_id);
 }
 
 GST_END_TEST;
@@ -503,11 +857,14 @@ p2psrc_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_properties);
   tcase_add_test (tc, test_uri_handler);
+  tcase_add_test (tc, test_out_of_range_settings_warn);
   tcase_add_test (tc, test_malformed_uri_error);
   tcase_add_test (tc, test_unreachable_tracker_error);
   tcase_add_test (tc, test_unknown_swarm_error);
   tcase_add_test (tc, test_publisher_gone_error);
   tcase_add_test (tc, test_latency_and_stats_messages);
+  tcase_add_test (tc, test_session_peer_signals);
+  tcase_add_test (tc, test_latency_range_no_queue_warning);
   tcase_add_test (tc, test_missed_segment_discont_gap);
   tcase_add_test (tc, test_clock_drift_absorbed);
   tcase_add_test (tc, test_forged_segments_rejected);

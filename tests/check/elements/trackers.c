@@ -380,9 +380,19 @@ GST_START_TEST (test_tracker_outage)
   }
   assert_no_error (origin->pipeline, "the origin");
 
-  /* a tracker back on its port: a newcomer finds the swarm again */
+  /* a tracker back on its port: a newcomer finds the swarm again, once
+   * the origin and the viewers have come back to it, which their reconnect
+   * backoff (doubling to 8 s) may take 8 s to do: the newcomer waits that
+   * long on top of the usual join-timeout (under ASan 10 s in all was not
+   * always enough) */
   bt_tracker_restart (a);
-  v[4] = test_viewer_start (origin->uri, "latency=1000 max-peers=3");
+  {
+    gchar *v4_props = g_strdup_printf ("latency=1000 max-peers=3 "
+        "join-timeout=%u", TEST_MS (20000));
+
+    v[4] = test_viewer_start (origin->uri, v4_props);
+    g_free (v4_props);
+  }
   fail_unless (test_viewer_wait (v[4], 100, WAIT_MS),
       "no join after the tracker came back (%u buffers)",
       test_viewer_count (v[4]));
@@ -425,9 +435,10 @@ GST_START_TEST (test_messages_fit_aquatic)
   BtTracker *t = bt_tracker_start (0, record);
   gchar *url = bt_tracker_url (t);
   gchar *props = g_strdup_printf ("tracker=%s max-peers=2 "
-      "secret=conformance", url);
+      "secret=conformance-3f9c1a7e5b2d8064", url);
   TestOrigin *origin = test_origin_start (props);
-  gchar *uri = g_strdup_printf ("%s?secret=conformance", origin->uri);
+  gchar *uri = g_strdup_printf ("%s?secret=conformance-3f9c1a7e5b2d8064",
+      origin->uri);
   TestViewer *v[4];
   FrameCounts c;
   guint i;

@@ -8,6 +8,7 @@
 
 #include <string.h>
 #include <gst/check/gstcheck.h>
+#include <gnutls/gnutls.h>
 #include <swarm/swarm.h>
 
 /* Generous: a loaded 2-core CI machine, and retransmissions back off. */
@@ -312,6 +313,18 @@ GST_START_TEST (test_handshake_and_data)
   fail_unless_equals_int (p.client.n_failed, 0);
   fail_unless_equals_int (p.server.n_failed, 0);
 
+  /* Both ends agree on what the priority string puts first. */
+  {
+    gchar *client_desc = swarm_dtls_get_description (p.client.dtls);
+    gchar *server_desc = swarm_dtls_get_description (p.server.dtls);
+
+    fail_unless_equals_string (client_desc, server_desc);
+    fail_unless_equals_string (client_desc,
+        "(DTLS1.2)-(ECDHE-X25519)-(ECDSA-SHA256)-(AES-128-GCM)");
+    g_free (client_desc);
+    g_free (server_desc);
+  }
+
   exchange_datagrams (&p);
 
   /* Every 1200-byte datagram travels in one record that fits the link. */
@@ -329,6 +342,77 @@ GST_START_TEST (test_handshake_and_data)
   fail_unless_equals_int (p.server.n_failed, 0);
 
   pair_clear (&p);
+}
+
+GST_END_TEST;
+
+/* The priority string offers nothing a link can never use: both ends
+ * hold an ECDSA P-256 certificate and speak DTLS 1.2 with AEAD ciphers. */
+GST_START_TEST (test_priority_only_usable)
+{
+  gnutls_priority_t prio;
+  const gchar *err_pos = NULL;
+  const guint *list;
+  guint n_suites = 0, idx;
+  gint n, i, ret;
+
+  ret = gnutls_priority_init2 (&prio, swarm_dtls_get_priority (), &err_pos, 0);
+  fail_unless (ret >= 0, "priority rejected at %s", GST_STR_NULL (err_pos));
+
+  for (i = 0;; i++) {
+    guint8 id[2];
+    gnutls_kx_algorithm_t kx;
+    gnutls_cipher_algorithm_t cipher;
+    gnutls_mac_algorithm_t mac;
+    gnutls_protocol_t min_version;
+    const gchar *name;
+
+    ret = gnutls_priority_get_cipher_suite_index (prio, i, &idx);
+    if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+      break;
+    if (ret < 0)
+      continue;
+    name = gnutls_cipher_suite_info (idx, id, &kx, &cipher, &mac,
+        &min_version);
+    /* an ECDSA key only authenticates ECDHE-ECDSA */
+    fail_unless (kx == GNUTLS_KX_ECDHE_ECDSA, "suite %s", name);
+    fail_unless (mac == GNUTLS_MAC_AEAD, "suite %s", name);
+    fail_unless (min_version <= GNUTLS_DTLS1_2, "suite %s", name);
+    n_suites++;
+  }
+  fail_unless (n_suites > 0);
+
+  n = gnutls_priority_kx_list (prio, &list);
+  fail_unless (n > 0);
+  for (i = 0; i < n; i++)
+    fail_unless (list[i] == GNUTLS_KX_ECDHE_ECDSA, "kx %s",
+        gnutls_kx_get_name (list[i]));
+  n = gnutls_priority_sign_list (prio, &list);
+  fail_unless (n > 0);
+  for (i = 0; i < n; i++) {
+    fail_unless (gnutls_sign_get_pk_algorithm (list[i]) == GNUTLS_PK_ECDSA,
+        "signature %s", gnutls_sign_get_name (list[i]));
+    fail_unless (gnutls_sign_is_secure2 (list[i], 0), "signature %s",
+        gnutls_sign_get_name (list[i]));
+  }
+  /* ECDHE groups only: finite-field groups serve DHE, which we never use */
+  n = gnutls_priority_group_list (prio, &list);
+  fail_unless (n > 0);
+  for (i = 0; i < n; i++)
+    fail_unless (gnutls_ecc_curve_get_id (gnutls_group_get_name (list[i])) !=
+        GNUTLS_ECC_CURVE_INVALID, "group %s", gnutls_group_get_name (list[i]));
+  n = gnutls_priority_protocol_list (prio, &list);
+  fail_unless_equals_int (n, 1);
+  fail_unless_equals_int (list[0], GNUTLS_DTLS1_2);
+  n = gnutls_priority_mac_list (prio, &list);
+  fail_unless_equals_int (n, 1);
+  fail_unless_equals_int (list[0], GNUTLS_MAC_AEAD);
+  n = gnutls_priority_certificate_type_list2 (prio, &list,
+      GNUTLS_CTYPE_CLIENT);
+  for (i = 0; i < n; i++)
+    fail_unless_equals_int (list[i], GNUTLS_CRT_X509);
+
+  gnutls_priority_deinit (prio);
 }
 
 GST_END_TEST;
@@ -476,6 +560,59 @@ GST_START_TEST (test_garbage_and_replay)
 
   /* And the link still works afterwards. */
   exchange_datagrams (&p);
+  pair_clear (&p);
+}
+
+GST_END_TEST;
+
+/* A datagram whose last record is cut short (a truncating middlebox, or a
+ * stranger's forgery) loses that record only: GnuTLS on its own read the
+ * next datagrams as the rest of it, and every record after one such
+ * datagram was lost. */
+GST_START_TEST (test_truncated_record)
+{
+  Pair p;
+  guint8 buf[1200];
+  guint8 two[2 * 1300];
+  gsize cut, first_len, second_len;
+  GBytes *first, *second;
+
+  pair_init (&p, NULL, NULL);
+  swarm_dtls_start (p.client.dtls);
+  fail_unless (pair_run (&p, both_established));
+
+  for (cut = 1; cut < 1200; cut += 97) {
+    fill_pattern (buf, 1200, cut);
+    fail_unless (swarm_dtls_send (p.client.dtls, buf, 1200));
+    first = g_queue_pop_tail (&p.server.inbox);
+    fail_unless (first != NULL);
+    swarm_dtls_receive (p.server.dtls, g_bytes_get_data (first, NULL), cut);
+    g_bytes_unref (first);
+    exchange_datagrams (&p);
+  }
+
+  /* Two records in one datagram, the second cut short: the first one
+   * arrives. */
+  fill_pattern (buf, 300, 1);
+  fail_unless (swarm_dtls_send (p.client.dtls, buf, 300));
+  fill_pattern (buf, 400, 2);
+  fail_unless (swarm_dtls_send (p.client.dtls, buf, 400));
+  second = g_queue_pop_tail (&p.server.inbox);
+  first = g_queue_pop_tail (&p.server.inbox);
+  first_len = g_bytes_get_size (first);
+  second_len = g_bytes_get_size (second);
+  memcpy (two, g_bytes_get_data (first, NULL), first_len);
+  memcpy (two + first_len, g_bytes_get_data (second, NULL), second_len);
+  g_ptr_array_set_size (p.server.received, 0);
+  swarm_dtls_receive (p.server.dtls, two, first_len + second_len / 2);
+  fail_unless_equals_int (p.server.received->len, 1);
+  assert_received (&p.server, 0, 300, 1);
+  g_bytes_unref (first);
+  g_bytes_unref (second);
+
+  exchange_datagrams (&p);
+  fail_unless_equals_int (p.server.n_failed, 0);
+  fail_unless_equals_int (p.client.n_failed, 0);
   pair_clear (&p);
 }
 
@@ -638,10 +775,12 @@ dtls_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_credentials);
   tcase_add_test (tc, test_handshake_and_data);
+  tcase_add_test (tc, test_priority_only_usable);
   tcase_add_test (tc, test_fingerprint_mismatch_client);
   tcase_add_test (tc, test_fingerprint_mismatch_server);
   tcase_add_test (tc, test_fingerprint_case_insensitive);
   tcase_add_test (tc, test_garbage_and_replay);
+  tcase_add_test (tc, test_truncated_record);
   tcase_add_test (tc, test_dropped_client_hello);
   tcase_add_test (tc, test_dropped_server_flight);
   tcase_add_test (tc, test_dropped_client_final_flight);

@@ -5,6 +5,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 #include <swarm/swarm.h>
 
 #define DESCRIPTION \
@@ -12,6 +14,10 @@
   "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\n" \
   "a=candidate:1 1 UDP 2013266431 192.0.2.7 40000 typ host\r\n" \
   "a=fingerprint:sha-256 AA:BB:CC:DD\r\n"
+
+/* what `p2p-key --new-secret` makes: 128 random bits in hex */
+#define STRONG "3f9c1a7e5b2d8064c1e9a7f3b5d20846"
+#define STRONG_OTHER "3f9c1a7e5b2d8064c1e9a7f3b5d20847"
 
 static void
 fill_key (guint8 key[SWARM_PUBLIC_KEY_LEN], guint8 seed)
@@ -35,7 +41,7 @@ secret_new (const gchar * text, guint8 seed)
 
 GST_START_TEST (test_seal_round_trip)
 {
-  SwarmSecret *a = secret_new ("hunter2", 1), *b = secret_new ("hunter2", 1);
+  SwarmSecret *a = secret_new (STRONG, 1), *b = secret_new (STRONG, 1);
   gchar *sealed = swarm_secret_seal (a, DESCRIPTION);
   gchar *again = swarm_secret_seal (a, DESCRIPTION);
   gchar *opened;
@@ -68,9 +74,9 @@ GST_END_TEST;
 
 GST_START_TEST (test_wrong_secret_or_swarm)
 {
-  SwarmSecret *a = secret_new ("hunter2", 1);
-  SwarmSecret *other_secret = secret_new ("hunter3", 1);
-  SwarmSecret *other_swarm = secret_new ("hunter2", 2);
+  SwarmSecret *a = secret_new (STRONG, 1);
+  SwarmSecret *other_secret = secret_new (STRONG_OTHER, 1);
+  SwarmSecret *other_swarm = secret_new (STRONG, 2);
   gchar *sealed = swarm_secret_seal (a, DESCRIPTION);
   GError *error = NULL;
 
@@ -94,7 +100,7 @@ GST_END_TEST;
 /* Every single-character change of the base64 body is caught. */
 GST_START_TEST (test_tampering_detected)
 {
-  SwarmSecret *a = secret_new ("hunter2", 1);
+  SwarmSecret *a = secret_new (STRONG, 1);
   gchar *sealed = swarm_secret_seal (a, DESCRIPTION);
   gsize prefix = strlen ("p2p-sealed-1:"), len = strlen (sealed), i;
   guint caught = 0, tried = 0;
@@ -127,7 +133,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_malformed_sealed)
 {
-  SwarmSecret *a = secret_new ("hunter2", 1);
+  SwarmSecret *a = secret_new (STRONG, 1);
   const gchar *bad[] = {
     "p2p-sealed-1:",
     "p2p-sealed-1:AAAA",        /* shorter than nonce + tag */
@@ -186,10 +192,165 @@ GST_START_TEST (test_invalid_secrets)
 
 GST_END_TEST;
 
+/* The secrets the review guessed offline, and their kin, are refused with
+ * an error naming the minimum and the way to a good one. */
+GST_START_TEST (test_weak_secrets_refused)
+{
+  static const gchar *weak[] = { "weak1", "hunter2", "conformance",
+    "password123", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "abcdefghijklmnopqrstuvwxyz", "0123456789876543210123456789",
+    "Summer2024!", NULL
+  };
+  static const gchar *strong[] = { STRONG, "correct horse battery staple",
+    "Tr0ub4dor&3-xq7!Lm9#", "00000000000000000000000000000001"
+        "9c8e4f1a2b3d5e6f", NULL
+  };
+  guint8 key[SWARM_PUBLIC_KEY_LEN];
+  GError *error = NULL;
+  gchar *bound = g_strdup_printf ("%u", SWARM_SECRET_MIN_BITS);
+
+  fill_key (key, 1);
+  for (guint i = 0; weak[i]; i++) {
+    GST_INFO ("%s: %u bits", weak[i], swarm_secret_estimate_bits (weak[i]));
+    fail_if (swarm_secret_check (weak[i], NULL), "%s accepted", weak[i]);
+    fail_if (swarm_secret_new (weak[i], key, &error), "%s accepted", weak[i]);
+    fail_unless (g_error_matches (error, SWARM_SECRET_ERROR,
+            SWARM_SECRET_ERROR_WEAK), "%s", weak[i]);
+    fail_unless (strstr (error->message, "p2p-key --new-secret") != NULL,
+        "%s", error->message);
+    fail_unless (strstr (error->message, bound) != NULL, "%s",
+        error->message);
+    fail_if (strstr (error->message, weak[i]), "%s", error->message);
+    g_clear_error (&error);
+  }
+  for (guint i = 0; strong[i]; i++) {
+    SwarmSecret *s;
+
+    GST_INFO ("%s: %u bits", strong[i],
+        swarm_secret_estimate_bits (strong[i]));
+    fail_unless (swarm_secret_check (strong[i], &error), "%s: %s", strong[i],
+        error ? error->message : "?");
+    s = secret_new (strong[i], 1);
+    swarm_secret_free (s);
+  }
+  /* 128 random bits in hex are worth more than the minimum twice over */
+  fail_unless (swarm_secret_estimate_bits (STRONG) >= 2 * SWARM_SECRET_MIN_BITS);
+  /* runs count once, whatever their length */
+  fail_unless_equals_int (swarm_secret_estimate_bits ("aaaaaaaaaaaaaaaa"),
+      swarm_secret_estimate_bits ("a"));
+  /* not UTF-8: counted byte by byte, still estimated */
+  fail_unless (swarm_secret_estimate_bits ("\xff\xfe\x80") > 0);
+  g_free (bound);
+}
+
+GST_END_TEST;
+
+/* A private swarm meets on an info_hash only the secret leads to: not the
+ * one anyone computes from the swarm id, another per secret and per
+ * swarm, the same for every member. */
+GST_START_TEST (test_rendezvous_info_hash)
+{
+  SwarmSecret *a = secret_new (STRONG, 1), *b = secret_new (STRONG, 1);
+  SwarmSecret *other_secret = secret_new (STRONG_OTHER, 1);
+  SwarmSecret *other_swarm = secret_new (STRONG, 2);
+  guint8 key[SWARM_PUBLIC_KEY_LEN];
+  gchar *public_hash, *ha, *hb, *hs, *hw;
+
+  fill_key (key, 1);
+  public_hash = swarm_id_to_info_hash (key);
+  ha = swarm_secret_info_hash (a);
+  hb = swarm_secret_info_hash (b);
+  hs = swarm_secret_info_hash (other_secret);
+  hw = swarm_secret_info_hash (other_swarm);
+
+  fail_unless_equals_int (strlen (ha), SWARM_INFO_HASH_LEN);
+  for (guint i = 0; ha[i]; i++)
+    fail_unless (g_ascii_isxdigit (ha[i]) && !g_ascii_isupper (ha[i]));
+  fail_unless_equals_string (ha, hb);
+  fail_if (g_str_equal (ha, public_hash));
+  fail_if (g_str_equal (ha, hs));
+  fail_if (g_str_equal (ha, hw));
+
+  g_free (public_hash);
+  g_free (ha);
+  g_free (hb);
+  g_free (hs);
+  g_free (hw);
+  swarm_secret_free (a);
+  swarm_secret_free (b);
+  swarm_secret_free (other_secret);
+  swarm_secret_free (other_swarm);
+}
+
+GST_END_TEST;
+
+/* Where elements find the secret: the property first, then the file (one
+ * line end dropped), then P2P_SECRET; empty values count as none; a file
+ * that is missing, empty or binary is an error that does not quote it. */
+GST_START_TEST (test_lookup)
+{
+  gchar *path = NULL, *secret = NULL;
+  GError *error = NULL;
+  gint fd = g_file_open_tmp ("p2p-secret-XXXXXX", &path, &error);
+
+  fail_unless (fd >= 0, "%s", error ? error->message : "?");
+  close (fd);
+  g_unsetenv (SWARM_SECRET_ENV);
+
+  /* nothing anywhere: a public swarm */
+  fail_unless (swarm_secret_lookup (NULL, NULL, &secret, &error));
+  fail_unless (secret == NULL);
+  fail_unless (swarm_secret_lookup ("", "", &secret, &error));
+  fail_unless (secret == NULL);
+
+  fail_unless (g_file_set_contents (path, STRONG_OTHER "\r\n", -1, NULL));
+  g_setenv (SWARM_SECRET_ENV, "from the environment", TRUE);
+  fail_unless (swarm_secret_lookup (STRONG, path, &secret, &error));
+  fail_unless_equals_string (secret, STRONG);
+  swarm_secret_clear_string (&secret);
+  fail_unless (swarm_secret_lookup (NULL, path, &secret, &error));
+  fail_unless_equals_string (secret, STRONG_OTHER);
+  swarm_secret_clear_string (&secret);
+  fail_unless (swarm_secret_lookup ("", NULL, &secret, &error));
+  fail_unless_equals_string (secret, "from the environment");
+  swarm_secret_clear_string (&secret);
+  g_setenv (SWARM_SECRET_ENV, "", TRUE);
+  fail_unless (swarm_secret_lookup (NULL, NULL, &secret, &error));
+  fail_unless (secret == NULL);
+  g_unsetenv (SWARM_SECRET_ENV);
+
+  /* only one line end goes: a secret may end in spaces or newlines */
+  fail_unless (g_file_set_contents (path, STRONG "\n\n", -1, NULL));
+  fail_unless (swarm_secret_lookup (NULL, path, &secret, &error));
+  fail_unless_equals_string (secret, STRONG "\n");
+  swarm_secret_clear_string (&secret);
+
+  /* empty, binary, missing: errors that name the file, not its content */
+  fail_unless (g_file_set_contents (path, "\n", -1, NULL));
+  fail_if (swarm_secret_lookup (NULL, path, &secret, &error));
+  fail_unless (secret == NULL);
+  fail_unless (g_error_matches (error, SWARM_SECRET_ERROR,
+          SWARM_SECRET_ERROR_INVALID));
+  fail_unless (strstr (error->message, path) != NULL, "%s", error->message);
+  g_clear_error (&error);
+  fail_unless (g_file_set_contents (path, "abc\0" STRONG, 4 + 32, NULL));
+  fail_if (swarm_secret_lookup (NULL, path, &secret, &error));
+  fail_if (strstr (error->message, STRONG), "%s", error->message);
+  g_clear_error (&error);
+  g_unlink (path);
+  fail_if (swarm_secret_lookup (NULL, path, &secret, &error));
+  fail_unless (g_error_matches (error, SWARM_SECRET_ERROR,
+          SWARM_SECRET_ERROR_INVALID));
+  g_clear_error (&error);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_hello_proof)
 {
-  SwarmSecret *a = secret_new ("hunter2", 1), *b = secret_new ("hunter2", 1);
-  SwarmSecret *wrong = secret_new ("hunter3", 1);
+  SwarmSecret *a = secret_new (STRONG, 1), *b = secret_new (STRONG, 1);
+  SwarmSecret *wrong = secret_new (STRONG_OTHER, 1);
   guint8 exported[SWARM_SECRET_EXPORTER_LEN], other[SWARM_SECRET_EXPORTER_LEN];
   guint8 proof[SWARM_SECRET_PROOF_LEN];
   const gchar *id = "-GP0100-abcdefghijkl", *id2 = "-GP0100-abcdefghijkm";
@@ -236,6 +397,9 @@ secret_suite (void)
   tcase_add_test (tc, test_tampering_detected);
   tcase_add_test (tc, test_malformed_sealed);
   tcase_add_test (tc, test_invalid_secrets);
+  tcase_add_test (tc, test_weak_secrets_refused);
+  tcase_add_test (tc, test_rendezvous_info_hash);
+  tcase_add_test (tc, test_lookup);
   tcase_add_test (tc, test_hello_proof);
   tcase_add_test (tc, test_clear_string);
   return s;

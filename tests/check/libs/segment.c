@@ -582,6 +582,142 @@ GST_START_TEST (test_too_large)
 
 GST_END_TEST;
 
+/* Pushes @buf, expecting success; returns what the segmenter finished. */
+static GPtrArray *
+segmenter_push_ok (SwarmSegmenter * seg, GstBuffer * buf)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      swarm_segmenter_output_free);
+  GError *err = NULL;
+
+  fail_unless (swarm_segmenter_push (seg, buf, out, &err), "%s",
+      err ? err->message : "");
+  gst_buffer_unref (buf);
+  return out;
+}
+
+static void
+assert_segment_holds (SwarmSegmenterOutput * o, GstBuffer * expected)
+{
+  SwarmSegment *segment;
+  GstBuffer *got;
+
+  fail_unless (swarm_segment_verify (o->bytes, signer, NULL));
+  segment = swarm_segment_parse (o->bytes, NULL);
+  fail_unless (segment != NULL);
+  fail_unless_equals_int (segment->buffers->len, 1);
+  got = g_ptr_array_index (segment->buffers, 0);
+  fail_unless_equals_uint64 (gst_buffer_get_size (got),
+      gst_buffer_get_size (expected));
+  {
+    GstMapInfo a, b;
+
+    gst_buffer_map (got, &a, GST_MAP_READ);
+    gst_buffer_map (expected, &b, GST_MAP_READ);
+    fail_unless (memcmp (a.data, b.data, a.size) == 0);
+    gst_buffer_unmap (expected, &b);
+    gst_buffer_unmap (got, &a);
+  }
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (got), GST_BUFFER_PTS (expected));
+  swarm_segment_free (segment);
+}
+
+/* A frame bigger than the cut size travels alone in a segment of its own;
+ * one bigger than any segment is dropped, not fatal, and what follows is
+ * marked DISCONT. */
+GST_START_TEST (test_segmenter_big_frames)
+{
+  SwarmSegmenter *seg = swarm_segmenter_new (signer, GST_SECOND, 0);
+  gsize big_size = 12 * 1000 * 1000;
+  GstBuffer *big = make_buffer (big_size, 3, 10 * GST_MSECOND,
+      GST_CLOCK_TIME_NONE, GST_MSECOND, 0);
+  GPtrArray *out;
+  SwarmSegmenterOutput *o;
+  GError *err = NULL;
+  guint64 seq;
+
+  fail_unless (big_size > SWARM_SEGMENTER_MAX_SIZE);
+  fail_unless (big_size < SWARM_MAX_SEGMENT_SIZE);
+
+  out = segmenter_push_ok (seg, make_buffer (100, 1, 0, GST_CLOCK_TIME_NONE,
+          GST_MSECOND, 0));
+  fail_unless_equals_int (out->len, 0);
+  g_ptr_array_unref (out);
+
+  /* the small segment is cut before the big frame */
+  out = segmenter_push_ok (seg, gst_buffer_ref (big));
+  fail_unless_equals_int (out->len, 1);
+  o = g_ptr_array_index (out, 0);
+  fail_unless_equals_int (o->n_buffers, 1);
+  seq = o->seq;
+  g_ptr_array_unref (out);
+
+  /* and the big frame's segment before the next buffer */
+  out = segmenter_push_ok (seg, make_buffer (100, 2, 20 * GST_MSECOND,
+          GST_CLOCK_TIME_NONE, GST_MSECOND, GST_BUFFER_FLAG_DELTA_UNIT));
+  fail_unless_equals_int (out->len, 1);
+  o = g_ptr_array_index (out, 0);
+  fail_unless_equals_uint64 (o->seq, seq + 1);
+  fail_unless_equals_int (o->n_buffers, 1);
+  fail_unless (o->flags & SWARM_SEGMENT_FLAG_KEYFRAME);
+  fail_unless (g_bytes_get_size (o->bytes) > big_size);
+  assert_segment_holds (o, big);
+  g_ptr_array_unref (out);
+  gst_buffer_unref (big);
+
+  /* over the hard bound: dropped before it is copied; the segment in
+   * progress is still finished and handed out */
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      swarm_segmenter_output_free);
+  big = gst_buffer_new_allocate (NULL, SWARM_MAX_SEGMENT_SIZE + 1, NULL);
+  GST_BUFFER_PTS (big) = 30 * GST_MSECOND;
+  fail_if (swarm_segmenter_push (seg, big, out, &err));
+  fail_unless (g_error_matches (err, SWARM_SEGMENT_ERROR,
+          SWARM_SEGMENT_ERROR_FRAME_TOO_LARGE));
+  g_clear_error (&err);
+  fail_unless_equals_int (out->len, 1);
+  fail_unless_equals_uint64 (((SwarmSegmenterOutput *)
+          g_ptr_array_index (out, 0))->seq, seq + 2);
+  gst_buffer_unref (big);
+  g_ptr_array_set_size (out, 0);
+
+  /* within it, but not with the segment's own metadata and signature */
+  big = gst_buffer_new_allocate (NULL, SWARM_MAX_SEGMENT_SIZE - 8, NULL);
+  gst_buffer_memset (big, 0, 0x5A, SWARM_MAX_SEGMENT_SIZE - 8);
+  fail_if (swarm_segmenter_push (seg, big, out, &err));
+  fail_unless (g_error_matches (err, SWARM_SEGMENT_ERROR,
+          SWARM_SEGMENT_ERROR_FRAME_TOO_LARGE));
+  g_clear_error (&err);
+  fail_unless_equals_int (out->len, 0);
+  gst_buffer_unref (big);
+  g_ptr_array_unref (out);
+
+  /* the stream goes on after a hole: no sequence number lost */
+  out = segmenter_push_ok (seg, make_buffer (100, 4, 50 * GST_MSECOND,
+          GST_CLOCK_TIME_NONE, GST_MSECOND, 0));
+  fail_unless_equals_int (out->len, 0);
+  g_ptr_array_unref (out);
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      swarm_segmenter_output_free);
+  fail_unless (swarm_segmenter_flush (seg, FALSE, out, NULL));
+  fail_unless_equals_int (out->len, 1);
+  o = g_ptr_array_index (out, 0);
+  fail_unless_equals_uint64 (o->seq, seq + 3);
+  fail_unless (o->flags & SWARM_SEGMENT_FLAG_DISCONT);
+  {
+    SwarmSegment *segment = swarm_segment_parse (o->bytes, NULL);
+
+    fail_unless (GST_BUFFER_IS_DISCONT (g_ptr_array_index (segment->buffers,
+                0)));
+    swarm_segment_free (segment);
+  }
+  g_ptr_array_unref (out);
+
+  swarm_segmenter_free (seg);
+}
+
+GST_END_TEST;
+
 static Suite *
 segment_suite (void)
 {
@@ -600,6 +736,7 @@ segment_suite (void)
   tcase_add_test (tc, test_hostile_counts);
   tcase_add_test (tc, test_peek);
   tcase_add_test (tc, test_too_large);
+  tcase_add_test (tc, test_segmenter_big_frames);
   return s;
 }
 

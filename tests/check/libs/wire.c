@@ -171,6 +171,20 @@ make_signal (guint8 kind, guint8 fragment, guint8 fragments, guint16 len)
   return m;
 }
 
+static SwarmMessage
+make_edge (guint64 seq, guint64 epoch_seq)
+{
+  SwarmMessage m = {.type = SWARM_MSG_EDGE };
+
+  m.edge.seq = seq;
+  m.edge.epoch_seq = epoch_seq;
+  m.edge.publish_time_us = G_GINT64_CONSTANT (1733450000123456);
+  m.edge.flags = SWARM_SEGMENT_FLAG_KEYFRAME;
+  for (guint i = 0; i < SWARM_WIRE_SIGNATURE_LEN; i++)
+    m.edge.signature[i] = (guint8) (i * 7 + 3);
+  return m;
+}
+
 /* All valid sample messages, including edge sizes. */
 static GArray *
 all_samples (void)
@@ -185,7 +199,10 @@ all_samples (void)
   ADD (make_have (SWARM_WIRE_MAX_HAVE_BITS));
   ADD (make_request (0, 0));
   ADD (make_request (5, 13));
-  ADD (make_request (0, SWARM_MAX_CHUNKS_PER_SEGMENT));
+  ADD (make_request (0, SWARM_WIRE_MAX_CHUNK_BITS));
+  /* the last window of the largest segment */
+  ADD (make_request (SWARM_MAX_CHUNKS_PER_SEGMENT - SWARM_WIRE_MAX_CHUNK_BITS,
+          SWARM_WIRE_MAX_CHUNK_BITS));
   ADD (make_request (SWARM_MAX_CHUNKS_PER_SEGMENT - 1, 1));
   ADD (make_parity (0, 1, 2, SWARM_CHUNK_SIZE + 1));
   ADD (make_parity (1, 2, 3, 2 * SWARM_CHUNK_SIZE + 10));
@@ -199,7 +216,9 @@ all_samples (void)
           SWARM_MAX_CHUNKS_PER_SEGMENT, SWARM_MAX_SEGMENT_SIZE));
   ADD (make_ack (0, 0));
   ADD (make_ack (100, 17));
-  ADD (make_ack (0, SWARM_MAX_CHUNKS_PER_SEGMENT));
+  ADD (make_ack (0, SWARM_WIRE_MAX_CHUNK_BITS));
+  ADD (make_ack (SWARM_MAX_CHUNKS_PER_SEGMENT - SWARM_WIRE_MAX_CHUNK_BITS,
+          SWARM_WIRE_MAX_CHUNK_BITS));
   ADD (make_simple (SWARM_MSG_ABSENT));
   ADD (make_simple (SWARM_MSG_CANCEL));
   ADD (make_simple (SWARM_MSG_PING));
@@ -210,6 +229,8 @@ all_samples (void)
   ADD (make_pex (SWARM_WIRE_MAX_PEX));
   ADD (make_signal (SWARM_SIGNAL_OFFER, 0, 1, 1));
   ADD (make_signal (SWARM_SIGNAL_ANSWER, 7, 8, SWARM_WIRE_MAX_SIGNAL_PAYLOAD));
+  ADD (make_edge (0, 0));
+  ADD (make_edge (G_MAXUINT64, 1));
 #undef ADD
   return a;
 }
@@ -237,6 +258,20 @@ assert_messages_equal (const SwarmMessage * a, const SwarmMessage * b)
       fail_unless_equals_int (a->hello.has_proof, b->hello.has_proof);
       fail_unless (!a->hello.has_proof || memcmp (a->hello.proof,
               b->hello.proof, SWARM_WIRE_PROOF_LEN) == 0);
+      fail_unless_equals_int (a->hello.has_origin_proof,
+          b->hello.has_origin_proof);
+      fail_unless (!a->hello.has_origin_proof || memcmp
+          (a->hello.origin_proof, b->hello.origin_proof,
+              SWARM_WIRE_SIGNATURE_LEN) == 0);
+      break;
+    case SWARM_MSG_EDGE:
+      fail_unless_equals_uint64 (a->edge.seq, b->edge.seq);
+      fail_unless_equals_uint64 (a->edge.epoch_seq, b->edge.epoch_seq);
+      fail_unless_equals_int64 (a->edge.publish_time_us,
+          b->edge.publish_time_us);
+      fail_unless_equals_int (a->edge.flags, b->edge.flags);
+      fail_unless (memcmp (a->edge.signature, b->edge.signature,
+              SWARM_WIRE_SIGNATURE_LEN) == 0);
       break;
     case SWARM_MSG_HAVE:
       fail_unless_equals_uint64 (a->have.first_seq, b->have.first_seq);
@@ -312,7 +347,10 @@ expected_len (const SwarmMessage * m)
 {
   switch (m->type) {
     case SWARM_MSG_HELLO:
-      return 2 + 32 + 20 + 1 + (m->hello.has_proof ? 32 : 0);
+      return 2 + 32 + 20 + 1 + (m->hello.has_proof ? 32 : 0) +
+          (m->hello.has_origin_proof ? 64 : 0);
+    case SWARM_MSG_EDGE:
+      return 2 + 8 + 8 + 8 + 1 + 64;
     case SWARM_MSG_HAVE:
       return 2 + 8 + 2 + 2 * ((m->have.count + 7) / 8);
     case SWARM_MSG_REQUEST:
@@ -424,7 +462,7 @@ GST_START_TEST (test_round_trip_all_types)
     fail_unless_equals_int (swarm_wire_write (m, buf, len - 1), 0);
   }
   /* every message type covered */
-  fail_unless_equals_int (seen, 0x3FFE);
+  fail_unless_equals_int (seen, 0x7FFE);
   g_array_free (samples, TRUE);
 }
 
@@ -566,13 +604,53 @@ GST_START_TEST (test_trailing_bytes)
 
 GST_END_TEST;
 
+/* HELLO's origin proof (64 bytes) comes alone or after the secret's
+ * proof; EDGE is fixed-size and its epoch cannot start after its newest
+ * segment. */
+GST_START_TEST (test_origin_proof_and_edge)
+{
+  guint8 buf[SWARM_WIRE_MAX_DATAGRAM];
+  SwarmMessage m = make_hello (), out;
+  gsize len;
+
+  for (guint i = 0; i < SWARM_WIRE_SIGNATURE_LEN; i++)
+    m.hello.origin_proof[i] = (guint8) (255 - i);
+  m.hello.has_origin_proof = TRUE;
+  len = write_ok (&m, buf);
+  fail_unless (swarm_wire_parse (buf, len, &out, NULL));
+  fail_if (out.hello.has_proof);
+  assert_messages_equal (&m, &out);
+  m.hello.has_proof = TRUE;
+  len = write_ok (&m, buf);
+  fail_unless_equals_int (len, 2 + 32 + 20 + 1 + 32 + 64);
+  fail_unless (swarm_wire_parse (buf, len, &out, NULL));
+  assert_messages_equal (&m, &out);
+  /* anything but 0, 32, 64 or 96 bytes after the role is refused */
+  for (gsize cut = 1; cut < 96; cut++)
+    if (cut != 32 && cut != 64)
+      assert_parse_error (buf, len - cut, SWARM_WIRE_ERROR_INVALID);
+
+  m = make_edge (10, 11);
+  fail_unless_equals_int (swarm_wire_write (&m, buf, sizeof buf), 0);
+  m = make_edge (11, 10);
+  len = write_ok (&m, buf);
+  assert_parse_error (buf, len - 1, SWARM_WIRE_ERROR_TRUNCATED);
+  buf[len] = 0;
+  assert_parse_error (buf, len + 1, SWARM_WIRE_ERROR_INVALID);
+  /* epoch after newest, as a peer might send it */
+  GST_WRITE_UINT64_BE (buf + 2 + 8, 12);
+  assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_version_and_type)
 {
   guint8 buf[SWARM_WIRE_MAX_DATAGRAM];
   SwarmMessage m = make_simple (SWARM_MSG_PING);
   gsize len = write_ok (&m, buf);
   static const guint8 bad_versions[] = { 0, 2, 0x81, 0xFF };
-  static const guint8 bad_types[] = { 0, 14, 15, 0x7F, 0xFF };
+  static const guint8 bad_types[] = { 0, 15, 16, 0x7F, 0xFF };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_versions); i++) {
     buf[0] = bad_versions[i];
@@ -638,13 +716,15 @@ GST_START_TEST (test_invalid_fields)
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_TRUNCATED);
 
   /* REQUEST: window beyond the largest segment */
-  m = make_request (0, SWARM_MAX_CHUNKS_PER_SEGMENT);
+  m = make_request (SWARM_MAX_CHUNKS_PER_SEGMENT - SWARM_WIRE_MAX_CHUNK_BITS,
+      SWARM_WIRE_MAX_CHUNK_BITS);
   len = write_ok (&m, buf);
   memcpy (orig, buf, len);
-  put16 (buf + 12, SWARM_MAX_CHUNKS_PER_SEGMENT + 1);
+  put16 (buf + 10, SWARM_MAX_CHUNKS_PER_SEGMENT - SWARM_WIRE_MAX_CHUNK_BITS +
+      1);
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
   memcpy (buf, orig, len);
-  put16 (buf + 10, 1);
+  put16 (buf + 12, SWARM_MAX_CHUNKS_PER_SEGMENT + 1);
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
   m = make_request (0, 0);
   len = write_ok (&m, buf);
@@ -654,13 +734,15 @@ GST_START_TEST (test_invalid_fields)
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
 
   /* ACK: same windows (first_chunk at 22, count at 24) */
-  m = make_ack (0, SWARM_MAX_CHUNKS_PER_SEGMENT);
+  m = make_ack (SWARM_MAX_CHUNKS_PER_SEGMENT - SWARM_WIRE_MAX_CHUNK_BITS,
+      SWARM_WIRE_MAX_CHUNK_BITS);
   len = write_ok (&m, buf);
   memcpy (orig, buf, len);
   put16 (buf + 24, SWARM_MAX_CHUNKS_PER_SEGMENT + 1);
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
   memcpy (buf, orig, len);
-  put16 (buf + 22, 8);
+  put16 (buf + 22, SWARM_MAX_CHUNKS_PER_SEGMENT - SWARM_WIRE_MAX_CHUNK_BITS +
+      8);
   assert_parse_error (buf, len, SWARM_WIRE_ERROR_INVALID);
   m = make_ack (0, 0);
   len = write_ok (&m, buf);
@@ -914,6 +996,7 @@ wire_suite (void)
   tcase_add_test (tc, test_truncated_every_length);
   tcase_add_test (tc, test_trailing_bytes);
   tcase_add_test (tc, test_bad_version_and_type);
+  tcase_add_test (tc, test_origin_proof_and_edge);
   tcase_add_test (tc, test_invalid_fields);
   tcase_add_test (tc, test_write_refuses_invalid);
   tcase_add_test (tc, test_bit_helpers);
