@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The whole suite under valgrind memcheck (meson test --setup valgrind, see
+# The suite under valgrind memcheck (meson test --setup valgrind, see
 # tests/check/meson.build): any memory error or definite leak fails a test.
-# Uses ./build (as tools/run-tests.sh does); about 3 minutes on 2 cores.
+# Leaves out the NAT lab, the Python example and the 'crowd' suite (five or
+# more peers in one process, too slow under memcheck for its real-time
+# checks on a busy machine); `--suite crowd` runs those alone.
+# Uses ./build (as tools/run-tests.sh does); about 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh

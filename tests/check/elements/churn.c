@@ -85,7 +85,7 @@ static Suite *
 churn_suite (void)
 {
   Suite *s = suite_create ("churn");
-  TCase *tc = tcase_create ("general");
+  TCase *tc = test_tcase_create ("general");
 
   tcase_set_timeout (tc, 180);
   suite_add_tcase (s, tc);

@@ -767,7 +767,7 @@ static Suite *
 hostile_suite (void)
 {
   Suite *s = suite_create ("hostile");
-  TCase *tc = tcase_create ("attacks");
+  TCase *tc = test_tcase_create ("attacks");
 
   tcase_set_timeout (tc, 90);
   suite_add_tcase (s, tc);

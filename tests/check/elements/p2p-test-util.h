@@ -125,6 +125,31 @@ typedef struct {
   guint pushed;
 } TestOrigin;
 
+/* Origins and viewers still running.  Under CK_FORK=no (valgrind) a failed
+ * assertion leaves the test's pipelines playing: the next test's
+ * GST_END_TEST then waits in gst_task_cleanup_all() for their streaming
+ * threads for ever, and a failure shows as a suite timeout with no message
+ * (CI lost 44 minutes to one).  A checked teardown stops what is left. */
+static GMutex test_live_lock;
+static GList *test_live_origins;
+static GList *test_live_viewers;
+
+static inline void
+test_live_add (GList ** list, gpointer item)
+{
+  g_mutex_lock (&test_live_lock);
+  *list = g_list_prepend (*list, item);
+  g_mutex_unlock (&test_live_lock);
+}
+
+static inline void
+test_live_remove (GList ** list, gpointer item)
+{
+  g_mutex_lock (&test_live_lock);
+  *list = g_list_remove (*list, item);
+  g_mutex_unlock (&test_live_lock);
+}
+
 /* Sleeps until the monotonic time @deadline_us, if it is still ahead.  The
  * clock is read once: between two reads a slow run (memcheck) can pass the
  * deadline, and a negative wait cast to gulong sleeps for ages (a test
@@ -195,6 +220,7 @@ test_origin_start_at (const gchar * address, const gchar * sink_props)
   g_free (prefix);
   gst_message_unref (msg);
   o->pusher = g_thread_new ("test-pusher", test_origin_push, o);
+  test_live_add (&test_live_origins, o);
   return o;
 }
 
@@ -218,6 +244,7 @@ test_origin_stop_pushing (TestOrigin * o)
 static inline void
 test_origin_stop (TestOrigin * o)
 {
+  test_live_remove (&test_live_origins, o);
   test_origin_stop_pushing (o);
   gst_element_set_state (o->pipeline, GST_STATE_NULL);
   gst_object_unref (o->appsrc);
@@ -275,6 +302,7 @@ test_viewer_start (const gchar * uri, const gchar * props)
   callbacks.new_sample = test_viewer_new_sample;
   gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, v, NULL);
   gst_object_unref (sink);
+  test_live_add (&test_live_viewers, v);
   fail_unless (gst_element_set_state (v->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
   return v;
@@ -335,6 +363,7 @@ test_stat_u64 (const GstStructure * s, const gchar * field)
 static inline void
 test_viewer_stop (TestViewer * v)
 {
+  test_live_remove (&test_live_viewers, v);
   gst_element_set_state (v->pipeline, GST_STATE_NULL);
   gst_object_unref (v->src);
   gst_object_unref (v->pipeline);
@@ -455,6 +484,44 @@ test_viewer_verify (TestViewer * v)
   }
   g_mutex_unlock (&v->lock);
   return checked;
+}
+
+/* Checked teardown: stops the origins and viewers a failed test left
+ * running (see test_live_origins).  They are not freed: the test that
+ * failed may still hold them, and the process exits after the suite. */
+static inline void
+test_stop_leftovers (void)
+{
+  GList *origins, *viewers, *l;
+
+  g_mutex_lock (&test_live_lock);
+  origins = test_live_origins;
+  viewers = test_live_viewers;
+  test_live_origins = test_live_viewers = NULL;
+  g_mutex_unlock (&test_live_lock);
+  for (l = viewers; l; l = l->next)
+    gst_element_set_state (((TestViewer *) l->data)->pipeline,
+        GST_STATE_NULL);
+  for (l = origins; l; l = l->next) {
+    test_origin_stop_pushing (l->data);
+    gst_element_set_state (((TestOrigin *) l->data)->pipeline,
+        GST_STATE_NULL);
+  }
+  if (origins || viewers)
+    g_printerr ("stopped %u origins and %u viewers a failed test left "
+        "running\n", g_list_length (origins), g_list_length (viewers));
+  g_list_free (origins);
+  g_list_free (viewers);
+}
+
+/* tcase_create() with test_stop_leftovers() as its checked teardown */
+static inline TCase *
+test_tcase_create (const gchar * name)
+{
+  TCase *tc = tcase_create (name);
+
+  tcase_add_checked_fixture (tc, NULL, test_stop_leftovers);
+  return tc;
 }
 
 /* gst_check_run_suite(), except after a failure: with CK_FORK=no

@@ -422,7 +422,7 @@ static Suite *
 p2psink_suite (void)
 {
   Suite *s = suite_create ("p2psink");
-  TCase *tc = tcase_create ("general");
+  TCase *tc = test_tcase_create ("general");
 
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);

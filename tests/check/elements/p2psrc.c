@@ -851,7 +851,7 @@ static Suite *
 p2psrc_suite (void)
 {
   Suite *s = suite_create ("p2psrc");
-  TCase *tc = tcase_create ("general");
+  TCase *tc = test_tcase_create ("general");
 
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);

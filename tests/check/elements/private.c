@@ -765,7 +765,7 @@ static Suite *
 private_suite (void)
 {
   Suite *s = suite_create ("private");
-  TCase *tc = tcase_create ("general");
+  TCase *tc = test_tcase_create ("general");
 
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);

@@ -257,7 +257,7 @@ static Suite *
 swarm_suite (void)
 {
   Suite *s = suite_create ("swarm");
-  TCase *tc = tcase_create ("general");
+  TCase *tc = test_tcase_create ("general");
 
   tcase_set_timeout (tc, 240);
   suite_add_tcase (s, tc);
