@@ -3,7 +3,7 @@
 
     bench-arrivals.py LOGDIR [--skip-s SECONDS]
 
-LOGDIR is a p2p-bench --logs directory from a run with GST_DEBUG swarm:5
+LOGDIR is a p2p-bench --logs directory from a run with GST_DEBUG swarm*:5
 (each received segment logs a "segment N done from …" line).  Per viewer,
 and for all of them together: segments received, the share pushed (not asked
 for), the share taken straight from the origin, the share that needed

@@ -157,7 +157,7 @@ def main():
     env = dict(os.environ)
     # and the swarm library's INFO lines, shown for a viewer that never
     # played
-    env["GST_DEBUG"] = env.get("GST_DEBUG", "*:1") + ",swarm:4,p2psrc:6"
+    env["GST_DEBUG"] = env.get("GST_DEBUG", "*:1") + ",swarm*:4,p2psrc:6"
     proc = subprocess.Popen(cmd, env=env)
     rc = proc.wait(timeout=150)
     if lab and rc == 77:

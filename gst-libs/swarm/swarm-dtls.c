@@ -24,7 +24,7 @@
 #include "swarm-wire.h"
 #include "swarm-private.h"
 
-#define GST_CAT_DEFAULT swarm_debug
+#define GST_CAT_DEFAULT swarm_dtls_debug
 
 /* Exactly what a link can use, nothing offered that could never be
  * chosen: DTLS 1.2; both ends hold a self-signed ECDSA P-256 certificate

@@ -21,7 +21,7 @@
 #include "swarm-wire.h"
 #include "swarm-private.h"
 
-#define GST_CAT_DEFAULT swarm_debug
+#define GST_CAT_DEFAULT swarm_link_debug
 
 G_DEFINE_QUARK (swarm-link-error-quark, swarm_link_error)
 

@@ -8,7 +8,7 @@
 #include "swarm-edge.h"
 #include "swarm-private.h"
 
-#define GST_CAT_DEFAULT swarm_debug
+#define GST_CAT_DEFAULT swarm_peer_debug
 
 /* A segment (or some of its chunks) queued for upload to this partner. */
 typedef struct {

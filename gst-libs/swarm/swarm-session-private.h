@@ -1,7 +1,18 @@
-/* The session's insides, shared by the files that make it up:
- * swarm-session.c (segments, transfers, scheduling, partners, PEX,
- * housekeeping, lifecycle, playout) and swarm-session-tracker.c
- * (announces, offers and answers through trackers).  Not installed.
+/* The session's insides, shared by the files that make it up, each with
+ * one job:
+ *
+ *   swarm-session.c           the GObject, lifecycle, the network thread,
+ *                             partners coming and going, housekeeping
+ *   swarm-session-announce.c  publishing; HAVE and the signed live edge
+ *   swarm-session-transfer.c  chunks in, reassembly, loss repair, verify
+ *   swarm-session-fetch.c     what to ask of whom, retries, upload pump
+ *   swarm-session-bans.c      bans by id and strikes by address
+ *   swarm-session-pex.c       PEX, relayed and sealed descriptions
+ *   swarm-session-stats.c     per-partner figures and the stats structure
+ *   swarm-session-playout.c   the viewer element's side: join, waits
+ *   swarm-session-tracker.c   announces, offers and answers via trackers
+ *
+ * Not installed.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
@@ -334,16 +345,72 @@ struct _SwarmSession {
 
 /* defined in swarm-session.c */
 gchar *random_id20 (void);
+gboolean peer_entry_is_ready (PeerEntry * e);
 guint session_count_partners (SwarmSession * s);
+PeerEntry *session_find_partner (SwarmSession * s, const gchar * remote_id,
+    PeerEntry * except);
 PeerEntry *session_find_linked (SwarmSession * s, const gchar * remote_id,
     PeerEntry * except);
 guint session_seek_target (SwarmSession * s);
+void session_fail (SwarmSession * s, gint code, gchar * message);
 void session_warn (SwarmSession * s, const GError * error);
+void on_peer_ready (SwarmPeer * p, gpointer user_data);
+PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);
+
+/* defined in swarm-session-announce.c */
+void session_note_known (SwarmSession * s, guint64 seq, gboolean keyframe);
+SwarmEdgeSeqVerdict session_check_seq (SwarmSession * s, guint64 seq);
+void session_send_edge (SwarmSession * s, PeerEntry * e);
+void session_announce_segment (SwarmSession * s, guint64 seq,
+    SwarmSegmentFlags flags);
+void session_push_to_children (SwarmSession * s, guint64 seq, PeerEntry * from);
+void on_peer_have (SwarmPeer * p, guint64 seq, gboolean keyframe,
+    gpointer user_data);
+void on_peer_edge (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
+
+/* defined in swarm-session-transfer.c */
+Transfer *session_add_transfer (SwarmSession * s, guint64 seq,
+    PeerEntry * source);
+void transfer_free (Transfer * t);
+void on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
+void transfer_detach (Transfer * t);
+void on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data);
+void transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e);
+
+/* defined in swarm-session-bans.c */
 gboolean session_is_banned (SwarmSession * s, const gchar * id);
 gboolean session_address_is_banned (SwarmSession * s, SwarmPeer * p);
+void session_ban (SwarmSession * s, const gchar * id, SwarmPeer * p);
+void session_prune (SwarmSession * s, gint64 now);
+void session_ban_contributors (SwarmSession * s, Transfer * t);
+
+/* defined in swarm-session-fetch.c */
+void session_retry_transfers (SwarmSession * s, gint64 now);
+void session_schedule (SwarmSession * s);
+void session_request_schedule (SwarmSession * s);
+gboolean schedule_from_any_thread (gpointer data);
+void on_peer_upload (SwarmPeer * p, gpointer user_data);
+
+/* defined in swarm-session-pex.c */
+gchar *session_outgoing_description (SwarmSession * s, const gchar * sdp);
 gchar *session_incoming_description (SwarmSession * s, const gchar * peer_id,
     const gchar * text);
-PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);
+gboolean session_relay_description (SwarmSession * s, PeerEntry * e,
+    const gchar * sdp);
+void session_send_pex (SwarmSession * s);
+void on_peer_pex (SwarmPeer * p, const guint8 * ids, guint count,
+    gpointer user_data);
+void session_maybe_pex_offer (SwarmSession * s, gint64 now);
+void on_peer_signal (SwarmPeer * p, const SwarmMessage * msg,
+    gpointer user_data);
+
+/* defined in swarm-session-stats.c */
+GstStructure *peer_entry_describe (PeerEntry * e, gint64 now);
+void session_refresh_peer_stats (SwarmSession * s);
+gboolean stats_cb (gpointer data);
+
+/* defined in swarm-session-playout.c */
+void session_check_join (SwarmSession * s, gint64 now);
 
 /* defined in swarm-session-tracker.c */
 void session_maybe_offer (SwarmSession * s);

@@ -11,7 +11,7 @@
 
 #include "swarm-session-private.h"
 
-#define GST_CAT_DEFAULT swarm_debug
+#define GST_CAT_DEFAULT swarm_tracker_debug
 
 /* ---- tracker ---------------------------------------------------------- */
 

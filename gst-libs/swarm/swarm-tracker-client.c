@@ -19,7 +19,7 @@
 #include "swarm-private.h"
 #include "swarm-tracker-message.h"
 
-#define GST_CAT_DEFAULT swarm_debug
+#define GST_CAT_DEFAULT swarm_tracker_debug
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 8000

@@ -31,7 +31,7 @@
 #include "swarm-guard-stream.h"
 #include "swarm-ws-scan.h"
 
-#define GST_CAT_DEFAULT swarm_debug
+#define GST_CAT_DEFAULT swarm_tracker_debug
 
 /* The interval both reference trackers announce. */
 #define ANNOUNCE_INTERVAL_S 120

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Fetching: which segment to ask of which partner (the scheduler glue),
+ * retries of stalled transfers, and the upload pump.
+ * Part of the session: see swarm-session.c for the whole.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "swarm-session-private.h"
+
+#define GST_CAT_DEFAULT swarm_session_debug
+
+/* A transfer that made no progress for a while is taken from its partner
+ * (marked slow for a moment) and handed back to the scheduler, keeping the
+ * chunks it already has. */
+void
+session_retry_transfers (SwarmSession * s, gint64 now)
+{
+  GHashTableIter it;
+  gpointer value;
+  guint64 playout;
+  gboolean playout_set;
+
+  g_mutex_lock (&s->lock);
+  playout = s->playout_seq;
+  playout_set = s->playout_set;
+  g_mutex_unlock (&s->lock);
+
+  g_hash_table_iter_init (&it, s->transfers);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    Transfer *t = value;
+    gint64 rtt, repair_after;
+
+    if (playout_set && t->seq < playout) {
+      /* played past: its source stops sending it */
+      if (t->source)
+        swarm_peer_cancel (t->source->peer, t->seq);
+      transfer_detach (t);
+      g_hash_table_iter_remove (&it);
+      continue;
+    }
+    if (!t->source)
+      continue;
+    /* lost requests, tails and repairs are asked again after this */
+    rtt = swarm_peer_get_rtt_us (t->source->peer);
+    repair_after = rtt ? 2 * rtt + TAIL_STALL_MARGIN_US : STALL_MIN_US;
+    if (t->n_got == 0 && !t->request_resent) {
+      /* Not one chunk a round trip after asking: on a lossy path the
+       * REQUEST itself is the likeliest loss (about as often as the path
+       * loses any packet), and waiting out the stall timeout for it would
+       * cost the segment its deadline.  Ask the same partner once more;
+       * one still busy with its queue ignores the repeat. */
+      if (rtt && now - t->last_progress_us >= repair_after) {
+        t->request_resent = TRUE;
+        swarm_peer_request (t->source->peer, t->seq, 0, 0, NULL);
+        g_mutex_lock (&s->lock);
+        s->requests_resent++;
+        g_mutex_unlock (&s->lock);
+        continue;
+      }
+    }
+    if (t->n_got > 0 && t->tail_repairs < TAIL_REPAIRS) {
+      /* the source is sending this one: chunks at its end, or repairs,
+       * were lost; asked again while the source keeps sending us data */
+      if (now - t->last_progress_us < repair_after)
+        continue;
+      if (now - t->source->last_data_us < STALL_MIN_US) {
+        PeerEntry *e = t->source;
+
+        t->tail_repairs++;
+        transfer_detach (t);
+        transfer_request (s, t, e);
+        g_mutex_lock (&s->lock);
+        s->chunks_repaired += t->chunk_count - t->n_got;
+        g_mutex_unlock (&s->lock);
+        continue;
+      }
+    }
+    if (now - t->last_progress_us < MAX (STALL_MIN_US, 4 * rtt))
+      continue;
+    GST_DEBUG ("transfer of %" G_GUINT64_FORMAT " from %s stalled at %u/%u",
+        t->seq, swarm_peer_get_remote_id (t->source->peer), t->n_got,
+        t->chunk_count);
+    t->source->slow_until_us = now + SLOW_PENALTY_US;
+    /* someone else is asked: this one stops, or both would send it */
+    swarm_peer_cancel (t->source->peer, t->seq);
+    transfer_detach (t);
+    /* nobody asked for a push: what it left is not worth its memory */
+    if (t->pushed)
+      g_hash_table_iter_remove (&it);
+  }
+}
+
+static gboolean
+sched_peer_has (gconstpointer peer, guint64 seq)
+{
+  return swarm_peer_has ((SwarmPeer *) peer, seq);
+}
+
+void
+session_schedule (SwarmSession * s)
+{
+  GArray *wanted, *peers, *requests, *entries;
+  guint64 from, to, seq;
+  gboolean have_range;
+  SwarmSchedView view;
+  guint i, n_urgent = 0;
+  gint64 now = g_get_monotonic_time ();
+
+  if (s->role != SWARM_SESSION_VIEWER)
+    return;
+  g_mutex_lock (&s->lock);
+  have_range = s->playout_set && s->newest_valid
+      && s->newest_seq >= s->playout_seq;
+  from = s->playout_seq;
+  to = s->newest_seq;
+  g_mutex_unlock (&s->lock);
+  if (!have_range)
+    return;
+  to = MIN (to, from + LOOKAHEAD_SEGMENTS - 1);
+
+  wanted = g_array_new (FALSE, FALSE, sizeof (guint64));
+  for (seq = from; seq <= to; seq++) {
+    Transfer *t = g_hash_table_lookup (s->transfers, &seq);
+    if (!swarm_store_has (s->store, seq) && (!t || !t->source)) {
+      g_array_append_val (wanted, seq);
+      if (seq < from + URGENT_SEGMENTS)
+        n_urgent++;
+    }
+  }
+
+  peers = g_array_new (FALSE, TRUE, sizeof (SwarmSchedPeer));
+  entries = g_array_new (FALSE, FALSE, sizeof (PeerEntry *));
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    SwarmSchedPeer sp = { 0 };
+
+    if (!peer_entry_is_ready (e))
+      continue;
+    sp.is_origin =
+        swarm_peer_get_remote_role (e->peer) == SWARM_PEER_ROLE_ORIGIN;
+    sp.in_flight = swarm_peer_get_in_flight (e->peer);
+    sp.max_in_flight = MAX_IN_FLIGHT_PER_PEER;
+    sp.rtt_us = swarm_peer_get_rtt_us (e->peer);
+    sp.rate_bps = e->rate_in_bps;
+    sp.slow = e->slow_until_us > now;
+    sp.has = sched_peer_has;
+    sp.peer = e->peer;
+    g_array_append_val (peers, sp);
+    g_array_append_val (entries, e);
+  }
+
+  requests = g_array_new (FALSE, FALSE, sizeof (SwarmSchedRequest));
+  if (wanted->len > 0 && peers->len > 0) {
+    view.wanted = (const guint64 *) wanted->data;
+    view.n_wanted = wanted->len;
+    view.n_urgent = n_urgent;
+    view.segment_bytes = s->segment_bytes_avg;
+    view.peers = (const SwarmSchedPeer *) peers->data;
+    view.n_peers = peers->len;
+    s->scheduler_class->schedule (s->scheduler, &view, requests);
+  }
+
+  for (i = 0; i < requests->len; i++) {
+    SwarmSchedRequest *r = &g_array_index (requests, SwarmSchedRequest, i);
+    PeerEntry *e;
+    Transfer *t;
+
+    if (r->peer_index >= entries->len)
+      continue;
+    e = g_array_index (entries, PeerEntry *, r->peer_index);
+    t = g_hash_table_lookup (s->transfers, &r->seq);
+    if (t && t->source)
+      continue;
+    if (!t)
+      t = session_add_transfer (s, r->seq, NULL);
+    transfer_request (s, t, e);
+  }
+
+  g_array_unref (requests);
+  g_array_unref (entries);
+  g_array_unref (peers);
+  g_array_unref (wanted);
+}
+
+static gboolean
+schedule_cb (gpointer data)
+{
+  SwarmSession *s = data;
+
+  g_clear_pointer (&s->schedule_source, g_source_unref);
+  session_schedule (s);
+  return G_SOURCE_REMOVE;
+}
+
+/* Coalesces many triggers (HAVEs, completions) into one pass.  Network
+ * thread only. */
+void
+session_request_schedule (SwarmSession * s)
+{
+  if (s->schedule_source || !s->running)
+    return;
+  s->schedule_source = g_idle_source_new ();
+  g_source_set_priority (s->schedule_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (s->schedule_source, schedule_cb, s, NULL);
+  g_source_attach (s->schedule_source, s->context);
+}
+
+gboolean
+schedule_from_any_thread (gpointer data)
+{
+  session_request_schedule (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+pump_cb (gpointer data)
+{
+  SwarmSession *s = data;
+  gint64 now = g_get_monotonic_time ();
+  gboolean more = FALSE;
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    if (peer_entry_is_ready (e))
+      more |= swarm_peer_pump (e->peer, s->upload_limiter, now);
+  }
+  if (!more) {
+    g_clear_pointer (&s->pump_source, g_source_unref);
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+on_peer_upload (SwarmPeer * p, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+
+  if (s->pump_source)
+    return;
+  /* Send what the window allows right away; pace the rest. */
+  if (!swarm_peer_pump (p, s->upload_limiter, g_get_monotonic_time ()))
+    return;
+  s->pump_source = g_timeout_source_new (PUMP_MS);
+  g_source_set_callback (s->pump_source, pump_cb, s, NULL);
+  g_source_attach (s->pump_source, s->context);
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Reaching peers through partners: PEX lists, descriptions relayed over
+ * a partner link (SIGNAL), and the sealing of descriptions in a private
+ * swarm.
+ * Part of the session: see swarm-session.c for the whole.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "swarm-session-private.h"
+
+#define GST_CAT_DEFAULT swarm_session_debug
+
+/* What we signal for a local description: sealed in a private swarm, so
+ * trackers and relays see neither addresses nor fingerprints. */
+gchar *
+session_outgoing_description (SwarmSession * s, const gchar * sdp)
+{
+  return s->secret ? swarm_secret_seal (s->secret, sdp) : g_strdup (sdp);
+}
+
+static void
+session_note_refused (SwarmSession * s, gboolean counted)
+{
+  s->private_hints++;
+  if (!counted)
+    return;
+  g_mutex_lock (&s->lock);
+  s->descriptions_refused++;
+  g_mutex_unlock (&s->lock);
+}
+
+/* The usable description in what @peer_id signalled, or NULL if it does
+ * not fit our secret (or its absence). */
+gchar *
+session_incoming_description (SwarmSession * s, const gchar * peer_id,
+    const gchar * text)
+{
+  GError *error = NULL;
+  gchar *sdp;
+
+  if (swarm_secret_is_refusal (text)) {
+    GST_INFO ("%s refused our description: the swarm is private and %s",
+        peer_id, s->secret ? "our secret is not its" : "we have no secret");
+    session_note_refused (s, FALSE);
+    return NULL;
+  }
+  if (!s->secret) {
+    if (!swarm_secret_is_sealed (text))
+      return g_strdup (text);
+    GST_INFO ("%s sent a sealed description: the swarm is private", peer_id);
+    session_note_refused (s, TRUE);
+    return NULL;
+  }
+  sdp = swarm_secret_open (s->secret, text, &error);
+  if (!sdp) {
+    GST_INFO ("description from %s refused: %s", peer_id, error->message);
+    g_error_free (error);
+    session_note_refused (s, TRUE);
+  }
+  return sdp;
+}
+
+static PeerEntry *
+session_find_ready_partner (SwarmSession * s, const gchar * id)
+{
+  PeerEntry *e = session_find_partner (s, id, NULL);
+  return e && peer_entry_is_ready (e) ? e : NULL;
+}
+
+typedef struct {
+  SwarmPeer *via;
+} RelaySend;
+
+static void
+relay_send_one (const SwarmMessage * msg, gpointer user_data)
+{
+  RelaySend *rs = user_data;
+  swarm_peer_send_message (rs->via, msg);
+}
+
+/* Sends our offer or answer to the entry's peer through its relay. */
+gboolean
+session_relay_description (SwarmSession * s, PeerEntry * e, const gchar * sdp)
+{
+  PeerEntry *relay = session_find_ready_partner (s, e->relay_id);
+  const gchar *to = swarm_peer_get_remote_id (e->peer);
+  RelaySend rs;
+
+  if (!relay || !to)
+    return FALSE;
+  rs.via = relay->peer;
+  return swarm_relay_split (to, s->local.peer_id,
+      swarm_peer_get_offer_id (e->peer),
+      swarm_peer_get_link_role (e->peer) == SWARM_LINK_OFFERER ?
+      SWARM_SIGNAL_OFFER : SWARM_SIGNAL_ANSWER, sdp, relay_send_one, &rs);
+}
+
+/* Tells every partner who else we are connected to. */
+void
+session_send_pex (SwarmSession * s)
+{
+  guint i, j;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *to = g_ptr_array_index (s->peers, i);
+    guint8 ids[SWARM_WIRE_MAX_PEX * SWARM_WIRE_PEER_ID_LEN];
+    SwarmMessage msg = {.type = SWARM_MSG_PEX };
+    guint n = 0;
+
+    if (!peer_entry_is_ready (to))
+      continue;
+    for (j = 0; j < s->peers->len && n < SWARM_WIRE_MAX_PEX; j++) {
+      PeerEntry *e = g_ptr_array_index (s->peers, j);
+      if (e == to || !peer_entry_is_ready (e))
+        continue;
+      memcpy (ids + n * SWARM_WIRE_PEER_ID_LEN,
+          swarm_peer_get_remote_id (e->peer), SWARM_WIRE_PEER_ID_LEN);
+      n++;
+    }
+    msg.pex.count = n;
+    msg.pex.ids = n ? ids : NULL;
+    swarm_peer_send_message (to->peer, &msg);
+  }
+}
+
+void
+on_peer_pex (SwarmPeer * p, const guint8 * ids, guint count,
+    gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  guint i;
+
+  g_clear_pointer (&e->pex_ids, g_ptr_array_unref);
+  e->pex_ids = g_ptr_array_new_with_free_func (g_free);
+  for (i = 0; i < count; i++)
+    g_ptr_array_add (e->pex_ids, g_strndup ((const gchar *) ids +
+            i * SWARM_WIRE_PEER_ID_LEN, SWARM_WIRE_PEER_ID_LEN));
+}
+
+/* A viewer short of partners offers a link to a peer one of its partners
+ * knows, through that partner: the swarm heals even with every tracker
+ * down.  One such offer at a time. */
+void
+session_maybe_pex_offer (SwarmSession * s, gint64 now)
+{
+  PeerEntry *relay = NULL, *e;
+  const gchar *target = NULL;
+  gint64 *tried;
+  gchar *offer_id;
+  GError *error = NULL;
+  guint i, j;
+
+  if (s->role != SWARM_SESSION_VIEWER
+      || now - s->last_pex_offer_us < PEX_OFFER_INTERVAL_US
+      || session_count_partners (s) >= session_seek_target (s))
+    return;
+  for (i = 0; i < s->peers->len; i++) {
+    e = g_ptr_array_index (s->peers, i);
+    if (!e->dead && e->relay_id && !e->has_remote
+        && swarm_peer_get_link_role (e->peer) == SWARM_LINK_OFFERER)
+      return;                   /* one in progress */
+  }
+  for (i = 0; i < s->peers->len && !target; i++) {
+    PeerEntry *r = g_ptr_array_index (s->peers, i);
+
+    if (!peer_entry_is_ready (r) || !r->pex_ids)
+      continue;
+    for (j = 0; j < r->pex_ids->len && !target; j++) {
+      const gchar *id = g_ptr_array_index (r->pex_ids, j);
+
+      if (g_str_equal (id, s->local.peer_id) || session_find_partner (s, id,
+              NULL) || session_is_banned (s, id))
+        continue;
+      tried = g_hash_table_lookup (s->pex_tried, id);
+      if (tried && now - *tried < PEX_RETRY_US)
+        continue;
+      target = id;
+      relay = r;
+    }
+  }
+  if (!target)
+    return;
+
+  s->last_pex_offer_us = now;
+  tried = g_new (gint64, 1);
+  *tried = now;
+  g_hash_table_insert (s->pex_tried, g_strdup (target), tried);
+
+  e = session_add_peer (s, SWARM_LINK_OFFERER);
+  offer_id = random_id20 ();
+  swarm_peer_set_offer_id (e->peer, offer_id);
+  g_free (offer_id);
+  swarm_peer_set_remote_id (e->peer, target);
+  e->relay_id = g_strdup (swarm_peer_get_remote_id (relay->peer));
+  GST_DEBUG ("offering a link to %s through %s", target, e->relay_id);
+  if (!swarm_peer_start (e->peer, &error)) {
+    GST_INFO ("could not start a PEX offer: %s", error->message);
+    g_error_free (error);
+    e->dead = TRUE;
+  }
+}
+
+void
+on_peer_signal (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  gchar to[SWARM_WIRE_PEER_ID_LEN + 1], from[SWARM_WIRE_PEER_ID_LEN + 1];
+  gchar offer_id[SWARM_WIRE_PEER_ID_LEN + 1];
+  gchar *text;
+
+  gint64 now = g_get_monotonic_time ();
+
+  if (swarm_rate_limiter_take (e->signal_budget, now, 1) == 0) {
+    g_mutex_lock (&s->lock);
+    s->signals_dropped++;
+    g_mutex_unlock (&s->lock);
+    swarm_peer_note_junk (p, "flood of SIGNAL");
+    return;
+  }
+  if (swarm_rate_limiter_take (s->signal_budget, now, 1) == 0) {
+    g_mutex_lock (&s->lock);
+    s->signals_dropped++;
+    g_mutex_unlock (&s->lock);
+    return;
+  }
+  memcpy (to, msg->signal.to, SWARM_WIRE_PEER_ID_LEN);
+  to[SWARM_WIRE_PEER_ID_LEN] = '\0';
+  if (!g_str_equal (to, s->local.peer_id)) {
+    /* one hop only: pass it on if the recipient is our partner, and only
+     * what the sender itself says (no speaking for others) */
+    PeerEntry *next = session_find_ready_partner (s, to);
+    if (!swarm_peer_get_remote_id (p) || memcmp (msg->signal.from,
+            swarm_peer_get_remote_id (p), SWARM_WIRE_PEER_ID_LEN) != 0) {
+      swarm_peer_note_junk (p, "relays a SIGNAL it did not write");
+      return;
+    }
+    if (next && next != e)
+      swarm_peer_send_message (next->peer, msg);
+    return;
+  }
+  text = swarm_relay_assembler_add (s->relay_assembler, msg,
+      g_get_monotonic_time ());
+  if (!text)
+    return;
+  memcpy (from, msg->signal.from, SWARM_WIRE_PEER_ID_LEN);
+  from[SWARM_WIRE_PEER_ID_LEN] = '\0';
+  memcpy (offer_id, msg->signal.offer_id, SWARM_WIRE_PEER_ID_LEN);
+  offer_id[SWARM_WIRE_PEER_ID_LEN] = '\0';
+  if (msg->signal.kind == SWARM_SIGNAL_OFFER)
+    session_accept_offer (s, NULL, swarm_peer_get_remote_id (p), from,
+        offer_id, text);
+  else
+    session_apply_answer (s, from, offer_id, text);
+  g_free (text);
+}
