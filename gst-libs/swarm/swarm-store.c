@@ -96,7 +96,7 @@ swarm_store_add (SwarmStore * store, guint64 seq, SwarmSegmentFlags flags,
   key = g_new (guint64, 1);
   *key = seq;
   g_hash_table_insert (store->entries, key, e);
-  /* Segments mostly arrive in order: insert from the tail. */
+  /* kept sorted for eviction: a walk of at most max_segments entries */
   g_queue_insert_sorted (&store->order, key, compare_seq, NULL);
   store->n_bytes += g_bytes_get_size (bytes);
   store_evict_locked (store);
