@@ -520,8 +520,8 @@ check_viewer:
       hostile_attack_name (c->attack), stats);
   fail_unless (test_stat_u64 (stats, "segments-played") >= 20);
   fail_unless (gst_structure_get_double (stats, "continuity", &continuity));
-  fail_unless (continuity >= 0.9, "%s: continuity %.2f",
-      hostile_attack_name (c->attack), continuity);
+  fail_unless (continuity >= test_quality_floor (0.9),
+      "%s: continuity %.2f", hostile_attack_name (c->attack), continuity);
   fail_unless (test_stat_u64 (stats, "transfer-bytes-peak") <=
       TRANSFER_BYTES_MAX);
   fail_unless (test_stat_u64 (stats, "transfer-bytes") <= TRANSFER_BYTES_MAX);

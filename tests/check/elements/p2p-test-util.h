@@ -33,6 +33,19 @@ test_time_scale (void)
 
 #define TEST_MS(ms) ((guint) (ms) * test_time_scale ())
 
+/* A floor on playout quality (continuity) that a run in real time must
+ * meet.  Under memcheck (time scale > 1) every peer runs 20-50 times
+ * slower while the stream keeps its pace, so segments come late for reasons
+ * that are not the code's: there the floor is halved, still failing a
+ * viewer that stopped playing, and the run is about memory errors.  (CI saw
+ * 0.61 once for a hostile replay case that holds 0.9 natively and under
+ * ASan.) */
+static inline gdouble
+test_quality_floor (gdouble native)
+{
+  return test_time_scale () > 1 ? native / 2 : native;
+}
+
 /* A test may give some buffers of the stream a size of their own (big
  * frames): a size, or 0 for the usual one. */
 static gsize (*test_buffer_size_override) (guint i);
