@@ -126,6 +126,46 @@ test_wait_message (GstElement * pipeline, GstMessageType types,
   return msg;
 }
 
+/* Starts @desc (which must fail to start) and checks the bus: one WARNING
+ * per entry of @expected (each naming a property, the value set and the
+ * value used, in that order of appearance), then the ERROR. */
+static inline void
+test_expect_setting_warnings (const gchar * desc,
+    const gchar * const *expected)
+{
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  GstMessage *msg;
+  guint n = 0;
+
+  fail_unless (pipeline != NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (;;) {
+    GError *err = NULL;
+    gchar *dbg = NULL;
+
+    msg = test_wait_message (pipeline, GST_MESSAGE_WARNING |
+        GST_MESSAGE_ERROR, NULL, TEST_MS (10000));
+    fail_unless (msg != NULL, "no warning nor error");
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      gst_message_unref (msg);
+      break;
+    }
+    gst_message_parse_warning (msg, &err, &dbg);
+    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+            GST_RESOURCE_ERROR_SETTINGS), "%s", err->message);
+    fail_unless (expected[n] != NULL, "unexpected warning: %s", err->message);
+    fail_unless (strstr (err->message, expected[n]) != NULL,
+        "warning \"%s\", expected \"%s\"", err->message, expected[n]);
+    n++;
+    g_clear_error (&err);
+    g_free (dbg);
+    gst_message_unref (msg);
+  }
+  fail_unless (expected[n] == NULL, "no warning \"%s\"", expected[n]);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+}
+
 /* ---- origin --------------------------------------------------------- */
 
 typedef struct {
