@@ -407,7 +407,9 @@ dtls_arm_timer (SwarmDtls * dtls)
 
   dtls_stop_timer (dtls);
   /* Wake up at least once a few ms later so a just-expired timeout still
-   * moves the handshake forward. */
+   * moves the handshake forward.  GnuTLS counts its retransmission time on
+   * the real clock, so this timer is real too (not the swarm's clock): DTLS
+   * runs only over the real network; the in-memory link has none. */
   dtls->timer = g_timeout_source_new (MAX (ms, 1));
   g_source_set_callback (dtls->timer, dtls_on_timer, dtls, NULL);
   g_source_attach (dtls->timer, dtls->context);

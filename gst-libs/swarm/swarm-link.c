@@ -1,749 +1,48 @@
-/* A link to one peer: an unreliable libnice agent with DTLS on top.
- *
- * Everything runs on the link's context.  libnice may emit its signals on
- * whichever thread made the call that caused them, and sometimes from
- * inside our own calls into it, so its signal handlers only post an event
- * to the context; the event holds a weak handle, not the link, so a link
- * that was closed or dropped meanwhile simply ignores it.
- *
+/* The link interface: what the swarm calls, dispatched to the
+ * implementation the link was made by (see swarm-link-private.h).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
-#include <string.h>
-#include <sys/socket.h>
-#include <agent.h>
-#include <interfaces.h>
-
-#include "swarm-link.h"
-#include "swarm-sdp.h"
-#include "swarm-wire.h"
-#include "swarm-private.h"
-
-#define GST_CAT_DEFAULT swarm_link_debug
+#include "swarm-link-private.h"
 
 G_DEFINE_QUARK (swarm-link-error-quark, swarm_link_error)
-
-#define DEFAULT_CONNECT_TIMEOUT_MS 10000
-
-/* Socket buffers on the selected socket: on loopback every loss measured
- * was receive-buffer overflow, and 4 MB took it to zero. */
-#define SOCKET_BUFFER_SIZE (4 * 1024 * 1024)
-
-/* Records collected between begin_batch and end_batch; a full batch is
- * flushed early.  A slot holds one DTLS record of a full datagram. */
-#define BATCH_MAX 64
-#define BATCH_SLOT_SIZE (SWARM_WIRE_MAX_DATAGRAM + 100)
-
-/* Shared between the link and the events posted for it: the link pointer
- * is cleared (on the context thread) when the link is freed. */
-typedef struct
-{
-  gint refcount;
-  GMainContext *context;
-  SwarmLink *link;
-} LinkWeak;
-
-typedef struct
-{
-  gchar *host;
-  guint16 port;
-  gchar *username;
-  gchar *password;
-  gboolean tcp;
-  gchar *ip;                    /* resolved */
-} IceServer;
-
-struct _SwarmLink
-{
-  gint refcount;
-  GMainContext *context;
-  SwarmLinkRole role;
-  SwarmDtlsCredentials *credentials;
-  SwarmLinkCallbacks callbacks;
-  gpointer user_data;
-  guint connect_timeout_ms;
-  IceServer *stun;
-  IceServer *turn;
-  gboolean turn_in_use;         /* relay info given to the agent */
-
-  LinkWeak *weak;
-  NiceAgent *agent;
-  guint stream_id;
-  gulong gathering_done_id;
-  gulong state_changed_id;
-
-  SwarmLinkState state;
-  gboolean started;
-  gboolean closed;
-  guint pending_resolves;
-  GCancellable *cancellable;
-  gboolean gathered;
-  gboolean description_sent;
-  gchar *remote_sdp;            /* fingerprint line stripped */
-  gboolean remote_applied;
-  gboolean ice_ready;
-
-  GSource *timeout;
-  SwarmDtls *dtls;
-
-  /* > 0 while libnice is calling us: the agent must then outlive the call */
-  guint in_agent;
-
-  SwarmLinkStats stats;
-  /* monotonic µs: start, both descriptions in place, ICE ready, DTLS up */
-  gint64 started_us;
-  gint64 checks_us;
-  gint64 ice_ready_us;
-  gint64 connected_us;
-  /* DTLS records written before ICE had a pair to send them on */
-  GQueue early_records;
-  /* set when the socket refused a record (DTLS itself never reports it) */
-  gboolean send_refused;
-
-  guint batch_depth;
-  guint batch_len;
-  guint8 *batch_buf;
-  GOutputVector batch_vecs[BATCH_MAX];
-  NiceOutputMessage batch_msgs[BATCH_MAX];
-};
-
-typedef enum
-{
-  EVENT_GATHERING_DONE,
-  EVENT_STATE_CHANGED,
-} LinkEventKind;
-
-typedef struct
-{
-  LinkWeak *weak;
-  LinkEventKind kind;
-  guint stream_id;
-  guint state;
-} LinkEvent;
-
-static void link_close (SwarmLink * link, GError * error, gboolean notify);
-
-static LinkWeak *
-link_weak_ref (LinkWeak * weak)
-{
-  g_atomic_int_inc (&weak->refcount);
-  return weak;
-}
-
-static void
-link_weak_unref (LinkWeak * weak)
-{
-  if (g_atomic_int_dec_and_test (&weak->refcount)) {
-    g_main_context_unref (weak->context);
-    g_free (weak);
-  }
-}
-
-static void
-link_weak_closure_notify (gpointer data, GClosure * closure)
-{
-  link_weak_unref (data);
-}
-
-static IceServer *
-ice_server_copy (const SwarmIceServer * s)
-{
-  IceServer *copy;
-
-  if (s == NULL || s->host == NULL)
-    return NULL;
-  copy = g_new0 (IceServer, 1);
-  copy->host = g_strdup (s->host);
-  copy->port = s->port;
-  copy->username = g_strdup (s->username);
-  copy->password = g_strdup (s->password);
-  copy->tcp = s->tcp;
-  if (g_hostname_is_ip_address (s->host))
-    copy->ip = g_strdup (s->host);
-  return copy;
-}
-
-static void
-ice_server_free (IceServer * s)
-{
-  if (s == NULL)
-    return;
-  g_free (s->host);
-  g_free (s->username);
-  g_free (s->password);
-  g_free (s->ip);
-  g_free (s);
-}
-
-/* Events from libnice */
-
-static gboolean
-link_event_dispatch (gpointer user_data);
-
-static void
-link_event_free (gpointer user_data)
-{
-  LinkEvent *ev = user_data;
-
-  link_weak_unref (ev->weak);
-  g_free (ev);
-}
-
-/* Any thread. */
-static void
-link_post_event (LinkWeak * weak, LinkEventKind kind, guint stream_id,
-    guint state)
-{
-  LinkEvent *ev = g_new0 (LinkEvent, 1);
-  GSource *source;
-
-  ev->weak = link_weak_ref (weak);
-  ev->kind = kind;
-  ev->stream_id = stream_id;
-  ev->state = state;
-
-  /* Always through the context, never synchronously: libnice may be
-   * calling from inside one of our own calls into it. */
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, link_event_dispatch, ev, link_event_free);
-  g_source_attach (source, weak->context);
-  g_source_unref (source);
-}
-
-static void
-on_gathering_done (NiceAgent * agent, guint stream_id, gpointer user_data)
-{
-  link_post_event (user_data, EVENT_GATHERING_DONE, stream_id, 0);
-}
-
-static void
-on_state_changed (NiceAgent * agent, guint stream_id, guint component_id,
-    guint state, gpointer user_data)
-{
-  link_post_event (user_data, EVENT_STATE_CHANGED, stream_id, state);
-}
-
-static void
-link_set_state (SwarmLink * link, SwarmLinkState state)
-{
-  if (link->state == state)
-    return;
-  GST_DEBUG ("link %p: state %d -> %d", link, link->state, state);
-  link->state = state;
-}
-
-static void
-link_fail (SwarmLink * link, SwarmLinkError code, const gchar * message)
-{
-  link_close (link, g_error_new_literal (SWARM_LINK_ERROR, code, message),
-      TRUE);
-}
-
-/* Transport under DTLS */
-
-static gboolean
-link_flush_batch (SwarmLink * link)
-{
-  GError *error = NULL;
-  gint sent;
-  guint n = link->batch_len;
-
-  if (n == 0)
-    return TRUE;
-  link->batch_len = 0;
-  if (link->agent == NULL)
-    return FALSE;
-
-  link->stats.batches++;
-  sent = nice_agent_send_messages_nonblocking (link->agent, link->stream_id,
-      1, link->batch_msgs, n, NULL, &error);
-  if (sent < 0) {
-    GST_LOG ("link %p: batch of %u not sent: %s", link, n, error->message);
-    g_error_free (error);
-    link->stats.records_dropped += n;
-    return FALSE;
-  }
-  /* What did not fit in the socket buffer is lost, like any datagram. */
-  if ((guint) sent < n) {
-    GST_LOG ("link %p: %d of %u sent in batch", link, sent, n);
-    link->stats.records_dropped += n - sent;
-  }
-  return TRUE;
-}
-
-/* The DTLS server may answer the client's first flight, which can come
- * the moment the client's ICE check succeeded, before our own side of ICE
- * has a selected pair: libnice would drop the answer and the client would
- * retransmit only 400 ms later.  Hold those few records until then. */
-#define EARLY_RECORDS_MAX 16
-
-static void
-link_flush_early_records (SwarmLink * link)
-{
-  GBytes *record;
-
-  while ((record = g_queue_pop_head (&link->early_records))) {
-    gsize len;
-    const gchar *data = g_bytes_get_data (record, &len);
-
-    if (link->agent && nice_agent_send (link->agent, link->stream_id, 1, len,
-            data) != (gint) len)
-      link->stats.records_dropped++;
-    g_bytes_unref (record);
-  }
-}
-
-static gboolean
-link_transport_send (const guint8 * data, gsize len, gpointer user_data)
-{
-  SwarmLink *link = user_data;
-  guint8 *slot;
-
-  if (link->agent == NULL)
-    return FALSE;
-
-  if (!link->ice_ready) {
-    if (link->early_records.length >= EARLY_RECORDS_MAX)
-      return FALSE;
-    g_queue_push_tail (&link->early_records, g_bytes_new (data, len));
-    return TRUE;
-  }
-
-  if (link->batch_depth == 0 || len > BATCH_SLOT_SIZE) {
-    if (nice_agent_send (link->agent, link->stream_id, 1, len,
-            (const gchar *) data) == (gint) len)
-      return TRUE;
-    link->stats.records_dropped++;
-    link->send_refused = TRUE;
-    return FALSE;
-  }
-
-  if (link->batch_len == BATCH_MAX)
-    link_flush_batch (link);
-  if (link->batch_buf == NULL)
-    link->batch_buf = g_malloc (BATCH_MAX * BATCH_SLOT_SIZE);
-
-  slot = link->batch_buf + link->batch_len * BATCH_SLOT_SIZE;
-  memcpy (slot, data, len);
-  link->batch_vecs[link->batch_len].buffer = slot;
-  link->batch_vecs[link->batch_len].size = len;
-  link->batch_msgs[link->batch_len].buffers = &link->batch_vecs[link->batch_len];
-  link->batch_msgs[link->batch_len].n_buffers = 1;
-  link->batch_len++;
-  return TRUE;
-}
-
-static void
-link_dtls_established (gpointer user_data)
-{
-  SwarmLink *link = user_data;
-
-  if (link->closed)
-    return;
-  if (link->timeout) {
-    g_source_destroy (link->timeout);
-    g_source_unref (link->timeout);
-    link->timeout = NULL;
-  }
-  link_set_state (link, SWARM_LINK_STATE_CONNECTED);
-  link->connected_us = g_get_monotonic_time ();
-  if (GST_LEVEL_INFO <= gst_debug_category_get_threshold (GST_CAT_DEFAULT)) {
-    gint64 ice_ms, connect_ms;
-
-    swarm_link_get_timing (link, &ice_ms, &connect_ms);
-    GST_INFO ("link %p connected (%s/%s): ICE %" G_GINT64_FORMAT " ms, "
-        "all %" G_GINT64_FORMAT " ms", link,
-        GST_STR_NULL (swarm_link_get_local_candidate_type (link)),
-        GST_STR_NULL (swarm_link_get_remote_candidate_type (link)),
-        ice_ms, connect_ms);
-  }
-  if (link->callbacks.connected)
-    link->callbacks.connected (link, link->user_data);
-}
-
-static void
-link_dtls_received (const guint8 * data, gsize len, gpointer user_data)
-{
-  SwarmLink *link = user_data;
-
-  if (link->closed)
-    return;
-  link->stats.datagrams_received++;
-  link->stats.bytes_received += len;
-  if (link->callbacks.datagram)
-    link->callbacks.datagram (link, data, len, link->user_data);
-}
-
-static void
-link_dtls_failed (const GError * error, gpointer user_data)
-{
-  SwarmLink *link = user_data;
-
-  link_close (link, g_error_copy (error), TRUE);
-}
-
-static const SwarmDtlsCallbacks link_dtls_callbacks = {
-  link_transport_send,
-  link_dtls_established,
-  link_dtls_received,
-  link_dtls_failed,
-};
-
-static void
-link_on_recv (NiceAgent * agent, guint stream_id, guint component_id,
-    guint len, gchar * buf, gpointer user_data)
-{
-  SwarmLink *link = ((LinkWeak *) user_data)->link;
-
-  if (link == NULL || link->closed || link->dtls == NULL)
-    return;
-
-  /* The datagram callback may drop the user's last ref or close. */
-  swarm_link_ref (link);
-  link->in_agent++;
-  swarm_dtls_receive (link->dtls, (const guint8 *) buf, len);
-  link->in_agent--;
-  swarm_link_unref (link);
-}
-
-/* ICE */
-
-static void
-link_raise_socket_buffers (SwarmLink * link)
-{
-  GSocket *socket;
-  gint fd, size = SOCKET_BUFFER_SIZE;
-
-  socket = nice_agent_get_selected_socket (link->agent, link->stream_id, 1);
-  if (socket == NULL)
-    return;
-  fd = g_socket_get_fd (socket);
-
-  /* FORCE ignores rmem_max/wmem_max but needs CAP_NET_ADMIN. */
-  if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof (size)) < 0)
-    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof (size));
-  if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof (size)) < 0)
-    setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof (size));
-
-  if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) >= GST_LEVEL_DEBUG) {
-    gint rcv = 0;
-    socklen_t optlen = sizeof (rcv);
-
-    getsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcv, &optlen);
-    GST_DEBUG ("link %p: selected socket fd %d receive buffer %d", link, fd,
-        rcv);
-  }
-  g_object_unref (socket);
-}
-
-static void
-link_on_ice_ready (SwarmLink * link)
-{
-  if (link->ice_ready)
-    return;
-  link->ice_ready = TRUE;
-  link->ice_ready_us = g_get_monotonic_time ();
-
-  link_raise_socket_buffers (link);
-  /* The peer's DTLS client may have finished with us already. */
-  if (link->state < SWARM_LINK_STATE_HANDSHAKING)
-    link_set_state (link, SWARM_LINK_STATE_HANDSHAKING);
-
-  /* The DTLS server needs no kick: it answers the client's first flight,
-   * which may even have arrived before our own checks finished; its
-   * answer waited in early_records. */
-  link_flush_early_records (link);
-  if (link->dtls && link->role == SWARM_LINK_OFFERER)
-    swarm_dtls_start (link->dtls);
-}
-
-/* Hands the remote candidates to libnice once both descriptions exist.
- * FALSE if libnice could use none of them. */
-static gboolean
-link_apply_remote (SwarmLink * link)
-{
-  gint n;
-
-  if (!link->gathered || link->remote_sdp == NULL || link->remote_applied)
-    return TRUE;
-  link->remote_applied = TRUE;
-
-  link->checks_us = g_get_monotonic_time ();
-  n = nice_agent_parse_remote_sdp (link->agent, link->remote_sdp);
-  GST_DEBUG ("link %p: %d remote candidates", link, n);
-  if (n <= 0)
-    return FALSE;
-  if (link->state < SWARM_LINK_STATE_CONNECTING)
-    link_set_state (link, SWARM_LINK_STATE_CONNECTING);
-  return TRUE;
-}
-
-#define NO_USABLE_ADDRESS \
-    _("The peer's connection description has no usable address")
-
-static void
-link_on_gathering_done (SwarmLink * link)
-{
-  gchar *sdp, *description;
-
-  if (link->gathered)
-    return;
-  link->gathered = TRUE;
-
-  sdp = nice_agent_generate_local_sdp (link->agent);
-  description = swarm_sdp_write (sdp,
-      swarm_dtls_credentials_get_fingerprint (link->credentials));
-  g_free (sdp);
-
-  link_set_state (link, link->remote_sdp ? SWARM_LINK_STATE_CONNECTING :
-      SWARM_LINK_STATE_GATHERING);
-
-  /* Gathering-done comes once, so the description does too. */
-  if (!link->description_sent) {
-    link->description_sent = TRUE;
-    GST_DEBUG ("link %p: local description\n%s", link, description);
-    if (link->callbacks.description)
-      link->callbacks.description (link, description, link->user_data);
-  }
-  g_free (description);
-
-  if (!link->closed && !link_apply_remote (link))
-    link_fail (link, SWARM_LINK_ERROR_DESCRIPTION, NO_USABLE_ADDRESS);
-}
-
-static gboolean
-link_event_dispatch (gpointer user_data)
-{
-  LinkEvent *ev = user_data;
-  SwarmLink *link = ev->weak->link;
-
-  if (link == NULL || link->closed || ev->stream_id != link->stream_id)
-    return G_SOURCE_REMOVE;
-
-  swarm_link_ref (link);
-  switch (ev->kind) {
-    case EVENT_GATHERING_DONE:
-      link_on_gathering_done (link);
-      break;
-    case EVENT_STATE_CHANGED:
-      GST_DEBUG ("link %p: ICE %s", link,
-          nice_component_state_to_string (ev->state));
-      /* CONNECTED already has a selected pair to send on.  READY comes
-       * only once every higher-priority pair has failed too: seconds
-       * later when one leads nowhere (a link-local IPv6 pair, a host
-       * address behind a NAT), which is no reason to wait. */
-      if (ev->state == NICE_COMPONENT_STATE_CONNECTED
-          || ev->state == NICE_COMPONENT_STATE_READY)
-        link_on_ice_ready (link);
-      else if (ev->state == NICE_COMPONENT_STATE_FAILED)
-        link_fail (link, SWARM_LINK_ERROR_ICE,
-            _("Could not establish a network path to the peer"));
-      break;
-  }
-  swarm_link_unref (link);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-link_on_timeout (gpointer user_data)
-{
-  SwarmLink *link = user_data;
-
-  g_source_unref (link->timeout);
-  link->timeout = NULL;
-  GST_INFO ("link %p: not connected after %u ms (state %d)", link,
-      link->connect_timeout_ms, link->state);
-  swarm_link_ref (link);
-  link_fail (link, SWARM_LINK_ERROR_TIMEOUT,
-      _("Timed out connecting to the peer"));
-  swarm_link_unref (link);
-  return G_SOURCE_REMOVE;
-}
-
-/* Closing */
-
-typedef struct
-{
-  NiceAgent *agent;
-  guint stream_id;
-  gboolean turn;
-  LinkWeak *weak;
-} AgentRelease;
-
-static void
-agent_release_finish (AgentRelease * release)
-{
-  g_object_unref (release->agent);
-  /* Only now: the receive callback's data is the weak handle. */
-  link_weak_unref (release->weak);
-  g_free (release);
-}
-
-static void
-agent_closed (GObject * source, GAsyncResult * result, gpointer data)
-{
-  agent_release_finish (data);
-}
-
-static void
-agent_release (gpointer data)
-{
-  AgentRelease *release = data;
-
-  /* A TURN allocation outlives a dropped agent on the server until its
-   * lifetime ends (ten minutes), holding a relay port: give it back
-   * first.  The answer comes on the context, as long as it runs. */
-  if (release->turn) {
-    nice_agent_close_async (release->agent, agent_closed, release);
-    return;
-  }
-  nice_agent_remove_stream (release->agent, release->stream_id);
-  agent_release_finish (release);
-}
-
-static gboolean
-agent_release_idle (gpointer data)
-{
-  return G_SOURCE_REMOVE;
-}
-
-/* Closes the agent's sockets now, or right after libnice returns if it is
- * calling us.  The receive callback is left attached until then: detached
- * from inside it, libnice keeps polling a socket nobody reads, and spins. */
-static void
-link_release_agent (SwarmLink * link)
-{
-  AgentRelease *release;
-
-  if (link->agent == NULL)
-    return;
-
-  release = g_new0 (AgentRelease, 1);
-  release->agent = link->agent;
-  release->stream_id = link->stream_id;
-  release->turn = link->turn_in_use;
-  release->weak = link_weak_ref (link->weak);
-  link->agent = NULL;
-
-  g_signal_handler_disconnect (release->agent, link->gathering_done_id);
-  g_signal_handler_disconnect (release->agent, link->state_changed_id);
-
-  if (link->in_agent > 0) {
-    GSource *source = g_idle_source_new ();
-
-    /* Ahead of the agent's own sources, which may be busy. */
-    g_source_set_priority (source, G_PRIORITY_HIGH);
-    g_source_set_callback (source, agent_release_idle, release,
-        agent_release);
-    g_source_attach (source, link->context);
-    g_source_unref (source);
-  } else {
-    agent_release (release);
-  }
-}
-
-static void
-link_close (SwarmLink * link, GError * error, gboolean notify)
-{
-  if (link->closed) {
-    g_clear_error (&error);
-    return;
-  }
-  link->closed = TRUE;
-  link_set_state (link, SWARM_LINK_STATE_CLOSED);
-
-  if (error)
-    GST_INFO ("link %p closed: %s", link, error->message);
-  else
-    GST_DEBUG ("link %p closed", link);
-
-  if (link->timeout) {
-    g_source_destroy (link->timeout);
-    g_source_unref (link->timeout);
-    link->timeout = NULL;
-  }
-  g_cancellable_cancel (link->cancellable);
-
-  /* close_notify goes out through the agent, so before it is gone. */
-  link->batch_depth = 0;
-  link->batch_len = 0;
-  if (link->dtls) {
-    swarm_dtls_free (link->dtls);
-    link->dtls = NULL;
-  }
-  link_release_agent (link);
-  /* after the DTLS goodbye, which may have joined them */
-  g_queue_clear_full (&link->early_records, (GDestroyNotify) g_bytes_unref);
-
-  if (notify && link->callbacks.closed)
-    link->callbacks.closed (link, error, link->user_data);
-  g_clear_error (&error);
-}
-
-/* Public API */
 
 SwarmLink *
 swarm_link_new (GMainContext * context, SwarmLinkRole role,
     const SwarmLinkConfig * config, SwarmDtlsCredentials * credentials,
     const SwarmLinkCallbacks * callbacks, gpointer user_data)
 {
-  SwarmLink *link;
+  if (config && config->factory)
+    return config->factory->new_link (context, role, config, credentials,
+        callbacks, user_data, config->factory->data);
+  return swarm_link_nice_new (context, role, config, credentials, callbacks,
+      user_data);
+}
 
-  g_return_val_if_fail (credentials != NULL, NULL);
-  g_return_val_if_fail (callbacks != NULL, NULL);
-
-  link = g_new0 (SwarmLink, 1);
+void
+swarm_link_init_base (SwarmLink * link, const SwarmLinkClass * klass,
+    GMainContext * context, SwarmLinkRole role, const SwarmLinkConfig * config,
+    const SwarmLinkCallbacks * callbacks, gpointer user_data)
+{
+  link->klass = klass;
   link->refcount = 1;
   link->context = context ? g_main_context_ref (context) :
       g_main_context_ref_thread_default ();
+  link->clock = swarm_clock_ref (config && config->clock ? config->clock :
+      swarm_clock_get_system ());
   link->role = role;
-  link->credentials = swarm_dtls_credentials_ref (credentials);
   link->callbacks = *callbacks;
   link->user_data = user_data;
-  link->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
-  if (config) {
-    if (config->connect_timeout_ms)
-      link->connect_timeout_ms = config->connect_timeout_ms;
-    link->stun = ice_server_copy (config->stun);
-    link->turn = ice_server_copy (config->turn);
-  }
-  link->cancellable = g_cancellable_new ();
   link->state = SWARM_LINK_STATE_NEW;
+}
 
-  link->weak = g_new0 (LinkWeak, 1);
-  link->weak->refcount = 1;
-  link->weak->context = g_main_context_ref (link->context);
-  link->weak->link = link;
-
-  /* No trickle: the tracker carries one description each way, so
-   * everything is gathered first.  Consent freshness notices a vanished
-   * peer in seconds rather than never. */
-  link->agent = nice_agent_new_full (link->context,
-      NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_CONSENT_FRESHNESS);
-  g_object_set (link->agent,
-      "upnp", FALSE,
-      "ice-tcp", FALSE,
-      "controlling-mode", role == SWARM_LINK_OFFERER, NULL);
-
-  link->stream_id = nice_agent_add_stream (link->agent, 1);
-  nice_agent_set_stream_name (link->agent, link->stream_id, "application");
-
-  link->gathering_done_id = g_signal_connect_data (link->agent,
-      "candidate-gathering-done", G_CALLBACK (on_gathering_done),
-      link_weak_ref (link->weak), link_weak_closure_notify, 0);
-  link->state_changed_id = g_signal_connect_data (link->agent,
-      "component-state-changed", G_CALLBACK (on_state_changed),
-      link_weak_ref (link->weak), link_weak_closure_notify, 0);
-
-  /* Attached from the start so a DTLS flight racing ahead of our own ICE
-   * checks is not lost. */
-  nice_agent_attach_recv (link->agent, link->stream_id, 1, link->context,
-      link_on_recv, link->weak);
-
-  return link;
+guint
+swarm_link_config_connect_timeout_ms (const SwarmLinkConfig * config)
+{
+  return config && config->connect_timeout_ms ? config->connect_timeout_ms :
+      SWARM_LINK_DEFAULT_CONNECT_TIMEOUT_MS;
 }
 
 SwarmLink *
@@ -759,239 +58,87 @@ swarm_link_unref (SwarmLink * link)
 {
   if (link == NULL || !g_atomic_int_dec_and_test (&link->refcount))
     return;
-
-  link_close (link, NULL, FALSE);
-  link->weak->link = NULL;
-  link_weak_unref (link->weak);
-  g_object_unref (link->cancellable);
-  ice_server_free (link->stun);
-  ice_server_free (link->turn);
-  g_free (link->remote_sdp);
-  g_free (link->batch_buf);
-  swarm_dtls_credentials_unref (link->credentials);
+  link->klass->finalize (link);
   g_main_context_unref (link->context);
+  swarm_clock_unref (link->clock);
   g_free (link);
-}
-
-/* Host candidates on every address except link-local ones.  Those reach
- * only the local link, yet each adds candidate pairs, and the controlling
- * agent's checks on them delay READY until they time out.  With no other
- * address libnice picks its own (loopback, for tests). */
-static void
-link_add_local_addresses (SwarmLink * link)
-{
-  GList *ips = nice_interfaces_get_local_ips (FALSE), *l;
-
-  for (l = ips; l; l = l->next) {
-    GInetAddress *inet = g_inet_address_new_from_string (l->data);
-    NiceAddress addr;
-
-    if (inet && !g_inet_address_get_is_link_local (inet)
-        && nice_address_set_from_string (&addr, l->data))
-      nice_agent_add_local_address (link->agent, &addr);
-    g_clear_object (&inet);
-  }
-  g_list_free_full (ips, g_free);
-}
-
-/* The same server for STUN and for TURN over UDP: its Allocate answer
- * already tells our reflexive address, and libnice drops a binding
- * answer from its TURN server ("incorrectly multiplexed"), so asking it
- * would only hold up gathering until the request times out. */
-static gboolean
-link_stun_is_turn (SwarmLink * link)
-{
-  return link->turn && link->turn->ip && !link->turn->tcp
-      && g_strcmp0 (link->stun->ip, link->turn->ip) == 0
-      && (link->stun->port ? link->stun->port : 3478) ==
-      (link->turn->port ? link->turn->port : 3478);
-}
-
-static gboolean
-link_gather (SwarmLink * link, GError ** error)
-{
-  link_add_local_addresses (link);
-  if (link->stun && link->stun->ip && !link_stun_is_turn (link)) {
-    g_object_set (link->agent, "stun-server", link->stun->ip,
-        "stun-server-port", (guint) (link->stun->port ? link->stun->port :
-            3478), NULL);
-  }
-  if (link->turn && link->turn->ip) {
-    link->turn_in_use = TRUE;
-    nice_agent_set_relay_info (link->agent, link->stream_id, 1,
-        link->turn->ip, link->turn->port ? link->turn->port : 3478,
-        link->turn->username ? link->turn->username : "",
-        link->turn->password ? link->turn->password : "",
-        link->turn->tcp ? NICE_RELAY_TYPE_TURN_TCP : NICE_RELAY_TYPE_TURN_UDP);
-  }
-
-  link->in_agent++;
-  if (!nice_agent_gather_candidates (link->agent, link->stream_id)) {
-    link->in_agent--;
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_ICE,
-        _("Could not find a network address to use"));
-    return FALSE;
-  }
-  link->in_agent--;
-  return TRUE;
-}
-
-typedef struct
-{
-  LinkWeak *weak;
-  IceServer *server;
-} ResolveData;
-
-static void
-on_resolved (GObject * source, GAsyncResult * result, gpointer user_data)
-{
-  ResolveData *data = user_data;
-  SwarmLink *link = data->weak->link;
-  GError *error = NULL;
-  GList *addresses;
-
-  addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result,
-      &error);
-  if (link && !link->closed) {
-    if (addresses) {
-      data->server->ip = g_inet_address_to_string (addresses->data);
-      GST_DEBUG ("link %p: %s is %s", link, data->server->host,
-          data->server->ip);
-    } else {
-      GST_WARNING ("link %p: could not resolve %s: %s", link,
-          data->server->host, error->message);
-    }
-    if (--link->pending_resolves == 0) {
-      GError *gather_error = NULL;
-
-      swarm_link_ref (link);
-      if (!link_gather (link, &gather_error))
-        link_close (link, gather_error, TRUE);
-      swarm_link_unref (link);
-    }
-  }
-  g_resolver_free_addresses (addresses);
-  g_clear_error (&error);
-  link_weak_unref (data->weak);
-  g_free (data);
-}
-
-static void
-link_resolve (SwarmLink * link, IceServer * server)
-{
-  ResolveData *data;
-  GResolver *resolver;
-
-  if (server == NULL || server->ip != NULL)
-    return;
-
-  data = g_new0 (ResolveData, 1);
-  data->weak = link_weak_ref (link->weak);
-  data->server = server;
-  link->pending_resolves++;
-
-  /* The result must come back on the link's context. */
-  g_main_context_push_thread_default (link->context);
-  resolver = g_resolver_get_default ();
-  g_resolver_lookup_by_name_async (resolver, server->host, link->cancellable,
-      on_resolved, data);
-  g_object_unref (resolver);
-  g_main_context_pop_thread_default (link->context);
 }
 
 gboolean
 swarm_link_start (SwarmLink * link, GError ** error)
 {
   g_return_val_if_fail (link != NULL, FALSE);
-  g_return_val_if_fail (!link->started, FALSE);
-
-  if (link->closed) {
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_ICE,
-        _("The link is closed"));
-    return FALSE;
-  }
-  link->started = TRUE;
-  link->started_us = g_get_monotonic_time ();
-  link_set_state (link, SWARM_LINK_STATE_GATHERING);
-
-  link->timeout = g_timeout_source_new (link->connect_timeout_ms);
-  g_source_set_callback (link->timeout, link_on_timeout, link, NULL);
-  g_source_attach (link->timeout, link->context);
-
-  /* libnice wants IP addresses for its servers. */
-  link_resolve (link, link->stun);
-  link_resolve (link, link->turn);
-  if (link->pending_resolves > 0)
-    return TRUE;
-
-  if (!link_gather (link, error)) {
-    link_close (link, NULL, FALSE);
-    return FALSE;
-  }
-  return TRUE;
+  return link->klass->start (link, error);
 }
 
 gboolean
 swarm_link_set_remote_description (SwarmLink * link, const gchar * sdp,
     GError ** error)
 {
-  SwarmSdp *parsed;
-  GError *problem = NULL;
-
   g_return_val_if_fail (link != NULL, FALSE);
   g_return_val_if_fail (sdp != NULL, FALSE);
-
-  if (link->closed) {
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
-        _("The link is closed"));
-    return FALSE;
-  }
-  if (link->remote_sdp) {
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
-        _("The peer's connection description was already given"));
-    return FALSE;
-  }
-  parsed = swarm_sdp_parse (link->agent, sdp, -1, &problem);
-  if (parsed == NULL) {
-    GST_INFO ("link %p: rejected description (%s)", link, problem->message);
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
-        _("The peer's connection description is malformed (%s)"),
-        problem->message);
-    g_error_free (problem);
-    return FALSE;
-  }
-
-  link->remote_sdp = g_steal_pointer (&parsed->ice);
-  link->dtls = swarm_dtls_new (link->context, link->role == SWARM_LINK_OFFERER,
-      link->credentials, parsed->fingerprint, &link_dtls_callbacks, link);
-  swarm_sdp_free (parsed);
-  if (link->dtls == NULL) {
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DTLS,
-        _("Could not set up a secure connection"));
-    return FALSE;
-  }
-
-  if (!link_apply_remote (link)) {
-    g_set_error_literal (error, SWARM_LINK_ERROR,
-        SWARM_LINK_ERROR_DESCRIPTION, NO_USABLE_ADDRESS);
-    return FALSE;
-  }
-  return TRUE;
+  return link->klass->set_remote_description (link, sdp, error);
 }
 
 gboolean
 swarm_link_send (SwarmLink * link, const guint8 * data, gsize len)
 {
   g_return_val_if_fail (link != NULL, FALSE);
+  return link->klass->send (link, data, len);
+}
 
-  if (link->state != SWARM_LINK_STATE_CONNECTED || link->dtls == NULL)
-    return FALSE;
-  link->send_refused = FALSE;
-  if (!swarm_dtls_send (link->dtls, data, len) || link->send_refused)
-    return FALSE;
-  link->stats.datagrams_sent++;
-  link->stats.bytes_sent += len;
-  return TRUE;
+void
+swarm_link_begin_batch (SwarmLink * link)
+{
+  g_return_if_fail (link != NULL);
+  if (link->klass->begin_batch)
+    link->klass->begin_batch (link);
+}
+
+void
+swarm_link_end_batch (SwarmLink * link)
+{
+  g_return_if_fail (link != NULL);
+  if (link->klass->end_batch)
+    link->klass->end_batch (link);
+}
+
+void
+swarm_link_close (SwarmLink * link)
+{
+  g_return_if_fail (link != NULL);
+  /* "closed" may drop the caller's last reference */
+  swarm_link_ref (link);
+  link->klass->close (link);
+  swarm_link_unref (link);
+}
+
+SwarmLinkState
+swarm_link_get_state (SwarmLink * link)
+{
+  g_return_val_if_fail (link != NULL, SWARM_LINK_STATE_CLOSED);
+  return link->state;
+}
+
+const gchar *
+swarm_link_get_local_candidate_type (SwarmLink * link)
+{
+  g_return_val_if_fail (link != NULL, NULL);
+  return link->klass->get_local_candidate_type (link);
+}
+
+const gchar *
+swarm_link_get_remote_candidate_type (SwarmLink * link)
+{
+  g_return_val_if_fail (link != NULL, NULL);
+  return link->klass->get_remote_candidate_type (link);
+}
+
+gchar *
+swarm_link_get_remote_address (SwarmLink * link)
+{
+  g_return_val_if_fail (link != NULL, NULL);
+  return link->klass->get_remote_address (link);
 }
 
 gboolean
@@ -999,18 +146,7 @@ swarm_link_export_keying_material (SwarmLink * link, const gchar * label,
     guint8 * out, gsize len)
 {
   g_return_val_if_fail (link != NULL, FALSE);
-
-  if (link->closed || link->dtls == NULL)
-    return FALSE;
-  return swarm_dtls_export_keying_material (link->dtls, label, out, len);
-}
-
-void
-swarm_link_get_stats (SwarmLink * link, SwarmLinkStats * stats)
-{
-  g_return_if_fail (link != NULL);
-  g_return_if_fail (stats != NULL);
-  *stats = link->stats;
+  return link->klass->export_keying_material (link, label, out, len);
 }
 
 void
@@ -1027,100 +163,9 @@ swarm_link_get_timing (SwarmLink * link, gint64 * ice_ms, gint64 * connect_ms)
 }
 
 void
-swarm_link_begin_batch (SwarmLink * link)
+swarm_link_get_stats (SwarmLink * link, SwarmLinkStats * stats)
 {
   g_return_if_fail (link != NULL);
-  link->batch_depth++;
-}
-
-void
-swarm_link_end_batch (SwarmLink * link)
-{
-  g_return_if_fail (link != NULL);
-
-  if (link->batch_depth == 0 || --link->batch_depth > 0)
-    return;
-  link_flush_batch (link);
-}
-
-void
-swarm_link_close (SwarmLink * link)
-{
-  g_return_if_fail (link != NULL);
-
-  swarm_link_ref (link);
-  link_close (link, NULL, TRUE);
-  swarm_link_unref (link);
-}
-
-SwarmLinkState
-swarm_link_get_state (SwarmLink * link)
-{
-  g_return_val_if_fail (link != NULL, SWARM_LINK_STATE_CLOSED);
-  return link->state;
-}
-
-static gboolean
-link_get_selected_pair (SwarmLink * link, NiceCandidate ** local,
-    NiceCandidate ** remote)
-{
-  if (link->agent == NULL || !link->ice_ready)
-    return FALSE;
-  return nice_agent_get_selected_pair (link->agent, link->stream_id, 1,
-      local, remote);
-}
-
-static const gchar *
-candidate_type_name (NiceCandidateType type)
-{
-  switch (type) {
-    case NICE_CANDIDATE_TYPE_HOST:
-      return "host";
-    case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
-      return "srflx";
-    case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
-      return "prflx";
-    case NICE_CANDIDATE_TYPE_RELAYED:
-      return "relay";
-  }
-  return NULL;
-}
-
-const gchar *
-swarm_link_get_local_candidate_type (SwarmLink * link)
-{
-  NiceCandidate *local, *remote;
-
-  g_return_val_if_fail (link != NULL, NULL);
-  if (!link_get_selected_pair (link, &local, &remote))
-    return NULL;
-  return candidate_type_name (local->type);
-}
-
-const gchar *
-swarm_link_get_remote_candidate_type (SwarmLink * link)
-{
-  NiceCandidate *local, *remote;
-
-  g_return_val_if_fail (link != NULL, NULL);
-  if (!link_get_selected_pair (link, &local, &remote))
-    return NULL;
-  return candidate_type_name (remote->type);
-}
-
-gchar *
-swarm_link_get_remote_address (SwarmLink * link)
-{
-  NiceCandidate *local, *remote;
-  gchar ip[NICE_ADDRESS_STRING_LEN];
-  guint port;
-
-  g_return_val_if_fail (link != NULL, NULL);
-  if (!link_get_selected_pair (link, &local, &remote))
-    return NULL;
-  nice_address_to_string (&remote->addr, ip);
-  port = nice_address_get_port (&remote->addr);
-  if (nice_address_ip_version (&remote->addr) == 6)
-    return g_strdup_printf ("[%s]:%u", ip, port);
-  return g_strdup_printf ("%s:%u", ip, port);
+  g_return_if_fail (stats != NULL);
+  *stats = link->stats;
 }

@@ -1,7 +1,9 @@
-/* A link to one peer: one unreliable libnice agent (one stream, one
- * component), DTLS on top, carrying our datagrams.  The swarm above sees
- * only "send a datagram / a datagram arrived / connected / closed", so a
- * different transport (WebRTC data channels) can replace this file.
+/* A link to one peer, as the swarm sees it: "send a datagram / a datagram
+ * arrived / connected / closed", plus offer/answer descriptions.  The real
+ * one is one unreliable libnice agent (one stream, one component) with DTLS
+ * on top (swarm-link-nice.c); an in-memory one runs whole swarms in one
+ * process (swarm-link-memory.h); WebRTC data channels can be a third
+ * (swarm-link-private.h says what an implementation provides).
  *
  * Offer/answer: the offerer gathers and produces a description (libnice SDP
  * plus "a=fingerprint:sha-256 ..."); the answerer takes it, gathers, and
@@ -18,6 +20,7 @@
 #include "swarm-prelude.h"
 #include "swarm-dtls.h"
 #include "swarm-uri.h"
+#include "swarm-clock.h"
 
 G_BEGIN_DECLS
 
@@ -58,11 +61,25 @@ typedef struct {
   void (*closed) (SwarmLink * link, const GError * error, gpointer user_data);
 } SwarmLinkCallbacks;
 
+typedef struct _SwarmLinkConfig SwarmLinkConfig;
+
+/* Makes the links of a session: the default (NULL) is libnice + DTLS;
+ * swarm-link-memory.h makes in-memory ones. */
 typedef struct {
+  SwarmLink *(*new_link) (GMainContext * context, SwarmLinkRole role,
+      const SwarmLinkConfig * config, SwarmDtlsCredentials * credentials,
+      const SwarmLinkCallbacks * callbacks, gpointer user_data,
+      gpointer factory_data);
+  gpointer data;
+} SwarmLinkFactory;
+
+struct _SwarmLinkConfig {
   SwarmIceServer *stun;          /* nullable, borrowed */
   SwarmIceServer *turn;          /* nullable, borrowed */
   guint connect_timeout_ms;      /* 0 = 10000 */
-} SwarmLinkConfig;
+  SwarmClock *clock;             /* NULL = the system clock (swarm-clock.h) */
+  const SwarmLinkFactory *factory; /* NULL = libnice + DTLS; borrowed */
+};
 
 SWARM_API SwarmLink *swarm_link_new (GMainContext * context, SwarmLinkRole role,
     const SwarmLinkConfig * config, SwarmDtlsCredentials * credentials,

@@ -34,6 +34,7 @@ typedef struct {
 
 struct _SwarmPeer {
   GMainContext *context;
+  SwarmClock *clock;             /* the session's; borrowed */
   SwarmLink *link;
   SwarmLinkRole link_role;
   SwarmPeerLocal local;
@@ -108,9 +109,9 @@ upload_free (Upload * u)
 }
 
 static guint32
-now_us32 (void)
+now_us32 (SwarmPeer * p)
 {
-  return (guint32) (g_get_monotonic_time () & G_MAXUINT32);
+  return (guint32) (swarm_clock_now_us (p->clock) & G_MAXUINT32);
 }
 
 static void
@@ -124,7 +125,7 @@ peer_send (SwarmPeer * p, const SwarmMessage * msg)
   len = swarm_wire_write (msg, buf, sizeof buf);
   g_return_if_fail (len > 0);
   if (swarm_link_send (p->link, buf, len))
-    p->last_send_us = g_get_monotonic_time ();
+    p->last_send_us = swarm_clock_now_us (p->clock);
 }
 
 static void
@@ -157,7 +158,7 @@ peer_spend (SwarmPeer * p, SwarmRateLimiter * budget, const gchar * why)
 {
   if (p->closed)
     return FALSE;
-  if (swarm_rate_limiter_take (budget, g_get_monotonic_time (), 1) == 1)
+  if (swarm_rate_limiter_take (budget, swarm_clock_now_us (p->clock), 1) == 1)
     return TRUE;
   GST_WARNING ("peer %s misbehaves (%s): disconnecting",
       p->remote_id ? p->remote_id : "?", why);
@@ -237,7 +238,7 @@ peer_send_hello (SwarmPeer * p)
 {
   SwarmMessage hello = {.type = SWARM_MSG_HELLO };
 
-  p->last_hello_us = g_get_monotonic_time ();
+  p->last_hello_us = swarm_clock_now_us (p->clock);
   memcpy (hello.hello.swarm_key, p->local.swarm_key, SWARM_WIRE_KEY_LEN);
   memcpy (hello.hello.peer_id, p->local.peer_id, SWARM_WIRE_PEER_ID_LEN);
   hello.hello.role = p->local.role;
@@ -273,7 +274,7 @@ on_link_connected (SwarmLink * link, gpointer user_data)
   SwarmPeer *p = user_data;
 
   p->link_up = TRUE;
-  p->last_recv_us = g_get_monotonic_time ();
+  p->last_recv_us = swarm_clock_now_us (p->clock);
   peer_send_hello (p);
 }
 
@@ -335,7 +336,7 @@ peer_link_is_lossy (SwarmPeer * p)
 
   if (p->parity_on)
     return TRUE;
-  swarm_congestion_get_stats (p->cc, g_get_monotonic_time (), &st);
+  swarm_congestion_get_stats (p->cc, swarm_clock_now_us (p->clock), &st);
   if (st.bytes_sent < PARITY_MIN_SENT)
     return FALSE;
   p->parity_on = st.bytes_lost > PARITY_LOSS_RATE * st.bytes_sent
@@ -399,7 +400,7 @@ peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
   u->seq = seq;
   u->bytes = bytes;
   u->chunk_count = chunk_count;
-  u->queued_us = g_get_monotonic_time ();
+  u->queued_us = swarm_clock_now_us (p->clock);
   if (count == 0 && peer_link_is_lossy (p))
     u->parity_groups = swarm_wire_parity_groups (chunk_count);
   if (count > 0) {
@@ -582,7 +583,7 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
       if (p->hello_received) {
         /* it lost ours: answer, at most once per half retry interval;
          * anything faster is not a retry */
-        if (g_get_monotonic_time () - p->last_hello_us > HELLO_RETRY_US / 2)
+        if (swarm_clock_now_us (p->clock) - p->last_hello_us > HELLO_RETRY_US / 2)
           peer_send_hello (p);
         else
           swarm_peer_note_junk (p, "HELLO again");
@@ -621,13 +622,13 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
     case SWARM_MSG_REQUEST:
       /* asking again for chunks of a segment: some we sent were lost */
       if (msg->request.count > 0)
-        swarm_congestion_on_loss (p->cc, g_get_monotonic_time ());
+        swarm_congestion_on_loss (p->cc, swarm_clock_now_us (p->clock));
       peer_handle_request (p, msg);
       break;
     case SWARM_MSG_DATA:
     case SWARM_MSG_PARITY:{
       /* parity is data to congestion control: sent, received, acked */
-      guint32 sample = now_us32 () - msg->data.send_time_us;
+      guint32 sample = now_us32 (p) - msg->data.send_time_us;
 
       p->bytes_received += msg->data.payload_len;
       p->recv_bytes_total += msg->data.payload_len;
@@ -635,7 +636,7 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
           || (gint32) (sample - p->delay_min_us) < 0)
         p->delay_min_us = sample;
       if (p->unacked_chunks++ == 0)
-        p->first_unacked_us = g_get_monotonic_time ();
+        p->first_unacked_us = swarm_clock_now_us (p->clock);
       p->echo_time_us = msg->data.send_time_us;
       p->last_data_seq = msg->data.seq;
       if (p->unacked_chunks >= ACK_EVERY_CHUNKS)
@@ -665,9 +666,9 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
     }
     case SWARM_MSG_PONG:
       if (msg->ping.nonce == p->ping_nonce) {
-        gint64 sample = (guint32) (now_us32 () - msg->ping.time_us);
+        gint64 sample = (guint32) (now_us32 (p) - msg->ping.time_us);
         p->rtt_us = p->rtt_us ? (7 * p->rtt_us + sample) / 8 : sample;
-        swarm_congestion_on_rtt_sample (p->cc, sample, g_get_monotonic_time ());
+        swarm_congestion_on_rtt_sample (p->cc, sample, swarm_clock_now_us (p->clock));
       }
       break;
     case SWARM_MSG_BYE:
@@ -685,7 +686,7 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
       peer_note_push_taken (p, msg);
       swarm_congestion_on_ack (p->cc, msg->ack.recv_bytes_total,
           msg->ack.delay_sample_us, msg->ack.echo_time_us,
-          g_get_monotonic_time ());
+          swarm_clock_now_us (p->clock));
       /* the window may have opened */
       if (!g_queue_is_empty (&p->uploads) && p->callbacks.upload)
         p->callbacks.upload (p, p->user_data);
@@ -710,7 +711,7 @@ on_link_datagram (SwarmLink * link, const guint8 * data, gsize len,
     swarm_peer_note_junk (p, "malformed datagram");
     return;
   }
-  p->last_recv_us = g_get_monotonic_time ();
+  p->last_recv_us = swarm_clock_now_us (p->clock);
   if (!p->hello_received && msg.type != SWARM_MSG_HELLO) {
     /* nothing counts before the partner said who it is */
     swarm_peer_note_junk (p, "message before HELLO");
@@ -736,6 +737,7 @@ swarm_peer_new (GMainContext * context, SwarmLinkRole link_role,
   SwarmPeer *p = g_new0 (SwarmPeer, 1);
 
   p->context = context;
+  p->clock = link_config->clock ? link_config->clock : swarm_clock_get_system ();
   p->link_role = link_role;
   p->local = *local;
   p->store = store;
@@ -743,7 +745,7 @@ swarm_peer_new (GMainContext * context, SwarmLinkRole link_role,
   p->user_data = user_data;
   p->have = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_queue_init (&p->uploads);
-  p->created_us = g_get_monotonic_time ();
+  p->created_us = swarm_clock_now_us (p->clock);
   p->cc = swarm_congestion_new (NULL);
   p->request_budget = swarm_rate_limiter_new (SWARM_PEER_REQUESTS_PER_S,
       SWARM_PEER_REQUEST_BURST);
@@ -1061,7 +1063,7 @@ swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
       msg.data.chunk_index = c;
       msg.data.chunk_count = u->chunk_count;
       msg.data.segment_size = size;
-      msg.data.send_time_us = now_us32 ();
+      msg.data.send_time_us = now_us32 (p);
       msg.data.payload = data + off;
       msg.data.payload_len = len;
       if (c >= u->chunk_count) {
@@ -1110,7 +1112,7 @@ swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us)
     p->last_ping_us = now_us;
 
     ping.ping.nonce = ++p->ping_nonce;
-    ping.ping.time_us = now_us32 ();
+    ping.ping.time_us = now_us32 (p);
     peer_send (p, &ping);
   }
   return TRUE;

@@ -10,6 +10,7 @@
 G_STATIC_ASSERT (2 * SWARM_SEGMENTER_MAX_SIZE <= SWARM_MAX_SEGMENT_SIZE);
 
 struct _SwarmSegmenter {
+  SwarmClock *clock;
   SwarmIdentity *signer;
   GstClockTime target;
   gsize max_size;
@@ -36,8 +37,18 @@ swarm_segmenter_new (SwarmIdentity * signer, GstClockTime target_duration,
       SWARM_SEGMENTER_MAX_SIZE);
   /* Start numbering from the wall clock so a restarted publisher does not
    * reuse sequence numbers viewers still hold. */
-  seg->next_seq = (guint64) (g_get_real_time () / 1000);
+  seg->clock = swarm_clock_get_system ();
+  seg->next_seq = (guint64) (swarm_clock_real_us (seg->clock) / 1000);
   return seg;
+}
+
+void
+swarm_segmenter_set_clock (SwarmSegmenter * seg, SwarmClock * clock)
+{
+  swarm_clock_ref (clock);
+  swarm_clock_unref (seg->clock);
+  seg->clock = clock;
+  seg->next_seq = (guint64) (swarm_clock_real_us (seg->clock) / 1000);
 }
 
 void
@@ -48,6 +59,7 @@ swarm_segmenter_free (SwarmSegmenter * seg)
   g_clear_pointer (&seg->builder, swarm_segment_builder_free);
   gst_clear_caps (&seg->caps);
   swarm_identity_unref (seg->signer);
+  swarm_clock_unref (seg->clock);
   g_free (seg);
 }
 
@@ -83,7 +95,7 @@ segmenter_finish (SwarmSegmenter * seg, SwarmSegmentFlags extra,
   swarm_segment_builder_add_flags (seg->builder, extra);
   n = swarm_segment_builder_get_n_buffers (seg->builder);
   bytes = swarm_segment_builder_finish (seg->builder, seg->signer,
-      g_get_real_time (), error);
+      swarm_clock_real_us (seg->clock), error);
   seg->builder = NULL;
   if (!bytes)
     return FALSE;
@@ -137,7 +149,7 @@ swarm_segmenter_push (SwarmSegmenter * seg, GstBuffer * buf, GPtrArray * out,
 {
   gboolean keyframe = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
   GstClockTime ts = buffer_time (buf);
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (seg->clock);
   gsize size = gst_buffer_get_size (buf);
 
   if (seg->builder) {

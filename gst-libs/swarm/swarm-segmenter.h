@@ -16,6 +16,7 @@
 #include "swarm-identity.h"
 #include "swarm-segment.h"
 #include "swarm-wire.h"
+#include "swarm-clock.h"
 
 G_BEGIN_DECLS
 
@@ -34,6 +35,10 @@ typedef struct {
 SWARM_API SwarmSegmenter *swarm_segmenter_new (SwarmIdentity * signer,
     GstClockTime target_duration, gsize max_size);
 SWARM_API void swarm_segmenter_free (SwarmSegmenter * seg);
+/* Where the segmenter reads the time (default: the system clock); before
+ * the first buffer: the first sequence number comes from its wall clock. */
+SWARM_API void swarm_segmenter_set_clock (SwarmSegmenter * seg,
+    SwarmClock * clock);
 
 /* New caps: the segment in progress is finished first, so every segment
  * carries the caps of all its buffers. */

@@ -23,7 +23,7 @@ session_note_known (SwarmSession * s, guint64 seq, gboolean keyframe)
   if (!s->newest_valid || seq > s->newest_seq) {
     s->newest_seq = seq;
     s->newest_valid = TRUE;
-    s->newest_changed_us = g_get_monotonic_time ();
+    s->newest_changed_us = swarm_clock_now_us (s->clock);
     changed = TRUE;
   }
   if (keyframe && (!s->newest_key_valid || seq > s->newest_key_seq)) {
@@ -45,7 +45,7 @@ session_check_seq (SwarmSession * s, guint64 seq)
   SwarmEdgeSeqVerdict v;
 
   g_mutex_lock (&s->lock);
-  v = swarm_edge_state_check_seq (&s->edge, seq, g_get_monotonic_time ());
+  v = swarm_edge_state_check_seq (&s->edge, seq, swarm_clock_now_us (s->clock));
   if (v == SWARM_EDGE_SEQ_AHEAD || v == SWARM_EDGE_SEQ_LIE)
     s->announcements_refused++;
   g_mutex_unlock (&s->lock);
@@ -148,7 +148,7 @@ session_origin_announce (SwarmSession * s, guint64 seq,
   la->session = s;
   la->seq = seq;
   la->flags = flags;
-  source = g_timeout_source_new (ORIGIN_LATE_ANNOUNCE_MS);
+  source = swarm_clock_timeout_source_new (s->clock, ORIGIN_LATE_ANNOUNCE_MS);
   g_source_set_callback (source, late_announce_cb, la, g_free);
   g_source_attach (source, s->context);
   g_source_unref (source);
@@ -172,7 +172,7 @@ session_origin_edge (SwarmSession * s, guint64 seq, SwarmSegmentFlags flags,
   edge.edge.epoch_seq = s->origin_epoch_seq;
   if (!swarm_segment_peek_publish_time (g_bytes_get_data (bytes, NULL),
           g_bytes_get_size (bytes), &published) || published == 0)
-    published = g_get_real_time ();
+    published = swarm_clock_real_us (s->clock);
   edge.edge.seq = seq;
   edge.edge.publish_time_us = published;
   edge.edge.flags = flags;
@@ -187,7 +187,7 @@ session_origin_edge (SwarmSession * s, guint64 seq, SwarmSegmentFlags flags,
   if (!s->edge.valid || seq > s->edge.current.edge.seq) {
     s->edge.current = edge;
     s->edge.valid = TRUE;
-    s->edge.received_us = g_get_monotonic_time ();
+    s->edge.received_us = swarm_clock_now_us (s->clock);
   }
   g_mutex_unlock (&s->lock);
   session_forward_edge (s, &edge, NULL);
@@ -305,8 +305,8 @@ on_peer_edge (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     return;
   g_mutex_lock (&s->lock);
   first = !s->edge.valid;
-  v = swarm_edge_state_offer (&s->edge, msg, g_get_real_time (),
-      g_get_monotonic_time ());
+  v = swarm_edge_state_offer (&s->edge, msg, swarm_clock_real_us (s->clock),
+      swarm_clock_now_us (s->clock));
   if (v == SWARM_EDGE_NEW_EPOCH) {
     /* what was announced of the old run says nothing about the new one */
     s->newest_valid = FALSE;

@@ -18,7 +18,7 @@ session_is_banned (SwarmSession * s, const gchar * id)
 {
   gint64 *until = id ? g_hash_table_lookup (s->banned, id) : NULL;
 
-  return until && *until > g_get_monotonic_time ();
+  return until && *until > swarm_clock_now_us (s->clock);
 }
 
 typedef struct {
@@ -46,14 +46,14 @@ session_address_is_banned (SwarmSession * s, SwarmPeer * p)
   g_autofree gchar *ip = peer_remote_ip (p);
   AddressStrikes *a = ip ? g_hash_table_lookup (s->strikes, ip) : NULL;
 
-  return a && a->until_us > g_get_monotonic_time ();
+  return a && a->until_us > swarm_clock_now_us (s->clock);
 }
 
 static void
 session_strike_address (SwarmSession * s, SwarmPeer * p)
 {
   gchar *ip = peer_remote_ip (p);
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (s->clock);
   AddressStrikes *a;
 
   if (!ip)
@@ -89,7 +89,7 @@ session_ban (SwarmSession * s, const gchar * id, SwarmPeer * p)
 {
   gint64 *until = g_new (gint64, 1);
 
-  *until = g_get_monotonic_time () + BAN_US;
+  *until = swarm_clock_now_us (s->clock) + BAN_US;
   g_hash_table_insert (s->banned, g_strdup (id), until);
   g_mutex_lock (&s->lock);
   s->peers_banned++;

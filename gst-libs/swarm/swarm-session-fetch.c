@@ -107,7 +107,7 @@ session_schedule (SwarmSession * s)
   gboolean have_range;
   SwarmSchedView view;
   guint i, n_urgent = 0;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (s->clock);
 
   if (s->role != SWARM_SESSION_VIEWER)
     return;
@@ -219,7 +219,7 @@ static gboolean
 pump_cb (gpointer data)
 {
   SwarmSession *s = data;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (s->clock);
   gboolean more = FALSE;
   guint i;
 
@@ -244,9 +244,9 @@ on_peer_upload (SwarmPeer * p, gpointer user_data)
   if (s->pump_source)
     return;
   /* Send what the window allows right away; pace the rest. */
-  if (!swarm_peer_pump (p, s->upload_limiter, g_get_monotonic_time ()))
+  if (!swarm_peer_pump (p, s->upload_limiter, swarm_clock_now_us (s->clock)))
     return;
-  s->pump_source = g_timeout_source_new (PUMP_MS);
+  s->pump_source = swarm_clock_timeout_source_new (s->clock, PUMP_MS);
   g_source_set_callback (s->pump_source, pump_cb, s, NULL);
   g_source_attach (s->pump_source, s->context);
 }

@@ -212,7 +212,7 @@ on_peer_signal (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   gchar offer_id[SWARM_WIRE_PEER_ID_LEN + 1];
   gchar *text;
 
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (s->clock);
 
   if (swarm_rate_limiter_take (e->signal_budget, now, 1) == 0) {
     g_mutex_lock (&s->lock);
@@ -243,7 +243,7 @@ on_peer_signal (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     return;
   }
   text = swarm_relay_assembler_add (s->relay_assembler, msg,
-      g_get_monotonic_time ());
+      swarm_clock_now_us (s->clock));
   if (!text)
     return;
   memcpy (from, msg->signal.from, SWARM_WIRE_PEER_ID_LEN);

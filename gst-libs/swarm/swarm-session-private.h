@@ -232,8 +232,12 @@ struct _SwarmSession {
 
   /* network thread */
   GMainContext *context;
+  SwarmClock *clock;             /* every time read and timer goes through it */
+  gboolean own_thread;           /* FALSE: the caller iterates context */
   GMainLoop *loop;
-  GThread *thread;
+  GThread *thread;               /* own_thread only */
+  gboolean started;              /* setup done, not stopped yet */
+  gboolean network_done;         /* goodbyes said, nothing more to run */
   gboolean running;
 
   /* owned by the network thread */

@@ -89,7 +89,7 @@ session_refresh_peer_stats (SwarmSession * s)
   guint64 pushed = s->closed_segments_pushed;
   guint64 parity = s->closed_parity_sent;
   SwarmPeerAbuse abuse = s->closed_abuse;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (s->clock);
   guint i, n_ready = 0;
 
   g_value_init (&list, GST_TYPE_ARRAY);

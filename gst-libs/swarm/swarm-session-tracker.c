@@ -68,7 +68,7 @@ void
 session_maybe_offer (SwarmSession * s)
 {
   g_autoptr (GPtrArray) up = NULL;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (s->clock);
   guint i, n_pending = 0, n_described = 0, partners, want;
 
   if (s->role != SWARM_SESSION_VIEWER
@@ -219,7 +219,7 @@ session_may_handshake (SwarmSession * s)
       n++;
   }
   if (n < MAX_HANDSHAKING
-      && swarm_rate_limiter_take (s->offer_budget, g_get_monotonic_time (),
+      && swarm_rate_limiter_take (s->offer_budget, swarm_clock_now_us (s->clock),
           1) == 1)
     return TRUE;
   g_mutex_lock (&s->lock);

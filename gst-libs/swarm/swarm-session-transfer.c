@@ -24,12 +24,12 @@ session_add_transfer (SwarmSession * s, guint64 seq, PeerEntry * source)
 
   t->session = s;
   t->seq = seq;
-  t->created_us = g_get_monotonic_time ();
+  t->created_us = swarm_clock_now_us (s->clock);
   *key = seq;
   g_hash_table_insert (s->transfers, key, t);
   if (source) {
     t->source = source;
-    t->last_progress_us = g_get_monotonic_time ();
+    t->last_progress_us = swarm_clock_now_us (s->clock);
     swarm_peer_set_in_flight (source->peer,
         swarm_peer_get_in_flight (source->peer) + 1);
   }
@@ -132,7 +132,7 @@ transfer_log_done (Transfer * t, GBytes * bytes, PeerEntry * last)
 
   if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) < GST_LEVEL_DEBUG)
     return;
-  now = g_get_monotonic_time ();
+  now = swarm_clock_now_us (t->session->clock);
   /* every chunk is asked for once with the segment */
   for (i = 0; i < t->chunk_count; i++)
     asked_again += t->asks[i] > 1 ? t->asks[i] - 1 : 0;
@@ -144,7 +144,7 @@ transfer_log_done (Transfer * t, GBytes * bytes, PeerEntry * last)
       swarm_peer_get_remote_id (last->peer), t->pushed ? "pushed" : "asked",
       t->chunk_count, asked_again, (t->first_chunk_us - t->created_us) / 1000,
       (now - t->created_us) / 1000,
-      published ? (g_get_real_time () - published) / 1000 : -1);
+      published ? (swarm_clock_real_us (t->session->clock) - published) / 1000 : -1);
 }
 
 static void
@@ -288,7 +288,7 @@ transfer_accepts_from (Transfer * t, PeerEntry * e)
   if (t->source == e)
     return TRUE;
   if (t->source && t->pushed
-      && g_get_monotonic_time () - t->last_progress_us > PUSH_TAKEOVER_US) {
+      && swarm_clock_now_us (t->session->clock) - t->last_progress_us > PUSH_TAKEOVER_US) {
     GST_DEBUG ("push of %" G_GUINT64_FORMAT " from %s stalled: taken over "
         "by %s", t->seq, swarm_peer_get_remote_id (t->source->peer), id);
     transfer_detach (t);
@@ -296,7 +296,7 @@ transfer_accepts_from (Transfer * t, PeerEntry * e)
     if (!transfer_has_contributor (t, id))
       transfer_clear_chunks (t);
     t->source = e;
-    t->last_progress_us = g_get_monotonic_time ();
+    t->last_progress_us = swarm_clock_now_us (t->session->clock);
     swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
     return TRUE;
   }
@@ -388,7 +388,7 @@ session_take_parity (SwarmSession * s, PeerEntry * e, const SwarmMessage * msg)
   memcpy (t->parity + (gsize) group * SWARM_CHUNK_SIZE, msg->data.payload,
       SWARM_CHUNK_SIZE);
   swarm_wire_bit_set (t->parity_got, group);
-  e->parity_seen_us = g_get_monotonic_time ();
+  e->parity_seen_us = swarm_clock_now_us (s->clock);
   seq = t->seq;
   transfer_try_rebuild (t, e, group);
   if (g_hash_table_lookup (s->transfers, &seq) == t && t->source == e)
@@ -407,9 +407,9 @@ transfer_take_chunk (Transfer * t, PeerEntry * e, guint idx,
   memcpy (t->data + (gsize) idx * SWARM_CHUNK_SIZE, payload, len);
   swarm_wire_bit_set (t->got, idx);
   if (t->n_got++ == 0)
-    t->first_chunk_us = g_get_monotonic_time ();
+    t->first_chunk_us = swarm_clock_now_us (s->clock);
   transfer_note_contributor (t, swarm_peer_get_remote_id (e->peer));
-  t->last_progress_us = e->last_data_us = g_get_monotonic_time ();
+  t->last_progress_us = e->last_data_us = swarm_clock_now_us (s->clock);
   t->tail_repairs = 0;
   if (t->n_got == t->chunk_count) {
     session_complete_transfer (s, t, e);
@@ -535,7 +535,7 @@ transfer_expects_parity (const Transfer * t)
 {
   return t->source && (t->pushed || t->asked_whole)
       && t->source->parity_seen_us
-      && g_get_monotonic_time () - t->source->parity_seen_us <
+      && swarm_clock_now_us (t->session->clock) - t->source->parity_seen_us <
       PARITY_EXPECTED_US;
 }
 
@@ -609,7 +609,7 @@ transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
     transfer_clear_chunks (t);
   t->source = e;
   swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
-  t->last_progress_us = g_get_monotonic_time ();
+  t->last_progress_us = swarm_clock_now_us (s->clock);
   t->request_resent = FALSE;
   /* parity follows whole segments only */
   t->asked_whole = t->chunk_count == 0;

@@ -180,7 +180,7 @@ on_peer_description (SwarmPeer * p, const gchar * local_sdp,
 
   e->described = TRUE;
   if (e->relay_id) {
-    e->offered_us = g_get_monotonic_time ();
+    e->offered_us = swarm_clock_now_us (s->clock);
     if (!session_relay_description (s, e, sdp))
       swarm_peer_close (p);
     g_free (sdp);
@@ -249,7 +249,7 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
     s->pex_links++;
   g_mutex_unlock (&s->lock);
   if (!e->info) {
-    GstStructure *st = peer_entry_describe (e, g_get_monotonic_time ());
+    GstStructure *st = peer_entry_describe (e, swarm_clock_now_us (s->clock));
 
     e->info = swarm_peer_info_new (swarm_peer_get_remote_id (p), st);
     gst_structure_free (st);
@@ -260,7 +260,7 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
   }
   /* everyone learns of the newcomer with the next PEX round, soon */
   s->last_pex_sent_us = MIN (s->last_pex_sent_us,
-      g_get_monotonic_time () - PEX_INTERVAL_US + 100 * 1000);
+      swarm_clock_now_us (s->clock) - PEX_INTERVAL_US + 100 * 1000);
   session_request_schedule (s);
 }
 
@@ -336,6 +336,7 @@ session_add_peer (SwarmSession * s, SwarmLinkRole role)
   config.stun = s->stun;
   config.turn = s->turn;
   config.connect_timeout_ms = 10000;
+  config.clock = s->clock;
   e->session = s;
   e->signal_budget = swarm_rate_limiter_new (RELAY_PARTNER_PER_S,
       RELAY_PARTNER_BURST);
@@ -383,7 +384,7 @@ session_reap_peers (SwarmSession * s)
     if (e->info) {
       /* the last figures, not the ones up to 100 ms old: an app reading
        * bytes-sent in peer-removed sees the partner's whole total */
-      GstStructure *last = peer_entry_describe (e, g_get_monotonic_time ());
+      GstStructure *last = peer_entry_describe (e, swarm_clock_now_us (s->clock));
 
       if (last) {
         swarm_peer_info_update (e->info, last);
@@ -400,7 +401,7 @@ static gboolean
 housekeeping_cb (gpointer data)
 {
   SwarmSession *s = data;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (s->clock);
   gboolean lonely = session_count_partners (s) == 0;
   guint i;
 
@@ -503,7 +504,12 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->info_hash = swarm_id_to_info_hash (s->local.swarm_key);
   s->store = swarm_store_new (STORE_MAX_SEGMENTS, STORE_MAX_BYTES);
 
-  s->context = g_main_context_new ();
+  s->clock = swarm_clock_ref (config->clock ? config->clock :
+      swarm_clock_get_system ());
+  swarm_store_set_clock (s->store, s->clock);
+  s->own_thread = config->network_context == NULL;
+  s->context = s->own_thread ? g_main_context_new () :
+      g_main_context_ref (config->network_context);
   s->loop = g_main_loop_new (s->context, FALSE);
   s->peers = g_ptr_array_new ();
   s->trackers = g_ptr_array_new ();
@@ -536,7 +542,7 @@ typedef struct {
 static GSource *
 attach_timeout (SwarmSession * s, guint ms, GSourceFunc func)
 {
-  GSource *source = g_timeout_source_new (ms);
+  GSource *source = swarm_clock_timeout_source_new (s->clock, ms);
 
   g_source_set_callback (source, func, s, NULL);
   g_source_attach (source, s->context);
@@ -558,6 +564,7 @@ session_setup (SwarmSession * s, GError ** error)
     const gchar *host;
 
     s->tracker_server = swarm_tracker_server_new ();
+    swarm_tracker_server_set_clock (s->tracker_server, s->clock);
     /* Ours is a publisher's tracker, not a public one. */
     swarm_tracker_server_set_info_hash (s->tracker_server, s->info_hash);
     if (!swarm_tracker_server_listen (s->tracker_server, s->tracker_address,
@@ -588,10 +595,11 @@ session_setup (SwarmSession * s, GError ** error)
     SwarmTrackerClient *c = swarm_tracker_client_new (s->tracker_urls[i],
         s->info_hash, s->local.peer_id, &tracker_callbacks, s);
     g_ptr_array_add (s->trackers, c);
+    swarm_tracker_client_set_clock (c, s->clock);
     swarm_tracker_client_start (c);
   }
 
-  s->started_us = g_get_monotonic_time ();
+  s->started_us = swarm_clock_now_us (s->clock);
   s->housekeeping_source = attach_timeout (s, HOUSEKEEPING_MS,
       housekeeping_cb);
   if (s->stats_interval_ms)
@@ -627,7 +635,7 @@ swarm_session_start (SwarmSession * s, GError ** error)
 {
   StartJob job = { 0 };
 
-  g_return_val_if_fail (s->thread == NULL, FALSE);
+  g_return_val_if_fail (!s->started, FALSE);
   if (s->secret_text) {
     GError *secret_error = NULL;
 
@@ -646,6 +654,16 @@ swarm_session_start (SwarmSession * s, GError ** error)
     /* the derived keys are all the session needs from here on */
     swarm_secret_clear_string (&s->secret_text);
   }
+  if (!s->own_thread) {
+    /* the caller's thread is the network thread */
+    gboolean ok;
+
+    g_main_context_push_thread_default (s->context);
+    ok = session_setup (s, error);
+    g_main_context_pop_thread_default (s->context);
+    s->started = ok;
+    return ok;
+  }
   job.session = s;
   g_mutex_init (&job.lock);
   g_cond_init (&job.cond);
@@ -662,6 +680,7 @@ swarm_session_start (SwarmSession * s, GError ** error)
     s->thread = NULL;
     return FALSE;
   }
+  s->started = TRUE;
   return TRUE;
 }
 
@@ -707,6 +726,7 @@ session_tracker_gone (gpointer data)
   if (--s->goodbyes_pending > 0)
     return;
   g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
+  s->network_done = TRUE;
   g_main_loop_quit (s->loop);
 }
 
@@ -752,7 +772,23 @@ swarm_session_stop (SwarmSession * s)
   g_return_if_fail (SWARM_IS_SESSION (s));
 
   swarm_session_set_flushing (s, TRUE);
+  if (s->started && !s->own_thread) {
+    /* Said on the network thread: run the context until the goodbyes are
+     * out (bounded by the tracker client's goodbye timer). */
+    s->started = FALSE;
+    g_main_context_push_thread_default (s->context);
+    session_teardown (s);
+    while (!s->network_done) {
+      if (swarm_clock_is_virtual (s->clock))
+        swarm_clock_run (s->clock, s->context,
+            swarm_clock_now_us (s->clock) + 10 * 1000);
+      else
+        g_main_context_iteration (s->context, TRUE);
+    }
+    g_main_context_pop_thread_default (s->context);
+  }
   if (s->thread) {
+    s->started = FALSE;
     g_main_context_invoke (s->context, session_teardown, s);
     g_thread_join (s->thread);
     s->thread = NULL;
@@ -783,7 +819,7 @@ swarm_session_finalize (GObject * object)
   /* The owner stops it; a session whose last reference went without a
    * stop (an application's binding, say) is stopped here, never from its
    * own thread (handlers there run with a reference held by the emission). */
-  if (s->thread)
+  if (s->started)
     swarm_session_stop (s);
   if (s->scheduler)
     s->scheduler_class->destroy (s->scheduler);
@@ -799,6 +835,7 @@ swarm_session_finalize (GObject * object)
   g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
   g_main_loop_unref (s->loop);
   g_main_context_unref (s->context);
+  swarm_clock_unref (s->clock);
   swarm_store_free (s->store);
   g_clear_pointer (&s->upload_limiter, swarm_rate_limiter_free);
   g_clear_pointer (&s->credentials, swarm_dtls_credentials_unref);

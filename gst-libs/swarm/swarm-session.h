@@ -14,6 +14,7 @@
 #include "swarm-scheduler.h"
 #include "swarm-uri.h"
 #include "swarm-peer-info.h"
+#include "swarm-clock.h"
 
 G_BEGIN_DECLS
 
@@ -80,6 +81,15 @@ typedef struct {
    * word on where live is (EDGE) is refused; 0 = the default,
    * SWARM_EDGE_DEFAULT_TOLERANCE_MS (swarm-edge.h). */
   guint clock_tolerance_ms;
+  /* Where every part of the session reads the time and makes its timers;
+   * NULL = the system clock.  A virtual clock (swarm-clock.h) runs the
+   * session on the caller's thread: see network_context. */
+  SwarmClock *clock;
+  /* NULL = the session runs its own network thread with its own context.
+   * Given: the session's sources are attached to this context, no thread
+   * is started, and the caller iterates it (the simulator and the
+   * virtual-time tests run a whole swarm in one thread this way). */
+  GMainContext *network_context;
 } SwarmSessionConfig;
 
 SWARM_API SwarmSession *swarm_session_new (const SwarmSessionConfig * config,

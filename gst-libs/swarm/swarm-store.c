@@ -12,6 +12,7 @@ typedef struct {
 } StoreEntry;
 
 struct _SwarmStore {
+  SwarmClock *clock;             /* when each segment came */
   GMutex lock;
   GHashTable *entries;          /* guint64* seq -> StoreEntry* */
   GQueue order;                 /* seqs (guint64*) oldest first, for eviction */
@@ -33,6 +34,8 @@ swarm_store_new (guint max_segments, gsize max_bytes)
 {
   SwarmStore *store = g_new0 (SwarmStore, 1);
 
+  store->clock = swarm_clock_get_system ();
+
   g_mutex_init (&store->lock);
   store->entries = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       (GDestroyNotify) store_entry_free);
@@ -50,6 +53,7 @@ swarm_store_free (SwarmStore * store)
   g_queue_clear (&store->order);
   g_hash_table_destroy (store->entries);
   g_mutex_clear (&store->lock);
+  swarm_clock_unref (store->clock);
   g_free (store);
 }
 
@@ -92,7 +96,7 @@ swarm_store_add (SwarmStore * store, guint64 seq, SwarmSegmentFlags flags,
   e = g_new0 (StoreEntry, 1);
   e->bytes = g_bytes_ref (bytes);
   e->flags = flags;
-  e->added_us = g_get_monotonic_time ();
+  e->added_us = swarm_clock_now_us (store->clock);
   key = g_new (guint64, 1);
   *key = seq;
   g_hash_table_insert (store->entries, key, e);
@@ -214,4 +218,12 @@ swarm_store_get_n_bytes (SwarmStore * store)
   n = store->n_bytes;
   g_mutex_unlock (&store->lock);
   return n;
+}
+
+void
+swarm_store_set_clock (SwarmStore * store, SwarmClock * clock)
+{
+  swarm_clock_ref (clock);
+  swarm_clock_unref (store->clock);
+  store->clock = clock;
 }

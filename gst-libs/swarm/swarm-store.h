@@ -7,6 +7,7 @@
 
 #include "swarm-prelude.h"
 #include "swarm-segment.h"
+#include "swarm-clock.h"
 
 G_BEGIN_DECLS
 
@@ -14,6 +15,8 @@ typedef struct _SwarmStore SwarmStore;
 
 /* Keeps at most @max_segments segments and @max_bytes bytes: the oldest go first. */
 SWARM_API SwarmStore *swarm_store_new (guint max_segments, gsize max_bytes);
+/* Where the arrival times come from (default: the system clock). */
+SWARM_API void swarm_store_set_clock (SwarmStore * store, SwarmClock * clock);
 SWARM_API void swarm_store_free (SwarmStore * store);
 
 /* Takes a ref on @bytes.  Returns FALSE if @seq is already held or older

@@ -40,6 +40,7 @@ struct _SwarmTrackerClient {
   gboolean stopped;             /* freed by the user: no more callbacks */
 
   GMainContext *context;
+  SwarmClock *clock;             /* timers: backoff, re-announce, goodbye */
   SoupSession *session;
   gchar *url;
   gchar *info_hash;
@@ -87,6 +88,7 @@ client_unref (SwarmTrackerClient * c)
   g_clear_object (&c->connect_msg);
   g_object_unref (c->session);
   g_main_context_unref (c->context);
+  swarm_clock_unref (c->clock);
   g_free (c->url);
   g_free (c->info_hash);
   g_free (c->peer_id);
@@ -134,7 +136,7 @@ schedule_retry (SwarmTrackerClient * c)
     return;
 
   GST_DEBUG ("reconnecting to %s in %u ms", c->url, c->backoff_ms);
-  c->retry_source = g_timeout_source_new (c->backoff_ms);
+  c->retry_source = swarm_clock_timeout_source_new (c->clock, c->backoff_ms);
   g_source_set_callback (c->retry_source, on_retry, c, NULL);
   g_source_attach (c->retry_source, c->context);
   c->backoff_ms = MIN (c->backoff_ms * 2, BACKOFF_MAX_MS);
@@ -337,6 +339,7 @@ swarm_tracker_client_new (const gchar * url, const gchar * info_hash,
   c = g_new0 (SwarmTrackerClient, 1);
   c->ref_count = 1;
   c->context = g_main_context_ref_thread_default ();
+  c->clock = swarm_clock_get_system ();
   c->session = soup_session_new ();
   c->url = g_strdup (url);
   c->info_hash = g_strdup (info_hash);
@@ -347,6 +350,14 @@ swarm_tracker_client_new (const gchar * url, const gchar * info_hash,
   c->backoff_ms = BACKOFF_MIN_MS;
   c->interval_s = REANNOUNCE_DEFAULT_S;
   return c;
+}
+
+void
+swarm_tracker_client_set_clock (SwarmTrackerClient * c, SwarmClock * clock)
+{
+  swarm_clock_ref (clock);
+  swarm_clock_unref (c->clock);
+  c->clock = clock;
 }
 
 void
@@ -422,7 +433,8 @@ schedule_reannounce (SwarmTrackerClient * c)
   cancel_reannounce (c);
   if (c->stopped || c->ws == NULL)
     return;
-  c->reannounce_source = g_timeout_source_new_seconds (c->interval_s);
+  c->reannounce_source = swarm_clock_timeout_source_new (c->clock,
+      c->interval_s * 1000);
   g_source_set_callback (c->reannounce_source, on_reannounce, c, NULL);
   g_source_attach (c->reannounce_source, c->context);
 }
@@ -522,7 +534,7 @@ say_goodbye (SwarmTrackerClient * c)
   cancel_reannounce (c);
   g_signal_handlers_disconnect_by_data (c->ws, c);
   g_signal_connect (c->ws, "closed", G_CALLBACK (on_goodbye_closed), c);
-  c->goodbye_source = g_timeout_source_new (GOODBYE_MS);
+  c->goodbye_source = swarm_clock_timeout_source_new (c->clock, GOODBYE_MS);
   g_source_set_callback (c->goodbye_source, on_goodbye_timeout, c, NULL);
   g_source_attach (c->goodbye_source, c->context);
   /* may finish (and free @c) at once */

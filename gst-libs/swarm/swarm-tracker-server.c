@@ -108,6 +108,7 @@ struct _Conn {
 };
 
 struct _SwarmTrackerServer {
+  SwarmClock *clock;             /* idle sweeps, budgets, connection ages */
   SoupServer *soup;
   GSocketService *service;
   GSource *sweeper;
@@ -335,7 +336,7 @@ handle_announce (Conn * conn, const SwarmTrackerMessage * m)
      * would let anyone unlist anyone.  Only when the first connection has
      * missed its announce (a peer that reconnected before its old socket
      * was seen to die) may a new one take the id over. */
-    if (g_get_monotonic_time () - peer->conn->last_read_us <
+    if (swarm_clock_now_us (s->clock) - peer->conn->last_read_us <
         PEER_ID_STALE_US) {
       GST_INFO ("refusing announce of peer_id %s from %s: announced on "
           "another connection (from %s)", m->peer_id, conn->host,
@@ -457,7 +458,7 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
 
   if (conn->flooded)
     return;
-  if (swarm_rate_limiter_take (conn->budget, g_get_monotonic_time (), 1) == 0) {
+  if (swarm_rate_limiter_take (conn->budget, swarm_clock_now_us (conn->server->clock), 1) == 0) {
     GST_INFO ("closing connection from %s: message flood", conn->host);
     conn->flooded = TRUE;
     conn->server->stats.connections_closed_flood++;
@@ -551,7 +552,7 @@ conn_check_read (gpointer user_data, const guint8 * data, gsize len,
 {
   Conn *conn = user_data;
   SwarmTrackerServer *s = conn->server;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (s->clock);
   const gchar *why = NULL;
   gsize held;
 
@@ -611,7 +612,7 @@ static gboolean
 sweep (gpointer user_data)
 {
   SwarmTrackerServer *s = user_data;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = swarm_clock_now_us (s->clock);
   g_autoptr (GPtrArray) stale = g_ptr_array_new ();
   GHashTableIter iter;
   gpointer key;
@@ -741,7 +742,7 @@ on_incoming (GSocketService * service, GSocketConnection * tcp,
       g_free);
   conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
   conn->byte_budget = swarm_rate_limiter_new (BYTES_PER_S, BYTES_BURST);
-  conn->accepted_us = conn->last_read_us = g_get_monotonic_time ();
+  conn->accepted_us = conn->last_read_us = swarm_clock_now_us (conn->server->clock);
   swarm_ws_scan_init (&conn->scan, MAX_REQUEST_HEAD,
       SWARM_TRACKER_MAX_MESSAGE);
   guarded = swarm_guard_stream_new (G_IO_STREAM (tcp), conn_check_read, conn,
@@ -769,6 +770,7 @@ swarm_tracker_server_new (void)
   swarm_init ();
 
   s = g_new0 (SwarmTrackerServer, 1);
+  s->clock = swarm_clock_get_system ();
   s->soup = soup_server_new ("server-header", "gst-p2p-tracker ", NULL);
   s->swarms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) swarm_free);
@@ -826,6 +828,14 @@ swarm_tracker_server_get_limits (SwarmTrackerServer * s,
     *idle_timeout_ms = s->idle_timeout_ms;
 }
 
+void
+swarm_tracker_server_set_clock (SwarmTrackerServer * s, SwarmClock * clock)
+{
+  swarm_clock_ref (clock);
+  swarm_clock_unref (s->clock);
+  s->clock = clock;
+}
+
 gboolean
 swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
     guint port, GError ** error)
@@ -868,7 +878,7 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
 
   period = CLAMP (MIN (s->unannounced_timeout_ms, s->idle_timeout_ms) / 4,
       10, 1000);
-  s->sweeper = g_timeout_source_new (period);
+  s->sweeper = swarm_clock_timeout_source_new (s->clock, period);
   g_source_set_callback (s->sweeper, sweep, s, NULL);
   g_source_attach (s->sweeper, g_main_context_get_thread_default ());
   GST_INFO ("tracker listening on %s port %u", address, s->port);
@@ -950,5 +960,6 @@ swarm_tracker_server_free (SwarmTrackerServer * s)
   soup_server_disconnect (s->soup);
   g_object_unref (s->soup);
   g_free (s->served_info_hash);
+  swarm_clock_unref (s->clock);
   g_free (s);
 }

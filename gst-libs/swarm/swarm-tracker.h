@@ -14,6 +14,7 @@
 
 #include <gio/gio.h>
 #include "swarm-prelude.h"
+#include "swarm-clock.h"
 
 G_BEGIN_DECLS
 
@@ -71,6 +72,9 @@ SWARM_API SwarmTrackerClient *swarm_tracker_client_new (const gchar * url,
     const gchar * info_hash, const gchar * peer_id,
     const SwarmTrackerClientCallbacks * callbacks, gpointer user_data);
 /* Connects (asynchronously); reconnects after losses. */
+/* Where the client's timers run (default: the system clock); before start. */
+SWARM_API void swarm_tracker_client_set_clock (SwarmTrackerClient * c,
+    SwarmClock * clock);
 SWARM_API void swarm_tracker_client_start (SwarmTrackerClient * c);
 SWARM_API gboolean swarm_tracker_client_is_connected (SwarmTrackerClient * c);
 SWARM_API const gchar *swarm_tracker_client_get_url (SwarmTrackerClient * c);
@@ -102,6 +106,10 @@ SWARM_API void swarm_tracker_client_free_full (SwarmTrackerClient * c,
 typedef struct _SwarmTrackerServer SwarmTrackerServer;
 
 SWARM_API SwarmTrackerServer *swarm_tracker_server_new (void);
+/* Where the server reads the time (default: the system clock); before
+ * listen. */
+SWARM_API void swarm_tracker_server_set_clock (SwarmTrackerServer * s,
+    SwarmClock * clock);
 /* Listens on @address (e.g. "0.0.0.0", "127.0.0.1", "::") and @port (0 =
  * any free port); WebSocket on every path. */
 SWARM_API gboolean swarm_tracker_server_listen (SwarmTrackerServer * s,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "swarm-prelude.h"
+#include "swarm-clock.h"
 #include "swarm-wire.h"
 #include "swarm-identity.h"
 #include "swarm-uri.h"

@@ -1,0 +1,252 @@
+/* The swarm's clock: the system's, or a virtual one a driver moves (see
+ * swarm-clock.h).
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "swarm-clock.h"
+
+struct _SwarmClock {
+  gboolean is_virtual;
+  gint ref_count;
+  GMutex lock;
+  gint64 now_us;                 /* virtual: monotonic time */
+  gint64 start_us;
+  gint64 real_start_us;
+  /* virtual: every timer made from this clock and not yet finalized,
+   * earliest deadline first (ties: the order they were made in) */
+  GSequence *timers;
+  guint64 next_order;
+};
+
+static SwarmClock system_clock = { FALSE, 1 };
+
+SwarmClock *
+swarm_clock_get_system (void)
+{
+  return &system_clock;
+}
+
+SwarmClock *
+swarm_clock_new_virtual (gint64 start_us, gint64 real_start_us)
+{
+  SwarmClock *c = g_new0 (SwarmClock, 1);
+
+  g_return_val_if_fail (start_us > 0, NULL);
+  c->is_virtual = TRUE;
+  c->ref_count = 1;
+  g_mutex_init (&c->lock);
+  c->now_us = c->start_us = start_us;
+  c->real_start_us = real_start_us ? real_start_us : g_get_real_time ();
+  c->timers = g_sequence_new (NULL);
+  return c;
+}
+
+SwarmClock *
+swarm_clock_ref (SwarmClock * clock)
+{
+  if (clock->is_virtual)
+    g_atomic_int_inc (&clock->ref_count);
+  return clock;
+}
+
+void
+swarm_clock_unref (SwarmClock * clock)
+{
+  if (!clock || !clock->is_virtual)
+    return;
+  if (!g_atomic_int_dec_and_test (&clock->ref_count))
+    return;
+  /* every timer holds a ref, so none is left */
+  g_sequence_free (clock->timers);
+  g_mutex_clear (&clock->lock);
+  g_free (clock);
+}
+
+gboolean
+swarm_clock_is_virtual (SwarmClock * clock)
+{
+  return clock->is_virtual;
+}
+
+gint64
+swarm_clock_now_us (SwarmClock * clock)
+{
+  gint64 now;
+
+  if (!clock->is_virtual)
+    return g_get_monotonic_time ();
+  g_mutex_lock (&clock->lock);
+  now = clock->now_us;
+  g_mutex_unlock (&clock->lock);
+  return now;
+}
+
+gint64
+swarm_clock_real_us (SwarmClock * clock)
+{
+  if (!clock->is_virtual)
+    return g_get_real_time ();
+  return clock->real_start_us + swarm_clock_now_us (clock) - clock->start_us;
+}
+
+/* A timer on virtual time. */
+typedef struct {
+  GSource source;
+  SwarmClock *clock;             /* owned ref */
+  gint64 deadline_us;
+  gint64 interval_us;
+  guint64 order;
+  GSequenceIter *iter;           /* in clock->timers */
+} VirtualTimer;
+
+static gint
+timer_compare (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const VirtualTimer *x = a, *y = b;
+
+  if (x->deadline_us != y->deadline_us)
+    return x->deadline_us < y->deadline_us ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static gboolean
+timer_ready (VirtualTimer * t)
+{
+  return swarm_clock_now_us (t->clock) >= t->deadline_us;
+}
+
+static gboolean
+timer_prepare (GSource * source, gint * timeout)
+{
+  /* never block: the driver moves time, not the poll */
+  *timeout = -1;
+  return timer_ready ((VirtualTimer *) source);
+}
+
+static gboolean
+timer_check (GSource * source)
+{
+  return timer_ready ((VirtualTimer *) source);
+}
+
+static gboolean
+timer_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
+{
+  VirtualTimer *t = (VirtualTimer *) source;
+  SwarmClock *c = t->clock;
+  gboolean again;
+
+  if (!callback)
+    return G_SOURCE_REMOVE;
+  again = callback (user_data);
+  if (again && !g_source_is_destroyed (source)) {
+    g_mutex_lock (&c->lock);
+    t->deadline_us = c->now_us + t->interval_us;
+    g_sequence_sort_changed (t->iter, (GCompareDataFunc) timer_compare, NULL);
+    g_mutex_unlock (&c->lock);
+  }
+  return again;
+}
+
+static void
+timer_finalize (GSource * source)
+{
+  VirtualTimer *t = (VirtualTimer *) source;
+  SwarmClock *c = t->clock;
+
+  g_mutex_lock (&c->lock);
+  g_sequence_remove (t->iter);
+  g_mutex_unlock (&c->lock);
+  swarm_clock_unref (c);
+}
+
+static GSourceFuncs timer_funcs = {
+  timer_prepare, timer_check, timer_dispatch, timer_finalize,
+};
+
+GSource *
+swarm_clock_timeout_source_new (SwarmClock * clock, guint interval_ms)
+{
+  VirtualTimer *t;
+
+  if (!clock->is_virtual)
+    return g_timeout_source_new (interval_ms);
+  t = (VirtualTimer *) g_source_new (&timer_funcs, sizeof (VirtualTimer));
+  g_source_set_static_name (&t->source, "swarm-virtual-timer");
+  t->clock = swarm_clock_ref (clock);
+  t->interval_us = (gint64) interval_ms * 1000;
+  g_mutex_lock (&clock->lock);
+  t->deadline_us = clock->now_us + t->interval_us;
+  t->order = clock->next_order++;
+  t->iter = g_sequence_insert_sorted (clock->timers, t,
+      (GCompareDataFunc) timer_compare, NULL);
+  g_mutex_unlock (&clock->lock);
+  return &t->source;
+}
+
+/* The earliest deadline after @after_us of a live timer attached to
+ * @context (any context if NULL), or -1. */
+static gint64
+next_deadline (SwarmClock * clock, GMainContext * context, gint64 after_us)
+{
+  GSequenceIter *it;
+  gint64 next = -1;
+
+  g_mutex_lock (&clock->lock);
+  for (it = g_sequence_get_begin_iter (clock->timers);
+      !g_sequence_iter_is_end (it); it = g_sequence_iter_next (it)) {
+    VirtualTimer *t = g_sequence_get (it);
+    GMainContext *attached;
+
+    /* destroyed timers wait for their last unref; unattached ones for
+     * their owner to attach them */
+    if (t->deadline_us <= after_us || g_source_is_destroyed (&t->source))
+      continue;
+    attached = g_source_get_context (&t->source);
+    if (!attached || (context && attached != context))
+      continue;
+    next = t->deadline_us;
+    break;
+  }
+  g_mutex_unlock (&clock->lock);
+  return next;
+}
+
+gint64
+swarm_clock_next_deadline_us (SwarmClock * clock)
+{
+  g_return_val_if_fail (clock->is_virtual, -1);
+  return next_deadline (clock, NULL, G_MININT64);
+}
+
+void
+swarm_clock_advance_to (SwarmClock * clock, gint64 us)
+{
+  g_return_if_fail (clock->is_virtual);
+  g_mutex_lock (&clock->lock);
+  if (us > clock->now_us)
+    clock->now_us = us;
+  g_mutex_unlock (&clock->lock);
+}
+
+guint64
+swarm_clock_run (SwarmClock * clock, GMainContext * context, gint64 until_us)
+{
+  guint64 rounds = 0;
+
+  g_return_val_if_fail (clock->is_virtual, 0);
+  for (;;) {
+    gint64 next;
+
+    while (g_main_context_iteration (context, FALSE))
+      rounds++;
+    /* a timer already due did not fire in this context: not ours */
+    next = next_deadline (clock, context, swarm_clock_now_us (clock));
+    if (next < 0 || next > until_us) {
+      swarm_clock_advance_to (clock, until_us);
+      /* what became ready exactly at until_us runs now */
+      while (g_main_context_iteration (context, FALSE))
+        rounds++;
+      return rounds;
+    }
+    swarm_clock_advance_to (clock, next);
+  }
+}

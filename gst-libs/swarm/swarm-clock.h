@@ -1,0 +1,60 @@
+/* Where the swarm gets its time: one clock interface for every module.
+ *
+ * The system clock is g_get_monotonic_time() for intervals, g_get_real_time()
+ * for the wall clock, and GLib timeout sources for timers.  A virtual clock
+ * stands still until its driver moves it: timers made from it fire when the
+ * driver has advanced virtual time to their deadline, so a whole swarm
+ * (origin, tracker, viewers) can run in one thread, as fast as the CPU goes
+ * and the same way every time (swarm_clock_run).
+ *
+ * A module never reads the time any other way: that is what lets the
+ * simulator run the real code.
+ *
+ * Threading: the system clock is thread-safe.  A virtual clock is meant to
+ * be driven from one thread; reading it is thread-safe.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include "swarm-prelude.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SwarmClock SwarmClock;
+
+/* The process-wide system clock (a static object: ref/unref are no-ops). */
+SWARM_API SwarmClock *swarm_clock_get_system (void);
+/* A virtual clock at monotonic time @start_us (> 0) whose wall clock reads
+ * @real_start_us at that instant (0 = the system's wall clock now). */
+SWARM_API SwarmClock *swarm_clock_new_virtual (gint64 start_us,
+    gint64 real_start_us);
+SWARM_API SwarmClock *swarm_clock_ref (SwarmClock * clock);
+SWARM_API void swarm_clock_unref (SwarmClock * clock);
+SWARM_API gboolean swarm_clock_is_virtual (SwarmClock * clock);
+
+/* Monotonic time in µs: intervals, deadlines, rates. */
+SWARM_API gint64 swarm_clock_now_us (SwarmClock * clock);
+/* Wall-clock time in µs since the epoch: what is signed and compared with
+ * another machine (publication times, the edge's clock). */
+SWARM_API gint64 swarm_clock_real_us (SwarmClock * clock);
+
+/* A source that fires every @interval_ms on @clock's time, like
+ * g_timeout_source_new (interval 0 fires at once, then as often as the
+ * context iterates).  Not attached: the caller sets the callback and
+ * attaches it. */
+SWARM_API GSource *swarm_clock_timeout_source_new (SwarmClock * clock,
+    guint interval_ms);
+
+/* Virtual clocks only. */
+/* The earliest deadline of a timer attached to a context, or -1. */
+SWARM_API gint64 swarm_clock_next_deadline_us (SwarmClock * clock);
+/* Moves virtual time forward to @us (never back). */
+SWARM_API void swarm_clock_advance_to (SwarmClock * clock, gint64 us);
+/* Runs @context until virtual time @until_us: dispatches what is ready,
+ * then jumps to the next deadline, and so on.  Returns the number of
+ * dispatch rounds (events). */
+SWARM_API guint64 swarm_clock_run (SwarmClock * clock, GMainContext * context,
+    gint64 until_us);
+
+G_END_DECLS

@@ -1,0 +1,171 @@
+/* The swarm's clock (swarm-clock.h): the virtual clock stands still until
+ * it is run, fires timers in deadline order at their virtual time, repeats
+ * intervals from the time they fired, forgets destroyed timers, and keeps
+ * its wall clock in step; the system clock is GLib's.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/check/gstcheck.h>
+#include <swarm/swarm.h>
+
+typedef struct {
+  SwarmClock *clock;
+  GArray *fired_at;              /* virtual µs of each firing */
+  GArray *who;                   /* which timer fired */
+  guint id;
+  guint remaining;               /* fire this many times, then stop */
+} Probe;
+
+static gboolean
+probe_fire (gpointer data)
+{
+  Probe *p = data;
+  gint64 now = swarm_clock_now_us (p->clock);
+
+  g_array_append_val (p->fired_at, now);
+  g_array_append_val (p->who, p->id);
+  return --p->remaining > 0;
+}
+
+static GSource *
+add_timer (SwarmClock * clock, GMainContext * ctx, guint ms, Probe * p)
+{
+  GSource *source = swarm_clock_timeout_source_new (clock, ms);
+
+  g_source_set_callback (source, probe_fire, p, NULL);
+  g_source_attach (source, ctx);
+  return source;
+}
+
+#define START (1000 * G_USEC_PER_SEC)
+
+GST_START_TEST (test_virtual_time_stands_still)
+{
+  SwarmClock *clock = swarm_clock_new_virtual (START, 1700000000000000);
+
+  fail_unless (swarm_clock_is_virtual (clock));
+  fail_unless_equals_int64 (swarm_clock_now_us (clock), START);
+  g_usleep (20 * 1000);
+  fail_unless_equals_int64 (swarm_clock_now_us (clock), START);
+  fail_unless_equals_int64 (swarm_clock_real_us (clock), 1700000000000000);
+  swarm_clock_advance_to (clock, START + 1500);
+  fail_unless_equals_int64 (swarm_clock_now_us (clock), START + 1500);
+  fail_unless_equals_int64 (swarm_clock_real_us (clock),
+      1700000000000000 + 1500);
+  /* never back */
+  swarm_clock_advance_to (clock, START);
+  fail_unless_equals_int64 (swarm_clock_now_us (clock), START + 1500);
+  swarm_clock_unref (clock);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_timers_fire_in_order_at_their_time)
+{
+  SwarmClock *clock = swarm_clock_new_virtual (START, 0);
+  GMainContext *ctx = g_main_context_new ();
+  GArray *at = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GArray *who = g_array_new (FALSE, FALSE, sizeof (guint));
+  Probe a = { clock, at, who, 1, 3 }, b = { clock, at, who, 2, 1 };
+  GSource *sa = add_timer (clock, ctx, 100, &a);
+  GSource *sb = add_timer (clock, ctx, 250, &b);
+  guint64 events;
+
+  fail_unless_equals_int64 (swarm_clock_next_deadline_us (clock),
+      START + 100 * 1000);
+  /* nothing is due before time moves */
+  fail_if (g_main_context_iteration (ctx, FALSE));
+  events = swarm_clock_run (clock, ctx, START + 10 * G_USEC_PER_SEC);
+  /* a at 100, 200, b at 250, a at 300 (then a stops) */
+  fail_unless_equals_int (at->len, 4);
+  fail_unless_equals_int64 (g_array_index (at, gint64, 0), START + 100000);
+  fail_unless_equals_int (g_array_index (who, guint, 0), 1);
+  fail_unless_equals_int64 (g_array_index (at, gint64, 1), START + 200000);
+  fail_unless_equals_int (g_array_index (who, guint, 1), 1);
+  fail_unless_equals_int64 (g_array_index (at, gint64, 2), START + 250000);
+  fail_unless_equals_int (g_array_index (who, guint, 2), 2);
+  fail_unless_equals_int64 (g_array_index (at, gint64, 3), START + 300000);
+  fail_unless_equals_int (g_array_index (who, guint, 3), 1);
+  fail_unless (events >= 4);
+  /* run() ends at its horizon even with nothing left to do */
+  fail_unless_equals_int64 (swarm_clock_now_us (clock),
+      START + 10 * G_USEC_PER_SEC);
+  fail_unless_equals_int64 (swarm_clock_next_deadline_us (clock), -1);
+  g_source_unref (sa);
+  g_source_unref (sb);
+  g_main_context_unref (ctx);
+  g_array_unref (at);
+  g_array_unref (who);
+  swarm_clock_unref (clock);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_destroyed_and_foreign_timers)
+{
+  SwarmClock *clock = swarm_clock_new_virtual (START, 0);
+  GMainContext *ctx = g_main_context_new ();
+  GMainContext *other = g_main_context_new ();
+  GArray *at = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GArray *who = g_array_new (FALSE, FALSE, sizeof (guint));
+  Probe a = { clock, at, who, 1, 100 }, b = { clock, at, who, 2, 100 },
+      c = { clock, at, who, 3, 1 };
+  GSource *sa = add_timer (clock, ctx, 50, &a);
+  GSource *sb = add_timer (clock, other, 10, &b);
+  GSource *sc = add_timer (clock, ctx, 70, &c);
+
+  g_source_destroy (sa);
+  /* held but destroyed: never fires, never holds time back */
+  swarm_clock_run (clock, ctx, START + G_USEC_PER_SEC);
+  /* only c fired: b belongs to a context nobody iterates */
+  fail_unless_equals_int (at->len, 1);
+  fail_unless_equals_int (g_array_index (who, guint, 0), 3);
+  fail_unless_equals_int64 (g_array_index (at, gint64, 0), START + 70000);
+  g_source_destroy (sb);
+  g_source_unref (sa);
+  g_source_unref (sb);
+  g_source_unref (sc);
+  g_main_context_unref (ctx);
+  g_main_context_unref (other);
+  g_array_unref (at);
+  g_array_unref (who);
+  swarm_clock_unref (clock);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_system_clock_is_glib)
+{
+  SwarmClock *clock = swarm_clock_get_system ();
+  gint64 before = g_get_monotonic_time (), now, real;
+
+  fail_if (swarm_clock_is_virtual (clock));
+  now = swarm_clock_now_us (clock);
+  fail_unless (now >= before && now <= g_get_monotonic_time ());
+  real = swarm_clock_real_us (clock);
+  fail_unless (ABS (real - g_get_real_time ()) < 5 * G_USEC_PER_SEC);
+  /* ref/unref of the static clock do nothing */
+  swarm_clock_unref (swarm_clock_ref (clock));
+  fail_unless (swarm_clock_get_system () == clock);
+}
+
+GST_END_TEST;
+
+static Suite *
+clock_suite (void)
+{
+  Suite *s = suite_create ("clock");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_virtual_time_stands_still);
+  tcase_add_test (tc, test_timers_fire_in_order_at_their_time);
+  tcase_add_test (tc, test_destroyed_and_foreign_timers);
+  tcase_add_test (tc, test_system_clock_is_glib);
+  return s;
+}
+
+GST_CHECK_MAIN (clock);
