@@ -1,6 +1,8 @@
 /* The swarm's clock: the system's, or a virtual one a driver moves (see
  * swarm-clock.h).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 #include "swarm-clock.h"
 
 struct _SwarmClock {
@@ -14,6 +16,7 @@ struct _SwarmClock {
    * earliest deadline first (ties: the order they were made in) */
   GSequence *timers;
   guint64 next_order;
+  GRand *rand;                   /* virtual: seeded */
 };
 
 static SwarmClock system_clock = { FALSE, 1 };
@@ -36,6 +39,7 @@ swarm_clock_new_virtual (gint64 start_us, gint64 real_start_us)
   c->now_us = c->start_us = start_us;
   c->real_start_us = real_start_us ? real_start_us : g_get_real_time ();
   c->timers = g_sequence_new (NULL);
+  c->rand = g_rand_new_with_seed (0);
   return c;
 }
 
@@ -56,6 +60,7 @@ swarm_clock_unref (SwarmClock * clock)
     return;
   /* every timer holds a ref, so none is left */
   g_sequence_free (clock->timers);
+  g_rand_free (clock->rand);
   g_mutex_clear (&clock->lock);
   g_free (clock);
 }
@@ -87,12 +92,61 @@ swarm_clock_real_us (SwarmClock * clock)
   return clock->real_start_us + swarm_clock_now_us (clock) - clock->start_us;
 }
 
+void
+swarm_clock_set_seed (SwarmClock * clock, guint32 seed)
+{
+  g_return_if_fail (clock->is_virtual);
+  g_mutex_lock (&clock->lock);
+  g_rand_set_seed (clock->rand, seed);
+  g_mutex_unlock (&clock->lock);
+}
+
+void
+swarm_clock_random_bytes (SwarmClock * clock, guint8 * out, gsize len)
+{
+  gsize i;
+
+  if (!clock->is_virtual) {
+    if (gnutls_rnd (GNUTLS_RND_NONCE, out, len) < 0)
+      g_error ("GnuTLS random number generator failed");
+    return;
+  }
+  g_mutex_lock (&clock->lock);
+  for (i = 0; i < len; i++)
+    out[i] = (guint8) g_rand_int_range (clock->rand, 0, 256);
+  g_mutex_unlock (&clock->lock);
+}
+
+guint32
+swarm_clock_random_int (SwarmClock * clock)
+{
+  guint32 v;
+
+  swarm_clock_random_bytes (clock, (guint8 *) & v, sizeof v);
+  return v;
+}
+
+gint32
+swarm_clock_random_int_range (SwarmClock * clock, gint32 begin, gint32 end)
+{
+  guint32 span, limit, v;
+
+  g_return_val_if_fail (end > begin, begin);
+  span = (guint32) (end - begin);
+  /* no modulo bias: draws at or above the last whole multiple go again */
+  limit = G_MAXUINT32 - G_MAXUINT32 % span;
+  do
+    v = swarm_clock_random_int (clock);
+  while (v >= limit);
+  return begin + (gint32) (v % span);
+}
+
 /* A timer on virtual time. */
 typedef struct {
   GSource source;
   SwarmClock *clock;             /* owned ref */
   gint64 deadline_us;
-  gint64 interval_us;
+  gint64 interval_us;           /* < 0: a deadline source (no repeats) */
   guint64 order;
   GSequenceIter *iter;           /* in clock->timers */
 } VirtualTimer;
@@ -136,6 +190,11 @@ timer_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
 
   if (!callback)
     return G_SOURCE_REMOVE;
+  if (t->interval_us < 0) {
+    /* fired: no deadline until the owner (maybe the callback) sets one */
+    swarm_clock_source_set_deadline (c, source, -1);
+    return callback (user_data);
+  }
   again = callback (user_data);
   if (again && !g_source_is_destroyed (source)) {
     g_mutex_lock (&c->lock);
@@ -182,6 +241,54 @@ swarm_clock_timeout_source_new (SwarmClock * clock, guint interval_ms)
   return &t->source;
 }
 
+/* The system clock's deadline source: GLib's ready time, which is on the
+ * monotonic clock too. */
+static gboolean
+system_deadline_dispatch (GSource * source, GSourceFunc callback,
+    gpointer user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback ? callback (user_data) : G_SOURCE_REMOVE;
+}
+
+static GSourceFuncs system_deadline_funcs = {
+  NULL, NULL, system_deadline_dispatch, NULL,
+};
+
+GSource *
+swarm_clock_deadline_source_new (SwarmClock * clock)
+{
+  GSource *source;
+
+  if (!clock->is_virtual) {
+    source = g_source_new (&system_deadline_funcs, sizeof (GSource));
+    g_source_set_static_name (source, "swarm-deadline");
+    g_source_set_ready_time (source, -1);
+    return source;
+  }
+  source = swarm_clock_timeout_source_new (clock, 0);
+  ((VirtualTimer *) source)->interval_us = -1;
+  swarm_clock_source_set_deadline (clock, source, -1);
+  return source;
+}
+
+void
+swarm_clock_source_set_deadline (SwarmClock * clock, GSource * source,
+    gint64 deadline_us)
+{
+  VirtualTimer *t = (VirtualTimer *) source;
+
+  if (!clock->is_virtual) {
+    g_source_set_ready_time (source, deadline_us);
+    return;
+  }
+  g_return_if_fail (t->clock == clock && t->interval_us < 0);
+  g_mutex_lock (&clock->lock);
+  t->deadline_us = deadline_us < 0 ? G_MAXINT64 : deadline_us;
+  g_sequence_sort_changed (t->iter, (GCompareDataFunc) timer_compare, NULL);
+  g_mutex_unlock (&clock->lock);
+}
+
 /* The earliest deadline after @after_us of a live timer attached to
  * @context (any context if NULL), or -1. */
 static gint64
@@ -198,6 +305,8 @@ next_deadline (SwarmClock * clock, GMainContext * context, gint64 after_us)
 
     /* destroyed timers wait for their last unref; unattached ones for
      * their owner to attach them */
+    if (t->deadline_us == G_MAXINT64)
+      break;                     /* the rest wait for a deadline */
     if (t->deadline_us <= after_us || g_source_is_destroyed (&t->source))
       continue;
     attached = g_source_get_context (&t->source);

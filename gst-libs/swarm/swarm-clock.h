@@ -46,7 +46,29 @@ SWARM_API gint64 swarm_clock_real_us (SwarmClock * clock);
 SWARM_API GSource *swarm_clock_timeout_source_new (SwarmClock * clock,
     guint interval_ms);
 
+/* A source that fires once at a deadline the owner sets and moves
+ * (swarm_clock_source_set_deadline), on @clock's time: for a queue of
+ * timed events served by one source.  Not attached; no deadline yet. */
+SWARM_API GSource *swarm_clock_deadline_source_new (SwarmClock * clock);
+/* @deadline_us on the clock's monotonic time; -1 = none.  After firing the
+ * source waits for a new deadline (set one from the callback to go on). */
+SWARM_API void swarm_clock_source_set_deadline (SwarmClock * clock,
+    GSource * source, gint64 deadline_us);
+
+/* Chance, like time, comes from the clock: a virtual clock draws from a
+ * generator seeded with swarm_clock_set_seed (0 until set), so a whole
+ * swarm on it runs the same way for a seed; the system clock from
+ * GnuTLS's nonce generator.  Offer ids, peer ids and the tracker's choice
+ * of peers use it; keys and DTLS never do. */
+SWARM_API guint32 swarm_clock_random_int (SwarmClock * clock);
+/* In [begin, end). */
+SWARM_API gint32 swarm_clock_random_int_range (SwarmClock * clock,
+    gint32 begin, gint32 end);
+SWARM_API void swarm_clock_random_bytes (SwarmClock * clock, guint8 * out,
+    gsize len);
+
 /* Virtual clocks only. */
+SWARM_API void swarm_clock_set_seed (SwarmClock * clock, guint32 seed);
 /* The earliest deadline of a timer attached to a context, or -1. */
 SWARM_API gint64 swarm_clock_next_deadline_us (SwarmClock * clock);
 /* Moves virtual time forward to @us (never back). */

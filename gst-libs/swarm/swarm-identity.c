@@ -631,6 +631,12 @@ swarm_id_to_info_hash (const guint8 key[SWARM_PUBLIC_KEY_LEN])
 gchar *
 swarm_peer_id_generate (void)
 {
+  return swarm_peer_id_generate_with (swarm_clock_get_system ());
+}
+
+gchar *
+swarm_peer_id_generate_with (SwarmClock * clock)
+{
   const guint n_symbols = sizeof (peer_id_alphabet) - 1;
   /* Largest multiple of 62 that fits a byte: bytes at or above it are
    * thrown away so every symbol is equally likely. */
@@ -640,8 +646,7 @@ swarm_peer_id_generate (void)
   while (out->len < strlen (PEER_ID_PREFIX) + PEER_ID_RANDOM_LEN) {
     guint8 rnd[16];
 
-    if (gnutls_rnd (GNUTLS_RND_NONCE, rnd, sizeof (rnd)) < 0)
-      g_error ("GnuTLS random number generator failed");
+    swarm_clock_random_bytes (clock, rnd, sizeof rnd);
     for (guint i = 0; i < sizeof (rnd)
         && out->len < strlen (PEER_ID_PREFIX) + PEER_ID_RANDOM_LEN; i++) {
       if (rnd[i] < limit)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "swarm-prelude.h"
+#include "swarm-clock.h"
 
 G_BEGIN_DECLS
 
@@ -61,6 +62,8 @@ SWARM_API gchar *swarm_id_encode (const guint8 key[SWARM_PUBLIC_KEY_LEN]);
 SWARM_API gchar *swarm_id_to_info_hash (const guint8 key[SWARM_PUBLIC_KEY_LEN]);
 /* A random tracker peer id: "-GP0100-" plus 12 letters/digits. */
 SWARM_API gchar *swarm_peer_id_generate (void);
+/* The same, drawing from @clock's chance (swarm-clock.h). */
+SWARM_API gchar *swarm_peer_id_generate_with (SwarmClock * clock);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SwarmIdentity, swarm_identity_unref)
 

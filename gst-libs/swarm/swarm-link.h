@@ -65,7 +65,7 @@ typedef struct _SwarmLinkConfig SwarmLinkConfig;
 
 /* Makes the links of a session: the default (NULL) is libnice + DTLS;
  * swarm-link-memory.h makes in-memory ones. */
-typedef struct {
+typedef struct _SwarmLinkFactory {
   SwarmLink *(*new_link) (GMainContext * context, SwarmLinkRole role,
       const SwarmLinkConfig * config, SwarmDtlsCredentials * credentials,
       const SwarmLinkCallbacks * callbacks, gpointer user_data,

@@ -190,7 +190,7 @@ session_maybe_pex_offer (SwarmSession * s, gint64 now)
   g_hash_table_insert (s->pex_tried, g_strdup (target), tried);
 
   e = session_add_peer (s, SWARM_LINK_OFFERER);
-  offer_id = random_id20 ();
+  offer_id = random_id20 (s->clock);
   swarm_peer_set_offer_id (e->peer, offer_id);
   g_free (offer_id);
   swarm_peer_set_remote_id (e->peer, target);

@@ -233,6 +233,7 @@ struct _SwarmSession {
   /* network thread */
   GMainContext *context;
   SwarmClock *clock;             /* every time read and timer goes through it */
+  const SwarmLinkFactory *link_factory; /* NULL = libnice + DTLS */
   gboolean own_thread;           /* FALSE: the caller iterates context */
   GMainLoop *loop;
   GThread *thread;               /* own_thread only */
@@ -348,7 +349,7 @@ struct _SwarmSession {
 };
 
 /* defined in swarm-session.c */
-gchar *random_id20 (void);
+gchar *random_id20 (SwarmClock * clock);
 gboolean peer_entry_is_ready (PeerEntry * e);
 guint session_count_partners (SwarmSession * s);
 PeerEntry *session_find_partner (SwarmSession * s, const gchar * remote_id,

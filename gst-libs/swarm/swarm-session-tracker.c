@@ -157,7 +157,7 @@ session_maybe_offer (SwarmSession * s)
   s->offers_gathering = 0;
   for (i = 0; i < want; i++) {
     PeerEntry *e = session_add_peer (s, SWARM_LINK_OFFERER);
-    gchar *offer_id = random_id20 ();
+    gchar *offer_id = random_id20 (s->clock);
     GError *error = NULL;
 
     swarm_peer_set_offer_id (e->peer, offer_id);

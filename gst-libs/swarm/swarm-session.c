@@ -51,7 +51,7 @@ enum
 static GParamSpec *session_props[N_PROPS];
 
 gchar *
-random_id20 (void)
+random_id20 (SwarmClock * clock)
 {
   static const gchar alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -59,7 +59,7 @@ random_id20 (void)
   gchar *id = g_malloc (21);
   guint i;
 
-  gnutls_rnd (GNUTLS_RND_NONCE, rnd, sizeof rnd);
+  swarm_clock_random_bytes (clock, rnd, sizeof rnd);
   for (i = 0; i < 20; i++)
     id[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
   id[20] = '\0';
@@ -337,6 +337,7 @@ session_add_peer (SwarmSession * s, SwarmLinkRole role)
   config.turn = s->turn;
   config.connect_timeout_ms = 10000;
   config.clock = s->clock;
+  config.factory = s->link_factory;
   e->session = s;
   e->signal_budget = swarm_rate_limiter_new (RELAY_PARTNER_PER_S,
       RELAY_PARTNER_BURST);
@@ -485,7 +486,9 @@ swarm_session_new (const SwarmSessionConfig * config,
 
   memcpy (s->local.swarm_key, swarm_identity_get_public_key (s->identity),
       SWARM_WIRE_KEY_LEN);
-  peer_id = swarm_peer_id_generate ();
+  s->clock = swarm_clock_ref (config->clock ? config->clock :
+      swarm_clock_get_system ());
+  peer_id = swarm_peer_id_generate_with (s->clock);
   g_strlcpy (s->local.peer_id, peer_id, sizeof s->local.peer_id);
   g_free (peer_id);
   s->local.role = s->role == SWARM_SESSION_ORIGIN ? SWARM_PEER_ROLE_ORIGIN :
@@ -504,9 +507,8 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->info_hash = swarm_id_to_info_hash (s->local.swarm_key);
   s->store = swarm_store_new (STORE_MAX_SEGMENTS, STORE_MAX_BYTES);
 
-  s->clock = swarm_clock_ref (config->clock ? config->clock :
-      swarm_clock_get_system ());
   swarm_store_set_clock (s->store, s->clock);
+  s->link_factory = config->link_factory;
   s->own_thread = config->network_context == NULL;
   s->context = s->own_thread ? g_main_context_new () :
       g_main_context_ref (config->network_context);

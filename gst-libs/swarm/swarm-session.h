@@ -90,6 +90,10 @@ typedef struct {
    * is started, and the caller iterates it (the simulator and the
    * virtual-time tests run a whole swarm in one thread this way). */
   GMainContext *network_context;
+  /* What the session makes its links with; NULL = libnice + DTLS.  An
+   * in-memory network (swarm-link-memory.h) for whole swarms in one
+   * process.  Borrowed: it must outlive the session. */
+  const struct _SwarmLinkFactory *link_factory;
 } SwarmSessionConfig;
 
 SWARM_API SwarmSession *swarm_session_new (const SwarmSessionConfig * config,

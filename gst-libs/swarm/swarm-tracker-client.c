@@ -18,6 +18,7 @@
 #include "swarm.h"
 #include "swarm-private.h"
 #include "swarm-tracker-message.h"
+#include "swarm-tracker-pipe.h"
 
 #define GST_CAT_DEFAULT swarm_tracker_debug
 
@@ -49,6 +50,7 @@ struct _SwarmTrackerClient {
   gpointer user_data;
 
   SoupWebsocketConnection *ws;  /* NULL unless open */
+  SwarmTrackerPipe *pipe;        /* a memory:// tracker instead of ws */
   GCancellable *cancellable;    /* of the connect in progress */
   SoupMessage *connect_msg;     /* its request: a refusal's status */
   GSource *retry_source;
@@ -82,7 +84,7 @@ client_unref (SwarmTrackerClient * c)
   if (--c->ref_count > 0)
     return;
 
-  g_assert (c->ws == NULL && c->retry_source == NULL
+  g_assert (c->ws == NULL && c->pipe == NULL && c->retry_source == NULL
       && c->reannounce_source == NULL);
   g_clear_object (&c->cancellable);
   g_clear_object (&c->connect_msg);
@@ -156,6 +158,7 @@ static void
 drop_connection (SwarmTrackerClient * c)
 {
   cancel_reannounce (c);
+  g_clear_pointer (&c->pipe, swarm_tracker_pipe_free);
   if (c->ws == NULL)
     return;
   g_signal_handlers_disconnect_by_data (c->ws, c);
@@ -203,20 +206,11 @@ handle_message (SwarmTrackerClient * c, const SwarmTrackerMessage * m)
 }
 
 static void
-on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    gpointer user_data)
+on_text (SwarmTrackerClient * c, const gchar * data, gsize len)
 {
-  SwarmTrackerClient *c = user_data;
   g_autoptr (SwarmTrackerMessage) m = NULL;
   g_autoptr (GError) error = NULL;
-  const char *data;
-  gsize len;
 
-  if (type != SOUP_WEBSOCKET_DATA_TEXT) {
-    GST_WARNING ("tracker %s sent a binary frame; ignored", c->url);
-    return;
-  }
-  data = g_bytes_get_data (message, &len);
   m = swarm_tracker_message_parse (data, len, &error);
   if (m == NULL) {
     /* One bad message from a tracker does not make the others wrong. */
@@ -231,16 +225,77 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
 }
 
 static void
-on_closed (SoupWebsocketConnection * ws, gpointer user_data)
+on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
+    gpointer user_data)
 {
   SwarmTrackerClient *c = user_data;
-  gushort code = soup_websocket_connection_get_close_code (ws);
+  gconstpointer data;
+  gsize len;
 
+  if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+    GST_WARNING ("tracker %s sent a binary frame; ignored", c->url);
+    return;
+  }
+  data = g_bytes_get_data (message, &len);
+  on_text (c, data, len);
+}
+
+static void
+on_pipe_message (SwarmTrackerPipe * pipe, const gchar * data, gsize len,
+    gpointer user_data)
+{
+  on_text (user_data, data, len);
+}
+
+static void
+tracker_closed (SwarmTrackerClient * c, gushort code)
+{
   client_ref (c);
   drop_connection (c);
   report_error (c, SWARM_TRACKER_ERROR_CLOSED,
       _("Tracker %s closed the connection (code %u)"), c->url, code);
   schedule_retry (c);
+  client_unref (c);
+}
+
+static void
+on_closed (SoupWebsocketConnection * ws, gpointer user_data)
+{
+  tracker_closed (user_data, soup_websocket_connection_get_close_code (ws));
+}
+
+static void
+on_pipe_closed (SwarmTrackerPipe * pipe, gpointer user_data)
+{
+  tracker_closed (user_data, SOUP_WEBSOCKET_CLOSE_GOING_AWAY);
+}
+
+/* "memory://NAME/announce": a tracker in this process
+ * (swarm_tracker_server_listen_memory), over an in-memory pipe. */
+static void
+client_connect_memory (SwarmTrackerClient * c)
+{
+  static const SwarmTrackerPipeCallbacks pipe_callbacks = {
+    .message = on_pipe_message,
+    .closed = on_pipe_closed,
+  };
+  g_autoptr (GError) error = NULL;
+
+  client_ref (c);
+  c->pipe = swarm_tracker_server_connect_memory (c->url, c->clock,
+      c->context, &error);
+  if (!c->pipe) {
+    report_error (c, SWARM_TRACKER_ERROR_CONNECT,
+        _("Could not connect to tracker %s: %s"), c->url, error->message);
+    schedule_retry (c);
+  } else {
+    GST_INFO ("connected to tracker %s", c->url);
+    swarm_tracker_pipe_set_callbacks (c->pipe, &pipe_callbacks, c);
+    c->backoff_ms = BACKOFF_MIN_MS;
+    c->failures = 0;
+    if (c->cb.connected)
+      c->cb.connected (c, c->user_data);
+  }
   client_unref (c);
 }
 
@@ -298,8 +353,12 @@ client_connect (SwarmTrackerClient * c)
 {
   g_autoptr (SoupMessage) msg = NULL;
 
-  if (c->stopped || c->ws || c->cancellable)
+  if (c->stopped || c->ws || c->pipe || c->cancellable)
     return;
+  if (g_str_has_prefix (c->url, SWARM_TRACKER_MEMORY_SCHEME)) {
+    client_connect_memory (c);
+    return;
+  }
 
   msg = soup_message_new (SOUP_METHOD_GET, c->url);
   if (msg == NULL) {
@@ -376,7 +435,7 @@ swarm_tracker_client_is_connected (SwarmTrackerClient * c)
 {
   g_return_val_if_fail (c != NULL, FALSE);
 
-  return c->ws != NULL;
+  return c->ws != NULL || c->pipe != NULL;
 }
 
 const gchar *
@@ -402,6 +461,10 @@ send_frame (SwarmTrackerClient * c, gchar * text, GError ** error)
     return FALSE;
   /* closing (the tracker went away and its close is on its way to us):
    * as good as not connected */
+  if (c->pipe && swarm_tracker_pipe_send (c->pipe, text)) {
+    g_free (text);
+    return TRUE;
+  }
   if (c->ws == NULL || soup_websocket_connection_get_state (c->ws) !=
       SOUP_WEBSOCKET_STATE_OPEN) {
     g_set_error (error, SWARM_TRACKER_ERROR, SWARM_TRACKER_ERROR_CONNECT,
@@ -494,6 +557,7 @@ goodbye_finish (SwarmTrackerClient * c)
     g_signal_handlers_disconnect_by_data (c->ws, c);
     g_clear_object (&c->ws);
   }
+  g_clear_pointer (&c->pipe, swarm_tracker_pipe_free);
   c->goodbye_done = NULL;
   if (done)
     done (c->goodbye_data);
@@ -519,11 +583,39 @@ on_goodbye_timeout (gpointer user_data)
 
 /* "stopped", then a close handshake that reads whatever the tracker still
  * sends, so that our socket never closes on unread data. */
+static void
+on_pipe_goodbye_closed (SwarmTrackerPipe * pipe, gpointer user_data)
+{
+  goodbye_finish (user_data);
+}
+
+static gboolean
+say_goodbye_memory (SwarmTrackerClient * c)
+{
+  static const SwarmTrackerPipeCallbacks goodbye_callbacks = {
+    .closed = on_pipe_goodbye_closed,
+  };
+
+  if (!swarm_tracker_pipe_is_open (c->pipe))
+    return FALSE;
+  send_frame (c, swarm_tracker_message_write_announce (c->info_hash,
+          c->peer_id, "stopped", c->last_left, 0, NULL, 0, NULL), NULL);
+  cancel_reannounce (c);
+  swarm_tracker_pipe_set_callbacks (c->pipe, &goodbye_callbacks, c);
+  c->goodbye_source = swarm_clock_timeout_source_new (c->clock, GOODBYE_MS);
+  g_source_set_callback (c->goodbye_source, on_goodbye_timeout, c, NULL);
+  g_source_attach (c->goodbye_source, c->context);
+  swarm_tracker_pipe_close (c->pipe);
+  return TRUE;
+}
+
 static gboolean
 say_goodbye (SwarmTrackerClient * c)
 {
   gchar *text;
 
+  if (c->pipe)
+    return say_goodbye_memory (c);
   if (c->ws == NULL
       || soup_websocket_connection_get_state (c->ws) !=
       SOUP_WEBSOCKET_STATE_OPEN)

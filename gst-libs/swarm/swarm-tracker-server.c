@@ -28,6 +28,7 @@
 #include "swarm-congestion.h"
 #include "swarm-private.h"
 #include "swarm-tracker-message.h"
+#include "swarm-tracker-pipe.h"
 #include "swarm-guard-stream.h"
 #include "swarm-ws-scan.h"
 
@@ -98,6 +99,7 @@ struct _Conn {
   gsize held;                   /* counted in server->bytes_held */
   SwarmRateLimiter *byte_budget;
   SoupWebsocketConnection *ws;  /* once upgraded */
+  SwarmTrackerPipe *pipe;        /* in memory: no TCP, no HTTP, no ws */
   gchar *host;
   GHashTable *joined;           /* info_hash -> peer_id we registered */
   SwarmRateLimiter *budget;     /* messages it may still send */
@@ -121,6 +123,9 @@ struct _SwarmTrackerServer {
   guint unannounced_timeout_ms, idle_timeout_ms;
   gsize bytes_held;
   guint port;
+  gchar *memory_name;            /* listening in memory as this */
+  guint memory_delay_ms;
+  guint memory_conns;            /* numbers their hosts */
   SwarmTrackerServerStats stats;
 };
 
@@ -188,6 +193,10 @@ remove_peer (SwarmTrackerServer * s, Swarm * swarm, const gchar * peer_id,
 static void
 conn_send (Conn * conn, const gchar * text)
 {
+  if (conn->pipe) {
+    swarm_tracker_pipe_send (conn->pipe, text);
+    return;
+  }
   if (soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   soup_websocket_connection_send_text (conn->ws, text);
@@ -263,7 +272,7 @@ relay_offers (Conn * conn, Swarm * swarm, const SwarmTrackerMessage * m)
   n = MIN (n, n_others);
 
   for (i = 0; i < n; i++) {
-    guint j = g_random_int_range (i, n_others);
+    guint j = swarm_clock_random_int_range (conn->server->clock, i, n_others);
     Peer *tmp = others[i];
     g_autoptr (GError) error = NULL;
     g_autofree gchar *text = NULL;
@@ -446,15 +455,14 @@ handle_scrape (Conn * conn, const SwarmTrackerMessage * m)
 
 /* ---- connections -------------------------------------------------- */
 
+static void conn_hang_up (Conn * conn);
+
+/* One text message from @conn, however it came. */
 static void
-on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    gpointer user_data)
+conn_on_text (Conn * conn, const char *data, gsize len)
 {
-  Conn *conn = user_data;
   g_autoptr (SwarmTrackerMessage) m = NULL;
   g_autoptr (GError) error = NULL;
-  gsize len;
-  const char *data;
 
   if (conn->flooded)
     return;
@@ -463,16 +471,9 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
     conn->flooded = TRUE;
     conn->server->stats.connections_closed_flood++;
     conn_fail (conn, "too many messages");
-    soup_websocket_connection_close (ws,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+    conn_hang_up (conn);
     return;
   }
-  if (type != SOUP_WEBSOCKET_DATA_TEXT) {
-    conn_fail (conn, "binary frames are not part of the protocol");
-    return;
-  }
-
-  data = g_bytes_get_data (message, &len);
   m = swarm_tracker_message_parse (data, len, &error);
   if (m == NULL) {
     conn_fail (conn, error->message);
@@ -496,6 +497,38 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
       break;
   }
   conn_fail (conn, "unexpected \"failure reason\" from a peer");
+}
+
+static void
+on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
+    gpointer user_data)
+{
+  Conn *conn = user_data;
+  gconstpointer data;
+  gsize len;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT && !conn->flooded) {
+    conn_fail (conn, "binary frames are not part of the protocol");
+    return;
+  }
+  data = g_bytes_get_data (message, &len);
+  conn_on_text (conn, data, len);
+}
+
+static void
+on_pipe_message (SwarmTrackerPipe * pipe, const gchar * data, gsize len,
+    gpointer user_data)
+{
+  Conn *conn = user_data;
+
+  /* what the scanner counts on a socket */
+  if (len > SWARM_TRACKER_MAX_MESSAGE) {
+    conn_fail (conn, "message too large");
+    conn_hang_up (conn);
+    return;
+  }
+  conn->last_read_us = swarm_clock_now_us (conn->server->clock);
+  conn_on_text (conn, data, len);
 }
 
 /* Frees @conn and gives back its slot; libsoup keeps what it holds of the
@@ -524,8 +557,16 @@ conn_free (Conn * conn)
   else
     g_hash_table_insert (s->conns_per_host, g_strdup (conn->host),
         GUINT_TO_POINTER (n - 1));
-  g_hash_table_remove (s->conns_by_remote, conn->remote);
   s->bytes_held -= conn->held;
+  if (conn->pipe) {
+    swarm_tracker_pipe_free (conn->pipe);
+    swarm_rate_limiter_free (conn->budget);
+    swarm_rate_limiter_free (conn->byte_budget);
+    g_free (conn->host);
+    g_free (conn);
+    return;
+  }
+  g_hash_table_remove (s->conns_by_remote, conn->remote);
 
   swarm_guard_input_stream_detach (conn->guard);
   if (conn->ws) {
@@ -592,6 +633,16 @@ static void
 conn_close (Conn * conn, const gchar * why, gint64 now)
 {
   GST_INFO ("closing connection from %s: %s", conn->host, why);
+  if (conn->pipe) {
+    if (conn->closing_us == 0 && swarm_tracker_pipe_is_open (conn->pipe)) {
+      conn_fail (conn, why);
+      swarm_tracker_pipe_close (conn->pipe);
+      conn->closing_us = now;
+    } else {
+      g_hash_table_remove (conn->server->conns, conn);
+    }
+    return;
+  }
   if (conn->ws && conn->closing_us == 0 &&
       soup_websocket_connection_get_state (conn->ws) ==
       SOUP_WEBSOCKET_STATE_OPEN) {
@@ -628,17 +679,17 @@ sweep (gpointer user_data)
     if (conn->closing_us) {
       if (now - conn->closing_us > CLOSE_GRACE_US)
         conn_close (conn, "did not close in time", now);
-    } else if (!conn->ws && g_input_stream_is_closed (G_INPUT_STREAM
-            (conn->guard))) {
+    } else if (!conn->ws && !conn->pipe
+        && g_input_stream_is_closed (G_INPUT_STREAM (conn->guard))) {
       GST_DEBUG ("connection from %s closed before upgrading", conn->host);
       g_hash_table_remove (s->conns, conn);
     } else if (!conn->announced && now - conn->accepted_us >
         (gint64) s->unannounced_timeout_ms * 1000) {
-      if (conn->ws)
+      if (conn->ws || conn->pipe)
         s->stats.connections_closed_unannounced++;
       else
         s->stats.connections_closed_half_open++;
-      conn_close (conn, conn->ws ? "no announce in time" :
+      conn_close (conn, conn->ws || conn->pipe ? "no announce in time" :
           "HTTP request not finished in time", now);
     } else if (now - conn->last_read_us >
         (gint64) s->idle_timeout_ms * 1000) {
@@ -647,6 +698,27 @@ sweep (gpointer user_data)
     }
   }
   return G_SOURCE_CONTINUE;
+}
+
+/* Closes at once for a protocol violation (the failure is already
+ * sent). */
+static void
+conn_hang_up (Conn * conn)
+{
+  if (conn->pipe)
+    swarm_tracker_pipe_close (conn->pipe);
+  else if (conn->ws)
+    soup_websocket_connection_close (conn->ws,
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+}
+
+static void
+on_pipe_closed (SwarmTrackerPipe * pipe, gpointer user_data)
+{
+  Conn *conn = user_data;
+
+  GST_DEBUG ("connection from %s closed", conn->host);
+  g_hash_table_remove (conn->server->conns, conn);
 }
 
 static void
@@ -885,6 +957,96 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
   return TRUE;
 }
 
+/* Trackers listening in memory, by name: process-wide, as ports are. */
+static GMutex memory_lock;
+static GHashTable *memory_servers;
+
+static void
+memory_registry_remove (const gchar * name, SwarmTrackerServer * s)
+{
+  g_mutex_lock (&memory_lock);
+  if (memory_servers && g_hash_table_lookup (memory_servers, name) == s)
+    g_hash_table_remove (memory_servers, name);
+  g_mutex_unlock (&memory_lock);
+}
+
+gboolean
+swarm_tracker_server_listen_memory (SwarmTrackerServer * s,
+    const gchar * name, guint delay_ms, GError ** error)
+{
+  guint period;
+
+  g_return_val_if_fail (s != NULL && name != NULL, FALSE);
+  g_return_val_if_fail (s->service == NULL && s->memory_name == NULL, FALSE);
+  g_mutex_lock (&memory_lock);
+  if (!memory_servers)
+    memory_servers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        NULL);
+  if (g_hash_table_contains (memory_servers, name)) {
+    g_mutex_unlock (&memory_lock);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+        _("A tracker named \"%s\" already listens in memory"), name);
+    return FALSE;
+  }
+  g_hash_table_insert (memory_servers, g_strdup (name), s);
+  g_mutex_unlock (&memory_lock);
+  s->memory_name = g_strdup (name);
+  s->memory_delay_ms = delay_ms;
+  period = CLAMP (MIN (s->unannounced_timeout_ms, s->idle_timeout_ms) / 4,
+      10, 1000);
+  s->sweeper = swarm_clock_timeout_source_new (s->clock, period);
+  g_source_set_callback (s->sweeper, sweep, s, NULL);
+  g_source_attach (s->sweeper, g_main_context_get_thread_default ());
+  GST_INFO ("tracker listening in memory as %s", name);
+  return TRUE;
+}
+
+SwarmTrackerPipe *
+swarm_tracker_server_connect_memory (const gchar * url, SwarmClock * clock,
+    GMainContext * context, GError ** error)
+{
+  static const SwarmTrackerPipeCallbacks pipe_callbacks = {
+    .message = on_pipe_message,
+    .closed = on_pipe_closed,
+  };
+  const gchar *name_start = url + strlen (SWARM_TRACKER_MEMORY_SCHEME);
+  g_autofree gchar *name = g_strndup (name_start, strcspn (name_start, "/"));
+  SwarmTrackerServer *s = NULL;
+  SwarmTrackerPipe *ours, *theirs;
+  Conn *conn;
+
+  g_mutex_lock (&memory_lock);
+  if (memory_servers)
+    s = g_hash_table_lookup (memory_servers, name);
+  g_mutex_unlock (&memory_lock);
+  if (!s) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+        _("No tracker named \"%s\" in this process"), name);
+    return NULL;
+  }
+  if (g_hash_table_size (s->conns) >= s->max_connections) {
+    s->stats.connections_refused++;
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
+        "tracker full: too many connections");
+    return NULL;
+  }
+  swarm_tracker_pipe_new_pair (clock, context, s->memory_delay_ms, &ours,
+      &theirs);
+  conn = g_new0 (Conn, 1);
+  conn->server = s;
+  conn->pipe = ours;
+  /* every in-memory client is a host of its own */
+  conn->host = g_strdup_printf ("memory-%u", ++s->memory_conns);
+  conn->joined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+  conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
+  conn->byte_budget = swarm_rate_limiter_new (BYTES_PER_S, BYTES_BURST);
+  conn->accepted_us = conn->last_read_us = swarm_clock_now_us (s->clock);
+  swarm_tracker_pipe_set_callbacks (ours, &pipe_callbacks, conn);
+  g_hash_table_add (s->conns, conn);
+  return theirs;
+}
+
 guint
 swarm_tracker_server_get_port (SwarmTrackerServer * s)
 {
@@ -959,6 +1121,9 @@ swarm_tracker_server_free (SwarmTrackerServer * s)
 
   soup_server_disconnect (s->soup);
   g_object_unref (s->soup);
+  if (s->memory_name)
+    memory_registry_remove (s->memory_name, s);
+  g_free (s->memory_name);
   g_free (s->served_info_hash);
   swarm_clock_unref (s->clock);
   g_free (s);

@@ -18,6 +18,9 @@
 
 G_BEGIN_DECLS
 
+/* Tracker URLs with this scheme name a tracker in this process. */
+#define SWARM_TRACKER_MEMORY_SCHEME "memory://"
+
 /* The failure reason our embedded tracker gives an announce for a swarm it
  * does not serve (it serves its publisher's only): a viewer that meets it
  * came with the wrong swarm id, or without a private swarm's secret. */
@@ -129,6 +132,12 @@ SWARM_API void swarm_tracker_server_set_limits (SwarmTrackerServer * s,
 SWARM_API void swarm_tracker_server_get_limits (SwarmTrackerServer * s,
     guint * max_connections, guint * unannounced_timeout_ms,
     guint * idle_timeout_ms);
+/* Listens in this process only, as "memory://@name/announce": clients of
+ * that URL talk to it over in-memory pipes with @delay_ms one way, on
+ * their clock (swarm-tracker-pipe.h).  For whole swarms in one process
+ * (tests, the simulator); instead of listen. */
+SWARM_API gboolean swarm_tracker_server_listen_memory (SwarmTrackerServer * s,
+    const gchar * name, guint delay_ms, GError ** error);
 SWARM_API guint swarm_tracker_server_get_port (SwarmTrackerServer * s);
 SWARM_API guint swarm_tracker_server_get_n_peers (SwarmTrackerServer * s);
 

@@ -1,0 +1,646 @@
+/* The in-memory link and the network model it runs on (see
+ * swarm-link-memory.h).
+ *
+ * Everything that happens later (a datagram arriving, a link connecting or
+ * hearing its partner close) is an event in one queue ordered by time, then
+ * by the order it was queued, served by one deadline source on the net's
+ * clock: deterministic for a seed however many links there are.  Events
+ * name their endpoint by number, so a link that is gone meanwhile simply
+ * misses them.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <stdio.h>
+
+#include "swarm-link-memory.h"
+#include "swarm-link-private.h"
+#include "swarm-wire.h"
+#include "swarm-private.h"
+
+#define GST_CAT_DEFAULT swarm_link_debug
+
+#define DESCRIPTION_PREFIX "swarm-memory/1 "
+#define DEFAULT_QUEUE_MS 250
+/* datagrams held for a link still handshaking (DTLS keeps a few too) */
+#define EARLY_MAX 64
+#define SECRET_LEN 32
+
+struct _SwarmMemoryHost {
+  SwarmMemoryNet *net;
+  guint index;
+  gchar *address;
+  SwarmMemoryHostConfig config;
+  SwarmLinkFactory factory;
+  gint64 upload_free_us;         /* when the upload queue is empty */
+  guint next_port;
+  guint64 bytes_sent;
+};
+
+struct _SwarmMemoryNet {
+  SwarmClock *clock;
+  GMainContext *context;
+  GRand *rand;
+  GPtrArray *hosts;              /* SwarmMemoryHost, owned */
+  GHashTable *endpoints;         /* endpoint id -> MemoryLink (borrowed) */
+  guint64 next_endpoint;
+  GSequence *events;             /* Event, owned, by time then order */
+  guint64 next_order;
+  GSource *deliver_source;
+  SwarmMemoryNetStats stats;
+};
+
+typedef enum {
+  EVENT_DESCRIPTION,             /* local description ready */
+  EVENT_CONNECTED,
+  EVENT_DATAGRAM,
+  EVENT_REMOTE_CLOSED,
+} EventKind;
+
+typedef struct {
+  gint64 at_us;
+  guint64 order;
+  EventKind kind;
+  guint64 endpoint;
+  GBytes *bytes;                 /* EVENT_DATAGRAM */
+} Event;
+
+typedef struct {
+  SwarmLink base;
+  SwarmMemoryHost *host;
+  guint64 id;
+  guint port;
+  gboolean started;
+  gboolean closed;
+  gboolean connect_scheduled;
+  guint64 remote_id;             /* 0 until paired */
+  SwarmMemoryHost *remote_host;
+  guint remote_port;
+  guint8 secret[SECRET_LEN];     /* shared by both ends once paired */
+  GQueue early;                  /* GBytes that came before we connected */
+  GSource *timeout;
+  guint timeout_ms;
+} MemoryLink;
+
+static const SwarmLinkClass memory_link_class;
+
+/* ---- the event queue --------------------------------------------------- */
+
+static gint
+event_compare (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const Event *x = a, *y = b;
+
+  if (x->at_us != y->at_us)
+    return x->at_us < y->at_us ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void
+event_free (Event * ev)
+{
+  if (ev->bytes)
+    g_bytes_unref (ev->bytes);
+  g_free (ev);
+}
+
+static void
+net_arm (SwarmMemoryNet * net)
+{
+  GSequenceIter *first = g_sequence_get_begin_iter (net->events);
+
+  swarm_clock_source_set_deadline (net->clock, net->deliver_source,
+      g_sequence_iter_is_end (first) ? -1 :
+      ((Event *) g_sequence_get (first))->at_us);
+}
+
+static void
+net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
+    guint64 endpoint, GBytes * bytes)
+{
+  Event *ev = g_new0 (Event, 1);
+
+  ev->at_us = at_us;
+  ev->order = net->next_order++;
+  ev->kind = kind;
+  ev->endpoint = endpoint;
+  ev->bytes = bytes;
+  g_sequence_insert_sorted (net->events, ev, event_compare, NULL);
+  net_arm (net);
+}
+
+static void link_connected (MemoryLink * link);
+static void link_deliver (MemoryLink * link, GBytes * bytes);
+static void link_close (MemoryLink * link, GError * error, gboolean notify);
+
+static gboolean
+net_deliver_due (gpointer data)
+{
+  SwarmMemoryNet *net = data;
+  gint64 now = swarm_clock_now_us (net->clock);
+
+  for (;;) {
+    GSequenceIter *first = g_sequence_get_begin_iter (net->events);
+    Event *ev;
+    MemoryLink *link;
+
+    if (g_sequence_iter_is_end (first))
+      break;
+    ev = g_sequence_get (first);
+    if (ev->at_us > now)
+      break;
+    /* out of the queue before anything runs: handlers queue more */
+    g_sequence_remove (first);
+    net->stats.events++;
+    link = g_hash_table_lookup (net->endpoints, &ev->endpoint);
+    if (link && !link->closed) {
+      swarm_link_ref (&link->base);
+      switch (ev->kind) {
+        case EVENT_DESCRIPTION:{
+          gchar *text = g_strdup_printf (DESCRIPTION_PREFIX "%"
+              G_GUINT64_FORMAT, link->id);
+
+          if (link->base.callbacks.description)
+            link->base.callbacks.description (&link->base, text,
+                link->base.user_data);
+          g_free (text);
+          break;
+        }
+        case EVENT_CONNECTED:
+          link_connected (link);
+          break;
+        case EVENT_DATAGRAM:
+          link_deliver (link, ev->bytes);
+          break;
+        case EVENT_REMOTE_CLOSED:
+          link_close (link, g_error_new_literal (SWARM_LINK_ERROR,
+                  SWARM_LINK_ERROR_CLOSED, _("The peer closed the link")),
+              TRUE);
+          break;
+      }
+      swarm_link_unref (&link->base);
+    }
+    event_free (ev);
+  }
+  net_arm (net);
+  return G_SOURCE_CONTINUE;
+}
+
+/* One way from @from to @to, µs. */
+static gint64
+net_one_way_us (SwarmMemoryHost * from, SwarmMemoryHost * to)
+{
+  gint64 ms = from->config.delay_ms + to->config.delay_ms;
+
+  if (from->config.relayed)
+    ms += from->config.relay_delay_ms;
+  if (to->config.relayed)
+    ms += to->config.relay_delay_ms;
+  return ms * 1000;
+}
+
+/* ---- the link ---------------------------------------------------------- */
+
+static void
+link_set_state (MemoryLink * link, SwarmLinkState state)
+{
+  if (link->base.state != state)
+    GST_LOG ("memory link %" G_GUINT64_FORMAT ": state %d -> %d", link->id,
+        link->base.state, state);
+  link->base.state = state;
+}
+
+static void
+link_close (MemoryLink * link, GError * error, gboolean notify)
+{
+  SwarmMemoryNet *net = link->host->net;
+
+  if (link->closed) {
+    g_clear_error (&error);
+    return;
+  }
+  link->closed = TRUE;
+  link_set_state (link, SWARM_LINK_STATE_CLOSED);
+  if (link->timeout) {
+    g_source_destroy (link->timeout);
+    g_clear_pointer (&link->timeout, g_source_unref);
+  }
+  g_queue_clear_full (&link->early, (GDestroyNotify) g_bytes_unref);
+  /* the partner hears it as DTLS's close_notify, unless it closed first */
+  if (link->remote_id && !error)
+    net_queue (net, swarm_clock_now_us (net->clock) +
+        net_one_way_us (link->host, link->remote_host),
+        EVENT_REMOTE_CLOSED, link->remote_id, NULL);
+  if (notify && link->base.callbacks.closed)
+    link->base.callbacks.closed (&link->base, error, link->base.user_data);
+  g_clear_error (&error);
+}
+
+static void
+link_connected (MemoryLink * link)
+{
+  link->base.ice_ready_us = link->base.connected_us =
+      swarm_clock_now_us (link->base.clock);
+  if (link->timeout) {
+    g_source_destroy (link->timeout);
+    g_clear_pointer (&link->timeout, g_source_unref);
+  }
+  link_set_state (link, SWARM_LINK_STATE_CONNECTED);
+  if (link->base.callbacks.connected)
+    link->base.callbacks.connected (&link->base, link->base.user_data);
+  /* what the partner sent while we were still handshaking */
+  while (!link->closed && link->base.state == SWARM_LINK_STATE_CONNECTED
+      && !g_queue_is_empty (&link->early)) {
+    GBytes *bytes = g_queue_pop_head (&link->early);
+
+    link_deliver (link, bytes);
+    g_bytes_unref (bytes);
+  }
+}
+
+static void
+link_deliver (MemoryLink * link, GBytes * bytes)
+{
+  gsize len;
+  const guint8 *data;
+
+  if (link->base.state != SWARM_LINK_STATE_CONNECTED) {
+    if (g_queue_get_length (&link->early) < EARLY_MAX)
+      g_queue_push_tail (&link->early, g_bytes_ref (bytes));
+    return;
+  }
+  data = g_bytes_get_data (bytes, &len);
+  link->base.stats.datagrams_received++;
+  link->base.stats.bytes_received += len;
+  link->host->net->stats.delivered++;
+  link->host->net->stats.bytes_delivered += len;
+  if (link->base.callbacks.datagram)
+    link->base.callbacks.datagram (&link->base, data, len,
+        link->base.user_data);
+}
+
+static gboolean
+link_on_timeout (gpointer data)
+{
+  MemoryLink *link = data;
+
+  g_clear_pointer (&link->timeout, g_source_unref);
+  GST_INFO ("memory link %" G_GUINT64_FORMAT ": not connected in time",
+      link->id);
+  swarm_link_ref (&link->base);
+  link_close (link, g_error_new (SWARM_LINK_ERROR, SWARM_LINK_ERROR_TIMEOUT,
+          _("No connection to the peer within %u ms"), link->timeout_ms),
+      TRUE);
+  swarm_link_unref (&link->base);
+  return G_SOURCE_REMOVE;
+}
+
+/* Both ends know each other: ICE and DTLS take their round trips.  The
+ * offerer learns of the pairing last (it applies the answer), so it
+ * schedules both ends. */
+static void
+link_schedule_connect (MemoryLink * link)
+{
+  SwarmMemoryNet *net = link->host->net;
+  gint64 now = swarm_clock_now_us (net->clock);
+  gint64 owd = net_one_way_us (link->host, link->remote_host);
+
+  link->base.checks_us = now;
+  link->connect_scheduled = TRUE;
+  net_queue (net, now + 5 * owd, EVENT_CONNECTED, link->remote_id, NULL);
+  net_queue (net, now + 6 * owd, EVENT_CONNECTED, link->id, NULL);
+}
+
+static gboolean
+memory_link_start (SwarmLink * base, GError ** error)
+{
+  MemoryLink *link = (MemoryLink *) base;
+  SwarmMemoryNet *net = link->host->net;
+
+  g_return_val_if_fail (!link->started, FALSE);
+  if (link->closed) {
+    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_ICE,
+        _("The link is closed"));
+    return FALSE;
+  }
+  link->started = TRUE;
+  link->base.started_us = swarm_clock_now_us (net->clock);
+  link_set_state (link, link->remote_id ? SWARM_LINK_STATE_CONNECTING :
+      SWARM_LINK_STATE_GATHERING);
+  /* gathering is instant, but the description still comes later, as it
+   * does from libnice */
+  net_queue (net, link->base.started_us, EVENT_DESCRIPTION, link->id, NULL);
+  return TRUE;
+}
+
+static gboolean
+memory_link_set_remote_description (SwarmLink * base, const gchar * sdp,
+    GError ** error)
+{
+  MemoryLink *link = (MemoryLink *) base;
+  SwarmMemoryNet *net = link->host->net;
+  MemoryLink *remote;
+  guint64 id = 0;
+  gchar *end = NULL;
+
+  if (link->closed) {
+    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
+        _("The link is closed"));
+    return FALSE;
+  }
+  if (link->remote_id) {
+    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
+        _("The peer's connection description was already given"));
+    return FALSE;
+  }
+  if (g_str_has_prefix (sdp, DESCRIPTION_PREFIX))
+    id = g_ascii_strtoull (sdp + strlen (DESCRIPTION_PREFIX), &end, 10);
+  remote = id ? g_hash_table_lookup (net->endpoints, &id) : NULL;
+  if (!remote || !end || *end || remote == link || remote->closed
+      || (remote->remote_id != 0 && remote->remote_id != link->id)) {
+    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
+        _("The peer's connection description is malformed (%s)"),
+        _("no such endpoint"));
+    return FALSE;
+  }
+  link->remote_id = remote->id;
+  link->remote_host = remote->host;
+  link->remote_port = remote->port;
+  if (link->base.role == SWARM_LINK_ANSWERER) {
+    /* the offer: share its secret (a DTLS handshake would agree one) */
+    memcpy (link->secret, remote->secret, SECRET_LEN);
+    if (link->started)
+      link_set_state (link, SWARM_LINK_STATE_CONNECTING);
+  } else {
+    link_set_state (link, SWARM_LINK_STATE_CONNECTING);
+    link_schedule_connect (link);
+  }
+  return TRUE;
+}
+
+static gboolean
+memory_link_send (SwarmLink * base, const guint8 * data, gsize len)
+{
+  MemoryLink *link = (MemoryLink *) base;
+  SwarmMemoryHost *host = link->host;
+  SwarmMemoryNet *net = host->net;
+  SwarmMemoryHost *to = link->remote_host;
+  gint64 now, leave_us;
+  guint queue_ms;
+
+  if (link->base.state != SWARM_LINK_STATE_CONNECTED
+      || len > SWARM_WIRE_MAX_DATAGRAM)
+    return FALSE;
+  now = swarm_clock_now_us (net->clock);
+  net->stats.datagrams++;
+  /* the upload queue: drained at the host's rate, tail-dropped */
+  leave_us = MAX (now, host->upload_free_us);
+  if (host->config.upload_kbps) {
+    queue_ms = host->config.queue_ms ? host->config.queue_ms :
+        DEFAULT_QUEUE_MS;
+    if (leave_us - now > (gint64) queue_ms * 1000) {
+      net->stats.queue_drops++;
+      link->base.stats.records_dropped++;
+      return TRUE;               /* gone, as a datagram the NIC took */
+    }
+    leave_us += (gint64) len *8 * 1000 / host->config.upload_kbps;
+    host->upload_free_us = leave_us;
+  }
+  link->base.stats.datagrams_sent++;
+  link->base.stats.bytes_sent += len;
+  host->bytes_sent += len;
+  if (g_rand_double (net->rand) * 100.0 < host->config.loss_pct
+      || g_rand_double (net->rand) * 100.0 < to->config.loss_pct) {
+    net->stats.lost++;
+    return TRUE;
+  }
+  net_queue (net, leave_us + net_one_way_us (host, to), EVENT_DATAGRAM,
+      link->remote_id, g_bytes_new (data, len));
+  return TRUE;
+}
+
+static void
+memory_link_close (SwarmLink * base)
+{
+  link_close ((MemoryLink *) base, NULL, TRUE);
+}
+
+static void
+memory_link_finalize (SwarmLink * base)
+{
+  MemoryLink *link = (MemoryLink *) base;
+
+  link_close (link, NULL, FALSE);
+  g_hash_table_remove (link->host->net->endpoints, &link->id);
+}
+
+static const gchar *
+candidate_type (SwarmMemoryHost * host)
+{
+  return host->config.relayed ? "relay" : "host";
+}
+
+static const gchar *
+memory_link_get_local_candidate_type (SwarmLink * base)
+{
+  MemoryLink *link = (MemoryLink *) base;
+
+  return link->base.state == SWARM_LINK_STATE_CONNECTED ?
+      candidate_type (link->host) : NULL;
+}
+
+static const gchar *
+memory_link_get_remote_candidate_type (SwarmLink * base)
+{
+  MemoryLink *link = (MemoryLink *) base;
+
+  return link->base.state == SWARM_LINK_STATE_CONNECTED ?
+      candidate_type (link->remote_host) : NULL;
+}
+
+static gchar *
+memory_link_get_remote_address (SwarmLink * base)
+{
+  MemoryLink *link = (MemoryLink *) base;
+
+  if (link->base.state != SWARM_LINK_STATE_CONNECTED)
+    return NULL;
+  return g_strdup_printf ("%s:%u", link->remote_host->address,
+      link->remote_port);
+}
+
+/* Both ends derive the same bytes for a label from their shared secret,
+ * as RFC 5705 exporters do from a DTLS session. */
+static gboolean
+memory_link_export_keying_material (SwarmLink * base, const gchar * label,
+    guint8 * out, gsize len)
+{
+  MemoryLink *link = (MemoryLink *) base;
+  gsize done = 0;
+  guint8 counter = 0;
+
+  if (link->closed || link->base.state != SWARM_LINK_STATE_CONNECTED)
+    return FALSE;
+  while (done < len) {
+    GHmac *hmac = g_hmac_new (G_CHECKSUM_SHA256, link->secret, SECRET_LEN);
+    guint8 block[32];
+    gsize block_len = sizeof block;
+
+    g_hmac_update (hmac, (const guchar *) label, strlen (label));
+    g_hmac_update (hmac, &counter, 1);
+    g_hmac_get_digest (hmac, block, &block_len);
+    g_hmac_unref (hmac);
+    memcpy (out + done, block, MIN (block_len, len - done));
+    done += MIN (block_len, len - done);
+    counter++;
+  }
+  return TRUE;
+}
+
+static const SwarmLinkClass memory_link_class = {
+  .name = "memory",
+  .start = memory_link_start,
+  .set_remote_description = memory_link_set_remote_description,
+  .send = memory_link_send,
+  .close = memory_link_close,
+  .finalize = memory_link_finalize,
+  .get_local_candidate_type = memory_link_get_local_candidate_type,
+  .get_remote_candidate_type = memory_link_get_remote_candidate_type,
+  .get_remote_address = memory_link_get_remote_address,
+  .export_keying_material = memory_link_export_keying_material,
+};
+
+static SwarmLink *
+memory_link_new (GMainContext * context, SwarmLinkRole role,
+    const SwarmLinkConfig * config, SwarmDtlsCredentials * credentials,
+    const SwarmLinkCallbacks * callbacks, gpointer user_data,
+    gpointer factory_data)
+{
+  SwarmMemoryHost *host = factory_data;
+  SwarmMemoryNet *net = host->net;
+  MemoryLink *link = g_new0 (MemoryLink, 1);
+  guint i;
+
+  g_return_val_if_fail (context == NULL || context == net->context, NULL);
+  swarm_link_init_base (&link->base, &memory_link_class, net->context, role,
+      config, callbacks, user_data);
+  if (link->base.clock != net->clock) {
+    swarm_clock_unref (link->base.clock);
+    link->base.clock = swarm_clock_ref (net->clock);
+  }
+  link->host = host;
+  link->id = ++net->next_endpoint;
+  link->port = host->next_port++;
+  if (host->next_port > 65535)
+    host->next_port = 1024;
+  for (i = 0; i < SECRET_LEN; i++)
+    link->secret[i] = (guint8) g_rand_int (net->rand);
+  g_queue_init (&link->early);
+  g_hash_table_insert (net->endpoints, &link->id, link);
+  link->timeout_ms = swarm_link_config_connect_timeout_ms (config);
+  link->timeout = swarm_clock_timeout_source_new (net->clock,
+      link->timeout_ms);
+  g_source_set_callback (link->timeout, link_on_timeout, link, NULL);
+  g_source_attach (link->timeout, net->context);
+  return &link->base;
+}
+
+/* ---- the net ----------------------------------------------------------- */
+
+SwarmMemoryNet *
+swarm_memory_net_new (SwarmClock * clock, GMainContext * context,
+    guint32 seed)
+{
+  SwarmMemoryNet *net = g_new0 (SwarmMemoryNet, 1);
+
+  net->clock = swarm_clock_ref (clock);
+  net->context = g_main_context_ref (context);
+  net->rand = g_rand_new_with_seed (seed);
+  net->hosts = g_ptr_array_new ();
+  net->endpoints = g_hash_table_new (g_int64_hash, g_int64_equal);
+  /* no destroy function: events leave the queue before they run */
+  net->events = g_sequence_new (NULL);
+  net->deliver_source = swarm_clock_deadline_source_new (clock);
+  g_source_set_callback (net->deliver_source, net_deliver_due, net, NULL);
+  g_source_attach (net->deliver_source, context);
+  return net;
+}
+
+void
+swarm_memory_net_free (SwarmMemoryNet * net)
+{
+  guint i;
+
+  if (!net)
+    return;
+  /* links outliving the net would deliver into freed memory */
+  g_warn_if_fail (g_hash_table_size (net->endpoints) == 0);
+  g_source_destroy (net->deliver_source);
+  g_source_unref (net->deliver_source);
+  while (!g_sequence_is_empty (net->events)) {
+    GSequenceIter *first = g_sequence_get_begin_iter (net->events);
+
+    event_free (g_sequence_get (first));
+    g_sequence_remove (first);
+  }
+  g_sequence_free (net->events);
+  g_hash_table_destroy (net->endpoints);
+  for (i = 0; i < net->hosts->len; i++) {
+    SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);
+
+    g_free (host->address);
+    g_free (host);
+  }
+  g_ptr_array_unref (net->hosts);
+  g_rand_free (net->rand);
+  g_main_context_unref (net->context);
+  swarm_clock_unref (net->clock);
+  g_free (net);
+}
+
+SwarmMemoryHost *
+swarm_memory_net_add_host (SwarmMemoryNet * net,
+    const SwarmMemoryHostConfig * config)
+{
+  SwarmMemoryHost *host = g_new0 (SwarmMemoryHost, 1);
+  guint n = net->hosts->len + 1;
+
+  host->net = net;
+  host->index = net->hosts->len;
+  if (config)
+    host->config = *config;
+  host->address = g_strdup_printf ("10.%u.%u.%u", (n >> 16) & 0xff,
+      (n >> 8) & 0xff, n & 0xff);
+  host->next_port = 40000;
+  host->factory.new_link = memory_link_new;
+  host->factory.data = host;
+  g_ptr_array_add (net->hosts, host);
+  return host;
+}
+
+const SwarmLinkFactory *
+swarm_memory_host_get_factory (SwarmMemoryHost * host)
+{
+  return &host->factory;
+}
+
+const gchar *
+swarm_memory_host_get_address (SwarmMemoryHost * host)
+{
+  return host->address;
+}
+
+guint64
+swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host)
+{
+  return host->bytes_sent;
+}
+
+void
+swarm_memory_net_get_stats (SwarmMemoryNet * net, SwarmMemoryNetStats * stats)
+{
+  *stats = net->stats;
+}

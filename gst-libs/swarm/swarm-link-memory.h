@@ -1,0 +1,68 @@
+/* Links between swarm sessions in one process: a simulated network.
+ *
+ * A SwarmMemoryNet carries datagrams between the links of its hosts on the
+ * swarm's clock, so a whole swarm can run on virtual time in one thread
+ * (swarm-clock.h): the same session, peer protocol, congestion control and
+ * scheduler as on the real network, with the network modelled:
+ *
+ *  - one-way delay between two hosts: the sum of their access delays
+ *    (delay_ms each), so RTT = 2 × (a + b);
+ *  - each host's upload is a queue drained at upload_kbps (0 = unlimited),
+ *    dropping what would wait longer than queue_ms;
+ *  - each datagram is lost with the sender's loss_pct, then the
+ *    receiver's, drawn from the net's seeded generator;
+ *  - setting up a link costs what ICE and a DTLS handshake cost: the
+ *    answerer is connected 5 one-way delays after the offerer has the
+ *    answer, the offerer 6.  No DTLS runs: keying material is a secret the
+ *    two ends share in memory (the crypto of the link is modelled; segment
+ *    signatures and everything above the link are real).
+ *
+ * Descriptions are "swarm-memory/1 <endpoint>": opaque to signalling, as an
+ * SDP is.  Every link of a net must run on the net's context.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "swarm-link.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SwarmMemoryNet SwarmMemoryNet;
+typedef struct _SwarmMemoryHost SwarmMemoryHost;
+
+typedef struct {
+  guint delay_ms;                /* access delay, one way */
+  guint upload_kbps;             /* 0 = unlimited */
+  guint queue_ms;                /* 0 = 250: upload queue's longest wait */
+  gdouble loss_pct;              /* each datagram, sending and receiving */
+  /* behind a symmetric NAT: reached through a TURN relay (candidate type
+   * "relay") that adds relay_delay_ms each way */
+  gboolean relayed;
+  guint relay_delay_ms;
+} SwarmMemoryHostConfig;
+
+typedef struct {
+  guint64 datagrams;             /* handed to the net */
+  guint64 delivered;
+  guint64 lost;                  /* drawn as lost */
+  guint64 queue_drops;           /* an upload queue was full */
+  guint64 bytes_delivered;
+  guint64 events;                /* deliveries and link events dispatched */
+} SwarmMemoryNetStats;
+
+SWARM_API SwarmMemoryNet *swarm_memory_net_new (SwarmClock * clock,
+    GMainContext * context, guint32 seed);
+SWARM_API void swarm_memory_net_free (SwarmMemoryNet * net);
+/* A host at address 10.x.y.z (from its index); @config copied. */
+SWARM_API SwarmMemoryHost *swarm_memory_net_add_host (SwarmMemoryNet * net,
+    const SwarmMemoryHostConfig * config);
+/* What a session on @host makes its links with (SwarmLinkConfig.factory). */
+SWARM_API const SwarmLinkFactory *swarm_memory_host_get_factory (
+    SwarmMemoryHost * host);
+SWARM_API const gchar *swarm_memory_host_get_address (SwarmMemoryHost * host);
+/* Counters of one host's upload, or of the whole net. */
+SWARM_API guint64 swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host);
+SWARM_API void swarm_memory_net_get_stats (SwarmMemoryNet * net,
+    SwarmMemoryNetStats * stats);
+
+G_END_DECLS

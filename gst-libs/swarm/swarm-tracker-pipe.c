@@ -1,0 +1,203 @@
+/* The in-memory tracker pipe (swarm-tracker-pipe.h).
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include "swarm-tracker-pipe.h"
+
+typedef struct _Pair Pair;
+
+typedef struct {
+  gint64 at_us;
+  gchar *text;                   /* NULL: the close */
+} Item;
+
+struct _SwarmTrackerPipe {
+  Pair *pair;
+  gboolean open;                 /* may still send */
+  gboolean gone;                 /* freed by its owner */
+  SwarmTrackerPipeCallbacks callbacks;
+  gpointer user_data;
+  GQueue incoming;               /* Item, by arrival time */
+  GSource *deliver;
+};
+
+struct _Pair {
+  gint refcount;
+  SwarmClock *clock;
+  gint64 delay_us;
+  SwarmTrackerPipe ends[2];
+};
+
+static void
+item_free (Item * item)
+{
+  g_free (item->text);
+  g_free (item);
+}
+
+static void
+pair_unref (Pair * pair)
+{
+  guint i;
+
+  if (--pair->refcount > 0)
+    return;
+  for (i = 0; i < 2; i++) {
+    g_queue_clear_full (&pair->ends[i].incoming, (GDestroyNotify) item_free);
+    g_source_destroy (pair->ends[i].deliver);
+    g_source_unref (pair->ends[i].deliver);
+  }
+  swarm_clock_unref (pair->clock);
+  g_free (pair);
+}
+
+static SwarmTrackerPipe *
+other_end (SwarmTrackerPipe * pipe)
+{
+  return pipe == &pipe->pair->ends[0] ? &pipe->pair->ends[1] :
+      &pipe->pair->ends[0];
+}
+
+static void
+arm (SwarmTrackerPipe * pipe)
+{
+  Item *head = g_queue_peek_head (&pipe->incoming);
+
+  swarm_clock_source_set_deadline (pipe->pair->clock, pipe->deliver,
+      head ? head->at_us : -1);
+}
+
+static gint
+item_compare (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const Item *x = a, *y = b;
+
+  /* g_queue_insert_sorted walks past x while this is < 0: an equal time
+   * goes after what was queued before it */
+  return x->at_us <= y->at_us ? -1 : 1;
+}
+
+static void
+push (SwarmTrackerPipe * to, gint64 at_us, gchar * text)
+{
+  Item *item;
+
+  if (to->gone) {
+    g_free (text);
+    return;
+  }
+  item = g_new0 (Item, 1);
+  item->at_us = at_us;
+  item->text = text;
+  g_queue_insert_sorted (&to->incoming, item, item_compare, NULL);
+  arm (to);
+}
+
+static gboolean
+deliver_due (gpointer data)
+{
+  SwarmTrackerPipe *pipe = data;
+  Pair *pair = pipe->pair;
+  gint64 now = swarm_clock_now_us (pair->clock);
+
+  pair->refcount++;
+  while (!pipe->gone) {
+    Item *item = g_queue_peek_head (&pipe->incoming);
+
+    if (!item || item->at_us > now)
+      break;
+    g_queue_pop_head (&pipe->incoming);
+    if (item->text) {
+      if (pipe->callbacks.message)
+        pipe->callbacks.message (pipe, item->text, strlen (item->text),
+            pipe->user_data);
+    } else {
+      pipe->open = FALSE;
+      g_queue_clear_full (&pipe->incoming, (GDestroyNotify) item_free);
+      if (pipe->callbacks.closed)
+        pipe->callbacks.closed (pipe, pipe->user_data);
+    }
+    item_free (item);
+  }
+  if (!pipe->gone)
+    arm (pipe);
+  pair_unref (pair);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+swarm_tracker_pipe_new_pair (SwarmClock * clock, GMainContext * context,
+    guint delay_ms, SwarmTrackerPipe ** a, SwarmTrackerPipe ** b)
+{
+  Pair *pair = g_new0 (Pair, 1);
+  guint i;
+
+  pair->refcount = 2;
+  pair->clock = swarm_clock_ref (clock);
+  pair->delay_us = (gint64) delay_ms * 1000;
+  for (i = 0; i < 2; i++) {
+    SwarmTrackerPipe *end = &pair->ends[i];
+
+    end->pair = pair;
+    end->open = TRUE;
+    g_queue_init (&end->incoming);
+    end->deliver = swarm_clock_deadline_source_new (clock);
+    g_source_set_callback (end->deliver, deliver_due, end, NULL);
+    g_source_attach (end->deliver, context);
+  }
+  *a = &pair->ends[0];
+  *b = &pair->ends[1];
+}
+
+void
+swarm_tracker_pipe_set_callbacks (SwarmTrackerPipe * pipe,
+    const SwarmTrackerPipeCallbacks * callbacks, gpointer user_data)
+{
+  pipe->callbacks = *callbacks;
+  pipe->user_data = user_data;
+}
+
+gboolean
+swarm_tracker_pipe_is_open (SwarmTrackerPipe * pipe)
+{
+  return pipe->open;
+}
+
+gboolean
+swarm_tracker_pipe_send (SwarmTrackerPipe * pipe, const gchar * text)
+{
+  if (!pipe->open)
+    return FALSE;
+  push (other_end (pipe), swarm_clock_now_us (pipe->pair->clock) +
+      pipe->pair->delay_us, g_strdup (text));
+  return TRUE;
+}
+
+void
+swarm_tracker_pipe_close (SwarmTrackerPipe * pipe)
+{
+  gint64 now = swarm_clock_now_us (pipe->pair->clock);
+
+  if (!pipe->open)
+    return;
+  pipe->open = FALSE;
+  push (other_end (pipe), now + pipe->pair->delay_us, NULL);
+  /* the other end's reply to our close */
+  push (pipe, now + 2 * pipe->pair->delay_us, NULL);
+}
+
+void
+swarm_tracker_pipe_free (SwarmTrackerPipe * pipe)
+{
+  if (!pipe)
+    return;
+  swarm_tracker_pipe_close (pipe);
+  pipe->gone = TRUE;
+  memset (&pipe->callbacks, 0, sizeof pipe->callbacks);
+  g_queue_clear_full (&pipe->incoming, (GDestroyNotify) item_free);
+  swarm_clock_source_set_deadline (pipe->pair->clock, pipe->deliver, -1);
+  pair_unref (pipe->pair);
+}

@@ -1,0 +1,471 @@
+/* A whole swarm in one thread on virtual time: an origin, a tracker and
+ * viewers, each a real SwarmSession (scheduler, peer protocol, congestion
+ * control, signalling through the real tracker, PEX), over the in-memory
+ * network (swarm-link-memory.h) on a virtual clock (swarm-clock.h).
+ *
+ * Checked: every viewer plays every segment published after it started,
+ * byte for byte, in time; viewers carry most of the stream (the origin
+ * uploads well under one copy per viewer); a lossy, slow network still
+ * delivers; and the same seed gives the same run, event for event.  The
+ * CPU a simulated minute costs is printed (benchmarks, not tests, hold the
+ * targets).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <time.h>
+#include <gst/check/gstcheck.h>
+#include <swarm/swarm.h>
+
+#define START_US (1000 * G_USEC_PER_SEC)
+/* a fixed wall clock: signed publication times repeat with the seed */
+#define REAL_START_US G_GINT64_CONSTANT (1800000000000000)
+#define FRAME_MS 40
+#define FRAME_BYTES 3000         /* 600 kbit/s */
+#define GOP 25                   /* a keyframe a second */
+#define LATENCY_US (3 * G_USEC_PER_SEC)
+#define MAX_VIEWERS 16
+
+typedef struct _Sim Sim;
+
+typedef struct {
+  Sim *sim;
+  SwarmSession *session;
+  SwarmMemoryHost *host;
+  gboolean started;
+  guint64 start_seq;
+  guint64 next_seq;
+  gint64 start_us;               /* when it found its start */
+  guint played, missed, wrong;
+  gint64 worst_late_us;          /* past its playout time, at worst */
+  GSource *tick;
+  GError *error;
+} Viewer;
+
+struct _Sim {
+  SwarmClock *clock;
+  GMainContext *context;
+  SwarmMemoryNet *net;
+  SwarmTrackerServer *tracker;
+  gchar *tracker_url;
+  SwarmIdentity *identity;
+  SwarmSession *origin;
+  SwarmMemoryHost *origin_host;
+  SwarmSegmenter *segmenter;
+  GstCaps *caps;
+  GHashTable *published;         /* seq -> GBytes */
+  GHashTable *published_at;      /* seq -> gint64* (virtual µs) */
+  guint64 frames;
+  GSource *frame_source;
+  Viewer viewers[MAX_VIEWERS];
+  guint n_viewers;
+  GError *origin_error;
+};
+
+static void
+on_origin_error (SwarmSession * s, const GError * error, gpointer user_data)
+{
+  Sim *sim = user_data;
+
+  if (!sim->origin_error)
+    sim->origin_error = g_error_copy (error);
+}
+
+static void
+on_viewer_error (SwarmSession * s, const GError * error, gpointer user_data)
+{
+  Viewer *v = user_data;
+
+  if (!v->error)
+    v->error = g_error_copy (error);
+}
+
+/* The encoder: a frame every FRAME_MS, a keyframe every GOP, each byte
+ * derived from the frame number so a mix-up shows. */
+static gboolean
+sim_frame (gpointer data)
+{
+  Sim *sim = data;
+  g_autoptr (GPtrArray) out =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)
+      swarm_segmenter_output_free);
+  guint8 *bytes = g_malloc (FRAME_BYTES);
+  GstBuffer *buf;
+  GError *error = NULL;
+  guint i;
+
+  for (i = 0; i < FRAME_BYTES; i++)
+    bytes[i] = (guint8) (sim->frames * 31 + i);
+  buf = gst_buffer_new_wrapped (bytes, FRAME_BYTES);
+  GST_BUFFER_PTS (buf) = sim->frames * FRAME_MS * GST_MSECOND;
+  GST_BUFFER_DURATION (buf) = FRAME_MS * GST_MSECOND;
+  if (sim->frames % GOP)
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  sim->frames++;
+  fail_unless (swarm_segmenter_push (sim->segmenter, buf, out, &error),
+      "segmenter: %s", error ? error->message : "");
+  gst_buffer_unref (buf);
+  for (i = 0; i < out->len; i++) {
+    SwarmSegmenterOutput *o = g_ptr_array_index (out, i);
+    gint64 *at = g_new (gint64, 1);
+
+    *at = swarm_clock_now_us (sim->clock);
+    g_hash_table_insert (sim->published, g_memdup2 (&o->seq, sizeof o->seq),
+        g_bytes_ref (o->bytes));
+    g_hash_table_insert (sim->published_at, g_memdup2 (&o->seq,
+            sizeof o->seq), at);
+    swarm_session_publish (sim->origin, o->seq, o->flags, o->bytes);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* The viewer's player: starts at a keyframe, then plays each segment at
+ * its publication time + LATENCY_US, or counts it missed. */
+static gboolean
+viewer_tick (gpointer data)
+{
+  Viewer *v = data;
+  Sim *sim = v->sim;
+  gint64 now = swarm_clock_now_us (sim->clock);
+
+  if (!v->started) {
+    if (swarm_session_wait_start (v->session, 0, &v->start_seq) !=
+        SWARM_WAIT_OK)
+      return G_SOURCE_CONTINUE;
+    v->started = TRUE;
+    v->next_seq = v->start_seq;
+    v->start_us = now;
+    swarm_session_set_playout (v->session, v->start_seq);
+  }
+  for (;;) {
+    gint64 *published_at = g_hash_table_lookup (sim->published_at,
+        &v->next_seq);
+    GBytes *bytes = NULL, *expected;
+    gint64 arrival = 0, due;
+
+    if (!published_at)
+      break;                     /* not published yet */
+    due = *published_at + LATENCY_US;
+    if (swarm_session_wait_segment (v->session, v->next_seq, 0, &bytes,
+            &arrival) == SWARM_WAIT_OK) {
+      expected = g_hash_table_lookup (sim->published, &v->next_seq);
+      if (g_bytes_equal (bytes, expected))
+        v->played++;
+      else
+        v->wrong++;
+      v->worst_late_us = MAX (v->worst_late_us, now - due);
+      swarm_session_note_played (v->session, v->next_seq);
+      g_bytes_unref (bytes);
+    } else if (now >= due) {
+      v->missed++;
+      swarm_session_note_missed (v->session, v->next_seq);
+    } else {
+      break;                     /* still on its way */
+    }
+    v->next_seq++;
+    swarm_session_set_playout (v->session, v->next_seq);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSource *
+attach_timer (Sim * sim, guint ms, GSourceFunc func, gpointer data)
+{
+  GSource *source = swarm_clock_timeout_source_new (sim->clock, ms);
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, sim->context);
+  return source;
+}
+
+static SwarmSession *
+sim_session (Sim * sim, SwarmSessionRole role, SwarmIdentity * identity,
+    SwarmMemoryHost * host, const SwarmSessionCallbacks * callbacks,
+    gpointer user_data)
+{
+  gchar *trackers[] = { sim->tracker_url, NULL };
+  SwarmSessionConfig config = {
+    .role = role,
+    .identity = identity,
+    .trackers = trackers,
+    /* the elements' defaults */
+    .max_peers = role == SWARM_SESSION_ORIGIN ? 4 : 8,
+    .join_timeout_ms = 20000,
+    .clock = sim->clock,
+    .network_context = sim->context,
+    .link_factory = swarm_memory_host_get_factory (host),
+  };
+
+  return swarm_session_new (&config, callbacks, user_data);
+}
+
+static void
+sim_init (Sim * sim, guint32 seed, const SwarmMemoryHostConfig * viewer_net)
+{
+  static const SwarmSessionCallbacks origin_callbacks = {
+    .error = on_origin_error,
+  };
+  SwarmMemoryHostConfig origin_net = { .delay_ms = 10 };
+  GError *error = NULL;
+  static guint instance;
+
+  memset (sim, 0, sizeof *sim);
+  sim->clock = swarm_clock_new_virtual (START_US, REAL_START_US);
+  swarm_clock_set_seed (sim->clock, seed);
+  sim->context = g_main_context_new ();
+  g_main_context_push_thread_default (sim->context);
+  sim->net = swarm_memory_net_new (sim->clock, sim->context, seed);
+  sim->tracker = swarm_tracker_server_new ();
+  swarm_tracker_server_set_clock (sim->tracker, sim->clock);
+  sim->tracker_url = g_strdup_printf ("memory://virtual-swarm-%u/announce",
+      ++instance);
+  {
+    gchar *name = g_strdup_printf ("virtual-swarm-%u", instance);
+
+    fail_unless (swarm_tracker_server_listen_memory (sim->tracker, name, 20,
+            &error), "%s", error ? error->message : "");
+    g_free (name);
+  }
+  sim->identity = swarm_identity_generate (&error);
+  fail_unless (sim->identity != NULL);
+  sim->origin_host = swarm_memory_net_add_host (sim->net, &origin_net);
+  sim->origin = sim_session (sim, SWARM_SESSION_ORIGIN, sim->identity,
+      sim->origin_host, &origin_callbacks, sim);
+  fail_unless (swarm_session_start (sim->origin, &error), "%s",
+      error ? error->message : "");
+  sim->segmenter = swarm_segmenter_new (sim->identity, 200 * GST_MSECOND, 0);
+  swarm_segmenter_set_clock (sim->segmenter, sim->clock);
+  sim->caps = gst_caps_new_empty_simple ("video/x-test");
+  {
+    g_autoptr (GPtrArray) out = g_ptr_array_new ();
+
+    fail_unless (swarm_segmenter_set_caps (sim->segmenter, sim->caps, out,
+            NULL));
+  }
+  sim->published = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, (GDestroyNotify) g_bytes_unref);
+  sim->published_at = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, g_free);
+  sim->frame_source = attach_timer (sim, FRAME_MS, sim_frame, sim);
+  (void) viewer_net;
+}
+
+static void
+sim_add_viewer (Sim * sim, const SwarmMemoryHostConfig * net)
+{
+  static const SwarmSessionCallbacks viewer_callbacks = {
+    .error = on_viewer_error,
+  };
+  Viewer *v = &sim->viewers[sim->n_viewers++];
+  SwarmIdentity *public =
+      swarm_identity_new_from_public_key (swarm_identity_get_public_key
+      (sim->identity));
+  GError *error = NULL;
+
+  v->sim = sim;
+  v->host = swarm_memory_net_add_host (sim->net, net);
+  v->session = sim_session (sim, SWARM_SESSION_VIEWER, public, v->host,
+      &viewer_callbacks, v);
+  swarm_identity_unref (public);
+  fail_unless (swarm_session_start (v->session, &error), "%s",
+      error ? error->message : "");
+  v->tick = attach_timer (sim, 10, viewer_tick, v);
+}
+
+static void
+sim_run_s (Sim * sim, guint seconds)
+{
+  swarm_clock_run (sim->clock, sim->context,
+      swarm_clock_now_us (sim->clock) + (gint64) seconds * G_USEC_PER_SEC);
+}
+
+static void
+sim_clear (Sim * sim)
+{
+  guint i;
+
+  g_source_destroy (sim->frame_source);
+  g_source_unref (sim->frame_source);
+  for (i = 0; i < sim->n_viewers; i++) {
+    Viewer *v = &sim->viewers[i];
+
+    g_source_destroy (v->tick);
+    g_source_unref (v->tick);
+    swarm_session_free (v->session);
+    g_clear_error (&v->error);
+  }
+  swarm_session_free (sim->origin);
+  swarm_tracker_server_free (sim->tracker);
+  swarm_memory_net_free (sim->net);
+  swarm_segmenter_free (sim->segmenter);
+  gst_caps_unref (sim->caps);
+  swarm_identity_unref (sim->identity);
+  g_hash_table_destroy (sim->published);
+  g_hash_table_destroy (sim->published_at);
+  g_free (sim->tracker_url);
+  g_clear_error (&sim->origin_error);
+  g_main_context_pop_thread_default (sim->context);
+  g_main_context_unref (sim->context);
+  swarm_clock_unref (sim->clock);
+}
+
+static gdouble
+cpu_seconds (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* What one run came to, for comparing runs. */
+typedef struct {
+  guint64 events;
+  guint64 delivered;
+  guint64 origin_bytes;
+  guint played[MAX_VIEWERS];
+  guint missed[MAX_VIEWERS];
+} Outcome;
+
+static void
+run_swarm (guint32 seed, guint n_viewers, guint seconds,
+    const SwarmMemoryHostConfig * viewer_net, gboolean check_quality,
+    Outcome * outcome)
+{
+  Sim sim;
+  SwarmMemoryNetStats stats;
+  guint64 stream_bytes = 0, peer_bytes = 0;
+  gdouble cpu = cpu_seconds ();
+  GHashTableIter iter;
+  gpointer value;
+  guint i;
+
+  sim_init (&sim, seed, viewer_net);
+  /* viewers join over the first few seconds */
+  for (i = 0; i < n_viewers; i++) {
+    sim_add_viewer (&sim, viewer_net);
+    swarm_clock_run (sim.clock, sim.context,
+        swarm_clock_now_us (sim.clock) + 300 * 1000);
+  }
+  sim_run_s (&sim, seconds);
+  cpu = cpu_seconds () - cpu;
+
+  swarm_memory_net_get_stats (sim.net, &stats);
+  g_hash_table_iter_init (&iter, sim.published);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    stream_bytes += g_bytes_get_size (value);
+  for (i = 0; i < n_viewers; i++)
+    peer_bytes += swarm_memory_host_get_bytes_sent (sim.viewers[i].host);
+  GST_INFO ("seed %u, %u viewers, %u s simulated: %" G_GUINT64_FORMAT
+      " events, %.2f s CPU (%.2f s per simulated minute); %" G_GUINT64_FORMAT
+      " datagrams, %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT
+      " queue drops; origin sent %.2f copies, viewers %.2f", seed,
+      n_viewers, seconds, stats.events, cpu, cpu * 60 / seconds,
+      stats.datagrams, stats.lost, stats.queue_drops,
+      (gdouble) swarm_memory_host_get_bytes_sent (sim.origin_host) /
+      MAX (stream_bytes, 1), (gdouble) peer_bytes / MAX (stream_bytes, 1));
+  g_print ("virtual swarm: seed %u, %u viewers, %u s: %.2f s CPU per "
+      "simulated minute, origin %.2f copies, viewers %.2f copies\n", seed,
+      n_viewers, seconds, cpu * 60 / seconds,
+      (gdouble) swarm_memory_host_get_bytes_sent (sim.origin_host) /
+      MAX (stream_bytes, 1), (gdouble) peer_bytes / MAX (stream_bytes, 1));
+
+  fail_if (sim.origin_error, "origin: %s",
+      sim.origin_error ? sim.origin_error->message : "");
+  memset (outcome, 0, sizeof *outcome);
+  outcome->events = stats.events;
+  outcome->delivered = stats.delivered;
+  outcome->origin_bytes = swarm_memory_host_get_bytes_sent (sim.origin_host);
+  for (i = 0; i < n_viewers; i++) {
+    Viewer *v = &sim.viewers[i];
+
+    GST_INFO ("viewer %u: start %" G_GUINT64_FORMAT " at +%.1f s, played %u,"
+        " missed %u, wrong %u, worst %.0f ms late, sent %" G_GUINT64_FORMAT
+        " bytes", i, v->start_seq, (v->start_us - START_US) / 1e6, v->played,
+        v->missed, v->wrong, v->worst_late_us / 1e3,
+        swarm_memory_host_get_bytes_sent (v->host));
+    fail_if (v->error, "viewer %u: %s", i, v->error ? v->error->message : "");
+    fail_unless (v->started, "viewer %u never started", i);
+    fail_unless_equals_int (v->wrong, 0);
+    outcome->played[i] = v->played;
+    outcome->missed[i] = v->missed;
+    if (check_quality) {
+      /* every segment from its start on, but the last LATENCY's worth */
+      fail_unless (v->played > 0);
+      fail_unless (v->missed * 100 <= v->played,
+          "viewer %u missed %u of %u", i, v->missed, v->played + v->missed);
+    }
+  }
+  if (check_quality && n_viewers >= 4) {
+    /* viewers carry the stream: the origin sends about one copy, not one
+     * per viewer */
+    fail_unless (outcome->origin_bytes < 2 * stream_bytes,
+        "origin sent %" G_GUINT64_FORMAT " bytes for a %" G_GUINT64_FORMAT
+        "-byte stream", outcome->origin_bytes, stream_bytes);
+    fail_unless (peer_bytes > stream_bytes * (n_viewers - 2));
+  }
+  sim_clear (&sim);
+}
+
+GST_START_TEST (test_swarm_on_virtual_time)
+{
+  SwarmMemoryHostConfig net = { .delay_ms = 15 };
+  Outcome o;
+
+  run_swarm (1, 8, 60, &net, TRUE, &o);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_lossy_slow_network)
+{
+  /* 2 % loss each way at each end, 100 ms RTT between two viewers,
+   * a thin upload for everyone */
+  SwarmMemoryHostConfig net = { .delay_ms = 25, .loss_pct = 1.0,
+    .upload_kbps = 2000
+  };
+  Outcome o;
+
+  run_swarm (2, 8, 60, &net, TRUE, &o);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_same_seed_same_run)
+{
+  SwarmMemoryHostConfig net = { .delay_ms = 20, .loss_pct = 2.0 };
+  Outcome a, b, c;
+  guint i;
+
+  run_swarm (7, 5, 20, &net, FALSE, &a);
+  run_swarm (7, 5, 20, &net, FALSE, &b);
+  fail_unless_equals_uint64 (a.events, b.events);
+  fail_unless_equals_uint64 (a.delivered, b.delivered);
+  fail_unless_equals_uint64 (a.origin_bytes, b.origin_bytes);
+  for (i = 0; i < 5; i++) {
+    fail_unless_equals_int (a.played[i], b.played[i]);
+    fail_unless_equals_int (a.missed[i], b.missed[i]);
+  }
+  /* and the seed matters: another draws other losses */
+  run_swarm (8, 5, 20, &net, FALSE, &c);
+  fail_if (a.delivered == c.delivered && a.events == c.events);
+}
+
+GST_END_TEST;
+
+static Suite *
+virtual_swarm_suite (void)
+{
+  Suite *s = suite_create ("virtual-swarm");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_swarm_on_virtual_time);
+  tcase_add_test (tc, test_lossy_slow_network);
+  tcase_add_test (tc, test_same_seed_same_run);
+  return s;
+}
+
+GST_CHECK_MAIN (virtual_swarm);
