@@ -9,7 +9,7 @@ pkgs=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-x
   gstreamer1.0-plugins-bad   # gdppay/gdpdepay: p2p-bench --baseline tcp framing
-  valgrind                   # meson test --setup valgrind (tools/run-valgrind-tests.sh)
+  valgrind                   # meson test --setup valgrind (tools/ci/run-valgrind-tests.sh)
   glib-networking            # TLS for wss:// trackers
   # GstSwarm-1.0.gir/.typelib and the PyGObject example that uses them
   gobject-introspection libgirepository1.0-dev python3-gi gir1.2-gstreamer-1.0

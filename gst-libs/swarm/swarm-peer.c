@@ -1001,7 +1001,7 @@ swarm_peer_get_congestion (SwarmPeer * p)
 }
 
 /* One line per upload, for reading a slow transfer from the sender's side
- * (tools/bench-arrivals.py reads the receiver's). */
+ * (tools/bench/bench-arrivals.py reads the receiver's). */
 static void
 upload_log_done (SwarmPeer * p, const Upload * u, gint64 now_us)
 {

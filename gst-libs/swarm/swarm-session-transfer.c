@@ -121,7 +121,7 @@ session_verify (SwarmSession * s, GBytes * bytes, GError ** error)
 }
 
 /* One line per segment received, for working out where a viewer's
- * latency goes (tools/bench-arrivals.py): how it came, how long it took,
+ * latency goes (tools/bench/bench-arrivals.py): how it came, how long it took,
  * how much was asked for again, and its age by the publisher's clock
  * (meaningful where both clocks agree, as in p2p-bench). */
 static void

@@ -24,7 +24,7 @@ G_BEGIN_DECLS
  *  - "peer-removed" (SwarmPeerInfo *info): that partner is gone (the same
  *    object, its "connected" now FALSE).
  * Read-only properties: "role", "peer-id", "swarm-id", "tracker-port",
- * "stats" (as swarm_session_get_stats()). */
+ * "stats" (as swarm_session_get_stats(); fields in docs/stats.md). */
 #define SWARM_TYPE_SESSION (swarm_session_get_type ())
 /* exported (G_DECLARE_FINAL_TYPE's own declaration is not) */
 #ifndef __GI_SCANNER__
@@ -170,7 +170,7 @@ SWARM_API const gchar *swarm_session_get_peer_id (SwarmSession * s);
 SWARM_API void swarm_session_disconnect_peer (SwarmSession * s,
     const gchar * peer_id);
 
-/* Current stats (see the element docs for the fields). */
+/* Current stats (fields in docs/stats.md). */
 SWARM_API GstStructure *swarm_session_get_stats (SwarmSession * s);
 
 G_END_DECLS

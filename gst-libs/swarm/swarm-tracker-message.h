@@ -1,6 +1,6 @@
 /* Tracker JSON messages: the one parser and the one writer.
  * Private to the library (not installed).  See swarm-tracker.h and
- * ../shared/notes/tracker-protocol.md for the protocol.
+ * docs/tracker-protocol.md for the protocol.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once

@@ -1,5 +1,5 @@
 /* WebTorrent tracker WebSocket protocol: client and embedded server.
- * Facts: ../shared/notes/tracker-protocol.md.  JSON via json-glib,
+ * Facts: docs/tracker-protocol.md.  JSON via json-glib,
  * WebSocket via libsoup 3.
  *
  * Portable limits we keep (aquatic_ws): <= 10 offers per announce, every

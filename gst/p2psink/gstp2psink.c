@@ -41,25 +41,11 @@
  * `secret=` on a command line.
  *
  * Every #GstP2pSink:stats-interval milliseconds it posts a `p2p-stats`
- * element message holding the #GstP2pSink:stats structure: `peers` (guint),
- * `bytes-sent`, `bytes-received`, `segments-published`, `frames-dropped`
- * (guint64: buffers larger than a segment can carry, see below),
- * `tracker-port` (guint) and `peer-stats`, an array of `peer` structures
- * (`id`, `role`, `address`, `local-candidate-type`,
- * `remote-candidate-type`, `ice-ms`, `connect-ms`, `rtt-ms`, `bytes-sent`,
- * `bytes-received`).
- * What hostile peers cost is counted too: `peers-misbehaved`,
- * `messages-junk`, `chunks-unwanted`, `chunks-repaired` (asked again after
- * a loss), `requests-resent` (a request answered by nothing for two round
- * trips, asked once more), `requests-refused`, `offers-refused`,
- * `signals-dropped`, `announcements-refused` (guint64), and for the
- * embedded tracker `tracker-connections` (guint),
- * `tracker-connections-refused`, `tracker-connections-flooding`,
- * `tracker-connections-timed-out` (no announce within 10 s, HTTP request
- * unfinished, or idle), `tracker-connections-oversize` (a message or request
- * head over its bound), `tracker-announces-refused` (a peer_id held by
- * another connection, another swarm's info_hash) and `tracker-bytes-held`
- * (in unfinished messages now) (guint64).
+ * element message holding the #GstP2pSink:stats structure: what was
+ * published and uploaded, what hostile peers and tracker clients cost,
+ * `frames-dropped` (buffers larger than a segment can carry) and
+ * `peer-stats`, a `peer` structure per partner.  Every field, with its type
+ * and unit, is in docs/stats.md (the one reference, checked by a test).
  *
  * ## Example launch line
  * |[
@@ -844,8 +830,8 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
           SWARM_TYPE_SESSION, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "Swarm statistics (peers, bytes-sent, bytes-received, "
-          "segments-published, peer-stats)", GST_TYPE_STRUCTURE,
+          "Swarm statistics, a p2p-stats structure (fields in docs/stats.md)",
+          GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
       g_param_spec_uint ("stats-interval", "Stats interval",

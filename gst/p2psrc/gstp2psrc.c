@@ -39,26 +39,12 @@
  * on one missing piece.
  *
  * Every #GstP2pSrc:stats-interval milliseconds it posts a `p2p-stats`
- * element message holding the #GstP2pSrc:stats structure: `peers` (guint),
- * `bytes-sent`, `bytes-received`, `bytes-from-origin`, `bytes-from-peers`,
- * `segments-received`, `segments-played`, `segments-missed`,
- * `segments-rejected` (guint64), `continuity` (gdouble, share of segments
- * played on time), `startup-ms` (gint64, -1 until the first buffer),
- * `drift-correction-ms` (gdouble, net shift of playout in ms, positive
- * later: clock drift, margin bought back), `catch-up-ms` (gdouble, how far
- * playout moved earlier in all, closing in on live) and `peer-stats`, an array of `peer` structures.  What
- * hostile peers cost is counted too: `peers-banned`, `peers-misbehaved`,
- * `messages-junk`, `chunks-unwanted`, `chunks-repaired` (asked again after
- * a loss), `requests-resent` (a request answered by nothing for two round
- * trips, asked once more), `requests-refused`, `offers-refused`,
- * `signals-dropped`, `announcements-refused`, and the memory held by
- * incomplete transfers, `transfer-bytes` and `transfer-bytes-peak`
- * (guint64).  Where live is: `publisher-restarts` (new runs of the
- * publisher followed), `edges-refused` (its signed word refused for a
- * time over #GstP2pSrc:clock-tolerance from ours) (guint64) and
- * `clock-offset-ms` (gint64, the publisher's clock minus ours);
- * `address-bans` (addresses kept away after three bans) and
- * `links-refused-address` (guint64).
+ * element message holding the #GstP2pSrc:stats structure: what arrived and
+ * from whom, what played and what was missed (`continuity`), `startup-ms`,
+ * how playout moved (`drift-correction-ms`, `catch-up-ms`), what hostile
+ * peers cost, where live is, and `peer-stats`, a `peer` structure per
+ * partner.  Every field, with its type and unit, is in docs/stats.md (the
+ * one reference, checked by a test).
  *
  * ## Example launch line
  * |[
@@ -1444,9 +1430,8 @@ gst_p2p_src_class_init (GstP2pSrcClass * klass)
           SWARM_TYPE_SESSION, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "Swarm statistics (peers, bytes-sent, bytes-received, "
-          "bytes-from-origin, bytes-from-peers, segments-received, "
-          "segments-missed, startup-ms, peer-stats...)", GST_TYPE_STRUCTURE,
+          "Swarm statistics, a p2p-stats structure (fields in docs/stats.md)",
+          GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
       g_param_spec_uint ("stats-interval", "Stats interval",

@@ -1,7 +1,7 @@
 /* Swarms on existing trackers: the npm bittorrent-tracker server, one or
  * several at once, lost and regained mid-stream; and every message we send
  * checked against the limits of aquatic_ws, the other tracker we aim at
- * (../shared/notes/tracker-protocol.md).
+ * (docs/tracker-protocol.md).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifdef HAVE_CONFIG_H

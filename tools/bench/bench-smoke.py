@@ -14,7 +14,7 @@ viewers on a cone and a symmetric site, 2 % loss and 40 ms RTT on every
 path; the lab's settings and each viewer's site are in the JSON, the
 origin measured the RTT, and no namespace is left behind.
 
-Both also run tools/bench-slack.py over the children's logs (p2psrc at
+Both also run tools/bench/bench-slack.py over the children's logs (p2psrc at
 debug level 6): a row per viewer, slack quantiles in order.
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
@@ -57,7 +57,7 @@ def namespaces():
 
 
 def check_slack(logs, nviewers, never_played, failures):
-    """tools/bench-slack.py reads every viewer's log: a line per viewer with
+    """tools/bench/bench-slack.py reads every viewer's log: a line per viewer with
     its slack quantiles in order (none only for a viewer that never
     played, which the JSON checks report on their own)."""
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -153,7 +153,7 @@ def main():
                 "--loss", "2", "--rtt", "40", "--latency", "1000"]
     before = namespaces()
     print(" ".join(cmd), flush=True)
-    # p2psrc's per-segment slack lines, for tools/bench-slack.py
+    # p2psrc's per-segment slack lines, for tools/bench/bench-slack.py
     env = dict(os.environ)
     # and the swarm library's INFO lines, shown for a viewer that never
     # played

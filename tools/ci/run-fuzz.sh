@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs libFuzzer targets for a bounded time each, one after the other.
 #
-#   tools/run-fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+#   tools/ci/run-fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # TARGET is a name from tests/fuzz/fuzz-NAME.c (wire, segment, uri,
 # tracker-message, sdp, sealed, ws-scan, dtls-records); all of them when none is given.  Builds ./build-fuzz
@@ -10,7 +10,7 @@
 # Prints the executions of each target; exits non-zero on any finding
 # (crash, leak, timeout, out-of-memory) and names the reproducer it wrote.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 seconds=${1:-300}
 [ $# -gt 0 ] && shift

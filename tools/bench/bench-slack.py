@@ -4,7 +4,7 @@
 Run the benchmark with GST_DEBUG=p2psrc:6 (p2psrc logs, per segment, how
 long before its playout it arrived: "slack N us") and --logs DIR, then:
 
-    tools/bench-slack.py DIR
+    tools/bench/bench-slack.py DIR
 
 prints, per viewer, where it started (segment and newest known), the
 segments it missed, the playout moves (net and earlier, ms), and its slack
