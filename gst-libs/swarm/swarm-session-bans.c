@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Bans: partners that lied or sent forged data are kept away by id, and
- * repeated bans from one address keep the address away (strikes).  Owns
- * the @banned and @strikes tables.
+ * Bans, the session's side: what partners and links to keep away, asked
+ * of the bans module (swarm-bans.h, which owns that state), and counted
+ * for the stats.
  * Part of the session: see swarm-session.c for the whole.
  */
 #ifdef HAVE_CONFIG_H
@@ -12,20 +12,6 @@
 #include "swarm-session-private.h"
 
 #define GST_CAT_DEFAULT swarm_session_debug
-
-gboolean
-session_is_banned (SwarmSession * s, const gchar * id)
-{
-  gint64 *until = id ? g_hash_table_lookup (s->banned, id) : NULL;
-
-  return until && *until > swarm_clock_now_us (s->clock);
-}
-
-typedef struct {
-  guint strikes;                /* bans within BAN_US of each other */
-  gint64 last_us;               /* the latest */
-  gint64 until_us;              /* the address is kept away until then */
-} AddressStrikes;
 
 /* The IP a partner's link came from ("ip:port" without the port), or
  * NULL before ICE chose a pair. */
@@ -41,61 +27,32 @@ peer_remote_ip (SwarmPeer * p)
 }
 
 gboolean
+session_is_banned (SwarmSession * s, const gchar * id)
+{
+  return swarm_bans_is_banned (s->bans, id);
+}
+
+gboolean
 session_address_is_banned (SwarmSession * s, SwarmPeer * p)
 {
   g_autofree gchar *ip = peer_remote_ip (p);
-  AddressStrikes *a = ip ? g_hash_table_lookup (s->strikes, ip) : NULL;
 
-  return a && a->until_us > swarm_clock_now_us (s->clock);
+  return swarm_bans_address_is_banned (s->bans, ip);
 }
 
-static void
-session_strike_address (SwarmSession * s, SwarmPeer * p)
-{
-  gchar *ip = peer_remote_ip (p);
-  gint64 now = swarm_clock_now_us (s->clock);
-  AddressStrikes *a;
-
-  if (!ip)
-    return;
-  a = g_hash_table_lookup (s->strikes, ip);
-  if (!a) {
-    if (g_hash_table_size (s->strikes) >= ADDRESS_STRIKES_MAX) {
-      g_free (ip);
-      return;
-    }
-    a = g_new0 (AddressStrikes, 1);
-    g_hash_table_insert (s->strikes, g_strdup (ip), a);
-  }
-  if (now - a->last_us > BAN_US)
-    a->strikes = 0;
-  a->strikes++;
-  a->last_us = now;
-  if (a->strikes >= ADDRESS_BAN_STRIKES && a->until_us <= now) {
-    GST_WARNING ("%u partners from %s banned in %u s: keeping the address "
-        "away", a->strikes, ip, (guint) (BAN_US / G_USEC_PER_SEC));
-    a->until_us = now + BAN_US;
-    g_mutex_lock (&s->lock);
-    s->address_bans++;
-    g_mutex_unlock (&s->lock);
-  }
-  g_free (ip);
-}
-
-/* Keeps peer @id away for BAN_US; @p (nullable): its link, whose address
- * takes a strike. */
+/* Keeps peer @id away for SWARM_BAN_US; @p (nullable): its link, whose
+ * address takes a strike.  Counted for the stats. */
 void
 session_ban (SwarmSession * s, const gchar * id, SwarmPeer * p)
 {
-  gint64 *until = g_new (gint64, 1);
+  g_autofree gchar *ip = p ? peer_remote_ip (p) : NULL;
+  gboolean address_banned = swarm_bans_ban (s->bans, id, ip);
 
-  *until = swarm_clock_now_us (s->clock) + BAN_US;
-  g_hash_table_insert (s->banned, g_strdup (id), until);
   g_mutex_lock (&s->lock);
   s->peers_banned++;
+  if (address_banned)
+    s->address_bans++;
   g_mutex_unlock (&s->lock);
-  if (p)
-    session_strike_address (s, p);
 }
 
 /* Forgets expired bans and old PEX attempts. */
@@ -105,20 +62,11 @@ session_prune (SwarmSession * s, gint64 now)
   GHashTableIter it;
   gpointer value;
 
-  g_hash_table_iter_init (&it, s->banned);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    if (*(gint64 *) value <= now)
-      g_hash_table_iter_remove (&it);
+  swarm_bans_prune (s->bans, now);
   g_hash_table_iter_init (&it, s->pex_tried);
   while (g_hash_table_iter_next (&it, NULL, &value))
     if (now - *(gint64 *) value >= PEX_RETRY_US)
       g_hash_table_iter_remove (&it);
-  g_hash_table_iter_init (&it, s->strikes);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    AddressStrikes *a = value;
-    if (now - a->last_us > BAN_US && a->until_us <= now)
-      g_hash_table_iter_remove (&it);
-  }
 }
 
 /* Every partner that sent a chunk of a segment that failed verification is

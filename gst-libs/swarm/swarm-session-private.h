@@ -26,6 +26,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include "swarm-session.h"
+#include "swarm-bans.h"
 #include "swarm-peer-info.h"
 #include "swarm-peer.h"
 #include "swarm-relay.h"
@@ -75,18 +76,6 @@ G_BEGIN_DECLS
 #define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
 /* Segments right after the playout point are urgent. */
 #define URGENT_SEGMENTS 3
-/* A partner that sent us a forged or corrupt segment is not taken back for
- * this long. */
-#define BAN_US (60 * G_USEC_PER_SEC)
-/* A peer id costs nothing to make up: a stranger banned under one comes
- * back under another.  So each ban is also a strike against the address
- * the partner came from, and this many within BAN_US keep the address
- * itself away for BAN_US.  Honest viewers behind the same NAT as a
- * hostile one share the cost, which is why it takes several; the origin
- * (it proves its role) is never kept away by address.  At most
- * ADDRESS_STRIKES_MAX addresses are remembered. */
-#define ADDRESS_BAN_STRIKES 3
-#define ADDRESS_STRIKES_MAX 4096
 /* A viewer pushes each fresh segment to at most this many children. */
 #define PUSH_CHILDREN 2
 /* PEX: lists go to partners this often; a peer we tried to reach through a
@@ -269,8 +258,7 @@ struct _SwarmSession {
   SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
   SwarmRelayAssembler *relay_assembler;
   GHashTable *pex_tried;        /* peer id -> gint64* last attempt */
-  GHashTable *banned;           /* peer id -> gint64* until */
-  GHashTable *strikes;          /* remote IP -> AddressStrikes* */
+  SwarmBans *bans;               /* who is kept away (swarm-bans.h) */
   gint64 last_pex_sent_us;
   gint64 last_pex_offer_us;
   gboolean partner_lost;        /* a ready partner went away: look again now */

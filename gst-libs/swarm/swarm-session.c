@@ -524,8 +524,7 @@ swarm_session_new (const SwarmSessionConfig * config,
   s->offer_budget = swarm_rate_limiter_new (OFFERS_PER_S, OFFERS_BURST);
   s->pex_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
-  s->banned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  s->strikes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s->bans = swarm_bans_new (s->clock);
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
   s->startup_ms = -1;
@@ -832,8 +831,7 @@ swarm_session_finalize (GObject * object)
   swarm_rate_limiter_free (s->signal_budget);
   swarm_rate_limiter_free (s->offer_budget);
   g_hash_table_destroy (s->pex_tried);
-  g_hash_table_destroy (s->banned);
-  g_hash_table_destroy (s->strikes);
+  swarm_bans_free (s->bans);
   g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
   g_main_loop_unref (s->loop);
   g_main_context_unref (s->context);

@@ -330,7 +330,7 @@ run_offer_flood (Origin * o, TestViewer * v, HostilePeer * h)
 }
 
 /* A forger that comes back under a new peer id each time it is cut off:
- * after ADDRESS_BAN_STRIKES (3) bans from one address, the address is
+ * after SWARM_BAN_ADDRESS_STRIKES (3, swarm-bans.h) bans from one address, the address is
  * kept away, and nothing it sends is looked at again. */
 static void
 run_new_ids (TestViewer * v, HostilePeer * h)
