@@ -47,7 +47,7 @@ session_check_seq (SwarmSession * s, guint64 seq)
   g_mutex_lock (&s->lock);
   v = swarm_edge_state_check_seq (&s->edge, seq, swarm_clock_now_us (s->clock));
   if (v == SWARM_EDGE_SEQ_AHEAD || v == SWARM_EDGE_SEQ_LIE)
-    s->announcements_refused++;
+    s->counters.announcements_refused++;
   g_mutex_unlock (&s->lock);
   return v;
 }
@@ -228,8 +228,8 @@ swarm_session_publish (SwarmSession * s, guint64 seq, SwarmSegmentFlags flags,
   job->flags = flags;
   job->bytes = g_bytes_ref (segment);
   g_mutex_lock (&s->lock);
-  s->segments_published++;
-  s->bytes_published += g_bytes_get_size (segment);
+  s->counters.segments_published++;
+  s->counters.bytes_published += g_bytes_get_size (segment);
   g_mutex_unlock (&s->lock);
   g_main_context_invoke_full (s->context, G_PRIORITY_DEFAULT,
       publish_on_thread, job, publish_job_free);

@@ -49,9 +49,9 @@ session_ban (SwarmSession * s, const gchar * id, SwarmPeer * p)
   gboolean address_banned = swarm_bans_ban (s->bans, id, ip);
 
   g_mutex_lock (&s->lock);
-  s->peers_banned++;
+  s->counters.peers_banned++;
   if (address_banned)
-    s->address_bans++;
+    s->counters.address_bans++;
   g_mutex_unlock (&s->lock);
 }
 
@@ -59,14 +59,8 @@ session_ban (SwarmSession * s, const gchar * id, SwarmPeer * p)
 void
 session_prune (SwarmSession * s, gint64 now)
 {
-  GHashTableIter it;
-  gpointer value;
-
   swarm_bans_prune (s->bans, now);
-  g_hash_table_iter_init (&it, s->pex_tried);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    if (now - *(gint64 *) value >= PEX_RETRY_US)
-      g_hash_table_iter_remove (&it);
+  session_pex_prune (s, now);
 }
 
 /* Every partner that sent a chunk of a segment that failed verification is

@@ -56,7 +56,7 @@ session_retry_transfers (SwarmSession * s, gint64 now)
         t->request_resent = TRUE;
         swarm_peer_request (t->source->peer, t->seq, 0, 0, NULL);
         g_mutex_lock (&s->lock);
-        s->requests_resent++;
+        s->counters.requests_resent++;
         g_mutex_unlock (&s->lock);
         continue;
       }
@@ -73,7 +73,7 @@ session_retry_transfers (SwarmSession * s, gint64 now)
         transfer_detach (t);
         transfer_request (s, t, e);
         g_mutex_lock (&s->lock);
-        s->chunks_repaired += t->chunk_count - t->n_got;
+        s->counters.chunks_repaired += t->chunk_count - t->n_got;
         g_mutex_unlock (&s->lock);
         continue;
       }

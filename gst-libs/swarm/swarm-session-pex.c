@@ -28,7 +28,7 @@ session_note_refused (SwarmSession * s, gboolean counted)
   if (!counted)
     return;
   g_mutex_lock (&s->lock);
-  s->descriptions_refused++;
+  s->counters.descriptions_refused++;
   g_mutex_unlock (&s->lock);
 }
 
@@ -154,7 +154,7 @@ session_maybe_pex_offer (SwarmSession * s, gint64 now)
   guint i, j;
 
   if (s->role != SWARM_SESSION_VIEWER
-      || now - s->last_pex_offer_us < PEX_OFFER_INTERVAL_US
+      || now - s->pex.last_pex_offer_us < PEX_OFFER_INTERVAL_US
       || session_count_partners (s) >= session_seek_target (s))
     return;
   for (i = 0; i < s->peers->len; i++) {
@@ -174,7 +174,7 @@ session_maybe_pex_offer (SwarmSession * s, gint64 now)
       if (g_str_equal (id, s->local.peer_id) || session_find_partner (s, id,
               NULL) || session_is_banned (s, id))
         continue;
-      tried = g_hash_table_lookup (s->pex_tried, id);
+      tried = g_hash_table_lookup (s->pex.pex_tried, id);
       if (tried && now - *tried < PEX_RETRY_US)
         continue;
       target = id;
@@ -184,10 +184,10 @@ session_maybe_pex_offer (SwarmSession * s, gint64 now)
   if (!target)
     return;
 
-  s->last_pex_offer_us = now;
+  s->pex.last_pex_offer_us = now;
   tried = g_new (gint64, 1);
   *tried = now;
-  g_hash_table_insert (s->pex_tried, g_strdup (target), tried);
+  g_hash_table_insert (s->pex.pex_tried, g_strdup (target), tried);
 
   e = session_add_peer (s, SWARM_LINK_OFFERER);
   offer_id = random_id20 (s->clock);
@@ -216,14 +216,14 @@ on_peer_signal (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
 
   if (swarm_rate_limiter_take (e->signal_budget, now, 1) == 0) {
     g_mutex_lock (&s->lock);
-    s->signals_dropped++;
+    s->counters.signals_dropped++;
     g_mutex_unlock (&s->lock);
     swarm_peer_note_junk (p, "flood of SIGNAL");
     return;
   }
-  if (swarm_rate_limiter_take (s->signal_budget, now, 1) == 0) {
+  if (swarm_rate_limiter_take (s->pex.signal_budget, now, 1) == 0) {
     g_mutex_lock (&s->lock);
-    s->signals_dropped++;
+    s->counters.signals_dropped++;
     g_mutex_unlock (&s->lock);
     return;
   }
@@ -242,7 +242,7 @@ on_peer_signal (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
       swarm_peer_send_message (next->peer, msg);
     return;
   }
-  text = swarm_relay_assembler_add (s->relay_assembler, msg,
+  text = swarm_relay_assembler_add (s->pex.relay_assembler, msg,
       swarm_clock_now_us (s->clock));
   if (!text)
     return;
@@ -256,4 +256,59 @@ on_peer_signal (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   else
     session_apply_answer (s, from, offer_id, text);
   g_free (text);
+}
+
+/* ---- the state this part owns (SessionPex) ------------------------- */
+
+void
+session_pex_init (SwarmSession * s)
+{
+  s->pex.relay_assembler = swarm_relay_assembler_new (RELAY_MAX_PENDING,
+      RELAY_TIMEOUT_US);
+  s->pex.signal_budget = swarm_rate_limiter_new (RELAY_TOTAL_PER_S,
+      RELAY_TOTAL_BURST);
+  s->pex.pex_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+}
+
+void
+session_pex_clear (SwarmSession * s)
+{
+  swarm_relay_assembler_free (s->pex.relay_assembler);
+  swarm_rate_limiter_free (s->pex.signal_budget);
+  g_hash_table_destroy (s->pex.pex_tried);
+}
+
+/* Housekeeping: a PEX round every PEX_INTERVAL_US, offers through
+ * partners, relayed fragments that never completed. */
+void
+session_pex_tick (SwarmSession * s, gint64 now)
+{
+  if (now - s->pex.last_pex_sent_us >= PEX_INTERVAL_US) {
+    s->pex.last_pex_sent_us = now;
+    session_send_pex (s);
+  }
+  session_maybe_pex_offer (s, now);
+  swarm_relay_assembler_expire (s->pex.relay_assembler, now);
+}
+
+/* A new partner: everyone learns of it with the next round, soon. */
+void
+session_pex_soon (SwarmSession * s)
+{
+  s->pex.last_pex_sent_us = MIN (s->pex.last_pex_sent_us,
+      swarm_clock_now_us (s->clock) - PEX_INTERVAL_US + 100 * 1000);
+}
+
+/* Forgets PEX attempts old enough to try again. */
+void
+session_pex_prune (SwarmSession * s, gint64 now)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, s->pex.pex_tried);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (now - *(gint64 *) value >= PEX_RETRY_US)
+      g_hash_table_iter_remove (&it);
 }

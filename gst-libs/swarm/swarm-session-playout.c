@@ -40,7 +40,7 @@ session_check_join (SwarmSession * s, gint64 now)
         g_strdup_printf (_("The secret does not match swarm %s: its members "
                 "could not open our offers, or we theirs (waited %u ms)."),
             s->swarm_id, s->join_timeout_ms));
-  else if (s->tracker_other_swarm && s->n_ready_peers == 0 && s->secret)
+  else if (s->signalling.tracker_other_swarm && s->n_ready_peers == 0 && s->secret)
     /* a private swarm's members announce where the secret leads, and
      * the publisher's tracker serves only that: ours led elsewhere */
     session_fail (s, SWARM_SESSION_ERROR_SECRET,
@@ -48,7 +48,7 @@ session_check_join (SwarmSession * s, gint64 now)
                 "(waited %u ms): the secret does not match (the tracker "
                 "serves only its publisher's swarm)."), s->swarm_id, url,
             s->join_timeout_ms));
-  else if (s->tracker_other_swarm && s->n_ready_peers == 0)
+  else if (s->signalling.tracker_other_swarm && s->n_ready_peers == 0)
     session_fail (s, SWARM_SESSION_ERROR_JOIN_TIMEOUT,
         g_strdup_printf (_("No publisher for swarm %s at the tracker %s: it "
                 "serves only its publisher's swarm (waited %u ms).  Check "
@@ -56,23 +56,23 @@ session_check_join (SwarmSession * s, gint64 now)
                 "\"secret-file\" property, P2P_SECRET or secret= in the "
                 "p2p:// URI): its members can only be found with it."),
             s->swarm_id, url, s->join_timeout_ms));
-  else if (s->tracker_refusal && s->tracker_complete == 0
+  else if (s->signalling.tracker_refusal && s->signalling.tracker_complete == 0
       && s->n_ready_peers == 0)
     session_fail (s, SWARM_SESSION_ERROR_TRACKER,
         g_strdup_printf (_("Could not join swarm %s: %s (waited %u ms)."),
-            s->swarm_id, s->tracker_refusal, s->join_timeout_ms));
-  else if (!s->tracker_ever_connected)
+            s->swarm_id, s->signalling.tracker_refusal, s->join_timeout_ms));
+  else if (!s->signalling.tracker_ever_connected)
     session_fail (s, SWARM_SESSION_ERROR_TRACKER,
         g_strdup_printf (_("Could not connect to the tracker at %s within "
                 "%u ms."), url, s->join_timeout_ms));
-  else if (s->tracker_complete == 0 && s->n_ready_peers == 0 && s->secret)
+  else if (s->signalling.tracker_complete == 0 && s->n_ready_peers == 0 && s->secret)
     /* a private swarm's members announce where the secret leads: with
      * the wrong secret we are alone there */
     session_fail (s, SWARM_SESSION_ERROR_SECRET,
         g_strdup_printf (_("No member of private swarm %s at the tracker %s "
                 "(waited %u ms): the secret does not match, or the swarm "
                 "is not live."), s->swarm_id, url, s->join_timeout_ms));
-  else if (s->tracker_complete == 0 && s->n_ready_peers == 0)
+  else if (s->signalling.tracker_complete == 0 && s->n_ready_peers == 0)
     session_fail (s, SWARM_SESSION_ERROR_JOIN_TIMEOUT,
         g_strdup_printf (_("No publisher for swarm %s at the tracker %s "
                 "(waited %u ms).  If the swarm is private, set its secret "
@@ -241,7 +241,7 @@ void
 swarm_session_note_played (SwarmSession * s, guint64 seq)
 {
   g_mutex_lock (&s->lock);
-  s->segments_played++;
+  s->counters.segments_played++;
   g_mutex_unlock (&s->lock);
 }
 
@@ -249,7 +249,7 @@ void
 swarm_session_note_missed (SwarmSession * s, guint64 seq)
 {
   g_mutex_lock (&s->lock);
-  s->segments_missed++;
+  s->counters.segments_missed++;
   g_mutex_unlock (&s->lock);
 }
 
@@ -257,7 +257,7 @@ void
 swarm_session_note_missed_n (SwarmSession * s, guint64 count)
 {
   g_mutex_lock (&s->lock);
-  s->segments_missed += count;
+  s->counters.segments_missed += count;
   g_mutex_unlock (&s->lock);
 }
 

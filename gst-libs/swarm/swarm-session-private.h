@@ -192,6 +192,71 @@ struct _Transfer {
   guint8 *parity_got;           /* bitmap of groups */
 };
 
+/* PEX and relayed descriptions: owned by swarm-session-pex.c. */
+typedef struct {
+  SwarmRelayAssembler *relay_assembler;
+  GHashTable *pex_tried;        /* peer id -> gint64* last attempt */
+  gint64 last_pex_sent_us;
+  gint64 last_pex_offer_us;
+  SwarmRateLimiter *signal_budget;      /* SIGNAL fragments, all partners */
+} SessionPex;
+
+/* Signalling: the tracker clients, the embedded tracker and offer rounds;
+ * owned by swarm-session-tracker.c. */
+typedef struct {
+  SwarmTrackerServer *tracker_server;
+  GPtrArray *trackers;          /* SwarmTrackerClient* */
+  guint goodbyes_pending;       /* at teardown: trackers still closing */
+  gint64 last_offer_round_us;
+  guint offers_gathering;
+  gint64 offer_round_started_us;
+  guint tracker_rotation;       /* spreads offer rounds over trackers */
+  gboolean tracker_ever_connected;
+  gchar *tracker_refusal;       /* the last refusal or failure reason */
+  guint tracker_complete;
+  gboolean tracker_other_swarm; /* a tracker serves another swarm only */
+  SwarmRateLimiter *offer_budget;       /* offers we take on */
+} SessionSignalling;
+
+/* The session's counters, written under the session lock by the part that
+ * counts, turned into the stats structure in one place
+ * (swarm-session-stats.c); each field is documented in docs/stats.md. */
+typedef struct {
+  guint64 bytes_sent;
+  guint64 bytes_received;
+  guint64 bytes_from_origin;
+  guint64 bytes_from_peers;
+  guint64 segments_received;
+  guint64 segments_rejected;
+  guint64 segments_verified;    /* signature checks run, pass or fail */
+  guint64 bytes_verified;
+  guint64 verify_us;            /* network-thread CPU time spent on them */
+  guint64 peers_banned;
+  guint64 descriptions_refused; /* offers/answers that did not fit our secret */
+  guint64 segments_published;
+  guint64 bytes_published;
+  guint64 segments_played;
+  guint64 pex_links;            /* links set up through a partner */
+  guint64 segments_pushed;
+  guint64 segments_missed;
+  guint64 peers_misbehaved;
+  guint64 messages_junk;
+  guint64 chunks_unwanted;
+  guint64 chunks_repaired;      /* asked for again after a loss */
+  guint64 chunks_rebuilt;       /* lost, rebuilt from parity */
+  guint64 parity_received;
+  guint64 parity_sent;          /* all links, closed ones included */
+  guint64 requests_resent;      /* requests that may have been lost */
+  guint64 requests_refused;
+  guint64 offers_refused;
+  guint64 signals_dropped;
+  guint64 announcements_refused;
+  guint64 address_bans;         /* addresses kept away after strikes */
+  guint64 links_refused_address;        /* links closed: address banned */
+  guint64 transfer_bytes_now;
+  guint64 transfer_bytes_peak;
+} SessionCounters;
+
 struct _SwarmSession {
   GObject parent_instance;
 
@@ -231,9 +296,6 @@ struct _SwarmSession {
   gboolean running;
 
   /* owned by the network thread */
-  SwarmTrackerServer *tracker_server;
-  GPtrArray *trackers;          /* SwarmTrackerClient* */
-  guint goodbyes_pending;       /* at teardown: trackers still closing */
   GPtrArray *peers;             /* PeerEntry* */
   GHashTable *transfers;        /* seq -> Transfer* */
   gpointer scheduler;
@@ -242,13 +304,6 @@ struct _SwarmSession {
   GSource *stats_source;
   GSource *schedule_source;
   gint64 started_us;
-  gint64 last_offer_round_us;
-  guint offers_gathering;
-  gint64 offer_round_started_us;
-  guint tracker_rotation;       /* spreads offer rounds over trackers */
-  gboolean tracker_ever_connected;
-  gchar *tracker_refusal;       /* the last refusal or failure reason */
-  guint tracker_complete;
   gboolean reported_failure;
   guint64 closed_bytes_sent;
   guint64 closed_segments_pushed;
@@ -256,15 +311,12 @@ struct _SwarmSession {
   guint housekeeping_ticks;
   guint announce_cursor;        /* origin: round-robin over partners */
   SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
-  SwarmRelayAssembler *relay_assembler;
-  GHashTable *pex_tried;        /* peer id -> gint64* last attempt */
   SwarmBans *bans;               /* who is kept away (swarm-bans.h) */
-  gint64 last_pex_sent_us;
-  gint64 last_pex_offer_us;
+  SessionPex pex;               /* swarm-session-pex.c */
+  SessionSignalling signalling; /* swarm-session-tracker.c */
   gboolean partner_lost;        /* a ready partner went away: look again now */
   gsize segment_bytes_avg;      /* typical segment size seen */
   gboolean clock_warned;        /* told the app our clocks disagree */
-  gboolean tracker_other_swarm; /* a tracker serves another swarm only */
   /* origin: the first segment of this run, its epoch in every EDGE */
   gboolean origin_epoch_valid;
   guint64 origin_epoch_seq;
@@ -274,8 +326,6 @@ struct _SwarmSession {
   guint private_hints;
   gint64 newest_changed_us;     /* when newest_seq last moved */
   gsize transfer_bytes;         /* reserved by incomplete transfers */
-  SwarmRateLimiter *signal_budget;      /* SIGNAL fragments, all partners */
-  SwarmRateLimiter *offer_budget;       /* offers we take on */
   gint64 last_prune_us;
   SwarmPeerAbuse closed_abuse;  /* of partners already gone */
 
@@ -295,48 +345,33 @@ struct _SwarmSession {
   /* the publisher's newest EDGE: what can exist (network thread writes,
    * under lock, so that the elements read it too) */
   SwarmEdgeState edge;
+  /* what the stats report (swarm-session-stats.c, docs/stats.md) */
+  SessionCounters counters;
   gboolean got_segment;
   guint n_ready_peers;
-  guint64 bytes_sent;
-  guint64 bytes_received;
-  guint64 bytes_from_origin;
-  guint64 bytes_from_peers;
-  guint64 segments_received;
-  guint64 segments_rejected;
-  guint64 segments_verified;    /* signature checks run, pass or fail */
-  guint64 bytes_verified;
-  guint64 verify_us;            /* network-thread CPU time spent on them */
-  guint64 peers_banned;
-  guint64 descriptions_refused; /* offers/answers that did not fit our secret */
-  guint64 segments_published;
-  guint64 bytes_published;
-  guint64 segments_played;
-  guint64 pex_links;            /* links set up through a partner */
-  guint64 segments_pushed;
-  guint64 segments_missed;
   gint64 startup_ms;
   /* hostile input, for the stats */
-  guint64 peers_misbehaved;
-  guint64 messages_junk;
-  guint64 chunks_unwanted;
-  guint64 chunks_repaired;      /* asked for again after a loss */
-  guint64 chunks_rebuilt;       /* lost, rebuilt from parity */
-  guint64 parity_received;
-  guint64 parity_sent;          /* all links, closed ones included */
-  guint64 requests_resent;      /* requests that may have been lost */
-  guint64 requests_refused;
-  guint64 offers_refused;
-  guint64 signals_dropped;
-  guint64 announcements_refused;
-  guint64 address_bans;         /* addresses kept away after strikes */
-  guint64 links_refused_address;        /* links closed: address banned */
-  guint64 transfer_bytes_now;
-  guint64 transfer_bytes_peak;
   SwarmTrackerServerStats tracker_stats;        /* embedded tracker */
   GValue peer_stats;            /* GST_TYPE_ARRAY of GstStructure */
 };
 
+/* swarm-session-pex.c: the state it owns */
+void session_pex_init (SwarmSession * s);
+void session_pex_clear (SwarmSession * s);
+void session_pex_tick (SwarmSession * s, gint64 now);
+void session_pex_soon (SwarmSession * s);
+void session_pex_prune (SwarmSession * s, gint64 now);
+
+/* swarm-session-tracker.c: the state it owns */
+void session_signalling_init (SwarmSession * s);
+void session_signalling_clear (SwarmSession * s);
+gboolean session_signalling_start (SwarmSession * s, GError ** error);
+void session_signalling_stop (SwarmSession * s);
+void session_signalling_offer_gathered (SwarmSession * s);
+void session_signalling_offer_lost (SwarmSession * s);
+
 /* defined in swarm-session.c */
+void session_network_done (SwarmSession * s);
 gchar *random_id20 (SwarmClock * clock);
 gboolean peer_entry_is_ready (PeerEntry * e);
 guint session_count_partners (SwarmSession * s);

@@ -123,15 +123,15 @@ session_refresh_peer_stats (SwarmSession * s)
   g_mutex_lock (&s->lock);
   g_value_unset (&s->peer_stats);
   s->peer_stats = list;
-  s->bytes_sent = sent;
-  s->segments_pushed = pushed;
-  s->parity_sent = parity;
+  s->counters.bytes_sent = sent;
+  s->counters.segments_pushed = pushed;
+  s->counters.parity_sent = parity;
   s->n_ready_peers = n_ready;
-  s->messages_junk = abuse.junk;
-  s->requests_refused = abuse.requests_refused;
-  s->transfer_bytes_now = s->transfer_bytes;
-  if (s->tracker_server)
-    swarm_tracker_server_get_stats (s->tracker_server, &s->tracker_stats);
+  s->counters.messages_junk = abuse.junk;
+  s->counters.requests_refused = abuse.requests_refused;
+  s->counters.transfer_bytes_now = s->transfer_bytes;
+  if (s->signalling.tracker_server)
+    swarm_tracker_server_get_stats (s->signalling.tracker_server, &s->tracker_stats);
   g_mutex_unlock (&s->lock);
 }
 
@@ -157,53 +157,53 @@ swarm_session_get_stats (SwarmSession * s)
   g_mutex_lock (&s->lock);
   st = gst_structure_new (s->stats_name,
       "peers", G_TYPE_UINT, s->n_ready_peers,
-      "bytes-sent", G_TYPE_UINT64, s->bytes_sent,
-      "bytes-received", G_TYPE_UINT64, s->bytes_received,
-      "pex-links", G_TYPE_UINT64, s->pex_links,
-      "segments-pushed", G_TYPE_UINT64, s->segments_pushed,
-      "peers-misbehaved", G_TYPE_UINT64, s->peers_misbehaved,
-      "messages-junk", G_TYPE_UINT64, s->messages_junk,
-      "chunks-unwanted", G_TYPE_UINT64, s->chunks_unwanted,
-      "chunks-repaired", G_TYPE_UINT64, s->chunks_repaired,
-      "chunks-rebuilt", G_TYPE_UINT64, s->chunks_rebuilt,
-      "parity-sent", G_TYPE_UINT64, s->parity_sent,
-      "parity-received", G_TYPE_UINT64, s->parity_received,
-      "requests-resent", G_TYPE_UINT64, s->requests_resent,
-      "requests-refused", G_TYPE_UINT64, s->requests_refused,
-      "offers-refused", G_TYPE_UINT64, s->offers_refused,
-      "signals-dropped", G_TYPE_UINT64, s->signals_dropped,
-      "announcements-refused", G_TYPE_UINT64, s->announcements_refused,
+      "bytes-sent", G_TYPE_UINT64, s->counters.bytes_sent,
+      "bytes-received", G_TYPE_UINT64, s->counters.bytes_received,
+      "pex-links", G_TYPE_UINT64, s->counters.pex_links,
+      "segments-pushed", G_TYPE_UINT64, s->counters.segments_pushed,
+      "peers-misbehaved", G_TYPE_UINT64, s->counters.peers_misbehaved,
+      "messages-junk", G_TYPE_UINT64, s->counters.messages_junk,
+      "chunks-unwanted", G_TYPE_UINT64, s->counters.chunks_unwanted,
+      "chunks-repaired", G_TYPE_UINT64, s->counters.chunks_repaired,
+      "chunks-rebuilt", G_TYPE_UINT64, s->counters.chunks_rebuilt,
+      "parity-sent", G_TYPE_UINT64, s->counters.parity_sent,
+      "parity-received", G_TYPE_UINT64, s->counters.parity_received,
+      "requests-resent", G_TYPE_UINT64, s->counters.requests_resent,
+      "requests-refused", G_TYPE_UINT64, s->counters.requests_refused,
+      "offers-refused", G_TYPE_UINT64, s->counters.offers_refused,
+      "signals-dropped", G_TYPE_UINT64, s->counters.signals_dropped,
+      "announcements-refused", G_TYPE_UINT64, s->counters.announcements_refused,
       "publisher-restarts", G_TYPE_UINT64, s->edge.epochs,
-      "address-bans", G_TYPE_UINT64, s->address_bans,
-      "links-refused-address", G_TYPE_UINT64, s->links_refused_address,
+      "address-bans", G_TYPE_UINT64, s->counters.address_bans,
+      "links-refused-address", G_TYPE_UINT64, s->counters.links_refused_address,
       "edges-refused", G_TYPE_UINT64, s->edge.refused_clock,
       "clock-offset-ms", G_TYPE_INT64, s->edge.valid ?
       s->edge.clock_offset_us / 1000 : (gint64) 0,
-      "transfer-bytes", G_TYPE_UINT64, s->transfer_bytes_now,
-      "transfer-bytes-peak", G_TYPE_UINT64, s->transfer_bytes_peak,
-      "descriptions-refused", G_TYPE_UINT64, s->descriptions_refused, NULL);
+      "transfer-bytes", G_TYPE_UINT64, s->counters.transfer_bytes_now,
+      "transfer-bytes-peak", G_TYPE_UINT64, s->counters.transfer_bytes_peak,
+      "descriptions-refused", G_TYPE_UINT64, s->counters.descriptions_refused, NULL);
   if (s->role == SWARM_SESSION_VIEWER) {
     gst_structure_set (st,
-        "bytes-from-origin", G_TYPE_UINT64, s->bytes_from_origin,
-        "bytes-from-peers", G_TYPE_UINT64, s->bytes_from_peers,
-        "segments-received", G_TYPE_UINT64, s->segments_received,
-        "segments-played", G_TYPE_UINT64, s->segments_played,
-        "segments-missed", G_TYPE_UINT64, s->segments_missed,
-        "continuity", G_TYPE_DOUBLE, s->segments_played + s->segments_missed ?
-        (gdouble) s->segments_played / (s->segments_played +
-            s->segments_missed) : 1.0,
-        "segments-rejected", G_TYPE_UINT64, s->segments_rejected,
-        "peers-banned", G_TYPE_UINT64, s->peers_banned,
-        "segments-verified", G_TYPE_UINT64, s->segments_verified,
-        "bytes-verified", G_TYPE_UINT64, s->bytes_verified,
-        "verify-us", G_TYPE_UINT64, s->verify_us,
+        "bytes-from-origin", G_TYPE_UINT64, s->counters.bytes_from_origin,
+        "bytes-from-peers", G_TYPE_UINT64, s->counters.bytes_from_peers,
+        "segments-received", G_TYPE_UINT64, s->counters.segments_received,
+        "segments-played", G_TYPE_UINT64, s->counters.segments_played,
+        "segments-missed", G_TYPE_UINT64, s->counters.segments_missed,
+        "continuity", G_TYPE_DOUBLE, s->counters.segments_played + s->counters.segments_missed ?
+        (gdouble) s->counters.segments_played / (s->counters.segments_played +
+            s->counters.segments_missed) : 1.0,
+        "segments-rejected", G_TYPE_UINT64, s->counters.segments_rejected,
+        "peers-banned", G_TYPE_UINT64, s->counters.peers_banned,
+        "segments-verified", G_TYPE_UINT64, s->counters.segments_verified,
+        "bytes-verified", G_TYPE_UINT64, s->counters.bytes_verified,
+        "verify-us", G_TYPE_UINT64, s->counters.verify_us,
         "startup-ms", G_TYPE_INT64, s->startup_ms, NULL);
   } else {
     gst_structure_set (st,
-        "segments-published", G_TYPE_UINT64, s->segments_published,
-        "bytes-published", G_TYPE_UINT64, s->bytes_published,
-        "upload-copies", G_TYPE_DOUBLE, s->bytes_published ?
-        (gdouble) s->bytes_sent / s->bytes_published : 0.0,
+        "segments-published", G_TYPE_UINT64, s->counters.segments_published,
+        "bytes-published", G_TYPE_UINT64, s->counters.bytes_published,
+        "upload-copies", G_TYPE_DOUBLE, s->counters.bytes_published ?
+        (gdouble) s->counters.bytes_sent / s->counters.bytes_published : 0.0,
         "tracker-port", G_TYPE_UINT, s->tracker_port,
         "tracker-connections", G_TYPE_UINT, s->tracker_stats.connections,
         "tracker-connections-refused", G_TYPE_UINT64,

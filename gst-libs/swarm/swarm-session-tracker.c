@@ -46,11 +46,11 @@ static GPtrArray *
 session_connected_trackers (SwarmSession * s)
 {
   GPtrArray *up = NULL;
-  guint i, n = s->trackers->len;
+  guint i, n = s->signalling.trackers->len;
 
   for (i = 0; i < n; i++) {
-    SwarmTrackerClient *c = g_ptr_array_index (s->trackers,
-        (i + s->tracker_rotation) % n);
+    SwarmTrackerClient *c = g_ptr_array_index (s->signalling.trackers,
+        (i + s->signalling.tracker_rotation) % n);
     if (!swarm_tracker_client_is_connected (c))
       continue;
     if (!up)
@@ -58,7 +58,7 @@ session_connected_trackers (SwarmSession * s)
     g_ptr_array_add (up, c);
   }
   if (up)
-    s->tracker_rotation++;
+    s->signalling.tracker_rotation++;
   return up;
 }
 
@@ -98,21 +98,21 @@ session_maybe_offer (SwarmSession * s)
         swarm_peer_close (e->peer);
     }
     /* peers that had no room before may have some now */
-    g_hash_table_remove_all (s->pex_tried);
+    g_hash_table_remove_all (s->pex.pex_tried);
     GST_DEBUG ("lost a partner: withdrew %u offers, looking again", n_pending);
     n_pending = n_described = 0;
-    s->offer_round_started_us = 0;
-    s->offers_gathering = 0;
-    s->last_offer_round_us = 0;
+    s->signalling.offer_round_started_us = 0;
+    s->signalling.offers_gathering = 0;
+    s->signalling.last_offer_round_us = 0;
   }
 
   /* A round is gathering: announce once all are described, or on a deadline. */
-  if (s->offer_round_started_us && n_pending > 0) {
+  if (s->signalling.offer_round_started_us && n_pending > 0) {
     SwarmTrackerOffer offers[SWARM_TRACKER_MAX_OFFERS];
     guint n = 0, t;
 
     if (n_described < n_pending
-        && now - s->offer_round_started_us < GATHER_WAIT_US)
+        && now - s->signalling.offer_round_started_us < GATHER_WAIT_US)
       return;
     for (i = 0; i < s->peers->len && n < SWARM_TRACKER_MAX_OFFERS; i++) {
       PeerEntry *e = g_ptr_array_index (s->peers, i);
@@ -124,7 +124,7 @@ session_maybe_offer (SwarmSession * s)
       e->offered_us = now;
       n++;
     }
-    s->offer_round_started_us = 0;
+    s->signalling.offer_round_started_us = 0;
     /* Each offer reaches one peer through one tracker: share them out, so
      * peers known to only one tracker are found too and no offer is
      * answered twice. */
@@ -142,7 +142,7 @@ session_maybe_offer (SwarmSession * s)
     }
     return;
   }
-  if (n_pending > 0 || now - s->last_offer_round_us < OFFER_MIN_INTERVAL_US)
+  if (n_pending > 0 || now - s->signalling.last_offer_round_us < OFFER_MIN_INTERVAL_US)
     return;
 
   partners = session_count_partners (s);
@@ -152,9 +152,9 @@ session_maybe_offer (SwarmSession * s)
    * swarm many are full.  Answers beyond max-peers are turned down. */
   want = MIN (SWARM_TRACKER_MAX_OFFERS, s->max_peers);
 
-  s->last_offer_round_us = now;
-  s->offer_round_started_us = now;
-  s->offers_gathering = 0;
+  s->signalling.last_offer_round_us = now;
+  s->signalling.offer_round_started_us = now;
+  s->signalling.offers_gathering = 0;
   for (i = 0; i < want; i++) {
     PeerEntry *e = session_add_peer (s, SWARM_LINK_OFFERER);
     gchar *offer_id = random_id20 (s->clock);
@@ -162,15 +162,15 @@ session_maybe_offer (SwarmSession * s)
 
     swarm_peer_set_offer_id (e->peer, offer_id);
     g_free (offer_id);
-    s->offers_gathering++;
+    s->signalling.offers_gathering++;
     if (!swarm_peer_start (e->peer, &error)) {
       GST_WARNING ("could not start an offer: %s", error->message);
       g_error_free (error);
       e->dead = TRUE;
-      s->offers_gathering--;
+      s->signalling.offers_gathering--;
     }
   }
-  GST_DEBUG ("gathering %u offers", s->offers_gathering);
+  GST_DEBUG ("gathering %u offers", s->signalling.offers_gathering);
 }
 
 static void
@@ -178,14 +178,14 @@ on_tracker_connected (SwarmTrackerClient * c, gpointer user_data)
 {
   SwarmSession *s = user_data;
 
-  s->tracker_ever_connected = TRUE;
+  s->signalling.tracker_ever_connected = TRUE;
   if (s->role == SWARM_SESSION_ORIGIN) {
     session_announce (s, c, "started", NULL, 0);
   } else {
     /* A plain announce so the tracker knows us (and tells us whether the
      * swarm has a publisher) while the first offers gather. */
     session_announce (s, c, "started", NULL, 0);
-    s->last_offer_round_us = 0;
+    s->signalling.last_offer_round_us = 0;
     session_maybe_offer (s);
   }
 }
@@ -196,7 +196,7 @@ on_tracker_announce_reply (SwarmTrackerClient * c, guint complete,
 {
   SwarmSession *s = user_data;
 
-  s->tracker_complete = complete;
+  s->signalling.tracker_complete = complete;
   g_mutex_lock (&s->lock);
   if (!s->ready) {
     s->ready = TRUE;
@@ -219,11 +219,11 @@ session_may_handshake (SwarmSession * s)
       n++;
   }
   if (n < MAX_HANDSHAKING
-      && swarm_rate_limiter_take (s->offer_budget, swarm_clock_now_us (s->clock),
+      && swarm_rate_limiter_take (s->signalling.offer_budget, swarm_clock_now_us (s->clock),
           1) == 1)
     return TRUE;
   g_mutex_lock (&s->lock);
-  s->offers_refused++;
+  s->counters.offers_refused++;
   g_mutex_unlock (&s->lock);
   return FALSE;
 }
@@ -375,12 +375,12 @@ on_tracker_error (SwarmTrackerClient * c, const GError * error,
   if (g_error_matches (error, SWARM_TRACKER_ERROR, SWARM_TRACKER_ERROR_REFUSED)
       || g_error_matches (error, SWARM_TRACKER_ERROR,
           SWARM_TRACKER_ERROR_FAILURE)) {
-    g_free (s->tracker_refusal);
-    s->tracker_refusal = g_strdup (error->message);
+    g_free (s->signalling.tracker_refusal);
+    s->signalling.tracker_refusal = g_strdup (error->message);
     /* told apart: with a private swarm's secret (or without it) we
      * announce where the publisher's tracker does not serve */
     if (strstr (error->message, SWARM_TRACKER_REASON_OTHER_SWARM))
-      s->tracker_other_swarm = TRUE;
+      s->signalling.tracker_other_swarm = TRUE;
   }
   /* One warning per outage, not one per retry: with partners (PEX) or
    * other trackers the swarm goes on without this one. */
@@ -399,3 +399,117 @@ const SwarmTrackerClientCallbacks tracker_callbacks = {
   .error = on_tracker_error,
 };
 
+
+/* ---- the state this part owns (SessionSignalling) ------------------ */
+
+void
+session_signalling_init (SwarmSession * s)
+{
+  s->signalling.trackers = g_ptr_array_new ();
+  s->signalling.offer_budget = swarm_rate_limiter_new (OFFERS_PER_S,
+      OFFERS_BURST);
+}
+
+void
+session_signalling_clear (SwarmSession * s)
+{
+  g_ptr_array_unref (s->signalling.trackers);
+  swarm_rate_limiter_free (s->signalling.offer_budget);
+  g_clear_pointer (&s->signalling.tracker_server, swarm_tracker_server_free);
+  g_free (s->signalling.tracker_refusal);
+}
+
+/* On the network thread: the embedded tracker (an origin without
+ * trackers) and a client for each tracker. */
+gboolean
+session_signalling_start (SwarmSession * s, GError ** error)
+{
+  guint i;
+
+  if (s->role == SWARM_SESSION_ORIGIN && !s->tracker_urls[0]) {
+    const gchar *host;
+
+    s->signalling.tracker_server = swarm_tracker_server_new ();
+    swarm_tracker_server_set_clock (s->signalling.tracker_server, s->clock);
+    /* Ours is a publisher's tracker, not a public one. */
+    swarm_tracker_server_set_info_hash (s->signalling.tracker_server, s->info_hash);
+    if (!swarm_tracker_server_listen (s->signalling.tracker_server, s->tracker_address,
+            s->tracker_port_wanted, error))
+      return FALSE;
+    g_mutex_lock (&s->lock);
+    s->tracker_port = swarm_tracker_server_get_port (s->signalling.tracker_server);
+    g_mutex_unlock (&s->lock);
+    /* Talk to our own tracker over loopback when it listens everywhere. */
+    if (g_str_equal (s->tracker_address, "0.0.0.0"))
+      host = "127.0.0.1";
+    else if (g_str_equal (s->tracker_address, "::"))
+      host = "[::1]";
+    else
+      host = s->tracker_address;
+    g_strfreev (s->tracker_urls);
+    s->tracker_urls = g_new0 (gchar *, 2);
+    s->tracker_urls[0] = g_strdup_printf (strchr (host, ':') && host[0] != '['
+        ? "ws://[%s]:%u/announce" : "ws://%s:%u/announce", host,
+        s->tracker_port);
+  }
+  if (!s->tracker_urls[0]) {
+    g_set_error (error, SWARM_SESSION_ERROR, SWARM_SESSION_ERROR_SETTINGS,
+        _("No tracker to join the swarm through."));
+    return FALSE;
+  }
+  for (i = 0; s->tracker_urls[i]; i++) {
+    SwarmTrackerClient *c = swarm_tracker_client_new (s->tracker_urls[i],
+        s->info_hash, s->local.peer_id, &tracker_callbacks, s);
+    g_ptr_array_add (s->signalling.trackers, c);
+    swarm_tracker_client_set_clock (c, s->clock);
+    swarm_tracker_client_start (c);
+  }
+  return TRUE;
+}
+
+/* A tracker client said goodbye; the last one ends the network thread
+ * (the embedded tracker goes last: our own client may be talking to it). */
+static void
+signalling_tracker_gone (gpointer data)
+{
+  SwarmSession *s = data;
+
+  if (--s->signalling.goodbyes_pending > 0)
+    return;
+  g_clear_pointer (&s->signalling.tracker_server, swarm_tracker_server_free);
+  session_network_done (s);
+}
+
+/* Says goodbye to every tracker; session_network_done follows, at once or
+ * when the last has closed (bounded by the client). */
+void
+session_signalling_stop (SwarmSession * s)
+{
+  guint i;
+
+  /* one more count covers the loop below */
+  s->signalling.goodbyes_pending = s->signalling.trackers->len + 1;
+  for (i = 0; i < s->signalling.trackers->len; i++)
+    swarm_tracker_client_free_full (g_ptr_array_index (s->signalling.trackers,
+            i), signalling_tracker_gone, s);
+  g_ptr_array_set_size (s->signalling.trackers, 0);
+  signalling_tracker_gone (s);
+}
+
+/* One of our offers has its description: when all have, offer them. */
+void
+session_signalling_offer_gathered (SwarmSession * s)
+{
+  if (s->signalling.offers_gathering > 0)
+    s->signalling.offers_gathering--;
+  if (s->signalling.offers_gathering == 0)
+    session_maybe_offer (s);
+}
+
+/* One of our offers died before its description was ready. */
+void
+session_signalling_offer_lost (SwarmSession * s)
+{
+  if (s->signalling.offers_gathering > 0)
+    s->signalling.offers_gathering--;
+}

@@ -86,7 +86,7 @@ transfer_reserve (Transfer * t, guint chunk_count, gsize size)
   memset (t->asks, 1, chunk_count);
   t->repair_from = 0;
   g_mutex_lock (&s->lock);
-  s->transfer_bytes_peak = MAX (s->transfer_bytes_peak, s->transfer_bytes);
+  s->counters.transfer_bytes_peak = MAX (s->counters.transfer_bytes_peak, s->transfer_bytes);
   g_mutex_unlock (&s->lock);
   return TRUE;
 }
@@ -113,9 +113,9 @@ session_verify (SwarmSession * s, GBytes * bytes, GError ** error)
   gint64 spent = thread_cpu_us () - t0;
 
   g_mutex_lock (&s->lock);
-  s->segments_verified++;
-  s->bytes_verified += g_bytes_get_size (bytes);
-  s->verify_us += MAX (spent, 0);
+  s->counters.segments_verified++;
+  s->counters.bytes_verified += g_bytes_get_size (bytes);
+  s->counters.verify_us += MAX (spent, 0);
   g_mutex_unlock (&s->lock);
   return ok;
 }
@@ -169,7 +169,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
         error ? error->message : "sequence number mismatch");
     g_clear_error (&error);
     g_mutex_lock (&s->lock);
-    s->segments_rejected++;
+    s->counters.segments_rejected++;
     g_mutex_unlock (&s->lock);
     g_bytes_unref (bytes);
     if (t->contributors && t->contributors->len > 1) {
@@ -206,7 +206,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
 
   session_note_known (s, seq, (flags & SWARM_SEGMENT_FLAG_KEYFRAME) != 0);
   g_mutex_lock (&s->lock);
-  s->segments_received++;
+  s->counters.segments_received++;
   s->got_segment = TRUE;
   g_cond_broadcast (&s->cond);
   g_mutex_unlock (&s->lock);
@@ -349,7 +349,7 @@ transfer_try_rebuild (Transfer * t, PeerEntry * e, guint group)
       chunk[i] ^= d[i];
   }
   g_mutex_lock (&t->session->lock);
-  t->session->chunks_rebuilt++;
+  t->session->counters.chunks_rebuilt++;
   g_mutex_unlock (&t->session->lock);
   GST_LOG ("rebuilt chunk %u of %" G_GUINT64_FORMAT " from parity", missing,
       t->seq);
@@ -368,7 +368,7 @@ session_take_parity (SwarmSession * s, PeerEntry * e, const SwarmMessage * msg)
   guint64 seq;
 
   g_mutex_lock (&s->lock);
-  s->parity_received++;
+  s->counters.parity_received++;
   g_mutex_unlock (&s->lock);
   /* from its source or a partner that sent some of its chunks (no
    * takeover of a stalled push, as a chunk may do) */
@@ -436,18 +436,18 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   }
 
   g_mutex_lock (&s->lock);
-  s->bytes_received += msg->data.payload_len;
+  s->counters.bytes_received += msg->data.payload_len;
   if (swarm_peer_get_remote_role (p) == SWARM_PEER_ROLE_ORIGIN)
-    s->bytes_from_origin += msg->data.payload_len;
+    s->counters.bytes_from_origin += msg->data.payload_len;
   else
-    s->bytes_from_peers += msg->data.payload_len;
+    s->counters.bytes_from_peers += msg->data.payload_len;
   g_mutex_unlock (&s->lock);
 
   t = g_hash_table_lookup (s->transfers, &msg->data.seq);
   if (!t && !session_accept_push (s, e, msg->data.seq)) {
     /* late duplicate, a replay, or nothing we want */
     g_mutex_lock (&s->lock);
-    s->chunks_unwanted++;
+    s->counters.chunks_unwanted++;
     g_mutex_unlock (&s->lock);
     if (e->late_copies > 0 && swarm_store_has (s->store, msg->data.seq))
       e->late_copies--;
@@ -459,7 +459,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     t = g_hash_table_lookup (s->transfers, &msg->data.seq);
   if (!transfer_accepts_from (t, e)) {
     g_mutex_lock (&s->lock);
-    s->chunks_unwanted++;
+    s->counters.chunks_unwanted++;
     g_mutex_unlock (&s->lock);
     swarm_peer_note_waste (p);
     return;
@@ -483,7 +483,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     if (t->pushed) {
       /* a push we cannot hold is as unwanted as one we refuse outright */
       g_mutex_lock (&s->lock);
-      s->chunks_unwanted++;
+      s->counters.chunks_unwanted++;
       g_mutex_unlock (&s->lock);
       transfer_detach (t);
       g_hash_table_remove (s->transfers, &t->seq);
@@ -548,7 +548,7 @@ transfer_ask_again (Transfer * t, guint8 * lost, guint n_lost,
       why, t->seq, n_lost, swarm_peer_get_remote_id (t->source->peer));
   swarm_peer_request (t->source->peer, t->seq, 0, t->chunk_count, lost);
   g_mutex_lock (&t->session->lock);
-  t->session->chunks_repaired += n_lost;
+  t->session->counters.chunks_repaired += n_lost;
   g_mutex_unlock (&t->session->lock);
 }
 

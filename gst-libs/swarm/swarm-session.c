@@ -199,10 +199,7 @@ on_peer_description (SwarmPeer * p, const gchar * local_sdp,
   }
   g_free (e->description);
   e->description = sdp;
-  if (s->offers_gathering > 0)
-    s->offers_gathering--;
-  if (s->offers_gathering == 0)
-    session_maybe_offer (s);
+  session_signalling_offer_gathered (s);
 }
 
 void
@@ -232,7 +229,7 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
     GST_INFO ("partner %s comes from a banned address: closing",
         swarm_peer_get_remote_id (p));
     g_mutex_lock (&s->lock);
-    s->links_refused_address++;
+    s->counters.links_refused_address++;
     g_mutex_unlock (&s->lock);
     swarm_peer_close (p);
     return;
@@ -246,7 +243,7 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
   g_mutex_lock (&s->lock);
   s->n_ready_peers++;
   if (e->relay_id)
-    s->pex_links++;
+    s->counters.pex_links++;
   g_mutex_unlock (&s->lock);
   if (!e->info) {
     GstStructure *st = peer_entry_describe (e, swarm_clock_now_us (s->clock));
@@ -259,8 +256,7 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
       return;
   }
   /* everyone learns of the newcomer with the next PEX round, soon */
-  s->last_pex_sent_us = MIN (s->last_pex_sent_us,
-      swarm_clock_now_us (s->clock) - PEX_INTERVAL_US + 100 * 1000);
+  session_pex_soon (s);
   session_request_schedule (s);
 }
 
@@ -286,7 +282,7 @@ on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
       && swarm_peer_get_remote_id (p)) {
     session_ban (s, swarm_peer_get_remote_id (p), p);
     g_mutex_lock (&s->lock);
-    s->peers_misbehaved++;
+    s->counters.peers_misbehaved++;
     g_mutex_unlock (&s->lock);
   }
   if (e->was_ready) {
@@ -302,9 +298,8 @@ on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
     }
   }
   e->dead = TRUE;
-  if (!e->described && swarm_peer_get_link_role (p) == SWARM_LINK_OFFERER
-      && s->offers_gathering > 0)
-    s->offers_gathering--;
+  if (!e->described && swarm_peer_get_link_role (p) == SWARM_LINK_OFFERER)
+    session_signalling_offer_lost (s);
   g_hash_table_iter_init (&it, s->transfers);
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     Transfer *t = value;
@@ -427,12 +422,7 @@ housekeeping_cb (gpointer data)
   session_reap_peers (s);
   session_retry_transfers (s, now);
   session_maybe_offer (s);
-  if (now - s->last_pex_sent_us >= PEX_INTERVAL_US) {
-    s->last_pex_sent_us = now;
-    session_send_pex (s);
-  }
-  session_maybe_pex_offer (s, now);
-  swarm_relay_assembler_expire (s->relay_assembler, now);
+  session_pex_tick (s, now);
   if (now - s->last_prune_us >= PRUNE_INTERVAL_US) {
     s->last_prune_us = now;
     session_prune (s, now);
@@ -514,16 +504,10 @@ swarm_session_new (const SwarmSessionConfig * config,
       g_main_context_ref (config->network_context);
   s->loop = g_main_loop_new (s->context, FALSE);
   s->peers = g_ptr_array_new ();
-  s->trackers = g_ptr_array_new ();
   s->transfers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       (GDestroyNotify) transfer_free);
-  s->relay_assembler = swarm_relay_assembler_new (RELAY_MAX_PENDING,
-      RELAY_TIMEOUT_US);
-  s->signal_budget = swarm_rate_limiter_new (RELAY_TOTAL_PER_S,
-      RELAY_TOTAL_BURST);
-  s->offer_budget = swarm_rate_limiter_new (OFFERS_PER_S, OFFERS_BURST);
-  s->pex_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
+  session_pex_init (s);
+  session_signalling_init (s);
   s->bans = swarm_bans_new (s->clock);
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
@@ -554,51 +538,13 @@ attach_timeout (SwarmSession * s, guint ms, GSourceFunc func)
 static gboolean
 session_setup (SwarmSession * s, GError ** error)
 {
-  guint i;
-
   s->credentials = swarm_dtls_credentials_new (error);
   if (!s->credentials)
     return FALSE;
   s->scheduler = s->scheduler_class->create ();
 
-  if (s->role == SWARM_SESSION_ORIGIN && !s->tracker_urls[0]) {
-    const gchar *host;
-
-    s->tracker_server = swarm_tracker_server_new ();
-    swarm_tracker_server_set_clock (s->tracker_server, s->clock);
-    /* Ours is a publisher's tracker, not a public one. */
-    swarm_tracker_server_set_info_hash (s->tracker_server, s->info_hash);
-    if (!swarm_tracker_server_listen (s->tracker_server, s->tracker_address,
-            s->tracker_port_wanted, error))
-      return FALSE;
-    g_mutex_lock (&s->lock);
-    s->tracker_port = swarm_tracker_server_get_port (s->tracker_server);
-    g_mutex_unlock (&s->lock);
-    /* Talk to our own tracker over loopback when it listens everywhere. */
-    if (g_str_equal (s->tracker_address, "0.0.0.0"))
-      host = "127.0.0.1";
-    else if (g_str_equal (s->tracker_address, "::"))
-      host = "[::1]";
-    else
-      host = s->tracker_address;
-    g_strfreev (s->tracker_urls);
-    s->tracker_urls = g_new0 (gchar *, 2);
-    s->tracker_urls[0] = g_strdup_printf (strchr (host, ':') && host[0] != '['
-        ? "ws://[%s]:%u/announce" : "ws://%s:%u/announce", host,
-        s->tracker_port);
-  }
-  if (!s->tracker_urls[0]) {
-    g_set_error (error, SWARM_SESSION_ERROR, SWARM_SESSION_ERROR_SETTINGS,
-        _("No tracker to join the swarm through."));
+  if (!session_signalling_start (s, error))
     return FALSE;
-  }
-  for (i = 0; s->tracker_urls[i]; i++) {
-    SwarmTrackerClient *c = swarm_tracker_client_new (s->tracker_urls[i],
-        s->info_hash, s->local.peer_id, &tracker_callbacks, s);
-    g_ptr_array_add (s->trackers, c);
-    swarm_tracker_client_set_clock (c, s->clock);
-    swarm_tracker_client_start (c);
-  }
 
   s->started_us = swarm_clock_now_us (s->clock);
   s->housekeeping_source = attach_timeout (s, HOUSEKEEPING_MS,
@@ -717,16 +663,10 @@ swarm_session_get_tracker_port (SwarmSession * s)
   return port;
 }
 
-/* A tracker client said goodbye; the last one ends the network thread
- * (the embedded tracker goes last: our own client may be talking to it). */
-static void
-session_tracker_gone (gpointer data)
+/* Every goodbye is said (session_signalling_stop): nothing more runs. */
+void
+session_network_done (SwarmSession * s)
 {
-  SwarmSession *s = data;
-
-  if (--s->goodbyes_pending > 0)
-    return;
-  g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
   s->network_done = TRUE;
   g_main_loop_quit (s->loop);
 }
@@ -757,13 +697,8 @@ session_teardown (gpointer data)
   g_clear_pointer (&s->pump_source, g_source_unref);
   g_clear_pointer (&s->schedule_source, g_source_unref);
   /* The loop runs on until every tracker has had our goodbye (bounded by
-   * the client); one more count covers the loop below. */
-  s->goodbyes_pending = s->trackers->len + 1;
-  for (i = 0; i < s->trackers->len; i++)
-    swarm_tracker_client_free_full (g_ptr_array_index (s->trackers, i),
-        session_tracker_gone, s);
-  g_ptr_array_set_size (s->trackers, 0);
-  session_tracker_gone (s);
+   * the client); then session_network_done. */
+  session_signalling_stop (s);
   return G_SOURCE_REMOVE;
 }
 
@@ -825,14 +760,10 @@ swarm_session_finalize (GObject * object)
   if (s->scheduler)
     s->scheduler_class->destroy (s->scheduler);
   g_ptr_array_unref (s->peers);
-  g_ptr_array_unref (s->trackers);
   g_hash_table_destroy (s->transfers);
-  swarm_relay_assembler_free (s->relay_assembler);
-  swarm_rate_limiter_free (s->signal_budget);
-  swarm_rate_limiter_free (s->offer_budget);
-  g_hash_table_destroy (s->pex_tried);
+  session_pex_clear (s);
+  session_signalling_clear (s);
   swarm_bans_free (s->bans);
-  g_clear_pointer (&s->tracker_server, swarm_tracker_server_free);
   g_main_loop_unref (s->loop);
   g_main_context_unref (s->context);
   swarm_clock_unref (s->clock);
@@ -846,7 +777,6 @@ swarm_session_finalize (GObject * object)
   g_clear_pointer (&s->turn, swarm_ice_server_free);
   g_free (s->stats_name);
   g_free (s->swarm_id);
-  g_free (s->tracker_refusal);
   g_free (s->info_hash);
   swarm_secret_clear_string (&s->secret_text);
   swarm_secret_free (s->secret);
