@@ -1,120 +1,26 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Our protocol on one link (swarm-peer.h); the uploads are in
+ * swarm-peer-upload.c, the shared state in swarm-peer-private.h.
+ */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <string.h>
-#include "swarm-peer.h"
-#include "swarm-edge.h"
-#include "swarm-private.h"
+#include "swarm-peer-private.h"
 
 #define GST_CAT_DEFAULT swarm_peer_debug
 
-/* A segment (or some of its chunks) queued for upload to this partner. */
-typedef struct {
-  guint64 seq;
-  GBytes *bytes;
-  guint chunk_count;
-  guint next;                   /* next chunk index to consider; past the
-                                 * chunks, the parity groups */
-  guint8 *wanted;               /* NULL = every chunk, else bitmap */
-  guint parity_groups;          /* PARITY messages after the chunks */
-  gint64 queued_us;
-  gint64 started_us;            /* first chunk sent; 0 = not yet */
-} Upload;
-
-/* Loss on a link (bytes given up on over bytes sent) above which whole
- * segments are followed by parity: at 2 % loss a third of 21-chunk
- * segments lose a chunk, and each such loss costs a round trip per hop
- * (the last chunk's, two and more); one parity chunk per 16 rebuilds a
- * lone loss in its group at once.  Loss-free links pay nothing. */
-#define PARITY_LOSS_RATE 0.005
-/* ...measured over at least this much sent */
-#define PARITY_MIN_SENT (64 * 1024)
-
-struct _SwarmPeer {
-  GMainContext *context;
-  SwarmClock *clock;             /* the session's; borrowed */
-  SwarmLink *link;
-  SwarmLinkRole link_role;
-  SwarmPeerLocal local;
-  SwarmStore *store;
-  SwarmPeerCallbacks callbacks;
-  gpointer user_data;
-
-  gchar *remote_id;
-  gchar *offer_id;
-  SwarmPeerRole remote_role;
-  gboolean link_up;
-  gboolean hello_received;
-  gboolean closed;
-
-  GHashTable *have;             /* seq (guint64*) -> GUINT_TO_POINTER (1 | key << 1) */
-  gboolean role_refused;        /* claimed the origin's role, no proof */
-  gboolean have_any;
-  guint64 have_newest;
-
-  GQueue uploads;               /* Upload* */
-
-  gint64 created_us;
-  gint64 last_recv_us;
-  gint64 last_send_us;
-  gint64 last_hello_us;
-  gint64 rtt_us;
-  gint64 last_ping_us;
-  guint32 ping_nonce;
-
-  guint64 bytes_sent;
-  guint64 bytes_received;
-  guint in_flight;
-  /* whole segments this partner asked us for lately: are we its parent? */
-  guint64 recent_requests[4];
-  guint64 recent_pushes[4];     /* segments pushed, until taken (ACKed whole) */
-  guint n_pushes;
-  guint n_requests;
-  guint64 segments_pushed;
-  guint64 parity_sent;          /* PARITY messages */
-  guint64 chunks_asked_again;   /* named in REQUESTs for some chunks */
-  gboolean parity_on;           /* the link was found lossy */
-
-  /* sender: LEDBAT window and pacing */
-  SwarmCongestion *cc;
-  /* receiver: what the next ACK reports */
-  guint32 recv_bytes_total;
-  guint32 delay_min_us;
-  guint32 echo_time_us;
-  guint64 last_data_seq;
-  guint unacked_chunks;
-  gint64 first_unacked_us;
-
-  /* bounds on what the partner can make us do (units: messages) */
-  SwarmRateLimiter *request_budget;
-  SwarmRateLimiter *junk_budget;
-  SwarmRateLimiter *waste_budget;
-  SwarmPeerAbuse abuse;
-};
-
-/* Congestion feedback: ack every few chunks, and soon after the first. */
-#define ACK_EVERY_CHUNKS 8
-#define ACK_DELAY_US (10 * 1000)
-
 G_DEFINE_QUARK (swarm-peer-error-quark, swarm_peer_error);
 
-static void
-upload_free (Upload * u)
-{
-  g_bytes_unref (u->bytes);
-  g_free (u->wanted);
-  g_free (u);
-}
-
-static guint32
-now_us32 (SwarmPeer * p)
+guint32
+peer_now_us32 (SwarmPeer * p)
 {
   return (guint32) (swarm_clock_now_us (p->clock) & G_MAXUINT32);
 }
 
-static void
+void
 peer_send (SwarmPeer * p, const SwarmMessage * msg)
 {
   guint8 buf[SWARM_WIRE_MAX_DATAGRAM];
@@ -153,7 +59,7 @@ peer_fail (SwarmPeer * p, GQuark domain, gint code, const gchar * why)
 static void peer_send_full_have (SwarmPeer * p);
 
 /* Takes one token from @budget; none left: the partner is cut off. */
-static gboolean
+gboolean
 peer_spend (SwarmPeer * p, SwarmRateLimiter * budget, const gchar * why)
 {
   if (p->closed)
@@ -324,193 +230,6 @@ peer_note_have (SwarmPeer * p, guint64 seq, gboolean key)
     p->callbacks.have (p, seq, key, p->user_data);
 }
 
-/* Two views of the loss: chunks the partner asked for again, and what
- * congestion control gave up on (repairs that arrive are credited back to
- * it, so alone it reads low on a link whose losses are repaired).  Once
- * lossy, a link stays so: parity hides the losses it rebuilds from both,
- * and turning it off would bring them back. */
-static gboolean
-peer_link_is_lossy (SwarmPeer * p)
-{
-  SwarmCongestionStats st;
-
-  if (p->parity_on)
-    return TRUE;
-  swarm_congestion_get_stats (p->cc, swarm_clock_now_us (p->clock), &st);
-  if (st.bytes_sent < PARITY_MIN_SENT)
-    return FALSE;
-  p->parity_on = st.bytes_lost > PARITY_LOSS_RATE * st.bytes_sent
-      || (gdouble) p->chunks_asked_again * SWARM_CHUNK_SIZE >
-      PARITY_LOSS_RATE * st.bytes_sent;
-  if (p->parity_on)
-    GST_DEBUG ("peer %s: link loses %" G_GUINT64_FORMAT " chunks asked again, "
-        "%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes given up: "
-        "parity from now on", p->remote_id, p->chunks_asked_again,
-        st.bytes_lost, st.bytes_sent);
-  return p->parity_on;
-}
-
-/* PARITY for group @group of @u: the XOR of its chunks, each padded with
- * zeros to a whole chunk, into @out (SWARM_CHUNK_SIZE bytes). */
-static void
-upload_parity (const Upload * u, guint group, guint8 * out)
-{
-  gsize size;
-  const guint8 *data = g_bytes_get_data (u->bytes, &size);
-  guint c;
-
-  memset (out, 0, SWARM_CHUNK_SIZE);
-  for (c = group; c < u->chunk_count; c += u->parity_groups) {
-    gsize off = (gsize) c * SWARM_CHUNK_SIZE;
-    gsize len = MIN (SWARM_CHUNK_SIZE, size - off), i;
-
-    for (i = 0; i < len; i++)
-      out[i] ^= data[off + i];
-  }
-}
-
-/* Queues (a part of) segment @seq for upload: @count == 0 the whole of it,
- * else the chunks set in @bits from @first.  FALSE if we cannot. */
-static gboolean
-peer_queue_upload (SwarmPeer * p, guint64 seq, guint16 first, guint16 count,
-    const guint8 * bits)
-{
-  GBytes *bytes;
-  Upload *u;
-  gsize size;
-  guint chunk_count;
-  GList *l;
-
-  if (!p->local.serve || p->uploads.length >= SWARM_PEER_MAX_UPLOADS
-      || !(bytes = swarm_store_get (p->store, seq)))
-    return FALSE;
-  size = g_bytes_get_size (bytes);
-  chunk_count = (size + SWARM_CHUNK_SIZE - 1) / SWARM_CHUNK_SIZE;
-
-  /* A whole-segment upload already queued covers any new one. */
-  for (l = p->uploads.head; l; l = l->next) {
-    Upload *q = l->data;
-    if (q->seq == seq && !q->wanted && count == 0) {
-      g_bytes_unref (bytes);
-      return TRUE;
-    }
-  }
-
-  u = g_new0 (Upload, 1);
-  u->seq = seq;
-  u->bytes = bytes;
-  u->chunk_count = chunk_count;
-  u->queued_us = swarm_clock_now_us (p->clock);
-  if (count == 0 && peer_link_is_lossy (p))
-    u->parity_groups = swarm_wire_parity_groups (chunk_count);
-  if (count > 0) {
-    guint i;
-
-    u->wanted = g_malloc0 ((chunk_count + 7) / 8);
-    for (i = 0; i < count; i++) {
-      guint c = first + i;
-      if (c < chunk_count && swarm_wire_bit_get (bits, i))
-        swarm_wire_bit_set (u->wanted, c);
-    }
-    u->next = first;
-  }
-  /* A re-request names the few chunks the partner lost; it goes ahead of
-   * whole segments queued meanwhile, or a congestion-limited link keeps
-   * sending newer data while the partner's oldest segment misses its
-   * deadline for want of one chunk. */
-  if (count > 0)
-    g_queue_push_head (&p->uploads, u);
-  else
-    g_queue_push_tail (&p->uploads, u);
-  GST_LOG ("peer %s: queued %" G_GUINT64_FORMAT " (%s), %u uploads queued",
-      p->remote_id, seq, count ? "repair" : "whole", p->uploads.length);
-  if (p->callbacks.upload)
-    p->callbacks.upload (p, p->user_data);
-  return TRUE;
-}
-
-/* Drops whatever is queued for @seq, the upload in progress included. */
-static void
-peer_cancel_uploads (SwarmPeer * p, guint64 seq)
-{
-  GList *l = p->uploads.head;
-  guint n = 0;
-
-  while (l) {
-    GList *next = l->next;
-    Upload *u = l->data;
-
-    if (u->seq == seq) {
-      upload_free (u);
-      g_queue_delete_link (&p->uploads, l);
-      n++;
-    }
-    l = next;
-  }
-  if (n)
-    GST_LOG ("peer %s: cancelled %" G_GUINT64_FORMAT ", %u uploads queued",
-        p->remote_id, seq, p->uploads.length);
-}
-
-/* The partner takes segment @seq from us whole: asked for it, or kept
- * what we pushed.  Two of the last few make it a child (swarm_peer_is_child);
- * counting the pushes it keeps holds a push chain together, where before a
- * child pushed to stopped asking, and so stopped being pushed to, after
- * four segments (in the lab one segment in ten came pushed). */
-static void
-peer_note_taken (SwarmPeer * p, guint64 seq)
-{
-  guint i;
-
-  for (i = 0; i < MIN (p->n_requests, G_N_ELEMENTS (p->recent_requests)); i++)
-    if (p->recent_requests[i] == seq)
-      return;
-  p->recent_requests[p->n_requests++ % G_N_ELEMENTS (p->recent_requests)] =
-      seq;
-}
-
-/* An ACK reporting every chunk of a segment we pushed. */
-static void
-peer_note_push_taken (SwarmPeer * p, const SwarmMessage * msg)
-{
-  guint i, n = MIN (p->n_pushes, G_N_ELEMENTS (p->recent_pushes));
-
-  if (msg->ack.count == 0 || msg->ack.first_chunk != 0)
-    return;
-  for (i = 0; i < msg->ack.count; i++)
-    if (!swarm_wire_bit_get (msg->ack.bits, i))
-      return;
-  for (i = 0; i < n; i++)
-    if (p->recent_pushes[i] == msg->ack.seq) {
-      peer_note_taken (p, msg->ack.seq);
-      return;
-    }
-}
-
-static void
-peer_handle_request (SwarmPeer * p, const SwarmMessage * msg)
-{
-  if (!peer_spend (p, p->request_budget, "flood of requests"))
-    return;
-  if (msg->request.count == 0) {
-    peer_note_taken (p, msg->request.seq);
-  } else {
-    guint i;
-
-    for (i = 0; i < msg->request.count; i++)
-      if (swarm_wire_bit_get (msg->request.bits, i))
-        p->chunks_asked_again++;
-  }
-  if (!peer_queue_upload (p, msg->request.seq, msg->request.first_chunk,
-          msg->request.count, msg->request.bits)) {
-    SwarmMessage absent = {.type = SWARM_MSG_ABSENT };
-
-    if (p->local.serve && p->uploads.length >= SWARM_PEER_MAX_UPLOADS)
-      p->abuse.requests_refused++;
-    absent.absent.seq = msg->request.seq;
-    peer_send (p, &absent);
-  }
-}
 
 /* Private swarm: the partner must prove, on this very DTLS session, that
  * it knows the secret.  Public swarm: a partner that offers a proof is in a
@@ -628,7 +347,7 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
     case SWARM_MSG_DATA:
     case SWARM_MSG_PARITY:{
       /* parity is data to congestion control: sent, received, acked */
-      guint32 sample = now_us32 (p) - msg->data.send_time_us;
+      guint32 sample = peer_now_us32 (p) - msg->data.send_time_us;
 
       p->bytes_received += msg->data.payload_len;
       p->recv_bytes_total += msg->data.payload_len;
@@ -666,7 +385,7 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
     }
     case SWARM_MSG_PONG:
       if (msg->ping.nonce == p->ping_nonce) {
-        gint64 sample = (guint32) (now_us32 (p) - msg->ping.time_us);
+        gint64 sample = (guint32) (peer_now_us32 (p) - msg->ping.time_us);
         p->rtt_us = p->rtt_us ? (7 * p->rtt_us + sample) / 8 : sample;
         swarm_congestion_on_rtt_sample (p->cc, sample, swarm_clock_now_us (p->clock));
       }
@@ -1000,95 +719,6 @@ swarm_peer_get_congestion (SwarmPeer * p)
   return p->cc;
 }
 
-/* One line per upload, for reading a slow transfer from the sender's side
- * (tools/bench/bench-arrivals.py reads the receiver's). */
-static void
-upload_log_done (SwarmPeer * p, const Upload * u, gint64 now_us)
-{
-  SwarmCongestionStats st;
-
-  if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) < GST_LEVEL_DEBUG)
-    return;
-  swarm_congestion_get_stats (p->cc, now_us, &st);
-  GST_DEBUG ("peer %s: sent %" G_GUINT64_FORMAT " (%s, %u chunks), waited "
-      "%" G_GINT64_FORMAT " ms, sending took %" G_GINT64_FORMAT " ms, %u more "
-      "queued; cwnd %" G_GSIZE_FORMAT ", in flight %" G_GSIZE_FORMAT ", srtt %"
-      G_GINT64_FORMAT " ms, pacing %" G_GUINT64_FORMAT " kbit/s, %u losses, "
-      "%u timeouts", p->remote_id, u->seq, u->wanted ? "repair" : "whole",
-      u->chunk_count, ((u->started_us ? u->started_us : now_us) -
-          u->queued_us) / 1000, u->started_us ? (now_us - u->started_us) /
-      1000 : 0, p->uploads.length - 1, st.cwnd, st.in_flight,
-      st.srtt_us / 1000, st.pacing_rate * 8 / 1000, st.losses, st.timeouts);
-}
-
-gboolean
-swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
-{
-  gsize allow;
-
-  if (p->closed || !p->hello_received)
-    return FALSE;
-  allow = swarm_congestion_get_allowance (p->cc, now_us);
-  if (limit)
-    allow = MIN (allow, swarm_rate_limiter_get_available (limit, now_us));
-
-  swarm_link_begin_batch (p->link);
-  while (!g_queue_is_empty (&p->uploads)) {
-    Upload *u = g_queue_peek_head (&p->uploads);
-    gsize size;
-    const guint8 *data = g_bytes_get_data (u->bytes, &size);
-    gboolean blocked = FALSE;
-
-    while (u->next < u->chunk_count + u->parity_groups) {
-      guint c = u->next;
-      SwarmMessage msg = {.type = SWARM_MSG_DATA };
-      guint8 parity[SWARM_CHUNK_SIZE];
-      gsize off = (gsize) c * SWARM_CHUNK_SIZE;
-      gsize len = c < u->chunk_count ? MIN (SWARM_CHUNK_SIZE, size - off) :
-          SWARM_CHUNK_SIZE;
-
-      if (c < u->chunk_count && u->wanted
-          && !swarm_wire_bit_get (u->wanted, c)) {
-        u->next++;
-        continue;
-      }
-      if (len > allow) {
-        blocked = TRUE;
-        break;
-      }
-      u->next++;
-      if (!u->started_us)
-        u->started_us = now_us;
-      msg.data.seq = u->seq;
-      msg.data.chunk_index = c;
-      msg.data.chunk_count = u->chunk_count;
-      msg.data.segment_size = size;
-      msg.data.send_time_us = now_us32 (p);
-      msg.data.payload = data + off;
-      msg.data.payload_len = len;
-      if (c >= u->chunk_count) {
-        msg.type = SWARM_MSG_PARITY;
-        msg.data.chunk_index = c - u->chunk_count;
-        msg.data.parity_groups = u->parity_groups;
-        upload_parity (u, msg.data.chunk_index, parity);
-        msg.data.payload = parity;
-        p->parity_sent++;
-      }
-      peer_send (p, &msg);
-      p->bytes_sent += len;
-      allow -= len;
-      swarm_congestion_on_send (p->cc, len, now_us);
-      if (limit)
-        swarm_rate_limiter_consume (limit, len, now_us);
-    }
-    if (blocked)
-      break;
-    upload_log_done (p, u, now_us);
-    upload_free (g_queue_pop_head (&p->uploads));
-  }
-  swarm_link_end_batch (p->link);
-  return !g_queue_is_empty (&p->uploads);
-}
 
 gboolean
 swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us)
@@ -1112,7 +742,7 @@ swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us)
     p->last_ping_us = now_us;
 
     ping.ping.nonce = ++p->ping_nonce;
-    ping.ping.time_us = now_us32 (p);
+    ping.ping.time_us = peer_now_us32 (p);
     peer_send (p, &ping);
   }
   return TRUE;
