@@ -68,10 +68,14 @@ gst_p2p_element_install_properties (GObjectClass * klass,
 
 void
 gst_p2p_settings_init (GstP2pSettings * settings,
-    const GstP2pPropertyText * text)
+    const GstP2pPropertyText * text, GstElement * element, gboolean viewer,
+    void (*add_stats) (GstElement * element, GstStructure * stats))
 {
   *settings = (GstP2pSettings) {
   0};
+  settings->element = element;
+  settings->viewer = viewer;
+  settings->add_stats = add_stats;
   settings->max_peers = text->max_peers_default;
   settings->stats_interval = DEFAULT_STATS_INTERVAL;
   settings->setting_warnings = g_ptr_array_new_with_free_func (g_free);
@@ -274,6 +278,103 @@ gst_p2p_element_stop_session (GstElement * element, GstP2pSettings * settings)
     swarm_session_stop (session);
   gst_p2p_element_expose_session (element, settings, NULL);
   g_clear_object (&session);
+}
+
+/* ---- the session's callbacks (network thread) ---- */
+
+static void
+on_session_error (SwarmSession * s, const GError * error, gpointer user_data)
+{
+  GstP2pSettings *settings = user_data;
+
+  gst_p2p_element_post_session_error (settings->element, error,
+      settings->viewer, &settings->error_posted);
+}
+
+static void
+on_session_warning (SwarmSession * s, const GError * error, gpointer user_data)
+{
+  GstP2pSettings *settings = user_data;
+
+  gst_p2p_element_post_session_warning (settings->element, error,
+      settings->viewer);
+}
+
+static void
+on_session_stats (SwarmSession * s, const GstStructure * stats,
+    gpointer user_data)
+{
+  GstP2pSettings *settings = user_data;
+  GstStructure *copy = gst_structure_copy (stats);
+
+  GST_OBJECT_LOCK (settings->element);
+  settings->add_stats (settings->element, copy);
+  GST_OBJECT_UNLOCK (settings->element);
+  gst_element_post_message (settings->element,
+      gst_message_new_element (GST_OBJECT (settings->element), copy));
+}
+
+SwarmSession *
+gst_p2p_element_start_session (GstP2pSettings * settings,
+    const SwarmSessionConfig * config, guint ready_timeout_ms,
+    GError ** error)
+{
+  static const SwarmSessionCallbacks callbacks = {
+    .error = on_session_error,
+    .warning = on_session_warning,
+    .stats = on_session_stats,
+  };
+  GstElement *element = settings->element;
+  SwarmSession *session;
+
+  g_atomic_int_set (&settings->error_posted, 0);
+  session = swarm_session_new (config, &callbacks, settings);
+
+  gst_p2p_element_expose_session (element, settings, session);
+  if (!swarm_session_start (session, error) || (ready_timeout_ms &&
+          !swarm_session_wait_ready (session, ready_timeout_ms, error))) {
+    swarm_session_stop (session);
+    gst_p2p_element_expose_session (element, settings, NULL);
+    swarm_session_free (session);
+    return NULL;
+  }
+  /* settings->session holds it from here */
+  g_object_unref (session);
+  return session;
+}
+
+GstStructure *
+gst_p2p_element_get_stats (GstP2pSettings * settings,
+    const gchar * first_field, ...)
+{
+  GstStructure *stats;
+  va_list args;
+
+  GST_OBJECT_LOCK (settings->element);
+  if (settings->session) {
+    stats = swarm_session_get_stats (settings->session);
+  } else {
+    va_start (args, first_field);
+    stats = gst_structure_new_valist ("p2p-stats", first_field, args);
+    va_end (args);
+  }
+  settings->add_stats (settings->element, stats);
+  GST_OBJECT_UNLOCK (settings->element);
+  return stats;
+}
+
+GstClockTime
+gst_p2p_element_running_time (GstElement * element)
+{
+  GstClock *clock = gst_element_get_clock (element);
+  GstClockTime now, base;
+
+  if (!clock)
+    return GST_CLOCK_TIME_NONE;
+  now = gst_clock_get_time (clock);
+  gst_object_unref (clock);
+  base = gst_element_get_base_time (element);
+  return now > base ? now - base : 0;
 }
 
 static gint

@@ -43,9 +43,15 @@ typedef struct
   const gchar *stats_blurb;
 } GstP2pPropertyText;
 
-/* The common properties' values, under the element's object lock. */
+/* The common properties' values, under the element's object lock, and
+ * what the session's callbacks need. */
 typedef struct
 {
+  GstElement *element;
+  gboolean viewer;              /* error codes: see post_session_error */
+  gint error_posted;            /* atomic: one ELEMENT_ERROR per run */
+  /* the element's own stats fields, object lock held */
+  void (*add_stats) (GstElement * element, GstStructure * stats);
   gchar *stun_server;
   gchar *turn_server;
   gchar *secret;                /* wiped when replaced or freed */
@@ -60,7 +66,8 @@ typedef struct
 void gst_p2p_element_install_properties (GObjectClass * klass,
     const GstP2pPropertyText * text);
 void gst_p2p_settings_init (GstP2pSettings * settings,
-    const GstP2pPropertyText * text);
+    const GstP2pPropertyText * text, GstElement * element, gboolean viewer,
+    void (*add_stats) (GstElement * element, GstStructure * stats));
 void gst_p2p_settings_clear (GstP2pSettings * settings);
 
 /* set_property / get_property for the common ids (with the object lock
@@ -96,10 +103,28 @@ void gst_p2p_session_params_clear (GstP2pSessionParams * params);
  * notifies "session". */
 void gst_p2p_element_expose_session (GstElement * element,
     GstP2pSettings * settings, SwarmSession * session);
+/* Creates the session for @config, with callbacks posting its errors
+ * (gst_p2p_element_post_session_error, once a run), warnings and stats
+ * (a "p2p-stats" element message with the element's fields added) on the
+ * bus; exposes it, starts it and, with
+ * @ready_timeout_ms, waits until a tracker knows of it.  On failure
+ * unexposes it and returns NULL with @error set (nothing posted). */
+SwarmSession *gst_p2p_element_start_session (GstP2pSettings * settings,
+    const SwarmSessionConfig * config, guint ready_timeout_ms,
+    GError ** error);
 /* Stops the running session, if any, while it is still exposed (its
  * partners' "peer-removed" come first), then unexposes it. */
 void gst_p2p_element_stop_session (GstElement * element,
     GstP2pSettings * settings);
+
+/* The session's stats, or while there is none a structure of the same
+ * name with @first_field and the following (name, GType, value, NULL
+ * terminated) of an idle one; the element's fields added. */
+GstStructure *gst_p2p_element_get_stats (GstP2pSettings * settings,
+    const gchar * first_field, ...) G_GNUC_NULL_TERMINATED;
+/* The element's running time now, GST_CLOCK_TIME_NONE before it has a
+ * clock. */
+GstClockTime gst_p2p_element_running_time (GstElement * element);
 
 /* A SwarmSessionError as an element ERROR: tracker failures are
  * RESOURCE OPEN_READ (viewer) or OPEN_WRITE (publisher), a missing or

@@ -169,10 +169,19 @@ G_DEFINE_TYPE (GstP2pSink, gst_p2p_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE (p2psink, "p2psink", GST_RANK_NONE,
     GST_TYPE_P2P_SINK);
 
+/* frames-dropped on top of the session's fields; object lock held */
+static void
+gst_p2p_sink_add_stats (GstElement * element, GstStructure * stats)
+{
+  gst_structure_set (stats, "frames-dropped", G_TYPE_UINT64,
+      GST_P2P_SINK (element)->frames_dropped, NULL);
+}
+
 static void
 gst_p2p_sink_init (GstP2pSink * self)
 {
-  gst_p2p_settings_init (&self->settings, &property_text);
+  gst_p2p_settings_init (&self->settings, &property_text, GST_ELEMENT (self),
+      FALSE, gst_p2p_sink_add_stats);
   self->address = g_strdup (DEFAULT_ADDRESS);
   self->port = DEFAULT_PORT;
   self->segment_duration = DEFAULT_SEGMENT_DURATION;
@@ -237,21 +246,11 @@ gst_p2p_sink_set_property (GObject * object, guint prop_id,
 static GstStructure *
 gst_p2p_sink_get_stats (GstP2pSink * self)
 {
-  GstStructure *stats;
-
-  GST_OBJECT_LOCK (self);
-  if (self->settings.session)
-    stats = swarm_session_get_stats (self->settings.session);
-  else
-    stats = gst_structure_new ("p2p-stats",
+  return gst_p2p_element_get_stats (&self->settings,
         "peers", G_TYPE_UINT, 0,
         "bytes-sent", G_TYPE_UINT64, (guint64) 0,
         "bytes-received", G_TYPE_UINT64, (guint64) 0,
         "segments-published", G_TYPE_UINT64, (guint64) 0, NULL);
-  gst_structure_set (stats, "frames-dropped", G_TYPE_UINT64,
-      self->frames_dropped, NULL);
-  GST_OBJECT_UNLOCK (self);
-  return stats;
 }
 
 static void
@@ -292,35 +291,6 @@ gst_p2p_sink_get_property (GObject * object, guint prop_id, GValue * value,
       break;
   }
   GST_OBJECT_UNLOCK (self);
-}
-
-/* ---- session callbacks (network thread) -------------------------------- */
-
-static void
-on_session_error (SwarmSession * s, const GError * error, gpointer user_data)
-{
-  gst_p2p_element_post_session_error (user_data, error, FALSE, NULL);
-}
-
-static void
-on_session_warning (SwarmSession * s, const GError * error, gpointer user_data)
-{
-  gst_p2p_element_post_session_warning (user_data, error, FALSE);
-}
-
-static void
-on_session_stats (SwarmSession * s, const GstStructure * stats,
-    gpointer user_data)
-{
-  GstP2pSink *self = user_data;
-  GstStructure *copy = gst_structure_copy (stats);
-
-  GST_OBJECT_LOCK (self);
-  gst_structure_set (copy, "frames-dropped", G_TYPE_UINT64,
-      self->frames_dropped, NULL);
-  GST_OBJECT_UNLOCK (self);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), copy));
 }
 
 /* ---- start / stop ------------------------------------------------------- */
@@ -392,11 +362,6 @@ static gboolean
 gst_p2p_sink_start (GstBaseSink * bsink)
 {
   GstP2pSink *self = GST_P2P_SINK (bsink);
-  static const SwarmSessionCallbacks callbacks = {
-    .error = on_session_error,
-    .warning = on_session_warning,
-    .stats = on_session_stats,
-  };
   SwarmSessionConfig config = { 0 };
   GstP2pSessionParams params;
   g_auto (GStrv) trackers = NULL;
@@ -445,16 +410,10 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   config.tracker_port = port;
   is_private = config.secret != NULL;
 
-  session = swarm_session_new (&config, &callbacks, self);
+  session = gst_p2p_element_start_session (&self->settings, &config,
+      READY_TIMEOUT_MS, &error);
   gst_p2p_session_params_clear (&params);
-  gst_p2p_element_expose_session (GST_ELEMENT (self), &self->settings,
-      session);
-  if (!swarm_session_start (session, &error)
-      || !swarm_session_wait_ready (session, READY_TIMEOUT_MS, &error)) {
-    swarm_session_stop (session);
-    gst_p2p_element_expose_session (GST_ELEMENT (self), &self->settings,
-        NULL);
-    swarm_session_free (session);
+  if (!session) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         (_("Could not start publishing the swarm.")), ("%s", error->message));
     g_error_free (error);
@@ -506,8 +465,6 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   g_free (self->uri);
   self->uri = uri;
   GST_OBJECT_UNLOCK (self);
-  /* self->session holds it from here */
-  g_object_unref (session);
   g_object_notify (G_OBJECT (self), "uri");
 
   GST_INFO_OBJECT (self, "publishing %s", uri);

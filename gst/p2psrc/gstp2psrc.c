@@ -95,11 +95,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_src_debug);
 #define DEFAULT_JOIN_TIMEOUT 10000
 #define DEFAULT_CLOCK_TOLERANCE SWARM_EDGE_DEFAULT_TOLERANCE_MS
 
-/* Ranges of the numeric properties.  Their GParamSpecs take any guint:
- * GObject would drop a value out of range with a warning on stderr and
- * keep the old one, which an application watching the bus never learns
- * (gst-launch latency=70000 played with 500).  set_property clamps it and
- * start() posts a warning naming the property, the value and the one used. */
+/* Ranges of the numeric properties: set_property clamps a value beyond,
+ * start() warns of it (swarm-settings.h: gst-launch latency=70000 played
+ * with 500 and nothing on the bus said so). */
 #define LATENCY_MAX 60000
 #define JOIN_TIMEOUT_MIN 100
 #define JOIN_TIMEOUT_MAX 600000
@@ -150,8 +148,6 @@ struct _GstP2pSrc
   guint clock_tolerance;
   gboolean consume_only;
 
-  gint error_posted;            /* atomic: one ELEMENT_ERROR per run */
-
   /* from start to stop: where segments come from (the session, or one
    * given under SWARM_FEED_DATA_KEY) and the policy that plays them; the
    * pointers under the object lock */
@@ -178,10 +174,24 @@ G_DEFINE_TYPE_WITH_CODE (GstP2pSrc, gst_p2p_src, GST_TYPE_PUSH_SRC,
 GST_ELEMENT_REGISTER_DEFINE (p2psrc, "p2psrc", GST_RANK_PRIMARY,
     GST_TYPE_P2P_SRC);
 
+/* The viewer's fields on top of the session's; object lock held. */
+static void
+gst_p2p_src_add_stats (GstElement * element, GstStructure * stats)
+{
+  GstP2pSrc *self = GST_P2P_SRC (element);
+  gdouble drift = 0, catch_up = 0;
+
+  if (self->viewer)
+    swarm_viewer_get_playout (self->viewer, &drift, &catch_up);
+  gst_structure_set (stats, "drift-correction-ms", G_TYPE_DOUBLE, drift,
+      "catch-up-ms", G_TYPE_DOUBLE, catch_up, NULL);
+}
+
 static void
 gst_p2p_src_init (GstP2pSrc * self)
 {
-  gst_p2p_settings_init (&self->settings, &property_text);
+  gst_p2p_settings_init (&self->settings, &property_text, GST_ELEMENT (self),
+      TRUE, gst_p2p_src_add_stats);
   self->latency = DEFAULT_LATENCY;
   self->join_timeout = DEFAULT_JOIN_TIMEOUT;
   self->clock_tolerance = DEFAULT_CLOCK_TOLERANCE;
@@ -203,24 +213,41 @@ gst_p2p_src_finalize (GObject * object)
 
 /* Takes the URI's query parameters over into the properties.  A secret
  * moves to the secret property: the uri property (readable, shown by
- * gst-launch -v and in logs) keeps the rest. */
+ * gst-launch -v and in logs) keeps the rest.  With @keep_invalid (the
+ * property) a malformed URI is kept too, for start() to report as an
+ * element error; but only what may be shown of it: it cannot be taken
+ * apart to move a secret out. */
 static gboolean
 gst_p2p_src_set_uri_internal (GstP2pSrc * self, const gchar * uri,
-    GError ** error)
+    gboolean keep_invalid, GError ** error)
 {
-  SwarmUri *parsed = NULL;
+  g_autoptr (SwarmUri) parsed = NULL;
+  GError *invalid = NULL;
+  gchar *shown, *why = NULL;
 
-  if (uri && !(parsed = swarm_uri_parse (uri, error)))
-    return FALSE;
+  if (uri && !(parsed = swarm_uri_parse (uri, &invalid))) {
+    if (!keep_invalid) {
+      g_propagate_error (error, invalid);
+      return FALSE;
+    }
+    shown = swarm_uri_redact (uri);
+    /* the parser quotes what it did not understand: maybe the secret */
+    why = g_str_equal (shown, uri) ? g_strdup (invalid->message) :
+        g_strdup ("the URI's query is not shown: it may hold a secret");
+    GST_WARNING_OBJECT (self, "invalid URI %s: %s", shown, why);
+    g_error_free (invalid);
+  } else {
+    shown = parsed && parsed->secret ? swarm_uri_to_public_string (parsed) :
+        g_strdup (uri);
+  }
   GST_OBJECT_LOCK (self);
   g_free (self->uri);
-  g_clear_pointer (&self->uri_error, g_free);
+  self->uri = shown;
+  g_free (self->uri_error);
+  self->uri_error = why;
   if (parsed && parsed->secret) {
-    self->uri = swarm_uri_to_public_string (parsed);
     swarm_secret_clear_string (&self->settings.secret);
     self->settings.secret = g_strdup (parsed->secret);
-  } else {
-    self->uri = g_strdup (uri);
   }
   if (parsed && parsed->stun_server) {
     g_free (self->settings.stun_server);
@@ -231,33 +258,13 @@ gst_p2p_src_set_uri_internal (GstP2pSrc * self, const gchar * uri,
     self->settings.turn_server = g_strdup (parsed->turn_server);
   }
   GST_OBJECT_UNLOCK (self);
-  if (parsed)
-    swarm_uri_free (parsed);
   return TRUE;
-}
-
-/* The viewer's fields on top of the session's; object lock held. */
-static void
-gst_p2p_src_add_stats (GstP2pSrc * self, GstStructure * stats)
-{
-  gdouble drift = 0, catch_up = 0;
-
-  if (self->viewer)
-    swarm_viewer_get_playout (self->viewer, &drift, &catch_up);
-  gst_structure_set (stats, "drift-correction-ms", G_TYPE_DOUBLE, drift,
-      "catch-up-ms", G_TYPE_DOUBLE, catch_up, NULL);
 }
 
 static GstStructure *
 gst_p2p_src_get_stats (GstP2pSrc * self)
 {
-  GstStructure *stats;
-
-  GST_OBJECT_LOCK (self);
-  if (self->settings.session)
-    stats = swarm_session_get_stats (self->settings.session);
-  else
-    stats = gst_structure_new ("p2p-stats",
+  return gst_p2p_element_get_stats (&self->settings,
         "peers", G_TYPE_UINT, 0,
         "bytes-sent", G_TYPE_UINT64, (guint64) 0,
         "bytes-received", G_TYPE_UINT64, (guint64) 0,
@@ -268,9 +275,6 @@ gst_p2p_src_get_stats (GstP2pSrc * self)
         "segments-missed", G_TYPE_UINT64, (guint64) 0,
         "segments-rejected", G_TYPE_UINT64, (guint64) 0,
         "startup-ms", G_TYPE_INT64, (gint64) - 1, NULL);
-  gst_p2p_src_add_stats (self, stats);
-  GST_OBJECT_UNLOCK (self);
-  return stats;
 }
 
 static void
@@ -279,37 +283,10 @@ gst_p2p_src_set_property (GObject * object, guint prop_id,
 {
   GstP2pSrc *self = GST_P2P_SRC (object);
 
-  switch (prop_id) {
-    case PROP_URI:{
-      GError *error = NULL;
-
-      /* Keep a malformed URI too, for start() to report as an element
-       * error; but only what may be shown of it: it cannot be taken apart
-       * to move a secret out, and the property is readable. */
-      if (!gst_p2p_src_set_uri_internal (self, g_value_get_string (value),
-              &error)) {
-        gchar *shown = swarm_uri_redact (g_value_get_string (value));
-
-        /* the parser quotes what it did not understand: maybe the secret */
-        if (!g_str_equal (shown, g_value_get_string (value))) {
-          g_free (error->message);
-          error->message = g_strdup ("the URI's query is not shown: it may "
-              "hold a secret");
-        }
-        GST_WARNING_OBJECT (self, "invalid URI %s: %s", shown,
-            error->message);
-        GST_OBJECT_LOCK (self);
-        g_free (self->uri);
-        self->uri = shown;
-        g_free (self->uri_error);
-        self->uri_error = g_strdup (error->message);
-        GST_OBJECT_UNLOCK (self);
-        g_error_free (error);
-      }
-      return;
-    }
-    default:
-      break;
+  if (prop_id == PROP_URI) {
+    gst_p2p_src_set_uri_internal (self, g_value_get_string (value), TRUE,
+        NULL);
+    return;
   }
   if (gst_p2p_element_set_property (GST_ELEMENT (self), &self->settings,
           prop_id, value))
@@ -379,39 +356,13 @@ gst_p2p_src_get_property (GObject * object, guint prop_id, GValue * value,
   GST_OBJECT_UNLOCK (self);
 }
 
-/* ---- session callbacks (network thread) -------------------------------- */
+/* ---- errors ------------------------------------------------------------ */
 
 static void
 gst_p2p_src_post_error (GstP2pSrc * self, const GError * error)
 {
   gst_p2p_element_post_session_error (GST_ELEMENT (self), error, TRUE,
-      &self->error_posted);
-}
-
-static void
-on_session_error (SwarmSession * s, const GError * error, gpointer user_data)
-{
-  gst_p2p_src_post_error (user_data, error);
-}
-
-static void
-on_session_warning (SwarmSession * s, const GError * error, gpointer user_data)
-{
-  gst_p2p_element_post_session_warning (user_data, error, TRUE);
-}
-
-static void
-on_session_stats (SwarmSession * s, const GstStructure * stats,
-    gpointer user_data)
-{
-  GstP2pSrc *self = user_data;
-  GstStructure *copy = gst_structure_copy (stats);
-
-  GST_OBJECT_LOCK (self);
-  gst_p2p_src_add_stats (self, copy);
-  GST_OBJECT_UNLOCK (self);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), copy));
+      &self->settings.error_posted);
 }
 
 /* ---- start / stop ------------------------------------------------------- */
@@ -421,11 +372,6 @@ on_session_stats (SwarmSession * s, const GstStructure * stats,
 static SwarmFeed *
 gst_p2p_src_join (GstP2pSrc * self)
 {
-  static const SwarmSessionCallbacks callbacks = {
-    .error = on_session_error,
-    .warning = on_session_warning,
-    .stats = on_session_stats,
-  };
   SwarmSessionConfig config = { 0 };
   GstP2pSessionParams params;
   g_autoptr (SwarmUri) uri = NULL;
@@ -434,7 +380,6 @@ gst_p2p_src_join (GstP2pSrc * self)
   gchar **trackers = NULL;
   GError *error = NULL;
   SwarmSession *session;
-  SwarmFeed *feed;
   guint join_timeout, tolerance;
   gboolean consume_only;
 
@@ -452,7 +397,7 @@ gst_p2p_src_join (GstP2pSrc * self)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         (_("No URI set: give p2psrc the p2p:// URI posted by p2psink.")),
         (NULL));
-    return FALSE;
+    return NULL;
   }
   /* uri_text is then what may be shown of it (swarm_uri_redact) */
   if (uri_error || !(uri = swarm_uri_parse (uri_text, &error))) {
@@ -462,12 +407,12 @@ gst_p2p_src_join (GstP2pSrc * self)
         (_("Invalid swarm URI \"%s\"."), uri_text), ("%s",
             uri_error ? uri_error : error->message));
     g_clear_error (&error);
-    return FALSE;
+    return NULL;
   }
   /* the clamped-value warnings, the secret, STUN and TURN */
   if (!gst_p2p_element_prepare (GST_ELEMENT (self), &self->settings,
           &params))
-    return FALSE;
+    return NULL;
 
   publisher = swarm_identity_new_from_public_key (uri->swarm_key);
   trackers = swarm_uri_get_tracker_urls (uri);
@@ -480,40 +425,17 @@ gst_p2p_src_join (GstP2pSrc * self)
   /* upload-limit=1 is the documented shorthand for consume-only */
   config.consume_only = consume_only || params.upload_limit == 1;
 
-  session = swarm_session_new (&config, &callbacks, self);
+  session = gst_p2p_element_start_session (&self->settings, &config, 0,
+      &error);
   g_strfreev (trackers);
   gst_p2p_session_params_clear (&params);
-  gst_p2p_element_expose_session (GST_ELEMENT (self), &self->settings,
-      session);
-  if (!swarm_session_start (session, &error)) {
-    gst_p2p_element_expose_session (GST_ELEMENT (self), &self->settings,
-        NULL);
-    swarm_session_free (session);
+  if (!session) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         (_("Could not join the swarm.")), ("%s", error->message));
     g_error_free (error);
     return NULL;
   }
-  feed = swarm_feed_new_for_session (session);
-  /* self->settings.session and the feed hold it from here */
-  g_object_unref (session);
-  return feed;
-}
-
-/* Running time now, or NONE before the pipeline has a clock. */
-static GstClockTime
-gst_p2p_src_running_time (gpointer user_data)
-{
-  GstElement *element = user_data;
-  GstClock *clock = gst_element_get_clock (element);
-  GstClockTime now, base;
-
-  if (!clock)
-    return GST_CLOCK_TIME_NONE;
-  now = gst_clock_get_time (clock);
-  gst_object_unref (clock);
-  base = gst_element_get_base_time (element);
-  return now > base ? now - base : 0;
+  return swarm_feed_new_for_session (session);
 }
 
 static gboolean
@@ -522,14 +444,15 @@ gst_p2p_src_start (GstBaseSrc * bsrc)
   GstP2pSrc *self = GST_P2P_SRC (bsrc);
   SwarmFeed *feed = g_object_get_data (G_OBJECT (self), SWARM_FEED_DATA_KEY);
   SwarmViewerConfig config = {
-    .running_time = gst_p2p_src_running_time,
+    .running_time = (GstClockTime (*)(gpointer))
+        gst_p2p_element_running_time,
     .user_data = self,
     .log_object = GST_OBJECT (self),
   };
   SwarmViewer *viewer;
   gboolean own_feed = FALSE;
 
-  g_atomic_int_set (&self->error_posted, 0);
+  g_atomic_int_set (&self->settings.error_posted, 0);
   if (feed) {
     GST_INFO_OBJECT (self, "playing from the feed given under \"%s\"",
         SWARM_FEED_DATA_KEY);
@@ -576,28 +499,27 @@ gst_p2p_src_stop (GstBaseSrc * bsrc)
   return TRUE;
 }
 
+/* unlock and unlock_stop: a wait on the feed returns (CANCELLED) */
 static gboolean
-gst_p2p_src_unlock (GstBaseSrc * bsrc)
+gst_p2p_src_set_flushing (GstP2pSrc * self, gboolean flushing)
 {
-  GstP2pSrc *self = GST_P2P_SRC (bsrc);
-
   GST_OBJECT_LOCK (self);
   if (self->feed)
-    self->feed->klass->set_flushing (self->feed, TRUE);
+    self->feed->klass->set_flushing (self->feed, flushing);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
 static gboolean
+gst_p2p_src_unlock (GstBaseSrc * bsrc)
+{
+  return gst_p2p_src_set_flushing (GST_P2P_SRC (bsrc), TRUE);
+}
+
+static gboolean
 gst_p2p_src_unlock_stop (GstBaseSrc * bsrc)
 {
-  GstP2pSrc *self = GST_P2P_SRC (bsrc);
-
-  GST_OBJECT_LOCK (self);
-  if (self->feed)
-    self->feed->klass->set_flushing (self->feed, FALSE);
-  GST_OBJECT_UNLOCK (self);
-  return TRUE;
+  return gst_p2p_src_set_flushing (GST_P2P_SRC (bsrc), FALSE);
 }
 
 static gboolean
@@ -770,7 +692,7 @@ gst_p2p_src_uri_set_uri (GstURIHandler * handler, const gchar * uri,
         _("The URI can only be changed in the NULL or READY state."));
     return FALSE;
   }
-  if (!gst_p2p_src_set_uri_internal (self, uri, &parse_error)) {
+  if (!gst_p2p_src_set_uri_internal (self, uri, FALSE, &parse_error)) {
     g_set_error_literal (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
         parse_error->message);
     g_error_free (parse_error);
