@@ -22,6 +22,8 @@
 #include "swarm-sequence.h"
 #include "swarm-settings.h"
 #include "swarm-session.h"
+#include "swarm-feed.h"
+#include "swarm-viewer.h"
 #include "swarm-peer-info.h"
 #include "swarm-enumtypes.h"
 

@@ -74,6 +74,7 @@
 #include <arpa/inet.h>
 #include <glib/gi18n-lib.h>
 #include "gstp2psink.h"
+#include "gstp2pelement.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_p2p_sink_debug);
 #define GST_CAT_DEFAULT gst_p2p_sink_debug
@@ -82,9 +83,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_sink_debug);
 #define DEFAULT_ADDRESS "0.0.0.0"
 #define DEFAULT_PORT 8800
 #define DEFAULT_KEY_FILE NULL
-#define DEFAULT_MAX_PEERS 4
 #define DEFAULT_SEGMENT_DURATION 200
-#define DEFAULT_STATS_INTERVAL 1000
 #define READY_TIMEOUT_MS 10000
 
 /* Ranges of the numeric properties.  Their GParamSpecs take any guint:
@@ -93,55 +92,56 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_sink_debug);
  * set_property clamps it and start() posts a warning naming the property,
  * the value and the one used. */
 #define PORT_MAX 65535
-#define MAX_PEERS_MIN 1
-#define MAX_PEERS_MAX 1000
 #define SEGMENT_DURATION_MIN 10
 #define SEGMENT_DURATION_MAX 10000
 
+/* after the common ones (gstp2pelement.h) */
 enum
 {
-  PROP_0,
-  PROP_TRACKER,
+  PROP_TRACKER = GST_P2P_PROP_LAST,
   PROP_ADDRESS,
   PROP_PORT,
   PROP_KEY_FILE,
-  PROP_MAX_PEERS,
   PROP_SEGMENT_DURATION,
-  PROP_STUN_SERVER,
-  PROP_TURN_SERVER,
   PROP_URI,
-  PROP_STATS,
-  PROP_STATS_INTERVAL,
-  PROP_UPLOAD_LIMIT,
-  PROP_SECRET,
-  PROP_SECRET_FILE,
-  PROP_SESSION,
+};
+
+static const GstP2pPropertyText property_text = {
+  .max_peers_default = 4,
+  .max_peers_blurb = "Most viewers the publisher serves directly; the others "
+      "get the stream from viewers (1-1000, a value beyond is clamped with a "
+      "warning)",
+  .upload_limit_blurb = "Most kbit/s the publisher uploads to its viewers, "
+      "all together (0 = no limit); below the stream's bitrate viewers will "
+      "miss segments",
+  .secret_blurb = "Shared secret of a private swarm: only viewers given the "
+      "same secret can join (write-only, never logged by us, but GStreamer "
+      "logs launch lines: prefer secret-file or P2P_SECRET; NULL = public "
+      "swarm)",
+  /* read at start, used when secret is not set */
+  .secret_file_blurb = "File holding the private swarm's secret (used when "
+      "secret is not set; else the P2P_SECRET environment variable)",
+  .stats_blurb = "Swarm statistics, a p2p-stats structure (fields in "
+      "docs/stats.md)",
 };
 
 struct _GstP2pSink
 {
   GstBaseSink parent;
 
-  /* properties, under the object lock */
+  /* properties, under the object lock; the common ones and the session
+   * in settings */
+  GstP2pSettings settings;
   gchar *tracker;
   gchar *address;
   guint port;
   gchar *key_file;
-  guint max_peers;
   guint segment_duration;
-  gchar *stun_server;
-  gchar *turn_server;
-  guint stats_interval;
-  guint upload_limit;
-  gchar *secret;
-  gchar *secret_file;
   gchar *uri;
-  GPtrArray *setting_warnings;  /* gchar*: values clamped, for start() */
 
   /* streaming state */
   guint64 frames_dropped;       /* too large for a segment; object lock */
   SwarmIdentity *identity;
-  SwarmSession *session;
   SwarmSegmenter *segmenter;
   SwarmSequence *sequence;      /* numbers never reused (swarm-sequence.h) */
   gboolean sequence_warned;
@@ -155,15 +155,22 @@ G_DEFINE_TYPE (GstP2pSink, gst_p2p_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE (p2psink, "p2psink", GST_RANK_NONE,
     GST_TYPE_P2P_SINK);
 
+/* frames-dropped on top of the session's fields; object lock held */
+static void
+gst_p2p_sink_add_stats (GstElement * element, GstStructure * stats)
+{
+  gst_structure_set (stats, "frames-dropped", G_TYPE_UINT64,
+      GST_P2P_SINK (element)->frames_dropped, NULL);
+}
+
 static void
 gst_p2p_sink_init (GstP2pSink * self)
 {
+  gst_p2p_settings_init (&self->settings, &property_text, GST_ELEMENT (self),
+      FALSE, gst_p2p_sink_add_stats);
   self->address = g_strdup (DEFAULT_ADDRESS);
   self->port = DEFAULT_PORT;
-  self->max_peers = DEFAULT_MAX_PEERS;
   self->segment_duration = DEFAULT_SEGMENT_DURATION;
-  self->stats_interval = DEFAULT_STATS_INTERVAL;
-  self->setting_warnings = g_ptr_array_new_with_free_func (g_free);
 }
 
 static void
@@ -174,12 +181,8 @@ gst_p2p_sink_finalize (GObject * object)
   g_free (self->tracker);
   g_free (self->address);
   g_free (self->key_file);
-  g_free (self->stun_server);
-  g_free (self->turn_server);
   g_free (self->uri);
-  g_free (self->secret_file);
-  swarm_secret_clear_string (&self->secret);
-  g_ptr_array_unref (self->setting_warnings);
+  gst_p2p_settings_clear (&self->settings);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -189,6 +192,9 @@ gst_p2p_sink_set_property (GObject * object, guint prop_id,
 {
   GstP2pSink *self = GST_P2P_SINK (object);
 
+  if (gst_p2p_element_set_property (GST_ELEMENT (self), &self->settings,
+          prop_id, value))
+    return;
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_TRACKER:
@@ -202,43 +208,19 @@ gst_p2p_sink_set_property (GObject * object, guint prop_id,
         self->address = g_strdup (DEFAULT_ADDRESS);
       break;
     case PROP_PORT:
-      self->port = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "port", g_value_get_uint (value),
+      self->port = swarm_settings_clamp (GST_ELEMENT (self),
+          self->settings.setting_warnings, "port", g_value_get_uint (value),
           0, PORT_MAX);
       break;
     case PROP_KEY_FILE:
       g_free (self->key_file);
       self->key_file = g_value_dup_string (value);
       break;
-    case PROP_MAX_PEERS:
-      self->max_peers = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "max-peers",
-          g_value_get_uint (value), MAX_PEERS_MIN, MAX_PEERS_MAX);
-      break;
     case PROP_SEGMENT_DURATION:
-      self->segment_duration = swarm_settings_clamp (GST_ELEMENT (self), self->setting_warnings, "segment-duration",
+      self->segment_duration = swarm_settings_clamp (GST_ELEMENT (self),
+          self->settings.setting_warnings, "segment-duration",
           g_value_get_uint (value), SEGMENT_DURATION_MIN,
           SEGMENT_DURATION_MAX);
-      break;
-    case PROP_STUN_SERVER:
-      g_free (self->stun_server);
-      self->stun_server = g_value_dup_string (value);
-      break;
-    case PROP_TURN_SERVER:
-      g_free (self->turn_server);
-      self->turn_server = g_value_dup_string (value);
-      break;
-    case PROP_STATS_INTERVAL:
-      self->stats_interval = g_value_get_uint (value);
-      break;
-    case PROP_UPLOAD_LIMIT:
-      self->upload_limit = g_value_get_uint (value);
-      break;
-    case PROP_SECRET:
-      swarm_secret_clear_string (&self->secret);
-      self->secret = g_value_dup_string (value);
-      break;
-    case PROP_SECRET_FILE:
-      g_free (self->secret_file);
-      self->secret_file = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -250,21 +232,11 @@ gst_p2p_sink_set_property (GObject * object, guint prop_id,
 static GstStructure *
 gst_p2p_sink_get_stats (GstP2pSink * self)
 {
-  GstStructure *stats;
-
-  GST_OBJECT_LOCK (self);
-  if (self->session)
-    stats = swarm_session_get_stats (self->session);
-  else
-    stats = gst_structure_new ("p2p-stats",
+  return gst_p2p_element_get_stats (&self->settings,
         "peers", G_TYPE_UINT, 0,
         "bytes-sent", G_TYPE_UINT64, (guint64) 0,
         "bytes-received", G_TYPE_UINT64, (guint64) 0,
         "segments-published", G_TYPE_UINT64, (guint64) 0, NULL);
-  gst_structure_set (stats, "frames-dropped", G_TYPE_UINT64,
-      self->frames_dropped, NULL);
-  GST_OBJECT_UNLOCK (self);
-  return stats;
 }
 
 static void
@@ -273,15 +245,15 @@ gst_p2p_sink_get_property (GObject * object, guint prop_id, GValue * value,
 {
   GstP2pSink *self = GST_P2P_SINK (object);
 
-  if (prop_id == PROP_STATS) {
+  if (prop_id == GST_P2P_PROP_STATS) {
     g_value_take_boxed (value, gst_p2p_sink_get_stats (self));
     return;
   }
+  if (gst_p2p_element_get_property (GST_ELEMENT (self), &self->settings,
+          prop_id, value))
+    return;
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_SESSION:
-      g_value_set_object (value, self->session);
-      break;
     case PROP_TRACKER:
       g_value_set_string (value, self->tracker);
       break;
@@ -294,68 +266,17 @@ gst_p2p_sink_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_KEY_FILE:
       g_value_set_string (value, self->key_file);
       break;
-    case PROP_MAX_PEERS:
-      g_value_set_uint (value, self->max_peers);
-      break;
     case PROP_SEGMENT_DURATION:
       g_value_set_uint (value, self->segment_duration);
       break;
-    case PROP_STUN_SERVER:
-      g_value_set_string (value, self->stun_server);
-      break;
-    case PROP_TURN_SERVER:
-      g_value_set_string (value, self->turn_server);
-      break;
     case PROP_URI:
       g_value_set_string (value, self->uri);
-      break;
-    case PROP_SECRET_FILE:
-      g_value_set_string (value, self->secret_file);
-      break;
-    case PROP_STATS_INTERVAL:
-      g_value_set_uint (value, self->stats_interval);
-      break;
-    case PROP_UPLOAD_LIMIT:
-      g_value_set_uint (value, self->upload_limit);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
-}
-
-/* ---- session callbacks (network thread) -------------------------------- */
-
-static void
-on_session_error (SwarmSession * s, const GError * error, gpointer user_data)
-{
-  GstP2pSink *self = user_data;
-
-  GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("%s", error->message), (NULL));
-}
-
-static void
-on_session_warning (SwarmSession * s, const GError * error, gpointer user_data)
-{
-  GstP2pSink *self = user_data;
-
-  GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s", error->message), (NULL));
-}
-
-static void
-on_session_stats (SwarmSession * s, const GstStructure * stats,
-    gpointer user_data)
-{
-  GstP2pSink *self = user_data;
-  GstStructure *copy = gst_structure_copy (stats);
-
-  GST_OBJECT_LOCK (self);
-  gst_structure_set (copy, "frames-dropped", G_TYPE_UINT64,
-      self->frames_dropped, NULL);
-  GST_OBJECT_UNLOCK (self);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), copy));
 }
 
 /* ---- start / stop ------------------------------------------------------- */
@@ -385,124 +306,75 @@ guess_public_host (void)
   return host ? host : g_strdup ("127.0.0.1");
 }
 
-/* Sets the "session" property (a new session before it starts, so that
- * handlers connected in notify::session miss no partner; NULL at stop). */
-static void
-gst_p2p_sink_expose_session (GstP2pSink * self, SwarmSession * session)
+/* The tracker property as a list ("a, b" and "a,b": empty pieces
+ * dropped), each URL checked now: the URI for viewers will name them.
+ * NULL with an empty list; FALSE, with the error posted, on a bad URL. */
+static gboolean
+gst_p2p_sink_parse_trackers (GstP2pSink * self, const gchar * tracker,
+    gchar *** trackers)
 {
-  SwarmSession *old;
+  g_auto (GStrv) pieces = NULL;
+  GPtrArray *list;
+  GError *error = NULL;
 
-  GST_OBJECT_LOCK (self);
-  old = self->session;
-  self->session = session ? g_object_ref (session) : NULL;
-  GST_OBJECT_UNLOCK (self);
-  g_clear_object (&old);
-  g_object_notify (G_OBJECT (self), "session");
+  *trackers = NULL;
+  if (!tracker || !*tracker)
+    return TRUE;
+  pieces = g_strsplit_set (tracker, ", ", -1);
+  list = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; pieces[i]; i++) {
+    if (!*pieces[i])
+      continue;
+    if (!swarm_uri_check_tracker_url (pieces[i], &error)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          (_("Invalid tracker setting.")), ("%s", error->message));
+      g_error_free (error);
+      g_ptr_array_unref (list);
+      return FALSE;
+    }
+    g_ptr_array_add (list, g_strdup (pieces[i]));
+  }
+  if (list->len > 0) {
+    g_ptr_array_add (list, NULL);
+    g_ptr_array_set_free_func (list, NULL);
+    *trackers = (gchar **) g_ptr_array_free (list, FALSE);
+  } else {
+    g_ptr_array_unref (list);
+  }
+  return TRUE;
 }
 
 static gboolean
 gst_p2p_sink_start (GstBaseSink * bsink)
 {
   GstP2pSink *self = GST_P2P_SINK (bsink);
-  static const SwarmSessionCallbacks callbacks = {
-    .error = on_session_error,
-    .warning = on_session_warning,
-    .stats = on_session_stats,
-  };
   SwarmSessionConfig config = { 0 };
-  g_autoptr (SwarmIceServer) stun = NULL;
-  g_autoptr (SwarmIceServer) turn = NULL;
+  GstP2pSessionParams params;
   g_auto (GStrv) trackers = NULL;
   g_autofree gchar *key_file = NULL, *address = NULL, *host = NULL;
-  g_autofree gchar *swarm_id = NULL;
-  gchar *stun_text, *turn_text, *tracker, *given, *secret_file;
-  gchar *secret = NULL;
-  guint port, max_peers, segment_duration, stats_interval, tracker_port;
-  guint upload_limit;
+  g_autofree gchar *swarm_id = NULL, *tracker = NULL;
+  guint port, segment_duration, tracker_port;
   gboolean is_private;
   GError *error = NULL;
   SwarmSession *session;
   gchar *uri;
 
-  swarm_settings_post_warnings (GST_ELEMENT (self), &self->setting_warnings);
+  /* the clamped-value warnings, the secret, STUN and TURN */
+  if (!gst_p2p_element_prepare (GST_ELEMENT (self), &self->settings,
+          &params))
+    return FALSE;
   GST_OBJECT_LOCK (self);
   key_file = g_strdup (self->key_file);
   address = g_strdup (self->address);
   port = self->port;
-  max_peers = self->max_peers;
   segment_duration = self->segment_duration;
-  stats_interval = self->stats_interval;
-  upload_limit = self->upload_limit;
-  stun_text = g_strdup (self->stun_server);
-  turn_text = g_strdup (self->turn_server);
   tracker = g_strdup (self->tracker);
-  given = g_strdup (self->secret);
-  secret_file = g_strdup (self->secret_file);
   GST_OBJECT_UNLOCK (self);
 
-  /* the secret property, else secret-file, else P2P_SECRET */
-  if (!swarm_secret_lookup (given, secret_file, &secret, &error)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        (_("Could not read the swarm secret.")), ("%s", error->message));
-    g_error_free (error);
-    swarm_secret_clear_string (&given);
-    g_free (secret_file);
-    g_free (tracker);
-    g_free (stun_text);
-    g_free (turn_text);
+  if (!gst_p2p_sink_parse_trackers (self, tracker, &trackers)) {
+    gst_p2p_session_params_clear (&params);
     return FALSE;
   }
-  swarm_secret_clear_string (&given);
-  g_free (secret_file);
-  /* weak secrets are refused before anything goes on the network (see
-   * swarm-secret.h): the message names the minimum and p2p-key */
-  if (secret && *secret && !swarm_secret_check (secret, &error)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
-        (NULL));
-    g_error_free (error);
-    swarm_secret_clear_string (&secret);
-    g_free (tracker);
-    g_free (stun_text);
-    g_free (turn_text);
-    return FALSE;
-  }
-
-  if (tracker && *tracker) {
-    /* "a, b" and "a,b": empty pieces dropped */
-    g_auto (GStrv) pieces = g_strsplit_set (tracker, ", ", -1);
-    GPtrArray *list = g_ptr_array_new ();
-
-    for (guint i = 0; pieces[i]; i++)
-      if (*pieces[i])
-        g_ptr_array_add (list, g_strdup (pieces[i]));
-    g_ptr_array_add (list, NULL);
-    trackers = (gchar **) g_ptr_array_free (list, FALSE);
-    if (!trackers[0])
-      g_clear_pointer (&trackers, g_strfreev);
-    /* checked now: the URI for viewers will name them */
-    for (guint i = 0; trackers && trackers[i]; i++) {
-      if (!swarm_uri_check_tracker_url (trackers[i], &error)) {
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-            (_("Invalid tracker setting.")), ("%s", error->message));
-        g_error_free (error);
-        g_free (tracker);
-        g_free (stun_text);
-        g_free (turn_text);
-        swarm_secret_clear_string (&secret);
-        return FALSE;
-      }
-    }
-  }
-  g_free (tracker);
-  if (stun_text && *stun_text
-      && !(stun = swarm_ice_server_parse (stun_text, FALSE, &error)))
-    goto settings_error;
-  if (turn_text && *turn_text
-      && !(turn = swarm_ice_server_parse (turn_text, TRUE, &error)))
-    goto settings_error;
-  g_clear_pointer (&stun_text, g_free);
-  g_clear_pointer (&turn_text, g_free);
-
   if (key_file && *key_file)
     self->identity = swarm_identity_load_or_create (key_file, &error);
   else
@@ -512,32 +384,22 @@ gst_p2p_sink_start (GstBaseSink * bsink)
         (_("Could not load or create the publisher key.")), ("%s",
             error->message));
     g_error_free (error);
-    swarm_secret_clear_string (&secret);
+    gst_p2p_session_params_clear (&params);
     return FALSE;
   }
 
+  gst_p2p_session_params_fill (&params, &config);
   config.role = SWARM_SESSION_ORIGIN;
   config.identity = self->identity;
   config.trackers = trackers;
   config.tracker_address = address;
   config.tracker_port = port;
-  config.max_peers = max_peers;
-  config.stun = stun;
-  config.turn = turn;
-  config.stats_interval_ms = stats_interval;
-  config.stats_name = "p2p-stats";
-  config.upload_limit_kbps = upload_limit;
-  config.secret = secret && *secret ? secret : NULL;
   is_private = config.secret != NULL;
 
-  session = swarm_session_new (&config, &callbacks, self);
-  swarm_secret_clear_string (&secret);
-  gst_p2p_sink_expose_session (self, session);
-  if (!swarm_session_start (session, &error)
-      || !swarm_session_wait_ready (session, READY_TIMEOUT_MS, &error)) {
-    swarm_session_stop (session);
-    gst_p2p_sink_expose_session (self, NULL);
-    swarm_session_free (session);
+  session = gst_p2p_element_start_session (&self->settings, &config,
+      READY_TIMEOUT_MS, &error);
+  gst_p2p_session_params_clear (&params);
+  if (!session) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         (_("Could not start publishing the swarm.")), ("%s", error->message));
     g_error_free (error);
@@ -589,8 +451,6 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   g_free (self->uri);
   self->uri = uri;
   GST_OBJECT_UNLOCK (self);
-  /* self->session holds it from here */
-  g_object_unref (session);
   g_object_notify (G_OBJECT (self), "uri");
 
   GST_INFO_OBJECT (self, "publishing %s", uri);
@@ -602,31 +462,14 @@ gst_p2p_sink_start (GstBaseSink * bsink)
               "tracker-port", G_TYPE_UINT, tracker_port,
               "private", G_TYPE_BOOLEAN, is_private, NULL)));
   return TRUE;
-
-settings_error:
-  GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-      (_("Invalid STUN or TURN server setting.")), ("%s", error->message));
-  g_error_free (error);
-  g_free (stun_text);
-  g_free (turn_text);
-  swarm_secret_clear_string (&secret);
-  return FALSE;
 }
 
 static gboolean
 gst_p2p_sink_stop (GstBaseSink * bsink)
 {
   GstP2pSink *self = GST_P2P_SINK (bsink);
-  SwarmSession *session;
 
-  GST_OBJECT_LOCK (self);
-  session = self->session ? g_object_ref (self->session) : NULL;
-  GST_OBJECT_UNLOCK (self);
-  /* stopped while still exposed: its partners' peer-removed come first */
-  if (session)
-    swarm_session_stop (session);
-  gst_p2p_sink_expose_session (self, NULL);
-  g_clear_object (&session);
+  gst_p2p_element_stop_session (GST_ELEMENT (self), &self->settings);
   g_clear_pointer (&self->segmenter, swarm_segmenter_free);
   g_clear_pointer (&self->sequence, swarm_sequence_free);
   g_clear_pointer (&self->identity, swarm_identity_unref);
@@ -657,7 +500,7 @@ gst_p2p_sink_publish (GstP2pSink * self, GPtrArray * out)
       self->sequence_warned = TRUE;
       g_clear_error (&error);
     }
-    swarm_session_publish (self->session, o->seq, o->flags, o->bytes);
+    swarm_session_publish (self->settings.session, o->seq, o->flags, o->bytes);
   }
   return GST_FLOW_OK;
 }
@@ -769,12 +612,6 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
           "missing; keeps the swarm id and URI across restarts (unset = a new "
           "key every start)", DEFAULT_KEY_FILE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_MAX_PEERS,
-      g_param_spec_uint ("max-peers", "Max peers",
-          "Most viewers the publisher serves directly; the others get the "
-          "stream from viewers (1-1000, a value beyond is clamped with a "
-          "warning)", 0, G_MAXUINT, DEFAULT_MAX_PEERS,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_SEGMENT_DURATION,
       g_param_spec_uint ("segment-duration", "Segment duration",
           "Target duration of a segment in milliseconds (a new segment also "
@@ -782,69 +619,15 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
           "10-10000, a value beyond is clamped with a warning",
           0, G_MAXUINT, DEFAULT_SEGMENT_DURATION,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
-      g_param_spec_string ("stun-server", "STUN server",
-          "STUN server for NAT traversal, stun://host:port", NULL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class, PROP_TURN_SERVER,
-      g_param_spec_string ("turn-server", "TURN server",
-          "TURN relay for peers that cannot connect directly, "
-          "turn://user:password@host:port[?transport=tcp]", NULL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_URI,
       g_param_spec_string ("uri", "URI",
           "p2p:// URI viewers open (p2psrc uri=...), set once the swarm is up",
           NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_SECRET,
-      g_param_spec_string ("secret", "Secret",
-          "Shared secret of a private swarm: only viewers given the same "
-          "secret can join (write-only, never logged by us, but GStreamer "
-          "logs launch lines: prefer secret-file or P2P_SECRET; NULL = "
-          "public swarm)", NULL,
-          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
-  /**
-   * GstP2pSink:secret-file:
-   *
-   * Path of a file holding the private swarm's secret (one trailing
-   * newline is dropped), read at start: keeps the secret off the command
-   * line and out of GStreamer's logs.  Used when #GstP2pSink:secret is
-   * not set; without either, the environment variable `P2P_SECRET` is
-   * used if set.
-   */
-  g_object_class_install_property (gobject_class, PROP_SECRET_FILE,
-      g_param_spec_string ("secret-file", "Secret file",
-          "File holding the private swarm's secret (used when secret is not "
-          "set; else the P2P_SECRET environment variable)", NULL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
-  /**
-   * GstP2pSink:session:
-   *
-   * The swarm session (GstSwarm.Session), from start (READY to PAUSED)
-   * until stop; NULL otherwise.  Its "peer-added" and "peer-removed"
-   * signals tell of partners as they come and go: connect to them in a
-   * notify::session handler to miss none.
-   */
-  g_object_class_install_property (gobject_class, PROP_SESSION,
-      g_param_spec_object ("session", "Session",
-          "The swarm session while the element runs (GstSwarm.Session)",
-          SWARM_TYPE_SESSION, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics",
-          "Swarm statistics, a p2p-stats structure (fields in docs/stats.md)",
-          GST_TYPE_STRUCTURE,
-          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
-      g_param_spec_uint ("stats-interval", "Stats interval",
-          "Post a p2p-stats element message every this many milliseconds "
-          "(0 = never)", 0, G_MAXUINT, DEFAULT_STATS_INTERVAL,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
-
-  g_object_class_install_property (gobject_class, PROP_UPLOAD_LIMIT,
-      g_param_spec_uint ("upload-limit", "Upload limit",
-          "Most kbit/s the publisher uploads to its viewers, all together "
-          "(0 = no limit); below the stream's bitrate viewers will miss "
-          "segments", 0, G_MAXUINT, 0,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  /* max-peers, stun-server, turn-server, session, stats, stats-interval,
+   * upload-limit, secret (write-only), secret-file: read at start, used
+   * when secret is not set; without either, the environment variable
+   * P2P_SECRET is used if set */
+  gst_p2p_element_install_properties (gobject_class, &property_text);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class,

@@ -1,0 +1,743 @@
+/* p2psrc against a scripted swarm: where it starts, what it skips, the
+ * GAP events and DISCONT flags it makes and the buffers it plays, with no
+ * network and no waiting.  The element runs in a GstHarness on a
+ * GstTestClock; a fake SwarmFeed (swarm-feed.h) given under
+ * SWARM_FEED_DATA_KEY serves real segments, signed with a test key, at
+ * scripted times, and moves the test clock to a wait's deadline instead
+ * of sleeping: each case takes milliseconds.  The end-to-end suites
+ * (elements_p2psrc, elements_swarm ...) stay as the slower tier.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
+#include <swarm/swarm.h>
+
+/* Segments of two 100 ms buffers; a keyframe segment every GOP. */
+#define SEG_MS 200
+#define BUF_MS 100
+#define GOP 5
+#define FIRST_SEQ 100
+/* The test clock starts here (running time: base time 0). */
+#define CLOCK_START_US G_GINT64_CONSTANT (10000000)
+/* A segment is whole SEG_MS after its capture begins, and comes this much
+ * later (announced and delivered). */
+#define DELAY_US (50 * 1000)
+#define NEVER G_MAXINT64
+
+typedef struct
+{
+  guint64 seq;
+  gboolean keyframe;
+  GBytes *bytes;
+  gint64 announce_us;
+  gint64 arrive_us;             /* NEVER: announced, never delivered */
+} FakeSegment;
+
+typedef struct
+{
+  SwarmFeed parent;
+  GstTestClock *clock;
+  GMutex lock;
+  GArray *segments;             /* FakeSegment, by seq */
+  gboolean flushing;
+  /* what the viewer noted */
+  GArray *played;               /* guint64 */
+  GArray *missed;               /* guint64 */
+  guint64 missed_n;
+  guint startups;
+} FakeSwarm;
+
+#define FAKE(feed) ((FakeSwarm *) (feed))
+
+static SwarmIdentity *publisher;
+
+/* ---- the scripted swarm ------------------------------------------------ */
+
+static gint64
+fake_now_locked (FakeSwarm * f)
+{
+  return (gint64) (gst_clock_get_time (GST_CLOCK (f->clock)) / 1000);
+}
+
+static gint64
+fake_now_us (SwarmFeed * feed)
+{
+  return fake_now_locked (FAKE (feed));
+}
+
+/* What a wait did: the clock moves to when it returned. */
+static void
+fake_advance (FakeSwarm * f, gint64 to_us)
+{
+  if (to_us > fake_now_locked (f))
+    gst_test_clock_set_time (f->clock, (GstClockTime) to_us * 1000);
+}
+
+static FakeSegment *
+fake_find (FakeSwarm * f, guint64 seq)
+{
+  guint i;
+
+  for (i = 0; i < f->segments->len; i++)
+    if (g_array_index (f->segments, FakeSegment, i).seq == seq)
+      return &g_array_index (f->segments, FakeSegment, i);
+  return NULL;
+}
+
+/* The newest segment announced by @now (a keyframe one with @keyframe)
+ * after @after; FALSE if none. */
+static gboolean
+fake_newest (FakeSwarm * f, gint64 now, gboolean keyframe, guint64 after,
+    guint64 * seq)
+{
+  gboolean found = FALSE;
+  guint i;
+
+  for (i = 0; i < f->segments->len; i++) {
+    FakeSegment *s = &g_array_index (f->segments, FakeSegment, i);
+
+    if (s->announce_us <= now && s->seq > after && (!keyframe || s->keyframe)) {
+      *seq = found ? MAX (*seq, s->seq) : s->seq;
+      found = TRUE;
+    }
+  }
+  return found;
+}
+
+/* Waits for a keyframe segment announced after @after: the earliest
+ * time one is, if by the deadline. */
+static SwarmWaitResult
+fake_wait_keyframe (FakeSwarm * f, guint64 after, gint64 deadline,
+    guint64 * seq)
+{
+  gint64 when = NEVER;
+  guint i;
+
+  g_mutex_lock (&f->lock);
+  if (f->flushing) {
+    g_mutex_unlock (&f->lock);
+    return SWARM_WAIT_CANCELLED;
+  }
+  for (i = 0; i < f->segments->len; i++) {
+    FakeSegment *s = &g_array_index (f->segments, FakeSegment, i);
+
+    if (s->keyframe && s->seq > after)
+      when = MIN (when, s->announce_us);
+  }
+  if (when > deadline) {
+    fake_advance (f, deadline);
+    g_mutex_unlock (&f->lock);
+    return SWARM_WAIT_TIMEOUT;
+  }
+  fake_advance (f, when);
+  fake_newest (f, fake_now_locked (f), TRUE, after, seq);
+  g_mutex_unlock (&f->lock);
+  return SWARM_WAIT_OK;
+}
+
+static SwarmWaitResult
+fake_wait_start (SwarmFeed * feed, gint64 deadline_us, guint64 * seq)
+{
+  return fake_wait_keyframe (FAKE (feed), 0, deadline_us, seq);
+}
+
+static SwarmWaitResult
+fake_wait_keyframe_after (SwarmFeed * feed, guint64 after,
+    gint64 deadline_us, guint64 * seq)
+{
+  return fake_wait_keyframe (FAKE (feed), after, deadline_us, seq);
+}
+
+static SwarmWaitResult
+fake_wait_segment (SwarmFeed * feed, guint64 seq, gint64 deadline_us,
+    GBytes ** segment, gint64 * arrival_us)
+{
+  FakeSwarm *f = FAKE (feed);
+  FakeSegment *s;
+  SwarmWaitResult r;
+
+  g_mutex_lock (&f->lock);
+  s = fake_find (f, seq);
+  if (f->flushing) {
+    r = SWARM_WAIT_CANCELLED;
+  } else if (s && s->arrive_us <= MAX (deadline_us, fake_now_locked (f))) {
+    fake_advance (f, s->arrive_us);
+    *segment = g_bytes_ref (s->bytes);
+    if (arrival_us)
+      *arrival_us = s->arrive_us;
+    r = SWARM_WAIT_OK;
+  } else {
+    fake_advance (f, deadline_us);
+    r = SWARM_WAIT_TIMEOUT;
+  }
+  g_mutex_unlock (&f->lock);
+  return r;
+}
+
+static gboolean
+fake_get_newest_seq (SwarmFeed * feed, guint64 * seq)
+{
+  FakeSwarm *f = FAKE (feed);
+  gboolean found;
+
+  g_mutex_lock (&f->lock);
+  found = fake_newest (f, fake_now_locked (f), FALSE, 0, seq);
+  g_mutex_unlock (&f->lock);
+  return found;
+}
+
+static gboolean
+fake_get_newest_keyframe_seq (SwarmFeed * feed, guint64 * seq)
+{
+  FakeSwarm *f = FAKE (feed);
+  gboolean found;
+
+  g_mutex_lock (&f->lock);
+  found = fake_newest (f, fake_now_locked (f), TRUE, 0, seq);
+  g_mutex_unlock (&f->lock);
+  return found;
+}
+
+static gboolean
+fake_get_epoch (SwarmFeed * feed, guint64 * epoch_seq, guint64 * restarts)
+{
+  *epoch_seq = FIRST_SEQ;
+  *restarts = 0;
+  return TRUE;
+}
+
+static gboolean
+fake_find_in_hand (SwarmFeed * feed, guint64 after, gboolean keyframe,
+    guint64 * seq)
+{
+  FakeSwarm *f = FAKE (feed);
+  gint64 now;
+  gboolean found = FALSE;
+  guint i;
+
+  g_mutex_lock (&f->lock);
+  now = fake_now_locked (f);
+  for (i = 0; i < f->segments->len; i++) {
+    FakeSegment *s = &g_array_index (f->segments, FakeSegment, i);
+
+    if (s->arrive_us <= now && s->seq > after && (!keyframe || s->keyframe)) {
+      *seq = s->seq;
+      found = TRUE;
+    }
+  }
+  g_mutex_unlock (&f->lock);
+  return found;
+}
+
+static void
+fake_set_playout (SwarmFeed * feed, guint64 seq)
+{
+}
+
+static void
+fake_set_flushing (SwarmFeed * feed, gboolean flushing)
+{
+  FakeSwarm *f = FAKE (feed);
+
+  g_mutex_lock (&f->lock);
+  f->flushing = flushing;
+  g_mutex_unlock (&f->lock);
+}
+
+static void
+fake_note (FakeSwarm * f, GArray * list, guint64 seq)
+{
+  g_mutex_lock (&f->lock);
+  g_array_append_val (list, seq);
+  g_mutex_unlock (&f->lock);
+}
+
+static void
+fake_note_played (SwarmFeed * feed, guint64 seq)
+{
+  fake_note (FAKE (feed), FAKE (feed)->played, seq);
+}
+
+static void
+fake_note_missed (SwarmFeed * feed, guint64 seq)
+{
+  fake_note (FAKE (feed), FAKE (feed)->missed, seq);
+}
+
+static void
+fake_note_missed_n (SwarmFeed * feed, guint64 count)
+{
+  g_mutex_lock (&FAKE (feed)->lock);
+  FAKE (feed)->missed_n += count;
+  g_mutex_unlock (&FAKE (feed)->lock);
+}
+
+static void
+fake_note_startup (SwarmFeed * feed, gint64 startup_ms)
+{
+  g_mutex_lock (&FAKE (feed)->lock);
+  FAKE (feed)->startups++;
+  g_mutex_unlock (&FAKE (feed)->lock);
+}
+
+static const SwarmFeedClass fake_class = {
+  .now_us = fake_now_us,
+  .wait_start = fake_wait_start,
+  .wait_keyframe_after = fake_wait_keyframe_after,
+  .wait_segment = fake_wait_segment,
+  .get_newest_seq = fake_get_newest_seq,
+  .get_newest_keyframe_seq = fake_get_newest_keyframe_seq,
+  .get_epoch = fake_get_epoch,
+  .find_in_hand = fake_find_in_hand,
+  .set_playout = fake_set_playout,
+  .set_flushing = fake_set_flushing,
+  .note_played = fake_note_played,
+  .note_missed = fake_note_missed,
+  .note_missed_n = fake_note_missed_n,
+  .note_startup = fake_note_startup,
+};
+
+/* ---- segments ---------------------------------------------------------- */
+
+/* Stream time where segment @seq begins. */
+static GstClockTime
+seg_pts (guint64 seq)
+{
+  return (seq - FIRST_SEQ) * SEG_MS * GST_MSECOND;
+}
+
+/* When segment @seq is whole and comes, on the test clock. */
+static gint64
+seg_due_us (guint64 seq)
+{
+  return CLOCK_START_US + (gint64) ((seq - FIRST_SEQ + 1) * SEG_MS) * 1000 +
+      DELAY_US;
+}
+
+/* Buffer @i of segment @seq: its bytes say which it is. */
+static guint8
+payload_byte (guint64 seq, guint i)
+{
+  return (guint8) (seq * 2 + i);
+}
+
+static FakeSwarm *
+fake_new (GstHarness * h)
+{
+  FakeSwarm *f = g_new0 (FakeSwarm, 1);
+
+  f->parent.klass = &fake_class;
+  g_mutex_init (&f->lock);
+  f->segments = g_array_new (FALSE, TRUE, sizeof (FakeSegment));
+  f->played = g_array_new (FALSE, FALSE, sizeof (guint64));
+  f->missed = g_array_new (FALSE, FALSE, sizeof (guint64));
+  gst_harness_use_testclock (h);
+  f->clock = gst_harness_get_testclock (h);
+  gst_test_clock_set_time (f->clock, (GstClockTime) CLOCK_START_US * 1000);
+  g_object_set_data (G_OBJECT (h->element), SWARM_FEED_DATA_KEY, f);
+  return f;
+}
+
+static void
+fake_free (FakeSwarm * f)
+{
+  guint i;
+
+  for (i = 0; i < f->segments->len; i++)
+    g_bytes_unref (g_array_index (f->segments, FakeSegment, i).bytes);
+  g_array_unref (f->segments);
+  g_array_unref (f->played);
+  g_array_unref (f->missed);
+  gst_object_unref (f->clock);
+  g_mutex_clear (&f->lock);
+  g_free (f);
+}
+
+/* Adds segment @seq: a keyframe one every GOP, two buffers, the last with
+ * EOS.  Announced at @announce_us (0: when due) and delivered at
+ * @arrive_us (0: when due; NEVER: never). */
+static void
+fake_add (FakeSwarm * f, guint64 seq, gboolean eos, gint64 announce_us,
+    gint64 arrive_us)
+{
+  FakeSegment s = { 0 };
+  GstCaps *caps = gst_caps_new_empty_simple ("video/x-test");
+  SwarmSegmentBuilder *b;
+  GError *error = NULL;
+  guint i;
+
+  s.seq = seq;
+  s.keyframe = (seq - FIRST_SEQ) % GOP == 0;
+  b = swarm_segment_builder_new (seq, caps, (s.keyframe ?
+          SWARM_SEGMENT_FLAG_KEYFRAME : 0) | (eos ? SWARM_SEGMENT_FLAG_EOS :
+          0));
+  for (i = 0; i < 2; i++) {
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, 64, NULL);
+
+    gst_buffer_memset (buf, 0, payload_byte (seq, i), 64);
+    GST_BUFFER_PTS (buf) = seg_pts (seq) + i * BUF_MS * GST_MSECOND;
+    GST_BUFFER_DURATION (buf) = BUF_MS * GST_MSECOND;
+    if (i > 0 || !s.keyframe)
+      GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+    swarm_segment_builder_add (b, buf);
+    gst_buffer_unref (buf);
+  }
+  s.bytes = swarm_segment_builder_finish (b, publisher,
+      g_get_real_time (), &error);
+  fail_unless (s.bytes != NULL, "%s", error ? error->message : "");
+  s.announce_us = announce_us ? announce_us : seg_due_us (seq);
+  s.arrive_us = arrive_us ? arrive_us : seg_due_us (seq);
+  g_array_append_val (f->segments, s);
+  gst_caps_unref (caps);
+}
+
+/* ---- running it ---------------------------------------------------------- */
+
+typedef struct
+{
+  GPtrArray *buffers;           /* GstBuffer*, in order */
+  GArray *gaps;                 /* GstClockTime pairs: start, duration */
+} Played;
+
+/* Plays until EOS: every buffer and GAP event. */
+static Played
+play_all (GstHarness * h)
+{
+  Played p = { g_ptr_array_new_with_free_func ((GDestroyNotify)
+        gst_buffer_unref), g_array_new (FALSE, FALSE, sizeof (GstClockTime))
+  };
+  GstEvent *event;
+  GstBuffer *buf;
+
+  gst_harness_play (h);
+  for (;;) {
+    event = gst_harness_pull_event (h);
+    fail_unless (event != NULL, "no EOS");
+    if (GST_EVENT_TYPE (event) == GST_EVENT_GAP) {
+      GstClockTime ts, duration;
+
+      gst_event_parse_gap (event, &ts, &duration);
+      g_array_append_val (p.gaps, ts);
+      g_array_append_val (p.gaps, duration);
+    }
+    if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+      gst_event_unref (event);
+      break;
+    }
+    gst_event_unref (event);
+  }
+  while ((buf = gst_harness_try_pull (h)))
+    g_ptr_array_add (p.buffers, buf);
+  return p;
+}
+
+static void
+played_clear (Played * p)
+{
+  g_ptr_array_unref (p->buffers);
+  g_array_unref (p->gaps);
+}
+
+static GstBuffer *
+played_buffer (Played * p, guint i)
+{
+  fail_unless (i < p->buffers->len, "buffer %u of %u", i, p->buffers->len);
+  return g_ptr_array_index (p->buffers, i);
+}
+
+/* Which segment and buffer @buf is, from its bytes. */
+static void
+assert_payload (GstBuffer * buf, guint64 seq, guint i)
+{
+  GstMapInfo map;
+  guint k;
+
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  fail_unless_equals_int (map.size, 64);
+  for (k = 0; k < map.size; k++)
+    fail_unless (map.data[k] == payload_byte (seq, i),
+        "byte %u is %u: not buffer %u of segment %" G_GUINT64_FORMAT, k,
+        map.data[k], i, seq);
+  gst_buffer_unmap (buf, &map);
+}
+
+static guint
+count_discont (Played * p)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < p->buffers->len; i++)
+    if (GST_BUFFER_FLAG_IS_SET (played_buffer (p, i), GST_BUFFER_FLAG_DISCONT))
+      n++;
+  return n;
+}
+
+static GstHarness *
+harness_new (void)
+{
+  GstHarness *h = gst_harness_new ("p2psrc");
+
+  /* the properties still apply without a swarm */
+  g_object_set (h->element, "latency", 500, "join-timeout", 5000, NULL);
+  return h;
+}
+
+/* ---- cases --------------------------------------------------------------- */
+
+/* Joining mid-GOP: the viewer starts on the newest keyframe segment it
+ * can play, never on a delta one, and plays from there in order. */
+GST_START_TEST (test_start_on_keyframe)
+{
+  GstHarness *h = harness_new ();
+  FakeSwarm *f = fake_new (h);
+  Played p;
+  guint64 seq, last = FIRST_SEQ + 2 * GOP + 2;
+  guint i;
+
+  /* segments 100-107 are in hand when it starts, keyframes 100 and 105;
+   * the next keyframe (110) comes more than the latency later */
+  for (seq = FIRST_SEQ; seq <= last; seq++)
+    fake_add (f, seq, seq == last, 0, 0);
+  gst_test_clock_set_time (f->clock,
+      (seg_due_us (FIRST_SEQ + GOP + 2) + 10 * 1000) * 1000);
+
+  p = play_all (h);
+  fail_unless_equals_int (p.buffers->len, (last - (FIRST_SEQ + GOP) + 1) * 2);
+  assert_payload (played_buffer (&p, 0), FIRST_SEQ + GOP, 0);
+  fail_if (GST_BUFFER_FLAG_IS_SET (played_buffer (&p, 0),
+          GST_BUFFER_FLAG_DELTA_UNIT), "started on a delta unit");
+  fail_unless (GST_BUFFER_FLAG_IS_SET (played_buffer (&p, 0),
+          GST_BUFFER_FLAG_DISCONT));
+  fail_unless_equals_int (count_discont (&p), 1);
+  fail_unless_equals_int (p.gaps->len, 0);
+  for (i = 0; i < p.buffers->len; i++) {
+    assert_payload (played_buffer (&p, i), FIRST_SEQ + GOP + i / 2, i % 2);
+    if (i > 0)
+      fail_unless (GST_BUFFER_PTS (played_buffer (&p, i)) >
+          GST_BUFFER_PTS (played_buffer (&p, i - 1)), "buffer %u", i);
+  }
+  fail_unless_equals_int (f->played->len, last - (FIRST_SEQ + GOP) + 1);
+  fail_unless_equals_int (g_array_index (f->played, guint64, 0),
+      FIRST_SEQ + GOP);
+  fail_unless_equals_int (f->missed->len, 0);
+  fail_unless_equals_int (f->startups, 1);
+
+  played_clear (&p);
+  gst_harness_teardown (h);
+  fake_free (f);
+}
+
+GST_END_TEST;
+
+/* A segment that never comes while later ones do: a GAP event where it
+ * would have played, DISCONT on the next buffer, counted as missed, and
+ * playback goes on. */
+GST_START_TEST (test_missing_segment_gap)
+{
+  GstHarness *h = harness_new ();
+  FakeSwarm *f = fake_new (h);
+  guint64 seq, lost = FIRST_SEQ + 3, last = FIRST_SEQ + 9;
+  GstBuffer *before, *after;
+  GstClockTime gap_start, gap_duration;
+  Played p;
+
+  for (seq = FIRST_SEQ; seq <= last; seq++)
+    fake_add (f, seq, seq == last, 0, seq == lost ? NEVER : 0);
+  gst_test_clock_set_time (f->clock, (seg_due_us (FIRST_SEQ) + 10 * 1000)
+      * 1000);
+
+  p = play_all (h);
+  fail_unless_equals_int (p.buffers->len, (last - FIRST_SEQ) * 2);
+  fail_unless_equals_int (p.gaps->len, 2);
+  gap_start = g_array_index (p.gaps, GstClockTime, 0);
+  gap_duration = g_array_index (p.gaps, GstClockTime, 1);
+  fail_unless_equals_uint64 (gap_duration, SEG_MS * GST_MSECOND);
+
+  /* the last buffer of 102, then the first of 104 */
+  before = played_buffer (&p, (lost - FIRST_SEQ) * 2 - 1);
+  after = played_buffer (&p, (lost - FIRST_SEQ) * 2);
+  assert_payload (before, lost - 1, 1);
+  assert_payload (after, lost + 1, 0);
+  /* the gap covers just the lost segment's time */
+  fail_unless_equals_uint64 (gap_start,
+      GST_BUFFER_PTS (before) + GST_BUFFER_DURATION (before));
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (after), gap_start + gap_duration);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (after, GST_BUFFER_FLAG_DISCONT));
+  /* the first buffer, and the one after the hole */
+  fail_unless_equals_int (count_discont (&p), 2);
+
+  fail_unless_equals_int (f->missed->len, 1);
+  fail_unless_equals_int (g_array_index (f->missed, guint64, 0), lost);
+  fail_unless_equals_int (f->missed_n, 0);
+  fail_unless_equals_int (f->played->len, last - FIRST_SEQ);
+
+  played_clear (&p);
+  gst_harness_teardown (h);
+  fake_free (f);
+}
+
+GST_END_TEST;
+
+/* Cut off for two seconds, the viewer finds the swarm far ahead when the
+ * announcements come back: it gives up the segment it waited for (GAP)
+ * and jumps to the newest keyframe segment instead of chasing the past,
+ * skipping whole segments. */
+GST_START_TEST (test_far_behind_skips_to_keyframe)
+{
+  GstHarness *h = harness_new ();
+  FakeSwarm *f = fake_new (h);
+  guint64 seq, stalled = FIRST_SEQ + 3, key = FIRST_SEQ + 2 * GOP;
+  guint64 last = key + 6;
+  /* by then the swarm is 11 segments past the one awaited, its newest
+   * keyframe segment 4 before the newest */
+  gint64 back = seg_due_us (key + 4) + 10 * 1000;
+  GstBuffer *jump;
+  Played p;
+
+  for (seq = FIRST_SEQ; seq < stalled; seq++)
+    fake_add (f, seq, FALSE, 0, 0);
+  /* announced all at once when the link is back, never delivered */
+  for (seq = stalled; seq < key; seq++)
+    fake_add (f, seq, FALSE, back, NEVER);
+  for (seq = key; seq <= last; seq++)
+    fake_add (f, seq, seq == last, MAX (back, seg_due_us (seq)),
+        MAX (back, seg_due_us (seq)));
+  gst_test_clock_set_time (f->clock, (seg_due_us (FIRST_SEQ) + 10 * 1000)
+      * 1000);
+
+  p = play_all (h);
+  fail_unless_equals_int (p.buffers->len,
+      ((stalled - FIRST_SEQ) + (last - key + 1)) * 2);
+  fail_unless_equals_int (p.gaps->len, 2);
+  jump = played_buffer (&p, (stalled - FIRST_SEQ) * 2);
+  assert_payload (jump, key, 0);
+  fail_if (GST_BUFFER_FLAG_IS_SET (jump, GST_BUFFER_FLAG_DELTA_UNIT));
+  fail_unless (GST_BUFFER_FLAG_IS_SET (jump, GST_BUFFER_FLAG_DISCONT));
+  fail_unless_equals_int (count_discont (&p), 2);
+  fail_unless (GST_BUFFER_PTS (jump) >= g_array_index (p.gaps, GstClockTime,
+          0) + g_array_index (p.gaps, GstClockTime, 1));
+
+  /* the one waited for, then the rest up to the keyframe at once */
+  fail_unless_equals_int (f->missed->len, 1);
+  fail_unless_equals_int (g_array_index (f->missed, guint64, 0), stalled);
+  fail_unless_equals_int (f->missed_n, key - stalled - 1);
+  fail_unless_equals_int (f->played->len, (stalled - FIRST_SEQ) +
+      (last - key + 1));
+
+  played_clear (&p);
+  gst_harness_teardown (h);
+  fake_free (f);
+}
+
+GST_END_TEST;
+
+/* What the publisher put in a segment comes out as it was: bytes, flags,
+ * durations, caps, and the spacing of PTS and DTS (rebased onto running
+ * time, all by the same offset while playout has no reason to move). */
+GST_START_TEST (test_buffers_keep_publisher_metadata)
+{
+  GstHarness *h = harness_new ();
+  FakeSwarm *f = fake_new (h);
+  GstCaps *caps = gst_caps_from_string ("video/x-test, variant=(int)7");
+  static const struct
+  {
+    gint pts_ms, dts_ms, duration_ms;
+    GstBufferFlags flags;
+  } in[] = {
+    {0, 0, 40, 0},
+    {120, 40, 40, GST_BUFFER_FLAG_DELTA_UNIT | GST_BUFFER_FLAG_MARKER},
+    {40, 80, 40, GST_BUFFER_FLAG_DELTA_UNIT | GST_BUFFER_FLAG_DROPPABLE},
+    {80, 120, 80, GST_BUFFER_FLAG_DELTA_UNIT},
+    /* the second segment */
+    {200, 200, 40, 0},
+    {240, 240, 160, GST_BUFFER_FLAG_DELTA_UNIT | GST_BUFFER_FLAG_MARKER},
+  };
+  const GstBufferFlags kept = GST_BUFFER_FLAG_DELTA_UNIT |
+      GST_BUFFER_FLAG_MARKER | GST_BUFFER_FLAG_DROPPABLE;
+  GstClockTimeDiff offset;
+  GstCaps *out_caps;
+  Played p;
+  guint i, seg;
+
+  for (seg = 0; seg < 2; seg++) {
+    SwarmSegmentBuilder *b = swarm_segment_builder_new (FIRST_SEQ + seg,
+        caps, SWARM_SEGMENT_FLAG_KEYFRAME | (seg == 1 ?
+            SWARM_SEGMENT_FLAG_EOS : 0));
+    FakeSegment s = { FIRST_SEQ + seg, TRUE, NULL, 0, 0 };
+
+    for (i = seg * 4; i < (seg == 0 ? 4 : G_N_ELEMENTS (in)); i++) {
+      GstBuffer *buf = gst_buffer_new_allocate (NULL, 64, NULL);
+
+      gst_buffer_memset (buf, 0, payload_byte (FIRST_SEQ, i), 64);
+      GST_BUFFER_PTS (buf) = in[i].pts_ms * GST_MSECOND;
+      GST_BUFFER_DTS (buf) = in[i].dts_ms * GST_MSECOND;
+      GST_BUFFER_DURATION (buf) = in[i].duration_ms * GST_MSECOND;
+      GST_BUFFER_FLAG_SET (buf, in[i].flags);
+      swarm_segment_builder_add (b, buf);
+      gst_buffer_unref (buf);
+    }
+    s.bytes = swarm_segment_builder_finish (b, publisher, g_get_real_time (),
+        NULL);
+    fail_unless (s.bytes != NULL);
+    s.announce_us = s.arrive_us = seg_due_us (FIRST_SEQ + seg);
+    g_array_append_val (f->segments, s);
+  }
+  gst_test_clock_set_time (f->clock, (seg_due_us (FIRST_SEQ) + 10 * 1000)
+      * 1000);
+
+  p = play_all (h);
+  fail_unless_equals_int (p.buffers->len, G_N_ELEMENTS (in));
+  offset = GST_CLOCK_DIFF (in[0].pts_ms * GST_MSECOND,
+      GST_BUFFER_PTS (played_buffer (&p, 0)));
+  for (i = 0; i < G_N_ELEMENTS (in); i++) {
+    GstBuffer *buf = played_buffer (&p, i);
+
+    assert_payload (buf, FIRST_SEQ, i);
+    fail_unless_equals_int64 (GST_CLOCK_DIFF (in[i].pts_ms * GST_MSECOND,
+            GST_BUFFER_PTS (buf)), offset);
+    fail_unless_equals_int64 (GST_CLOCK_DIFF (in[i].dts_ms * GST_MSECOND,
+            GST_BUFFER_DTS (buf)), offset);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf),
+        in[i].duration_ms * GST_MSECOND);
+    fail_unless_equals_int (GST_BUFFER_FLAGS (buf) & kept, in[i].flags);
+    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (buf,
+            GST_BUFFER_FLAG_DISCONT), i == 0);
+  }
+  out_caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (out_caps != NULL);
+  fail_unless (gst_caps_is_equal (out_caps, caps));
+  gst_caps_unref (out_caps);
+  fail_unless_equals_int (f->played->len, 2);
+  fail_unless_equals_int (f->missed->len, 0);
+
+  gst_caps_unref (caps);
+  played_clear (&p);
+  gst_harness_teardown (h);
+  fake_free (f);
+}
+
+GST_END_TEST;
+
+static Suite *
+p2psrc_harness_suite (void)
+{
+  Suite *s = suite_create ("p2psrc-harness");
+  TCase *tc = tcase_create ("general");
+
+  swarm_init ();
+  publisher = swarm_identity_generate (NULL);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_start_on_keyframe);
+  tcase_add_test (tc, test_missing_segment_gap);
+  tcase_add_test (tc, test_far_behind_skips_to_keyframe);
+  tcase_add_test (tc, test_buffers_keep_publisher_metadata);
+  return s;
+}
+
+GST_CHECK_MAIN (p2psrc_harness);
