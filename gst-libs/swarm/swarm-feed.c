@@ -16,10 +16,13 @@ typedef struct {
 
 #define SESSION(feed) (((SessionFeed *) (feed))->session)
 
+/* The element's thread waits on the session's condition variables, whose
+ * deadlines are on the system's monotonic clock: so is the feed's time (a
+ * session on a virtual clock is driven by its caller, not waited on). */
 static gint64
 session_now_us (SwarmFeed * feed)
 {
-  return g_get_monotonic_time ();
+  return swarm_clock_now_us (swarm_clock_get_system ());
 }
 
 static SwarmWaitResult
