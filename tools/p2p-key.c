@@ -26,6 +26,8 @@
 #include <sys/random.h>
 #include <glib/gstdio.h>
 #include <swarm/swarm.h>
+/* swarm_secret_check (): exported for our plugins and tools, not installed */
+#include <swarm/swarm-secret.h>
 
 /* 128 bits from the kernel's generator, as 32 hex digits: easy to paste
  * into a URI or a shell command without quoting. */

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <glib.h>
-#include "swarm-prelude.h"
 #include "swarm-clock.h"
 
 G_BEGIN_DECLS
@@ -25,17 +24,17 @@ G_BEGIN_DECLS
 
 typedef struct _SwarmBans SwarmBans;
 
-SWARM_API SwarmBans *swarm_bans_new (SwarmClock * clock);
-SWARM_API void swarm_bans_free (SwarmBans * bans);
+SwarmBans *swarm_bans_new (SwarmClock * clock);
+void swarm_bans_free (SwarmBans * bans);
 
-SWARM_API gboolean swarm_bans_is_banned (SwarmBans * bans, const gchar * peer_id);
+gboolean swarm_bans_is_banned (SwarmBans * bans, const gchar * peer_id);
 /* @ip without the port; NULL is never banned. */
-SWARM_API gboolean swarm_bans_address_is_banned (SwarmBans * bans, const gchar * ip);
+gboolean swarm_bans_address_is_banned (SwarmBans * bans, const gchar * ip);
 /* Keeps @peer_id away for SWARM_BAN_US and strikes @ip (nullable).  TRUE if
  * this strike put the address itself away. */
-SWARM_API gboolean swarm_bans_ban (SwarmBans * bans, const gchar * peer_id,
+gboolean swarm_bans_ban (SwarmBans * bans, const gchar * peer_id,
     const gchar * ip);
 /* Forgets what expired by @now. */
-SWARM_API void swarm_bans_prune (SwarmBans * bans, gint64 now);
+void swarm_bans_prune (SwarmBans * bans, gint64 now);
 
 G_END_DECLS

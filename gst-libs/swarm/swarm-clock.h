@@ -13,6 +13,9 @@
  * Threading: the system clock is thread-safe.  A virtual clock is meant to
  * be driven from one thread; reading it is thread-safe.
  *
+ * This API is unstable: define GST_USE_UNSTABLE_API to use it and expect
+ * changes before 1.0.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 

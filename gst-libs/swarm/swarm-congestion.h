@@ -66,29 +66,29 @@ typedef struct _SwarmRateLimiter SwarmRateLimiter;
 /* @rate_bytes_per_s 0 = unlimited.  @burst_bytes is the most that can be
  * sent at once after idling; it must be at least one datagram, and is
  * raised to 1 if 0.  The bucket starts full. */
-SWARM_API SwarmRateLimiter *swarm_rate_limiter_new (guint64 rate_bytes_per_s,
+SwarmRateLimiter *swarm_rate_limiter_new (guint64 rate_bytes_per_s,
     gsize burst_bytes);
-SWARM_API void swarm_rate_limiter_free (SwarmRateLimiter * lim);
+void swarm_rate_limiter_free (SwarmRateLimiter * lim);
 
 /* Tokens accrued so far at the old rate are kept (up to the burst). */
-SWARM_API void swarm_rate_limiter_set_rate (SwarmRateLimiter * lim,
+void swarm_rate_limiter_set_rate (SwarmRateLimiter * lim,
     guint64 rate_bytes_per_s, gsize burst_bytes, gint64 now_us);
-SWARM_API guint64 swarm_rate_limiter_get_rate (SwarmRateLimiter * lim);
-SWARM_API gsize swarm_rate_limiter_get_burst (SwarmRateLimiter * lim);
+guint64 swarm_rate_limiter_get_rate (SwarmRateLimiter * lim);
+gsize swarm_rate_limiter_get_burst (SwarmRateLimiter * lim);
 
 /* Bytes that may be sent now; G_MAXSIZE when unlimited. */
-SWARM_API gsize swarm_rate_limiter_get_available (SwarmRateLimiter * lim,
+gsize swarm_rate_limiter_get_available (SwarmRateLimiter * lim,
     gint64 now_us);
 /* Spends @bytes even beyond what is available: the bucket goes into debt
  * and later sends wait for it, so traffic that must go out (control
  * messages) is still counted. */
-SWARM_API void swarm_rate_limiter_consume (SwarmRateLimiter * lim,
+void swarm_rate_limiter_consume (SwarmRateLimiter * lim,
     gsize bytes, gint64 now_us);
 /* Spends and returns MIN (@bytes, available). */
-SWARM_API gsize swarm_rate_limiter_take (SwarmRateLimiter * lim,
+gsize swarm_rate_limiter_take (SwarmRateLimiter * lim,
     gint64 now_us, gsize bytes);
 /* Microseconds until @bytes (capped to the burst) are available; 0 = now. */
-SWARM_API gint64 swarm_rate_limiter_get_wait_us (SwarmRateLimiter * lim,
+gint64 swarm_rate_limiter_get_wait_us (SwarmRateLimiter * lim,
     gsize bytes, gint64 now_us);
 
 /* ---- congestion controller -------------------------------------------- */
@@ -133,41 +133,41 @@ typedef struct {
 } SwarmCongestionStats;
 
 /* @cfg NULL = defaults; it is copied. */
-SWARM_API SwarmCongestion *swarm_congestion_new (const SwarmCongestionConfig *
+SwarmCongestion *swarm_congestion_new (const SwarmCongestionConfig *
     cfg);
-SWARM_API void swarm_congestion_free (SwarmCongestion * c);
+void swarm_congestion_free (SwarmCongestion * c);
 
 /* @bytes of DATA payload just went out. */
-SWARM_API void swarm_congestion_on_send (SwarmCongestion * c, gsize bytes,
+void swarm_congestion_on_send (SwarmCongestion * c, gsize bytes,
     gint64 now_us);
 /* An ACK arrived; see the field descriptions above.  Old or duplicate ACKs
  * (recv_bytes_total not ahead of the last one) are ignored. */
-SWARM_API void swarm_congestion_on_ack (SwarmCongestion * c,
+void swarm_congestion_on_ack (SwarmCongestion * c,
     guint32 recv_bytes_total, guint32 delay_sample_us, guint32 echo_time_us,
     gint64 now_us);
 /* An RTT measured some other way (PING/PONG). */
-SWARM_API void swarm_congestion_on_rtt_sample (SwarmCongestion * c,
+void swarm_congestion_on_rtt_sample (SwarmCongestion * c,
     gint64 rtt_us, gint64 now_us);
 /* The partner re-requested data we sent: halves the window, at most once
  * per RTT (RFC 6817 section 2.4.2, as TCP). */
-SWARM_API void swarm_congestion_on_loss (SwarmCongestion * c, gint64 now_us);
+void swarm_congestion_on_loss (SwarmCongestion * c, gint64 now_us);
 
 /* Bytes that may be sent now: MIN (cwnd − in flight, pacer tokens).
  * Also where time-based events (loss of unacked data, ACK timeout) are
  * noticed, so the caller needs no timer of its own for them. */
-SWARM_API gsize swarm_congestion_get_allowance (SwarmCongestion * c,
+gsize swarm_congestion_get_allowance (SwarmCongestion * c,
     gint64 now_us);
 /* Microseconds until @bytes may be allowed, 0 = now.  When only an ACK can
  * open the window, this is the time until in-flight data would be given up
  * as lost or the ACK timeout fires, whichever is first. */
-SWARM_API gint64 swarm_congestion_get_wait_us (SwarmCongestion * c,
+gint64 swarm_congestion_get_wait_us (SwarmCongestion * c,
     gsize bytes, gint64 now_us);
 
-SWARM_API gsize swarm_congestion_get_cwnd (SwarmCongestion * c);
-SWARM_API gsize swarm_congestion_get_in_flight (SwarmCongestion * c);
-SWARM_API gint64 swarm_congestion_get_queuing_delay_us (SwarmCongestion * c);
-SWARM_API gint64 swarm_congestion_get_srtt_us (SwarmCongestion * c);
-SWARM_API void swarm_congestion_get_stats (SwarmCongestion * c,
+gsize swarm_congestion_get_cwnd (SwarmCongestion * c);
+gsize swarm_congestion_get_in_flight (SwarmCongestion * c);
+gint64 swarm_congestion_get_queuing_delay_us (SwarmCongestion * c);
+gint64 swarm_congestion_get_srtt_us (SwarmCongestion * c);
+void swarm_congestion_get_stats (SwarmCongestion * c,
     gint64 now_us, SwarmCongestionStats * stats);
 
 G_END_DECLS

@@ -15,11 +15,11 @@ G_BEGIN_DECLS
 typedef struct _SwarmDtlsCredentials SwarmDtlsCredentials;
 
 /* Generates an ECDSA P-256 key and a self-signed certificate. */
-SWARM_API SwarmDtlsCredentials *swarm_dtls_credentials_new (GError ** error);
-SWARM_API SwarmDtlsCredentials *swarm_dtls_credentials_ref (SwarmDtlsCredentials * c);
-SWARM_API void swarm_dtls_credentials_unref (SwarmDtlsCredentials * c);
+SWARM_TEST_API SwarmDtlsCredentials *swarm_dtls_credentials_new (GError ** error);
+SwarmDtlsCredentials *swarm_dtls_credentials_ref (SwarmDtlsCredentials * c);
+SWARM_TEST_API void swarm_dtls_credentials_unref (SwarmDtlsCredentials * c);
 /* "AA:BB:...": SHA-256 of the DER certificate, upper-case hex. */
-SWARM_API const gchar *swarm_dtls_credentials_get_fingerprint (SwarmDtlsCredentials * c);
+const gchar *swarm_dtls_credentials_get_fingerprint (SwarmDtlsCredentials * c);
 
 typedef struct _SwarmDtls SwarmDtls;
 
@@ -38,28 +38,28 @@ typedef struct {
 /* @client: TRUE for the side that starts the handshake.  All functions and
  * callbacks run on @context (the handshake retransmit timer is attached
  * there).  @remote_fingerprint as from swarm_dtls_credentials_get_fingerprint. */
-SWARM_API SwarmDtls *swarm_dtls_new (GMainContext * context, gboolean client,
+SwarmDtls *swarm_dtls_new (GMainContext * context, gboolean client,
     SwarmDtlsCredentials * local, const gchar * remote_fingerprint,
     const SwarmDtlsCallbacks * callbacks, gpointer user_data);
-SWARM_API void swarm_dtls_start (SwarmDtls * dtls);
+void swarm_dtls_start (SwarmDtls * dtls);
 /* Feed one datagram received from the transport. */
-SWARM_API void swarm_dtls_receive (SwarmDtls * dtls, const guint8 * data,
+void swarm_dtls_receive (SwarmDtls * dtls, const guint8 * data,
     gsize len);
 /* Encrypt and send one datagram (after "established"). */
-SWARM_API gboolean swarm_dtls_send (SwarmDtls * dtls, const guint8 * data,
+gboolean swarm_dtls_send (SwarmDtls * dtls, const guint8 * data,
     gsize len);
-SWARM_API gboolean swarm_dtls_is_established (SwarmDtls * dtls);
+gboolean swarm_dtls_is_established (SwarmDtls * dtls);
 /* What the established session negotiated, in GnuTLS's words, e.g.
  * "(DTLS1.2)-(ECDHE-X25519)-(ECDSA-SHA256)-(AES-128-GCM)"; NULL before. */
-SWARM_API gchar *swarm_dtls_get_description (SwarmDtls * dtls);
+gchar *swarm_dtls_get_description (SwarmDtls * dtls);
 /* The GnuTLS priority string every link uses. */
-SWARM_API const gchar *swarm_dtls_get_priority (void);
+const gchar *swarm_dtls_get_priority (void);
 /* RFC 5705 keying material exported from the established session (no
  * context): both ends get the same bytes, nobody else can. */
-SWARM_API gboolean swarm_dtls_export_keying_material (SwarmDtls * dtls,
+gboolean swarm_dtls_export_keying_material (SwarmDtls * dtls,
     const gchar * label, guint8 * out, gsize len);
 /* Sends close_notify if established; stops timers; no callbacks after. */
-SWARM_API void swarm_dtls_free (SwarmDtls * dtls);
+void swarm_dtls_free (SwarmDtls * dtls);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SwarmDtlsCredentials, swarm_dtls_credentials_unref)
 

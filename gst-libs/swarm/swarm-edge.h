@@ -41,17 +41,17 @@ G_BEGIN_DECLS
 
 /* Signs @msg->edge (seq, epoch_seq, publish_time_us and flags filled in)
  * with the publisher's private key. */
-SWARM_API gboolean swarm_edge_sign (SwarmIdentity * publisher,
+SWARM_TEST_API gboolean swarm_edge_sign (SwarmIdentity * publisher,
     SwarmMessage * msg, GError ** error);
-SWARM_API gboolean swarm_edge_verify (SwarmIdentity * publisher,
+gboolean swarm_edge_verify (SwarmIdentity * publisher,
     const SwarmMessage * msg);
 
 /* The origin's proof of its role on one link (@exported: the link's
  * keying material, SWARM_SECRET_EXPORTER_LEN bytes). */
-SWARM_API gboolean swarm_edge_sign_origin_proof (SwarmIdentity * publisher,
+gboolean swarm_edge_sign_origin_proof (SwarmIdentity * publisher,
     const guint8 * exported, gsize exported_len,
     guint8 proof[SWARM_WIRE_SIGNATURE_LEN]);
-SWARM_API gboolean swarm_edge_verify_origin_proof (SwarmIdentity * publisher,
+gboolean swarm_edge_verify_origin_proof (SwarmIdentity * publisher,
     const guint8 * exported, gsize exported_len,
     const guint8 proof[SWARM_WIRE_SIGNATURE_LEN]);
 
@@ -86,14 +86,14 @@ typedef struct {
   guint64 forged;
 } SwarmEdgeState;
 
-SWARM_API void swarm_edge_state_init (SwarmEdgeState * st,
+void swarm_edge_state_init (SwarmEdgeState * st,
     SwarmIdentity * publisher, guint tolerance_ms);
 /* Offers an EDGE a partner sent (or the origin made), received at
  * @now_real_us (wall clock) and @now_us (monotonic). */
-SWARM_API SwarmEdgeVerdict swarm_edge_state_offer (SwarmEdgeState * st,
+SwarmEdgeVerdict swarm_edge_state_offer (SwarmEdgeState * st,
     const SwarmMessage * edge, gint64 now_real_us, gint64 now_us);
 /* Could a partner honestly announce @seq at @now_us? */
-SWARM_API SwarmEdgeSeqVerdict swarm_edge_state_check_seq (const SwarmEdgeState
+SwarmEdgeSeqVerdict swarm_edge_state_check_seq (const SwarmEdgeState
     * st, guint64 seq, gint64 now_us);
 
 G_END_DECLS

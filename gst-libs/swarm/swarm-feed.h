@@ -62,8 +62,8 @@ struct _SwarmFeed {
 #define SWARM_FEED_DATA_KEY "swarm-feed"
 
 /* A feed on @session's viewer side (holds a reference to it). */
-SWARM_API SwarmFeed *swarm_feed_new_for_session (SwarmSession * session);
+SWARM_PRIVATE_API SwarmFeed *swarm_feed_new_for_session (SwarmSession * session);
 /* Calls klass->free, if any; NULL is fine. */
-SWARM_API void swarm_feed_free (SwarmFeed * feed);
+SWARM_PRIVATE_API void swarm_feed_free (SwarmFeed * feed);
 
 G_END_DECLS

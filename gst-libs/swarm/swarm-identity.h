@@ -1,6 +1,9 @@
 /* Publisher identity: an Ed25519 key pair (GnuTLS).  The swarm id is the
  * public key, so a URI pins who may publish into a swarm.
  *
+ * This API is unstable: define GST_USE_UNSTABLE_API to use it and expect
+ * changes before 1.0.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 

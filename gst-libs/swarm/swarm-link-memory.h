@@ -50,19 +50,19 @@ typedef struct {
   guint64 events;                /* deliveries and link events dispatched */
 } SwarmMemoryNetStats;
 
-SWARM_API SwarmMemoryNet *swarm_memory_net_new (SwarmClock * clock,
+SwarmMemoryNet *swarm_memory_net_new (SwarmClock * clock,
     GMainContext * context, guint32 seed);
-SWARM_API void swarm_memory_net_free (SwarmMemoryNet * net);
+void swarm_memory_net_free (SwarmMemoryNet * net);
 /* A host at address 10.x.y.z (from its index); @config copied. */
-SWARM_API SwarmMemoryHost *swarm_memory_net_add_host (SwarmMemoryNet * net,
+SwarmMemoryHost *swarm_memory_net_add_host (SwarmMemoryNet * net,
     const SwarmMemoryHostConfig * config);
 /* What a session on @host makes its links with (SwarmLinkConfig.factory). */
-SWARM_API const SwarmLinkFactory *swarm_memory_host_get_factory (
+const SwarmLinkFactory *swarm_memory_host_get_factory (
     SwarmMemoryHost * host);
-SWARM_API const gchar *swarm_memory_host_get_address (SwarmMemoryHost * host);
+const gchar *swarm_memory_host_get_address (SwarmMemoryHost * host);
 /* Counters of one host's upload, or of the whole net. */
-SWARM_API guint64 swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host);
-SWARM_API void swarm_memory_net_get_stats (SwarmMemoryNet * net,
+guint64 swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host);
+void swarm_memory_net_get_stats (SwarmMemoryNet * net,
     SwarmMemoryNetStats * stats);
 
 G_END_DECLS

@@ -49,7 +49,7 @@ typedef enum {
   SWARM_LINK_ERROR_CLOSED,       /* the peer closed the link (DTLS close_notify) */
 } SwarmLinkError;
 
-SWARM_API GQuark swarm_link_error_quark (void);
+GQuark swarm_link_error_quark (void);
 
 typedef struct {
   /* Local description ready (after gathering): send it through signalling. */
@@ -81,45 +81,45 @@ struct _SwarmLinkConfig {
   const SwarmLinkFactory *factory; /* NULL = libnice + DTLS; borrowed */
 };
 
-SWARM_API SwarmLink *swarm_link_new (GMainContext * context, SwarmLinkRole role,
+SWARM_TEST_API SwarmLink *swarm_link_new (GMainContext * context, SwarmLinkRole role,
     const SwarmLinkConfig * config, SwarmDtlsCredentials * credentials,
     const SwarmLinkCallbacks * callbacks, gpointer user_data);
-SWARM_API SwarmLink *swarm_link_ref (SwarmLink * link);
+SwarmLink *swarm_link_ref (SwarmLink * link);
 /* Dropping the last ref closes the link without invoking callbacks. */
-SWARM_API void swarm_link_unref (SwarmLink * link);
+SWARM_TEST_API void swarm_link_unref (SwarmLink * link);
 
 /* Starts gathering; "description" follows. */
-SWARM_API gboolean swarm_link_start (SwarmLink * link, GError ** error);
-SWARM_API gboolean swarm_link_set_remote_description (SwarmLink * link,
+SWARM_TEST_API gboolean swarm_link_start (SwarmLink * link, GError ** error);
+SWARM_TEST_API gboolean swarm_link_set_remote_description (SwarmLink * link,
     const gchar * sdp, GError ** error);
 /* One datagram (<= SWARM_WIRE_MAX_DATAGRAM bytes).  FALSE if not connected
  * or the socket would block: the datagram is dropped. */
-SWARM_API gboolean swarm_link_send (SwarmLink * link, const guint8 * data,
+SWARM_TEST_API gboolean swarm_link_send (SwarmLink * link, const guint8 * data,
     gsize len);
 /* Between begin and end, sends are collected and flushed with one
  * nice_agent_send_messages_nonblocking (sendmmsg) call. */
-SWARM_API void swarm_link_begin_batch (SwarmLink * link);
-SWARM_API void swarm_link_end_batch (SwarmLink * link);
+SWARM_TEST_API void swarm_link_begin_batch (SwarmLink * link);
+SWARM_TEST_API void swarm_link_end_batch (SwarmLink * link);
 /* Closes now; "closed" is invoked (with a NULL error). */
-SWARM_API void swarm_link_close (SwarmLink * link);
+SWARM_TEST_API void swarm_link_close (SwarmLink * link);
 
-SWARM_API SwarmLinkState swarm_link_get_state (SwarmLink * link);
+SwarmLinkState swarm_link_get_state (SwarmLink * link);
 /* Selected local candidate type: "host", "srflx", "prflx", "relay", or NULL. */
-SWARM_API const gchar *swarm_link_get_local_candidate_type (SwarmLink * link);
-SWARM_API const gchar *swarm_link_get_remote_candidate_type (SwarmLink * link);
+const gchar *swarm_link_get_local_candidate_type (SwarmLink * link);
+const gchar *swarm_link_get_remote_candidate_type (SwarmLink * link);
 /* "ip:port" of the selected remote candidate, or NULL. */
-SWARM_API gchar *swarm_link_get_remote_address (SwarmLink * link);
+gchar *swarm_link_get_remote_address (SwarmLink * link);
 
 /* RFC 5705 keying material of the link's DTLS session (once connected):
  * binds a proof to this very link.  FALSE if not connected. */
-SWARM_API gboolean swarm_link_export_keying_material (SwarmLink * link,
+gboolean swarm_link_export_keying_material (SwarmLink * link,
     const gchar * label, guint8 * out, gsize len);
 
 /* How long the link took, in ms, or -1 if not there yet.  @ice_ms: from
  * ICE checks starting (both descriptions in place) to ICE ready;
  * @connect_ms: from swarm_link_start to DTLS connected (gathering,
  * signalling, ICE and the handshake). */
-SWARM_API void swarm_link_get_timing (SwarmLink * link, gint64 * ice_ms,
+void swarm_link_get_timing (SwarmLink * link, gint64 * ice_ms,
     gint64 * connect_ms);
 
 /* Counters since creation. */
@@ -132,6 +132,6 @@ typedef struct {
   guint64 batches;               /* sendmmsg flushes from end_batch */
 } SwarmLinkStats;
 
-SWARM_API void swarm_link_get_stats (SwarmLink * link, SwarmLinkStats * stats);
+void swarm_link_get_stats (SwarmLink * link, SwarmLinkStats * stats);
 
 G_END_DECLS

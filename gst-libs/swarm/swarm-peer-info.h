@@ -7,6 +7,9 @@
  * gone.  Its properties are read-only and safe to read from any thread;
  * they are as fresh as the session's stats-interval.
  *
+ * This API is unstable: define GST_USE_UNSTABLE_API to use it and expect
+ * changes before 1.0.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
@@ -50,11 +53,13 @@ SWARM_API GstStructure *swarm_peer_info_get_stats (SwarmPeerInfo * info);
  */
 SWARM_API gboolean swarm_peer_info_is_connected (SwarmPeerInfo * info);
 
-/* For the session. */
-SWARM_API SwarmPeerInfo *swarm_peer_info_new (const gchar * id,
+/* For the session (library-internal: not exported, not introspected). */
+#ifdef BUILDING_GST_SWARM
+SwarmPeerInfo *swarm_peer_info_new (const gchar * id,
     const GstStructure * stats);
-SWARM_API void swarm_peer_info_update (SwarmPeerInfo * info,
+void swarm_peer_info_update (SwarmPeerInfo * info,
     const GstStructure * stats);
-SWARM_API void swarm_peer_info_set_disconnected (SwarmPeerInfo * info);
+void swarm_peer_info_set_disconnected (SwarmPeerInfo * info);
+#endif
 
 G_END_DECLS

@@ -117,7 +117,7 @@ gboolean swarm_peer_is_child (SwarmPeer * p, guint64 seq);
 gboolean swarm_peer_push (SwarmPeer * p, guint64 seq);
 guint64 swarm_peer_get_segments_pushed (SwarmPeer * p);
 /* PARITY messages sent after whole segments (lossy links only). */
-SWARM_API guint64 swarm_peer_get_parity_sent (SwarmPeer * p);
+guint64 swarm_peer_get_parity_sent (SwarmPeer * p);
 /* Any message the session composes itself (PEX, SIGNAL). */
 void swarm_peer_send_message (SwarmPeer * p, const SwarmMessage * msg);
 /* @count == 0: the whole segment; else the chunks set in @bits. */

@@ -47,31 +47,31 @@ typedef struct {
 /* @floor_us: the slack to keep in hand for late arrivals; @max_rate: the
  * largest step as a share of the segment it is spread over (0.2: playback
  * up to 20 % faster or slower). */
-SWARM_API void swarm_playout_init (SwarmPlayout * p, gint64 floor_us,
+SWARM_PRIVATE_API void swarm_playout_init (SwarmPlayout * p, gint64 floor_us,
     gint64 tolerance_us, gdouble max_rate);
 /* Far behind live (the low quantile more than @above_us over the floor),
  * move earlier by up to @rate of a segment instead (a joiner that started
  * on stale segments, in a swarm that was itself still catching up, spends
  * seconds over its latency otherwise).  Off until set. */
-SWARM_API void swarm_playout_set_fast_catch_up (SwarmPlayout * p,
+SWARM_PRIVATE_API void swarm_playout_set_fast_catch_up (SwarmPlayout * p,
     gdouble rate, gint64 above_us);
 /* Playout starts @behind_us later than the newest segment in hand would
  * allow (what the start anchor could not map away): caught up at the fast
  * rate from the first segment on, through segments already in hand
  * (swarm_playout_take_behind), then out of what each segment's slack has
  * over the floor, for 25 segments at most. */
-SWARM_API void swarm_playout_set_behind (SwarmPlayout * p, gint64 behind_us);
+SWARM_PRIVATE_API void swarm_playout_set_behind (SwarmPlayout * p, gint64 behind_us);
 /* For a segment that was in hand before playout began (no slack sample):
  * the step to take of what is known to be behind (≤ 0). */
-SWARM_API gint64 swarm_playout_take_behind (SwarmPlayout * p,
+SWARM_PRIVATE_API gint64 swarm_playout_take_behind (SwarmPlayout * p,
     gint64 duration_us);
 /* @slack_us: playout time minus arrival time of one segment, which lasts
  * @duration_us.  Returns the shift to spread over that segment's playout
  * (positive = later, negative = earlier); later samples already include
  * it. */
-SWARM_API gint64 swarm_playout_update (SwarmPlayout * p, gint64 slack_us,
+SWARM_PRIVATE_API gint64 swarm_playout_update (SwarmPlayout * p, gint64 slack_us,
     gint64 duration_us);
 /* A segment missed its deadline: counts as a sample with no slack. */
-SWARM_API void swarm_playout_note_miss (SwarmPlayout * p);
+SWARM_PRIVATE_API void swarm_playout_note_miss (SwarmPlayout * p);
 
 G_END_DECLS

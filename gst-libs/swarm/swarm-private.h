@@ -4,6 +4,7 @@
 
 #include <gst/gst.h>
 #include <glib/gi18n-lib.h>
+#include "swarm-internal.h"
 
 /* One debug category per part ("swarm-link", "swarm-peer", ...;
  * GST_DEBUG=swarm*:5 shows them all); "swarm" has the rest (keys,

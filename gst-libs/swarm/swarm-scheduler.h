@@ -4,6 +4,9 @@
  * out, tracks transfers and re-requests lost chunks.  Replace the policy by
  * providing another SwarmSchedulerClass.
  *
+ * This API is unstable: define GST_USE_UNSTABLE_API to use it and expect
+ * changes before 1.0.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 

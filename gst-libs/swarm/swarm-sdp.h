@@ -31,7 +31,7 @@ typedef enum {
   SWARM_SDP_ERROR_CANDIDATE,     /* a candidate libnice cannot take, or none */
 } SwarmSdpError;
 
-SWARM_API GQuark swarm_sdp_error_quark (void);
+GQuark swarm_sdp_error_quark (void);
 
 typedef struct {
   /* The description without the fingerprint line, lines ending in "\n":
@@ -46,13 +46,13 @@ typedef struct {
  * @agent is only used to parse candidates the way it will later, so any
  * agent will do.  Returns NULL with @error set when the description is
  * malformed; the message is a short phrase for a log line. */
-SWARM_API SwarmSdp *swarm_sdp_parse (NiceAgent * agent, const gchar * text,
+SwarmSdp *swarm_sdp_parse (NiceAgent * agent, const gchar * text,
     gssize len, GError ** error);
-SWARM_API void swarm_sdp_free (SwarmSdp * sdp);
+void swarm_sdp_free (SwarmSdp * sdp);
 
 /* Our description: libnice's local SDP @ice with the line for
  * @fingerprint ("AB:01:…") appended. */
-SWARM_API gchar *swarm_sdp_write (const gchar * ice,
+gchar *swarm_sdp_write (const gchar * ice,
     const gchar * fingerprint);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SwarmSdp, swarm_sdp_free)

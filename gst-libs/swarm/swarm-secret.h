@@ -54,7 +54,7 @@ typedef enum {
   SWARM_SECRET_ERROR_WEAK,       /* guessable: below SWARM_SECRET_MIN_BITS */
 } SwarmSecretError;
 
-SWARM_API GQuark swarm_secret_error_quark (void);
+GQuark swarm_secret_error_quark (void);
 
 /* Longest secret accepted, in bytes. */
 #define SWARM_SECRET_MAX_LEN 1024
@@ -81,40 +81,40 @@ typedef struct _SwarmSecret SwarmSecret;
  * that repeats or continues a run from the one before (aaa, abc, 321).
  * It stops the obviously guessable ("weak1", "password123"); it cannot
  * see that words come from a dictionary. */
-SWARM_API guint swarm_secret_estimate_bits (const gchar * secret);
+guint swarm_secret_estimate_bits (const gchar * secret);
 /* Is @secret 1 to SWARM_SECRET_MAX_LEN bytes and at least
  * SWARM_SECRET_MIN_BITS strong?  The error names the minimum and the way
  * to make a good one. */
-SWARM_API gboolean swarm_secret_check (const gchar * secret,
+SWARM_PRIVATE_API gboolean swarm_secret_check (const gchar * secret,
     GError ** error);
 
 /* Derives the keys; takes tens of milliseconds on purpose (PBKDF2).
  * Refuses what swarm_secret_check refuses. */
-SWARM_API SwarmSecret *swarm_secret_new (const gchar * secret,
+SWARM_TEST_API SwarmSecret *swarm_secret_new (const gchar * secret,
     const guint8 swarm_key[SWARM_PUBLIC_KEY_LEN], GError ** error);
-SWARM_API void swarm_secret_free (SwarmSecret * secret);
+SWARM_TEST_API void swarm_secret_free (SwarmSecret * secret);
 
 /* The info_hash members of this private swarm announce on (see above):
  * SWARM_INFO_HASH_LEN lower-case hex characters, never the swarm id's. */
-SWARM_API gchar *swarm_secret_info_hash (const SwarmSecret * secret);
+SWARM_TEST_API gchar *swarm_secret_info_hash (const SwarmSecret * secret);
 
 /* "p2p-sealed-1:" + base64 (nonce || AES-256-GCM (sdp) || tag). */
-SWARM_API gchar *swarm_secret_seal (const SwarmSecret * secret,
+gchar *swarm_secret_seal (const SwarmSecret * secret,
     const gchar * description);
 /* The description inside @sealed, or NULL with an error. */
-SWARM_API gchar *swarm_secret_open (const SwarmSecret * secret,
+gchar *swarm_secret_open (const SwarmSecret * secret,
     const gchar * sealed, GError ** error);
 /* Does @text look sealed (whatever the key)? */
-SWARM_API gboolean swarm_secret_is_sealed (const gchar * text);
-SWARM_API gboolean swarm_secret_is_refusal (const gchar * text);
+SWARM_TEST_API gboolean swarm_secret_is_sealed (const gchar * text);
+gboolean swarm_secret_is_refusal (const gchar * text);
 
 /* HMAC (HELLO key, @exported || @peer_id): what the partner with @peer_id
  * sends in its HELLO on the DTLS session @exported came from. */
-SWARM_API void swarm_secret_hello_proof (const SwarmSecret * secret,
+void swarm_secret_hello_proof (const SwarmSecret * secret,
     const guint8 exported[SWARM_SECRET_EXPORTER_LEN], const gchar * peer_id,
     gsize peer_id_len, guint8 proof[SWARM_SECRET_PROOF_LEN]);
 /* Constant-time check of a received proof. */
-SWARM_API gboolean swarm_secret_check_hello_proof (const SwarmSecret * secret,
+gboolean swarm_secret_check_hello_proof (const SwarmSecret * secret,
     const guint8 exported[SWARM_SECRET_EXPORTER_LEN], const gchar * peer_id,
     gsize peer_id_len, const guint8 proof[SWARM_SECRET_PROOF_LEN]);
 
@@ -128,11 +128,11 @@ SWARM_API gboolean swarm_secret_check_hello_proof (const SwarmSecret * secret,
  * variable SWARM_SECRET_ENV.  Empty values count as none.  TRUE with
  * *@secret NULL: no secret, a public swarm.  Errors name the file, never
  * its content.  Free *@secret with swarm_secret_clear_string. */
-SWARM_API gboolean swarm_secret_lookup (const gchar * given,
+SWARM_PRIVATE_API gboolean swarm_secret_lookup (const gchar * given,
     const gchar * path, gchar ** secret, GError ** error);
 
 /* Overwrites and frees a secret string, then sets it to NULL. */
-SWARM_API void swarm_secret_clear_string (gchar ** text);
+SWARM_PRIVATE_API void swarm_secret_clear_string (gchar ** text);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SwarmSecret, swarm_secret_free)
 

@@ -6,6 +6,9 @@
  * all of it.  Buffer metadata is stored as runs of buffers that share
  * timestamps and flags, so 188-byte MPEG-TS packets cost a few bytes each.
  *
+ * This API is unstable: define GST_USE_UNSTABLE_API to use it and expect
+ * changes before 1.0.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 

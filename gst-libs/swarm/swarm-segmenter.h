@@ -32,33 +32,33 @@ typedef struct {
   guint n_buffers;
 } SwarmSegmenterOutput;
 
-SWARM_API SwarmSegmenter *swarm_segmenter_new (SwarmIdentity * signer,
+SWARM_PRIVATE_API SwarmSegmenter *swarm_segmenter_new (SwarmIdentity * signer,
     GstClockTime target_duration, gsize max_size);
-SWARM_API void swarm_segmenter_free (SwarmSegmenter * seg);
+SWARM_PRIVATE_API void swarm_segmenter_free (SwarmSegmenter * seg);
 /* Where the segmenter reads the time (default: the system clock); before
  * the first buffer: the first sequence number comes from its wall clock. */
-SWARM_API void swarm_segmenter_set_clock (SwarmSegmenter * seg,
+void swarm_segmenter_set_clock (SwarmSegmenter * seg,
     SwarmClock * clock);
 
 /* New caps: the segment in progress is finished first, so every segment
  * carries the caps of all its buffers. */
-SWARM_API gboolean swarm_segmenter_set_caps (SwarmSegmenter * seg,
+SWARM_PRIVATE_API gboolean swarm_segmenter_set_caps (SwarmSegmenter * seg,
     GstCaps * caps, GPtrArray * out, GError ** error);
 /* Adds @buf; appends finished segments (SwarmSegmenterOutput*, free with
  * swarm_segmenter_output_free) to @out.  A buffer too large for any
  * segment fails with SWARM_SEGMENT_ERROR_FRAME_TOO_LARGE: it is dropped,
  * what @out received is still to publish, the segmenter goes on (the next
  * segment is marked DISCONT).  Other errors are fatal. */
-SWARM_API gboolean swarm_segmenter_push (SwarmSegmenter * seg, GstBuffer * buf,
+SWARM_PRIVATE_API gboolean swarm_segmenter_push (SwarmSegmenter * seg, GstBuffer * buf,
     GPtrArray * out, GError ** error);
 /* Finishes the segment in progress (marked EOS if @eos; with @eos an empty
  * EOS segment is produced if nothing is in progress). */
-SWARM_API gboolean swarm_segmenter_flush (SwarmSegmenter * seg, gboolean eos,
+SWARM_PRIVATE_API gboolean swarm_segmenter_flush (SwarmSegmenter * seg, gboolean eos,
     GPtrArray * out, GError ** error);
 /* Numbers from @seq on (swarm-sequence.h says where to start). */
-SWARM_API void swarm_segmenter_set_next_seq (SwarmSegmenter * seg,
+SWARM_PRIVATE_API void swarm_segmenter_set_next_seq (SwarmSegmenter * seg,
     guint64 seq);
-SWARM_API guint64 swarm_segmenter_get_next_seq (SwarmSegmenter * seg);
-SWARM_API void swarm_segmenter_output_free (SwarmSegmenterOutput * o);
+guint64 swarm_segmenter_get_next_seq (SwarmSegmenter * seg);
+SWARM_PRIVATE_API void swarm_segmenter_output_free (SwarmSegmenterOutput * o);
 
 G_END_DECLS

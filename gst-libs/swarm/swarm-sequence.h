@@ -27,15 +27,15 @@ typedef struct _SwarmSequence SwarmSequence;
  * numbers from the clock alone.  @now_real_us: the wall clock.  An
  * unreadable or corrupt file is an error: numbering from the clock alone
  * could reuse numbers, and the caller should say so. */
-SWARM_API SwarmSequence *swarm_sequence_new (const gchar * path,
+SWARM_PRIVATE_API SwarmSequence *swarm_sequence_new (const gchar * path,
     gint64 now_real_us, GError ** error);
-SWARM_API void swarm_sequence_free (SwarmSequence * sq);
+SWARM_PRIVATE_API void swarm_sequence_free (SwarmSequence * sq);
 /* The first number this run uses. */
-SWARM_API guint64 swarm_sequence_first (SwarmSequence * sq);
+SWARM_PRIVATE_API guint64 swarm_sequence_first (SwarmSequence * sq);
 /* About to use @seq: extends the reservation (writing the file) when
  * @seq reaches it.  FALSE (and @error) if the file cannot be written; the
  * number may still be used, but a restart could reuse it. */
-SWARM_API gboolean swarm_sequence_use (SwarmSequence * sq, guint64 seq,
+SWARM_PRIVATE_API gboolean swarm_sequence_use (SwarmSequence * sq, guint64 seq,
     GError ** error);
 
 G_END_DECLS

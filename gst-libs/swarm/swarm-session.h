@@ -4,6 +4,9 @@
  * timers run; elements talk to it only through these thread-safe calls and
  * the callbacks below.
  *
+ * This API is unstable: define GST_USE_UNSTABLE_API to use it and expect
+ * changes before 1.0.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 

@@ -15,12 +15,12 @@ G_BEGIN_DECLS
 /* @value of property @name clamped into @min..@max; a value out of range
  * is remembered in @warnings (gchar*) for swarm_settings_post_warnings().
  * Call with the element's object lock held. */
-SWARM_API guint swarm_settings_clamp (GstElement * element,
+SWARM_PRIVATE_API guint swarm_settings_clamp (GstElement * element,
     GPtrArray * warnings, const gchar * name, guint value, guint min,
     guint max);
 /* Posts, as RESOURCE SETTINGS warnings, what *@warnings holds, once: it
  * takes the object lock to swap in an empty array. */
-SWARM_API void swarm_settings_post_warnings (GstElement * element,
+SWARM_PRIVATE_API void swarm_settings_post_warnings (GstElement * element,
     GPtrArray ** warnings);
 
 G_END_DECLS

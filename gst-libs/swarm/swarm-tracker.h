@@ -41,7 +41,7 @@ typedef enum {
   SWARM_TRACKER_ERROR_REFUSED,   /* connection refused, with the reason */
 } SwarmTrackerError;
 
-SWARM_API GQuark swarm_tracker_error_quark (void);
+GQuark swarm_tracker_error_quark (void);
 
 /* ---- client ---------------------------------------------------------- */
 
@@ -71,26 +71,26 @@ typedef struct {
       gpointer user_data);
 } SwarmTrackerClientCallbacks;
 
-SWARM_API SwarmTrackerClient *swarm_tracker_client_new (const gchar * url,
+SWARM_TEST_API SwarmTrackerClient *swarm_tracker_client_new (const gchar * url,
     const gchar * info_hash, const gchar * peer_id,
     const SwarmTrackerClientCallbacks * callbacks, gpointer user_data);
 /* Connects (asynchronously); reconnects after losses. */
 /* Where the client's timers run (default: the system clock); before start. */
-SWARM_API void swarm_tracker_client_set_clock (SwarmTrackerClient * c,
+void swarm_tracker_client_set_clock (SwarmTrackerClient * c,
     SwarmClock * clock);
-SWARM_API void swarm_tracker_client_start (SwarmTrackerClient * c);
-SWARM_API gboolean swarm_tracker_client_is_connected (SwarmTrackerClient * c);
-SWARM_API const gchar *swarm_tracker_client_get_url (SwarmTrackerClient * c);
+SWARM_TEST_API void swarm_tracker_client_start (SwarmTrackerClient * c);
+SWARM_TEST_API gboolean swarm_tracker_client_is_connected (SwarmTrackerClient * c);
+const gchar *swarm_tracker_client_get_url (SwarmTrackerClient * c);
 /* Failed connects and losses since the connection was last open: 1 is the
  * first failure of an outage, worth telling people; later ones are retries. */
-SWARM_API guint swarm_tracker_client_get_failures (SwarmTrackerClient * c);
+guint swarm_tracker_client_get_failures (SwarmTrackerClient * c);
 /* @event: "started", "stopped", "completed" or NULL (periodic update).
  * At most SWARM_TRACKER_MAX_OFFERS offers.  Fails if not connected or the
  * frame would exceed SWARM_TRACKER_MAX_FRAME. */
-SWARM_API gboolean swarm_tracker_client_announce (SwarmTrackerClient * c,
+SWARM_TEST_API gboolean swarm_tracker_client_announce (SwarmTrackerClient * c,
     const gchar * event, gint64 left, guint numwant,
     const SwarmTrackerOffer * offers, guint n_offers, GError ** error);
-SWARM_API gboolean swarm_tracker_client_answer (SwarmTrackerClient * c,
+SWARM_TEST_API gboolean swarm_tracker_client_answer (SwarmTrackerClient * c,
     const gchar * to_peer_id, const gchar * offer_id, const gchar * sdp,
     GError ** error);
 /* Sends "stopped" if connected, closes, stops retrying; no callbacks after.
@@ -98,48 +98,48 @@ SWARM_API gboolean swarm_tracker_client_answer (SwarmTrackerClient * c,
  * most SWARM_TRACKER_GOODBYE_MS), so that the tracker reads the goodbye:
  * a socket closed with unread data is reset, and the reset can take the
  * last frames with it. */
-SWARM_API void swarm_tracker_client_free (SwarmTrackerClient * c);
+SWARM_TEST_API void swarm_tracker_client_free (SwarmTrackerClient * c);
 /* The same, and @done (@user_data) runs on the client's context once the
  * connection is closed or given up; at once if there was none. */
-SWARM_API void swarm_tracker_client_free_full (SwarmTrackerClient * c,
+void swarm_tracker_client_free_full (SwarmTrackerClient * c,
     GDestroyNotify done, gpointer user_data);
 
 /* ---- embedded server ------------------------------------------------- */
 
 typedef struct _SwarmTrackerServer SwarmTrackerServer;
 
-SWARM_API SwarmTrackerServer *swarm_tracker_server_new (void);
+SwarmTrackerServer *swarm_tracker_server_new (void);
 /* Where the server reads the time (default: the system clock); before
  * listen. */
-SWARM_API void swarm_tracker_server_set_clock (SwarmTrackerServer * s,
+void swarm_tracker_server_set_clock (SwarmTrackerServer * s,
     SwarmClock * clock);
 /* Listens on @address (e.g. "0.0.0.0", "127.0.0.1", "::") and @port (0 =
  * any free port); WebSocket on every path. */
-SWARM_API gboolean swarm_tracker_server_listen (SwarmTrackerServer * s,
+gboolean swarm_tracker_server_listen (SwarmTrackerServer * s,
     const gchar * address, guint port, GError ** error);
 /* Serves only @info_hash (NULL = any, the default): announces for another
  * are refused with a failure reason.  The embedded tracker of a publisher
  * serves its own swarm. */
-SWARM_API void swarm_tracker_server_set_info_hash (SwarmTrackerServer * s,
+void swarm_tracker_server_set_info_hash (SwarmTrackerServer * s,
     const gchar * info_hash);
 /* Before listen(): connections in all (default 1024), and how long a
  * connection may go without announcing (default 10 s, half-open HTTP
  * requests included) or without sending anything (default 150 s);
  * 0 keeps a default.  For tests and tools; the defaults suit a publisher. */
-SWARM_API void swarm_tracker_server_set_limits (SwarmTrackerServer * s,
+void swarm_tracker_server_set_limits (SwarmTrackerServer * s,
     guint max_connections, guint unannounced_timeout_ms,
     guint idle_timeout_ms);
-SWARM_API void swarm_tracker_server_get_limits (SwarmTrackerServer * s,
+void swarm_tracker_server_get_limits (SwarmTrackerServer * s,
     guint * max_connections, guint * unannounced_timeout_ms,
     guint * idle_timeout_ms);
 /* Listens in this process only, as "memory://@name/announce": clients of
  * that URL talk to it over in-memory pipes with @delay_ms one way, on
  * their clock (swarm-tracker-pipe.h).  For whole swarms in one process
  * (tests, the simulator); instead of listen. */
-SWARM_API gboolean swarm_tracker_server_listen_memory (SwarmTrackerServer * s,
+gboolean swarm_tracker_server_listen_memory (SwarmTrackerServer * s,
     const gchar * name, guint delay_ms, GError ** error);
-SWARM_API guint swarm_tracker_server_get_port (SwarmTrackerServer * s);
-SWARM_API guint swarm_tracker_server_get_n_peers (SwarmTrackerServer * s);
+guint swarm_tracker_server_get_port (SwarmTrackerServer * s);
+guint swarm_tracker_server_get_n_peers (SwarmTrackerServer * s);
 
 typedef struct {
   guint connections;             /* open now */
@@ -160,8 +160,8 @@ typedef struct {
   gsize bytes_held_max;          /* the most ever */
 } SwarmTrackerServerStats;
 
-SWARM_API void swarm_tracker_server_get_stats (SwarmTrackerServer * s,
+void swarm_tracker_server_get_stats (SwarmTrackerServer * s,
     SwarmTrackerServerStats * stats);
-SWARM_API void swarm_tracker_server_free (SwarmTrackerServer * s);
+void swarm_tracker_server_free (SwarmTrackerServer * s);
 
 G_END_DECLS

@@ -15,6 +15,9 @@
  * secret makes the swarm private (see swarm-secret.h); it is a credential,
  * so logs and messages show swarm_uri_to_public_string (without it).
  *
+ * This API is unstable: define GST_USE_UNSTABLE_API to use it and expect
+ * changes before 1.0.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 

@@ -66,23 +66,23 @@ typedef struct {
 } SwarmViewerStep;
 
 /* @feed is borrowed for the viewer's life. */
-SWARM_API SwarmViewer *swarm_viewer_new (SwarmFeed * feed,
+SWARM_PRIVATE_API SwarmViewer *swarm_viewer_new (SwarmFeed * feed,
     const SwarmViewerConfig * config);
-SWARM_API void swarm_viewer_free (SwarmViewer * viewer);
+SWARM_PRIVATE_API void swarm_viewer_free (SwarmViewer * viewer);
 
 /* Waits (on the feed) for what comes next.  Clear @step afterwards. */
-SWARM_API SwarmViewerResult swarm_viewer_next (SwarmViewer * viewer,
+SWARM_PRIVATE_API SwarmViewerResult swarm_viewer_next (SwarmViewer * viewer,
     SwarmViewerStep * step);
-SWARM_API void swarm_viewer_step_clear (SwarmViewerStep * step);
+SWARM_PRIVATE_API void swarm_viewer_step_clear (SwarmViewerStep * step);
 /* A timestamp (PTS or DTS) of step->segment's in running time: rebased
  * onto the pipeline's, with the playout step spread over the segment (it
  * plays that much faster or slower, never jumps).  NONE stays NONE. */
-SWARM_API GstClockTime swarm_viewer_step_time (const SwarmViewerStep * step,
+SWARM_PRIVATE_API GstClockTime swarm_viewer_step_time (const SwarmViewerStep * step,
     GstClockTime ts);
 
 /* The net shift of playout (+ = later) and how far it moved earlier in
  * all (≥ 0), in milliseconds: "drift-correction-ms" and "catch-up-ms". */
-SWARM_API void swarm_viewer_get_playout (SwarmViewer * viewer,
+SWARM_PRIVATE_API void swarm_viewer_get_playout (SwarmViewer * viewer,
     gdouble * drift_correction_ms, gdouble * catch_up_ms);
 
 G_END_DECLS

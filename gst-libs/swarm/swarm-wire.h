@@ -189,16 +189,16 @@ typedef enum {
   SWARM_WIRE_ERROR_INVALID,
 } SwarmWireError;
 
-SWARM_API GQuark swarm_wire_error_quark (void);
+GQuark swarm_wire_error_quark (void);
 
 /* Parses one datagram.  On success @msg points into @data, which must
  * outlive it.  Trailing bytes after a complete message are an error. */
-SWARM_API gboolean swarm_wire_parse (const guint8 * data, gsize len,
+SWARM_TEST_API gboolean swarm_wire_parse (const guint8 * data, gsize len,
     SwarmMessage * msg, GError ** error);
 
 /* Writes @msg into @out (at least SWARM_WIRE_MAX_DATAGRAM bytes is always
  * enough).  Returns the length, or 0 if @msg is invalid or does not fit. */
-SWARM_API gsize swarm_wire_write (const SwarmMessage * msg, guint8 * out,
+SWARM_TEST_API gsize swarm_wire_write (const SwarmMessage * msg, guint8 * out,
     gsize out_size);
 
 /* Bitmap helpers shared by HAVE, REQUEST and ACK (MSB-first bit order). */
@@ -214,6 +214,6 @@ swarm_wire_bit_set (guint8 * bits, guint i)
   bits[i >> 3] |= (guint8) (1u << (7 - (i & 7)));
 }
 
-SWARM_API const gchar *swarm_wire_type_name (SwarmMsgType type);
+const gchar *swarm_wire_type_name (SwarmMsgType type);
 
 G_END_DECLS

@@ -10,7 +10,7 @@
 #pragma once
 
 #include <gst/gst.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 G_BEGIN_DECLS
 

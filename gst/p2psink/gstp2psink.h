@@ -3,7 +3,7 @@
 
 #include <gst/gst.h>
 #include <gst/base/gstbasesink.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 G_BEGIN_DECLS
 

@@ -7,7 +7,7 @@
 #endif
 
 #include <string.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 #include "fuzz-log.h"
 
 /* The seeds in corpus/sealed were sealed with this secret and key. */

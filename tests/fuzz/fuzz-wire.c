@@ -6,7 +6,7 @@
 #endif
 
 #include <string.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 #include "fuzz-log.h"
 

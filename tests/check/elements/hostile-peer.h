@@ -9,7 +9,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 G_BEGIN_DECLS
 

@@ -8,7 +8,7 @@
 #include "config.h"
 #endif
 
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 #include "p2p-test-util.h"
 #include "hostile-peer.h"
 

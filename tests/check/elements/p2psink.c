@@ -9,7 +9,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 #include "p2p-test-util.h"
 
 GST_START_TEST (test_properties)

@@ -16,7 +16,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/check/gsttestclock.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 /* Segments of two 100 ms buffers; a keyframe segment every GOP. */
 #define SEG_MS 200

@@ -7,7 +7,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <unistd.h>
 #include <glib/gstdio.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 #include "p2p-test-util.h"
 
 #define SECRET "correct horse battery staple"

@@ -10,7 +10,7 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 #include "p2p-test-util.h"
 #include "bt-tracker.h"
 

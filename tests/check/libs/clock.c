@@ -9,7 +9,7 @@
 #endif
 
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 typedef struct {
   SwarmClock *clock;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <gst/check/gstcheck.h>
 #include <gnutls/gnutls.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 /* Generous: a loaded 2-core CI machine, and retransmissions back off. */
 #define DEADLINE_US (20 * G_TIME_SPAN_SECOND)

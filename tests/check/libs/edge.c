@@ -9,7 +9,7 @@
 
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 #define NOW_REAL G_GINT64_CONSTANT (1765000000000000)
 #define NOW 1000000

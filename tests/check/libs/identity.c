@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 static gchar *tmpdir;
 

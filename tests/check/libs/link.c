@@ -8,7 +8,7 @@
 
 #include <string.h>
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 /* Loopback connects in tens of ms; a loaded 2-core CI machine may take
  * far longer, so deadlines are generous and tests never sleep fixed times

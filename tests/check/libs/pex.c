@@ -8,7 +8,7 @@
 #endif
 
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 /* The tracker runs on a thread of its own with its own context. */
 typedef struct {

@@ -6,7 +6,7 @@
 #endif
 
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 #define SEGMENT_US (200 * 1000)
 #define FLOOR_US (250 * 1000)

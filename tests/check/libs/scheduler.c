@@ -6,7 +6,7 @@
 #endif
 
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 /* A fake partner: holds the segments in [first, last]. */
 typedef struct {

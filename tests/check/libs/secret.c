@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 #define DESCRIPTION \
   "v=0\r\nm=application 0 ICE/SDP\r\nc=IN IP4 192.0.2.7\r\n" \

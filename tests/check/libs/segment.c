@@ -6,7 +6,7 @@
 
 #include <string.h>
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 #define CARRIED_FLAGS (GST_BUFFER_FLAG_LIVE | GST_BUFFER_FLAG_DECODE_ONLY | \
     GST_BUFFER_FLAG_DISCONT | GST_BUFFER_FLAG_RESYNC | \

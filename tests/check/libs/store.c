@@ -7,7 +7,7 @@
 #endif
 
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 /* @size bytes, every one of them @seq's low byte: a mixed-up segment shows */
 static GBytes *

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <gst/check/gstcheck.h>
 
-#include "swarm/swarm.h"
+#include "swarm/swarm-internal.h"
 #include "../elements/p2p-test-util.h"
 
 #define IH1 "swarm-info-hash-0001"

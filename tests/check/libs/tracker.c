@@ -14,7 +14,7 @@
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 
-#include "swarm/swarm.h"
+#include "swarm/swarm-internal.h"
 
 #define IH1 "swarm-info-hash-0001"
 #define IH2 "swarm-info-hash-0002"

@@ -6,7 +6,7 @@
 
 #include <string.h>
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 static guint8 key[SWARM_PUBLIC_KEY_LEN];
 static gchar *sid;              /* swarm id of key */

@@ -17,7 +17,7 @@
 
 #include <time.h>
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 #define START_US (1000 * G_USEC_PER_SEC)
 /* a fixed wall clock: signed publication times repeat with the seed */

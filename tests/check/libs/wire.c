@@ -6,7 +6,7 @@
 
 #include <string.h>
 #include <gst/check/gstcheck.h>
-#include <swarm/swarm.h>
+#include <swarm/swarm-internal.h>
 
 static guint8 have_bits[SWARM_WIRE_MAX_HAVE_BITS / 8];
 static guint8 key_bits[SWARM_WIRE_MAX_HAVE_BITS / 8];
