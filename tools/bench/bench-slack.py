@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-viewer playout slack from a p2p-bench --logs directory.
 
-Run the benchmark with GST_DEBUG=p2psrc:6 (p2psrc logs, per segment, how
+Run the benchmark with GST_DEBUG=swarm-viewer:6 (the viewer logs, per segment, how
 long before its playout it arrived: "slack N us") and --logs DIR, then:
 
     tools/bench/bench-slack.py DIR
@@ -52,7 +52,7 @@ def main():
         behind = start[1] - start[0] if start else -1
         q = sorted(slack[10:] or slack)
         if not q:
-            print(f"{vid:>6}  no slack samples (GST_DEBUG=p2psrc:6?)")
+            print(f"{vid:>6}  no slack samples (GST_DEBUG=swarm-viewer:6?)")
             continue
         print(f"{vid:>6}  {behind:>12}  {missed:>6}  {net:>6}  {earlier:>10}"
               f"  {q[0]:>5.0f} {q[len(q) // 20]:>5.0f} {q[len(q) // 2]:>5.0f}"

@@ -14,7 +14,7 @@ viewers on a cone and a symmetric site, 2 % loss and 40 ms RTT on every
 path; the lab's settings and each viewer's site are in the JSON, the
 origin measured the RTT, and no namespace is left behind.
 
-Both also run tools/bench/bench-slack.py over the children's logs (p2psrc at
+Both also run tools/bench/bench-slack.py over the children's logs (swarm-viewer at
 debug level 6): a row per viewer, slack quantiles in order.
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
@@ -157,7 +157,7 @@ def main():
     env = dict(os.environ)
     # and the swarm library's INFO lines, shown for a viewer that never
     # played
-    env["GST_DEBUG"] = env.get("GST_DEBUG", "*:1") + ",swarm*:4,p2psrc:6"
+    env["GST_DEBUG"] = env.get("GST_DEBUG", "*:1") + ",swarm*:4,swarm-viewer:6,p2psrc:6"
     proc = subprocess.Popen(cmd, env=env)
     rc = proc.wait(timeout=150)
     if lab and rc == 77:
