@@ -65,6 +65,14 @@ swarm_clock_unref (SwarmClock * clock)
   g_free (clock);
 }
 
+void
+swarm_clock_replace (SwarmClock ** slot, SwarmClock * clock)
+{
+  swarm_clock_ref (clock);
+  swarm_clock_unref (*slot);
+  *slot = clock;
+}
+
 gboolean
 swarm_clock_is_virtual (SwarmClock * clock)
 {

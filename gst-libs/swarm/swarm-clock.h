@@ -35,6 +35,9 @@ SWARM_API SwarmClock *swarm_clock_new_virtual (gint64 start_us,
 SWARM_API SwarmClock *swarm_clock_ref (SwarmClock * clock);
 SWARM_API void swarm_clock_unref (SwarmClock * clock);
 SWARM_API gboolean swarm_clock_is_virtual (SwarmClock * clock);
+/* *@slot (holding a reference) becomes a reference to @clock, as
+ * g_set_object does: each module's set_clock. */
+SWARM_API void swarm_clock_replace (SwarmClock ** slot, SwarmClock * clock);
 
 /* Monotonic time in µs: intervals, deadlines, rates. */
 SWARM_API gint64 swarm_clock_now_us (SwarmClock * clock);

@@ -321,11 +321,6 @@ memory_link_start (SwarmLink * base, GError ** error)
   SwarmMemoryNet *net = link->host->net;
 
   g_return_val_if_fail (!link->started, FALSE);
-  if (link->closed) {
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_ICE,
-        _("The link is closed"));
-    return FALSE;
-  }
   link->started = TRUE;
   link->base.started_us = swarm_clock_now_us (net->clock);
   link_set_state (link, link->remote_id ? SWARM_LINK_STATE_CONNECTING :
@@ -346,11 +341,6 @@ memory_link_set_remote_description (SwarmLink * base, const gchar * sdp,
   guint64 id = 0;
   gchar *end = NULL;
 
-  if (link->closed) {
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
-        _("The link is closed"));
-    return FALSE;
-  }
   if (link->remote_id) {
     g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
         _("The peer's connection description was already given"));

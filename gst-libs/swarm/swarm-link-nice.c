@@ -877,11 +877,6 @@ nice_link_start (SwarmLink * base, GError ** error)
 
   g_return_val_if_fail (!link->started, FALSE);
 
-  if (link->closed) {
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_ICE,
-        _("The link is closed"));
-    return FALSE;
-  }
   link->started = TRUE;
   link->base.started_us = swarm_clock_now_us (link->base.clock);
   link_set_state (link, SWARM_LINK_STATE_GATHERING);
@@ -912,13 +907,6 @@ nice_link_set_remote_description (SwarmLink * base, const gchar * sdp,
   SwarmSdp *parsed;
   GError *problem = NULL;
 
-  g_return_val_if_fail (sdp != NULL, FALSE);
-
-  if (link->closed) {
-    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
-        _("The link is closed"));
-    return FALSE;
-  }
   if (link->remote_sdp) {
     g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
         _("The peer's connection description was already given"));

@@ -5,8 +5,9 @@
  *
  * An implementation embeds SwarmLink first, fills it with
  * swarm_link_init_base, keeps base.state, base.stats and the base.*_us
- * timings current, and invokes base.callbacks; the base does reference
- * counting and the getters.
+ * timings current (state CLOSED once closed), and invokes base.callbacks;
+ * the base does reference counting, the getters, and refuses start and
+ * descriptions on a closed link.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once

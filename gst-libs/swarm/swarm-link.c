@@ -6,6 +6,7 @@
 #endif
 
 #include "swarm-link-private.h"
+#include "swarm-private.h"
 
 G_DEFINE_QUARK (swarm-link-error-quark, swarm_link_error)
 
@@ -68,6 +69,11 @@ gboolean
 swarm_link_start (SwarmLink * link, GError ** error)
 {
   g_return_val_if_fail (link != NULL, FALSE);
+  if (link->state == SWARM_LINK_STATE_CLOSED) {
+    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_ICE,
+        _("The link is closed"));
+    return FALSE;
+  }
   return link->klass->start (link, error);
 }
 
@@ -77,6 +83,11 @@ swarm_link_set_remote_description (SwarmLink * link, const gchar * sdp,
 {
   g_return_val_if_fail (link != NULL, FALSE);
   g_return_val_if_fail (sdp != NULL, FALSE);
+  if (link->state == SWARM_LINK_STATE_CLOSED) {
+    g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
+        _("The link is closed"));
+    return FALSE;
+  }
   return link->klass->set_remote_description (link, sdp, error);
 }
 

@@ -45,9 +45,7 @@ swarm_segmenter_new (SwarmIdentity * signer, GstClockTime target_duration,
 void
 swarm_segmenter_set_clock (SwarmSegmenter * seg, SwarmClock * clock)
 {
-  swarm_clock_ref (clock);
-  swarm_clock_unref (seg->clock);
-  seg->clock = clock;
+  swarm_clock_replace (&seg->clock, clock);
   seg->next_seq = (guint64) (swarm_clock_real_us (seg->clock) / 1000);
 }
 

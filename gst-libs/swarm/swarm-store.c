@@ -223,7 +223,5 @@ swarm_store_get_n_bytes (SwarmStore * store)
 void
 swarm_store_set_clock (SwarmStore * store, SwarmClock * clock)
 {
-  swarm_clock_ref (clock);
-  swarm_clock_unref (store->clock);
-  store->clock = clock;
+  swarm_clock_replace (&store->clock, clock);
 }

@@ -414,9 +414,7 @@ swarm_tracker_client_new (const gchar * url, const gchar * info_hash,
 void
 swarm_tracker_client_set_clock (SwarmTrackerClient * c, SwarmClock * clock)
 {
-  swarm_clock_ref (clock);
-  swarm_clock_unref (c->clock);
-  c->clock = clock;
+  swarm_clock_replace (&c->clock, clock);
 }
 
 void
@@ -583,6 +581,15 @@ on_goodbye_timeout (gpointer user_data)
 
 /* "stopped", then a close handshake that reads whatever the tracker still
  * sends, so that our socket never closes on unread data. */
+/* The goodbye ends when the tracker closes its half, or GOODBYE_MS. */
+static void
+arm_goodbye_timeout (SwarmTrackerClient * c)
+{
+  c->goodbye_source = swarm_clock_timeout_source_new (c->clock, GOODBYE_MS);
+  g_source_set_callback (c->goodbye_source, on_goodbye_timeout, c, NULL);
+  g_source_attach (c->goodbye_source, c->context);
+}
+
 static void
 on_pipe_goodbye_closed (SwarmTrackerPipe * pipe, gpointer user_data)
 {
@@ -602,9 +609,7 @@ say_goodbye_memory (SwarmTrackerClient * c)
           c->peer_id, "stopped", c->last_left, 0, NULL, 0, NULL), NULL);
   cancel_reannounce (c);
   swarm_tracker_pipe_set_callbacks (c->pipe, &goodbye_callbacks, c);
-  c->goodbye_source = swarm_clock_timeout_source_new (c->clock, GOODBYE_MS);
-  g_source_set_callback (c->goodbye_source, on_goodbye_timeout, c, NULL);
-  g_source_attach (c->goodbye_source, c->context);
+  arm_goodbye_timeout (c);
   swarm_tracker_pipe_close (c->pipe);
   return TRUE;
 }
@@ -626,9 +631,7 @@ say_goodbye (SwarmTrackerClient * c)
   cancel_reannounce (c);
   g_signal_handlers_disconnect_by_data (c->ws, c);
   g_signal_connect (c->ws, "closed", G_CALLBACK (on_goodbye_closed), c);
-  c->goodbye_source = swarm_clock_timeout_source_new (c->clock, GOODBYE_MS);
-  g_source_set_callback (c->goodbye_source, on_goodbye_timeout, c, NULL);
-  g_source_attach (c->goodbye_source, c->context);
+  arm_goodbye_timeout (c);
   /* may finish (and free @c) at once */
   soup_websocket_connection_close (c->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
       NULL);

@@ -122,25 +122,20 @@ conn_free (Conn * conn)
   s->bytes_held -= conn->held;
   if (conn->pipe) {
     swarm_tracker_pipe_free (conn->pipe);
-    swarm_rate_limiter_free (conn->budget);
-    swarm_rate_limiter_free (conn->byte_budget);
-    g_free (conn->host);
-    g_free (conn);
-    return;
+  } else {
+    g_hash_table_remove (s->conns_by_remote, conn->remote);
+    swarm_guard_input_stream_detach (conn->guard);
+    if (conn->ws) {
+      g_signal_handlers_disconnect_by_data (conn->ws, conn);
+      g_object_unref (conn->ws);
+    } else if (!g_input_stream_is_closed (G_INPUT_STREAM (conn->guard))) {
+      /* Not upgraded: wake libsoup's reader so it lets go. */
+      swarm_guard_input_stream_kill (conn->guard);
+    }
+    g_object_unref (conn->guard);
+    g_object_unref (conn->tcp);
+    g_object_unref (conn->remote);
   }
-  g_hash_table_remove (s->conns_by_remote, conn->remote);
-
-  swarm_guard_input_stream_detach (conn->guard);
-  if (conn->ws) {
-    g_signal_handlers_disconnect_by_data (conn->ws, conn);
-    g_object_unref (conn->ws);
-  } else if (!g_input_stream_is_closed (G_INPUT_STREAM (conn->guard))) {
-    /* Not upgraded: wake libsoup's reader so it lets go. */
-    swarm_guard_input_stream_kill (conn->guard);
-  }
-  g_object_unref (conn->guard);
-  g_object_unref (conn->tcp);
-  g_object_unref (conn->remote);
   swarm_rate_limiter_free (conn->budget);
   swarm_rate_limiter_free (conn->byte_budget);
   g_free (conn->host);
@@ -317,6 +312,22 @@ on_websocket (SoupServer * soup, SoupServerMessage * msg, const char *path,
   GST_DEBUG ("connection from %s on %s", conn->host, path);
 }
 
+/* A connection's budgets and clocks, whatever carries it (@host: owned). */
+static Conn *
+conn_new (SwarmTrackerServer * s, gchar * host)
+{
+  Conn *conn = g_new0 (Conn, 1);
+
+  conn->server = s;
+  conn->host = host;
+  conn->joined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+  conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
+  conn->byte_budget = swarm_rate_limiter_new (BYTES_PER_S, BYTES_BURST);
+  conn->accepted_us = conn->last_read_us = swarm_clock_now_us (s->clock);
+  return conn;
+}
+
 /* A connection over a limit costs no more than this: answered at once
  * (before its request, which is never read) and closed. */
 static void
@@ -367,16 +378,9 @@ on_incoming (GSocketService * service, GSocketConnection * tcp,
     return TRUE;
   }
 
-  conn = g_new0 (Conn, 1);
-  conn->server = s;
+  conn = conn_new (s, g_steal_pointer (&host));
   conn->tcp = g_object_ref (tcp);
   conn->remote = g_object_ref (remote);
-  conn->host = g_steal_pointer (&host);
-  conn->joined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
-  conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
-  conn->byte_budget = swarm_rate_limiter_new (BYTES_PER_S, BYTES_BURST);
-  conn->accepted_us = conn->last_read_us = swarm_clock_now_us (conn->server->clock);
   swarm_ws_scan_init (&conn->scan, MAX_REQUEST_HEAD,
       SWARM_TRACKER_MAX_MESSAGE);
   guarded = swarm_guard_stream_new (G_IO_STREAM (tcp), conn_check_read, conn,
@@ -394,6 +398,19 @@ on_incoming (GSocketService * service, GSocketConnection * tcp,
   return TRUE;
 }
 
+/* Listening (on a port or in memory): closes what does not announce in
+ * time or goes silent, on the thread-default context. */
+static void
+start_sweeper (SwarmTrackerServer * s)
+{
+  guint period = CLAMP (MIN (s->unannounced_timeout_ms,
+          s->idle_timeout_ms) / 4, 10, 1000);
+
+  s->sweeper = swarm_clock_timeout_source_new (s->clock, period);
+  g_source_set_callback (s->sweeper, sweep, s, NULL);
+  g_source_attach (s->sweeper, g_main_context_get_thread_default ());
+}
+
 gboolean
 swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
     guint port, GError ** error)
@@ -401,7 +418,6 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
   g_autoptr (GInetAddress) inet = NULL;
   g_autoptr (GSocketAddress) sockaddr = NULL;
   g_autoptr (GSocketAddress) effective = NULL;
-  guint period;
 
   g_return_val_if_fail (s != NULL, FALSE);
   g_return_val_if_fail (s->service == NULL, FALSE);
@@ -434,11 +450,7 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
   /* Accepts on the thread-default context, as libsoup's IO does. */
   g_socket_service_start (s->service);
 
-  period = CLAMP (MIN (s->unannounced_timeout_ms, s->idle_timeout_ms) / 4,
-      10, 1000);
-  s->sweeper = swarm_clock_timeout_source_new (s->clock, period);
-  g_source_set_callback (s->sweeper, sweep, s, NULL);
-  g_source_attach (s->sweeper, g_main_context_get_thread_default ());
+  start_sweeper (s);
   GST_INFO ("tracker listening on %s port %u", address, s->port);
   return TRUE;
 }
@@ -456,7 +468,6 @@ gboolean
 swarm_tracker_server_listen_memory (SwarmTrackerServer * s,
     const gchar * name, guint delay_ms, GError ** error)
 {
-  guint period;
 
   g_return_val_if_fail (s != NULL && name != NULL, FALSE);
   g_return_val_if_fail (s->service == NULL && s->memory_name == NULL, FALSE);
@@ -474,11 +485,7 @@ swarm_tracker_server_listen_memory (SwarmTrackerServer * s,
   g_mutex_unlock (&memory_lock);
   s->memory_name = g_strdup (name);
   s->memory_delay_ms = delay_ms;
-  period = CLAMP (MIN (s->unannounced_timeout_ms, s->idle_timeout_ms) / 4,
-      10, 1000);
-  s->sweeper = swarm_clock_timeout_source_new (s->clock, period);
-  g_source_set_callback (s->sweeper, sweep, s, NULL);
-  g_source_attach (s->sweeper, g_main_context_get_thread_default ());
+  start_sweeper (s);
   GST_INFO ("tracker listening in memory as %s", name);
   return TRUE;
 }
@@ -514,16 +521,9 @@ swarm_tracker_server_connect_memory (const gchar * url, SwarmClock * clock,
   }
   swarm_tracker_pipe_new_pair (clock, context, s->memory_delay_ms, &ours,
       &theirs);
-  conn = g_new0 (Conn, 1);
-  conn->server = s;
-  conn->pipe = ours;
   /* every in-memory client is a host of its own */
-  conn->host = g_strdup_printf ("memory-%u", ++s->memory_conns);
-  conn->joined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
-  conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
-  conn->byte_budget = swarm_rate_limiter_new (BYTES_PER_S, BYTES_BURST);
-  conn->accepted_us = conn->last_read_us = swarm_clock_now_us (s->clock);
+  conn = conn_new (s, g_strdup_printf ("memory-%u", ++s->memory_conns));
+  conn->pipe = ours;
   swarm_tracker_pipe_set_callbacks (ours, &pipe_callbacks, conn);
   g_hash_table_add (s->conns, conn);
   return theirs;

@@ -424,9 +424,7 @@ swarm_tracker_server_get_limits (SwarmTrackerServer * s,
 void
 swarm_tracker_server_set_clock (SwarmTrackerServer * s, SwarmClock * clock)
 {
-  swarm_clock_ref (clock);
-  swarm_clock_unref (s->clock);
-  s->clock = clock;
+  swarm_clock_replace (&s->clock, clock);
 }
 
 

@@ -202,7 +202,7 @@ sim_session (Sim * sim, SwarmSessionRole role, SwarmIdentity * identity,
 }
 
 static void
-sim_init (Sim * sim, guint32 seed, const SwarmMemoryHostConfig * viewer_net)
+sim_init (Sim * sim, guint32 seed)
 {
   static const SwarmSessionCallbacks origin_callbacks = {
     .error = on_origin_error,
@@ -249,7 +249,6 @@ sim_init (Sim * sim, guint32 seed, const SwarmMemoryHostConfig * viewer_net)
   sim->published_at = g_hash_table_new_full (g_int64_hash, g_int64_equal,
       g_free, g_free);
   sim->frame_source = attach_timer (sim, FRAME_MS, sim_frame, sim);
-  (void) viewer_net;
 }
 
 static void
@@ -342,7 +341,7 @@ run_swarm (guint32 seed, guint n_viewers, guint seconds,
   gpointer value;
   guint i;
 
-  sim_init (&sim, seed, viewer_net);
+  sim_init (&sim, seed);
   /* viewers join over the first few seconds */
   for (i = 0; i < n_viewers; i++) {
     sim_add_viewer (&sim, viewer_net);
