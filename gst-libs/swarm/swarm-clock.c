@@ -367,3 +367,5 @@ swarm_clock_run (SwarmClock * clock, GMainContext * context, gint64 until_us)
     swarm_clock_advance_to (clock, next);
   }
 }
+
+G_DEFINE_BOXED_TYPE (SwarmClock, swarm_clock, swarm_clock_ref, swarm_clock_unref);

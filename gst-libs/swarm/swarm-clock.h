@@ -19,7 +19,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <glib.h>
+#include <glib-object.h>
 #include "swarm-prelude.h"
 
 G_BEGIN_DECLS
@@ -32,6 +32,9 @@ SWARM_API SwarmClock *swarm_clock_get_system (void);
  * @real_start_us at that instant (0 = the system's wall clock now). */
 SWARM_API SwarmClock *swarm_clock_new_virtual (gint64 start_us,
     gint64 real_start_us);
+/* A boxed type (reference counted), for properties and bindings. */
+#define SWARM_TYPE_CLOCK (swarm_clock_get_type ())
+SWARM_API GType swarm_clock_get_type (void);
 SWARM_API SwarmClock *swarm_clock_ref (SwarmClock * clock);
 SWARM_API void swarm_clock_unref (SwarmClock * clock);
 SWARM_API gboolean swarm_clock_is_virtual (SwarmClock * clock);

@@ -655,3 +655,5 @@ swarm_peer_id_generate_with (SwarmClock * clock)
   }
   return g_string_free (out, FALSE);
 }
+
+G_DEFINE_BOXED_TYPE (SwarmIdentity, swarm_identity, swarm_identity_ref, swarm_identity_unref);

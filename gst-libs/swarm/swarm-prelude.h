@@ -11,7 +11,7 @@
 #pragma message ("You can define GST_USE_UNSTABLE_API to avoid this warning.")
 #endif
 
-#include <glib.h>
+#include <glib-object.h>
 
 /* The library is built with -fvisibility=hidden: only what is marked below
  * is exported from libgstswarm-1.0 (docs/design.md, "Public and internal

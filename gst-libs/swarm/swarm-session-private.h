@@ -1,8 +1,10 @@
 /* The session's insides, shared by the files that make it up, each with
  * one job:
  *
- *   swarm-session.c           the GObject, lifecycle, the network thread,
- *                             partners coming and going, housekeeping
+ *   swarm-session-object.c    the GObject: properties (the configuration),
+ *                             signals, construction, finalization
+ *   swarm-session.c           lifecycle, the network thread, partners
+ *                             coming and going, housekeeping
  *   swarm-session-announce.c  publishing; HAVE and the signed live edge
  *   swarm-session-transfer.c  chunks in, reassembly, loss repair, verify
  *   swarm-session-fetch.c     what to ask of whom, retries, upload pump
@@ -260,7 +262,7 @@ typedef struct {
 struct _SwarmSession {
   GObject parent_instance;
 
-  /* configuration (immutable after new) */
+  /* configuration: construct-only properties (swarm-session-object.c) */
   SwarmSessionRole role;
   SwarmIdentity *identity;
   gchar **tracker_urls;
@@ -273,6 +275,13 @@ struct _SwarmSession {
   guint stats_interval_ms;
   gchar *stats_name;
   const SwarmSchedulerClass *scheduler_class;
+  guint upload_limit_kbps;
+  gboolean consume_only;
+  guint clock_tolerance_ms;
+  gchar *uri_text;               /* the "uri" property, until constructed */
+  /* what was wrong with the properties, reported by start() (a
+   * constructor cannot fail) */
+  GError *config_error;
   SwarmSessionCallbacks callbacks;
   gpointer user_data;
 
@@ -369,6 +378,14 @@ gboolean session_signalling_start (SwarmSession * s, GError ** error);
 void session_signalling_stop (SwarmSession * s);
 void session_signalling_offer_gathered (SwarmSession * s);
 void session_signalling_offer_lost (SwarmSession * s);
+
+/* defined in swarm-session-object.c: the signals, each with the
+ * matching callback of SwarmSessionCallbacks first */
+void session_emit_peer_added (SwarmSession * s, SwarmPeerInfo * info);
+void session_emit_peer_removed (SwarmSession * s, SwarmPeerInfo * info);
+void session_emit_error (SwarmSession * s, const GError * error);
+void session_emit_warning (SwarmSession * s, const GError * error);
+void session_emit_stats (SwarmSession * s, const GstStructure * stats);
 
 /* defined in swarm-session.c */
 void session_network_done (SwarmSession * s);

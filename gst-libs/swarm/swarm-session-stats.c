@@ -143,8 +143,7 @@ stats_cb (gpointer data)
 
   session_refresh_peer_stats (s);
   st = swarm_session_get_stats (s);
-  if (s->callbacks.stats)
-    s->callbacks.stats (s, st, s->user_data);
+  session_emit_stats (s, st);
   gst_structure_free (st);
   return G_SOURCE_CONTINUE;
 }

@@ -26,30 +26,6 @@
 
 G_DEFINE_QUARK (swarm-session-error-quark, swarm_session_error);
 
-G_DEFINE_TYPE (SwarmSession, swarm_session, G_TYPE_OBJECT);
-
-enum
-{
-  SIGNAL_PEER_ADDED,
-  SIGNAL_PEER_REMOVED,
-  N_SIGNALS
-};
-
-static guint session_signals[N_SIGNALS];
-
-enum
-{
-  PROP_0,
-  PROP_ROLE,
-  PROP_PEER_ID,
-  PROP_SWARM_ID,
-  PROP_TRACKER_PORT,
-  PROP_STATS,
-  N_PROPS
-};
-
-static GParamSpec *session_props[N_PROPS];
-
 gchar *
 random_id20 (SwarmClock * clock)
 {
@@ -151,8 +127,7 @@ session_fail (SwarmSession * s, gint code, gchar * message)
   if (!s->reported_failure) {
     s->reported_failure = TRUE;
     GST_WARNING ("session failed: %s", error->message);
-    if (s->callbacks.error)
-      s->callbacks.error (s, error, s->user_data);
+    session_emit_error (s, error);
   }
   g_mutex_lock (&s->lock);
   s->failed = TRUE;
@@ -165,8 +140,7 @@ void
 session_warn (SwarmSession * s, const GError * error)
 {
   GST_INFO ("session warning: %s", error->message);
-  if (s->callbacks.warning)
-    s->callbacks.warning (s, error, s->user_data);
+  session_emit_warning (s, error);
 }
 
 static void
@@ -250,7 +224,7 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
 
     e->info = swarm_peer_info_new (swarm_peer_get_remote_id (p), st);
     gst_structure_free (st);
-    g_signal_emit (s, session_signals[SIGNAL_PEER_ADDED], 0, e->info);
+    session_emit_peer_added (s, e->info);
     /* a handler may have closed this partner */
     if (e->dead)
       return;
@@ -387,7 +361,7 @@ session_reap_peers (SwarmSession * s)
         gst_structure_free (last);
       }
       swarm_peer_info_set_disconnected (e->info);
-      g_signal_emit (s, session_signals[SIGNAL_PEER_REMOVED], 0, e->info);
+      session_emit_peer_removed (s, e->info);
     }
     peer_entry_free (e);
   }
@@ -434,87 +408,6 @@ housekeeping_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-SwarmSession *
-swarm_session_new (const SwarmSessionConfig * config,
-    const SwarmSessionCallbacks * callbacks, gpointer user_data)
-{
-  SwarmSession *s;
-  gchar *peer_id;
-
-  swarm_init ();
-  s = g_object_new (SWARM_TYPE_SESSION, NULL);
-  s->role = config->role;
-  s->identity = swarm_identity_ref (config->identity);
-  s->tracker_urls = g_strdupv (config->trackers);
-  if (!s->tracker_urls)
-    s->tracker_urls = g_new0 (gchar *, 1);
-  s->tracker_address = g_strdup (config->tracker_address ?
-      config->tracker_address : "0.0.0.0");
-  s->tracker_port_wanted = config->tracker_port;
-  s->max_peers = MAX (config->max_peers, 1);
-  if (config->stun) {
-    s->stun = g_new0 (SwarmIceServer, 1);
-    *s->stun = *config->stun;
-    s->stun->host = g_strdup (config->stun->host);
-  }
-  if (config->turn) {
-    s->turn = g_new0 (SwarmIceServer, 1);
-    *s->turn = *config->turn;
-    s->turn->host = g_strdup (config->turn->host);
-    s->turn->username = g_strdup (config->turn->username);
-    s->turn->password = g_strdup (config->turn->password);
-  }
-  s->join_timeout_ms = config->join_timeout_ms;
-  s->stats_interval_ms = config->stats_interval_ms;
-  s->stats_name = g_strdup (config->stats_name ? config->stats_name :
-      "swarm-stats");
-  s->scheduler_class = config->scheduler ? config->scheduler :
-      swarm_scheduler_default_get_class ();
-  if (callbacks)
-    s->callbacks = *callbacks;
-  s->user_data = user_data;
-
-  memcpy (s->local.swarm_key, swarm_identity_get_public_key (s->identity),
-      SWARM_WIRE_KEY_LEN);
-  s->clock = swarm_clock_ref (config->clock ? config->clock :
-      swarm_clock_get_system ());
-  peer_id = swarm_peer_id_generate_with (s->clock);
-  g_strlcpy (s->local.peer_id, peer_id, sizeof s->local.peer_id);
-  g_free (peer_id);
-  s->local.role = s->role == SWARM_SESSION_ORIGIN ? SWARM_PEER_ROLE_ORIGIN :
-      SWARM_PEER_ROLE_VIEWER;
-  s->local.serve = !(s->role == SWARM_SESSION_VIEWER && config->consume_only);
-  s->local.publisher = s->identity;
-  swarm_edge_state_init (&s->edge, s->identity, config->clock_tolerance_ms);
-  s->secret_text = g_strdup (config->secret);
-  if (config->upload_limit_kbps > 0) {
-    guint64 rate = (guint64) config->upload_limit_kbps * 125;
-    /* bursts of 20 ms, at least a few datagrams */
-    s->upload_limiter = swarm_rate_limiter_new (rate,
-        MAX (4 * SWARM_WIRE_MAX_DATAGRAM, rate / 50));
-  }
-  s->swarm_id = swarm_identity_get_swarm_id (s->identity);
-  s->info_hash = swarm_id_to_info_hash (s->local.swarm_key);
-  s->store = swarm_store_new (STORE_MAX_SEGMENTS, STORE_MAX_BYTES);
-
-  swarm_store_set_clock (s->store, s->clock);
-  s->link_factory = config->link_factory;
-  s->own_thread = config->network_context == NULL;
-  s->context = s->own_thread ? g_main_context_new () :
-      g_main_context_ref (config->network_context);
-  s->loop = g_main_loop_new (s->context, FALSE);
-  s->peers = g_ptr_array_new ();
-  s->transfers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-      (GDestroyNotify) transfer_free);
-  session_pex_init (s);
-  session_signalling_init (s);
-  s->bans = swarm_bans_new (s->clock);
-  g_mutex_init (&s->lock);
-  g_cond_init (&s->cond);
-  s->startup_ms = -1;
-  g_value_init (&s->peer_stats, GST_TYPE_ARRAY);
-  return s;
-}
 
 typedef struct {
   SwarmSession *session;
@@ -583,6 +476,10 @@ swarm_session_start (SwarmSession * s, GError ** error)
   StartJob job = { 0 };
 
   g_return_val_if_fail (!s->started, FALSE);
+  if (s->config_error) {
+    g_propagate_error (error, g_error_copy (s->config_error));
+    return FALSE;
+  }
   if (s->secret_text) {
     GError *secret_error = NULL;
 
@@ -745,126 +642,6 @@ swarm_session_free (SwarmSession * s)
     return;
   swarm_session_stop (s);
   g_object_unref (s);
-}
-
-static void
-swarm_session_finalize (GObject * object)
-{
-  SwarmSession *s = SWARM_SESSION (object);
-
-  /* The owner stops it; a session whose last reference went without a
-   * stop (an application's binding, say) is stopped here, never from its
-   * own thread (handlers there run with a reference held by the emission). */
-  if (s->started)
-    swarm_session_stop (s);
-  if (s->scheduler)
-    s->scheduler_class->destroy (s->scheduler);
-  g_ptr_array_unref (s->peers);
-  g_hash_table_destroy (s->transfers);
-  session_pex_clear (s);
-  session_signalling_clear (s);
-  swarm_bans_free (s->bans);
-  g_main_loop_unref (s->loop);
-  g_main_context_unref (s->context);
-  swarm_clock_unref (s->clock);
-  swarm_store_free (s->store);
-  g_clear_pointer (&s->upload_limiter, swarm_rate_limiter_free);
-  g_clear_pointer (&s->credentials, swarm_dtls_credentials_unref);
-  swarm_identity_unref (s->identity);
-  g_strfreev (s->tracker_urls);
-  g_free (s->tracker_address);
-  g_clear_pointer (&s->stun, swarm_ice_server_free);
-  g_clear_pointer (&s->turn, swarm_ice_server_free);
-  g_free (s->stats_name);
-  g_free (s->swarm_id);
-  g_free (s->info_hash);
-  swarm_secret_clear_string (&s->secret_text);
-  swarm_secret_free (s->secret);
-  g_value_unset (&s->peer_stats);
-  g_mutex_clear (&s->lock);
-  g_cond_clear (&s->cond);
-  G_OBJECT_CLASS (swarm_session_parent_class)->finalize (object);
-}
-
-static void
-swarm_session_get_property (GObject * object, guint prop_id, GValue * value,
-    GParamSpec * pspec)
-{
-  SwarmSession *s = SWARM_SESSION (object);
-
-  switch (prop_id) {
-    case PROP_ROLE:
-      g_value_set_enum (value, s->role);
-      break;
-    case PROP_PEER_ID:
-      g_value_set_string (value, s->local.peer_id);
-      break;
-    case PROP_SWARM_ID:
-      g_value_set_string (value, s->swarm_id);
-      break;
-    case PROP_TRACKER_PORT:
-      g_value_set_uint (value, swarm_session_get_tracker_port (s));
-      break;
-    case PROP_STATS:
-      g_value_take_boxed (value, swarm_session_get_stats (s));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static void
-swarm_session_class_init (SwarmSessionClass * klass)
-{
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
-
-  gobject_class->finalize = swarm_session_finalize;
-  gobject_class->get_property = swarm_session_get_property;
-
-  session_props[PROP_ROLE] = g_param_spec_enum ("role", "Role",
-      "Publisher (origin) or viewer", SWARM_TYPE_SESSION_ROLE,
-      SWARM_SESSION_VIEWER, ro);
-  session_props[PROP_PEER_ID] = g_param_spec_string ("peer-id", "Peer id",
-      "Our peer id on trackers and links (20 characters)", NULL, ro);
-  session_props[PROP_SWARM_ID] = g_param_spec_string ("swarm-id", "Swarm id",
-      "The swarm's id, derived from the publisher's public key", NULL, ro);
-  session_props[PROP_TRACKER_PORT] = g_param_spec_uint ("tracker-port",
-      "Tracker port", "Port of the embedded tracker (0 if none)", 0,
-      G_MAXUINT16, 0, ro);
-  session_props[PROP_STATS] = g_param_spec_boxed ("stats", "Stats",
-      "The session's stats (fields in docs/stats.md)",
-      gst_structure_get_type (),
-      ro);
-  g_object_class_install_properties (gobject_class, N_PROPS, session_props);
-
-  /**
-   * SwarmSession::peer-added:
-   * @session: the session
-   * @info: the new partner
-   *
-   * A partner's link is ready.  Emitted on the session's network thread.
-   */
-  session_signals[SIGNAL_PEER_ADDED] = g_signal_new ("peer-added",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 1, SWARM_TYPE_PEER_INFO);
-  /**
-   * SwarmSession::peer-removed:
-   * @session: the session
-   * @info: the partner gone, the object passed with #SwarmSession::peer-added
-   *
-   * A partner is gone (closed by either side, or the session stopped).
-   * Emitted on the session's network thread.
-   */
-  session_signals[SIGNAL_PEER_REMOVED] = g_signal_new ("peer-removed",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 1, SWARM_TYPE_PEER_INFO);
-}
-
-static void
-swarm_session_init (SwarmSession * s)
-{
 }
 
 const gchar *

@@ -25,9 +25,19 @@ G_BEGIN_DECLS
  * session's network thread:
  *  - "peer-added" (SwarmPeerInfo *info): a partner's link is ready;
  *  - "peer-removed" (SwarmPeerInfo *info): that partner is gone (the same
- *    object, its "connected" now FALSE).
- * Read-only properties: "role", "peer-id", "swarm-id", "tracker-port",
- * "stats" (as swarm_session_get_stats(); fields in docs/stats.md). */
+ *    object, its "connected" now FALSE);
+ *  - "error" (GError *): fatal, once; "warning" (GError *): being retried;
+ *  - "stats-updated" (GstStructure *): every "stats-interval" ms.
+ * The configuration is construct-only properties, one per field of
+ * SwarmSessionConfig below ("role", "identity", "trackers",
+ * "tracker-address", "tracker-port", "max-peers", "stun", "turn",
+ * "join-timeout", "stats-interval", "stats-name", "consume-only",
+ * "upload-limit", "secret", "clock-tolerance", "clock", "network-context",
+ * "link-factory", "scheduler"), plus "uri" (a viewer's p2p:// URI: fills
+ * identity, trackers, secret, STUN and TURN where not given).  Read-only:
+ * "peer-id", "swarm-id", "stats" (as swarm_session_get_stats(); fields in
+ * docs/stats.md).  What is wrong with the configuration is reported by
+ * swarm_session_start() (SWARM_SESSION_ERROR_SETTINGS). */
 #define SWARM_TYPE_SESSION (swarm_session_get_type ())
 /* exported (G_DECLARE_FINAL_TYPE's own declaration is not) */
 #ifndef __GI_SCANNER__
@@ -99,6 +109,8 @@ typedef struct {
   const struct _SwarmLinkFactory *link_factory;
 } SwarmSessionConfig;
 
+/* g_object_new() with @config's fields as the properties; @callbacks are
+ * called on the network thread, each just before its signal. */
 SWARM_API SwarmSession *swarm_session_new (const SwarmSessionConfig * config,
     const SwarmSessionCallbacks * callbacks, gpointer user_data);
 /* Starts the network thread; on an origin with the embedded tracker, also
@@ -116,7 +128,12 @@ SWARM_API void swarm_session_stop (SwarmSession * s);
 /* swarm_session_stop() and drops the caller's reference. */
 SWARM_API void swarm_session_free (SwarmSession * s);
 
-/* Origin: hands a finished, signed segment to the swarm. */
+/**
+ * swarm_session_publish: (skip)
+ *
+ * Origin: hands a finished, signed segment to the swarm (the p2psink
+ * element's job).
+ */
 SWARM_API void swarm_session_publish (SwarmSession * s, guint64 seq,
     SwarmSegmentFlags flags, GBytes * segment);
 

@@ -175,6 +175,24 @@ host_for_url (const gchar * host)
   return g_strdup (host);
 }
 
+SwarmIceServer *
+swarm_ice_server_copy (const SwarmIceServer * server)
+{
+  SwarmIceServer *copy;
+
+  if (server == NULL)
+    return NULL;
+  copy = g_new0 (SwarmIceServer, 1);
+  *copy = *server;
+  copy->host = g_strdup (server->host);
+  copy->username = g_strdup (server->username);
+  copy->password = g_strdup (server->password);
+  return copy;
+}
+
+G_DEFINE_BOXED_TYPE (SwarmIceServer, swarm_ice_server, swarm_ice_server_copy,
+    swarm_ice_server_free);
+
 void
 swarm_ice_server_free (SwarmIceServer * server)
 {

@@ -54,11 +54,17 @@ typedef struct {
   gchar **trackers;              /* tracker= URLs in order, or NULL */
 } SwarmUri;
 
+/**
+ * swarm_uri_parse: (skip)
+ */
 SWARM_API SwarmUri *swarm_uri_parse (const gchar * uri, GError ** error);
 /* The URI of swarm @swarm_key announced on @tracker_urls (at least one):
  * the first goes into HOST:PORT if it is ws://HOST:PORT/announce, the
  * others into tracker= parameters.  Each URL must pass
  * swarm_uri_check_tracker_url. */
+/**
+ * swarm_uri_new_for_trackers: (skip)
+ */
 SWARM_API SwarmUri *swarm_uri_new_for_trackers (
     const guint8 swarm_key[SWARM_PUBLIC_KEY_LEN],
     const gchar * const *tracker_urls, GError ** error);
@@ -71,7 +77,11 @@ SWARM_API gchar *swarm_uri_to_public_string (const SwarmUri * uri);
 SWARM_API gchar *swarm_uri_redact (const gchar * text);
 /* The first tracker: "ws://HOST:PORT/announce", or the first tracker=. */
 SWARM_API gchar *swarm_uri_get_tracker_url (const SwarmUri * uri);
-/* Every tracker the URI names, HOST:PORT first, each once (NULL-terminated). */
+/**
+ * swarm_uri_get_tracker_urls:
+ * Returns: (transfer full): every tracker the URI names, HOST:PORT first,
+ * each once (NULL-terminated).
+ */
 SWARM_API gchar **swarm_uri_get_tracker_urls (const SwarmUri * uri);
 /* A WebTorrent tracker URL we can use: ws:// or wss://, a host, no user
  * name or fragment.  wss:// needs TLS support in GIO (glib-networking). */
@@ -90,7 +100,11 @@ typedef struct {
 
 SWARM_API SwarmIceServer *swarm_ice_server_parse (const gchar * text,
     gboolean turn, GError ** error);
+SWARM_API SwarmIceServer *swarm_ice_server_copy (const SwarmIceServer * server);
 SWARM_API void swarm_ice_server_free (SwarmIceServer * server);
+/* A boxed type (copied), for properties and bindings. */
+#define SWARM_TYPE_ICE_SERVER (swarm_ice_server_get_type ())
+SWARM_API GType swarm_ice_server_get_type (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SwarmUri, swarm_uri_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SwarmIceServer, swarm_ice_server_free)
