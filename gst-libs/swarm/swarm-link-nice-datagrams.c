@@ -19,8 +19,9 @@
 
 #define GST_CAT_DEFAULT swarm_link_debug
 
-/* Socket buffers on the selected socket: on loopback every loss measured
- * was receive-buffer overflow, and 4 MB took it to zero. */
+/* Socket buffers on the selected socket, so that bursts do not overflow
+ * the receive buffer (see docs/link-measurements.md, "Cost per packet, and
+ * where loopback loses packets"). */
 #define SOCKET_BUFFER_SIZE (4 * 1024 * 1024)
 
 /* A batch slot holds one DTLS record of a full datagram. */
