@@ -719,8 +719,8 @@ swarm_congestion_on_ack (SwarmCongestion * c, guint32 recv_bytes_total,
    * send.  Data still in flight (a chunk lost among those just acked) is
    * the loss horizon's to give up; were it left "awaited", a link idle
    * for a second after such a loss (a partner asking now and then) would
-   * collapse its window on its next segment: in the lab bench at 2 %
-   * loss, most uploads that took over 200 ms followed such a timeout. */
+   * collapse its window on its next segment (see docs/design.md, Wire
+   * protocol). */
   c->awaiting = FALSE;
   update_pacer (c, now_us);
 }

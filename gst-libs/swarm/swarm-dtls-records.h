@@ -3,8 +3,8 @@
  * GnuTLS (3.7) keeps the start of a record whose declared length runs past
  * the end of its datagram and reads the next datagram as its continuation:
  * one truncated or forged datagram then costs the link every record until
- * the stream happens to line up again (measured: all eight records after
- * one such datagram lost).  RFC 6347 section 4.1.1 says a record never
+ * the stream happens to line up again (see docs/link-measurements.md,
+ * "Pitfalls met on the way").  RFC 6347 section 4.1.1 says a record never
  * spans datagrams, so the link hands GnuTLS only the whole records at the
  * front of each datagram and drops the rest.
  *

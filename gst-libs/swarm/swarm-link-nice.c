@@ -1,5 +1,10 @@
 /* The libnice + DTLS link (swarm-link.h's real transport): an unreliable
- * libnice agent with DTLS on top.
+ * libnice agent with DTLS on top.  This file has the link's life: the
+ * agent, STUN/TURN servers and gathering, the descriptions, ICE events,
+ * the connect timeout, closing.  The datagrams themselves (sending in
+ * batches, records held until ICE has a pair, the socket buffers,
+ * receiving) are in swarm-link-nice-datagrams.c; the state both share is
+ * in swarm-link-nice-private.h.
  *
  * Everything runs on the link's context.  libnice may emit its signals on
  * whichever thread made the call that caused them, and sometimes from
@@ -12,90 +17,12 @@
 #include "config.h"
 #endif
 
-#include <string.h>
-#include <sys/socket.h>
-#include <agent.h>
 #include <interfaces.h>
 
-#include "swarm-link-private.h"
+#include "swarm-link-nice-private.h"
 #include "swarm-sdp.h"
-#include "swarm-wire.h"
-#include "swarm-private.h"
 
 #define GST_CAT_DEFAULT swarm_link_debug
-
-/* Socket buffers on the selected socket: on loopback every loss measured
- * was receive-buffer overflow, and 4 MB took it to zero. */
-#define SOCKET_BUFFER_SIZE (4 * 1024 * 1024)
-
-/* Records collected between begin_batch and end_batch; a full batch is
- * flushed early.  A slot holds one DTLS record of a full datagram. */
-#define BATCH_MAX 64
-#define BATCH_SLOT_SIZE (SWARM_WIRE_MAX_DATAGRAM + 100)
-
-typedef struct _NiceLink NiceLink;
-
-/* Shared between the link and the events posted for it: the link pointer
- * is cleared (on the context thread) when the link is freed. */
-typedef struct
-{
-  gint refcount;
-  GMainContext *context;
-  NiceLink *link;
-} LinkWeak;
-
-typedef struct
-{
-  gchar *host;
-  guint16 port;
-  gchar *username;
-  gchar *password;
-  gboolean tcp;
-  gchar *ip;                    /* resolved */
-} IceServer;
-
-struct _NiceLink
-{
-  SwarmLink base;
-  SwarmDtlsCredentials *credentials;
-  guint connect_timeout_ms;
-  IceServer *stun;
-  IceServer *turn;
-  gboolean turn_in_use;         /* relay info given to the agent */
-
-  LinkWeak *weak;
-  NiceAgent *agent;
-  guint stream_id;
-  gulong gathering_done_id;
-  gulong state_changed_id;
-
-  gboolean started;
-  gboolean closed;
-  guint pending_resolves;
-  GCancellable *cancellable;
-  gboolean gathered;
-  gboolean description_sent;
-  gchar *remote_sdp;            /* fingerprint line stripped */
-  gboolean remote_applied;
-  gboolean ice_ready;
-
-  GSource *timeout;
-  SwarmDtls *dtls;
-
-  /* > 0 while libnice is calling us: the agent must then outlive the call */
-  guint in_agent;
-
-  /* DTLS records written before ICE had a pair to send them on */
-  GQueue early_records;
-  /* set when the socket refused a record (DTLS itself never reports it) */
-  gboolean send_refused;
-
-  guint batch_depth;
-  guint batch_len;
-  guint8 *batch_buf;
-  GOutputVector batch_vecs[BATCH_MAX];
-  NiceOutputMessage batch_msgs[BATCH_MAX];
-};
 
 typedef enum
 {
@@ -230,99 +157,8 @@ link_fail (NiceLink * link, SwarmLinkError code, const gchar * message)
       TRUE);
 }
 
-/* Transport under DTLS */
-
-static gboolean
-link_flush_batch (NiceLink * link)
-{
-  GError *error = NULL;
-  gint sent;
-  guint n = link->batch_len;
-
-  if (n == 0)
-    return TRUE;
-  link->batch_len = 0;
-  if (link->agent == NULL)
-    return FALSE;
-
-  link->base.stats.batches++;
-  sent = nice_agent_send_messages_nonblocking (link->agent, link->stream_id,
-      1, link->batch_msgs, n, NULL, &error);
-  if (sent < 0) {
-    GST_LOG ("link %p: batch of %u not sent: %s", link, n, error->message);
-    g_error_free (error);
-    link->base.stats.records_dropped += n;
-    return FALSE;
-  }
-  /* What did not fit in the socket buffer is lost, like any datagram. */
-  if ((guint) sent < n) {
-    GST_LOG ("link %p: %d of %u sent in batch", link, sent, n);
-    link->base.stats.records_dropped += n - sent;
-  }
-  return TRUE;
-}
-
-/* The DTLS server may answer the client's first flight, which can come
- * the moment the client's ICE check succeeded, before our own side of ICE
- * has a selected pair: libnice would drop the answer and the client would
- * retransmit only 400 ms later.  Hold those few records until then. */
-#define EARLY_RECORDS_MAX 16
-
-static void
-link_flush_early_records (NiceLink * link)
-{
-  GBytes *record;
-
-  while ((record = g_queue_pop_head (&link->early_records))) {
-    gsize len;
-    const gchar *data = g_bytes_get_data (record, &len);
-
-    if (link->agent && nice_agent_send (link->agent, link->stream_id, 1, len,
-            data) != (gint) len)
-      link->base.stats.records_dropped++;
-    g_bytes_unref (record);
-  }
-}
-
-static gboolean
-link_transport_send (const guint8 * data, gsize len, gpointer user_data)
-{
-  NiceLink *link = user_data;
-  guint8 *slot;
-
-  if (link->agent == NULL)
-    return FALSE;
-
-  if (!link->ice_ready) {
-    if (link->early_records.length >= EARLY_RECORDS_MAX)
-      return FALSE;
-    g_queue_push_tail (&link->early_records, g_bytes_new (data, len));
-    return TRUE;
-  }
-
-  if (link->batch_depth == 0 || len > BATCH_SLOT_SIZE) {
-    if (nice_agent_send (link->agent, link->stream_id, 1, len,
-            (const gchar *) data) == (gint) len)
-      return TRUE;
-    link->base.stats.records_dropped++;
-    link->send_refused = TRUE;
-    return FALSE;
-  }
-
-  if (link->batch_len == BATCH_MAX)
-    link_flush_batch (link);
-  if (link->batch_buf == NULL)
-    link->batch_buf = g_malloc (BATCH_MAX * BATCH_SLOT_SIZE);
-
-  slot = link->batch_buf + link->batch_len * BATCH_SLOT_SIZE;
-  memcpy (slot, data, len);
-  link->batch_vecs[link->batch_len].buffer = slot;
-  link->batch_vecs[link->batch_len].size = len;
-  link->batch_msgs[link->batch_len].buffers = &link->batch_vecs[link->batch_len];
-  link->batch_msgs[link->batch_len].n_buffers = 1;
-  link->batch_len++;
-  return TRUE;
-}
+/* DTLS: what its handshake means for the link (its records travel in
+ * swarm-link-nice-datagrams.c) */
 
 static void
 link_dtls_established (gpointer user_data)
@@ -353,19 +189,6 @@ link_dtls_established (gpointer user_data)
 }
 
 static void
-link_dtls_received (const guint8 * data, gsize len, gpointer user_data)
-{
-  NiceLink *link = user_data;
-
-  if (link->closed)
-    return;
-  link->base.stats.datagrams_received++;
-  link->base.stats.bytes_received += len;
-  if (link->base.callbacks.datagram)
-    link->base.callbacks.datagram (&link->base, data, len, link->base.user_data);
-}
-
-static void
 link_dtls_failed (const GError * error, gpointer user_data)
 {
   NiceLink *link = user_data;
@@ -380,52 +203,7 @@ static const SwarmDtlsCallbacks link_dtls_callbacks = {
   link_dtls_failed,
 };
 
-static void
-link_on_recv (NiceAgent * agent, guint stream_id, guint component_id,
-    guint len, gchar * buf, gpointer user_data)
-{
-  NiceLink *link = ((LinkWeak *) user_data)->link;
-
-  if (link == NULL || link->closed || link->dtls == NULL)
-    return;
-
-  /* The datagram callback may drop the user's last ref or close. */
-  swarm_link_ref (&link->base);
-  link->in_agent++;
-  swarm_dtls_receive (link->dtls, (const guint8 *) buf, len);
-  link->in_agent--;
-  swarm_link_unref (&link->base);
-}
-
 /* ICE */
-
-static void
-link_raise_socket_buffers (NiceLink * link)
-{
-  GSocket *socket;
-  gint fd, size = SOCKET_BUFFER_SIZE;
-
-  socket = nice_agent_get_selected_socket (link->agent, link->stream_id, 1);
-  if (socket == NULL)
-    return;
-  fd = g_socket_get_fd (socket);
-
-  /* FORCE ignores rmem_max/wmem_max but needs CAP_NET_ADMIN. */
-  if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof (size)) < 0)
-    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof (size));
-  if (setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof (size)) < 0)
-    setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof (size));
-
-  if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) >= GST_LEVEL_DEBUG) {
-    gint rcv = 0;
-    socklen_t optlen = sizeof (rcv);
-
-    getsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcv, &optlen);
-    GST_DEBUG ("link %p: selected socket fd %d receive buffer %d", link, fd,
-        rcv);
-  }
-  g_object_unref (socket);
-}
 
 static void
 link_on_ice_ready (NiceLink * link)
@@ -656,15 +434,14 @@ link_close (NiceLink * link, GError * error, gboolean notify)
   g_cancellable_cancel (link->cancellable);
 
   /* close_notify goes out through the agent, so before it is gone. */
-  link->batch_depth = 0;
-  link->batch_len = 0;
+  link_drop_batch (link);
   if (link->dtls) {
     swarm_dtls_free (link->dtls);
     link->dtls = NULL;
   }
   link_release_agent (link);
   /* after the DTLS goodbye, which may have joined them */
-  g_queue_clear_full (&link->early_records, (GDestroyNotify) g_bytes_unref);
+  link_drop_early_records (link);
 
   if (notify && link->base.callbacks.closed)
     link->base.callbacks.closed (&link->base, error, link->base.user_data);
@@ -740,7 +517,7 @@ nice_link_finalize (SwarmLink * base)
   ice_server_free (link->stun);
   ice_server_free (link->turn);
   g_free (link->remote_sdp);
-  g_free (link->batch_buf);
+  link_free_batch_buffer (link);
   swarm_dtls_credentials_unref (link->credentials);
 }
 
@@ -941,21 +718,6 @@ nice_link_set_remote_description (SwarmLink * base, const gchar * sdp,
 }
 
 static gboolean
-nice_link_send (SwarmLink * base, const guint8 * data, gsize len)
-{
-  NiceLink *link = (NiceLink *) base;
-
-  if (link->base.state != SWARM_LINK_STATE_CONNECTED || link->dtls == NULL)
-    return FALSE;
-  link->send_refused = FALSE;
-  if (!swarm_dtls_send (link->dtls, data, len) || link->send_refused)
-    return FALSE;
-  link->base.stats.datagrams_sent++;
-  link->base.stats.bytes_sent += len;
-  return TRUE;
-}
-
-static gboolean
 nice_link_export_keying_material (SwarmLink * base, const gchar * label,
     guint8 * out, gsize len)
 {
@@ -964,24 +726,6 @@ nice_link_export_keying_material (SwarmLink * base, const gchar * label,
   if (link->closed || link->dtls == NULL)
     return FALSE;
   return swarm_dtls_export_keying_material (link->dtls, label, out, len);
-}
-
-static void
-nice_link_begin_batch (SwarmLink * base)
-{
-  NiceLink *link = (NiceLink *) base;
-
-  link->batch_depth++;
-}
-
-static void
-nice_link_end_batch (SwarmLink * base)
-{
-  NiceLink *link = (NiceLink *) base;
-
-  if (link->batch_depth == 0 || --link->batch_depth > 0)
-    return;
-  link_flush_batch (link);
 }
 
 static void

@@ -1,7 +1,8 @@
 /* What a link implementation is made of (swarm-link.h is what its users
- * see).  Two implementations: swarm-link-nice.c (libnice + DTLS, the real
- * network) and swarm-link-memory.c (datagrams between links in one
- * process, with delay, rate and loss on the swarm's clock).
+ * see).  Two implementations: swarm-link-nice.c with
+ * swarm-link-nice-datagrams.c (libnice + DTLS, the real network) and
+ * swarm-link-memory.c (datagrams between links in one process, with
+ * delay, rate and loss on the swarm's clock).
  *
  * An implementation embeds SwarmLink first, fills it with
  * swarm_link_init_base, keeps base.state, base.stats and the base.*_us

@@ -152,9 +152,8 @@ peer_cancel_uploads (SwarmPeer * p, guint64 seq)
 
 /* The partner takes segment @seq from us whole: asked for it, or kept
  * what we pushed.  Two of the last few make it a child (swarm_peer_is_child);
- * counting the pushes it keeps holds a push chain together, where before a
- * child pushed to stopped asking, and so stopped being pushed to, after
- * four segments (in the lab one segment in ten came pushed). */
+ * the pushes it keeps count too, since a child we push to stops asking and
+ * would otherwise soon stop being one (see docs/design.md, Push and pull). */
 void
 peer_note_taken (SwarmPeer * p, guint64 seq)
 {

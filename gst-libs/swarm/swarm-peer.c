@@ -584,9 +584,8 @@ peer_fill_map (SwarmPeer * p, guint64 first, guint64 last, guint8 * have_bits,
 
 /* Each announcement repeats the map of the few segments before it: a HAVE
  * is one datagram, and one lost on the only path a segment could come by
- * left it unknown, so never asked for (in the lab bench at 2 % loss, half
- * the segments viewers missed were never requested).  What is known
- * already costs the receiver a lookup. */
+ * left it unknown, so never asked for (see docs/design.md, Push and
+ * pull).  What is known already costs the receiver a lookup. */
 #define HAVE_REPEAT 8
 
 void

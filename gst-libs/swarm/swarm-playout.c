@@ -46,8 +46,8 @@ add_sample (SwarmPlayout * p, gint64 slack_us)
  * first segments after a join came over links just made, from partners
  * found first, and say little about the path a few seconds on; were they
  * kept for the whole window, a joiner that started far behind live would
- * wait ten seconds before catching up at all (the lab's late joiners spent
- * 10-20 s over 2 s of latency). */
+ * wait ten seconds before catching up at all (see docs/design.md, Segments
+ * and playout). */
 static guint
 window_count (const SwarmPlayout * p)
 {

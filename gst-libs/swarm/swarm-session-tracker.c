@@ -284,8 +284,8 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
 /* Two peers offered each other and each answered the other's offer: each
  * then holds an answerer link and gets an answer to its own offer.  Were
  * each to keep the link it had first, each would drop the link the other
- * kept, and both would wait out ICE on a half-dead pair (a viewer that
- * never joined, in the lab).  Both ends keep the link whose offerer has the
+ * kept, and both would wait out ICE on a half-dead pair (see
+ * docs/design.md, Signalling).  Both ends keep the link whose offerer has the
  * smaller peer id, as on_peer_ready does for two links that both came up.
  * TRUE when @twin, our answerer link to the peer that just answered us,
  * is the one to drop. */

@@ -264,16 +264,14 @@ choose_start (SwarmViewer * v)
 /* The start segment arrived.  In a swarm that is itself catching up (a
  * crowd joining at once) it is often stale: the partners held nothing
  * newer when we chose it, and newer segments follow it within a few
- * hundred milliseconds (in the lab, starts 1.2-1.6 s old followed by
- * segments 0.7 s old 300 ms later).  So wait until the newest segment any
- * partner announced is in hand, at most half the latency (300 ms at most),
- * and start at the newest keyframe segment in hand by then.  Nothing has
+ * hundred milliseconds.  So wait until the newest segment any partner
+ * announced is in hand, at most half the latency (300 ms at most), and
+ * start at the newest keyframe segment in hand by then.  Nothing has
  * played yet, so the jump skips nothing anyone sees, and playout starts
  * that much closer to live instead of catching up for seconds.  Asked
  * again after each move (a few times at most): in a swarm still catching
- * up, newer keyframe segments keep arriving while we wait, and the first
- * look, taken with two or three segments in hand, left joiners starting
- * 1.5 s behind the newest in hand 200 ms later. */
+ * up, newer keyframe segments keep arriving while we wait (see
+ * docs/design.md, Segments and playout). */
 static gboolean
 start_is_stale (SwarmViewer * v, guint64 * key)
 {
@@ -297,9 +295,8 @@ start_is_stale (SwarmViewer * v, guint64 * key)
   }
   /* The newest keyframe segment announced is often still on its way (a
    * keyframe segment is the biggest): within the same bound it beats an
-   * older one in hand by up to a GOP.  In the lab, a joiner that started
-   * without it began 1.5 s behind live and spent two seconds over 1.5 s
-   * of latency catching up. */
+   * older one in hand by up to a GOP (see docs/design.md, Segments and
+   * playout). */
   if (v->f->get_newest_keyframe_seq (v->feed, &seq) && seq > v->next_seq
       && NOW (v) < deadline) {
     GBytes *bytes = NULL;
@@ -319,9 +316,7 @@ start_is_stale (SwarmViewer * v, guint64 * key)
    * latency past the start and a newer keyframe segment is announced:
    * look again (the caller bounds how often) rather than start that far
    * behind.  Waiting is not latency; playing seconds of debt off at twice
-   * the speed is (in the lab, a joiner whose one partner was slow started
-   * 1.2 s behind the newest in hand, itself a keyframe segment that had
-   * come 10 ms before). */
+   * the speed is (see docs/design.md, Segments and playout). */
   if (v->f->get_newest_keyframe_seq (v->feed, &seq) && seq > v->next_seq
       && peek_span (v, v->next_seq, 0, &start_ts, &end_ts)
       && newest_in_hand (v, v->next_seq, &end_ts)
