@@ -3,7 +3,7 @@
  *
  * A remote description is untrusted text: our parser must reject anything
  * libnice would half-apply or choke on, and what it accepts goes to
- * nice_agent_parse_remote_sdp() exactly as swarm-link.c passes it.  The
+ * nice_agent_parse_remote_sdp() exactly as swarm-link-nice.c passes it.  The
  * agent is set up like a link's (unreliable, no TCP, no UPnP) on a context
  * of our own; each input gets a fresh stream, removed afterwards, so no
  * state carries over from one input to the next.
@@ -60,7 +60,7 @@ check_accepted (const SwarmSdp * sdp, size_t size)
   g_strfreev (lines);
 }
 
-/* What swarm-link.c does with an accepted description, plus the per-stream
+/* What swarm-link-nice.c does with an accepted description, plus the per-stream
  * parser, on a stream that lives for this input only. */
 static void
 apply (const SwarmSdp * sdp)
