@@ -38,12 +38,33 @@ static const gchar peer_id_alphabet[] =
 
 G_STATIC_ASSERT (SWARM_ID_LEN == (SWARM_PUBLIC_KEY_LEN * 8 + 4) / 5);
 
+/* Signatures this identity has verified, remembered with the SHA-256 of
+ * what they signed: the same message verified again (an EDGE relayed by
+ * several partners; in a simulator, every viewer sharing one identity
+ * verifying the same segment) costs a hash instead of an Ed25519 check,
+ * about 15 times less.  Sound: a hit needs the very signature and the very
+ * bytes (a collision of SHA-256 otherwise); only signatures that passed
+ * the real check get in.  Bounded: a ring of VERIFIED_CACHE_SIZE. */
+#define VERIFIED_CACHE_SIZE 256
+
+typedef struct
+{
+  guint8 signature[SWARM_SIGNATURE_LEN];
+  guint8 digest[32];
+} VerifiedEntry;
+
 struct _SwarmIdentity
 {
   gatomicrefcount refcount;
   guint8 public_key[SWARM_PUBLIC_KEY_LEN];
   gnutls_pubkey_t pubkey;       /* NULL if the public key was unusable */
   gnutls_privkey_t privkey;     /* NULL for a verify-only identity */
+  /* shared by every session holding the identity, on any thread */
+  GMutex verified_lock;
+  VerifiedEntry *verified;      /* VERIFIED_CACHE_SIZE, made on first use */
+  guint n_verified;
+  guint verified_next;
+  gint full_checks;             /* Ed25519 checks actually run */
 };
 
 G_DEFINE_QUARK (swarm-identity-error-quark, swarm_identity_error);
@@ -54,6 +75,7 @@ identity_new (void)
   SwarmIdentity *id = g_new0 (SwarmIdentity, 1);
 
   g_atomic_ref_count_init (&id->refcount);
+  g_mutex_init (&id->verified_lock);
   return id;
 }
 
@@ -178,6 +200,8 @@ swarm_identity_unref (SwarmIdentity * id)
     gnutls_privkey_deinit (id->privkey);
   if (id->pubkey)
     gnutls_pubkey_deinit (id->pubkey);
+  g_free (id->verified);
+  g_mutex_clear (&id->verified_lock);
   g_free (id);
 }
 
@@ -239,12 +263,54 @@ swarm_identity_sign (SwarmIdentity * id, const guint8 * data, gsize len,
   return TRUE;
 }
 
+static gboolean
+verified_lookup (SwarmIdentity * id, const guint8 * signature,
+    const guint8 * digest)
+{
+  gboolean found = FALSE;
+  guint i;
+
+  g_mutex_lock (&id->verified_lock);
+  for (i = 0; i < id->n_verified && !found; i++) {
+    const VerifiedEntry *e = &id->verified[i];
+
+    found = memcmp (e->signature, signature, SWARM_SIGNATURE_LEN) == 0
+        && memcmp (e->digest, digest, sizeof e->digest) == 0;
+  }
+  g_mutex_unlock (&id->verified_lock);
+  return found;
+}
+
+static void
+verified_remember (SwarmIdentity * id, const guint8 * signature,
+    const guint8 * digest)
+{
+  VerifiedEntry *e;
+
+  g_mutex_lock (&id->verified_lock);
+  if (!id->verified)
+    id->verified = g_new (VerifiedEntry, VERIFIED_CACHE_SIZE);
+  e = &id->verified[id->verified_next];
+  memcpy (e->signature, signature, SWARM_SIGNATURE_LEN);
+  memcpy (e->digest, digest, sizeof e->digest);
+  id->verified_next = (id->verified_next + 1) % VERIFIED_CACHE_SIZE;
+  id->n_verified = MIN (id->n_verified + 1, VERIFIED_CACHE_SIZE);
+  g_mutex_unlock (&id->verified_lock);
+}
+
+guint
+swarm_identity_get_full_checks (SwarmIdentity * id)
+{
+  return (guint) g_atomic_int_get (&id->full_checks);
+}
+
 gboolean
 swarm_identity_verify (SwarmIdentity * id, const guint8 * data, gsize len,
     const guint8 signature[SWARM_SIGNATURE_LEN])
 {
   gnutls_datum_t in = { (unsigned char *) data, len };
   gnutls_datum_t sig = { (unsigned char *) signature, SWARM_SIGNATURE_LEN };
+  guint8 digest[32];
 
   g_return_val_if_fail (id != NULL, FALSE);
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
@@ -252,8 +318,17 @@ swarm_identity_verify (SwarmIdentity * id, const guint8 * data, gsize len,
 
   if (id->pubkey == NULL || len > G_MAXUINT)
     return FALSE;
-  return gnutls_pubkey_verify_data2 (id->pubkey, GNUTLS_SIGN_EDDSA_ED25519,
-      0, &in, &sig) >= 0;
+  if (gnutls_hash_fast (GNUTLS_DIG_SHA256, data, len, digest) < 0)
+    return gnutls_pubkey_verify_data2 (id->pubkey, GNUTLS_SIGN_EDDSA_ED25519,
+        0, &in, &sig) >= 0;
+  if (verified_lookup (id, signature, digest))
+    return TRUE;
+  g_atomic_int_inc (&id->full_checks);
+  if (gnutls_pubkey_verify_data2 (id->pubkey, GNUTLS_SIGN_EDDSA_ED25519,
+          0, &in, &sig) < 0)
+    return FALSE;
+  verified_remember (id, signature, digest);
+  return TRUE;
 }
 
 /* Key files */

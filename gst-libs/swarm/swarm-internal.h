@@ -22,3 +22,7 @@
 #include "swarm-feed.h"
 #include "swarm-viewer.h"
 #include "swarm-bans.h"
+
+/* How many Ed25519 checks swarm_identity_verify() has run for @id (the
+ * rest were answered by its cache of verified signatures). */
+guint swarm_identity_get_full_checks (SwarmIdentity * id);

@@ -102,6 +102,65 @@ GST_START_TEST (test_generate_sign_verify)
 
 GST_END_TEST;
 
+/* The cache of verified signatures (swarm-identity.c) answers only for
+ * the very bytes and signature that passed: a hostile peer that replays a
+ * good signature over other bytes, or a changed signature over good bytes,
+ * is checked in full and refused. */
+GST_START_TEST (test_verified_cache)
+{
+  SwarmIdentity *id = swarm_identity_generate (NULL);
+  SwarmIdentity *pub = swarm_identity_new_from_public_key
+      (swarm_identity_get_public_key (id));
+  guint8 sig[SWARM_SIGNATURE_LEN], bad_sig[SWARM_SIGNATURE_LEN];
+  guint8 msg[1500], forged[1500];
+  guint i;
+
+  for (i = 0; i < sizeof msg; i++)
+    msg[i] = (guint8) (i * 7);
+  fail_unless (swarm_identity_sign (id, msg, sizeof msg, sig, NULL));
+  fail_unless (swarm_identity_verify (pub, msg, sizeof msg, sig));
+  fail_unless_equals_int (swarm_identity_get_full_checks (pub), 1);
+  /* the same message again: from the cache */
+  fail_unless (swarm_identity_verify (pub, msg, sizeof msg, sig));
+  fail_unless_equals_int (swarm_identity_get_full_checks (pub), 1);
+
+  /* the good signature over other bytes: one byte, or one byte fewer */
+  memcpy (forged, msg, sizeof msg);
+  forged[700] ^= 1;
+  fail_if (swarm_identity_verify (pub, forged, sizeof forged, sig));
+  fail_if (swarm_identity_verify (pub, msg, sizeof msg - 1, sig));
+  fail_unless_equals_int (swarm_identity_get_full_checks (pub), 3);
+  /* a changed signature over the good bytes */
+  memcpy (bad_sig, sig, sizeof sig);
+  bad_sig[SWARM_SIGNATURE_LEN - 1] ^= 0x40;
+  fail_if (swarm_identity_verify (pub, msg, sizeof msg, bad_sig));
+  fail_unless_equals_int (swarm_identity_get_full_checks (pub), 4);
+  /* refused ones are not remembered */
+  fail_if (swarm_identity_verify (pub, forged, sizeof forged, sig));
+  fail_unless_equals_int (swarm_identity_get_full_checks (pub), 5);
+
+  /* bounded: 300 more messages push the first out; it is checked in full
+   * again, and still passes */
+  for (i = 0; i < 300; i++) {
+    guint8 other_sig[SWARM_SIGNATURE_LEN];
+
+    memcpy (forged, msg, sizeof msg);
+    memcpy (forged, &i, sizeof i);
+    fail_unless (swarm_identity_sign (id, forged, sizeof forged, other_sig,
+            NULL));
+    fail_unless (swarm_identity_verify (pub, forged, sizeof forged,
+            other_sig));
+  }
+  fail_unless_equals_int (swarm_identity_get_full_checks (pub), 305);
+  fail_unless (swarm_identity_verify (pub, msg, sizeof msg, sig));
+  fail_unless_equals_int (swarm_identity_get_full_checks (pub), 306);
+
+  swarm_identity_unref (pub);
+  swarm_identity_unref (id);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_rfc8032_vector)
 {
   /* RFC 8032 section 7.1, TEST 1: empty message */
@@ -450,6 +509,7 @@ identity_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_add_test (tc, test_generate_sign_verify);
+  tcase_add_test (tc, test_verified_cache);
   tcase_add_test (tc, test_rfc8032_vector);
   tcase_add_test (tc, test_key_file_create_reload);
   tcase_add_test (tc, test_key_file_unsafe_mode);
