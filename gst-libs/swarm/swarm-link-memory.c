@@ -38,6 +38,8 @@ struct _SwarmMemoryHost {
   gint64 upload_free_us;         /* when the upload queue is empty */
   guint next_port;
   guint64 bytes_sent;
+  gboolean down;
+  GHashTable *received_from;     /* sender host index -> guint64* bytes */
 };
 
 struct _SwarmMemoryNet {
@@ -80,6 +82,7 @@ typedef struct {
   SwarmMemoryHost *remote_host;
   guint remote_port;
   guint8 secret[SECRET_LEN];     /* shared by both ends once paired */
+  guint64 *received_from;        /* our host's count for the remote host */
   GQueue early;                  /* GBytes that came before we connected */
   GSource *timeout;
   guint timeout_ms;
@@ -170,10 +173,13 @@ net_deliver_due (gpointer data)
           break;
         }
         case EVENT_CONNECTED:
-          link_connected (link);
+          /* a handshake with a machine that vanished never ends */
+          if (!link->host->down && !link->remote_host->down)
+            link_connected (link);
           break;
         case EVENT_DATAGRAM:
-          link_deliver (link, ev->bytes);
+          if (!link->host->down)
+            link_deliver (link, ev->bytes);
           break;
         case EVENT_REMOTE_CLOSED:
           link_close (link, g_error_new_literal (SWARM_LINK_ERROR,
@@ -204,6 +210,21 @@ net_one_way_us (SwarmMemoryHost * from, SwarmMemoryHost * to)
 
 /* ---- the link ---------------------------------------------------------- */
 
+/* Where @host counts the bytes it receives from @from. */
+static guint64 *
+host_received_from (SwarmMemoryHost * host, SwarmMemoryHost * from)
+{
+  guint64 *count = g_hash_table_lookup (host->received_from,
+      GUINT_TO_POINTER (from->index));
+
+  if (!count) {
+    count = g_new0 (guint64, 1);
+    g_hash_table_insert (host->received_from, GUINT_TO_POINTER (from->index),
+        count);
+  }
+  return count;
+}
+
 static void
 link_set_state (MemoryLink * link, SwarmLinkState state)
 {
@@ -229,8 +250,9 @@ link_close (MemoryLink * link, GError * error, gboolean notify)
     g_clear_pointer (&link->timeout, g_source_unref);
   }
   g_queue_clear_full (&link->early, (GDestroyNotify) g_bytes_unref);
-  /* the partner hears it as DTLS's close_notify, unless it closed first */
-  if (link->remote_id && !error)
+  /* the partner hears it as DTLS's close_notify, unless it closed first
+   * (or our machine is gone) */
+  if (link->remote_id && !error && !link->host->down)
     net_queue (net, swarm_clock_now_us (net->clock) +
         net_one_way_us (link->host, link->remote_host),
         EVENT_REMOTE_CLOSED, link->remote_id, NULL);
@@ -275,6 +297,8 @@ link_deliver (MemoryLink * link, GBytes * bytes)
   data = g_bytes_get_data (bytes, &len);
   link->base.stats.datagrams_received++;
   link->base.stats.bytes_received += len;
+  if (link->received_from)
+    *link->received_from += len;
   link->host->net->stats.delivered++;
   link->host->net->stats.bytes_delivered += len;
   if (link->base.callbacks.datagram)
@@ -359,6 +383,7 @@ memory_link_set_remote_description (SwarmLink * base, const gchar * sdp,
   link->remote_id = remote->id;
   link->remote_host = remote->host;
   link->remote_port = remote->port;
+  link->received_from = host_received_from (link->host, remote->host);
   if (link->base.role == SWARM_LINK_ANSWERER) {
     /* the offer: share its secret (a DTLS handshake would agree one) */
     memcpy (link->secret, remote->secret, SECRET_LEN);
@@ -384,6 +409,8 @@ memory_link_send (SwarmLink * base, const guint8 * data, gsize len)
   if (link->base.state != SWARM_LINK_STATE_CONNECTED
       || len > SWARM_WIRE_MAX_DATAGRAM)
     return FALSE;
+  if (host->down)
+    return TRUE;                 /* a machine that is gone sends nothing */
   now = swarm_clock_now_us (net->clock);
   net->stats.datagrams++;
   /* the upload queue: drained at the host's rate, tail-dropped */
@@ -514,9 +541,8 @@ memory_link_new (GMainContext * context, SwarmLinkRole role,
   MemoryLink *link = g_new0 (MemoryLink, 1);
   guint i;
 
-  g_return_val_if_fail (context == NULL || context == net->context, NULL);
-  swarm_link_init_base (&link->base, &memory_link_class, net->context, role,
-      config, callbacks, user_data);
+  swarm_link_init_base (&link->base, &memory_link_class,
+      context ? context : net->context, role, config, callbacks, user_data);
   if (link->base.clock != net->clock) {
     swarm_clock_unref (link->base.clock);
     link->base.clock = swarm_clock_ref (net->clock);
@@ -534,7 +560,7 @@ memory_link_new (GMainContext * context, SwarmLinkRole role,
   link->timeout = swarm_clock_timeout_source_new (net->clock,
       link->timeout_ms);
   g_source_set_callback (link->timeout, link_on_timeout, link, NULL);
-  g_source_attach (link->timeout, net->context);
+  g_source_attach (link->timeout, link->base.context);
   return &link->base;
 }
 
@@ -582,6 +608,7 @@ swarm_memory_net_free (SwarmMemoryNet * net)
     SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);
 
     g_free (host->address);
+    g_hash_table_destroy (host->received_from);
     g_free (host);
   }
   g_ptr_array_unref (net->hosts);
@@ -607,6 +634,7 @@ swarm_memory_net_add_host (SwarmMemoryNet * net,
   host->next_port = 40000;
   host->factory.new_link = memory_link_new;
   host->factory.data = host;
+  host->received_from = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_ptr_array_add (net->hosts, host);
   return host;
 }
@@ -623,10 +651,58 @@ swarm_memory_host_get_address (SwarmMemoryHost * host)
   return host->address;
 }
 
+static gint
+compare_uint (gconstpointer a, gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+
+  return x < y ? -1 : x > y;
+}
+
 guint64
 swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host)
 {
   return host->bytes_sent;
+}
+
+guint
+swarm_memory_host_get_index (SwarmMemoryHost * host)
+{
+  return host->index;
+}
+
+void
+swarm_memory_host_foreach_sender (SwarmMemoryHost * host,
+    SwarmMemorySenderFunc func, gpointer data)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  GArray *senders = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint i;
+
+  /* by host index, not in hash order: the same every run */
+  g_hash_table_iter_init (&iter, host->received_from);
+  while (g_hash_table_iter_next (&iter, &key, NULL)) {
+    guint index = GPOINTER_TO_UINT (key);
+
+    g_array_append_val (senders, index);
+  }
+  g_array_sort (senders, (GCompareFunc) compare_uint);
+  for (i = 0; i < senders->len; i++) {
+    guint index = g_array_index (senders, guint, i);
+
+    value = g_hash_table_lookup (host->received_from,
+        GUINT_TO_POINTER (index));
+    func (g_ptr_array_index (host->net->hosts, index), *(guint64 *) value,
+        data);
+  }
+  g_array_unref (senders);
+}
+
+void
+swarm_memory_host_set_down (SwarmMemoryHost * host)
+{
+  host->down = TRUE;
 }
 
 void

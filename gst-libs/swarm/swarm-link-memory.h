@@ -18,7 +18,9 @@
  *    signatures and everything above the link are real).
  *
  * Descriptions are "swarm-memory/1 <endpoint>": opaque to signalling, as an
- * SDP is.  Every link of a net must run on the net's context.
+ * SDP is.  Every link of a net runs on the net's thread: deliveries on the
+ * net's context, a link's own timer on the context it was made for (one
+ * per session, in the simulator).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
@@ -62,6 +64,18 @@ const SwarmLinkFactory *swarm_memory_host_get_factory (
 const gchar *swarm_memory_host_get_address (SwarmMemoryHost * host);
 /* Counters of one host's upload, or of the whole net. */
 guint64 swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host);
+/* What @host received, from each host that sent it anything, over its
+ * whole life (links closed since included): who fed it. */
+typedef void (*SwarmMemorySenderFunc) (SwarmMemoryHost * from, guint64 bytes,
+    gpointer data);
+void swarm_memory_host_foreach_sender (SwarmMemoryHost * host,
+    SwarmMemorySenderFunc func, gpointer data);
+guint swarm_memory_host_get_index (SwarmMemoryHost * host);
+/* The machine is gone, as after a crash or a pulled cable: from now on
+ * nothing it sends leaves, nothing reaches it, its closing links tell
+ * nobody and handshakes with it never finish.  Its partners find out as
+ * they would on the internet, when it stops answering. */
+void swarm_memory_host_set_down (SwarmMemoryHost * host);
 void swarm_memory_net_get_stats (SwarmMemoryNet * net,
     SwarmMemoryNetStats * stats);
 

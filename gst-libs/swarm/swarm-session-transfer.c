@@ -208,7 +208,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   g_mutex_lock (&s->lock);
   s->counters.segments_received++;
   s->got_segment = TRUE;
-  g_cond_broadcast (&s->cond);
+  session_wake_waiters (s);
   g_mutex_unlock (&s->lock);
 
   session_push_to_children (s, seq, source);

@@ -131,7 +131,7 @@ session_fail (SwarmSession * s, gint code, gchar * message)
   }
   g_mutex_lock (&s->lock);
   s->failed = TRUE;
-  g_cond_broadcast (&s->cond);
+  session_wake_waiters (s);
   g_mutex_unlock (&s->lock);
   g_error_free (error);
 }
@@ -568,12 +568,31 @@ session_network_done (SwarmSession * s)
   g_main_loop_quit (s->loop);
 }
 
+void
+session_wake_waiters (SwarmSession * s)
+{
+  g_cond_broadcast (&s->cond);
+  if (s->wake_notify)
+    s->wake_notify (s->wake_data);
+}
+
+void
+swarm_session_set_wake_notify (SwarmSession * s, void (*notify) (gpointer),
+    gpointer data)
+{
+  g_mutex_lock (&s->lock);
+  s->wake_notify = notify;
+  s->wake_data = data;
+  g_mutex_unlock (&s->lock);
+}
+
 static gboolean
 session_teardown (gpointer data)
 {
   SwarmSession *s = data;
   guint i;
 
+  s->stopping = TRUE;
   s->running = FALSE;
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
@@ -610,7 +629,9 @@ swarm_session_stop (SwarmSession * s)
      * out (bounded by the tracker client's goodbye timer). */
     s->started = FALSE;
     g_main_context_push_thread_default (s->context);
-    session_teardown (s);
+    /* unless swarm_session_stop_begin() did */
+    if (!s->stopping)
+      session_teardown (s);
     while (!s->network_done) {
       if (swarm_clock_is_virtual (s->clock))
         swarm_clock_run (s->clock, s->context,
@@ -633,6 +654,26 @@ swarm_session_stop (SwarmSession * s)
           i++);
     }
   }
+}
+
+void
+swarm_session_stop_begin (SwarmSession * s)
+{
+  g_return_if_fail (SWARM_IS_SESSION (s));
+  g_return_if_fail (!s->own_thread);
+
+  swarm_session_set_flushing (s, TRUE);
+  if (!s->started || s->stopping)
+    return;
+  g_main_context_push_thread_default (s->context);
+  session_teardown (s);
+  g_main_context_pop_thread_default (s->context);
+}
+
+gboolean
+swarm_session_is_stopped (SwarmSession * s)
+{
+  return !s->started || s->network_done;
 }
 
 void
