@@ -16,24 +16,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-const gchar *
-bench_mode_name (BenchMode mode)
-{
-  return mode == BENCH_MODE_TCP ? "tcp" : "p2p";
-}
-
-gboolean
-bench_mode_parse (const gchar * name, BenchMode * mode)
-{
-  if (!g_strcmp0 (name, "p2p"))
-    *mode = BENCH_MODE_P2P;
-  else if (!g_strcmp0 (name, "tcp"))
-    *mode = BENCH_MODE_TCP;
-  else
-    return FALSE;
-  return TRUE;
-}
-
 /* The controller also sets the death signal between fork and exec; doing it
  * again here and checking the parent covers a controller that died before
  * either took effect. */

@@ -661,6 +661,10 @@ bench_run_execute (const BenchOptions * opts, BenchMode mode,
   run->mode = mode;
   run->opts = opts;
   run->lab = lab;
+  if (lab) {
+    run->add_run_json = bench_lab_add_run_json;
+    run->add_viewer_json = bench_lab_add_viewer_json;
+  }
   run->viewers = g_ptr_array_new_with_free_func (peer_free);
   run->lat_hist = g_new0 (guint64, BENCH_LAT_BINS);
   run->samples = g_array_new (FALSE, TRUE, sizeof (BenchSample));
