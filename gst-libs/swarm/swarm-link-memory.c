@@ -38,6 +38,7 @@ struct _SwarmMemoryHost {
   gint64 upload_free_us;         /* when the upload queue is empty */
   guint next_port;
   guint64 bytes_sent;
+  guint64 bytes_received;
   gboolean down;
   GHashTable *received_from;     /* sender host index -> guint64* bytes */
 };
@@ -297,8 +298,11 @@ link_deliver (MemoryLink * link, GBytes * bytes)
   data = g_bytes_get_data (bytes, &len);
   link->base.stats.datagrams_received++;
   link->base.stats.bytes_received += len;
-  if (link->received_from)
+  /* who fed it: the stream's chunks (DATA, PARITY), not the talk */
+  if (link->received_from && len >= 2 && (data[1] == SWARM_MSG_DATA
+          || data[1] == SWARM_MSG_PARITY))
     *link->received_from += len;
+  link->host->bytes_received += len;
   link->host->net->stats.delivered++;
   link->host->net->stats.bytes_delivered += len;
   if (link->base.callbacks.datagram)
@@ -663,6 +667,12 @@ guint64
 swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host)
 {
   return host->bytes_sent;
+}
+
+guint64
+swarm_memory_host_get_bytes_received (SwarmMemoryHost * host)
+{
+  return host->bytes_received;
 }
 
 guint

@@ -64,8 +64,10 @@ const SwarmLinkFactory *swarm_memory_host_get_factory (
 const gchar *swarm_memory_host_get_address (SwarmMemoryHost * host);
 /* Counters of one host's upload, or of the whole net. */
 guint64 swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host);
-/* What @host received, from each host that sent it anything, over its
- * whole life (links closed since included): who fed it. */
+guint64 swarm_memory_host_get_bytes_received (SwarmMemoryHost * host);
+/* The stream @host received (datagrams carrying a segment's chunks: DATA
+ * and PARITY) from each host that sent it any, over its whole life (links
+ * closed since included): who fed it, in host order. */
 typedef void (*SwarmMemorySenderFunc) (SwarmMemoryHost * from, guint64 bytes,
     gpointer data);
 void swarm_memory_host_foreach_sender (SwarmMemoryHost * host,

@@ -7,6 +7,8 @@
  *    a condition variable.  A driver that cannot block asks them with a
  *    deadline in the past instead, and is told when to ask again: the wake
  *    notify is called whenever a wait may have its answer.
+ *  - Which partner each segment came from, for a picture of the tree the
+ *    stream takes.
  *  - swarm_session_stop() on the caller's context runs that context until
  *    the goodbyes are out, moving virtual time.  stop_begin() only starts
  *    it; the driver goes on running every context, and the session is
@@ -27,6 +29,14 @@ G_BEGIN_DECLS
  * must not call into the session. */
 void swarm_session_set_wake_notify (SwarmSession * s,
     void (*notify) (gpointer data), gpointer data);
+
+/* @notify (nullable) is called on the network thread each time a viewer
+ * has stored a verified segment it received: its number and the partner
+ * whose chunk completed it (how the simulator follows the path each
+ * segment took, hop by hop). */
+void swarm_session_set_segment_notify (SwarmSession * s,
+    void (*notify) (guint64 seq, const gchar * from_peer_id, gpointer data),
+    gpointer data);
 
 /* A started session on the caller's context (network_context given):
  * flushing, links closed, goodbyes to the trackers sent; returns at once.

@@ -344,6 +344,8 @@ struct _SwarmSession {
   GCond cond;                    /* waiters: session_wake_waiters() */
   void (*wake_notify) (gpointer data);  /* swarm-session-driver.h */
   gpointer wake_data;
+  void (*segment_notify) (guint64 seq, const gchar * from, gpointer data);
+  gpointer segment_data;
   guint tracker_port;
   gboolean ready;
   gboolean failed;

@@ -210,6 +210,9 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   s->got_segment = TRUE;
   session_wake_waiters (s);
   g_mutex_unlock (&s->lock);
+  if (s->segment_notify)
+    s->segment_notify (seq, swarm_peer_get_remote_id (last->peer),
+        s->segment_data);
 
   session_push_to_children (s, seq, source);
   session_announce_segment (s, seq, flags);

@@ -586,6 +586,14 @@ swarm_session_set_wake_notify (SwarmSession * s, void (*notify) (gpointer),
   g_mutex_unlock (&s->lock);
 }
 
+void
+swarm_session_set_segment_notify (SwarmSession * s,
+    void (*notify) (guint64, const gchar *, gpointer), gpointer data)
+{
+  s->segment_notify = notify;
+  s->segment_data = data;
+}
+
 static gboolean
 session_teardown (gpointer data)
 {

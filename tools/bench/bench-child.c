@@ -101,22 +101,3 @@ bench_read_proc_usage (GPid pid, gdouble * cpu_s, guint64 * rss_kb)
   g_free (path);
   return ok;
 }
-
-/* Stats fields come and go as the elements grow: absent reads as 0. */
-guint64
-bench_stats_u64 (const GstStructure * s, const gchar * field)
-{
-  const GValue *v = s ? gst_structure_get_value (s, field) : NULL;
-
-  if (!v)
-    return 0;
-  if (G_VALUE_HOLDS_UINT64 (v))
-    return g_value_get_uint64 (v);
-  if (G_VALUE_HOLDS_INT64 (v))
-    return MAX (g_value_get_int64 (v), 0);
-  if (G_VALUE_HOLDS_UINT (v))
-    return g_value_get_uint (v);
-  if (G_VALUE_HOLDS_INT (v))
-    return MAX (g_value_get_int (v), 0);
-  return 0;
-}

@@ -35,6 +35,66 @@ bench_mode_parse (const gchar * name, BenchMode * mode)
   return TRUE;
 }
 
+/* A counter of a p2p-stats structure, whatever its integer type.  Stats
+ * fields come and go as the elements grow: absent reads as 0. */
+guint64
+bench_stats_u64 (const GstStructure * s, const gchar * field)
+{
+  const GValue *v = s ? gst_structure_get_value (s, field) : NULL;
+
+  if (!v)
+    return 0;
+  if (G_VALUE_HOLDS_UINT64 (v))
+    return g_value_get_uint64 (v);
+  if (G_VALUE_HOLDS_INT64 (v))
+    return MAX (g_value_get_int64 (v), 0);
+  if (G_VALUE_HOLDS_UINT (v))
+    return g_value_get_uint (v);
+  if (G_VALUE_HOLDS_INT (v))
+    return MAX (g_value_get_int (v), 0);
+  return 0;
+}
+
+void
+bench_peer_free (gpointer data)
+{
+  BenchPeer *p = data;
+
+  g_clear_object (&p->proc);
+  g_free (p->error);
+  g_free (p);
+}
+
+BenchRun *
+bench_run_new (const BenchOptions * opts, BenchMode mode)
+{
+  BenchRun *run = g_new0 (BenchRun, 1);
+
+  run->mode = mode;
+  run->opts = opts;
+  run->viewers = g_ptr_array_new_with_free_func (bench_peer_free);
+  run->lat_hist = g_new0 (guint64, BENCH_LAT_BINS);
+  run->samples = g_array_new (FALSE, TRUE, sizeof (BenchSample));
+  run->churn = g_array_new (FALSE, TRUE, sizeof (BenchChurn));
+  return run;
+}
+
+void
+bench_run_free (BenchRun * run)
+{
+  if (!run)
+    return;
+  g_ptr_array_unref (run->viewers);
+  if (run->origin)
+    bench_peer_free (run->origin);
+  g_free (run->lat_hist);
+  g_free (run->uri);
+  g_array_unref (run->samples);
+  g_array_unref (run->churn);
+  g_free (run->failure);
+  g_free (run);
+}
+
 /* A viewer that played nothing for this long is a failure (continuity 0);
  * one replaced sooner is left out. */
 #define NEVER_PLAYED_S 5
@@ -213,7 +273,8 @@ add_viewers (JsonBuilder * b, const BenchRun * run)
     add_int (b, "bytes_from_peers", v->bytes_from_peers);
     add_int (b, "bytes_sent", v->bytes_sent);
     add_num (b, "cpu_s", v->cpu_s);
-    add_num (b, "rss_mb", v->rss_kb / 1024.0);
+    /* unknown (a viewer killed before we read it, a simulated one): null */
+    add_num (b, "rss_mb", v->rss_kb ? v->rss_kb / 1024.0 : NAN);
     json_builder_set_member_name (b, "killed");
     json_builder_add_boolean_value (b, v->killed);
     if (v->error) {

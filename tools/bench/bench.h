@@ -82,7 +82,6 @@ void bench_child_init (gint parent_pid);
 void bench_child_report (JsonBuilder * b);
 void bench_child_add_usage (JsonBuilder * b);
 gboolean bench_read_proc_usage (GPid pid, gdouble * cpu_s, guint64 * rss_kb);
-guint64 bench_stats_u64 (const GstStructure * s, const gchar * field);
 
 /* bench-origin.c and bench-viewer.c: the child roles, return exit codes */
 int bench_origin_main (const BenchOptions * opts, BenchMode mode);
@@ -175,7 +174,6 @@ struct _BenchRun
 
 BenchRun *bench_run_execute (const BenchOptions * opts, BenchMode mode,
     const BenchLab * lab);
-void bench_run_free (BenchRun * run);
 void bench_run_kill_all (void);
 /* bench-lab.c: the lab in a run's JSON (BenchRun's hooks) */
 void bench_lab_add_run_json (const BenchRun * run, JsonBuilder * b);
@@ -206,8 +204,13 @@ typedef struct
   gint errors;
 } BenchFigures;
 
+/* An empty run (bench-results.c, with the figures) */
+BenchRun *bench_run_new (const BenchOptions * opts, BenchMode mode);
+void bench_run_free (BenchRun * run);
+void bench_peer_free (gpointer peer);
 void bench_figures_compute (const BenchRun * run, BenchFigures * f);
 gdouble bench_hist_percentile (const guint64 * hist, gdouble p);
+guint64 bench_stats_u64 (const GstStructure * s, const gchar * field);
 gdouble bench_peer_continuity (const BenchPeer * v, gint64 now_us);
 void bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
     JsonBuilder * b);
