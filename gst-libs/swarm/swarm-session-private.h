@@ -346,6 +346,8 @@ struct _SwarmSession {
   gpointer wake_data;
   void (*segment_notify) (guint64 seq, const gchar * from, gpointer data);
   gpointer segment_data;
+  GBytes *(*segment_intern) (guint64 seq, GBytes * bytes, gpointer data);
+  gpointer segment_intern_data;
   guint tracker_port;
   gboolean ready;
   gboolean failed;

@@ -200,6 +200,12 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   swarm_peer_send_ack (last->peer, t->seq, t->chunk_count, t->got);
   s->segment_bytes_avg = s->segment_bytes_avg ?
       (7 * s->segment_bytes_avg + t->size) / 8 : t->size;
+  if (s->segment_intern) {
+    GBytes *kept = s->segment_intern (seq, bytes, s->segment_intern_data);
+
+    g_bytes_unref (bytes);
+    bytes = kept;
+  }
   swarm_store_add (s->store, seq, flags, bytes);
   g_hash_table_remove (s->transfers, &seq);
   g_bytes_unref (bytes);

@@ -594,6 +594,14 @@ swarm_session_set_segment_notify (SwarmSession * s,
   s->segment_data = data;
 }
 
+void
+swarm_session_set_segment_intern (SwarmSession * s,
+    GBytes * (*intern) (guint64, GBytes *, gpointer), gpointer data)
+{
+  s->segment_intern = intern;
+  s->segment_intern_data = data;
+}
+
 static gboolean
 session_teardown (gpointer data)
 {

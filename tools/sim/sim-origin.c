@@ -42,6 +42,7 @@ publish (SimOrigin * o, GPtrArray * out)
     SwarmSegmenterOutput *seg = g_ptr_array_index (out, i);
 
     swarm_session_publish (o->session, seg->seq, seg->flags, seg->bytes);
+    sim_note_published (o->sim, seg->seq, seg->bytes);
   }
 }
 

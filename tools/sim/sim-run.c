@@ -41,6 +41,8 @@
 #define RATE_WINDOW_SAMPLES 2
 #define PROGRESS_CHECK_MS 100
 #define PROGRESS_EVERY_US (2 * G_USEC_PER_SEC)
+/* segments the origin's bytes are kept for, past a viewer's store (600) */
+#define PUBLISHED_KEPT 700
 /* after the run, how long the goodbyes may take */
 #define TEARDOWN_MS 5000
 
@@ -107,6 +109,30 @@ sim_note_segment_path (Sim * sim, gint id, guint64 seq,
   path->hops_sum += hops;
   path->segments++;
   path->hops_max = MAX (path->hops_max, hops);
+}
+
+void
+sim_note_published (Sim * sim, guint64 seq, GBytes * bytes)
+{
+  guint64 *key = g_memdup2 (&seq, sizeof seq);
+
+  g_hash_table_replace (sim->published, key, g_bytes_ref (bytes));
+  g_queue_push_tail (&sim->published_order, key);
+  while (g_queue_get_length (&sim->published_order) > PUBLISHED_KEPT)
+    g_hash_table_remove (sim->published,
+        g_queue_pop_head (&sim->published_order));
+}
+
+GBytes *
+sim_intern_segment (guint64 seq, GBytes * bytes, gpointer data)
+{
+  Sim *sim = data;
+  GBytes *published = g_hash_table_lookup (sim->published, &seq);
+
+  /* verified, so the publisher's own; compared all the same */
+  if (published && g_bytes_equal (published, bytes))
+    return g_bytes_ref (published);
+  return g_bytes_ref (bytes);
 }
 
 void
@@ -414,6 +440,10 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
   g_array_set_size (sim->paths, 1);
   sim->ids_by_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       NULL);
+  /* keys owned by the table; published_order only orders them */
+  sim->published = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, (GDestroyNotify) g_bytes_unref);
+  g_queue_init (&sim->published_order);
   g_queue_init (&sim->ready);
   run->rand = g_rand_new_with_seed (opts->seed);
   run->totals = g_array_new (FALSE, TRUE, sizeof (Totals));
@@ -566,6 +596,8 @@ sim_free (Sim * sim)
   g_ptr_array_unref (sim->fed);
   g_array_unref (sim->paths);
   g_hash_table_destroy (sim->ids_by_peer);
+  g_queue_clear (&sim->published_order);
+  g_hash_table_destroy (sim->published);
   g_clear_pointer (&sim->tracker, swarm_tracker_server_free);
   g_clear_pointer (&sim->net, swarm_memory_net_free);
   g_clear_pointer (&sim->network, sim_network_free);

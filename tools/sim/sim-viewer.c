@@ -315,6 +315,7 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
   g_hash_table_insert (sim->ids_by_peer, g_strdup (swarm_session_get_peer_id
           (v->session)), GINT_TO_POINTER (peer->id));
   swarm_session_set_segment_notify (v->session, on_segment, v);
+  swarm_session_set_segment_intern (v->session, sim_intern_segment, sim);
   v->start_us = swarm_clock_now_us (sim->clock);
   peer->spawn_us = v->start_us;
   peer->alive = TRUE;

@@ -129,6 +129,10 @@ struct _Sim {
   GPtrArray *fed;
   GArray *paths;                 /* SimPath per viewer id (0 unused) */
   GHashTable *ids_by_peer;       /* peer id -> GINT id (the origin's: 0) */
+  /* what the origin published, by seq (a window of the newest): each
+   * viewer's store keeps these bytes, not a copy of its own */
+  GHashTable *published;
+  GQueue published_order;        /* guint64* seq, oldest first */
   gint64 begin_us;               /* virtual: the origin starts */
   gint64 start_us;               /* virtual: the first viewer joins */
 };
@@ -140,6 +144,10 @@ GMainContext *sim_context_new (void);
  * its hops, one more than its sender's. */
 void sim_note_segment_path (Sim * sim, gint id, guint64 seq,
     const gchar * from_peer_id);
+/* The origin published @bytes as segment @seq. */
+void sim_note_published (Sim * sim, guint64 seq, GBytes * bytes);
+/* A viewer's verified segment: the bytes to keep (a reference). */
+GBytes *sim_intern_segment (guint64 seq, GBytes * bytes, gpointer sim);
 /* From a feed's ready callback: run @v's player at the next turn. */
 void sim_schedule_player (Sim * sim, SimViewer * v);
 
