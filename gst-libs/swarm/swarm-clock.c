@@ -9,7 +9,9 @@ struct _SwarmClock {
   gboolean is_virtual;
   gint ref_count;
   GMutex lock;
-  gint64 now_us;                 /* virtual: monotonic time */
+  /* virtual: monotonic time; written under the lock, read without it
+   * (every module reads the time all the time) */
+  gint64 now_us;
   gint64 start_us;
   gint64 real_start_us;
   /* virtual: the timers with a deadline, a binary min-heap on (deadline,
@@ -83,14 +85,9 @@ swarm_clock_is_virtual (SwarmClock * clock)
 gint64
 swarm_clock_now_us (SwarmClock * clock)
 {
-  gint64 now;
-
   if (!clock->is_virtual)
     return g_get_monotonic_time ();
-  g_mutex_lock (&clock->lock);
-  now = clock->now_us;
-  g_mutex_unlock (&clock->lock);
-  return now;
+  return __atomic_load_n (&clock->now_us, __ATOMIC_ACQUIRE);
 }
 
 gint64
@@ -478,7 +475,7 @@ swarm_clock_advance_to (SwarmClock * clock, gint64 us)
   g_return_if_fail (clock->is_virtual);
   g_mutex_lock (&clock->lock);
   if (us > clock->now_us)
-    clock->now_us = us;
+    __atomic_store_n (&clock->now_us, us, __ATOMIC_RELEASE);
   g_mutex_unlock (&clock->lock);
 }
 

@@ -3,7 +3,8 @@
  *
  * Everything that happens later (a datagram arriving, a link connecting or
  * hearing its partner close) is an event in one queue ordered by time, then
- * by the order it was queued, served by one deadline source on the net's
+ * by the order it was queued (a binary heap: thousands of datagrams are in
+ * flight in a big swarm), served by one deadline source on the net's
  * clock: deterministic for a seed however many links there are.  Events
  * name their endpoint by number, so a link that is gone meanwhile simply
  * misses them.
@@ -50,7 +51,7 @@ struct _SwarmMemoryNet {
   GPtrArray *hosts;              /* SwarmMemoryHost, owned */
   GHashTable *endpoints;         /* endpoint id -> MemoryLink (borrowed) */
   guint64 next_endpoint;
-  GSequence *events;             /* Event, owned, by time then order */
+  GPtrArray *events;             /* Event, owned: a min-heap on time, order */
   guint64 next_order;
   GSource *deliver_source;
   SwarmMemoryNetStats stats;
@@ -93,14 +94,12 @@ static const SwarmLinkClass memory_link_class;
 
 /* ---- the event queue --------------------------------------------------- */
 
-static gint
-event_compare (gconstpointer a, gconstpointer b, gpointer user_data)
+static gboolean
+event_before (const Event * x, const Event * y)
 {
-  const Event *x = a, *y = b;
-
   if (x->at_us != y->at_us)
-    return x->at_us < y->at_us ? -1 : 1;
-  return x->order < y->order ? -1 : x->order > y->order;
+    return x->at_us < y->at_us;
+  return x->order < y->order;
 }
 
 static void
@@ -111,14 +110,61 @@ event_free (Event * ev)
   g_free (ev);
 }
 
+#define EVENT_AT(net, i) ((Event *) g_ptr_array_index ((net)->events, (i)))
+
+static Event *
+events_peek (SwarmMemoryNet * net)
+{
+  return net->events->len ? EVENT_AT (net, 0) : NULL;
+}
+
+static void
+events_push (SwarmMemoryNet * net, Event * ev)
+{
+  guint i = net->events->len;
+
+  g_ptr_array_add (net->events, ev);
+  while (i > 0 && event_before (ev, EVENT_AT (net, (i - 1) / 2))) {
+    net->events->pdata[i] = EVENT_AT (net, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+  net->events->pdata[i] = ev;
+}
+
+static Event *
+events_pop (SwarmMemoryNet * net)
+{
+  Event *first = EVENT_AT (net, 0), *last;
+  guint n, i = 0;
+
+  last = g_ptr_array_steal_index (net->events, net->events->len - 1);
+  n = net->events->len;
+  if (n == 0)
+    return first;
+  for (;;) {
+    guint child = 2 * i + 1;
+
+    if (child >= n)
+      break;
+    if (child + 1 < n && event_before (EVENT_AT (net, child + 1),
+            EVENT_AT (net, child)))
+      child++;
+    if (!event_before (EVENT_AT (net, child), last))
+      break;
+    net->events->pdata[i] = EVENT_AT (net, child);
+    i = child;
+  }
+  net->events->pdata[i] = last;
+  return first;
+}
+
 static void
 net_arm (SwarmMemoryNet * net)
 {
-  GSequenceIter *first = g_sequence_get_begin_iter (net->events);
+  Event *first = events_peek (net);
 
   swarm_clock_source_set_deadline (net->clock, net->deliver_source,
-      g_sequence_iter_is_end (first) ? -1 :
-      ((Event *) g_sequence_get (first))->at_us);
+      first ? first->at_us : -1);
 }
 
 static void
@@ -126,14 +172,17 @@ net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
     guint64 endpoint, GBytes * bytes)
 {
   Event *ev = g_new0 (Event, 1);
+  Event *first = events_peek (net);
 
   ev->at_us = at_us;
   ev->order = net->next_order++;
   ev->kind = kind;
   ev->endpoint = endpoint;
   ev->bytes = bytes;
-  g_sequence_insert_sorted (net->events, ev, event_compare, NULL);
-  net_arm (net);
+  events_push (net, ev);
+  /* the deadline moves only for a new first */
+  if (first != events_peek (net))
+    net_arm (net);
 }
 
 static void link_connected (MemoryLink * link);
@@ -147,17 +196,13 @@ net_deliver_due (gpointer data)
   gint64 now = swarm_clock_now_us (net->clock);
 
   for (;;) {
-    GSequenceIter *first = g_sequence_get_begin_iter (net->events);
-    Event *ev;
+    Event *ev = events_peek (net);
     MemoryLink *link;
 
-    if (g_sequence_iter_is_end (first))
-      break;
-    ev = g_sequence_get (first);
-    if (ev->at_us > now)
+    if (!ev || ev->at_us > now)
       break;
     /* out of the queue before anything runs: handlers queue more */
-    g_sequence_remove (first);
+    events_pop (net);
     net->stats.events++;
     link = g_hash_table_lookup (net->endpoints, &ev->endpoint);
     if (link && !link->closed) {
@@ -581,8 +626,8 @@ swarm_memory_net_new (SwarmClock * clock, GMainContext * context,
   net->rand = g_rand_new_with_seed (seed);
   net->hosts = g_ptr_array_new ();
   net->endpoints = g_hash_table_new (g_int64_hash, g_int64_equal);
-  /* no destroy function: events leave the queue before they run */
-  net->events = g_sequence_new (NULL);
+  /* no free function: events leave the queue before they run */
+  net->events = g_ptr_array_new ();
   net->deliver_source = swarm_clock_deadline_source_new (clock);
   g_source_set_callback (net->deliver_source, net_deliver_due, net, NULL);
   g_source_attach (net->deliver_source, context);
@@ -600,13 +645,9 @@ swarm_memory_net_free (SwarmMemoryNet * net)
   g_warn_if_fail (g_hash_table_size (net->endpoints) == 0);
   g_source_destroy (net->deliver_source);
   g_source_unref (net->deliver_source);
-  while (!g_sequence_is_empty (net->events)) {
-    GSequenceIter *first = g_sequence_get_begin_iter (net->events);
-
-    event_free (g_sequence_get (first));
-    g_sequence_remove (first);
-  }
-  g_sequence_free (net->events);
+  for (i = 0; i < net->events->len; i++)
+    event_free (EVENT_AT (net, i));
+  g_ptr_array_unref (net->events);
   g_hash_table_destroy (net->endpoints);
   for (i = 0; i < net->hosts->len; i++) {
     SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);
