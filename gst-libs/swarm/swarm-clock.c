@@ -14,9 +14,10 @@ struct _SwarmClock {
   gint64 now_us;
   gint64 start_us;
   gint64 real_start_us;
-  /* virtual: the timers with a deadline, a binary min-heap on (deadline,
-   * the order they were made in): finding the next one costs nothing and
-   * moving one a logarithm, however many sessions share the clock */
+  /* virtual: the timers with a deadline, a min-heap on (deadline, the
+   * order they were made in), four children a node (half as deep as a
+   * binary one: thousands of sessions make tens of thousands of timers):
+   * finding the next one costs nothing and moving one a logarithm */
   struct _VirtualTimer **heap;
   guint heap_len, heap_size;
   guint64 next_order;
@@ -159,6 +160,8 @@ typedef struct _VirtualTimer {
 
 /* ---- the heap of deadlines (clock->lock held) ---------------------------- */
 
+#define HEAP_ARITY 4
+
 static gboolean
 timer_before (const VirtualTimer * x, const VirtualTimer * y)
 {
@@ -179,9 +182,9 @@ heap_sift_up (SwarmClock * c, guint i)
 {
   VirtualTimer *t = c->heap[i];
 
-  while (i > 0 && timer_before (t, c->heap[(i - 1) / 2])) {
-    heap_place (c, c->heap[(i - 1) / 2], i);
-    i = (i - 1) / 2;
+  while (i > 0 && timer_before (t, c->heap[(i - 1) / HEAP_ARITY])) {
+    heap_place (c, c->heap[(i - 1) / HEAP_ARITY], i);
+    i = (i - 1) / HEAP_ARITY;
   }
   heap_place (c, t, i);
 }
@@ -192,13 +195,13 @@ heap_sift_down (SwarmClock * c, guint i)
   VirtualTimer *t = c->heap[i];
 
   for (;;) {
-    guint child = 2 * i + 1;
+    guint first = HEAP_ARITY * i + 1, child = first, k;
 
-    if (child >= c->heap_len)
+    if (first >= c->heap_len)
       break;
-    if (child + 1 < c->heap_len
-        && timer_before (c->heap[child + 1], c->heap[child]))
-      child++;
+    for (k = first + 1; k < first + HEAP_ARITY && k < c->heap_len; k++)
+      if (timer_before (c->heap[k], c->heap[child]))
+        child = k;
     if (!timer_before (c->heap[child], t))
       break;
     heap_place (c, c->heap[child], i);

@@ -679,6 +679,7 @@ swarm_memory_net_add_host (SwarmMemoryNet * net,
   host->next_port = 40000;
   host->factory.new_link = memory_link_new;
   host->factory.data = host;
+  host->factory.without_dtls = TRUE;
   host->received_from = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_ptr_array_add (net->hosts, host);
   return host;

@@ -431,9 +431,13 @@ attach_timeout (SwarmSession * s, guint ms, GSourceFunc func)
 static gboolean
 session_setup (SwarmSession * s, GError ** error)
 {
-  s->credentials = swarm_dtls_credentials_new (error);
-  if (!s->credentials)
-    return FALSE;
+  /* an ECDSA key and a certificate: needless for links without DTLS
+   * (thousands of in-memory sessions made one each) */
+  if (!s->link_factory || !s->link_factory->without_dtls) {
+    s->credentials = swarm_dtls_credentials_new (error);
+    if (!s->credentials)
+      return FALSE;
+  }
   s->scheduler = s->scheduler_class->create ();
 
   if (!session_signalling_start (s, error))
