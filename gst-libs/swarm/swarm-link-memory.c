@@ -3,8 +3,8 @@
  *
  * Everything that happens later (a datagram arriving, a link connecting or
  * hearing its partner close) is an event in one queue ordered by time, then
- * by the order it was queued (a binary heap: thousands of datagrams are in
- * flight in a big swarm), served by one deadline source on the net's
+ * by the order it was queued (a heap: thousands of datagrams are in flight
+ * in a big swarm), served by one deadline source on the net's
  * clock: deterministic for a seed however many links there are.  Events
  * name their endpoint by number, so a link that is gone meanwhile simply
  * misses them.
@@ -51,7 +51,7 @@ struct _SwarmMemoryNet {
   GPtrArray *hosts;              /* SwarmMemoryHost, owned */
   GHashTable *endpoints;         /* endpoint id -> MemoryLink (borrowed) */
   guint64 next_endpoint;
-  GPtrArray *events;             /* Event, owned: a min-heap on time, order */
+  GArray *events;                /* EventSlot, a min-heap on time, order */
   guint64 next_order;
   GSource *deliver_source;
   SwarmMemoryNetStats stats;
@@ -94,14 +94,6 @@ static const SwarmLinkClass memory_link_class;
 
 /* ---- the event queue --------------------------------------------------- */
 
-static gboolean
-event_before (const Event * x, const Event * y)
-{
-  if (x->at_us != y->at_us)
-    return x->at_us < y->at_us;
-  return x->order < y->order;
-}
-
 static void
 event_free (Event * ev)
 {
@@ -110,51 +102,71 @@ event_free (Event * ev)
   g_free (ev);
 }
 
-#define EVENT_AT(net, i) ((Event *) g_ptr_array_index ((net)->events, (i)))
+/* The heap of events: its keys held in the array itself, four children a
+ * node, so that ordering thousands of datagrams in flight (upload queues
+ * of thin links hold seconds of them) reads no event until it is due. */
+typedef struct {
+  gint64 at_us;
+  guint64 order;
+  Event *event;
+} EventSlot;
+
+#define EVENTS_ARITY 4
+#define SLOT(net, i) (g_array_index ((net)->events, EventSlot, (i)))
+
+static gboolean
+slot_before (const EventSlot * x, const EventSlot * y)
+{
+  if (x->at_us != y->at_us)
+    return x->at_us < y->at_us;
+  return x->order < y->order;
+}
 
 static Event *
 events_peek (SwarmMemoryNet * net)
 {
-  return net->events->len ? EVENT_AT (net, 0) : NULL;
+  return net->events->len ? SLOT (net, 0).event : NULL;
 }
 
 static void
 events_push (SwarmMemoryNet * net, Event * ev)
 {
+  EventSlot slot = { ev->at_us, ev->order, ev };
   guint i = net->events->len;
 
-  g_ptr_array_add (net->events, ev);
-  while (i > 0 && event_before (ev, EVENT_AT (net, (i - 1) / 2))) {
-    net->events->pdata[i] = EVENT_AT (net, (i - 1) / 2);
-    i = (i - 1) / 2;
+  g_array_set_size (net->events, i + 1);
+  while (i > 0 && slot_before (&slot, &SLOT (net, (i - 1) / EVENTS_ARITY))) {
+    SLOT (net, i) = SLOT (net, (i - 1) / EVENTS_ARITY);
+    i = (i - 1) / EVENTS_ARITY;
   }
-  net->events->pdata[i] = ev;
+  SLOT (net, i) = slot;
 }
 
 static Event *
 events_pop (SwarmMemoryNet * net)
 {
-  Event *first = EVENT_AT (net, 0), *last;
-  guint n, i = 0;
+  Event *first = SLOT (net, 0).event;
+  EventSlot last = SLOT (net, net->events->len - 1);
+  guint n = net->events->len - 1, i = 0;
 
-  last = g_ptr_array_steal_index (net->events, net->events->len - 1);
-  n = net->events->len;
+  g_array_set_size (net->events, n);
   if (n == 0)
     return first;
   for (;;) {
-    guint child = 2 * i + 1;
+    guint child = EVENTS_ARITY * i + 1, k, best;
 
     if (child >= n)
       break;
-    if (child + 1 < n && event_before (EVENT_AT (net, child + 1),
-            EVENT_AT (net, child)))
-      child++;
-    if (!event_before (EVENT_AT (net, child), last))
+    best = child;
+    for (k = child + 1; k < child + EVENTS_ARITY && k < n; k++)
+      if (slot_before (&SLOT (net, k), &SLOT (net, best)))
+        best = k;
+    if (!slot_before (&SLOT (net, best), &last))
       break;
-    net->events->pdata[i] = EVENT_AT (net, child);
-    i = child;
+    SLOT (net, i) = SLOT (net, best);
+    i = best;
   }
-  net->events->pdata[i] = last;
+  SLOT (net, i) = last;
   return first;
 }
 
@@ -626,8 +638,8 @@ swarm_memory_net_new (SwarmClock * clock, GMainContext * context,
   net->rand = g_rand_new_with_seed (seed);
   net->hosts = g_ptr_array_new ();
   net->endpoints = g_hash_table_new (g_int64_hash, g_int64_equal);
-  /* no free function: events leave the queue before they run */
-  net->events = g_ptr_array_new ();
+  /* no clear function: events leave the queue before they run */
+  net->events = g_array_new (FALSE, FALSE, sizeof (EventSlot));
   net->deliver_source = swarm_clock_deadline_source_new (clock);
   g_source_set_callback (net->deliver_source, net_deliver_due, net, NULL);
   g_source_attach (net->deliver_source, context);
@@ -646,8 +658,8 @@ swarm_memory_net_free (SwarmMemoryNet * net)
   g_source_destroy (net->deliver_source);
   g_source_unref (net->deliver_source);
   for (i = 0; i < net->events->len; i++)
-    event_free (EVENT_AT (net, i));
-  g_ptr_array_unref (net->events);
+    event_free (SLOT (net, i).event);
+  g_array_unref (net->events);
   g_hash_table_destroy (net->endpoints);
   for (i = 0; i < net->hosts->len; i++) {
     SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);
