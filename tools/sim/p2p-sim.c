@@ -188,6 +188,9 @@ main (int argc, char **argv)
   cost.peak_rss_kb = peak_rss_kb ();
 
   bench_output_summary (&f);
+  g_print ("  delivered       %.1f Mbit, %" G_GUINT64_FORMAT " signatures "
+      "checked (each in full once, then from the cache)\n", f.delivered_mbit,
+      f.segments_verified);
   g_print ("  simulation      %" G_GUINT64_FORMAT " events, %.1f s wall, "
       "peak RSS %.0f MB (seed %u)\n", cost.events, cost.wall_s,
       cost.peak_rss_kb / 1024.0, opts.seed);

@@ -469,7 +469,9 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
   swarm_tracker_server_set_limits (sim->tracker, 2 * opts->viewers + 64, 0,
       0);
   tracker_context = sim->tracker_context = sim_context_new ();
-  name = g_strdup_printf ("p2p-sim-%d", (gint) getpid ());
+  /* one simulation a process; a name without the pid, since error
+   * messages quote it and the JSON repeats them */
+  name = g_strdup ("p2p-sim");
   sim->tracker_url = g_strdup_printf ("memory://%s/announce", name);
   /* its sweeper runs on the thread-default context */
   g_main_context_push_thread_default (tracker_context);
