@@ -383,20 +383,47 @@ link_on_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Both ends know each other: ICE and DTLS take their round trips.  The
- * offerer learns of the pairing last (it applies the answer), so it
- * schedules both ends. */
+/* What setting a link up costs, as measured in the NAT lab
+ * (docs/lab.md's pairing table; docs/sim.md, "Calibration"). */
+#define ICE_DTLS_ONE_WAY_DELAYS 9     /* the answerer; the offerer one more */
+#define DTLS_FLIGHTS 4
+#define DTLS_RETRANSMIT_US (400 * 1000)
+
+/* Both ends know each other: ICE and DTLS take their round trips, and a
+ * lost handshake flight its retransmission timeout.  The offerer learns
+ * of the pairing last (it applies the answer), so it schedules both ends. */
 static void
 link_schedule_connect (MemoryLink * link)
 {
   SwarmMemoryNet *net = link->host->net;
   gint64 now = swarm_clock_now_us (net->clock);
   gint64 owd = net_one_way_us (link->host, link->remote_host);
+  gint64 at = now + ICE_DTLS_ONE_WAY_DELAYS * owd;
+  guint i;
 
+  for (i = 0; i < DTLS_FLIGHTS; i++)
+    if (g_rand_double (net->rand) * 100.0 < link->host->config.loss_pct
+        || g_rand_double (net->rand) * 100.0 <
+        link->remote_host->config.loss_pct)
+      at += DTLS_RETRANSMIT_US;
   link->base.checks_us = now;
   link->connect_scheduled = TRUE;
-  net_queue (net, now + 5 * owd, EVENT_CONNECTED, link->remote_id, NULL);
-  net_queue (net, now + 6 * owd, EVENT_CONNECTED, link->id, NULL);
+  net_queue (net, at, EVENT_CONNECTED, link->remote_id, NULL);
+  net_queue (net, at + owd, EVENT_CONNECTED, link->id, NULL);
+}
+
+/* Gathering: a round trip to a STUN server on the Internet (past the
+ * host's access delay, both ways); a relayed host also allocates on its
+ * TURN server, a second round trip (with the relay's own delay). */
+static gint64
+link_gathering_us (MemoryLink * link)
+{
+  const SwarmMemoryHostConfig *c = &link->host->config;
+  gint64 rtt_us = 2 * (gint64) c->delay_ms * 1000;
+
+  if (c->relayed)
+    return 2 * rtt_us + 2 * (gint64) c->relay_delay_ms * 1000;
+  return rtt_us;
 }
 
 static gboolean
@@ -410,9 +437,9 @@ memory_link_start (SwarmLink * base, GError ** error)
   link->base.started_us = swarm_clock_now_us (net->clock);
   link_set_state (link, link->remote_id ? SWARM_LINK_STATE_CONNECTING :
       SWARM_LINK_STATE_GATHERING);
-  /* gathering is instant, but the description still comes later, as it
-   * does from libnice */
-  net_queue (net, link->base.started_us, EVENT_DESCRIPTION, link->id, NULL);
+  /* the description comes once gathered, as it does from libnice */
+  net_queue (net, link->base.started_us + link_gathering_us (link),
+      EVENT_DESCRIPTION, link->id, NULL);
   return TRUE;
 }
 

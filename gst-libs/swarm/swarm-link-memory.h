@@ -11,11 +11,17 @@
  *    dropping what would wait longer than queue_ms;
  *  - each datagram is lost with the sender's loss_pct, then the
  *    receiver's, drawn from the net's seeded generator;
- *  - setting up a link costs what ICE and a DTLS handshake cost: the
- *    answerer is connected 5 one-way delays after the offerer has the
- *    answer, the offerer 6.  No DTLS runs: keying material is a secret the
- *    two ends share in memory (the crypto of the link is modelled; segment
- *    signatures and everything above the link are real).
+ *  - setting up a link costs what libnice and GnuTLS cost in the NAT lab
+ *    (docs/sim.md, "Calibration"): gathering a round trip to a STUN server
+ *    (two to a TURN server for a relayed host) before the description;
+ *    ICE checks with nomination and a DTLS handshake with its cookie,
+ *    five round trips, once both ends have the other's description (the
+ *    answerer connected 9 one-way delays after the offerer has the answer,
+ *    the offerer 10); each of the handshake's four flights lost with the
+ *    path's loss costs the DTLS retransmission timeout, 400 ms.  No DTLS
+ *    runs: keying material is a secret the two ends share in memory (the
+ *    crypto of the link is modelled; segment signatures and everything
+ *    above the link are real).
  *
  * Descriptions are "swarm-memory/1 <endpoint>": opaque to signalling, as an
  * SDP is.  Every link of a net runs on the net's thread: deliveries on the
