@@ -9,12 +9,17 @@ struct _SwarmClock {
   gboolean is_virtual;
   gint ref_count;
   GMutex lock;
-  gint64 now_us;                 /* virtual: monotonic time */
+  /* virtual: monotonic time; written under the lock, read without it
+   * (every module reads the time all the time) */
+  gint64 now_us;
   gint64 start_us;
   gint64 real_start_us;
-  /* virtual: every timer made from this clock and not yet finalized,
-   * earliest deadline first (ties: the order they were made in) */
-  GSequence *timers;
+  /* virtual: the timers with a deadline, a min-heap on (deadline, the
+   * order they were made in), four children a node (half as deep as a
+   * binary one: thousands of sessions make tens of thousands of timers):
+   * finding the next one costs nothing and moving one a logarithm */
+  struct _VirtualTimer **heap;
+  guint heap_len, heap_size;
   guint64 next_order;
   GRand *rand;                   /* virtual: seeded */
 };
@@ -38,7 +43,6 @@ swarm_clock_new_virtual (gint64 start_us, gint64 real_start_us)
   g_mutex_init (&c->lock);
   c->now_us = c->start_us = start_us;
   c->real_start_us = real_start_us ? real_start_us : g_get_real_time ();
-  c->timers = g_sequence_new (NULL);
   c->rand = g_rand_new_with_seed (0);
   return c;
 }
@@ -59,7 +63,7 @@ swarm_clock_unref (SwarmClock * clock)
   if (!g_atomic_int_dec_and_test (&clock->ref_count))
     return;
   /* every timer holds a ref, so none is left */
-  g_sequence_free (clock->timers);
+  g_free (clock->heap);
   g_rand_free (clock->rand);
   g_mutex_clear (&clock->lock);
   g_free (clock);
@@ -82,14 +86,9 @@ swarm_clock_is_virtual (SwarmClock * clock)
 gint64
 swarm_clock_now_us (SwarmClock * clock)
 {
-  gint64 now;
-
   if (!clock->is_virtual)
     return g_get_monotonic_time ();
-  g_mutex_lock (&clock->lock);
-  now = clock->now_us;
-  g_mutex_unlock (&clock->lock);
-  return now;
+  return __atomic_load_n (&clock->now_us, __ATOMIC_ACQUIRE);
 }
 
 gint64
@@ -150,23 +149,103 @@ swarm_clock_random_int_range (SwarmClock * clock, gint32 begin, gint32 end)
 }
 
 /* A timer on virtual time. */
-typedef struct {
+typedef struct _VirtualTimer {
   GSource source;
   SwarmClock *clock;             /* owned ref */
-  gint64 deadline_us;
+  gint64 deadline_us;            /* G_MAXINT64: none (not in the heap) */
   gint64 interval_us;           /* < 0: a deadline source (no repeats) */
   guint64 order;
-  GSequenceIter *iter;           /* in clock->timers */
+  gint heap_index;               /* in clock->heap, -1 when not there */
 } VirtualTimer;
 
-static gint
-timer_compare (gconstpointer a, gconstpointer b, gpointer user_data)
-{
-  const VirtualTimer *x = a, *y = b;
+/* ---- the heap of deadlines (clock->lock held) ---------------------------- */
 
+#define HEAP_ARITY 4
+
+static gboolean
+timer_before (const VirtualTimer * x, const VirtualTimer * y)
+{
   if (x->deadline_us != y->deadline_us)
-    return x->deadline_us < y->deadline_us ? -1 : 1;
-  return x->order < y->order ? -1 : x->order > y->order;
+    return x->deadline_us < y->deadline_us;
+  return x->order < y->order;
+}
+
+static void
+heap_place (SwarmClock * c, VirtualTimer * t, guint i)
+{
+  c->heap[i] = t;
+  t->heap_index = (gint) i;
+}
+
+static void
+heap_sift_up (SwarmClock * c, guint i)
+{
+  VirtualTimer *t = c->heap[i];
+
+  while (i > 0 && timer_before (t, c->heap[(i - 1) / HEAP_ARITY])) {
+    heap_place (c, c->heap[(i - 1) / HEAP_ARITY], i);
+    i = (i - 1) / HEAP_ARITY;
+  }
+  heap_place (c, t, i);
+}
+
+static void
+heap_sift_down (SwarmClock * c, guint i)
+{
+  VirtualTimer *t = c->heap[i];
+
+  for (;;) {
+    guint first = HEAP_ARITY * i + 1, child = first, k;
+
+    if (first >= c->heap_len)
+      break;
+    for (k = first + 1; k < first + HEAP_ARITY && k < c->heap_len; k++)
+      if (timer_before (c->heap[k], c->heap[child]))
+        child = k;
+    if (!timer_before (c->heap[child], t))
+      break;
+    heap_place (c, c->heap[child], i);
+    i = child;
+  }
+  heap_place (c, t, i);
+}
+
+static void
+heap_remove (SwarmClock * c, VirtualTimer * t)
+{
+  guint i = (guint) t->heap_index;
+  VirtualTimer *last;
+
+  if (t->heap_index < 0)
+    return;
+  t->heap_index = -1;
+  last = c->heap[--c->heap_len];
+  if (last == t)
+    return;
+  heap_place (c, last, i);
+  heap_sift_up (c, i);
+  heap_sift_down (c, (guint) last->heap_index);
+}
+
+/* @t's deadline changed (or it was just made): where it belongs now. */
+static void
+heap_update (SwarmClock * c, VirtualTimer * t)
+{
+  if (t->deadline_us == G_MAXINT64) {
+    heap_remove (c, t);
+    return;
+  }
+  if (t->heap_index < 0) {
+    if (c->heap_len == c->heap_size) {
+      c->heap_size = MAX (64, 2 * c->heap_size);
+      c->heap = g_renew (VirtualTimer *, c->heap, c->heap_size);
+    }
+    heap_place (c, t, c->heap_len++);
+    heap_sift_up (c, (guint) t->heap_index);
+    return;
+  }
+  heap_sift_up (c, (guint) t->heap_index);
+  heap_sift_down (c, (guint) t->heap_index);
 }
 
 static gboolean
@@ -207,7 +286,7 @@ timer_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
   if (again && !g_source_is_destroyed (source)) {
     g_mutex_lock (&c->lock);
     t->deadline_us = c->now_us + t->interval_us;
-    g_sequence_sort_changed (t->iter, (GCompareDataFunc) timer_compare, NULL);
+    heap_update (c, t);
     g_mutex_unlock (&c->lock);
   }
   return again;
@@ -220,7 +299,7 @@ timer_finalize (GSource * source)
   SwarmClock *c = t->clock;
 
   g_mutex_lock (&c->lock);
-  g_sequence_remove (t->iter);
+  heap_remove (c, t);
   g_mutex_unlock (&c->lock);
   swarm_clock_unref (c);
 }
@@ -243,10 +322,25 @@ swarm_clock_timeout_source_new (SwarmClock * clock, guint interval_ms)
   g_mutex_lock (&clock->lock);
   t->deadline_us = clock->now_us + t->interval_us;
   t->order = clock->next_order++;
-  t->iter = g_sequence_insert_sorted (clock->timers, t,
-      (GCompareDataFunc) timer_compare, NULL);
+  t->heap_index = -1;
+  heap_update (clock, t);
   g_mutex_unlock (&clock->lock);
   return &t->source;
+}
+
+GSource *
+swarm_clock_idle_source_new (SwarmClock * clock)
+{
+  GSource *source;
+
+  if (!clock->is_virtual)
+    return g_idle_source_new ();
+  /* due now, and again at once while it returns G_SOURCE_CONTINUE, as an
+   * idle source is: but it is a timer, so the driver of many contexts
+   * knows where it waits */
+  source = swarm_clock_timeout_source_new (clock, 0);
+  g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
+  return source;
 }
 
 /* The system clock's deadline source: GLib's ready time, which is on the
@@ -293,38 +387,82 @@ swarm_clock_source_set_deadline (SwarmClock * clock, GSource * source,
   g_return_if_fail (t->clock == clock && t->interval_us < 0);
   g_mutex_lock (&clock->lock);
   t->deadline_us = deadline_us < 0 ? G_MAXINT64 : deadline_us;
-  g_sequence_sort_changed (t->iter, (GCompareDataFunc) timer_compare, NULL);
+  heap_update (clock, t);
   g_mutex_unlock (&clock->lock);
 }
 
-/* The earliest deadline after @after_us of a live timer attached to
- * @context (any context if NULL), or -1. */
+/* Whether @t may hold time back for a driver of @context (any context if
+ * NULL): attached there and not destroyed. */
+static gboolean
+timer_attached_to (VirtualTimer * t, GMainContext * context)
+{
+  GMainContext *attached;
+
+  /* destroyed timers wait for their last unref; unattached ones for
+   * their owner to attach them */
+  if (g_source_is_destroyed (&t->source))
+    return FALSE;
+  attached = g_source_get_context (&t->source);
+  return attached && (!context || attached == context);
+}
+
+/* The earliest timer after @after_us attached to @context (any context if
+ * NULL), or NULL.  Clock lock held. */
+static VirtualTimer *
+next_timer (SwarmClock * clock, GMainContext * context, gint64 after_us)
+{
+  VirtualTimer *best = NULL;
+  guint i;
+
+  /* destroyed timers never fire again: out of the way for good */
+  while (clock->heap_len > 0 && g_source_is_destroyed (&clock->heap[0]->source))
+    heap_remove (clock, clock->heap[0]);
+  if (clock->heap_len == 0)
+    return NULL;
+  /* nearly always the earliest of all */
+  if (clock->heap[0]->deadline_us > after_us
+      && timer_attached_to (clock->heap[0], context))
+    return clock->heap[0];
+  /* a timer of another context, or one due that its context has not run:
+   * look at them all */
+  for (i = 0; i < clock->heap_len; i++) {
+    VirtualTimer *t = clock->heap[i];
+
+    if (t->deadline_us > after_us && (!best || timer_before (t, best))
+        && timer_attached_to (t, context))
+      best = t;
+  }
+  return best;
+}
+
 static gint64
 next_deadline (SwarmClock * clock, GMainContext * context, gint64 after_us)
 {
-  GSequenceIter *it;
-  gint64 next = -1;
+  VirtualTimer *t;
+  gint64 next;
 
   g_mutex_lock (&clock->lock);
-  for (it = g_sequence_get_begin_iter (clock->timers);
-      !g_sequence_iter_is_end (it); it = g_sequence_iter_next (it)) {
-    VirtualTimer *t = g_sequence_get (it);
-    GMainContext *attached;
-
-    /* destroyed timers wait for their last unref; unattached ones for
-     * their owner to attach them */
-    if (t->deadline_us == G_MAXINT64)
-      break;                     /* the rest wait for a deadline */
-    if (t->deadline_us <= after_us || g_source_is_destroyed (&t->source))
-      continue;
-    attached = g_source_get_context (&t->source);
-    if (!attached || (context && attached != context))
-      continue;
-    next = t->deadline_us;
-    break;
-  }
+  t = next_timer (clock, context, after_us);
+  next = t ? t->deadline_us : -1;
   g_mutex_unlock (&clock->lock);
   return next;
+}
+
+gboolean
+swarm_clock_next_timer (SwarmClock * clock, gint64 * deadline_us,
+    GMainContext ** context)
+{
+  VirtualTimer *t;
+
+  g_return_val_if_fail (clock->is_virtual, FALSE);
+  g_mutex_lock (&clock->lock);
+  t = next_timer (clock, NULL, G_MININT64);
+  if (t) {
+    *deadline_us = t->deadline_us;
+    *context = g_source_get_context (&t->source);
+  }
+  g_mutex_unlock (&clock->lock);
+  return t != NULL;
 }
 
 gint64
@@ -340,7 +478,7 @@ swarm_clock_advance_to (SwarmClock * clock, gint64 us)
   g_return_if_fail (clock->is_virtual);
   g_mutex_lock (&clock->lock);
   if (us > clock->now_us)
-    clock->now_us = us;
+    __atomic_store_n (&clock->now_us, us, __ATOMIC_RELEASE);
   g_mutex_unlock (&clock->lock);
 }
 

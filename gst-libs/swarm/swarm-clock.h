@@ -55,6 +55,12 @@ SWARM_API gint64 swarm_clock_real_us (SwarmClock * clock);
 SWARM_API GSource *swarm_clock_timeout_source_new (SwarmClock * clock,
     guint interval_ms);
 
+/* Like g_idle_source_new: fires at the next iteration of its context, and
+ * again while it returns G_SOURCE_CONTINUE.  On a virtual clock it is a
+ * timer due now, so a driver of many contexts finds it
+ * (swarm_clock_next_timer).  Not attached. */
+SWARM_API GSource *swarm_clock_idle_source_new (SwarmClock * clock);
+
 /* A source that fires once at a deadline the owner sets and moves
  * (swarm_clock_source_set_deadline), on @clock's time: for a queue of
  * timed events served by one source.  Not attached; no deadline yet. */
@@ -82,6 +88,14 @@ SWARM_API void swarm_clock_set_seed (SwarmClock * clock, guint32 seed);
 SWARM_API gint64 swarm_clock_next_deadline_us (SwarmClock * clock);
 /* Moves virtual time forward to @us (never back). */
 SWARM_API void swarm_clock_advance_to (SwarmClock * clock, gint64 us);
+/* The earliest timer attached to any context (due already, or later):
+ * its deadline and its context.  FALSE if there is none.  A driver of
+ * many contexts (one per session: the simulator) moves time to the
+ * deadline and iterates that context, which scans only its own sources;
+ * swarm_clock_run on one shared context scans every source of the swarm
+ * at every step. */
+SWARM_API gboolean swarm_clock_next_timer (SwarmClock * clock,
+    gint64 * deadline_us, GMainContext ** context);
 /* Runs @context until virtual time @until_us: dispatches what is ready,
  * then jumps to the next deadline, and so on.  Returns the number of
  * dispatch rounds (events). */

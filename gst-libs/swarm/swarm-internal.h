@@ -22,6 +22,7 @@
 #include "swarm-feed.h"
 #include "swarm-viewer.h"
 #include "swarm-bans.h"
+#include "swarm-session-driver.h"
 
 /* How many Ed25519 checks swarm_identity_verify() has run for @id (the
  * rest were answered by its cache of verified signatures). */

@@ -3,7 +3,8 @@
  *
  * Everything that happens later (a datagram arriving, a link connecting or
  * hearing its partner close) is an event in one queue ordered by time, then
- * by the order it was queued, served by one deadline source on the net's
+ * by the order it was queued (a heap: thousands of datagrams are in flight
+ * in a big swarm), served by one deadline source on the net's
  * clock: deterministic for a seed however many links there are.  Events
  * name their endpoint by number, so a link that is gone meanwhile simply
  * misses them.
@@ -38,6 +39,9 @@ struct _SwarmMemoryHost {
   gint64 upload_free_us;         /* when the upload queue is empty */
   guint next_port;
   guint64 bytes_sent;
+  guint64 bytes_received;
+  gboolean down;
+  GHashTable *received_from;     /* sender host index -> guint64* bytes */
 };
 
 struct _SwarmMemoryNet {
@@ -47,7 +51,7 @@ struct _SwarmMemoryNet {
   GPtrArray *hosts;              /* SwarmMemoryHost, owned */
   GHashTable *endpoints;         /* endpoint id -> MemoryLink (borrowed) */
   guint64 next_endpoint;
-  GSequence *events;             /* Event, owned, by time then order */
+  GArray *events;                /* EventSlot, a min-heap on time, order */
   guint64 next_order;
   GSource *deliver_source;
   SwarmMemoryNetStats stats;
@@ -80,6 +84,7 @@ typedef struct {
   SwarmMemoryHost *remote_host;
   guint remote_port;
   guint8 secret[SECRET_LEN];     /* shared by both ends once paired */
+  guint64 *received_from;        /* our host's count for the remote host */
   GQueue early;                  /* GBytes that came before we connected */
   GSource *timeout;
   guint timeout_ms;
@@ -89,16 +94,6 @@ static const SwarmLinkClass memory_link_class;
 
 /* ---- the event queue --------------------------------------------------- */
 
-static gint
-event_compare (gconstpointer a, gconstpointer b, gpointer user_data)
-{
-  const Event *x = a, *y = b;
-
-  if (x->at_us != y->at_us)
-    return x->at_us < y->at_us ? -1 : 1;
-  return x->order < y->order ? -1 : x->order > y->order;
-}
-
 static void
 event_free (Event * ev)
 {
@@ -107,14 +102,81 @@ event_free (Event * ev)
   g_free (ev);
 }
 
+/* The heap of events: its keys held in the array itself, four children a
+ * node, so that ordering thousands of datagrams in flight (upload queues
+ * of thin links hold seconds of them) reads no event until it is due. */
+typedef struct {
+  gint64 at_us;
+  guint64 order;
+  Event *event;
+} EventSlot;
+
+#define EVENTS_ARITY 4
+#define SLOT(net, i) (g_array_index ((net)->events, EventSlot, (i)))
+
+static gboolean
+slot_before (const EventSlot * x, const EventSlot * y)
+{
+  if (x->at_us != y->at_us)
+    return x->at_us < y->at_us;
+  return x->order < y->order;
+}
+
+static Event *
+events_peek (SwarmMemoryNet * net)
+{
+  return net->events->len ? SLOT (net, 0).event : NULL;
+}
+
+static void
+events_push (SwarmMemoryNet * net, Event * ev)
+{
+  EventSlot slot = { ev->at_us, ev->order, ev };
+  guint i = net->events->len;
+
+  g_array_set_size (net->events, i + 1);
+  while (i > 0 && slot_before (&slot, &SLOT (net, (i - 1) / EVENTS_ARITY))) {
+    SLOT (net, i) = SLOT (net, (i - 1) / EVENTS_ARITY);
+    i = (i - 1) / EVENTS_ARITY;
+  }
+  SLOT (net, i) = slot;
+}
+
+static Event *
+events_pop (SwarmMemoryNet * net)
+{
+  Event *first = SLOT (net, 0).event;
+  EventSlot last = SLOT (net, net->events->len - 1);
+  guint n = net->events->len - 1, i = 0;
+
+  g_array_set_size (net->events, n);
+  if (n == 0)
+    return first;
+  for (;;) {
+    guint child = EVENTS_ARITY * i + 1, k, best;
+
+    if (child >= n)
+      break;
+    best = child;
+    for (k = child + 1; k < child + EVENTS_ARITY && k < n; k++)
+      if (slot_before (&SLOT (net, k), &SLOT (net, best)))
+        best = k;
+    if (!slot_before (&SLOT (net, best), &last))
+      break;
+    SLOT (net, i) = SLOT (net, best);
+    i = best;
+  }
+  SLOT (net, i) = last;
+  return first;
+}
+
 static void
 net_arm (SwarmMemoryNet * net)
 {
-  GSequenceIter *first = g_sequence_get_begin_iter (net->events);
+  Event *first = events_peek (net);
 
   swarm_clock_source_set_deadline (net->clock, net->deliver_source,
-      g_sequence_iter_is_end (first) ? -1 :
-      ((Event *) g_sequence_get (first))->at_us);
+      first ? first->at_us : -1);
 }
 
 static void
@@ -122,14 +184,17 @@ net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
     guint64 endpoint, GBytes * bytes)
 {
   Event *ev = g_new0 (Event, 1);
+  Event *first = events_peek (net);
 
   ev->at_us = at_us;
   ev->order = net->next_order++;
   ev->kind = kind;
   ev->endpoint = endpoint;
   ev->bytes = bytes;
-  g_sequence_insert_sorted (net->events, ev, event_compare, NULL);
-  net_arm (net);
+  events_push (net, ev);
+  /* the deadline moves only for a new first */
+  if (first != events_peek (net))
+    net_arm (net);
 }
 
 static void link_connected (MemoryLink * link);
@@ -143,17 +208,13 @@ net_deliver_due (gpointer data)
   gint64 now = swarm_clock_now_us (net->clock);
 
   for (;;) {
-    GSequenceIter *first = g_sequence_get_begin_iter (net->events);
-    Event *ev;
+    Event *ev = events_peek (net);
     MemoryLink *link;
 
-    if (g_sequence_iter_is_end (first))
-      break;
-    ev = g_sequence_get (first);
-    if (ev->at_us > now)
+    if (!ev || ev->at_us > now)
       break;
     /* out of the queue before anything runs: handlers queue more */
-    g_sequence_remove (first);
+    events_pop (net);
     net->stats.events++;
     link = g_hash_table_lookup (net->endpoints, &ev->endpoint);
     if (link && !link->closed) {
@@ -170,10 +231,13 @@ net_deliver_due (gpointer data)
           break;
         }
         case EVENT_CONNECTED:
-          link_connected (link);
+          /* a handshake with a machine that vanished never ends */
+          if (!link->host->down && !link->remote_host->down)
+            link_connected (link);
           break;
         case EVENT_DATAGRAM:
-          link_deliver (link, ev->bytes);
+          if (!link->host->down)
+            link_deliver (link, ev->bytes);
           break;
         case EVENT_REMOTE_CLOSED:
           link_close (link, g_error_new_literal (SWARM_LINK_ERROR,
@@ -204,6 +268,21 @@ net_one_way_us (SwarmMemoryHost * from, SwarmMemoryHost * to)
 
 /* ---- the link ---------------------------------------------------------- */
 
+/* Where @host counts the bytes it receives from @from. */
+static guint64 *
+host_received_from (SwarmMemoryHost * host, SwarmMemoryHost * from)
+{
+  guint64 *count = g_hash_table_lookup (host->received_from,
+      GUINT_TO_POINTER (from->index));
+
+  if (!count) {
+    count = g_new0 (guint64, 1);
+    g_hash_table_insert (host->received_from, GUINT_TO_POINTER (from->index),
+        count);
+  }
+  return count;
+}
+
 static void
 link_set_state (MemoryLink * link, SwarmLinkState state)
 {
@@ -229,8 +308,9 @@ link_close (MemoryLink * link, GError * error, gboolean notify)
     g_clear_pointer (&link->timeout, g_source_unref);
   }
   g_queue_clear_full (&link->early, (GDestroyNotify) g_bytes_unref);
-  /* the partner hears it as DTLS's close_notify, unless it closed first */
-  if (link->remote_id && !error)
+  /* the partner hears it as DTLS's close_notify, unless it closed first
+   * (or our machine is gone) */
+  if (link->remote_id && !error && !link->host->down)
     net_queue (net, swarm_clock_now_us (net->clock) +
         net_one_way_us (link->host, link->remote_host),
         EVENT_REMOTE_CLOSED, link->remote_id, NULL);
@@ -275,6 +355,11 @@ link_deliver (MemoryLink * link, GBytes * bytes)
   data = g_bytes_get_data (bytes, &len);
   link->base.stats.datagrams_received++;
   link->base.stats.bytes_received += len;
+  /* who fed it: the stream's chunks (DATA, PARITY), not the talk */
+  if (link->received_from && len >= 2 && (data[1] == SWARM_MSG_DATA
+          || data[1] == SWARM_MSG_PARITY))
+    *link->received_from += len;
+  link->host->bytes_received += len;
   link->host->net->stats.delivered++;
   link->host->net->stats.bytes_delivered += len;
   if (link->base.callbacks.datagram)
@@ -298,20 +383,52 @@ link_on_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Both ends know each other: ICE and DTLS take their round trips.  The
- * offerer learns of the pairing last (it applies the answer), so it
- * schedules both ends. */
+/* What setting a link up costs, as measured in the NAT lab
+ * (docs/lab.md's pairing table; docs/sim.md, "Calibration"). */
+#define ICE_DTLS_ONE_WAY_DELAYS 9     /* the answerer; the offerer one more */
+/* what libnice and GnuTLS take with no delay on the path (host/host on
+ * one LAN: gathering 20 ms, connected 62-66 ms after the start) */
+#define GATHERING_FIXED_US (20 * 1000)
+#define ICE_DTLS_FIXED_US (40 * 1000)
+#define DTLS_FLIGHTS 4
+#define DTLS_RETRANSMIT_US (400 * 1000)
+
+/* Both ends know each other: ICE and DTLS take their round trips, and a
+ * lost handshake flight its retransmission timeout.  The offerer learns
+ * of the pairing last (it applies the answer), so it schedules both ends. */
 static void
 link_schedule_connect (MemoryLink * link)
 {
   SwarmMemoryNet *net = link->host->net;
   gint64 now = swarm_clock_now_us (net->clock);
   gint64 owd = net_one_way_us (link->host, link->remote_host);
+  gint64 at = now + ICE_DTLS_FIXED_US + ICE_DTLS_ONE_WAY_DELAYS * owd;
+  guint i;
 
+  for (i = 0; i < DTLS_FLIGHTS; i++)
+    if (g_rand_double (net->rand) * 100.0 < link->host->config.loss_pct
+        || g_rand_double (net->rand) * 100.0 <
+        link->remote_host->config.loss_pct)
+      at += DTLS_RETRANSMIT_US;
   link->base.checks_us = now;
   link->connect_scheduled = TRUE;
-  net_queue (net, now + 5 * owd, EVENT_CONNECTED, link->remote_id, NULL);
-  net_queue (net, now + 6 * owd, EVENT_CONNECTED, link->id, NULL);
+  net_queue (net, at, EVENT_CONNECTED, link->remote_id, NULL);
+  net_queue (net, at + owd, EVENT_CONNECTED, link->id, NULL);
+}
+
+/* Gathering: a round trip to a STUN server on the Internet (past the
+ * host's access delay, both ways); a relayed host also allocates on its
+ * TURN server, a second round trip (with the relay's own delay). */
+static gint64
+link_gathering_us (MemoryLink * link)
+{
+  const SwarmMemoryHostConfig *c = &link->host->config;
+  gint64 rtt_us = 2 * (gint64) c->delay_ms * 1000;
+
+  if (c->relayed)
+    return GATHERING_FIXED_US + 2 * rtt_us +
+        2 * (gint64) c->relay_delay_ms * 1000;
+  return GATHERING_FIXED_US + rtt_us;
 }
 
 static gboolean
@@ -325,9 +442,9 @@ memory_link_start (SwarmLink * base, GError ** error)
   link->base.started_us = swarm_clock_now_us (net->clock);
   link_set_state (link, link->remote_id ? SWARM_LINK_STATE_CONNECTING :
       SWARM_LINK_STATE_GATHERING);
-  /* gathering is instant, but the description still comes later, as it
-   * does from libnice */
-  net_queue (net, link->base.started_us, EVENT_DESCRIPTION, link->id, NULL);
+  /* the description comes once gathered, as it does from libnice */
+  net_queue (net, link->base.started_us + link_gathering_us (link),
+      EVENT_DESCRIPTION, link->id, NULL);
   return TRUE;
 }
 
@@ -359,6 +476,7 @@ memory_link_set_remote_description (SwarmLink * base, const gchar * sdp,
   link->remote_id = remote->id;
   link->remote_host = remote->host;
   link->remote_port = remote->port;
+  link->received_from = host_received_from (link->host, remote->host);
   if (link->base.role == SWARM_LINK_ANSWERER) {
     /* the offer: share its secret (a DTLS handshake would agree one) */
     memcpy (link->secret, remote->secret, SECRET_LEN);
@@ -384,6 +502,8 @@ memory_link_send (SwarmLink * base, const guint8 * data, gsize len)
   if (link->base.state != SWARM_LINK_STATE_CONNECTED
       || len > SWARM_WIRE_MAX_DATAGRAM)
     return FALSE;
+  if (host->down)
+    return TRUE;                 /* a machine that is gone sends nothing */
   now = swarm_clock_now_us (net->clock);
   net->stats.datagrams++;
   /* the upload queue: drained at the host's rate, tail-dropped */
@@ -514,9 +634,8 @@ memory_link_new (GMainContext * context, SwarmLinkRole role,
   MemoryLink *link = g_new0 (MemoryLink, 1);
   guint i;
 
-  g_return_val_if_fail (context == NULL || context == net->context, NULL);
-  swarm_link_init_base (&link->base, &memory_link_class, net->context, role,
-      config, callbacks, user_data);
+  swarm_link_init_base (&link->base, &memory_link_class,
+      context ? context : net->context, role, config, callbacks, user_data);
   if (link->base.clock != net->clock) {
     swarm_clock_unref (link->base.clock);
     link->base.clock = swarm_clock_ref (net->clock);
@@ -534,7 +653,7 @@ memory_link_new (GMainContext * context, SwarmLinkRole role,
   link->timeout = swarm_clock_timeout_source_new (net->clock,
       link->timeout_ms);
   g_source_set_callback (link->timeout, link_on_timeout, link, NULL);
-  g_source_attach (link->timeout, net->context);
+  g_source_attach (link->timeout, link->base.context);
   return &link->base;
 }
 
@@ -551,8 +670,8 @@ swarm_memory_net_new (SwarmClock * clock, GMainContext * context,
   net->rand = g_rand_new_with_seed (seed);
   net->hosts = g_ptr_array_new ();
   net->endpoints = g_hash_table_new (g_int64_hash, g_int64_equal);
-  /* no destroy function: events leave the queue before they run */
-  net->events = g_sequence_new (NULL);
+  /* no clear function: events leave the queue before they run */
+  net->events = g_array_new (FALSE, FALSE, sizeof (EventSlot));
   net->deliver_source = swarm_clock_deadline_source_new (clock);
   g_source_set_callback (net->deliver_source, net_deliver_due, net, NULL);
   g_source_attach (net->deliver_source, context);
@@ -570,18 +689,15 @@ swarm_memory_net_free (SwarmMemoryNet * net)
   g_warn_if_fail (g_hash_table_size (net->endpoints) == 0);
   g_source_destroy (net->deliver_source);
   g_source_unref (net->deliver_source);
-  while (!g_sequence_is_empty (net->events)) {
-    GSequenceIter *first = g_sequence_get_begin_iter (net->events);
-
-    event_free (g_sequence_get (first));
-    g_sequence_remove (first);
-  }
-  g_sequence_free (net->events);
+  for (i = 0; i < net->events->len; i++)
+    event_free (SLOT (net, i).event);
+  g_array_unref (net->events);
   g_hash_table_destroy (net->endpoints);
   for (i = 0; i < net->hosts->len; i++) {
     SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);
 
     g_free (host->address);
+    g_hash_table_destroy (host->received_from);
     g_free (host);
   }
   g_ptr_array_unref (net->hosts);
@@ -607,6 +723,8 @@ swarm_memory_net_add_host (SwarmMemoryNet * net,
   host->next_port = 40000;
   host->factory.new_link = memory_link_new;
   host->factory.data = host;
+  host->factory.without_dtls = TRUE;
+  host->received_from = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_ptr_array_add (net->hosts, host);
   return host;
 }
@@ -623,10 +741,64 @@ swarm_memory_host_get_address (SwarmMemoryHost * host)
   return host->address;
 }
 
+static gint
+compare_uint (gconstpointer a, gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+
+  return x < y ? -1 : x > y;
+}
+
 guint64
 swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host)
 {
   return host->bytes_sent;
+}
+
+guint64
+swarm_memory_host_get_bytes_received (SwarmMemoryHost * host)
+{
+  return host->bytes_received;
+}
+
+guint
+swarm_memory_host_get_index (SwarmMemoryHost * host)
+{
+  return host->index;
+}
+
+void
+swarm_memory_host_foreach_sender (SwarmMemoryHost * host,
+    SwarmMemorySenderFunc func, gpointer data)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  GArray *senders = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint i;
+
+  /* by host index, not in hash order: the same every run */
+  g_hash_table_iter_init (&iter, host->received_from);
+  while (g_hash_table_iter_next (&iter, &key, NULL)) {
+    guint index = GPOINTER_TO_UINT (key);
+
+    g_array_append_val (senders, index);
+  }
+  g_array_sort (senders, (GCompareFunc) compare_uint);
+  for (i = 0; i < senders->len; i++) {
+    guint index = g_array_index (senders, guint, i);
+
+    value = g_hash_table_lookup (host->received_from,
+        GUINT_TO_POINTER (index));
+    func (g_ptr_array_index (host->net->hosts, index), *(guint64 *) value,
+        data);
+  }
+  g_array_unref (senders);
+}
+
+void
+swarm_memory_host_set_down (SwarmMemoryHost * host)
+{
+  host->down = TRUE;
 }
 
 void

@@ -11,14 +11,22 @@
  *    dropping what would wait longer than queue_ms;
  *  - each datagram is lost with the sender's loss_pct, then the
  *    receiver's, drawn from the net's seeded generator;
- *  - setting up a link costs what ICE and a DTLS handshake cost: the
- *    answerer is connected 5 one-way delays after the offerer has the
- *    answer, the offerer 6.  No DTLS runs: keying material is a secret the
- *    two ends share in memory (the crypto of the link is modelled; segment
- *    signatures and everything above the link are real).
+ *  - setting up a link costs what libnice and GnuTLS cost in the NAT lab
+ *    (docs/sim.md, "Calibration"): gathering a round trip to a STUN server
+ *    (two to a TURN server for a relayed host) before the description;
+ *    ICE checks with nomination and a DTLS handshake with its cookie,
+ *    five round trips, once both ends have the other's description (the
+ *    answerer connected 9 one-way delays after the offerer has the answer,
+ *    the offerer 10); each of the handshake's four flights lost with the
+ *    path's loss costs the DTLS retransmission timeout, 400 ms.  No DTLS
+ *    runs: keying material is a secret the two ends share in memory (the
+ *    crypto of the link is modelled; segment signatures and everything
+ *    above the link are real).
  *
  * Descriptions are "swarm-memory/1 <endpoint>": opaque to signalling, as an
- * SDP is.  Every link of a net must run on the net's context.
+ * SDP is.  Every link of a net runs on the net's thread: deliveries on the
+ * net's context, a link's own timer on the context it was made for (one
+ * per session, in the simulator).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
@@ -62,6 +70,20 @@ const SwarmLinkFactory *swarm_memory_host_get_factory (
 const gchar *swarm_memory_host_get_address (SwarmMemoryHost * host);
 /* Counters of one host's upload, or of the whole net. */
 guint64 swarm_memory_host_get_bytes_sent (SwarmMemoryHost * host);
+guint64 swarm_memory_host_get_bytes_received (SwarmMemoryHost * host);
+/* The stream @host received (datagrams carrying a segment's chunks: DATA
+ * and PARITY) from each host that sent it any, over its whole life (links
+ * closed since included): who fed it, in host order. */
+typedef void (*SwarmMemorySenderFunc) (SwarmMemoryHost * from, guint64 bytes,
+    gpointer data);
+void swarm_memory_host_foreach_sender (SwarmMemoryHost * host,
+    SwarmMemorySenderFunc func, gpointer data);
+guint swarm_memory_host_get_index (SwarmMemoryHost * host);
+/* The machine is gone, as after a crash or a pulled cable: from now on
+ * nothing it sends leaves, nothing reaches it, its closing links tell
+ * nobody and handshakes with it never finish.  Its partners find out as
+ * they would on the internet, when it stops answering. */
+void swarm_memory_host_set_down (SwarmMemoryHost * host);
 void swarm_memory_net_get_stats (SwarmMemoryNet * net,
     SwarmMemoryNetStats * stats);
 

@@ -71,6 +71,9 @@ typedef struct _SwarmLinkFactory {
       const SwarmLinkCallbacks * callbacks, gpointer user_data,
       gpointer factory_data);
   gpointer data;
+  /* its links run no DTLS: the session makes no certificate for them
+   * (credentials NULL) */
+  gboolean without_dtls;
 } SwarmLinkFactory;
 
 struct _SwarmLinkConfig {

@@ -32,7 +32,7 @@ session_note_known (SwarmSession * s, guint64 seq, gboolean keyframe)
     changed = TRUE;
   }
   if (changed)
-    g_cond_broadcast (&s->cond);
+    session_wake_waiters (s);
   g_mutex_unlock (&s->lock);
 }
 
@@ -316,7 +316,7 @@ on_peer_edge (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     s->clock_warned = warn = TRUE;
     offset_ms = s->edge.last_clock_offset_us / 1000;
   }
-  g_cond_broadcast (&s->cond);
+  session_wake_waiters (s);
   g_mutex_unlock (&s->lock);
 
   switch (v) {

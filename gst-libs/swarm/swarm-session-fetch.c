@@ -202,7 +202,7 @@ session_request_schedule (SwarmSession * s)
 {
   if (s->schedule_source || !s->running)
     return;
-  s->schedule_source = g_idle_source_new ();
+  s->schedule_source = swarm_clock_idle_source_new (s->clock);
   g_source_set_priority (s->schedule_source, G_PRIORITY_DEFAULT);
   g_source_set_callback (s->schedule_source, schedule_cb, s, NULL);
   g_source_attach (s->schedule_source, s->context);

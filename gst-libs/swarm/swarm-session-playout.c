@@ -233,7 +233,7 @@ swarm_session_set_flushing (SwarmSession * s, gboolean flushing)
 {
   g_mutex_lock (&s->lock);
   s->flushing = flushing;
-  g_cond_broadcast (&s->cond);
+  session_wake_waiters (s);
   g_mutex_unlock (&s->lock);
 }
 

@@ -302,6 +302,7 @@ struct _SwarmSession {
   GThread *thread;               /* own_thread only */
   gboolean started;              /* setup done, not stopped yet */
   gboolean network_done;         /* goodbyes said, nothing more to run */
+  gboolean stopping;             /* teardown begun (stop or stop_begin) */
   gboolean running;
 
   /* owned by the network thread */
@@ -340,7 +341,13 @@ struct _SwarmSession {
 
   /* shared with elements, under lock */
   GMutex lock;
-  GCond cond;
+  GCond cond;                    /* waiters: session_wake_waiters() */
+  void (*wake_notify) (gpointer data);  /* swarm-session-driver.h */
+  gpointer wake_data;
+  void (*segment_notify) (guint64 seq, const gchar * from, gpointer data);
+  gpointer segment_data;
+  GBytes *(*segment_intern) (guint64 seq, GBytes * bytes, gpointer data);
+  gpointer segment_intern_data;
   guint tracker_port;
   gboolean ready;
   gboolean failed;
@@ -389,6 +396,8 @@ void session_emit_stats (SwarmSession * s, const GstStructure * stats);
 
 /* defined in swarm-session.c */
 void session_network_done (SwarmSession * s);
+/* Lock held: whoever waits may have its answer. */
+void session_wake_waiters (SwarmSession * s);
 gchar *random_id20 (SwarmClock * clock);
 gboolean peer_entry_is_ready (PeerEntry * e);
 guint session_count_partners (SwarmSession * s);

@@ -200,7 +200,7 @@ on_tracker_announce_reply (SwarmTrackerClient * c, guint complete,
   g_mutex_lock (&s->lock);
   if (!s->ready) {
     s->ready = TRUE;
-    g_cond_broadcast (&s->cond);
+    session_wake_waiters (s);
   }
   g_mutex_unlock (&s->lock);
 }

@@ -200,6 +200,12 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   swarm_peer_send_ack (last->peer, t->seq, t->chunk_count, t->got);
   s->segment_bytes_avg = s->segment_bytes_avg ?
       (7 * s->segment_bytes_avg + t->size) / 8 : t->size;
+  if (s->segment_intern) {
+    GBytes *kept = s->segment_intern (seq, bytes, s->segment_intern_data);
+
+    g_bytes_unref (bytes);
+    bytes = kept;
+  }
   swarm_store_add (s->store, seq, flags, bytes);
   g_hash_table_remove (s->transfers, &seq);
   g_bytes_unref (bytes);
@@ -208,8 +214,11 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   g_mutex_lock (&s->lock);
   s->counters.segments_received++;
   s->got_segment = TRUE;
-  g_cond_broadcast (&s->cond);
+  session_wake_waiters (s);
   g_mutex_unlock (&s->lock);
+  if (s->segment_notify)
+    s->segment_notify (seq, swarm_peer_get_remote_id (last->peer),
+        s->segment_data);
 
   session_push_to_children (s, seq, source);
   session_announce_segment (s, seq, flags);

@@ -131,7 +131,7 @@ session_fail (SwarmSession * s, gint code, gchar * message)
   }
   g_mutex_lock (&s->lock);
   s->failed = TRUE;
-  g_cond_broadcast (&s->cond);
+  session_wake_waiters (s);
   g_mutex_unlock (&s->lock);
   g_error_free (error);
 }
@@ -431,9 +431,13 @@ attach_timeout (SwarmSession * s, guint ms, GSourceFunc func)
 static gboolean
 session_setup (SwarmSession * s, GError ** error)
 {
-  s->credentials = swarm_dtls_credentials_new (error);
-  if (!s->credentials)
-    return FALSE;
+  /* an ECDSA key and a certificate: needless for links without DTLS
+   * (thousands of in-memory sessions made one each) */
+  if (!s->link_factory || !s->link_factory->without_dtls) {
+    s->credentials = swarm_dtls_credentials_new (error);
+    if (!s->credentials)
+      return FALSE;
+  }
   s->scheduler = s->scheduler_class->create ();
 
   if (!session_signalling_start (s, error))
@@ -568,12 +572,47 @@ session_network_done (SwarmSession * s)
   g_main_loop_quit (s->loop);
 }
 
+void
+session_wake_waiters (SwarmSession * s)
+{
+  g_cond_broadcast (&s->cond);
+  if (s->wake_notify)
+    s->wake_notify (s->wake_data);
+}
+
+void
+swarm_session_set_wake_notify (SwarmSession * s, void (*notify) (gpointer),
+    gpointer data)
+{
+  g_mutex_lock (&s->lock);
+  s->wake_notify = notify;
+  s->wake_data = data;
+  g_mutex_unlock (&s->lock);
+}
+
+void
+swarm_session_set_segment_notify (SwarmSession * s,
+    void (*notify) (guint64, const gchar *, gpointer), gpointer data)
+{
+  s->segment_notify = notify;
+  s->segment_data = data;
+}
+
+void
+swarm_session_set_segment_intern (SwarmSession * s,
+    GBytes * (*intern) (guint64, GBytes *, gpointer), gpointer data)
+{
+  s->segment_intern = intern;
+  s->segment_intern_data = data;
+}
+
 static gboolean
 session_teardown (gpointer data)
 {
   SwarmSession *s = data;
   guint i;
 
+  s->stopping = TRUE;
   s->running = FALSE;
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
@@ -610,7 +649,9 @@ swarm_session_stop (SwarmSession * s)
      * out (bounded by the tracker client's goodbye timer). */
     s->started = FALSE;
     g_main_context_push_thread_default (s->context);
-    session_teardown (s);
+    /* unless swarm_session_stop_begin() did */
+    if (!s->stopping)
+      session_teardown (s);
     while (!s->network_done) {
       if (swarm_clock_is_virtual (s->clock))
         swarm_clock_run (s->clock, s->context,
@@ -633,6 +674,26 @@ swarm_session_stop (SwarmSession * s)
           i++);
     }
   }
+}
+
+void
+swarm_session_stop_begin (SwarmSession * s)
+{
+  g_return_if_fail (SWARM_IS_SESSION (s));
+  g_return_if_fail (!s->own_thread);
+
+  swarm_session_set_flushing (s, TRUE);
+  if (!s->started || s->stopping)
+    return;
+  g_main_context_push_thread_default (s->context);
+  session_teardown (s);
+  g_main_context_pop_thread_default (s->context);
+}
+
+gboolean
+swarm_session_is_stopped (SwarmSession * s)
+{
+  return !s->started || s->network_done;
 }
 
 void

@@ -100,8 +100,18 @@ swarm_store_add (SwarmStore * store, guint64 seq, SwarmSegmentFlags flags,
   key = g_new (guint64, 1);
   *key = seq;
   g_hash_table_insert (store->entries, key, e);
-  /* kept sorted for eviction: a walk of at most max_segments entries */
-  g_queue_insert_sorted (&store->order, key, compare_seq, NULL);
+  /* kept sorted for eviction; segments come newest last, mostly, so the
+   * walk starts there */
+  {
+    GList *after = store->order.tail;
+
+    while (after && compare_seq (after->data, key, NULL) > 0)
+      after = after->prev;
+    if (after)
+      g_queue_insert_after (&store->order, after, key);
+    else
+      g_queue_push_head (&store->order, key);
+  }
   store->n_bytes += g_bytes_get_size (bytes);
   store_evict_locked (store);
   g_mutex_unlock (&store->lock);

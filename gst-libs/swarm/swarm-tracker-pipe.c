@@ -28,6 +28,7 @@ struct _Pair {
   gint refcount;
   SwarmClock *clock;
   gint64 delay_us;
+  gint64 open_us;                /* TCP and the WebSocket upgrade done */
   SwarmTrackerPipe ends[2];
 };
 
@@ -138,6 +139,7 @@ swarm_tracker_pipe_new_pair (SwarmClock * clock, GMainContext * context,
   pair->refcount = 2;
   pair->clock = swarm_clock_ref (clock);
   pair->delay_us = (gint64) delay_ms * 1000;
+  pair->open_us = swarm_clock_now_us (clock) + 4 * pair->delay_us;
   for (i = 0; i < 2; i++) {
     SwarmTrackerPipe *end = &pair->ends[i];
 
@@ -171,8 +173,8 @@ swarm_tracker_pipe_send (SwarmTrackerPipe * pipe, const gchar * text)
 {
   if (!pipe->open)
     return FALSE;
-  push (other_end (pipe), swarm_clock_now_us (pipe->pair->clock) +
-      pipe->pair->delay_us, g_strdup (text));
+  push (other_end (pipe), MAX (swarm_clock_now_us (pipe->pair->clock),
+          pipe->pair->open_us) + pipe->pair->delay_us, g_strdup (text));
   return TRUE;
 }
 

@@ -4,7 +4,9 @@
  * whole swarm, its tracker included, runs in one thread on virtual time.
  *
  * Text messages arrive in order after the pipe's one-way delay, on the
- * swarm's clock.  Closing is a handshake as in WebSocket: the other end
+ * swarm's clock.  Opening costs what a WebSocket's does (a TCP handshake,
+ * then the HTTP upgrade: two round trips): what is sent before that
+ * leaves once the pipe is open.  Closing is a handshake as in WebSocket: the other end
  * hears "closed" one delay later, the closing end two.
  *
  * Internal to the library.

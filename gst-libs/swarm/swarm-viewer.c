@@ -289,6 +289,11 @@ start_is_stale (SwarmViewer * v, guint64 * key)
 
     if (bytes)
       g_bytes_unref (bytes);
+    /* stopping, or the session failed: every wait would say so at once,
+     * and looping on until the deadline spun the CPU (forever on virtual
+     * time, where nothing moves it meanwhile) */
+    if (r == SWARM_WAIT_CANCELLED || r == SWARM_WAIT_ERROR)
+      break;
     if ((r == SWARM_WAIT_OK && v->f->get_newest_seq (v->feed, &seq)
             && seq == newest) || NOW (v) >= deadline)
       break;

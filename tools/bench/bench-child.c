@@ -16,24 +16,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-const gchar *
-bench_mode_name (BenchMode mode)
-{
-  return mode == BENCH_MODE_TCP ? "tcp" : "p2p";
-}
-
-gboolean
-bench_mode_parse (const gchar * name, BenchMode * mode)
-{
-  if (!g_strcmp0 (name, "p2p"))
-    *mode = BENCH_MODE_P2P;
-  else if (!g_strcmp0 (name, "tcp"))
-    *mode = BENCH_MODE_TCP;
-  else
-    return FALSE;
-  return TRUE;
-}
-
 /* The controller also sets the death signal between fork and exec; doing it
  * again here and checking the parent covers a controller that died before
  * either took effect. */
@@ -118,23 +100,4 @@ bench_read_proc_usage (GPid pid, gdouble * cpu_s, guint64 * rss_kb)
   *rss_kb = read_vm_hwm_kb (path);
   g_free (path);
   return ok;
-}
-
-/* Stats fields come and go as the elements grow: absent reads as 0. */
-guint64
-bench_stats_u64 (const GstStructure * s, const gchar * field)
-{
-  const GValue *v = s ? gst_structure_get_value (s, field) : NULL;
-
-  if (!v)
-    return 0;
-  if (G_VALUE_HOLDS_UINT64 (v))
-    return g_value_get_uint64 (v);
-  if (G_VALUE_HOLDS_INT64 (v))
-    return MAX (g_value_get_int64 (v), 0);
-  if (G_VALUE_HOLDS_UINT (v))
-    return g_value_get_uint (v);
-  if (G_VALUE_HOLDS_INT (v))
-    return MAX (g_value_get_int (v), 0);
-  return 0;
 }

@@ -387,3 +387,42 @@ bench_lab_wrap_argv (const BenchLab * lab, gint id, GPtrArray * argv)
   g_ptr_array_insert (argv, 2, g_strdup ("exec"));
   g_ptr_array_insert (argv, 3, ns);
 }
+
+/* In the run's JSON: where the peers ran, "lab": {sites, viewers_per_site,
+ * loss_pct, rtt_ms, rate_kbps, stun, turn}; absent on loopback. */
+void
+bench_lab_add_run_json (const BenchRun * run, JsonBuilder * b)
+{
+  const BenchLab *lab = run->lab;
+  const BenchOptions *o = run->opts;
+  guint i;
+
+  json_builder_set_member_name (b, "lab");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "sites");
+  json_builder_begin_array (b);
+  for (i = 1; i <= bench_lab_n_sites (lab); i++)
+    json_builder_add_string_value (b, bench_lab_site_mode (lab, i));
+  json_builder_end_array (b);
+  bench_json_add_int (b, "viewers_per_site", o->viewers_per_site);
+  bench_json_add_num (b, "loss_pct", o->loss_pct);
+  bench_json_add_int (b, "rtt_ms", o->rtt_ms);
+  bench_json_add_int (b, "rate_kbps", o->rate_kbps);
+  json_builder_set_member_name (b, "stun");
+  json_builder_add_string_value (b, bench_lab_stun_uri (lab));
+  json_builder_set_member_name (b, "turn");
+  json_builder_add_string_value (b, bench_lab_turn_uri (lab));
+  json_builder_end_object (b);
+}
+
+/* In each viewer's JSON: its site and that site's NAT. */
+void
+bench_lab_add_viewer_json (const BenchRun * run, const BenchPeer * v,
+    JsonBuilder * b)
+{
+  gint site = bench_lab_site_of (run->lab, v->id);
+
+  bench_json_add_int (b, "site", site);
+  json_builder_set_member_name (b, "nat");
+  json_builder_add_string_value (b, bench_lab_site_mode (run->lab, site));
+}

@@ -93,10 +93,12 @@ bench_output_summary (const BenchFigures * f)
       f->startup_ms_p95);
   g_print ("  latency         p50 %.0f ms, p99 %.0f ms (glass to glass)\n",
       f->latency_ms_p50, f->latency_ms_p99);
-  g_print ("  cost            %.2f CPU s for %.1f Mbit delivered = %.4f CPU "
-      "s/Mbit, max RSS %.1f MB\n", f->cpu_s, f->delivered_mbit,
-      f->cpu_s_per_mbit, f->rss_mb_max);
-  if (f->segments_verified)
+  /* a simulation runs every peer in one process: no CPU per peer */
+  if (!isnan (f->cpu_s))
+    g_print ("  cost            %.2f CPU s for %.1f Mbit delivered = %.4f CPU "
+        "s/Mbit, max RSS %.1f MB\n", f->cpu_s, f->delivered_mbit,
+        f->cpu_s_per_mbit, f->rss_mb_max);
+  if (f->segments_verified && !isnan (f->verify_us_per_segment))
     g_print ("  verification    %.0f us CPU per segment, %.3f ms per Mbit "
         "(%" G_GUINT64_FORMAT " signatures checked)\n",
         f->verify_us_per_segment, f->verify_ms_per_mbit,

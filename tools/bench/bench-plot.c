@@ -137,8 +137,9 @@ bench_plot_svg (const gchar * path, const BenchRun * run,
       "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
       "font-family='sans-serif' font-size='12'>\n"
       "<rect width='100%%' height='100%%' fill='white'/>\n"
-      "<text x='%d' y='24' font-size='18'>p2p-bench: %d viewers, %d kbit/s, "
-      "%d s, churn %.0f%%/min</text>\n", W, H, LEFT, run->opts->viewers,
+      "<text x='%d' y='24' font-size='18'>%s: %d viewers, %d kbit/s, "
+      "%d s, churn %.0f%%/min</text>\n", W, H, LEFT,
+      run->tool ? run->tool : "p2p-bench", run->opts->viewers,
       run->opts->bitrate_kbps, run->opts->duration_s, run->opts->churn_pct);
 
   axes (svg, TOP_A, BOTTOM_A, "offload (blue) and continuity (green) over "

@@ -1,5 +1,8 @@
 /* p2p-bench: from what the children reported to the figures of a run, and
- * those figures as JSON
+ * those figures as JSON.  Shared with p2p-sim (tools/sim), which fills a
+ * BenchRun from its simulated viewers: what only one tool knows (the NAT
+ * lab's sites, the simulator's tree depths) comes in through the run's
+ * JSON hooks.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifdef HAVE_CONFIG_H
@@ -10,6 +13,87 @@
 
 #include <math.h>
 #include <string.h>
+
+#define add_num bench_json_add_num
+#define add_int bench_json_add_int
+
+const gchar *
+bench_mode_name (BenchMode mode)
+{
+  return mode == BENCH_MODE_TCP ? "tcp" : "p2p";
+}
+
+gboolean
+bench_mode_parse (const gchar * name, BenchMode * mode)
+{
+  if (!g_strcmp0 (name, "p2p"))
+    *mode = BENCH_MODE_P2P;
+  else if (!g_strcmp0 (name, "tcp"))
+    *mode = BENCH_MODE_TCP;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* A counter of a p2p-stats structure, whatever its integer type.  Stats
+ * fields come and go as the elements grow: absent reads as 0. */
+guint64
+bench_stats_u64 (const GstStructure * s, const gchar * field)
+{
+  const GValue *v = s ? gst_structure_get_value (s, field) : NULL;
+
+  if (!v)
+    return 0;
+  if (G_VALUE_HOLDS_UINT64 (v))
+    return g_value_get_uint64 (v);
+  if (G_VALUE_HOLDS_INT64 (v))
+    return MAX (g_value_get_int64 (v), 0);
+  if (G_VALUE_HOLDS_UINT (v))
+    return g_value_get_uint (v);
+  if (G_VALUE_HOLDS_INT (v))
+    return MAX (g_value_get_int (v), 0);
+  return 0;
+}
+
+void
+bench_peer_free (gpointer data)
+{
+  BenchPeer *p = data;
+
+  g_clear_object (&p->proc);
+  g_free (p->error);
+  g_free (p);
+}
+
+BenchRun *
+bench_run_new (const BenchOptions * opts, BenchMode mode)
+{
+  BenchRun *run = g_new0 (BenchRun, 1);
+
+  run->mode = mode;
+  run->opts = opts;
+  run->viewers = g_ptr_array_new_with_free_func (bench_peer_free);
+  run->lat_hist = g_new0 (guint64, BENCH_LAT_BINS);
+  run->samples = g_array_new (FALSE, TRUE, sizeof (BenchSample));
+  run->churn = g_array_new (FALSE, TRUE, sizeof (BenchChurn));
+  return run;
+}
+
+void
+bench_run_free (BenchRun * run)
+{
+  if (!run)
+    return;
+  g_ptr_array_unref (run->viewers);
+  if (run->origin)
+    bench_peer_free (run->origin);
+  g_free (run->lat_hist);
+  g_free (run->uri);
+  g_array_unref (run->samples);
+  g_array_unref (run->churn);
+  g_free (run->failure);
+  g_free (run);
+}
 
 /* A viewer that played nothing for this long is a failure (continuity 0);
  * one replaced sooner is left out. */
@@ -141,8 +225,8 @@ bench_figures_compute (const BenchRun * run, BenchFigures * f)
   g_array_unref (startup);
 }
 
-static void
-add_num (JsonBuilder * b, const gchar * name, gdouble value)
+void
+bench_json_add_num (JsonBuilder * b, const gchar * name, gdouble value)
 {
   json_builder_set_member_name (b, name);
   if (isnan (value))
@@ -151,8 +235,8 @@ add_num (JsonBuilder * b, const gchar * name, gdouble value)
     json_builder_add_double_value (b, round (value * 10000) / 10000);
 }
 
-static void
-add_int (JsonBuilder * b, const gchar * name, gint64 value)
+void
+bench_json_add_int (JsonBuilder * b, const gchar * name, gint64 value)
 {
   json_builder_set_member_name (b, name);
   json_builder_add_int_value (b, value);
@@ -170,13 +254,8 @@ add_viewers (JsonBuilder * b, const BenchRun * run)
 
     json_builder_begin_object (b);
     add_int (b, "id", v->id);
-    if (run->lab) {
-      gint site = bench_lab_site_of (run->lab, v->id);
-
-      add_int (b, "site", site);
-      json_builder_set_member_name (b, "nat");
-      json_builder_add_string_value (b, bench_lab_site_mode (run->lab, site));
-    }
+    if (run->add_viewer_json)
+      run->add_viewer_json (run, v, b);
     add_num (b, "startup_ms", v->first_us > 0 ?
         (v->first_us - v->spawn_us) / 1000.0 : NAN);
     add_num (b, "continuity", bench_peer_continuity (v, run->stop_us) < 0 ?
@@ -194,7 +273,8 @@ add_viewers (JsonBuilder * b, const BenchRun * run)
     add_int (b, "bytes_from_peers", v->bytes_from_peers);
     add_int (b, "bytes_sent", v->bytes_sent);
     add_num (b, "cpu_s", v->cpu_s);
-    add_num (b, "rss_mb", v->rss_kb / 1024.0);
+    /* unknown (a viewer killed before we read it, a simulated one): null */
+    add_num (b, "rss_mb", v->rss_kb ? v->rss_kb / 1024.0 : NAN);
     json_builder_set_member_name (b, "killed");
     json_builder_add_boolean_value (b, v->killed);
     if (v->error) {
@@ -252,31 +332,6 @@ add_series (JsonBuilder * b, const BenchRun * run)
   json_builder_end_array (b);
 }
 
-/* Where the peers ran: "lab": {sites, viewers_per_site, loss_pct, rtt_ms,
- * rate_kbps, stun, turn}; absent on loopback. */
-static void
-add_lab (JsonBuilder * b, const BenchLab * lab, const BenchOptions * o)
-{
-  guint i;
-
-  json_builder_set_member_name (b, "lab");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "sites");
-  json_builder_begin_array (b);
-  for (i = 1; i <= bench_lab_n_sites (lab); i++)
-    json_builder_add_string_value (b, bench_lab_site_mode (lab, i));
-  json_builder_end_array (b);
-  add_int (b, "viewers_per_site", o->viewers_per_site);
-  add_num (b, "loss_pct", o->loss_pct);
-  add_int (b, "rtt_ms", o->rtt_ms);
-  add_int (b, "rate_kbps", o->rate_kbps);
-  json_builder_set_member_name (b, "stun");
-  json_builder_add_string_value (b, bench_lab_stun_uri (lab));
-  json_builder_set_member_name (b, "turn");
-  json_builder_add_string_value (b, bench_lab_turn_uri (lab));
-  json_builder_end_object (b);
-}
-
 /* The members of one run's object (the caller opens and closes it). */
 void
 bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
@@ -319,8 +374,8 @@ bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
   add_int (b, "latency_setting_ms", o->latency_ms);
   add_int (b, "max_peers", o->max_peers);
   add_int (b, "segment_duration_ms", o->segment_ms);
-  if (run->lab)
-    add_lab (b, run->lab, o);
+  if (run->add_run_json)
+    run->add_run_json (run, b);
   add_series (b, run);
   add_viewers (b, run);
 }

@@ -74,32 +74,6 @@ static Controller *current;
 static void child_done (Child * child);
 static void begin_stop (Controller * c);
 
-static void
-peer_free (gpointer data)
-{
-  BenchPeer *p = data;
-
-  g_clear_object (&p->proc);
-  g_free (p->error);
-  g_free (p);
-}
-
-void
-bench_run_free (BenchRun * run)
-{
-  if (!run)
-    return;
-  g_ptr_array_unref (run->viewers);
-  if (run->origin)
-    peer_free (run->origin);
-  g_free (run->lat_hist);
-  g_free (run->uri);
-  g_array_unref (run->samples);
-  g_array_unref (run->churn);
-  g_free (run->failure);
-  g_free (run);
-}
-
 static gboolean
 all_viewers_done (Controller * c)
 {
@@ -655,16 +629,14 @@ bench_run_execute (const BenchOptions * opts, BenchMode mode,
     const BenchLab * lab)
 {
   Controller c = { 0 };
-  BenchRun *run = g_new0 (BenchRun, 1);
+  BenchRun *run = bench_run_new (opts, mode);
   guint sigint, sigterm;
 
-  run->mode = mode;
-  run->opts = opts;
   run->lab = lab;
-  run->viewers = g_ptr_array_new_with_free_func (peer_free);
-  run->lat_hist = g_new0 (guint64, BENCH_LAT_BINS);
-  run->samples = g_array_new (FALSE, TRUE, sizeof (BenchSample));
-  run->churn = g_array_new (FALSE, TRUE, sizeof (BenchChurn));
+  if (lab) {
+    run->add_run_json = bench_lab_add_run_json;
+    run->add_viewer_json = bench_lab_add_viewer_json;
+  }
 
   c.run = run;
   c.opts = opts;

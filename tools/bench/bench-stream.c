@@ -33,8 +33,10 @@ bench_stream_caps (gint bitrate_kbps)
       "buffer-duration", G_TYPE_INT, BENCH_BUFFER_MS, NULL);
 }
 
-GstBuffer *
-bench_stream_make_buffer (guint64 seq, gsize size)
+/* A buffer stamped with @stamp_us, or (-1) with the wall clock once it is
+ * filled, as close to the push as we can. */
+static GstBuffer *
+make_buffer (guint64 seq, gsize size, gint64 stamp_us)
 {
   GstBuffer *buf = gst_buffer_new_allocate (NULL, size, NULL);
   gboolean keyframe = seq % BENCH_KEYFRAME_EVERY == 0;
@@ -47,12 +49,37 @@ bench_stream_make_buffer (guint64 seq, gsize size)
   GST_WRITE_UINT64_BE (map.data + 8, seq);
   for (i = BENCH_HEADER_SIZE; i < size; i++)
     map.data[i] = (guint8) (seq + i);
-  /* stamped last, as close to the push as we can */
-  GST_WRITE_UINT64_BE (map.data + 16, (guint64) g_get_real_time ());
+  GST_WRITE_UINT64_BE (map.data + 16, (guint64) (stamp_us >= 0 ? stamp_us :
+          g_get_real_time ()));
   gst_buffer_unmap (buf, &map);
   if (!keyframe)
     GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
   return buf;
+}
+
+GstBuffer *
+bench_stream_make_buffer (guint64 seq, gsize size)
+{
+  return make_buffer (seq, size, -1);
+}
+
+GstBuffer *
+bench_stream_make_buffer_stamped (guint64 seq, gsize size, gint64 stamp_us)
+{
+  return make_buffer (seq, size, MAX (stamp_us, 0));
+}
+
+gboolean
+bench_stream_parse_header (GstBuffer * buf, guint64 * seq, gint64 * stamp_us)
+{
+  guint8 head[BENCH_HEADER_SIZE];
+
+  if (gst_buffer_extract (buf, 0, head, sizeof head) != sizeof head
+      || GST_READ_UINT32_BE (head) != BENCH_MAGIC)
+    return FALSE;
+  *seq = GST_READ_UINT64_BE (head + 8);
+  *stamp_us = (gint64) GST_READ_UINT64_BE (head + 16);
+  return TRUE;
 }
 
 /* FALSE for anything that is not an intact buffer of ours. */

@@ -68,7 +68,13 @@ gboolean bench_mode_parse (const gchar * name, BenchMode * mode);
 gsize bench_stream_buffer_size (gint bitrate_kbps);
 GstCaps *bench_stream_caps (gint bitrate_kbps);
 GstBuffer *bench_stream_make_buffer (guint64 seq, gsize size);
+/* with @stamp_us as the origin's wall clock (a simulated one) */
+GstBuffer *bench_stream_make_buffer_stamped (guint64 seq, gsize size,
+    gint64 stamp_us);
 gboolean bench_stream_parse (GstBuffer * buf, guint64 * seq,
+    gint64 * stamp_us);
+/* Only the header: magic, sequence and stamp, not every filler byte. */
+gboolean bench_stream_parse_header (GstBuffer * buf, guint64 * seq,
     gint64 * stamp_us);
 
 /* bench-child.c: what every child process does */
@@ -76,7 +82,6 @@ void bench_child_init (gint parent_pid);
 void bench_child_report (JsonBuilder * b);
 void bench_child_add_usage (JsonBuilder * b);
 gboolean bench_read_proc_usage (GPid pid, gdouble * cpu_s, guint64 * rss_kb);
-guint64 bench_stats_u64 (const GstStructure * s, const gchar * field);
 
 /* bench-origin.c and bench-viewer.c: the child roles, return exit codes */
 int bench_origin_main (const BenchOptions * opts, BenchMode mode);
@@ -137,11 +142,21 @@ typedef struct
   gint started;
 } BenchChurn;
 
-typedef struct
+typedef struct _BenchRun BenchRun;
+
+struct _BenchRun
 {
   BenchMode mode;
   const BenchOptions *opts;
   const BenchLab *lab;          /* NULL: on loopback */
+  /* what only the tool that made the run knows, in its JSON (nullable):
+   * members of the run's object after the settings, and of each viewer's
+   * object after its id */
+  void (*add_run_json) (const BenchRun * run, JsonBuilder * b);
+  void (*add_viewer_json) (const BenchRun * run, const BenchPeer * v,
+      JsonBuilder * b);
+  gpointer tool_data;           /* for those hooks */
+  const gchar *tool;            /* in titles; NULL = "p2p-bench" */
   BenchPeer *origin;
   GPtrArray *viewers;           /* BenchPeer */
   guint64 *lat_hist;            /* BENCH_LAT_BINS */
@@ -155,12 +170,15 @@ typedef struct
   gboolean failed;
   gchar *failure;
   gboolean interrupted;
-} BenchRun;
+};
 
 BenchRun *bench_run_execute (const BenchOptions * opts, BenchMode mode,
     const BenchLab * lab);
-void bench_run_free (BenchRun * run);
 void bench_run_kill_all (void);
+/* bench-lab.c: the lab in a run's JSON (BenchRun's hooks) */
+void bench_lab_add_run_json (const BenchRun * run, JsonBuilder * b);
+void bench_lab_add_viewer_json (const BenchRun * run, const BenchPeer * v,
+    JsonBuilder * b);
 
 /* bench-results.c: the figures of a run */
 typedef struct
@@ -186,11 +204,19 @@ typedef struct
   gint errors;
 } BenchFigures;
 
+/* An empty run (bench-results.c, with the figures) */
+BenchRun *bench_run_new (const BenchOptions * opts, BenchMode mode);
+void bench_run_free (BenchRun * run);
+void bench_peer_free (gpointer peer);
 void bench_figures_compute (const BenchRun * run, BenchFigures * f);
 gdouble bench_hist_percentile (const guint64 * hist, gdouble p);
+guint64 bench_stats_u64 (const GstStructure * s, const gchar * field);
 gdouble bench_peer_continuity (const BenchPeer * v, gint64 now_us);
 void bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
     JsonBuilder * b);
+/* a member: a number rounded to 4 decimals (NaN: null), an integer */
+void bench_json_add_num (JsonBuilder * b, const gchar * name, gdouble value);
+void bench_json_add_int (JsonBuilder * b, const gchar * name, gint64 value);
 
 /* bench-output.c: terminal table and progress line */
 void bench_output_table (const BenchRun * run, gboolean final);

@@ -71,6 +71,10 @@ typedef struct
   GArray *segments;             /* FakeSegment, by seq */
   GArray *restarts;             /* FakeEpoch by time: runs after the first */
   gboolean flushing;
+  /* the flushing starts at this wait for segment flush_seq (0: never) */
+  guint64 flush_seq;
+  guint flush_at_wait;
+  guint waits;
   /* what the viewer noted, and asked for */
   GArray *played;               /* guint64 */
   GArray *missed;               /* guint64 */
@@ -196,6 +200,10 @@ fake_wait_segment (SwarmFeed * feed, guint64 seq, gint64 deadline_us,
 
   g_mutex_lock (&f->lock);
   s = fake_find (f, seq);
+  /* a viewer that asks again and again without time moving is spinning */
+  fail_unless (++f->waits < 10000, "%u waits: the viewer spins", f->waits);
+  if (f->flush_seq == seq && f->flush_at_wait > 0 && --f->flush_at_wait == 0)
+    f->flushing = TRUE;
   if (f->flushing) {
     r = SWARM_WAIT_CANCELLED;
   } else if (s && s->arrive_us <= MAX (deadline_us, fake_now_locked (f))) {
@@ -674,6 +682,59 @@ GST_START_TEST (test_start_on_keyframe)
   fail_unless_equals_int (f->startups, 1);
 
   played_clear (&p);
+  gst_harness_teardown (h);
+  fake_free (f);
+}
+
+GST_END_TEST;
+
+static GstClockTime
+fake_running_time (gpointer data)
+{
+  FakeSwarm *f = data;
+
+  return gst_clock_get_time (GST_CLOCK (f->clock)) - CLOCK_START_US * 1000;
+}
+
+/* Stopping while the viewer looks for a fresher start (the start segment
+ * is in hand, newer ones are announced and it waits for the newest): the
+ * waits answer CANCELLED at once, and the viewer stops, where it used to
+ * ask again until the look's deadline, spinning the CPU (and forever on
+ * a clock that only waits move, as a simulator's is). */
+GST_START_TEST (test_flushing_while_choosing_start)
+{
+  GstHarness *h = harness_new ();
+  FakeSwarm *f = fake_new (h);
+  SwarmViewerConfig config = {
+    .latency_ms = 500,
+    .join_timeout_ms = 5000,
+    .running_time = fake_running_time,
+    .user_data = f,
+  };
+  SwarmViewer *v;
+  SwarmViewerStep step;
+  SwarmViewerResult r;
+  guint steps = 0;
+
+  fake_add (f, FIRST_SEQ, FALSE, 0, 0);
+  fake_add (f, FIRST_SEQ + 1, FALSE, 0, NEVER);
+  fake_add (f, FIRST_SEQ + 2, FALSE, 0, NEVER);
+  gst_test_clock_set_time (f->clock,
+      (seg_due_us (FIRST_SEQ + 2) + 1000) * 1000);
+  /* the first wait for the newest is choosing the start (a peek at how
+   * far it runs), the second the look for a fresher one */
+  f->flush_seq = FIRST_SEQ + 2;
+  f->flush_at_wait = 2;
+  v = swarm_viewer_new (&f->parent, &config);
+  do {
+    r = swarm_viewer_next (v, &step);
+    swarm_viewer_step_clear (&step);
+    fail_unless (r == SWARM_VIEWER_PLAY || r == SWARM_VIEWER_FLUSHING,
+        "step %u: %d", steps, r);
+  } while (r != SWARM_VIEWER_FLUSHING && ++steps < 10);
+  fail_unless_equals_int (r, SWARM_VIEWER_FLUSHING);
+  fail_unless (f->flushing, "stopped before the look for a fresher start");
+  swarm_viewer_free (v);
   gst_harness_teardown (h);
   fake_free (f);
 }
@@ -1198,6 +1259,7 @@ p2psrc_harness_suite (void)
   publisher = swarm_identity_generate (NULL);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_start_on_keyframe);
+  tcase_add_test (tc, test_flushing_while_choosing_start);
   tcase_add_test (tc, test_missing_segment_gap);
   tcase_add_test (tc, test_far_behind_skips_to_keyframe);
   tcase_add_test (tc, test_buffers_keep_publisher_metadata);

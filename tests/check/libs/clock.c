@@ -137,6 +137,85 @@ GST_START_TEST (test_destroyed_and_foreign_timers)
 
 GST_END_TEST;
 
+/* Many contexts, one clock: swarm_clock_next_timer names the earliest
+ * timer of any context and where it is, and a driver iterating just that
+ * context fires every timer in deadline order (ties: the order they were
+ * made in), an idle source included. */
+static gboolean
+idle_fire (gpointer data)
+{
+  Probe *p = data;
+
+  probe_fire (p);
+  return p->remaining > 0;
+}
+
+GST_START_TEST (test_many_contexts_one_clock)
+{
+  SwarmClock *clock = swarm_clock_new_virtual (START, 0);
+  GMainContext *ctx[3] = { g_main_context_new (), g_main_context_new (),
+    g_main_context_new ()
+  };
+  GArray *at = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GArray *who = g_array_new (FALSE, FALSE, sizeof (guint));
+  Probe a = { clock, at, who, 1, 2 }, b = { clock, at, who, 2, 1 },
+      c = { clock, at, who, 3, 1 }, idle = { clock, at, who, 4, 2 };
+  GSource *sa = add_timer (clock, ctx[0], 30, &a);
+  GSource *sb = add_timer (clock, ctx[1], 20, &b);
+  GSource *sc = add_timer (clock, ctx[2], 30, &c);
+  GSource *si;
+  GMainContext *where = NULL;
+  gint64 deadline = 0;
+  static const guint order[] = { 4, 4, 2, 1, 3, 1 };
+  guint i, rounds = 0;
+
+  fail_unless (swarm_clock_next_timer (clock, &deadline, &where));
+  fail_unless_equals_int64 (deadline, START + 20000);
+  fail_unless (where == ctx[1]);
+  /* an idle source is a timer due now: found first */
+  si = swarm_clock_idle_source_new (clock);
+  g_source_set_callback (si, idle_fire, &idle, NULL);
+  g_source_attach (si, ctx[2]);
+  fail_unless (swarm_clock_next_timer (clock, &deadline, &where));
+  fail_unless_equals_int64 (deadline, START);
+  fail_unless (where == ctx[2]);
+
+  while (swarm_clock_next_timer (clock, &deadline, &where)
+      && deadline <= START + G_USEC_PER_SEC) {
+    swarm_clock_advance_to (clock, deadline);
+    fail_unless (g_main_context_iteration (where, FALSE));
+    fail_unless (++rounds < 100);
+  }
+  /* idle twice at once, b at 20, a and c at 30 (a was made first), a at 60 */
+  fail_unless_equals_int (at->len, G_N_ELEMENTS (order));
+  for (i = 0; i < G_N_ELEMENTS (order); i++)
+    fail_unless_equals_int (g_array_index (who, guint, i), order[i]);
+  fail_unless_equals_int64 (g_array_index (at, gint64, 0), START);
+  fail_unless_equals_int64 (g_array_index (at, gint64, 1), START);
+  fail_unless_equals_int64 (g_array_index (at, gint64, 5), START + 60000);
+  fail_if (swarm_clock_next_timer (clock, &deadline, &where));
+
+  /* the system clock's idle source is GLib's */
+  {
+    GSource *glib_idle = swarm_clock_idle_source_new (swarm_clock_get_system ());
+
+    fail_unless_equals_int (g_source_get_priority (glib_idle),
+        G_PRIORITY_DEFAULT_IDLE);
+    g_source_unref (glib_idle);
+  }
+  g_source_unref (sa);
+  g_source_unref (sb);
+  g_source_unref (sc);
+  g_source_unref (si);
+  for (i = 0; i < 3; i++)
+    g_main_context_unref (ctx[i]);
+  g_array_unref (at);
+  g_array_unref (who);
+  swarm_clock_unref (clock);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_system_clock_is_glib)
 {
   SwarmClock *clock = swarm_clock_get_system ();
@@ -164,6 +243,7 @@ clock_suite (void)
   tcase_add_test (tc, test_virtual_time_stands_still);
   tcase_add_test (tc, test_timers_fire_in_order_at_their_time);
   tcase_add_test (tc, test_destroyed_and_foreign_timers);
+  tcase_add_test (tc, test_many_contexts_one_clock);
   tcase_add_test (tc, test_system_clock_is_glib);
   return s;
 }

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""sim-smoke: short p2p-sim runs whose JSON must hold what the swarm does,
+and the same JSON twice for one seed.
+
+    sim-smoke.py PATH/TO/p2p-sim WORKDIR
+
+1. 20 viewers, 20 simulated seconds on a clean network (no delay, loss or
+   upload limit: p2p-bench's loopback).  Nothing can be lost there and
+   every viewer has the whole run to play, so every viewer plays, none
+   fails, and each plays at least 99 % of its buffers on time (the 1 %
+   is for the first second of a joiner, when a start can still move);
+   the origin sends about one copy of the stream (0.9 to 1.5: the
+   segments' framing and signatures ride on the stream's bytes, and a
+   viewer may fetch a segment twice when a transfer stalls) and the
+   viewers carry the rest (offload above 0.9).
+2. The same run again: byte for byte the same JSON but for the two fields
+   that measure the machine (sim.wall_seconds, sim.peak_rss_kb).
+3. A rough network (60 ms median RTT, 1 % loss, a quarter of the viewers
+   relayed, a fifth with a thin upload, a flash crowd in 5 s, 30 % churn
+   a minute), twice with one seed: the same JSON again (crashes, joins,
+   losses and relays all repeat); with another seed, another run.
+
+Under `meson test --setup valgrind`, P2P_TOOL_WRAPPER runs p2p-sim under
+memcheck (any error or definite leak fails it); the runs are shorter there.
+SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+import json
+import os
+import subprocess
+import sys
+
+tool, workdir = sys.argv[1], sys.argv[2]
+wrapper = os.environ.get("P2P_TOOL_WRAPPER", "").split()
+# memcheck runs the simulation some 30 times slower: fewer simulated
+# seconds (enough for the rough run's first crash, at 10 s)
+seconds = "12" if wrapper else "20"
+ROUGH = ["--rtt", "60", "--loss", "1", "--relayed", "25", "--slow-upload",
+         "20", "--join-window", "5", "--churn", "30"]
+VARYING = ("wall_seconds", "peak_rss_kb")
+failures = []
+
+
+def run(name, *args):
+    path = os.path.join(workdir, f"sim-smoke-{name}.json")
+    cmd = wrapper + [tool, "--viewers", "20", "--duration", seconds, "--quiet",
+                     "--json", path] + list(args)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    with open(path) as f:
+        text = f.read()
+    return json.loads(text), text
+
+
+def steady(text):
+    """The JSON without the lines that measure the machine."""
+    return [line for line in text.splitlines()
+            if not any(f'"{key}"' in line for key in VARYING)]
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+
+
+clean, clean_text = run("clean-a", "--seed", "1")
+check(clean["viewers_started"] == 20, f"started {clean['viewers_started']}")
+check(clean["viewers_never_played"] == 0,
+      f"{clean['viewers_never_played']} viewers never played")
+check(clean["viewer_errors"] == 0, f"{clean['viewer_errors']} viewer errors")
+check(clean["continuity_min"] is not None and clean["continuity_min"] >= 0.99,
+      f"continuity_min {clean['continuity_min']}")
+check(clean["buffers_corrupt"] == 0, f"{clean['buffers_corrupt']} corrupt")
+check(0.9 <= clean["origin_upload_copies"] <= 1.5,
+      f"origin_upload_copies {clean['origin_upload_copies']}")
+check(clean["offload"] >= 0.9, f"offload {clean['offload']}")
+check(clean["latency_ms_p50"] is not None
+      and 0 < clean["latency_ms_p50"] <= 2 * clean["latency_setting_ms"],
+      f"latency_ms_p50 {clean['latency_ms_p50']}")
+for v in clean["per_viewer"]:
+    check(v["rendered"] > 0 and v["tree_depth"] is not None
+          and v["tree_depth"] >= 1 and v["fed_by"] is not None,
+          f"viewer {v['id']}: rendered {v['rendered']}, tree_depth "
+          f"{v['tree_depth']}, fed_by {v['fed_by']}")
+shares = sum(v["upload_share"] for v in clean["per_viewer"])
+check(abs(shares - 1) < 0.01, f"upload shares add up to {shares}")
+sim = clean["sim"]
+check(sim["events"] > 0 and sim["wall_seconds"] > 0 and sim["peak_rss_kb"] > 0,
+      f"sim {sim}")
+check("Ed25519" in sim["crypto"] and "DTLS not run" in sim["crypto"],
+      f"crypto: {sim['crypto']}")
+
+_, again_text = run("clean-b", "--seed", "1")
+check(steady(clean_text) == steady(again_text),
+      "one seed, two runs: the JSON differs")
+
+rough, rough_text = run("rough-a", "--seed", "3", *ROUGH)
+_, rough_again = run("rough-b", "--seed", "3", *ROUGH)
+other, other_text = run("rough-c", "--seed", "4", *ROUGH)
+check(rough["churn_events"] > 0, "no churn in the rough run")
+check(steady(rough_text) == steady(rough_again),
+      "rough network, one seed, two runs: the JSON differs")
+check(steady(rough_text) != steady(other_text), "another seed, the same run")
+
+if failures:
+    sys.exit("sim-smoke failed:\n  " + "\n  ".join(failures))
+print(f"ok: continuity_min={clean['continuity_min']}, "
+      f"origin_upload_copies={clean['origin_upload_copies']}, "
+      f"offload={clean['offload']}, latency_ms_p50={clean['latency_ms_p50']}, "
+      f"tree_depth_mean={sim['tree_depth_mean']}, events={sim['events']}; "
+      f"rough: continuity_mean={rough['continuity_mean']}, "
+      f"churn_events={rough['churn_events']}")
