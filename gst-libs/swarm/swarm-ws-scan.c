@@ -20,6 +20,7 @@ enum {
 #define OPCODE_TEXT 0x1
 #define OPCODE_BINARY 0x2
 #define OPCODE_CLOSE 0x8
+#define OPCODE_PING 0x9
 #define OPCODE_PONG 0xa
 /* RFC 6455 5.5: control frames carry at most 125 bytes, unfragmented. */
 #define MAX_CONTROL_PAYLOAD 125
@@ -85,6 +86,9 @@ header_done (SwarmWsScan * scan, GError ** error)
     if (!scan->frame_fin || len > MAX_CONTROL_PAYLOAD)
       return fail (error, "fragmented or oversized WebSocket control frame");
     scan->frame_data = FALSE;
+    /* an unmasked server frame of the same payload */
+    if (opcode == OPCODE_PING || opcode == OPCODE_CLOSE)
+      scan->reply_bytes += 2 + len;
   } else {
     if (opcode > OPCODE_BINARY)
       return fail (error, "unknown WebSocket data opcode");
@@ -177,4 +181,10 @@ guint64
 swarm_ws_scan_get_n_messages (const SwarmWsScan * scan)
 {
   return scan->n_messages;
+}
+
+guint64
+swarm_ws_scan_get_reply_bytes (const SwarmWsScan * scan)
+{
+  return scan->reply_bytes;
 }

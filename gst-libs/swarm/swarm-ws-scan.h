@@ -31,6 +31,7 @@ typedef struct {
   guint head_match;             /* of "\r\n\r\n" */
   gsize max_head, max_message;
   guint64 n_messages;
+  guint64 reply_bytes;
 } SwarmWsScan;
 
 /* @max_head: bytes of the HTTP request head (up to the empty line);
@@ -48,5 +49,9 @@ gsize swarm_ws_scan_get_held (const SwarmWsScan * scan);
 gboolean swarm_ws_scan_in_frames (const SwarmWsScan * scan);
 /* Complete data messages seen. */
 guint64 swarm_ws_scan_get_n_messages (const SwarmWsScan * scan);
+/* Bytes the server writes back for the control frames seen so far (a pong
+ * for each ping, the echo of a close), whether the client reads them or
+ * not. */
+guint64 swarm_ws_scan_get_reply_bytes (const SwarmWsScan * scan);
 
 G_END_DECLS
