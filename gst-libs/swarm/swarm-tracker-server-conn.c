@@ -1,9 +1,22 @@
-/* The embedded tracker's connections: TCP accepted and counted before
- * libsoup, the guard stream's scanner, WebSocket or in-memory pipe as the
- * transport, the sweep that closes the silent, listening on a port or in
- * memory.  What the messages mean is in swarm-tracker-server.c.
+/* The embedded tracker's connections: TCP accepted and counted by us,
+ * WebSocket spoken by us (swarm-ws.h) on non-blocking sockets, or an
+ * in-memory pipe; the sweep that closes the silent; listening on a port or
+ * in memory.  What the messages mean is in swarm-tracker-server.c.
+ *
+ * All sockets are watched through one epoll descriptor, itself one source
+ * of the context: a wakeup costs what happened, not what is connected.
+ * With a GSource per connection (libsoup's way), GLib walked every source
+ * at every wakeup: 10,000 viewers pinging every 20 s kept a core busy
+ * (docs/tracker-load.md).  Without epoll, a source per socket.
+ *
+ * A connection that must go mid-call (a limit passed while a message to
+ * it was being relayed, say) is only marked dead and taken off the poller;
+ * the reaper frees it once the call is over.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* accept4 */
+#endif
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -12,20 +25,97 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <glib-unix.h>
 #include "swarm-tracker-server-private.h"
 
 #define GST_CAT_DEFAULT swarm_tracker_debug
 
-static void conn_hang_up (Conn * conn);
-static void accept_arm (SwarmTrackerServer * s);
+#define SERVER_NAME "gst-p2p-tracker"
+/* Read at most this much from one connection per wakeup. */
+#define READ_CHUNK 16384
+#define POLL_BATCH 256
+
+static void conn_kill (Conn * conn);
+static void conn_flush (Conn * conn);
+static void accept_batch (SwarmTrackerServer * s);
 
 /* Trackers listening in memory, by name: process-wide, as ports are. */
 static GMutex memory_lock;
 static GHashTable *memory_servers;
 
-/* One text message from @conn, however it came. */
+/* ---- the poller ------------------------------------------------------ */
+
+#ifdef HAVE_EPOLL
+static void
+poller_set (SwarmTrackerServer * s, gint fd, gpointer ptr, guint32 events,
+    gint op)
+{
+  struct epoll_event ev = {.events = events,.data.ptr = ptr };
+
+  if (epoll_ctl (s->epfd, op, fd, &ev) < 0)
+    GST_WARNING ("epoll_ctl: %s", g_strerror (errno));
+}
+#endif
+
+static void conn_on_events (Conn * conn, guint32 events);
+
+#ifndef HAVE_EPOLL
+static gboolean
+on_conn_fd (gint fd, GIOCondition condition, gpointer user_data)
+{
+  Conn *conn = user_data;
+
+  conn_on_events (conn, condition);
+  return G_SOURCE_CONTINUE;
+}
+#endif
+
+/* Watches @conn for reading, and writing while it has something queued. */
+static void
+conn_watch (Conn * conn)
+{
+  SwarmTrackerServer *s = conn->server;
+  guint32 events = SWARM_POLL_IN | (conn->out->len ? SWARM_POLL_OUT : 0);
+
+  if (conn->dead || events == conn->events)
+    return;
+#ifdef HAVE_EPOLL
+  poller_set (s, conn->fd, conn, events, conn->events ? EPOLL_CTL_MOD :
+      EPOLL_CTL_ADD);
+#else
+  /* (only when its queue fills or empties) */
+  if (conn->source)
+    g_source_destroy (conn->source);
+  g_clear_pointer (&conn->source, g_source_unref);
+  conn->source = g_unix_fd_source_new (conn->fd, events);
+  g_source_set_callback (conn->source, G_SOURCE_FUNC (on_conn_fd), conn,
+      NULL);
+  g_source_attach (conn->source, s->context);
+#endif
+  conn->events = events;
+}
+
+static void
+conn_unwatch (Conn * conn)
+{
+  if (conn->events == 0)
+    return;
+#ifdef HAVE_EPOLL
+  poller_set (conn->server, conn->fd, NULL, 0, EPOLL_CTL_DEL);
+#else
+  g_source_destroy (conn->source);
+  g_clear_pointer (&conn->source, g_source_unref);
+#endif
+  conn->events = 0;
+}
+
+/* ---- messages, however they came ----------------------------------- */
+
+/* One text message from @conn. */
 void
 conn_on_text (Conn * conn, const char *data, gsize len)
 {
@@ -34,7 +124,8 @@ conn_on_text (Conn * conn, const char *data, gsize len)
 
   if (conn->flooded)
     return;
-  if (swarm_rate_limiter_take (conn->budget, swarm_clock_now_us (conn->server->clock), 1) == 0) {
+  if (swarm_rate_limiter_take (conn->budget,
+          swarm_clock_now_us (conn->server->clock), 1) == 0) {
     GST_INFO ("closing connection from %s: message flood", conn->host);
     conn->flooded = TRUE;
     conn->server->stats.connections_closed_flood++;
@@ -68,28 +159,12 @@ conn_on_text (Conn * conn, const char *data, gsize len)
 }
 
 static void
-on_message (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    gpointer user_data)
-{
-  Conn *conn = user_data;
-  gconstpointer data;
-  gsize len;
-
-  if (type != SOUP_WEBSOCKET_DATA_TEXT && !conn->flooded) {
-    conn_fail (conn, "binary frames are not part of the protocol");
-    return;
-  }
-  data = g_bytes_get_data (message, &len);
-  conn_on_text (conn, data, len);
-}
-
-static void
 on_pipe_message (SwarmTrackerPipe * pipe, const gchar * data, gsize len,
     gpointer user_data)
 {
   Conn *conn = user_data;
 
-  /* what the scanner counts on a socket */
+  /* what the reader bounds on a socket */
   if (len > SWARM_TRACKER_MAX_MESSAGE) {
     conn_fail (conn, "message too large");
     conn_hang_up (conn);
@@ -111,6 +186,7 @@ address_key (GInetAddress * inet)
     0xff, 0xff
   };
   g_autoptr (GInetAddress) prefix = NULL;
+  g_autofree gchar *text = NULL;
   guint8 bytes[16] = { 0 };
 
   if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV4)
@@ -119,7 +195,8 @@ address_key (GInetAddress * inet)
     return g_strdup_printf ("%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
   memcpy (bytes, b, 8);
   prefix = g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV6);
-  return g_strdup_printf ("%s/64", g_inet_address_to_string (prefix));
+  text = g_inet_address_to_string (prefix);
+  return g_strdup_printf ("%s/64", text);
 }
 
 void
@@ -141,46 +218,28 @@ address_forget_if_idle (SwarmTrackerServer * s, Address * a, gint64 now)
     g_hash_table_remove (s->addresses, a->key);
 }
 
-/* ---- what waits in libsoup's queue ---------------------------------- */
+/* Connections that count: not dead, not closing. */
+guint
+conns_open (SwarmTrackerServer * s)
+{
+  return g_hash_table_size (s->conns) - s->dead->len - s->n_closing;
+}
+
+/* ---- what waits to be sent -------------------------------------------- */
 
 static void
-conn_update_queued (Conn * conn)
+conn_set_queued (Conn * conn)
 {
   SwarmTrackerServer *s = conn->server;
-  guint64 expected = conn->out_handed +
-      swarm_ws_scan_get_reply_bytes (&conn->scan);
-  gsize queued = expected > conn->out_written ?
-      expected - conn->out_written : 0;
+  gsize queued = conn->dead ? 0 : conn->out->len;
 
-  if (conn->slow)
-    return;
   s->bytes_queued = s->bytes_queued - conn->queued + queued;
   conn->queued = queued;
   s->stats.bytes_queued_max = MAX (s->stats.bytes_queued_max,
       s->bytes_queued);
 }
 
-/* Stops sending to @conn and cuts it: it does not read.  Safe while a
- * caller still uses @conn (the cut is seen on a later iteration), and
- * what it holds no longer counts. */
-static void
-conn_cut_slow (Conn * conn, const gchar * why)
-{
-  SwarmTrackerServer *s = conn->server;
-
-  GST_INFO ("closing connection from %s: %s (%" G_GSIZE_FORMAT " bytes "
-      "queued)", conn->host, why, conn->queued);
-  s->stats.connections_closed_slow++;
-  s->bytes_queued -= conn->queued;
-  conn->queued = 0;
-  conn->slow = TRUE;
-  conn->flooded = TRUE;         /* what it sends is not read either */
-  if (conn->closing_us == 0)
-    conn->closing_us = swarm_clock_now_us (s->clock);
-  swarm_guard_input_stream_kill (conn->guard);
-}
-
-/* The connection holding most, of those still sent to. */
+/* The connection holding most, of those still alive. */
 static Conn *
 conn_most_queued (SwarmTrackerServer * s)
 {
@@ -192,20 +251,34 @@ conn_most_queued (SwarmTrackerServer * s)
   while (g_hash_table_iter_next (&iter, &key, NULL)) {
     Conn *c = key;
 
-    if (!c->slow && (most == NULL || c->queued > most->queued))
+    if (!c->dead && (most == NULL || c->queued > most->queued))
       most = c;
   }
   return most;
 }
 
-/* After @conn's queue grew: our frames, or pongs it asked for. */
 static void
-conn_check_queued (Conn * conn)
+conn_cut_slow (Conn * conn, const gchar * why)
+{
+  GST_INFO ("closing connection from %s: %s (%" G_GSIZE_FORMAT " bytes "
+      "queued)", conn->host, why, conn->queued);
+  conn->server->stats.connections_closed_slow++;
+  conn_kill (conn);
+}
+
+/* Sends what it can of @frame to @conn at once and queues the rest; a
+ * client that does not read is cut before its queue passes its bound,
+ * and when all queues together pass theirs, the one holding most is. */
+static void
+conn_queue (Conn * conn, const guint8 * bytes, gsize len)
 {
   SwarmTrackerServer *s = conn->server;
 
-  conn_update_queued (conn);
-  if (conn->slow)
+  if (conn->dead)
+    return;
+  g_byte_array_append (conn->out, bytes, len);
+  conn_flush (conn);
+  if (conn->dead)
     return;
   if (conn->queued > s->limits.max_queued_per_connection) {
     conn_cut_slow (conn, "not reading what it is sent");
@@ -218,31 +291,75 @@ conn_check_queued (Conn * conn)
   }
 }
 
-/* @payload bytes went to @conn's WebSocket as one text frame (the
- * server's frames are not masked). */
-void
-conn_handed (Conn * conn, gsize payload)
-{
-  conn->out_handed += payload + (payload < 126 ? 2 : payload < 65536 ? 4 :
-      10);
-  conn_check_queued (conn);
-}
-
-/* Its socket took @len bytes (the HTTP response before the upgrade is
- * not counted: nothing was handed for it). */
 static void
-conn_wrote (gpointer user_data, gsize len)
+conn_queue_frame (Conn * conn, guint opcode, const void *payload, gsize len)
 {
-  Conn *conn = user_data;
+  g_autoptr (GByteArray) frame = g_byte_array_sized_new
+      (swarm_ws_frame_size (len));
 
-  if (conn->ws == NULL)
-    return;
-  conn->out_written += len;
-  conn_update_queued (conn);
+  swarm_ws_write_frame (frame, opcode, payload, len);
+  conn_queue (conn, frame->data, frame->len);
 }
 
-/* Frees @conn and gives back its slot; libsoup keeps what it holds of the
- * connection and closes it in its own time. */
+/* A text message to @conn's WebSocket (nothing once it is closing). */
+void
+conn_send_ws (Conn * conn, const gchar * text)
+{
+  if (conn->dead || conn->closing_us || !conn->upgraded)
+    return;
+  conn_queue_frame (conn, SWARM_WS_OPCODE_TEXT, text, strlen (text));
+}
+
+/* Writes what the socket takes.  Once a closing connection's last bytes
+ * are out, its write side is shut: the client reads them, then the end. */
+static void
+conn_flush (Conn * conn)
+{
+  while (conn->out->len > 0) {
+    gssize n = send (conn->fd, conn->out->data, conn->out->len,
+        MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+      break;
+    if (n < 0) {
+      GST_DEBUG ("connection from %s: send: %s", conn->host,
+          g_strerror (errno));
+      conn_kill (conn);
+      return;
+    }
+    g_byte_array_remove_range (conn->out, 0, n);
+  }
+  if (conn->out->len == 0 && conn->closing_us && !conn->shut_down) {
+    shutdown (conn->fd, SHUT_WR);
+    conn->shut_down = TRUE;
+  }
+  conn_set_queued (conn);
+  conn_watch (conn);
+}
+
+/* ---- a connection's life ----------------------------------------------- */
+
+/* A connection's budgets and clocks, whatever carries it (@host: owned). */
+static Conn *
+conn_new (SwarmTrackerServer * s, gchar * host)
+{
+  Conn *conn = g_new0 (Conn, 1);
+
+  conn->server = s;
+  conn->fd = -1;
+  conn->host = host;
+  conn->out = g_byte_array_new ();
+  conn->joined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
+  conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
+  conn->byte_budget = swarm_rate_limiter_new (BYTES_PER_S, BYTES_BURST);
+  conn->accepted_us = conn->last_read_us = swarm_clock_now_us (s->clock);
+  swarm_ws_reader_init (&conn->reader, MAX_REQUEST_HEAD,
+      SWARM_TRACKER_MAX_MESSAGE);
+  return conn;
+}
+
+/* Frees @conn and gives back its slot (the set's destroy function). */
 void
 conn_free (Conn * conn)
 {
@@ -260,6 +377,8 @@ conn_free (Conn * conn)
   }
   g_hash_table_unref (conn->joined);
 
+  if (conn->closing_us && !conn->dead)
+    s->n_closing--;
   if (conn->address) {
     conn->address->conns--;
     address_forget_if_idle (s, conn->address,
@@ -267,77 +386,76 @@ conn_free (Conn * conn)
   }
   s->bytes_held -= conn->held;
   s->bytes_queued -= conn->queued;
-  if (conn->pipe) {
+  if (conn->pipe)
     swarm_tracker_pipe_free (conn->pipe);
-  } else {
-    g_hash_table_remove (s->conns_by_remote, conn->remote);
-    swarm_guard_input_stream_detach (conn->guard);
-    if (conn->ws) {
-      g_signal_handlers_disconnect_by_data (conn->ws, conn);
-      g_object_unref (conn->ws);
-    } else if (!g_input_stream_is_closed (G_INPUT_STREAM (conn->guard))) {
-      /* Not upgraded: wake libsoup's reader so it lets go. */
-      swarm_guard_input_stream_kill (conn->guard);
-    }
-    g_object_unref (conn->guard);
-    g_object_unref (conn->tcp);
-    g_object_unref (conn->remote);
+  if (conn->fd >= 0) {
+    conn_unwatch (conn);
+    close (conn->fd);
   }
+  swarm_ws_reader_clear (&conn->reader);
+  g_byte_array_unref (conn->out);
   swarm_rate_limiter_free (conn->budget);
   swarm_rate_limiter_free (conn->byte_budget);
   g_free (conn->host);
   g_free (conn);
 }
 
-/* Sees each chunk @conn sends before libsoup does (swarm-guard-stream.h);
- * FALSE fails libsoup's read, which closes the connection. */
 static gboolean
-conn_check_read (gpointer user_data, const guint8 * data, gsize len,
-    GError ** error)
+on_reap (gpointer user_data)
 {
-  Conn *conn = user_data;
-  SwarmTrackerServer *s = conn->server;
-  gint64 now = swarm_clock_now_us (s->clock);
-  const gchar *why = NULL;
-  gsize held;
+  SwarmTrackerServer *s = user_data;
 
-  if (len == 0)
-    return TRUE;
-  conn->last_read_us = now;
-  if (swarm_rate_limiter_take (conn->byte_budget, now, len) < len) {
-    why = "byte flood";
-    s->stats.connections_closed_flood++;
-  } else if (!swarm_ws_scan_feed (&conn->scan, data, len, error)) {
-    GST_INFO ("closing connection from %s: %s", conn->host,
-        (*error)->message);
-    s->stats.connections_closed_oversize++;
-    return FALSE;
-  } else {
-    if (swarm_ws_scan_get_reply_bytes (&conn->scan) != conn->out_replies) {
-      /* pings: libsoup queues a pong for each, read or not */
-      conn->out_replies = swarm_ws_scan_get_reply_bytes (&conn->scan);
-      conn_check_queued (conn);
-    }
-    held = swarm_ws_scan_get_held (&conn->scan);
-    s->bytes_held = s->bytes_held - conn->held + held;
-    conn->held = held;
-    s->stats.bytes_held_max = MAX (s->stats.bytes_held_max, s->bytes_held);
-    if (s->bytes_held > MAX_BYTES_HELD) {
-      why = "unfinished messages over the tracker's bound";
-      s->stats.connections_closed_oversize++;
-    }
+  g_clear_pointer (&s->reaper, g_source_unref);
+  while (s->dead->len) {
+    Conn *conn = g_ptr_array_steal_index_fast (s->dead, s->dead->len - 1);
+
+    g_hash_table_remove (s->conns, conn);
   }
-  if (why) {
-    GST_INFO ("closing connection from %s: %s", conn->host, why);
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-        why);
-    return FALSE;
-  }
-  return TRUE;
+  return G_SOURCE_REMOVE;
 }
 
-/* Closes @conn for @why: a WebSocket is told why and given CLOSE_GRACE_US
- * to close; a connection not yet upgraded, or past its grace, is cut. */
+/* @conn is on its way out: it no longer counts as open (against
+ * max_connections), its lingering bounded by CLOSE_GRACE_US. */
+static void
+conn_set_closing (Conn * conn)
+{
+  if (conn->closing_us)
+    return;
+  conn->closing_us = swarm_clock_now_us (conn->server->clock);
+  if (!conn->dead)
+    conn->server->n_closing++;
+}
+
+/* Takes @conn off the poller and out of every count at once; the reaper
+ * frees it (and its peers leave their swarms) once the current call is
+ * over. */
+static void
+conn_kill (Conn * conn)
+{
+  SwarmTrackerServer *s = conn->server;
+
+  if (conn->dead)
+    return;
+  conn_unwatch (conn);
+  conn->dead = TRUE;
+  if (conn->closing_us)
+    s->n_closing--;
+  s->bytes_held -= conn->held;
+  conn->held = 0;
+  conn_set_queued (conn);
+  g_ptr_array_add (s->dead, conn);
+  if (s->reaper == NULL) {
+    s->reaper = g_idle_source_new ();
+    g_source_set_priority (s->reaper, G_PRIORITY_HIGH);
+    g_source_set_callback (s->reaper, on_reap, s, NULL);
+    g_source_attach (s->reaper, s->context);
+  }
+}
+
+/* Closes @conn for @why: a WebSocket is told why (the failure reason, a
+ * close frame), its write side shut once that is out, and the rest it
+ * sends read and dropped until it hangs up or CLOSE_GRACE_US passes; a
+ * connection not upgraded, or past its grace, is cut. */
 static void
 conn_close (Conn * conn, const gchar * why, gint64 now)
 {
@@ -346,28 +464,197 @@ conn_close (Conn * conn, const gchar * why, gint64 now)
     if (conn->closing_us == 0 && swarm_tracker_pipe_is_open (conn->pipe)) {
       conn_fail (conn, why);
       swarm_tracker_pipe_close (conn->pipe);
-      conn->closing_us = now;
+      conn_set_closing (conn);
     } else {
       g_hash_table_remove (conn->server->conns, conn);
     }
     return;
   }
-  if (conn->ws && conn->closing_us == 0 &&
-      soup_websocket_connection_get_state (conn->ws) ==
-      SOUP_WEBSOCKET_STATE_OPEN) {
+  if (conn->upgraded && conn->closing_us == 0 && !conn->dead) {
+    g_autoptr (GByteArray) frame = g_byte_array_new ();
+
     conn_fail (conn, why);
-    soup_websocket_connection_close (conn->ws,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
-    conn->closing_us = now;
+    swarm_ws_write_close (frame, SWARM_WS_CLOSE_POLICY_VIOLATION, why);
+    conn_set_closing (conn);
+    conn_queue (conn, frame->data, frame->len);
     return;
   }
-  /* Cut: libsoup's reader fails and closes what it holds. */
-  swarm_guard_input_stream_kill (conn->guard);
-  g_hash_table_remove (conn->server->conns, conn);
+  conn_kill (conn);
 }
 
+/* Closes at once for a protocol violation (the failure is already
+ * sent). */
+void
+conn_hang_up (Conn * conn)
+{
+  g_autoptr (GByteArray) frame = NULL;
+
+  if (conn->pipe) {
+    swarm_tracker_pipe_close (conn->pipe);
+    return;
+  }
+  if (conn->dead || conn->closing_us)
+    return;
+  frame = g_byte_array_new ();
+  swarm_ws_write_close (frame, SWARM_WS_CLOSE_POLICY_VIOLATION, NULL);
+  conn_set_closing (conn);
+  conn_queue (conn, frame->data, frame->len);
+}
+
+/* The client's upgrade request: answered at once, with the 101 or why
+ * not (and then closed). */
+static void
+conn_on_head (Conn * conn, const guint8 * head, gsize len)
+{
+  g_autoptr (GByteArray) response = g_byte_array_new ();
+
+  if (swarm_ws_respond_upgrade (head, len, SERVER_NAME, response)) {
+    GST_DEBUG ("connection from %s upgraded", conn->host);
+    conn->upgraded = TRUE;
+  } else {
+    GST_INFO ("closing connection from %s: not a WebSocket upgrade",
+        conn->host);
+    conn_set_closing (conn);
+  }
+  conn_queue (conn, response->data, response->len);
+}
+
+static void
+conn_on_close_frame (Conn * conn, const guint8 * payload, gsize len)
+{
+  g_autoptr (GByteArray) frame = g_byte_array_new ();
+
+  GST_DEBUG ("connection from %s closes", conn->host);
+  if (conn->closing_us)
+    return;
+  /* the echo RFC 6455 asks for: its code, or a normal close */
+  swarm_ws_write_close (frame, len >= 2 ? (payload[0] << 8) | payload[1] :
+      SWARM_WS_CLOSE_NORMAL, NULL);
+  conn_set_closing (conn);
+  conn_queue (conn, frame->data, frame->len);
+}
+
+/* What the reader has complete, in order. */
+static void
+conn_take_events (Conn * conn)
+{
+  for (;;) {
+    g_autoptr (GError) error = NULL;
+    const guint8 *data;
+    gsize len;
+    SwarmWsEvent ev = swarm_ws_reader_next (&conn->reader, &data, &len,
+        &error);
+
+    if (conn->dead || conn->closing_us)
+      return;
+    switch (ev) {
+      case SWARM_WS_NEED_MORE:
+        return;
+      case SWARM_WS_HEAD:
+        conn_on_head (conn, data, len);
+        break;
+      case SWARM_WS_TEXT:
+        conn_on_text (conn, (const gchar *) data, len);
+        break;
+      case SWARM_WS_BINARY:
+        conn_fail (conn, "binary frames are not part of the protocol");
+        break;
+      case SWARM_WS_PING:
+        conn_queue_frame (conn, SWARM_WS_OPCODE_PONG, data, len);
+        break;
+      case SWARM_WS_PONG:
+        break;
+      case SWARM_WS_CLOSE:
+        conn_on_close_frame (conn, data, len);
+        return;
+      case SWARM_WS_ERROR:
+        GST_INFO ("closing connection from %s: %s", conn->host,
+            error->message);
+        conn->server->stats.connections_closed_oversize++;
+        conn_kill (conn);
+        return;
+    }
+  }
+}
+
+/* Reads one chunk: bounded by the byte budget and the reader's bounds
+ * before anything is kept. */
+static void
+conn_read (Conn * conn)
+{
+  SwarmTrackerServer *s = conn->server;
+  gsize room = swarm_ws_reader_get_room (&conn->reader, READ_CHUNK);
+  g_autoptr (GError) error = NULL;
+  gint64 now;
+  gssize n;
+
+  n = recv (conn->fd, s->chunk, conn->closing_us ? READ_CHUNK : room, 0);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return;
+  if (n <= 0) {
+    GST_DEBUG ("connection from %s %s", conn->host, n == 0 ? "closed" :
+        g_strerror (errno));
+    conn_kill (conn);
+    return;
+  }
+  /* closing: what it still sends is dropped, until it hangs up */
+  if (conn->closing_us)
+    return;
+
+  now = swarm_clock_now_us (s->clock);
+  conn->last_read_us = now;
+  if (swarm_rate_limiter_take (conn->byte_budget, now, n) < (gsize) n) {
+    GST_INFO ("closing connection from %s: byte flood", conn->host);
+    s->stats.connections_closed_flood++;
+    conn_kill (conn);
+    return;
+  }
+  if (!swarm_ws_reader_feed (&conn->reader, s->chunk, n, &error)) {
+    GST_INFO ("closing connection from %s: %s", conn->host, error->message);
+    s->stats.connections_closed_oversize++;
+    conn_kill (conn);
+    return;
+  }
+  conn_take_events (conn);
+}
+
+/* What the reader holds now, in the tracker's count and against its
+ * bound. */
+static void
+conn_count_held (Conn * conn)
+{
+  SwarmTrackerServer *s = conn->server;
+  gsize held = swarm_ws_reader_get_held (&conn->reader);
+
+  s->bytes_held = s->bytes_held - conn->held + held;
+  conn->held = held;
+  s->stats.bytes_held_max = MAX (s->stats.bytes_held_max, s->bytes_held);
+  if (s->bytes_held > MAX_BYTES_HELD) {
+    GST_INFO ("closing connection from %s: unfinished messages over the "
+        "tracker's bound", conn->host);
+    s->stats.connections_closed_oversize++;
+    conn_kill (conn);
+  }
+}
+
+static void
+conn_on_events (Conn * conn, guint32 events)
+{
+  if (conn->dead)
+    return;
+  if (events & SWARM_POLL_OUT)
+    conn_flush (conn);
+  if (!conn->dead && (events & (SWARM_POLL_IN | SWARM_POLL_HUP |
+              SWARM_POLL_ERR)))
+    conn_read (conn);
+  if (!conn->dead)
+    conn_count_held (conn);
+}
+
+/* ---- the sweep -------------------------------------------------------- */
+
 /* Closes connections that have not announced in time, went silent, or
- * did not finish closing; forgets those libsoup closed before upgrading. */
+ * did not finish closing. */
 gboolean
 sweep (gpointer user_data)
 {
@@ -384,21 +671,20 @@ sweep (gpointer user_data)
 
   for (i = 0; i < stale->len; i++) {
     Conn *conn = g_ptr_array_index (stale, i);
+    gboolean open = conn->upgraded || conn->pipe;
 
+    if (conn->dead)
+      continue;
     if (conn->closing_us) {
       if (now - conn->closing_us > CLOSE_GRACE_US)
         conn_close (conn, "did not close in time", now);
-    } else if (!conn->ws && !conn->pipe
-        && g_input_stream_is_closed (G_INPUT_STREAM (conn->guard))) {
-      GST_DEBUG ("connection from %s closed before upgrading", conn->host);
-      g_hash_table_remove (s->conns, conn);
     } else if (!conn->announced && now - conn->accepted_us >
         (gint64) s->limits.unannounced_timeout_ms * 1000) {
-      if (conn->ws || conn->pipe)
+      if (open)
         s->stats.connections_closed_unannounced++;
       else
         s->stats.connections_closed_half_open++;
-      conn_close (conn, conn->ws || conn->pipe ? "no announce in time" :
+      conn_close (conn, open ? "no announce in time" :
           "HTTP request not finished in time", now);
     } else if (now - conn->last_read_us >
         (gint64) s->limits.idle_timeout_ms * 1000) {
@@ -419,17 +705,7 @@ sweep (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Closes at once for a protocol violation (the failure is already
- * sent). */
-static void
-conn_hang_up (Conn * conn)
-{
-  if (conn->pipe)
-    swarm_tracker_pipe_close (conn->pipe);
-  else if (conn->ws)
-    soup_websocket_connection_close (conn->ws,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
-}
+/* ---- in-memory pipes --------------------------------------------------- */
 
 static void
 on_pipe_closed (SwarmTrackerPipe * pipe, gpointer user_data)
@@ -440,91 +716,53 @@ on_pipe_closed (SwarmTrackerPipe * pipe, gpointer user_data)
   g_hash_table_remove (conn->server->conns, conn);
 }
 
-static void
-on_closed (SoupWebsocketConnection * ws, gpointer user_data)
-{
-  Conn *conn = user_data;
+/* ---- accepting ----------------------------------------------------------- */
 
-  GST_DEBUG ("connection from %s closed", conn->host);
-  /* The set's destroy function frees the conn. */
-  g_hash_table_remove (conn->server->conns, conn);
-}
-
-void
-on_websocket (SoupServer * soup, SoupServerMessage * msg, const char *path,
-    SoupWebsocketConnection * ws, gpointer user_data)
-{
-  SwarmTrackerServer *s = user_data;
-  Conn *conn = g_hash_table_lookup (s->conns_by_remote,
-      soup_server_message_get_remote_address (msg));
-
-  if (conn == NULL || conn->ws) {
-    /* Cut by a limit while libsoup was upgrading it: nothing it sends is
-     * read. */
-    GST_DEBUG ("upgrade of a connection already closed");
-    soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-        NULL);
-    return;
-  }
-  conn->ws = g_object_ref (ws);
-  soup_websocket_connection_set_max_incoming_payload_size (ws,
-      SWARM_TRACKER_MAX_MESSAGE);
-  g_signal_connect (ws, "message", G_CALLBACK (on_message), conn);
-  g_signal_connect (ws, "closed", G_CALLBACK (on_closed), conn);
-  GST_DEBUG ("connection from %s on %s", conn->host, path);
-}
-
-/* A connection's budgets and clocks, whatever carries it (@host: owned). */
-static Conn *
-conn_new (SwarmTrackerServer * s, gchar * host)
-{
-  Conn *conn = g_new0 (Conn, 1);
-
-  conn->server = s;
-  conn->host = host;
-  conn->joined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
-  conn->budget = swarm_rate_limiter_new (MESSAGES_PER_S, MESSAGES_BURST);
-  conn->byte_budget = swarm_rate_limiter_new (BYTES_PER_S, BYTES_BURST);
-  conn->accepted_us = conn->last_read_us = swarm_clock_now_us (s->clock);
-  return conn;
-}
-
-/* A connection over a limit costs no more than this: answered at once
- * (before its request, which is never read) and closed. */
-static void
-refuse (GSocketConnection * tcp, const gchar * why)
+static gchar *
+refusal_text (const gchar * why)
 {
   g_autofree gchar *body = swarm_tracker_message_write_failure (why);
-  g_autofree gchar *text = g_strdup_printf ("HTTP/1.1 503 %s\r\n"
+
+  return g_strdup_printf ("HTTP/1.1 503 %s\r\nServer: " SERVER_NAME "\r\n"
       "Content-Type: application/json\r\nContent-Length: %zu\r\n"
       "Connection: close\r\n\r\n%s", why, strlen (body), body);
-  GSocket *sock = g_socket_connection_get_socket (tcp);
+}
 
-  g_socket_send_with_blocking (sock, text, strlen (text), FALSE, NULL, NULL);
-  g_io_stream_close (G_IO_STREAM (tcp), NULL, NULL);
+/* A connection over a limit costs no more than this: answered at once,
+ * what it sent so far read and dropped (closing with unread bytes would
+ * reset the connection, and the reset could take the answer with it),
+ * and closed. */
+static void
+refuse_fd (gint fd, const gchar * why)
+{
+  g_autofree gchar *text = refusal_text (why);
+  gchar drain[4096];
+
+  if (send (fd, text, strlen (text), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+    GST_DEBUG ("could not tell a refused connection: %s", g_strerror (errno));
+  while (recv (fd, drain, sizeof (drain), MSG_DONTWAIT) > 0);
+  close (fd);
 }
 
 /* Every TCP connection is counted from here, before a byte of HTTP: a
  * half-open request holds a slot and its timeout like a WebSocket. */
 static void
-accept_one (SwarmTrackerServer * s, GSocketConnection * tcp)
+accept_one (SwarmTrackerServer * s, gint fd, const struct sockaddr *sa,
+    socklen_t sa_len)
 {
   const SwarmTrackerServerLimits *lim = &s->limits;
-  g_autoptr (GSocketAddress) remote = NULL, local = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GIOStream) guarded = NULL;
+  g_autoptr (GSocketAddress) remote = g_socket_address_new_from_native
+      ((gpointer) sa, sa_len);
   g_autofree gchar *host = NULL, *key = NULL;
   gint64 now = swarm_clock_now_us (s->clock);
   const gchar *why = NULL;
   GInetAddress *inet;
   Address *a;
   Conn *conn;
+  gint one = 1, sndbuf = SEND_BUFFER;
 
-  remote = g_socket_connection_get_remote_address (tcp, NULL);
-  local = g_socket_connection_get_local_address (tcp, NULL);
-  if (!G_IS_INET_SOCKET_ADDRESS (remote) || local == NULL) {
-    g_io_stream_close (G_IO_STREAM (tcp), NULL, NULL);
+  if (!G_IS_INET_SOCKET_ADDRESS (remote)) {
+    close (fd);
     return;
   }
   inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
@@ -532,7 +770,7 @@ accept_one (SwarmTrackerServer * s, GSocketConnection * tcp)
   key = address_key (inet);
   a = g_hash_table_lookup (s->addresses, key);
 
-  if (g_hash_table_size (s->conns) >= lim->max_connections) {
+  if (conns_open (s) >= lim->max_connections) {
     why = "tracker full: too many connections";
     s->stats.refused_full++;
   } else if (lim->max_connections_per_address && a
@@ -557,40 +795,25 @@ accept_one (SwarmTrackerServer * s, GSocketConnection * tcp)
     GST_INFO ("refusing connection from %s: %s (%u from its address, %u in "
         "all)", host, why, a ? a->conns : 0, g_hash_table_size (s->conns));
     s->stats.connections_refused++;
-    refuse (tcp, why);
+    refuse_fd (fd, why);
     if (a)
       address_forget_if_idle (s, a, now);
     return;
   }
 
-  /* What the kernel holds for a client that does not read: autotuned on
-   * loopback or a fast path, it grew to megabytes before libsoup's queue
-   * (which we bound) held a byte.  Offers and answers need little. */
-  if (!g_socket_set_option (g_socket_connection_get_socket (tcp), SOL_SOCKET,
-          SO_SNDBUF, SEND_BUFFER, &error)) {
-    GST_DEBUG ("SO_SNDBUF: %s", error->message);
-    g_clear_error (&error);
-  }
+  /* Small messages, at once; and what the kernel holds for a client that
+   * does not read bounded (autotuned, Linux let it grow to megabytes). */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
+  setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof (sndbuf));
   conn = conn_new (s, g_steal_pointer (&host));
+  conn->fd = fd;
   conn->address = a;
   a->conns++;
-  conn->tcp = g_object_ref (tcp);
-  conn->remote = g_object_ref (remote);
-  swarm_ws_scan_init (&conn->scan, MAX_REQUEST_HEAD,
-      SWARM_TRACKER_MAX_MESSAGE);
-  guarded = swarm_guard_stream_new (G_IO_STREAM (tcp), conn_check_read,
-      conn_wrote, conn, &conn->guard);
-  g_object_ref (conn->guard);
   g_hash_table_add (s->conns, conn);
-  g_hash_table_insert (s->conns_by_remote, conn->remote, conn);
-
-  if (!soup_server_accept_iostream (s->soup, guarded, local, remote, &error)) {
-    GST_WARNING ("tracker could not take a connection: %s", error->message);
-    g_hash_table_remove (s->conns, conn);
-  }
+  conn_watch (conn);
 }
 
-/* ---- file descriptors --------------------------------------------- */
+/* ---- file descriptors --------------------------------------------------- */
 
 guint64
 swarm_tracker_server_raise_fd_limit (void)
@@ -633,28 +856,20 @@ typedef enum {
 static FdsOutcome
 refuse_out_of_fds (SwarmTrackerServer * s)
 {
-  static const gchar why[] = "tracker out of file descriptors";
-  g_autofree gchar *body = swarm_tracker_message_write_failure (why);
-  g_autofree gchar *text = g_strdup_printf ("HTTP/1.1 503 %s\r\n"
-      "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-      "Connection: close\r\n\r\n%s", why, strlen (body), body);
   gint64 now = g_get_monotonic_time ();
   gint fd, accept_errno;
 
   if (s->spare_fd < 0)
     return FDS_STUCK;
   close (s->spare_fd);
-  fd = accept (g_socket_get_fd (s->listener), NULL, NULL);
+  fd = accept (s->listen_fd, NULL, NULL);
   accept_errno = errno;
   s->spare_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return accept_errno == EAGAIN || accept_errno == EWOULDBLOCK ?
         FDS_NONE_PENDING : FDS_STUCK;
 
-  if (send (fd, text, strlen (text), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-    GST_DEBUG ("could not tell the refused connection: %s",
-        g_strerror (errno));
-  close (fd);
+  refuse_fd (fd, "tracker out of file descriptors");
   s->stats.connections_refused++;
   s->stats.refused_fds++;
   if (s->fds_warned_us == 0 || now - s->fds_warned_us > 60 * G_USEC_PER_SEC) {
@@ -672,7 +887,10 @@ refuse_out_of_fds (SwarmTrackerServer * s)
   return s->spare_fd >= 0 ? FDS_REFUSED : FDS_STUCK;
 }
 
-/* ---- listening ------------------------------------------------------ */
+/* ---- listening ------------------------------------------------------------ */
+
+static void
+listener_watch (SwarmTrackerServer * s, gboolean on);
 
 static gboolean
 on_accept_resume (gpointer user_data)
@@ -682,7 +900,7 @@ on_accept_resume (gpointer user_data)
   g_clear_pointer (&s->accept_resume, g_source_unref);
   if (s->spare_fd < 0)
     s->spare_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-  accept_arm (s);
+  listener_watch (s, TRUE);
   return G_SOURCE_REMOVE;
 }
 
@@ -690,81 +908,156 @@ on_accept_resume (gpointer user_data)
 static void
 accept_pause (SwarmTrackerServer * s, guint ms)
 {
-  g_source_destroy (s->accept_source);
-  g_clear_pointer (&s->accept_source, g_source_unref);
+  listener_watch (s, FALSE);
   s->accept_resume = g_timeout_source_new (ms);
   g_source_set_callback (s->accept_resume, on_accept_resume, s, NULL);
   g_source_attach (s->accept_resume, s->context);
 }
 
-static gboolean
-on_acceptable (GSocket * listener, GIOCondition condition,
-    gpointer user_data)
+static void
+accept_batch (SwarmTrackerServer * s)
 {
-  SwarmTrackerServer *s = user_data;
   guint i;
 
   for (i = 0; i < ACCEPT_BATCH; i++) {
-    g_autoptr (GError) error = NULL;
-    g_autoptr (GSocket) sock = g_socket_accept (listener, NULL, &error);
-    g_autoptr (GSocketConnection) tcp = NULL;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof (ss);
+    gint fd = accept4 (s->listen_fd, (struct sockaddr *) &ss, &len,
+        SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-    if (sock) {
-      tcp = g_socket_connection_factory_create_connection (sock);
-      accept_one (s, tcp);
-    } else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-      break;
-    } else if (g_error_matches (error, G_IO_ERROR,
-            G_IO_ERROR_TOO_MANY_OPEN_FILES)) {
+    if (fd >= 0) {
+      accept_one (s, fd, (struct sockaddr *) &ss, len);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return;
+    } else if (errno == EMFILE || errno == ENFILE) {
       FdsOutcome outcome = refuse_out_of_fds (s);
 
       if (outcome == FDS_NONE_PENDING)
-        break;
+        return;
       if (outcome == FDS_STUCK) {
         accept_pause (s, 100);
-        return G_SOURCE_REMOVE;
+        return;
       }
-    } else if (!g_error_matches (error, G_IO_ERROR,
-            G_IO_ERROR_CONNECTION_CLOSED)) {
+    } else if (errno != ECONNABORTED && errno != EINTR && errno != EPROTO) {
       /* ENOBUFS, ENOMEM...: not worth a busy loop */
       GST_WARNING ("tracker could not accept a connection: %s",
-          error->message);
+          g_strerror (errno));
       accept_pause (s, 100);
-      return G_SOURCE_REMOVE;
+      return;
     }
   }
-  return G_SOURCE_CONTINUE;
 }
 
-static void
-accept_arm (SwarmTrackerServer * s)
+#ifdef HAVE_EPOLL
+static gboolean
+on_poll (gint fd, GIOCondition condition, gpointer user_data)
 {
-  s->accept_source = g_socket_create_source (s->listener, G_IO_IN, NULL);
-  g_source_set_callback (s->accept_source, G_SOURCE_FUNC (on_acceptable),
-      s, NULL);
-  g_source_attach (s->accept_source, s->context);
+  SwarmTrackerServer *s = user_data;
+  struct epoll_event events[POLL_BATCH];
+  gint n, i;
+
+  n = epoll_wait (s->epfd, events, POLL_BATCH, 0);
+  for (i = 0; i < n; i++) {
+    if (events[i].data.ptr == NULL)
+      accept_batch (s);
+    else
+      conn_on_events (events[i].data.ptr, events[i].events);
+  }
+  /* (the reaper runs next, before anything else) */
+  return G_SOURCE_CONTINUE;
+}
+#else
+static gboolean
+on_listener (gint fd, GIOCondition condition, gpointer user_data)
+{
+  accept_batch (user_data);
+  return G_SOURCE_CONTINUE;
+}
+#endif
+
+static void
+listener_watch (SwarmTrackerServer * s, gboolean on)
+{
+#ifdef HAVE_EPOLL
+  poller_set (s, s->listen_fd, NULL, EPOLLIN, on ? EPOLL_CTL_ADD :
+      EPOLL_CTL_DEL);
+#else
+  if (on) {
+    s->listen_source = g_unix_fd_source_new (s->listen_fd, G_IO_IN);
+    g_source_set_callback (s->listen_source, G_SOURCE_FUNC (on_listener), s,
+        NULL);
+    g_source_attach (s->listen_source, s->context);
+  } else {
+    g_source_destroy (s->listen_source);
+    g_clear_pointer (&s->listen_source, g_source_unref);
+  }
+#endif
+  s->listening = on;
 }
 
 void
 listener_close (SwarmTrackerServer * s)
 {
-  if (s->accept_source) {
-    g_source_destroy (s->accept_source);
-    g_clear_pointer (&s->accept_source, g_source_unref);
-  }
   if (s->accept_resume) {
     g_source_destroy (s->accept_resume);
     g_clear_pointer (&s->accept_resume, g_source_unref);
   }
+  if (s->listening)
+    listener_watch (s, FALSE);
   if (s->listener) {
     g_socket_close (s->listener, NULL);
     g_clear_object (&s->listener);
+    s->listen_fd = -1;
   }
   if (s->spare_fd >= 0) {
     close (s->spare_fd);
     s->spare_fd = -1;
   }
+}
+
+/* After every connection is gone. */
+void
+poller_free (SwarmTrackerServer * s)
+{
+  if (s->reaper) {
+    g_source_destroy (s->reaper);
+    g_clear_pointer (&s->reaper, g_source_unref);
+  }
+#ifdef HAVE_EPOLL
+  if (s->poll_source) {
+    g_source_destroy (s->poll_source);
+    g_clear_pointer (&s->poll_source, g_source_unref);
+  }
+  if (s->epfd >= 0) {
+    close (s->epfd);
+    s->epfd = -1;
+  }
+#endif
   g_clear_pointer (&s->context, g_main_context_unref);
+}
+
+/* Tells every WebSocket we are going (so its client reconnects elsewhere
+ * or later instead of waiting for a keep-alive to time out), as far as
+ * its socket takes it now. */
+void
+conns_say_goodbye (SwarmTrackerServer * s)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, s->conns);
+  while (g_hash_table_iter_next (&iter, &key, NULL)) {
+    Conn *conn = key;
+    g_autoptr (GByteArray) frame = NULL;
+
+    if (conn->dead || conn->pipe || !conn->upgraded || conn->closing_us)
+      continue;
+    frame = g_byte_array_new ();
+    swarm_ws_write_close (frame, SWARM_WS_CLOSE_GOING_AWAY, NULL);
+    g_byte_array_append (conn->out, frame->data, frame->len);
+    conn_set_closing (conn);
+    conn_flush (conn);
+  }
 }
 
 /* Listening (on a port or in memory): closes what does not announce in
@@ -777,7 +1070,7 @@ start_sweeper (SwarmTrackerServer * s)
 
   s->sweeper = swarm_clock_timeout_source_new (s->clock, period);
   g_source_set_callback (s->sweeper, sweep, s, NULL);
-  g_source_attach (s->sweeper, g_main_context_get_thread_default ());
+  g_source_attach (s->sweeper, s->context);
 }
 
 gboolean
@@ -791,7 +1084,8 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
   guint64 fd_limit;
 
   g_return_val_if_fail (s != NULL, FALSE);
-  g_return_val_if_fail (s->listener == NULL, FALSE);
+  g_return_val_if_fail (s->listener == NULL && s->memory_name == NULL,
+      FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
   g_return_val_if_fail (port <= G_MAXUINT16, FALSE);
 
@@ -802,8 +1096,6 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
     return FALSE;
   }
   sockaddr = g_inet_socket_address_new (inet, port);
-  /* We accept, count and time out every TCP connection ourselves and hand
-   * libsoup only those within the limits (soup_server_accept_iostream). */
   sock = g_socket_new (g_inet_address_get_family (inet),
       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
   if (sock == NULL)
@@ -822,6 +1114,7 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
   s->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS
       (effective));
   s->listener = g_steal_pointer (&sock);
+  s->listen_fd = g_socket_get_fd (s->listener);
 
   fd_limit = swarm_tracker_server_raise_fd_limit ();
   /* a few for the rest of the process */
@@ -832,9 +1125,21 @@ swarm_tracker_server_listen (SwarmTrackerServer * s, const gchar * address,
         "hard limit: ulimit -Hn, LimitNOFILE=)", s->limits.max_connections,
         fd_limit, fd_limit > 64 ? fd_limit - 64 : 0);
   s->spare_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-  /* Accepts on the thread-default context, as libsoup's IO does. */
+
+  /* Everything on the thread-default context. */
   s->context = g_main_context_ref_thread_default ();
-  accept_arm (s);
+#ifdef HAVE_EPOLL
+  s->epfd = epoll_create1 (EPOLL_CLOEXEC);
+  if (s->epfd < 0) {
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+        "epoll_create1: %s", g_strerror (errno));
+    return FALSE;
+  }
+  s->poll_source = g_unix_fd_source_new (s->epfd, G_IO_IN);
+  g_source_set_callback (s->poll_source, G_SOURCE_FUNC (on_poll), s, NULL);
+  g_source_attach (s->poll_source, s->context);
+#endif
+  listener_watch (s, TRUE);
 
   start_sweeper (s);
   GST_INFO ("tracker listening on %s port %u", address, s->port);
@@ -871,6 +1176,7 @@ swarm_tracker_server_listen_memory (SwarmTrackerServer * s,
   g_mutex_unlock (&memory_lock);
   s->memory_name = g_strdup (name);
   s->memory_delay_ms = delay_ms;
+  s->context = g_main_context_ref_thread_default ();
   start_sweeper (s);
   GST_INFO ("tracker listening in memory as %s", name);
   return TRUE;
@@ -899,7 +1205,7 @@ swarm_tracker_server_connect_memory (const gchar * url, SwarmClock * clock,
         _("No tracker named \"%s\" in this process"), name);
     return NULL;
   }
-  if (g_hash_table_size (s->conns) >= s->limits.max_connections) {
+  if (conns_open (s) >= s->limits.max_connections) {
     s->stats.connections_refused++;
     s->stats.refused_full++;
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
@@ -911,6 +1217,7 @@ swarm_tracker_server_connect_memory (const gchar * url, SwarmClock * clock,
   /* every in-memory client is a host of its own */
   conn = conn_new (s, g_strdup_printf ("memory-%u", ++s->memory_conns));
   conn->pipe = ours;
+  conn->upgraded = TRUE;
   swarm_tracker_pipe_set_callbacks (ours, &pipe_callbacks, conn);
   g_hash_table_add (s->conns, conn);
   return theirs;

@@ -8,15 +8,25 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <libsoup/soup.h>
-
 #include "swarm.h"
 #include "swarm-congestion.h"
 #include "swarm-private.h"
 #include "swarm-tracker-message.h"
 #include "swarm-tracker-pipe.h"
-#include "swarm-guard-stream.h"
-#include "swarm-ws-scan.h"
+#include "swarm-ws.h"
+
+#ifdef HAVE_EPOLL
+#include <sys/epoll.h>
+#define SWARM_POLL_IN EPOLLIN
+#define SWARM_POLL_OUT EPOLLOUT
+#define SWARM_POLL_HUP EPOLLHUP
+#define SWARM_POLL_ERR EPOLLERR
+#else
+#define SWARM_POLL_IN G_IO_IN
+#define SWARM_POLL_OUT G_IO_OUT
+#define SWARM_POLL_HUP G_IO_HUP
+#define SWARM_POLL_ERR G_IO_ERR
+#endif
 
 G_BEGIN_DECLS
 
@@ -30,8 +40,10 @@ G_BEGIN_DECLS
  *
  * Connections in all: 10,000 viewers and their origin, with room for the
  * connections of viewers that reconnected before their old socket was seen
- * to die (up to IDLE_TIMEOUT_MS).  Each costs a file descriptor and about
- * 25 KiB (docs/tracker-load.md): 16384 are about 400 MiB at most. */
+ * to die (up to IDLE_TIMEOUT_MS).  Each costs a file descriptor, about
+ * 2 KiB of the process (docs/tracker-load.md) and the kernel's socket
+ * buffers; what a client can make it hold beyond that is bounded below
+ * (MAX_REQUEST_HEAD, SWARM_TRACKER_MAX_MESSAGE, the queue bounds). */
 #define DEFAULT_MAX_CONNECTIONS 16384
 /* New connections from one address: 200 a second after a burst of 2000.
  * An office of 2000 joining an all-hands at once gets in at once, and a
@@ -41,15 +53,16 @@ G_BEGIN_DECLS
  * UNANNOUNCED_TIMEOUT_MS: at most 4000 such connections at any time. */
 #define DEFAULT_CONNECTION_RATE 200
 #define DEFAULT_CONNECTION_BURST 2000
-/* What libsoup may hold for a client that does not read: an honest one
- * reads as fast as it is sent offers (a few kB each), so 256 KiB is a
- * hundred offers behind.  All together, 64 MiB. */
+/* What may wait for a client that does not read: an honest one reads as
+ * fast as it is sent offers (a few kB each), so 256 KiB is a hundred
+ * offers behind.  All together, 64 MiB. */
 #define DEFAULT_MAX_QUEUED_PER_CONNECTION (256 * 1024)
 #define DEFAULT_MAX_QUEUED (64 * 1024 * 1024)
 /* The kernel's send buffer of a connection (it doubles it for its own
  * bookkeeping): without it, Linux autotunes it to up to 4 MiB
- * (net.ipv4.tcp_wmem) for a client that does not read.  64 KiB carry a
- * dozen offers, and 200 kB/s at 300 ms of round trip. */
+ * (net.ipv4.tcp_wmem), which a client that does not read fills before
+ * our queue holds a byte.  64 KiB carry a dozen offers, and 200 kB/s at
+ * 300 ms of round trip. */
 #define SEND_BUFFER (64 * 1024)
 /* Swarms one connection may join: a peer takes part in one, a client
  * multiplexing a few is conceivable, thousands is an attack on memory. */
@@ -111,47 +124,51 @@ typedef struct {
 } Address;
 
 /* One accepted TCP connection, from accept to close: its HTTP upgrade,
- * then its WebSocket.  It holds a slot against the limits all along. */
+ * then its WebSocket; or an in-memory pipe.  It holds a slot against the
+ * limits all along. */
 struct _Conn {
   SwarmTrackerServer *server;
-  GSocketConnection *tcp;
-  GSocketAddress *remote;       /* the key libsoup hands back on upgrade */
-  SwarmGuardInputStream *guard; /* sees each byte before libsoup */
-  SwarmWsScan scan;
+  gint fd;                      /* -1 in memory */
+  guint32 events;               /* what the poller watches; 0 = nothing */
+  GSource *source;              /* without epoll: its own */
+  SwarmWsReader reader;         /* what it sent, bounded as it comes */
   gsize held;                   /* counted in server->bytes_held */
+  GByteArray *out;              /* what its socket has not taken yet */
+  gsize queued;                 /* counted in server->bytes_queued */
   SwarmRateLimiter *byte_budget;
-  SoupWebsocketConnection *ws;  /* once upgraded */
-  SwarmTrackerPipe *pipe;        /* in memory: no TCP, no HTTP, no ws */
+  gboolean upgraded;            /* WebSocket (or pipe) open */
+  SwarmTrackerPipe *pipe;       /* in memory: no TCP, no HTTP, no frames */
   gchar *host;
   Address *address;             /* NULL in memory */
   GHashTable *joined;           /* info_hash -> peer_id we registered */
   SwarmRateLimiter *budget;     /* messages it may still send */
   gboolean flooded;             /* closed for flooding: ignore the rest */
-  gboolean slow;                /* cut for not reading: send it nothing */
   gboolean announced;
   gint64 accepted_us, last_read_us;
   gint64 closing_us;            /* asked to close at; 0 = not */
-  /* What it will be sent (text frames we handed its WebSocket, control
-   * frames in answer to its own) and what its socket took: the difference
-   * waits in libsoup's queue. */
-  guint64 out_handed, out_written;
-  guint64 out_replies;          /* the scanner's reply bytes, last seen */
-  gsize queued;                 /* counted in server->bytes_queued */
+  gboolean shut_down;           /* its write side, after the last bytes */
+  gboolean dead;                /* off the poller, for the reaper */
 };
 
 struct _SwarmTrackerServer {
   SwarmClock *clock;             /* idle sweeps, budgets, connection ages */
-  SoupServer *soup;
+  GMainContext *context;        /* where it runs: thread-default at listen */
   GSocket *listener;
-  GMainContext *context;        /* where it accepts */
-  GSource *accept_source;
+  gint listen_fd;
+  gboolean listening;           /* the listener is watched */
+  GSource *listen_source;       /* without epoll */
+  gint epfd;                    /* every socket's readiness */
+  GSource *poll_source;
   GSource *accept_resume;       /* accepting paused until this fires */
   gint spare_fd;                /* given up to refuse when out of fds */
   gint64 fds_warned_us;
+  guint8 *chunk;                /* one read's bytes */
   GSource *sweeper;
+  GPtrArray *dead;              /* Conns for the reaper */
+  guint n_closing;              /* closing, not dead yet */
+  GSource *reaper;
   GHashTable *swarms;           /* info_hash -> Swarm */
   GHashTable *conns;            /* set of Conn */
-  GHashTable *conns_by_remote;  /* GSocketAddress -> Conn */
   GHashTable *addresses;        /* Address.key -> Address */
   gchar *served_info_hash;      /* NULL = any */
   SwarmTrackerServerLimits limits;
@@ -175,13 +192,15 @@ void handle_scrape (Conn * conn, const SwarmTrackerMessage * m);
 
 /* swarm-tracker-server-conn.c */
 void conn_free (Conn * conn);
-void conn_handed (Conn * conn, gsize frame_bytes);
+guint conns_open (SwarmTrackerServer * s);
+void conn_send_ws (Conn * conn, const gchar * text);
+void conn_hang_up (Conn * conn);
+void conn_on_text (Conn * conn, const char *data, gsize len);
+void conns_say_goodbye (SwarmTrackerServer * s);
 void address_free (Address * a);
 void listener_close (SwarmTrackerServer * s);
-void conn_on_text (Conn * conn, const char *data, gsize len);
+void poller_free (SwarmTrackerServer * s);
 gboolean sweep (gpointer user_data);
-void on_websocket (SoupServer * soup, SoupServerMessage * msg,
-    const char *path, SoupWebsocketConnection * ws, gpointer user_data);
 void memory_registry_remove (const gchar * name, SwarmTrackerServer * s);
 
 G_END_DECLS

@@ -1,20 +1,21 @@
-/* Embedded WebTorrent tracker: SoupServer + WebSocket on every path.
+/* Embedded WebTorrent tracker: WebSocket on every path.
  *
  * A tracker only introduces peers: it keeps, per info_hash, which peer_id
  * is reachable on which WebSocket, hands each offer to one random other
  * peer and routes answers back.  It stores no media and no history.
  *
  * Everything runs on the thread-default GMainContext of the caller of
- * swarm_tracker_server_listen(), where SoupServer attaches its sources.
+ * swarm_tracker_server_listen().
  *
  * The tracker runs inside the publisher, on a public port, so it must not
- * be easy to knock over.  It accepts TCP connections itself and counts
- * each against the limits from that moment (before any HTTP), refusing
- * over them with a 503 that says why; it gives libsoup the connection
- * through a guard stream (swarm-guard-stream.h) whose scanner
- * (swarm-ws-scan.h) bounds request heads and reassembled messages as the
- * bytes arrive, which libsoup 3.2 does not (it bounds frames only); and a
- * sweep closes connections that do not announce or go silent.
+ * be easy to knock over, nor cost the publisher more than its crowd
+ * does.  It accepts TCP connections itself and counts each against the
+ * limits from that moment (before any HTTP), refusing over them with a
+ * 503 that says why; it speaks WebSocket itself (swarm-ws.h), bounding
+ * request heads and reassembled messages as the bytes arrive and what
+ * waits for a client that does not read, on sockets all watched through
+ * one epoll descriptor (swarm-tracker-server-conn.c); and a sweep closes
+ * connections that do not announce or go silent.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifdef HAVE_CONFIG_H
@@ -22,7 +23,6 @@
 #endif
 
 #include <string.h>
-#include <libsoup/soup.h>
 
 #include "swarm-tracker-server-private.h"
 
@@ -113,16 +113,10 @@ remove_peer (SwarmTrackerServer * s, Swarm * swarm, const gchar * peer_id,
 void
 conn_send (Conn * conn, const gchar * text)
 {
-  if (conn->pipe) {
+  if (conn->pipe)
     swarm_tracker_pipe_send (conn->pipe, text);
-    return;
-  }
-  if (conn->slow)
-    return;
-  if (soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
-    return;
-  soup_websocket_connection_send_text (conn->ws, text);
-  conn_handed (conn, strlen (text));
+  else
+    conn_send_ws (conn, text);
 }
 
 void
@@ -417,22 +411,16 @@ swarm_tracker_server_new (void)
 
   s = g_new0 (SwarmTrackerServer, 1);
   s->clock = swarm_clock_get_system ();
-  s->soup = soup_server_new ("server-header", "gst-p2p-tracker ", NULL);
   s->swarms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) swarm_free);
   s->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) conn_free,
       NULL);
-  s->conns_by_remote = g_hash_table_new (NULL, NULL);
+  s->dead = g_ptr_array_new ();
+  s->chunk = g_malloc (16384);
   s->addresses = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) address_free);
-  s->spare_fd = -1;
+  s->spare_fd = s->listen_fd = s->epfd = -1;
   swarm_tracker_server_limits_init (&s->limits);
-  /* permessage-deflate would let a small frame inflate past every bound
-   * counted on the wire: the protocol's JSON does without it. */
-  soup_server_remove_websocket_extension (s->soup,
-      SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_websocket_handler (s->soup, NULL, NULL, NULL, on_websocket,
-      s, NULL);
   return s;
 }
 
@@ -503,7 +491,7 @@ swarm_tracker_server_get_stats (SwarmTrackerServer * s,
 {
   g_return_if_fail (s != NULL && stats != NULL);
   *stats = s->stats;
-  stats->connections = g_hash_table_size (s->conns);
+  stats->connections = conns_open (s);
   stats->bytes_held = s->bytes_held;
   stats->bytes_queued = s->bytes_queued;
 }
@@ -511,9 +499,6 @@ swarm_tracker_server_get_stats (SwarmTrackerServer * s,
 void
 swarm_tracker_server_free (SwarmTrackerServer * s)
 {
-  GHashTableIter iter;
-  gpointer key;
-
   if (s == NULL)
     return;
 
@@ -522,33 +507,20 @@ swarm_tracker_server_free (SwarmTrackerServer * s)
     g_source_destroy (s->sweeper);
     g_source_unref (s->sweeper);
   }
-
-  /* Tell every peer we are going, so their clients reconnect elsewhere or
-   * later instead of waiting for a keep-alive to time out. */
-  g_hash_table_iter_init (&iter, s->conns);
-  while (g_hash_table_iter_next (&iter, &key, NULL)) {
-    Conn *conn = key;
-
-    if (conn->ws == NULL)
-      continue;
-    g_signal_handlers_disconnect_by_data (conn->ws, conn);
-    if (soup_websocket_connection_get_state (conn->ws) ==
-        SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_close (conn->ws,
-          SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
-  }
-  /* conn_free() cuts those not upgraded */
+  conns_say_goodbye (s);
+  /* every connection, the dead ones too: conn_free closes its socket */
+  g_ptr_array_set_size (s->dead, 0);
   g_hash_table_unref (s->conns);
   g_hash_table_unref (s->swarms);
-  g_hash_table_unref (s->conns_by_remote);
   g_hash_table_unref (s->addresses);
+  g_ptr_array_unref (s->dead);
+  poller_free (s);
 
-  soup_server_disconnect (s->soup);
-  g_object_unref (s->soup);
   if (s->memory_name)
     memory_registry_remove (s->memory_name, s);
   g_free (s->memory_name);
   g_free (s->served_info_hash);
+  g_free (s->chunk);
   swarm_clock_unref (s->clock);
   g_free (s);
 }

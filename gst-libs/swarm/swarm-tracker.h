@@ -1,6 +1,6 @@
 /* WebTorrent tracker WebSocket protocol: client and embedded server.
- * Facts: docs/tracker-protocol.md.  JSON via json-glib,
- * WebSocket via libsoup 3.
+ * Facts: docs/tracker-protocol.md.  JSON via json-glib; the client's
+ * WebSocket via libsoup 3, the server's our own (swarm-ws.h).
  *
  * Portable limits we keep (aquatic_ws): <= 10 offers per announce, every
  * frame < 16 KiB, offers/answers are exactly {"type","sdp"}, ASCII ids,
@@ -130,7 +130,7 @@ void swarm_tracker_server_set_info_hash (SwarmTrackerServer * s,
  * IPv4 address or an IPv6 /64 (what one host is given). */
 typedef struct {
   /* Connections open at once, all addresses together (default 16384),
-   * counted from accept: one file descriptor and about 25 KiB each. */
+   * counted from accept: a file descriptor and about 2 KiB each. */
   guint max_connections;
   /* From one address; 0 = no bound of its own (the default). */
   guint max_connections_per_address;
@@ -142,10 +142,10 @@ typedef struct {
    * requests included) and send something within this (default 150 s). */
   guint unannounced_timeout_ms;
   guint idle_timeout_ms;
-  /* Bytes handed to a connection's WebSocket and not yet taken by its
-   * socket: a client that does not read is closed past the first (default
-   * 256 KiB); past the second, all connections together (default
-   * 64 MiB), the one holding most is. */
+  /* Bytes waiting for a connection's socket to take them (pongs too): a
+   * client that does not read is closed past the first (default 256 KiB);
+   * past the second, all connections together (default 64 MiB), the one
+   * holding most is. */
   gsize max_queued_per_connection;
   gsize max_queued;
 } SwarmTrackerServerLimits;

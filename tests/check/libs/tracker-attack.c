@@ -787,6 +787,49 @@ GST_START_TEST (test_refusal_reason_reaches_client)
 
 GST_END_TEST;
 
+/* The tracker speaks WebSocket itself: what is not an upgrade it allows
+ * is answered and closed, and a client frame without a mask is cut. */
+GST_START_TEST (test_not_an_upgrade)
+{
+  static const gchar plain[] = "GET /announce HTTP/1.1\r\nHost: x\r\n\r\n";
+  SwarmTrackerServer *s = server_start (0, 0);
+  gchar **parts = g_strsplit (upgrade_request, "Version: 13", 2);
+  gchar *v8 = g_strjoinv ("Version: 8", parts), *head;
+  guint8 unmasked[] = { 0x81, 0x02, '{', '}' };
+  Raw *r;
+
+  r = raw_open (s);
+  fail_unless (raw_send (r, plain, strlen (plain)));
+  head = raw_wait_head (r);
+  fail_unless_equals_int (head_code (head), 400);
+  g_free (head);
+  fail_unless (WAIT_FOR (raw_eof (r), TEST_MS (5000)), "not closed");
+  raw_free (r);
+
+  r = raw_open (s);
+  fail_unless (raw_send (r, v8, strlen (v8)));
+  head = raw_wait_head (r);
+  fail_unless_equals_int (head_code (head), 426);
+  fail_unless (strstr (head, "Sec-WebSocket-Version: 13") != NULL, "%s",
+      head);
+  g_free (head);
+  fail_unless (WAIT_FOR (raw_eof (r), TEST_MS (5000)), "not closed");
+  raw_free (r);
+
+  r = raw_open_upgraded (s);
+  fail_unless (raw_send (r, unmasked, sizeof (unmasked)));
+  fail_unless (WAIT_FOR (raw_eof (r), TEST_MS (5000)), "unmasked frame "
+      "not cut");
+  raw_free (r);
+  fail_unless (WAIT_FOR (stats_of (s).connections == 0, TEST_MS (5000)));
+
+  g_free (v8);
+  g_strfreev (parts);
+  swarm_tracker_server_free (s);
+}
+
+GST_END_TEST;
+
 /* ---- crowds, and the bounds that let them in ------------------------ */
 
 /* Behind a corporate or carrier-grade NAT, a crowd is one address: with
@@ -1173,6 +1216,7 @@ tracker_attack_suite (void)
   tcase_add_test (tc, test_info_hash_not_served);
   tcase_add_test (tc, test_scrape_without_info_hash);
   tcase_add_test (tc, test_refusal_reason_reaches_client);
+  tcase_add_test (tc, test_not_an_upgrade);
   tcase_add_test (tc, test_crowd_behind_one_address);
   tcase_add_test (tc, test_connection_rate);
   tcase_add_test (tc, test_slow_reader);
