@@ -271,6 +271,14 @@ swarm_session_get_stats (SwarmSession * s)
         "tracker-connections", G_TYPE_UINT, s->tracker_stats.connections,
         "tracker-connections-refused", G_TYPE_UINT64,
         s->tracker_stats.connections_refused,
+        "tracker-connections-refused-full", G_TYPE_UINT64,
+        s->tracker_stats.refused_full,
+        "tracker-connections-refused-address", G_TYPE_UINT64,
+        s->tracker_stats.refused_address,
+        "tracker-connections-refused-rate", G_TYPE_UINT64,
+        s->tracker_stats.refused_rate,
+        "tracker-connections-refused-fds", G_TYPE_UINT64,
+        s->tracker_stats.refused_fds,
         "tracker-connections-flooding", G_TYPE_UINT64,
         s->tracker_stats.connections_closed_flood,
         "tracker-connections-timed-out", G_TYPE_UINT64,
@@ -279,11 +287,16 @@ swarm_session_get_stats (SwarmSession * s)
         s->tracker_stats.connections_closed_idle,
         "tracker-connections-oversize", G_TYPE_UINT64,
         s->tracker_stats.connections_closed_oversize,
+        "tracker-connections-slow", G_TYPE_UINT64,
+        s->tracker_stats.connections_closed_slow,
+        "tracker-announces", G_TYPE_UINT64, s->tracker_stats.announces,
         "tracker-announces-refused", G_TYPE_UINT64,
         s->tracker_stats.announces_refused_peer_id +
         s->tracker_stats.announces_refused_info_hash,
         "tracker-bytes-held", G_TYPE_UINT64,
-        (guint64) s->tracker_stats.bytes_held, NULL);
+        (guint64) s->tracker_stats.bytes_held,
+        "tracker-bytes-queued", G_TYPE_UINT64,
+        (guint64) s->tracker_stats.bytes_queued, NULL);
   }
   gst_structure_set_value (st, "peer-stats", &s->peer_stats);
   g_mutex_unlock (&s->lock);

@@ -8,27 +8,62 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <libsoup/soup.h>
-
 #include "swarm.h"
 #include "swarm-congestion.h"
 #include "swarm-private.h"
 #include "swarm-tracker-message.h"
 #include "swarm-tracker-pipe.h"
-#include "swarm-guard-stream.h"
-#include "swarm-ws-scan.h"
+#include "swarm-ws.h"
+
+#ifdef HAVE_EPOLL
+#include <sys/epoll.h>
+#define SWARM_POLL_IN EPOLLIN
+#define SWARM_POLL_OUT EPOLLOUT
+#define SWARM_POLL_HUP EPOLLHUP
+#define SWARM_POLL_ERR EPOLLERR
+#else
+#define SWARM_POLL_IN G_IO_IN
+#define SWARM_POLL_OUT G_IO_OUT
+#define SWARM_POLL_HUP G_IO_HUP
+#define SWARM_POLL_ERR G_IO_ERR
+#endif
 
 G_BEGIN_DECLS
 
 /* The interval both reference trackers announce. */
 #define ANNOUNCE_INTERVAL_S 120
-/* Keeps one swarm's offer fan-out and memory bounded. */
-#define MAX_PEERS_PER_SWARM 10000
-/* Stops a single host from exhausting file descriptors. */
-#define MAX_CONNS_PER_ADDRESS 64
-/* And all hosts together: each connection holds a socket and a WebSocket
- * with its buffers (a frame is at most SWARM_TRACKER_MAX_MESSAGE). */
-#define MAX_CONNECTIONS 1024
+/* The defaults of SwarmTrackerServerLimits (swarm-tracker.h).  A crowd
+ * behind one address (a corporate NAT, carrier-grade NAT) is hundreds or
+ * thousands of viewers on one IP, so no address is held to a small number
+ * of connections; what one address (or all) can do to the tracker is
+ * bounded by rate and by memory instead.
+ *
+ * Connections in all: 10,000 viewers and their origin, with room for the
+ * connections of viewers that reconnected before their old socket was seen
+ * to die (up to IDLE_TIMEOUT_MS).  Each costs a file descriptor, about
+ * 2 KiB of the process (docs/tracker-load.md) and the kernel's socket
+ * buffers; what a client can make it hold beyond that is bounded below
+ * (MAX_REQUEST_HEAD, SWARM_TRACKER_MAX_MESSAGE, the queue bounds). */
+#define DEFAULT_MAX_CONNECTIONS 16384
+/* New connections from one address: 200 a second after a burst of 2000.
+ * An office of 2000 joining an all-hands at once gets in at once, and a
+ * carrier-grade NAT's crowd of 10,000 within 40 s (a refused client comes
+ * back: ours after 0.5-8 s).  A single host needs over a minute to fill
+ * the tracker, and what it opens without announcing is closed after
+ * UNANNOUNCED_TIMEOUT_MS: at most 4000 such connections at any time. */
+#define DEFAULT_CONNECTION_RATE 200
+#define DEFAULT_CONNECTION_BURST 2000
+/* What may wait for a client that does not read: an honest one reads as
+ * fast as it is sent offers (a few kB each), so 256 KiB is a hundred
+ * offers behind.  All together, 64 MiB. */
+#define DEFAULT_MAX_QUEUED_PER_CONNECTION (256 * 1024)
+#define DEFAULT_MAX_QUEUED (64 * 1024 * 1024)
+/* The kernel's send buffer of a connection (it doubles it for its own
+ * bookkeeping): without it, Linux autotunes it to up to 4 MiB
+ * (net.ipv4.tcp_wmem), which a client that does not read fills before
+ * our queue holds a byte.  64 KiB carry a dozen offers, and 200 kB/s at
+ * 300 ms of round trip. */
+#define SEND_BUFFER (64 * 1024)
 /* Swarms one connection may join: a peer takes part in one, a client
  * multiplexing a few is conceivable, thousands is an attack on memory. */
 #define MAX_SWARMS_PER_CONN 16
@@ -54,8 +89,12 @@ G_BEGIN_DECLS
 /* A peer_id silent this long on its connection has missed its announce:
  * that connection is presumed dead, and a new one may take the id over. */
 #define PEER_ID_STALE_US ((ANNOUNCE_INTERVAL_S + 15) * G_USEC_PER_SEC)
-/* Connections the kernel may queue before we accept them. */
-#define LISTEN_BACKLOG 256
+/* Connections the kernel may queue before we accept them (the kernel caps
+ * it at net.core.somaxconn, 4096 since Linux 5.4): a crowd connects
+ * faster than one loop iteration accepts. */
+#define LISTEN_BACKLOG 4096
+/* Accepted in one go before other sources get their turn. */
+#define ACCEPT_BATCH 64
 /* A connection asked to close that has not, is cut. */
 #define CLOSE_GRACE_US (2 * G_USEC_PER_SEC)
 
@@ -65,49 +104,75 @@ typedef struct {
   gchar *peer_id;
   Conn *conn;
   gint64 left;                  /* -1 = unknown, counts as leecher */
+  guint index;                  /* in its swarm's list */
 } Peer;
 
 typedef struct {
   gchar *info_hash;
   GHashTable *peers;            /* peer_id -> Peer */
+  GPtrArray *list;              /* the same Peers, for random picks */
   guint n_complete;
   guint downloaded;
 } Swarm;
 
+/* One address (an IPv4 address, an IPv6 /64) with connections open or
+ * opened lately; forgotten once neither holds. */
+typedef struct {
+  gchar *key;
+  guint conns;
+  SwarmRateLimiter *rate;       /* new connections; NULL = no bound */
+} Address;
+
 /* One accepted TCP connection, from accept to close: its HTTP upgrade,
- * then its WebSocket.  It holds a slot against the limits all along. */
+ * then its WebSocket; or an in-memory pipe.  It holds a slot against the
+ * limits all along. */
 struct _Conn {
   SwarmTrackerServer *server;
-  GSocketConnection *tcp;
-  GSocketAddress *remote;       /* the key libsoup hands back on upgrade */
-  SwarmGuardInputStream *guard; /* sees each byte before libsoup */
-  SwarmWsScan scan;
+  gint fd;                      /* -1 in memory */
+  guint32 events;               /* what the poller watches; 0 = nothing */
+  GSource *source;              /* without epoll: its own */
+  SwarmWsReader reader;         /* what it sent, bounded as it comes */
   gsize held;                   /* counted in server->bytes_held */
+  GByteArray *out;              /* what its socket has not taken yet */
+  gsize queued;                 /* counted in server->bytes_queued */
   SwarmRateLimiter *byte_budget;
-  SoupWebsocketConnection *ws;  /* once upgraded */
-  SwarmTrackerPipe *pipe;        /* in memory: no TCP, no HTTP, no ws */
+  gboolean upgraded;            /* WebSocket (or pipe) open */
+  SwarmTrackerPipe *pipe;       /* in memory: no TCP, no HTTP, no frames */
   gchar *host;
+  Address *address;             /* NULL in memory */
   GHashTable *joined;           /* info_hash -> peer_id we registered */
   SwarmRateLimiter *budget;     /* messages it may still send */
   gboolean flooded;             /* closed for flooding: ignore the rest */
   gboolean announced;
   gint64 accepted_us, last_read_us;
   gint64 closing_us;            /* asked to close at; 0 = not */
+  gboolean shut_down;           /* its write side, after the last bytes */
+  gboolean dead;                /* off the poller, for the reaper */
 };
 
 struct _SwarmTrackerServer {
   SwarmClock *clock;             /* idle sweeps, budgets, connection ages */
-  SoupServer *soup;
-  GSocketService *service;
+  GMainContext *context;        /* where it runs: thread-default at listen */
+  GSocket *listener;
+  gint listen_fd;
+  gboolean listening;           /* the listener is watched */
+  GSource *listen_source;       /* without epoll */
+  gint epfd;                    /* every socket's readiness */
+  GSource *poll_source;
+  GSource *accept_resume;       /* accepting paused until this fires */
+  gint spare_fd;                /* given up to refuse when out of fds */
+  gint64 fds_warned_us;
+  guint8 *chunk;                /* one read's bytes */
   GSource *sweeper;
+  GPtrArray *dead;              /* Conns for the reaper */
+  guint n_closing;              /* closing, not dead yet */
+  GSource *reaper;
   GHashTable *swarms;           /* info_hash -> Swarm */
   GHashTable *conns;            /* set of Conn */
-  GHashTable *conns_by_remote;  /* GSocketAddress -> Conn */
-  GHashTable *conns_per_host;   /* host -> count */
+  GHashTable *addresses;        /* Address.key -> Address */
   gchar *served_info_hash;      /* NULL = any */
-  guint max_connections;
-  guint unannounced_timeout_ms, idle_timeout_ms;
-  gsize bytes_held;
+  SwarmTrackerServerLimits limits;
+  gsize bytes_held, bytes_queued;
   guint port;
   gchar *memory_name;            /* listening in memory as this */
   guint memory_delay_ms;
@@ -127,10 +192,15 @@ void handle_scrape (Conn * conn, const SwarmTrackerMessage * m);
 
 /* swarm-tracker-server-conn.c */
 void conn_free (Conn * conn);
+guint conns_open (SwarmTrackerServer * s);
+void conn_send_ws (Conn * conn, const gchar * text);
+void conn_hang_up (Conn * conn);
 void conn_on_text (Conn * conn, const char *data, gsize len);
+void conns_say_goodbye (SwarmTrackerServer * s);
+void address_free (Address * a);
+void listener_close (SwarmTrackerServer * s);
+void poller_free (SwarmTrackerServer * s);
 gboolean sweep (gpointer user_data);
-void on_websocket (SoupServer * soup, SoupServerMessage * msg,
-    const char *path, SoupWebsocketConnection * ws, gpointer user_data);
 void memory_registry_remove (const gchar * name, SwarmTrackerServer * s);
 
 G_END_DECLS

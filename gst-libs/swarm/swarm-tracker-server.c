@@ -1,20 +1,21 @@
-/* Embedded WebTorrent tracker: SoupServer + WebSocket on every path.
+/* Embedded WebTorrent tracker: WebSocket on every path.
  *
  * A tracker only introduces peers: it keeps, per info_hash, which peer_id
  * is reachable on which WebSocket, hands each offer to one random other
  * peer and routes answers back.  It stores no media and no history.
  *
  * Everything runs on the thread-default GMainContext of the caller of
- * swarm_tracker_server_listen(), where SoupServer attaches its sources.
+ * swarm_tracker_server_listen().
  *
  * The tracker runs inside the publisher, on a public port, so it must not
- * be easy to knock over.  It accepts TCP connections itself and counts
- * each against the limits from that moment (before any HTTP), refusing
- * over them with a 503 that says why; it gives libsoup the connection
- * through a guard stream (swarm-guard-stream.h) whose scanner
- * (swarm-ws-scan.h) bounds request heads and reassembled messages as the
- * bytes arrive, which libsoup 3.2 does not (it bounds frames only); and a
- * sweep closes connections that do not announce or go silent.
+ * be easy to knock over, nor cost the publisher more than its crowd
+ * does.  It accepts TCP connections itself and counts each against the
+ * limits from that moment (before any HTTP), refusing over them with a
+ * 503 that says why; it speaks WebSocket itself (swarm-ws.h), bounding
+ * request heads and reassembled messages as the bytes arrive and what
+ * waits for a client that does not read, on sockets all watched through
+ * one epoll descriptor (swarm-tracker-server-conn.c); and a sweep closes
+ * connections that do not announce or go silent.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifdef HAVE_CONFIG_H
@@ -22,7 +23,6 @@
 #endif
 
 #include <string.h>
-#include <libsoup/soup.h>
 
 #include "swarm-tracker-server-private.h"
 
@@ -46,6 +46,7 @@ peer_free (Peer * peer)
 static void
 swarm_free (Swarm * swarm)
 {
+  g_ptr_array_unref (swarm->list);
   g_hash_table_unref (swarm->peers);
   g_free (swarm->info_hash);
   g_free (swarm);
@@ -61,9 +62,24 @@ get_swarm (SwarmTrackerServer * s, const gchar * info_hash, gboolean create)
     swarm->info_hash = g_strdup (info_hash);
     swarm->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
         (GDestroyNotify) peer_free);
+    swarm->list = g_ptr_array_new ();
     g_hash_table_insert (s->swarms, swarm->info_hash, swarm);
   }
   return swarm;
+}
+
+static Peer *
+add_peer (Swarm * swarm, const gchar * peer_id, Conn * conn)
+{
+  Peer *peer = g_new0 (Peer, 1);
+
+  peer->peer_id = g_strdup (peer_id);
+  peer->conn = conn;
+  peer->left = -1;
+  peer->index = swarm->list->len;
+  g_ptr_array_add (swarm->list, peer);
+  g_hash_table_insert (swarm->peers, peer->peer_id, peer);
+  return peer;
 }
 
 /* Removes @peer_id from @swarm, and the swarm itself once empty.  With
@@ -82,6 +98,11 @@ remove_peer (SwarmTrackerServer * s, Swarm * swarm, const gchar * peer_id,
     swarm->n_complete--;
   if (peer->conn != only_conn)
     g_hash_table_remove (peer->conn->joined, swarm->info_hash);
+  /* the last one takes its place in the list */
+  g_ptr_array_remove_index_fast (swarm->list, peer->index);
+  if (peer->index < swarm->list->len)
+    ((Peer *) g_ptr_array_index (swarm->list, peer->index))->index =
+        peer->index;
   g_hash_table_remove (swarm->peers, peer_id);
   if (g_hash_table_size (swarm->peers) == 0)
     g_hash_table_remove (s->swarms, swarm->info_hash);
@@ -92,13 +113,10 @@ remove_peer (SwarmTrackerServer * s, Swarm * swarm, const gchar * peer_id,
 void
 conn_send (Conn * conn, const gchar * text)
 {
-  if (conn->pipe) {
+  if (conn->pipe)
     swarm_tracker_pipe_send (conn->pipe, text);
-    return;
-  }
-  if (soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
-    return;
-  soup_websocket_connection_send_text (conn->ws, text);
+  else
+    conn_send_ws (conn, text);
 }
 
 void
@@ -145,39 +163,62 @@ relay_answer (Conn * conn, const SwarmTrackerMessage * m)
   conn_send (to->conn, text);
 }
 
-/* Each offer goes to a different random peer, other than the offerer. */
+/* Each offer goes to a different random peer, other than the offerer,
+ * drawn from the swarm's list: an announce costs as much in a swarm of
+ * ten thousand as in one of ten. */
 static void
 relay_offers (Conn * conn, Swarm * swarm, const SwarmTrackerMessage * m)
 {
-  g_autofree Peer **others = NULL;
-  GHashTableIter iter;
-  gpointer value;
-  guint n_others = 0, n, i;
+  SwarmClock *clock = conn->server->clock;
+  Peer *to[SWARM_TRACKER_MAX_OFFERS];
+  guint n_others = swarm->list->len - 1;        /* the offerer is listed */
+  guint n, i, j;
 
   n = m->n_offers;
   if (m->numwant >= 0)
     n = MIN (n, (guint64) m->numwant);
+  n = MIN (n, n_others);
   if (n == 0)
     return;
 
-  others = g_new (Peer *, g_hash_table_size (swarm->peers));
-  g_hash_table_iter_init (&iter, swarm->peers);
-  while (g_hash_table_iter_next (&iter, NULL, &value)) {
-    Peer *peer = value;
+  if (n_others <= 4 * n) {
+    /* few peers: shuffle them all (in the table's order, as before there
+     * was a list: a seed gives the same swarm), take the first n */
+    g_autofree Peer **others = g_new (Peer *, n_others);
+    GHashTableIter iter;
+    gpointer value;
+    guint k = 0;
 
-    if (peer->conn != conn)
-      others[n_others++] = peer;
+    g_hash_table_iter_init (&iter, swarm->peers);
+    while (g_hash_table_iter_next (&iter, NULL, &value)) {
+      Peer *peer = value;
+
+      if (peer->conn != conn)
+        others[k++] = peer;
+    }
+    for (i = 0; i < n; i++) {
+      Peer *tmp = others[i];
+
+      j = swarm_clock_random_int_range (clock, i, n_others);
+      others[i] = others[j];
+      others[j] = tmp;
+      to[i] = others[i];
+    }
+  } else {
+    /* many: draw until n distinct others (each draw misses under 1 in 4) */
+    for (i = 0; i < n;) {
+      Peer *peer = g_ptr_array_index (swarm->list,
+          swarm_clock_random_int_range (clock, 0, swarm->list->len));
+
+      for (j = 0; j < i && to[j] != peer; j++);
+      if (peer->conn != conn && j == i)
+        to[i++] = peer;
+    }
   }
-  n = MIN (n, n_others);
 
   for (i = 0; i < n; i++) {
-    guint j = swarm_clock_random_int_range (conn->server->clock, i, n_others);
-    Peer *tmp = others[i];
     g_autoptr (GError) error = NULL;
     g_autofree gchar *text = NULL;
-
-    others[i] = others[j];
-    others[j] = tmp;
 
     text = swarm_tracker_message_write_relay (m->info_hash, m->peer_id,
         m->offers[i].offer_id, "offer", m->offers[i].sdp, &error);
@@ -186,8 +227,8 @@ relay_offers (Conn * conn, Swarm * swarm, const SwarmTrackerMessage * m)
       continue;
     }
     GST_LOG ("offer %s from %s to %s", m->offers[i].offer_id, m->peer_id,
-        others[i]->peer_id);
-    conn_send (others[i]->conn, text);
+        to[i]->peer_id);
+    conn_send (to[i]->conn, text);
   }
 }
 
@@ -260,14 +301,9 @@ handle_announce (Conn * conn, const SwarmTrackerMessage * m)
     peer = NULL;
   }
 
+  /* A swarm has a peer per connection at most: max_connections bounds
+   * it. */
   if (peer == NULL) {
-    if (g_hash_table_size (swarm->peers) >= MAX_PEERS_PER_SWARM) {
-      conn_fail (conn, "swarm is full");
-      /* an empty swarm just created must not stay behind */
-      if (g_hash_table_size (swarm->peers) == 0)
-        g_hash_table_remove (s->swarms, swarm->info_hash);
-      return;
-    }
     if (g_hash_table_size (conn->joined) >= MAX_SWARMS_PER_CONN) {
       s->stats.messages_refused++;
       conn_fail (conn, "too many swarms on one connection");
@@ -275,11 +311,7 @@ handle_announce (Conn * conn, const SwarmTrackerMessage * m)
         g_hash_table_remove (s->swarms, swarm->info_hash);
       return;
     }
-    peer = g_new0 (Peer, 1);
-    peer->peer_id = g_strdup (m->peer_id);
-    peer->conn = conn;
-    peer->left = -1;
-    g_hash_table_insert (swarm->peers, peer->peer_id, peer);
+    peer = add_peer (swarm, m->peer_id, conn);
     g_hash_table_insert (conn->joined, g_strdup (m->info_hash),
         g_strdup (m->peer_id));
     GST_DEBUG ("peer %s joins swarm %s", m->peer_id, m->info_hash);
@@ -298,6 +330,7 @@ handle_announce (Conn * conn, const SwarmTrackerMessage * m)
       ANNOUNCE_INTERVAL_S, swarm->n_complete,
       g_hash_table_size (swarm->peers) - swarm->n_complete, NULL);
   conn_send (conn, reply);
+  s->stats.announces++;
 
   relay_offers (conn, swarm, m);
 }
@@ -355,6 +388,20 @@ handle_scrape (Conn * conn, const SwarmTrackerMessage * m)
 
 /* ---- public API --------------------------------------------------- */
 
+void
+swarm_tracker_server_limits_init (SwarmTrackerServerLimits * limits)
+{
+  g_return_if_fail (limits != NULL);
+  limits->max_connections = DEFAULT_MAX_CONNECTIONS;
+  limits->max_connections_per_address = 0;
+  limits->connection_rate = DEFAULT_CONNECTION_RATE;
+  limits->connection_burst = DEFAULT_CONNECTION_BURST;
+  limits->unannounced_timeout_ms = UNANNOUNCED_TIMEOUT_MS;
+  limits->idle_timeout_ms = IDLE_TIMEOUT_MS;
+  limits->max_queued_per_connection = DEFAULT_MAX_QUEUED_PER_CONNECTION;
+  limits->max_queued = DEFAULT_MAX_QUEUED;
+}
+
 SwarmTrackerServer *
 swarm_tracker_server_new (void)
 {
@@ -364,23 +411,16 @@ swarm_tracker_server_new (void)
 
   s = g_new0 (SwarmTrackerServer, 1);
   s->clock = swarm_clock_get_system ();
-  s->soup = soup_server_new ("server-header", "gst-p2p-tracker ", NULL);
   s->swarms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) swarm_free);
   s->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) conn_free,
       NULL);
-  s->conns_by_remote = g_hash_table_new (NULL, NULL);
-  s->conns_per_host = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      NULL);
-  s->max_connections = MAX_CONNECTIONS;
-  s->unannounced_timeout_ms = UNANNOUNCED_TIMEOUT_MS;
-  s->idle_timeout_ms = IDLE_TIMEOUT_MS;
-  /* permessage-deflate would let a small frame inflate past every bound
-   * counted on the wire: the protocol's JSON does without it. */
-  soup_server_remove_websocket_extension (s->soup,
-      SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_websocket_handler (s->soup, NULL, NULL, NULL, on_websocket,
-      s, NULL);
+  s->dead = g_ptr_array_new ();
+  s->chunk = g_malloc (16384);
+  s->addresses = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      (GDestroyNotify) address_free);
+  s->spare_fd = s->listen_fd = s->epfd = -1;
+  swarm_tracker_server_limits_init (&s->limits);
   return s;
 }
 
@@ -395,30 +435,25 @@ swarm_tracker_server_set_info_hash (SwarmTrackerServer * s,
 
 void
 swarm_tracker_server_set_limits (SwarmTrackerServer * s,
-    guint max_connections, guint unannounced_timeout_ms,
-    guint idle_timeout_ms)
+    const SwarmTrackerServerLimits * limits)
 {
-  g_return_if_fail (s != NULL && s->sweeper == NULL);
-  if (max_connections)
-    s->max_connections = max_connections;
-  if (unannounced_timeout_ms)
-    s->unannounced_timeout_ms = unannounced_timeout_ms;
-  if (idle_timeout_ms)
-    s->idle_timeout_ms = idle_timeout_ms;
+  g_return_if_fail (s != NULL && limits != NULL && s->sweeper == NULL);
+  g_return_if_fail (limits->max_connections > 0);
+  g_return_if_fail (limits->unannounced_timeout_ms > 0
+      && limits->idle_timeout_ms > 0);
+  g_return_if_fail (limits->max_queued_per_connection > 0
+      && limits->max_queued > 0);
+  s->limits = *limits;
+  if (s->limits.connection_rate)
+    s->limits.connection_burst = MAX (s->limits.connection_burst, 1);
 }
 
 void
 swarm_tracker_server_get_limits (SwarmTrackerServer * s,
-    guint * max_connections, guint * unannounced_timeout_ms,
-    guint * idle_timeout_ms)
+    SwarmTrackerServerLimits * limits)
 {
-  g_return_if_fail (s != NULL);
-  if (max_connections)
-    *max_connections = s->max_connections;
-  if (unannounced_timeout_ms)
-    *unannounced_timeout_ms = s->unannounced_timeout_ms;
-  if (idle_timeout_ms)
-    *idle_timeout_ms = s->idle_timeout_ms;
+  g_return_if_fail (s != NULL && limits != NULL);
+  *limits = s->limits;
 }
 
 void
@@ -456,56 +491,36 @@ swarm_tracker_server_get_stats (SwarmTrackerServer * s,
 {
   g_return_if_fail (s != NULL && stats != NULL);
   *stats = s->stats;
-  stats->connections = g_hash_table_size (s->conns);
+  stats->connections = conns_open (s);
   stats->bytes_held = s->bytes_held;
+  stats->bytes_queued = s->bytes_queued;
 }
 
 void
 swarm_tracker_server_free (SwarmTrackerServer * s)
 {
-  GHashTableIter iter;
-  gpointer key;
-
   if (s == NULL)
     return;
 
-  if (s->service) {
-    g_signal_handlers_disconnect_by_data (s->service, s);
-    g_socket_service_stop (s->service);
-    g_socket_listener_close (G_SOCKET_LISTENER (s->service));
-    g_object_unref (s->service);
-  }
+  listener_close (s);
   if (s->sweeper) {
     g_source_destroy (s->sweeper);
     g_source_unref (s->sweeper);
   }
-
-  /* Tell every peer we are going, so their clients reconnect elsewhere or
-   * later instead of waiting for a keep-alive to time out. */
-  g_hash_table_iter_init (&iter, s->conns);
-  while (g_hash_table_iter_next (&iter, &key, NULL)) {
-    Conn *conn = key;
-
-    if (conn->ws == NULL)
-      continue;
-    g_signal_handlers_disconnect_by_data (conn->ws, conn);
-    if (soup_websocket_connection_get_state (conn->ws) ==
-        SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_close (conn->ws,
-          SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
-  }
-  /* conn_free() cuts those not upgraded */
+  conns_say_goodbye (s);
+  /* every connection, the dead ones too: conn_free closes its socket */
+  g_ptr_array_set_size (s->dead, 0);
   g_hash_table_unref (s->conns);
   g_hash_table_unref (s->swarms);
-  g_hash_table_unref (s->conns_by_remote);
-  g_hash_table_unref (s->conns_per_host);
+  g_hash_table_unref (s->addresses);
+  g_ptr_array_unref (s->dead);
+  poller_free (s);
 
-  soup_server_disconnect (s->soup);
-  g_object_unref (s->soup);
   if (s->memory_name)
     memory_registry_remove (s->memory_name, s);
   g_free (s->memory_name);
   g_free (s->served_info_hash);
+  g_free (s->chunk);
   swarm_clock_unref (s->clock);
   g_free (s);
 }

@@ -1,6 +1,6 @@
 /* WebTorrent tracker WebSocket protocol: client and embedded server.
- * Facts: docs/tracker-protocol.md.  JSON via json-glib,
- * WebSocket via libsoup 3.
+ * Facts: docs/tracker-protocol.md.  JSON via json-glib; the client's
+ * WebSocket via libsoup 3, the server's our own (swarm-ws.h).
  *
  * Portable limits we keep (aquatic_ws): <= 10 offers per announce, every
  * frame < 16 KiB, offers/answers are exactly {"type","sdp"}, ASCII ids,
@@ -122,16 +122,44 @@ gboolean swarm_tracker_server_listen (SwarmTrackerServer * s,
  * serves its own swarm. */
 void swarm_tracker_server_set_info_hash (SwarmTrackerServer * s,
     const gchar * info_hash);
-/* Before listen(): connections in all (default 1024), and how long a
- * connection may go without announcing (default 10 s, half-open HTTP
- * requests included) or without sending anything (default 150 s);
- * 0 keeps a default.  For tests and tools; the defaults suit a publisher. */
+/* What the embedded tracker lets clients hold (swarm_tracker_server_set_
+ * limits).  The defaults let a crowd behind one address in (a corporate
+ * NAT, carrier-grade NAT: thousands of viewers on one IP): one address is
+ * held to a rate of new connections, not to a number of them, and each
+ * connection and all together to bounded memory.  "One address" is an
+ * IPv4 address or an IPv6 /64 (what one host is given). */
+typedef struct {
+  /* Connections open at once, all addresses together (default 16384),
+   * counted from accept: a file descriptor and about 2 KiB each. */
+  guint max_connections;
+  /* From one address; 0 = no bound of its own (the default). */
+  guint max_connections_per_address;
+  /* New connections one address may open a second, on average, after a
+   * burst of connection_burst (defaults 200 and 2000); 0 = no bound. */
+  guint connection_rate;
+  guint connection_burst;
+  /* A connection must announce within this (default 10 s, half-open HTTP
+   * requests included) and send something within this (default 150 s). */
+  guint unannounced_timeout_ms;
+  guint idle_timeout_ms;
+  /* Bytes waiting for a connection's socket to take them (pongs too): a
+   * client that does not read is closed past the first (default 256 KiB);
+   * past the second, all connections together (default 64 MiB), the one
+   * holding most is. */
+  gsize max_queued_per_connection;
+  gsize max_queued;
+} SwarmTrackerServerLimits;
+
+/* The defaults into @limits. */
+void swarm_tracker_server_limits_init (SwarmTrackerServerLimits * limits);
+/* Before listen().  For the element's properties, tests and tools. */
 void swarm_tracker_server_set_limits (SwarmTrackerServer * s,
-    guint max_connections, guint unannounced_timeout_ms,
-    guint idle_timeout_ms);
+    const SwarmTrackerServerLimits * limits);
 void swarm_tracker_server_get_limits (SwarmTrackerServer * s,
-    guint * max_connections, guint * unannounced_timeout_ms,
-    guint * idle_timeout_ms);
+    SwarmTrackerServerLimits * limits);
+/* Raises this process's soft RLIMIT_NOFILE to its hard limit (the
+ * tracker's listen does it) and returns the soft limit now. */
+guint64 swarm_tracker_server_raise_fd_limit (void);
 /* Listens in this process only, as "memory://@name/announce": clients of
  * that URL talk to it over in-memory pipes with @delay_ms one way, on
  * their clock (swarm-tracker-pipe.h).  For whole swarms in one process
@@ -143,7 +171,13 @@ guint swarm_tracker_server_get_n_peers (SwarmTrackerServer * s);
 
 typedef struct {
   guint connections;             /* open now */
-  guint64 connections_refused;   /* over the per-address or total bound */
+  /* Refused at accept, before any HTTP, with a 503 saying why: the sum of
+   * the four after it. */
+  guint64 connections_refused;
+  guint64 refused_full;          /* max_connections reached */
+  guint64 refused_address;       /* max_connections_per_address reached */
+  guint64 refused_rate;          /* over connection_rate */
+  guint64 refused_fds;           /* out of file descriptors (EMFILE) */
   guint64 connections_closed_flood;     /* closed for sending too many messages
                                          * (or bytes) */
   guint64 messages_refused;      /* e.g. joins past the swarms-per-connection bound */
@@ -158,6 +192,11 @@ typedef struct {
   guint64 announces_refused_info_hash;  /* a swarm this tracker does not serve */
   gsize bytes_held;              /* in unfinished heads and messages, now */
   gsize bytes_held_max;          /* the most ever */
+  /* Since issue 14 (crowds): */
+  guint64 connections_closed_slow;      /* not reading: over a queue bound */
+  gsize bytes_queued;            /* handed to WebSockets, not yet written */
+  gsize bytes_queued_max;        /* the most ever */
+  guint64 announces;             /* answered */
 } SwarmTrackerServerStats;
 
 void swarm_tracker_server_get_stats (SwarmTrackerServer * s,

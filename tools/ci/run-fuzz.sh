@@ -4,7 +4,7 @@
 #   tools/ci/run-fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # TARGET is a name from tests/fuzz/fuzz-NAME.c (wire, segment, uri,
-# tracker-message, sdp, sealed, ws-scan, dtls-records); all of them when none is given.  Builds ./build-fuzz
+# tracker-message, sdp, sealed, ws, dtls-records); all of them when none is given.  Builds ./build-fuzz
 # with clang if needed.  The seeds are copied into a scratch corpus under
 # build-fuzz, which keeps growing from run to run and leaves the tree alone.
 # Prints the executions of each target; exits non-zero on any finding

@@ -670,16 +670,25 @@ GST_START_TEST (test_stopped_and_close)
 
 GST_END_TEST;
 
+/* The per-address bound, when set (none by default: a crowd behind one
+ * NAT is one address). */
 GST_START_TEST (test_connections_per_address)
 {
-  SwarmTrackerServer *s = server_start (0);
-  gchar *url = server_url (s);
+  SwarmTrackerServer *s = swarm_tracker_server_new ();
+  SwarmTrackerServerLimits limits;
   GPtrArray *raws = g_ptr_array_new_with_free_func ((GDestroyNotify) raw_free);
   JsonObject *reply;
+  gchar *url;
   Raw *extra;
   guint i;
 
-  /* The limit the server documents: 64 connections per remote address. */
+  swarm_tracker_server_limits_init (&limits);
+  fail_unless_equals_int (limits.max_connections_per_address, 0);
+  limits.max_connections_per_address = 64;
+  swarm_tracker_server_set_limits (s, &limits);
+  fail_unless (swarm_tracker_server_listen (s, "127.0.0.1", 0, NULL));
+  url = server_url (s);
+
   for (i = 0; i < 64; i++)
     g_ptr_array_add (raws, raw_connect (url));
   /* Refused before the upgrade, and told why. */
