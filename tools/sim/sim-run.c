@@ -466,8 +466,18 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
       (sim->publisher));
   swarm_tracker_server_set_info_hash (sim->tracker, info_hash);
   g_free (info_hash);
-  swarm_tracker_server_set_limits (sim->tracker, 2 * opts->viewers + 64, 0,
-      0);
+  {
+    SwarmTrackerServerLimits limits;
+
+    /* a flash crowd arrives over the in-memory pipes, all at once: no
+     * bound on the rate of new connections */
+    swarm_tracker_server_limits_init (&limits);
+    limits.max_connections = MAX (limits.max_connections,
+        (guint) (2 * opts->viewers + 64));
+    limits.max_connections_per_address = 0;
+    limits.connection_rate = 0;
+    swarm_tracker_server_set_limits (sim->tracker, &limits);
+  }
   tracker_context = sim->tracker_context = sim_context_new ();
   /* one simulation a process; a name without the pid, since error
    * messages quote it and the JSON repeats them */
