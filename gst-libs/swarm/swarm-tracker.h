@@ -150,6 +150,10 @@ typedef struct {
   gsize max_queued;
 } SwarmTrackerServerLimits;
 
+/* A connection rate's burst, in seconds of the rate: what one address may
+ * open at once after a quiet spell (an office joining an all-hands). */
+#define SWARM_TRACKER_CONNECTION_BURST_S 10
+
 /* The defaults into @limits. */
 void swarm_tracker_server_limits_init (SwarmTrackerServerLimits * limits);
 /* Before listen().  For the element's properties, tests and tools. */
