@@ -81,6 +81,9 @@ void swarm_tracker_client_set_clock (SwarmTrackerClient * c,
 SWARM_TEST_API void swarm_tracker_client_start (SwarmTrackerClient * c);
 SWARM_TEST_API gboolean swarm_tracker_client_is_connected (SwarmTrackerClient * c);
 const gchar *swarm_tracker_client_get_url (SwarmTrackerClient * c);
+/* The tracker's last reason for turning us away (a refused connection's
+ * status text, or a "failure reason"), or NULL. */
+const gchar *swarm_tracker_client_get_refusal (SwarmTrackerClient * c);
 /* Failed connects and losses since the connection was last open: 1 is the
  * first failure of an outage, worth telling people; later ones are retries. */
 guint swarm_tracker_client_get_failures (SwarmTrackerClient * c);
