@@ -7,9 +7,10 @@
 // first line of stdout once it accepts connections.  --record appends every
 // message a peer sends, as it arrived, to FILE: one JSON object a line,
 // {"bytes":N,"binary":false,"text":"..."}, and {"refused":"..."} for every
-// "failure reason" the tracker sent back.  --interval is the announce
-// interval the tracker asks peers for (default 600 s, its own default).  Exits when stdin closes, so a test that dies
-// does not leave a tracker behind.
+// "failure reason" the tracker sent back.  --interval is the tracker's
+// interval option (default 600 s, its own default); WebSocket peers are
+// asked to announce every fifth of it (120 s by default).  Exits when stdin
+// closes, so a test that dies does not leave a tracker behind.
 //
 // server.js is imported by path: the package index also loads the WebRTC
 // client, whose native part `npm install --ignore-scripts` leaves out.

@@ -59,7 +59,7 @@ session_check_join (SwarmSession * s, gint64 now)
   else if (s->signalling.tracker_refusal && s->signalling.tracker_complete == 0
       && s->n_ready_peers == 0)
     session_fail (s, SWARM_SESSION_ERROR_TRACKER,
-        g_strdup_printf (_("Could not join swarm %s: %s (waited %u ms)."),
+        g_strdup_printf (_("Could not join swarm %s: %s; waited %u ms."),
             s->swarm_id, s->signalling.tracker_refusal, s->join_timeout_ms));
   else if (!s->signalling.tracker_ever_connected)
     session_fail (s, SWARM_SESSION_ERROR_TRACKER,

@@ -375,8 +375,14 @@ on_tracker_error (SwarmTrackerClient * c, const GError * error,
   if (g_error_matches (error, SWARM_TRACKER_ERROR, SWARM_TRACKER_ERROR_REFUSED)
       || g_error_matches (error, SWARM_TRACKER_ERROR,
           SWARM_TRACKER_ERROR_FAILURE)) {
+    const gchar *reason = swarm_tracker_client_get_refusal (c);
+
     g_free (s->signalling.tracker_refusal);
-    s->signalling.tracker_refusal = g_strdup (error->message);
+    s->signalling.tracker_refusal = g_strdup_printf (g_error_matches (error,
+            SWARM_TRACKER_ERROR, SWARM_TRACKER_ERROR_REFUSED) ?
+        _("the tracker refused the connection: %s (%s)") :
+        _("the tracker refused the announce: %s (%s)"),
+        reason ? reason : error->message, swarm_tracker_client_get_url (c));
     /* told apart: with a private swarm's secret (or without it) we
      * announce where the publisher's tracker does not serve */
     if (strstr (error->message, SWARM_TRACKER_REASON_OTHER_SWARM))

@@ -56,6 +56,7 @@ struct _SwarmTrackerClient {
   GSource *retry_source;
   guint backoff_ms;
   guint failures;               /* connect failures and losses since open */
+  gchar *refusal;               /* what the tracker said, turning us away */
   gint64 last_left;
 
   /* Trackers forget silent peers: announce again every interval. */
@@ -92,6 +93,7 @@ client_unref (SwarmTrackerClient * c)
   g_main_context_unref (c->context);
   swarm_clock_unref (c->clock);
   g_free (c->url);
+  g_free (c->refusal);
   g_free (c->info_hash);
   g_free (c->peer_id);
   g_free (c);
@@ -171,6 +173,8 @@ static void
 handle_message (SwarmTrackerClient * c, const SwarmTrackerMessage * m)
 {
   if (m->failure_reason) {
+    g_free (c->refusal);
+    c->refusal = g_strdup (m->failure_reason);
     report_error (c, SWARM_TRACKER_ERROR_FAILURE,
         _("Tracker %s refused the request: %s"), c->url, m->failure_reason);
     return;
@@ -325,6 +329,8 @@ on_connected (GObject * source, GAsyncResult * result, gpointer user_data)
       && reason && *reason) {
     /* Our tracker refuses over its limits before the upgrade, with the
      * reason as the status text. */
+    g_free (c->refusal);
+    c->refusal = g_strdup (reason);
     report_error (c, SWARM_TRACKER_ERROR_REFUSED,
         _("Tracker %s refused the connection: %s"), c->url, reason);
     schedule_retry (c);
@@ -442,6 +448,12 @@ swarm_tracker_client_get_url (SwarmTrackerClient * c)
   g_return_val_if_fail (c != NULL, NULL);
 
   return c->url;
+}
+
+const gchar *
+swarm_tracker_client_get_refusal (SwarmTrackerClient * c)
+{
+  return c->refusal;
 }
 
 guint

@@ -52,7 +52,8 @@ G_BEGIN_DECLS
  * the tracker, and what it opens without announcing is closed after
  * UNANNOUNCED_TIMEOUT_MS: at most 4000 such connections at any time. */
 #define DEFAULT_CONNECTION_RATE 200
-#define DEFAULT_CONNECTION_BURST 2000
+#define DEFAULT_CONNECTION_BURST \
+  (DEFAULT_CONNECTION_RATE * SWARM_TRACKER_CONNECTION_BURST_S)
 /* What may wait for a client that does not read: an honest one reads as
  * fast as it is sent offers (a few kB each), so 256 KiB is a hundred
  * offers behind.  All together, 64 MiB. */

@@ -81,6 +81,9 @@ void swarm_tracker_client_set_clock (SwarmTrackerClient * c,
 SWARM_TEST_API void swarm_tracker_client_start (SwarmTrackerClient * c);
 SWARM_TEST_API gboolean swarm_tracker_client_is_connected (SwarmTrackerClient * c);
 const gchar *swarm_tracker_client_get_url (SwarmTrackerClient * c);
+/* The tracker's last reason for turning us away (a refused connection's
+ * status text, or a "failure reason"), or NULL. */
+const gchar *swarm_tracker_client_get_refusal (SwarmTrackerClient * c);
 /* Failed connects and losses since the connection was last open: 1 is the
  * first failure of an outage, worth telling people; later ones are retries. */
 guint swarm_tracker_client_get_failures (SwarmTrackerClient * c);
@@ -149,6 +152,10 @@ typedef struct {
   gsize max_queued_per_connection;
   gsize max_queued;
 } SwarmTrackerServerLimits;
+
+/* A connection rate's burst, in seconds of the rate: what one address may
+ * open at once after a quiet spell (an office joining an all-hands). */
+#define SWARM_TRACKER_CONNECTION_BURST_S 10
 
 /* The defaults into @limits. */
 void swarm_tracker_server_limits_init (SwarmTrackerServerLimits * limits);

@@ -115,16 +115,27 @@ read_line (gint fd, guint timeout_ms)
 }
 
 LoadTracker *
-load_tracker_spawn (GError ** error)
+load_tracker_spawn (const LoadOptions * opts, GError ** error)
 {
-  g_autofree gchar *parent = g_strdup_printf ("--parent-pid=%d", getpid ());
-  gchar *argv[] = { "/proc/self/exe", "--role=tracker", parent, NULL };
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autofree gchar *port = NULL;
   LoadTracker *t = g_new0 (LoadTracker, 1);
 
   /* /proc/self/exe is resolved by the child's exec: this program */
-  if (!g_spawn_async_with_pipes (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-          child_setup, NULL, &t->pid, &t->in_fd, &t->out_fd, NULL, error)) {
+  g_ptr_array_add (argv, g_strdup ("/proc/self/exe"));
+  g_ptr_array_add (argv, g_strdup ("--role=tracker"));
+  g_ptr_array_add (argv, g_strdup_printf ("--parent-pid=%d", getpid ()));
+  g_ptr_array_add (argv, g_strdup_printf ("--tracker-max-connections=%d",
+          opts->max_connections));
+  g_ptr_array_add (argv,
+      g_strdup_printf ("--tracker-max-connections-per-address=%d",
+          opts->max_connections_per_address));
+  g_ptr_array_add (argv, g_strdup_printf ("--tracker-connection-rate=%d",
+          opts->connection_rate));
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_async_with_pipes (NULL, (gchar **) argv->pdata, NULL,
+          G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, &t->pid, &t->in_fd,
+          &t->out_fd, NULL, error)) {
     g_free (t);
     return NULL;
   }
@@ -255,6 +266,7 @@ load_tracker_main (const LoadOptions * opts)
 {
   GMainLoop *loop;
   SwarmTrackerServer *s;
+  SwarmTrackerServerLimits limits;
   GError *error = NULL;
 
   prctl (PR_SET_PDEATHSIG, SIGKILL);
@@ -265,6 +277,18 @@ load_tracker_main (const LoadOptions * opts)
 
   loop = g_main_loop_new (NULL, FALSE);
   s = swarm_tracker_server_new ();
+  /* p2psink's properties do the same */
+  swarm_tracker_server_get_limits (s, &limits);
+  if (opts->max_connections >= 0)
+    limits.max_connections = MAX (opts->max_connections, 1);
+  if (opts->max_connections_per_address >= 0)
+    limits.max_connections_per_address = opts->max_connections_per_address;
+  if (opts->connection_rate >= 0) {
+    limits.connection_rate = opts->connection_rate;
+    limits.connection_burst = opts->connection_rate *
+        SWARM_TRACKER_CONNECTION_BURST_S;
+  }
+  swarm_tracker_server_set_limits (s, &limits);
   if (!swarm_tracker_server_listen (s, "127.0.0.1", 0, &error)) {
     g_printerr ("p2p-tracker-load tracker: %s\n", error->message);
     return 1;

@@ -21,6 +21,8 @@ typedef struct {
   gboolean spread;
   gchar *json_path;
   gboolean quiet;
+  /* our tracker's limits, as p2psink's properties (-1: its default) */
+  gint max_connections, max_connections_per_address, connection_rate;
   /* the child's side */
   gchar *role;
   gint parent_pid;
@@ -78,8 +80,9 @@ void load_clients_free (LoadClients * lc);
 
 typedef struct _LoadTracker LoadTracker;
 
-/* Re-executes this program as --role=tracker; the URL it listens on. */
-LoadTracker *load_tracker_spawn (GError ** error);
+/* Re-executes this program as --role=tracker with @opts' limits; the URL
+ * it listens on. */
+LoadTracker *load_tracker_spawn (const LoadOptions * opts, GError ** error);
 const gchar *load_tracker_get_url (LoadTracker * t);
 gint load_tracker_get_pid (LoadTracker * t);
 /* Its stats (JSON from the child) and exit. */

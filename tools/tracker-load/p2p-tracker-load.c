@@ -4,7 +4,9 @@
  *                    [--interval S] [--keepalive S] [--offers N]
  *                    [--spread-addresses]
  *                    [--tracker URL [--tracker-pid PID]] [--json FILE]
- *                    [--quiet]
+ *                    [--quiet] [--tracker-max-connections N]
+ *                    [--tracker-max-connections-per-address N]
+ *                    [--tracker-connection-rate N]
  *
  * Holds N WebSocket tracker clients (load-clients.c), split over K swarms,
  * each connecting at its turn over the first --ramp seconds, announcing
@@ -14,7 +16,8 @@
  * --tracker it starts our embedded tracker (p2psink's defaults) in a
  * child process (load-tracker.c) and reports that process's CPU time and
  * memory (/proc); --tracker-pid does the same for a tracker started
- * otherwise (the npm bittorrent-tracker: docs/tracker-load.md).
+ * otherwise (the npm bittorrent-tracker: docs/tracker-load.md).  Our
+ * tracker's limits can be set as p2psink's properties set them.
  * --spread-addresses binds client i to a source address of its own in
  * 127.0.0.0/8 (127.1.0.1, 127.1.0.2, ...): without it every client comes
  * from 127.0.0.1, a crowd behind one NAT.
@@ -46,6 +49,9 @@ static LoadOptions opts = {
   .duration_s = 30,
   .ramp_s = 10,
   .keepalive_s = 20,
+  .max_connections = -1,
+  .max_connections_per_address = -1,
+  .connection_rate = -1,
 };
 
 static GOptionEntry entries[] = {
@@ -71,6 +77,13 @@ static GOptionEntry entries[] = {
       "URL"},
   {"tracker-pid", 0, 0, G_OPTION_ARG_INT, &opts.tracker_pid,
       "Measure this process as the tracker (with --tracker)", "PID"},
+  {"tracker-max-connections", 0, 0, G_OPTION_ARG_INT, &opts.max_connections,
+      "Our tracker's limit, as p2psink's property (-1: its default)", "N"},
+  {"tracker-max-connections-per-address", 0, 0, G_OPTION_ARG_INT,
+        &opts.max_connections_per_address,
+      "Our tracker's limit, as p2psink's property (-1: its default)", "N"},
+  {"tracker-connection-rate", 0, 0, G_OPTION_ARG_INT, &opts.connection_rate,
+      "Our tracker's limit, as p2psink's property (-1: its default)", "N"},
   {"json", 'j', 0, G_OPTION_ARG_FILENAME, &opts.json_path,
       "Write the figures as JSON (- for stdout)", "FILE"},
   {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet,
@@ -293,7 +306,7 @@ controller_main (void)
     return 1;
   }
   if (url == NULL) {
-    tracker = load_tracker_spawn (&error);
+    tracker = load_tracker_spawn (&opts, &error);
     if (tracker == NULL) {
       g_printerr ("p2p-tracker-load: %s\n", error->message);
       return 1;

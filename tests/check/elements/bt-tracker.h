@@ -70,8 +70,10 @@ bt_tracker_prepare (void)
   return 0;
 }
 
-/* Starts a tracker on 127.0.0.1:@port (0 = any free port) that asks peers
- * to announce every @interval_s seconds (0 = its default, 10 min). */
+/* Starts a tracker on 127.0.0.1:@port (0 = any free port) with an interval
+ * option of @interval_s seconds (0 = its default, 10 min): it asks
+ * WebSocket peers to announce every fifth of it, and ours announce no more
+ * often than every 10 s. */
 static inline BtTracker *
 bt_tracker_start_full (guint port, const gchar * record, guint interval_s)
 {
