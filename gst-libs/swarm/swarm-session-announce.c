@@ -177,7 +177,7 @@ session_origin_edge (SwarmSession * s, guint64 seq, SwarmSegmentFlags flags,
   edge.edge.publish_time_us = published;
   edge.edge.flags = flags;
   if (!swarm_edge_sign (s->identity, &edge, &error)) {
-    GST_WARNING ("could not sign the EDGE of %" G_GUINT64_FORMAT ": %s", seq,
+    GST_WARNING_OBJECT (s, "could not sign the EDGE of %" G_GUINT64_FORMAT ": %s", seq,
         error->message);
     g_error_free (error);
     return;
@@ -324,7 +324,7 @@ on_peer_edge (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
       swarm_peer_note_junk (p, "forged EDGE");
       return;
     case SWARM_EDGE_CLOCK:
-      GST_INFO ("EDGE %" G_GUINT64_FORMAT " from %s refused: the publisher's "
+      GST_INFO_OBJECT (s, "EDGE %" G_GUINT64_FORMAT " from %s refused: the publisher's "
           "clock is %" G_GINT64_FORMAT " ms from ours", msg->edge.seq,
           swarm_peer_get_remote_id (p), s->edge.last_clock_offset_us / 1000);
       if (warn) {
@@ -344,7 +344,7 @@ on_peer_edge (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     case SWARM_EDGE_NOT_NEWER:
       return;
     case SWARM_EDGE_NEW_EPOCH:
-      GST_INFO ("the publisher restarted: its new run begins at %"
+      GST_INFO_OBJECT (s, "the publisher restarted: its new run begins at %"
           G_GUINT64_FORMAT, msg->edge.epoch_seq);
       /* fall through */
     case SWARM_EDGE_ACCEPTED:

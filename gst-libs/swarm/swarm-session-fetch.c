@@ -80,7 +80,7 @@ session_retry_transfers (SwarmSession * s, gint64 now)
     }
     if (now - t->last_progress_us < MAX (STALL_MIN_US, 4 * rtt))
       continue;
-    GST_DEBUG ("transfer of %" G_GUINT64_FORMAT " from %s stalled at %u/%u",
+    GST_DEBUG_OBJECT (s, "transfer of %" G_GUINT64_FORMAT " from %s stalled at %u/%u",
         t->seq, swarm_peer_get_remote_id (t->source->peer), t->n_got,
         t->chunk_count);
     t->source->slow_until_us = now + SLOW_PENALTY_US;

@@ -42,7 +42,7 @@ session_incoming_description (SwarmSession * s, const gchar * peer_id,
   gchar *sdp;
 
   if (swarm_secret_is_refusal (text)) {
-    GST_INFO ("%s refused our description: the swarm is private and %s",
+    GST_INFO_OBJECT (s, "%s refused our description: the swarm is private and %s",
         peer_id, s->secret ? "our secret is not its" : "we have no secret");
     session_note_refused (s, FALSE);
     return NULL;
@@ -50,13 +50,13 @@ session_incoming_description (SwarmSession * s, const gchar * peer_id,
   if (!s->secret) {
     if (!swarm_secret_is_sealed (text))
       return g_strdup (text);
-    GST_INFO ("%s sent a sealed description: the swarm is private", peer_id);
+    GST_INFO_OBJECT (s, "%s sent a sealed description: the swarm is private", peer_id);
     session_note_refused (s, TRUE);
     return NULL;
   }
   sdp = swarm_secret_open (s->secret, text, &error);
   if (!sdp) {
-    GST_INFO ("description from %s refused: %s", peer_id, error->message);
+    GST_INFO_OBJECT (s, "description from %s refused: %s", peer_id, error->message);
     g_error_free (error);
     session_note_refused (s, TRUE);
   }
@@ -195,9 +195,9 @@ session_maybe_pex_offer (SwarmSession * s, gint64 now)
   g_free (offer_id);
   swarm_peer_set_remote_id (e->peer, target);
   e->relay_id = g_strdup (swarm_peer_get_remote_id (relay->peer));
-  GST_DEBUG ("offering a link to %s through %s", target, e->relay_id);
+  GST_DEBUG_OBJECT (s, "offering a link to %s through %s", target, e->relay_id);
   if (!swarm_peer_start (e->peer, &error)) {
-    GST_INFO ("could not start a PEX offer: %s", error->message);
+    GST_INFO_OBJECT (s, "could not start a PEX offer: %s", error->message);
     g_error_free (error);
     e->dead = TRUE;
   }

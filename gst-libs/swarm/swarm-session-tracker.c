@@ -30,7 +30,7 @@ session_announce (SwarmSession * s, SwarmTrackerClient * c,
           n_offers, &error)) {
     if (!g_error_matches (error, SWARM_TRACKER_ERROR,
             SWARM_TRACKER_ERROR_TOO_LARGE) || n_offers == 0) {
-      GST_INFO ("announce failed: %s", error->message);
+      GST_INFO_OBJECT (s, "announce failed: %s", error->message);
       g_error_free (error);
       return;
     }
@@ -99,7 +99,7 @@ session_maybe_offer (SwarmSession * s)
     }
     /* peers that had no room before may have some now */
     g_hash_table_remove_all (s->pex.pex_tried);
-    GST_DEBUG ("lost a partner: withdrew %u offers, looking again", n_pending);
+    GST_DEBUG_OBJECT (s, "lost a partner: withdrew %u offers, looking again", n_pending);
     n_pending = n_described = 0;
     s->signalling.offer_round_started_us = 0;
     s->signalling.offers_gathering = 0;
@@ -164,13 +164,13 @@ session_maybe_offer (SwarmSession * s)
     g_free (offer_id);
     s->signalling.offers_gathering++;
     if (!swarm_peer_start (e->peer, &error)) {
-      GST_WARNING ("could not start an offer: %s", error->message);
+      GST_WARNING_OBJECT (s, "could not start an offer: %s", error->message);
       g_error_free (error);
       e->dead = TRUE;
       s->signalling.offers_gathering--;
     }
   }
-  GST_DEBUG ("gathering %u offers", s->signalling.offers_gathering);
+  GST_DEBUG_OBJECT (s, "gathering %u offers", s->signalling.offers_gathering);
 }
 
 static void
@@ -239,7 +239,7 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
   gchar *sdp;
 
   if (session_is_banned (s, peer_id)) {
-    GST_DEBUG ("ignoring offer from %s: banned", peer_id);
+    GST_DEBUG_OBJECT (s, "ignoring offer from %s: banned", peer_id);
     return;
   }
   /* Before the max-peers check: a joiner with no or the wrong secret
@@ -252,17 +252,17 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
     return;
   }
   if (session_count_partners (s) >= s->max_peers) {
-    GST_DEBUG ("ignoring offer from %s: at max-peers", peer_id);
+    GST_DEBUG_OBJECT (s, "ignoring offer from %s: at max-peers", peer_id);
     g_free (sdp);
     return;
   }
   if (session_find_linked (s, peer_id, NULL)) {
-    GST_DEBUG ("ignoring offer from %s: already a partner", peer_id);
+    GST_DEBUG_OBJECT (s, "ignoring offer from %s: already a partner", peer_id);
     g_free (sdp);
     return;
   }
   if (!session_may_handshake (s)) {
-    GST_DEBUG ("ignoring offer from %s: too many handshakes", peer_id);
+    GST_DEBUG_OBJECT (s, "ignoring offer from %s: too many handshakes", peer_id);
     g_free (sdp);
     return;
   }
@@ -274,7 +274,7 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
   swarm_peer_set_offer_id (e->peer, offer_id);
   if (!swarm_peer_set_remote_description (e->peer, sdp, &error)
       || !swarm_peer_start (e->peer, &error)) {
-    GST_INFO ("bad offer from %s: %s", peer_id, error->message);
+    GST_INFO_OBJECT (s, "bad offer from %s: %s", peer_id, error->message);
     g_error_free (error);
     e->dead = TRUE;
   }
@@ -320,7 +320,7 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
       continue;
     twin = session_find_linked (s, peer_id, e);
     if (twin && session_crossed_offer_loses (s, twin)) {
-      GST_DEBUG ("offers crossed with %s: keeping ours", peer_id);
+      GST_DEBUG_OBJECT (s, "offers crossed with %s: keeping ours", peer_id);
       swarm_peer_close (twin->peer);
       twin = NULL;
     }
@@ -337,14 +337,14 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
     e->has_remote = TRUE;
     swarm_peer_set_remote_id (e->peer, peer_id);
     if (!swarm_peer_set_remote_description (e->peer, sdp, &error)) {
-      GST_INFO ("bad answer from %s: %s", peer_id, error->message);
+      GST_INFO_OBJECT (s, "bad answer from %s: %s", peer_id, error->message);
       g_error_free (error);
       swarm_peer_close (e->peer);
     }
     g_free (sdp);
     return;
   }
-  GST_DEBUG ("answer %s from %s matches no open offer", offer_id, peer_id);
+  GST_DEBUG_OBJECT (s, "answer %s from %s matches no open offer", offer_id, peer_id);
 }
 
 static void
@@ -387,7 +387,7 @@ on_tracker_error (SwarmTrackerClient * c, const GError * error,
   if (swarm_tracker_client_get_failures (c) <= 1 || !outage)
     session_warn (user_data, error);
   else
-    GST_DEBUG ("tracker still unreachable: %s", error->message);
+    GST_DEBUG_OBJECT (s, "tracker still unreachable: %s", error->message);
 }
 
 /* the session's tracker clients report here (see session_start) */

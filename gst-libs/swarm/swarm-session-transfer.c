@@ -138,7 +138,7 @@ transfer_log_done (Transfer * t, GBytes * bytes, PeerEntry * last)
     asked_again += t->asks[i] > 1 ? t->asks[i] - 1 : 0;
   swarm_segment_peek_publish_time (g_bytes_get_data (bytes, NULL),
       g_bytes_get_size (bytes), &published);
-  GST_DEBUG ("segment %" G_GUINT64_FORMAT " done from %s: %s, %u chunks, "
+  GST_DEBUG_OBJECT (t->session, "segment %" G_GUINT64_FORMAT " done from %s: %s, %u chunks, "
       "%u asked again, first chunk after %" G_GINT64_FORMAT " ms, whole "
       "after %" G_GINT64_FORMAT " ms, age %" G_GINT64_FORMAT " ms", t->seq,
       swarm_peer_get_remote_id (last->peer), t->pushed ? "pushed" : "asked",
@@ -164,7 +164,7 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   if (!swarm_segment_peek (g_bytes_get_data (bytes, NULL), t->size, &seq,
           &flags, &error) || seq != t->seq
       || !session_verify (s, bytes, &error)) {
-    GST_WARNING ("segment %" G_GUINT64_FORMAT " from %s rejected: %s",
+    GST_WARNING_OBJECT (s, "segment %" G_GUINT64_FORMAT " from %s rejected: %s",
         t->seq, swarm_peer_get_remote_id (last->peer),
         error ? error->message : "sequence number mismatch");
     g_clear_error (&error);
@@ -298,7 +298,7 @@ transfer_accepts_from (Transfer * t, PeerEntry * e)
     return TRUE;
   if (t->source && t->pushed
       && swarm_clock_now_us (t->session->clock) - t->last_progress_us > PUSH_TAKEOVER_US) {
-    GST_DEBUG ("push of %" G_GUINT64_FORMAT " from %s stalled: taken over "
+    GST_DEBUG_OBJECT (t->session, "push of %" G_GUINT64_FORMAT " from %s stalled: taken over "
         "by %s", t->seq, swarm_peer_get_remote_id (t->source->peer), id);
     transfer_detach (t);
     /* no mixing with what the stalled pusher sent */
@@ -360,7 +360,7 @@ transfer_try_rebuild (Transfer * t, PeerEntry * e, guint group)
   g_mutex_lock (&t->session->lock);
   t->session->counters.chunks_rebuilt++;
   g_mutex_unlock (&t->session->lock);
-  GST_LOG ("rebuilt chunk %u of %" G_GUINT64_FORMAT " from parity", missing,
+  GST_LOG_OBJECT (t->session, "rebuilt chunk %u of %" G_GUINT64_FORMAT " from parity", missing,
       t->seq);
   transfer_take_chunk (t, e, missing, chunk, transfer_chunk_len (t, missing));
 }
@@ -477,7 +477,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
           || t->size != msg->data.segment_size)) {
     /* Its own source changed its mind, or the chunks so far came from a
      * partner that lied about the size: start over with this one's. */
-    GST_DEBUG ("chunk of %" G_GUINT64_FORMAT " disagrees on size: restarting",
+    GST_DEBUG_OBJECT (s, "chunk of %" G_GUINT64_FORMAT " disagrees on size: restarting",
         t->seq);
     if (transfer_has_contributor (t, swarm_peer_get_remote_id (p))) {
       swarm_peer_note_junk (p, "chunk disagrees on the segment size");
@@ -488,7 +488,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   }
   if (t->chunk_count == 0 && !transfer_reserve (t, msg->data.chunk_count,
           msg->data.segment_size)) {
-    GST_DEBUG ("no room for a segment of %u bytes", msg->data.segment_size);
+    GST_DEBUG_OBJECT (s, "no room for a segment of %u bytes", msg->data.segment_size);
     if (t->pushed) {
       /* a push we cannot hold is as unwanted as one we refuse outright */
       g_mutex_lock (&s->lock);
@@ -553,7 +553,7 @@ static void
 transfer_ask_again (Transfer * t, guint8 * lost, guint n_lost,
     const gchar * why)
 {
-  GST_LOG ("%s of %" G_GUINT64_FORMAT ": %u chunks lost, asking %s again",
+  GST_LOG_OBJECT (t->session, "%s of %" G_GUINT64_FORMAT ": %u chunks lost, asking %s again",
       why, t->seq, n_lost, swarm_peer_get_remote_id (t->source->peer));
   swarm_peer_request (t->source->peer, t->seq, 0, t->chunk_count, lost);
   g_mutex_lock (&t->session->lock);
@@ -623,7 +623,7 @@ transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
   /* parity follows whole segments only */
   t->asked_whole = t->chunk_count == 0;
   if (t->chunk_count == 0) {
-    GST_LOG ("requesting %" G_GUINT64_FORMAT " from %s (%u in flight)",
+    GST_LOG_OBJECT (s, "requesting %" G_GUINT64_FORMAT " from %s (%u in flight)",
         t->seq, swarm_peer_get_remote_id (e->peer),
         swarm_peer_get_in_flight (e->peer));
     swarm_peer_request (e->peer, t->seq, 0, 0, NULL);
@@ -638,7 +638,7 @@ transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
       }
     swarm_peer_request (e->peer, t->seq, 0, t->chunk_count, missing);
     g_free (missing);
-    GST_DEBUG ("re-requesting %u of %u chunks of %" G_GUINT64_FORMAT
+    GST_DEBUG_OBJECT (s, "re-requesting %u of %u chunks of %" G_GUINT64_FORMAT
         " from %s", t->chunk_count - t->n_got, t->chunk_count, t->seq,
         swarm_peer_get_remote_id (e->peer));
   }

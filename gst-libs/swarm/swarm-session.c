@@ -126,7 +126,7 @@ session_fail (SwarmSession * s, gint code, gchar * message)
    * and the generic "streaming stopped" one second. */
   if (!s->reported_failure) {
     s->reported_failure = TRUE;
-    GST_WARNING ("session failed: %s", error->message);
+    GST_WARNING_OBJECT (s, "session failed: %s", error->message);
     session_emit_error (s, error);
   }
   g_mutex_lock (&s->lock);
@@ -139,7 +139,7 @@ session_fail (SwarmSession * s, gint code, gchar * message)
 void
 session_warn (SwarmSession * s, const GError * error)
 {
-  GST_INFO ("session warning: %s", error->message);
+  GST_INFO_OBJECT (s, "session warning: %s", error->message);
   session_emit_warning (s, error);
 }
 
@@ -164,7 +164,7 @@ on_peer_description (SwarmPeer * p, const gchar * local_sdp,
     if (!e->via || !swarm_tracker_client_answer (e->via,
             swarm_peer_get_remote_id (p), swarm_peer_get_offer_id (p), sdp,
             &error)) {
-      GST_INFO ("could not send answer: %s", error ? error->message : "no tracker");
+      GST_INFO_OBJECT (s, "could not send answer: %s", error ? error->message : "no tracker");
       g_clear_error (&error);
       swarm_peer_close (p);
     }
@@ -200,7 +200,7 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
   }
   if (swarm_peer_get_remote_role (p) != SWARM_PEER_ROLE_ORIGIN
       && session_address_is_banned (s, p)) {
-    GST_INFO ("partner %s comes from a banned address: closing",
+    GST_INFO_OBJECT (s, "partner %s comes from a banned address: closing",
         swarm_peer_get_remote_id (p));
     g_mutex_lock (&s->lock);
     s->counters.links_refused_address++;
@@ -210,7 +210,7 @@ on_peer_ready (SwarmPeer * p, gpointer user_data)
   }
   /* before our map goes out (the peer sends it after this) */
   session_send_edge (s, e);
-  GST_INFO ("partner %s ready (%s, %s)", swarm_peer_get_remote_id (p),
+  GST_INFO_OBJECT (s, "partner %s ready (%s, %s)", swarm_peer_get_remote_id (p),
       swarm_peer_get_remote_role (p) == SWARM_PEER_ROLE_ORIGIN ? "origin" :
       "viewer", swarm_link_get_local_candidate_type (swarm_peer_get_link (p)));
   e->was_ready = TRUE;
@@ -244,7 +244,7 @@ on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
 
   if (e->dead)
     return;
-  GST_INFO ("partner %s closed: %s",
+  GST_INFO_OBJECT (s, "partner %s closed: %s",
       swarm_peer_get_remote_id (p) ? swarm_peer_get_remote_id (p) : "(unknown)",
       error ? error->message : "by us");
   /* Floods, protocol violations and failed secret proofs: kept away

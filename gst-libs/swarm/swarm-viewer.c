@@ -500,6 +500,28 @@ skip (SwarmViewer * v, guint64 newest, SwarmViewerStep * step)
  * wait for will never come.  Start again at the new run, as a joiner
  * would, with timestamps anchored afresh (the new run's have nothing to do
  * with the old one's) and a DISCONT. */
+/* A new run of the publisher: its stream time starts again, so the next
+ * segment anchors playout afresh (not a second startup). */
+static void
+restart_timing (SwarmViewer * v)
+{
+  v->have_offset = FALSE;
+  v->discont = TRUE;
+  v->start_moves = 0;
+  v->start_checks = 0;
+  v->rejoin_us = NOW (v);
+}
+
+/* A restart not followed yet whose new run begins at @seq. */
+static gboolean
+restart_opens_at (SwarmViewer * v, guint64 seq)
+{
+  guint64 epoch_seq, restarts = 0;
+
+  return v->f->get_epoch (v->feed, &epoch_seq, &restarts)
+      && restarts != v->restarts_seen && epoch_seq == seq;
+}
+
 static gboolean
 follow_restart (SwarmViewer * v)
 {
@@ -509,8 +531,17 @@ follow_restart (SwarmViewer * v)
       || restarts == v->restarts_seen)
     return FALSE;
   v->restarts_seen = restarts;
-  if (v->next_seq >= epoch_seq)
+  if (v->next_seq > epoch_seq)
     return FALSE;
+  if (v->next_seq == epoch_seq) {
+    /* the new run took the very number we wait for next (the publisher
+     * had used its last reserved one and its clock went back): no segment
+     * to skip, but a new run all the same, timed afresh */
+    GST_INFO_OBJECT (v->log, "the publisher restarted at segment %"
+        G_GUINT64_FORMAT ", the next we play", epoch_seq);
+    restart_timing (v);
+    return TRUE;
+  }
   GST_INFO_OBJECT (v->log, "the publisher restarted: following it from "
       "segment %" G_GUINT64_FORMAT " to its new run at %" G_GUINT64_FORMAT,
       v->next_seq, epoch_seq);
@@ -518,11 +549,7 @@ follow_restart (SwarmViewer * v)
   if (v->f->get_newest_keyframe_seq (v->feed, &key) && key > epoch_seq)
     v->next_seq = key;
   set_playout (v, v->next_seq);
-  v->have_offset = FALSE;
-  v->discont = TRUE;
-  v->start_moves = 0;
-  v->start_checks = 0;
-  v->rejoin_us = NOW (v);
+  restart_timing (v);
   return TRUE;
 }
 
@@ -611,6 +638,12 @@ swarm_viewer_next (SwarmViewer * v, SwarmViewerStep * step)
       v->start_moves++;
       set_playout (v, key);
       continue;
+    }
+    /* the segment just come may open a new run announced meanwhile */
+    if (r == SWARM_WAIT_OK && !first && restart_opens_at (v, v->next_seq)
+        && follow_restart (v)) {
+      first = TRUE;
+      rejoin = TRUE;
     }
     if (r == SWARM_WAIT_OK) {
       gboolean ok = take_segment (v, bytes, arrival_us, step);
