@@ -1043,6 +1043,44 @@ GST_START_TEST (test_publisher_restart_at_next_seq)
 
 GST_END_TEST;
 
+/* The viewer started at keyframe segment @key instead of its first choice
+ * and played every segment to @last: bytes in order, DISCONT only on the
+ * first buffer (a keyframe), no GAP, no error.  Returns that first buffer. */
+static GstBuffer *
+assert_played_from (FakeSwarm * f, Played * p, guint64 key, guint64 last)
+{
+  GstBuffer *start;
+  guint i;
+
+  fail_unless (f->error == NULL);
+  fail_unless_equals_int (p->buffers->len, (last - key + 1) * 2);
+  for (i = 0; i < p->buffers->len; i++)
+    assert_payload (played_buffer (p, i), key + i / 2, i % 2);
+  start = played_buffer (p, 0);
+  fail_if (GST_BUFFER_FLAG_IS_SET (start, GST_BUFFER_FLAG_DELTA_UNIT));
+  fail_unless (GST_BUFFER_FLAG_IS_SET (start, GST_BUFFER_FLAG_DISCONT));
+  fail_unless_equals_int (count_discont (p), 1);
+  fail_unless_equals_int (p->gaps->len, 0);
+  return start;
+}
+
+/* ... and told the swarm so: one startup, @key to @last played, nothing
+ * missed; the swarm asked for the new start first, then what follows it. */
+static void
+assert_noted_from (FakeSwarm * f, guint64 key, guint64 last)
+{
+  guint i;
+
+  fail_unless_equals_int (f->startups, 1);
+  fail_unless_equals_int (f->played->len, last - key + 1);
+  fail_unless_equals_int (g_array_index (f->played, guint64, 0), key);
+  fail_unless_equals_int (f->missed->len, 0);
+  fail_unless_equals_int (f->missed_n, 0);
+  fail_unless_equals_int (f->playouts->len, last - key + 2);
+  for (i = 0; i < f->playouts->len; i++)
+    fail_unless_equals_int (g_array_index (f->playouts, guint64, i), key + i);
+}
+
 /* The start keyframe segment is announced but never comes (the partner
  * that had it left); the segments after it do.  While it is missing the
  * viewer looks for a newer keyframe every latency (swarm-viewer.c,
@@ -1057,22 +1095,13 @@ GST_START_TEST (test_start_moves_when_start_missing)
   gint64 start_us = seg_due_us (FIRST_SEQ) + 10 * 1000;
   GstBuffer *start;
   Played p;
-  guint i;
 
   for (seq = FIRST_SEQ; seq <= last; seq++)
     fake_add (f, seq, seq == last, 0, seq == FIRST_SEQ ? NEVER : 0);
   gst_test_clock_set_time (f->clock, start_us * 1000);
 
   p = play_all (h);
-  fail_unless (f->error == NULL);
-  fail_unless_equals_int (p.buffers->len, (last - key + 1) * 2);
-  for (i = 0; i < p.buffers->len; i++)
-    assert_payload (played_buffer (&p, i), key + i / 2, i % 2);
-  start = played_buffer (&p, 0);
-  fail_if (GST_BUFFER_FLAG_IS_SET (start, GST_BUFFER_FLAG_DELTA_UNIT));
-  fail_unless (GST_BUFFER_FLAG_IS_SET (start, GST_BUFFER_FLAG_DISCONT));
-  fail_unless_equals_int (count_discont (&p), 1);
-  fail_unless_equals_int (p.gaps->len, 0);
+  start = assert_played_from (f, &p, key, last);
   /* taken at the second look, 2 x latency after the start; its end (the
    * newest segment) mapped onto the running time then */
   fail_unless_equals_int64 (fake_find (f, key)->served_us,
@@ -1080,16 +1109,8 @@ GST_START_TEST (test_start_moves_when_start_missing)
   fail_unless_equals_uint64 (GST_BUFFER_PTS (start),
       fake_find (f, key)->served_us * GST_USECOND - SEG_MS * GST_MSECOND);
 
-  fail_unless_equals_int (f->startups, 1);
   fail_unless_equals_int (f->startup_ms, 2 * LATENCY_MS);
-  fail_unless_equals_int (f->played->len, last - key + 1);
-  fail_unless_equals_int (g_array_index (f->played, guint64, 0), key);
-  fail_unless_equals_int (f->missed->len, 0);
-  fail_unless_equals_int (f->missed_n, 0);
-  /* the swarm is asked for the new start first, then what follows it */
-  fail_unless_equals_int (f->playouts->len, last - key + 2);
-  for (i = 0; i < f->playouts->len; i++)
-    fail_unless_equals_int (g_array_index (f->playouts, guint64, i), key + i);
+  assert_noted_from (f, key, last);
 
   played_clear (&p);
   gst_harness_teardown (h);
@@ -1112,7 +1133,6 @@ GST_START_TEST (test_start_moves_to_newer_keyframe_in_hand)
   gint64 late_us = seg_due_us (key) + 50 * 1000;
   GstBuffer *start;
   Played p;
-  guint i;
 
   g_object_set (h->element, "latency", 2000, NULL);
   for (seq = FIRST_SEQ; seq <= last; seq++)
@@ -1120,30 +1140,15 @@ GST_START_TEST (test_start_moves_to_newer_keyframe_in_hand)
   gst_test_clock_set_time (f->clock, start_us * 1000);
 
   p = play_all (h);
-  fail_unless (f->error == NULL);
-  fail_unless_equals_int (p.buffers->len, (last - key + 1) * 2);
-  for (i = 0; i < p.buffers->len; i++)
-    assert_payload (played_buffer (&p, i), key + i / 2, i % 2);
-  start = played_buffer (&p, 0);
-  fail_if (GST_BUFFER_FLAG_IS_SET (start, GST_BUFFER_FLAG_DELTA_UNIT));
-  fail_unless (GST_BUFFER_FLAG_IS_SET (start, GST_BUFFER_FLAG_DISCONT));
-  fail_unless_equals_int (count_discont (&p), 1);
-  fail_unless_equals_int (p.gaps->len, 0);
+  start = assert_played_from (f, &p, key, last);
   /* the late one was looked at, and 105 (in hand) taken right then */
   fail_unless_equals_int64 (fake_find (f, FIRST_SEQ)->served_us, late_us);
   fail_unless_equals_int64 (fake_find (f, key)->served_us, late_us);
   fail_unless_equals_uint64 (GST_BUFFER_PTS (start),
       late_us * GST_USECOND - SEG_MS * GST_MSECOND);
 
-  fail_unless_equals_int (f->startups, 1);
   fail_unless_equals_int (f->startup_ms, (late_us - start_us) / 1000);
-  fail_unless_equals_int (f->played->len, last - key + 1);
-  fail_unless_equals_int (g_array_index (f->played, guint64, 0), key);
-  fail_unless_equals_int (f->missed->len, 0);
-  fail_unless_equals_int (f->missed_n, 0);
-  fail_unless_equals_int (f->playouts->len, last - key + 2);
-  for (i = 0; i < f->playouts->len; i++)
-    fail_unless_equals_int (g_array_index (f->playouts, guint64, i), key + i);
+  assert_noted_from (f, key, last);
 
   played_clear (&p);
   gst_harness_teardown (h);
