@@ -78,6 +78,8 @@ G_BEGIN_DECLS
 #define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
 /* Segments right after the playout point are urgent. */
 #define URGENT_SEGMENTS 3
+/* Answers a viewer with nothing of the stream yet accepts past max-peers. */
+#define JOINING_EXTRA_PARTNERS 2
 /* A viewer pushes each fresh segment to at most this many children. */
 #define PUSH_CHILDREN 2
 /* PEX: lists go to partners this often; a peer we tried to reach through a

@@ -324,8 +324,15 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
       swarm_peer_close (twin->peer);
       twin = NULL;
     }
+    /* A viewer with nothing of the stream yet keeps room for one more
+     * answer: in a flash crowd its places fill with other joiners (none
+     * with the stream) while the origin's answer is on its way, and
+     * dropping that answer leaves the origin's place held by a dead
+     * handshake until its connect timeout (docs/sim.md, finding 1). */
     if (twin || session_is_banned (s, peer_id)
-        || session_count_partners (s) >= s->max_peers) {
+        || session_count_partners (s) >= s->max_peers +
+        (s->role == SWARM_SESSION_VIEWER && s->counters.segments_received
+            == 0 ? JOINING_EXTRA_PARTNERS : 0)) {
       swarm_peer_close (e->peer);
       return;
     }
