@@ -49,6 +49,9 @@ enum
   PROP_TRACKERS,
   PROP_TRACKER_ADDRESS,
   PROP_TRACKER_PORT,
+  PROP_TRACKER_MAX_CONNECTIONS,
+  PROP_TRACKER_MAX_CONNECTIONS_PER_ADDRESS,
+  PROP_TRACKER_CONNECTION_RATE,
   PROP_MAX_PEERS,
   PROP_STUN,
   PROP_TURN,
@@ -131,6 +134,13 @@ swarm_session_new (const SwarmSessionConfig * config,
       "tracker-address", config->tracker_address ?
       config->tracker_address : DEFAULT_TRACKER_ADDRESS,
       "tracker-port", config->tracker_port,
+      "tracker-max-connections", config->tracker_max_connections ?
+      config->tracker_max_connections : SWARM_TRACKER_DEFAULT_MAX_CONNECTIONS,
+      "tracker-max-connections-per-address",
+      config->tracker_max_connections_per_address,
+      "tracker-connection-rate", config->tracker_connection_rate == 0 ?
+      SWARM_TRACKER_DEFAULT_CONNECTION_RATE :
+      (guint) MAX (config->tracker_connection_rate, 0),
       "max-peers", CLAMP (config->max_peers, 1, MAX_MAX_PEERS),
       "stun", config->stun,
       "turn", config->turn,
@@ -331,6 +341,15 @@ swarm_session_set_property (GObject * object, guint prop_id,
     case PROP_TRACKER_PORT:
       s->tracker_port_wanted = g_value_get_uint (value);
       break;
+    case PROP_TRACKER_MAX_CONNECTIONS:
+      s->tracker_max_connections = g_value_get_uint (value);
+      break;
+    case PROP_TRACKER_MAX_CONNECTIONS_PER_ADDRESS:
+      s->tracker_max_connections_per_address = g_value_get_uint (value);
+      break;
+    case PROP_TRACKER_CONNECTION_RATE:
+      s->tracker_connection_rate = g_value_get_uint (value);
+      break;
     case PROP_MAX_PEERS:
       s->max_peers = g_value_get_uint (value);
       break;
@@ -407,6 +426,15 @@ swarm_session_get_property (GObject * object, guint prop_id, GValue * value,
       g_value_set_uint (value, bound ? bound : s->tracker_port_wanted);
       break;
     }
+    case PROP_TRACKER_MAX_CONNECTIONS:
+      g_value_set_uint (value, s->tracker_max_connections);
+      break;
+    case PROP_TRACKER_MAX_CONNECTIONS_PER_ADDRESS:
+      g_value_set_uint (value, s->tracker_max_connections_per_address);
+      break;
+    case PROP_TRACKER_CONNECTION_RATE:
+      g_value_set_uint (value, s->tracker_connection_rate);
+      break;
     case PROP_MAX_PEERS:
       g_value_set_uint (value, s->max_peers);
       break;
@@ -492,6 +520,23 @@ install_properties (GObjectClass * gobject_class)
       "Tracker port", "Port the embedded tracker listens on (0: any free "
       "port); once started, the port it got (0 if there is none)", 0,
       G_MAXUINT16, 0, config);
+  session_props[PROP_TRACKER_MAX_CONNECTIONS] = g_param_spec_uint
+      ("tracker-max-connections", "Tracker max connections",
+      "Connections the embedded tracker holds at once, half-open HTTP "
+      "requests included (origin); each is a file descriptor", 1, G_MAXINT,
+      SWARM_TRACKER_DEFAULT_MAX_CONNECTIONS, config);
+  session_props[PROP_TRACKER_MAX_CONNECTIONS_PER_ADDRESS] = g_param_spec_uint
+      ("tracker-max-connections-per-address",
+      "Tracker max connections per address",
+      "Connections the embedded tracker holds from one address (an IPv4 "
+      "address, an IPv6 /64) (origin); 0: no bound, a crowd behind one NAT "
+      "is one address", 0, G_MAXINT, 0, config);
+  session_props[PROP_TRACKER_CONNECTION_RATE] = g_param_spec_uint
+      ("tracker-connection-rate", "Tracker connection rate",
+      "New connections a second the embedded tracker takes from one address "
+      "(origin), after a burst of ten seconds' worth; 0: no bound", 0,
+      G_MAXINT / SWARM_TRACKER_CONNECTION_BURST_S,
+      SWARM_TRACKER_DEFAULT_CONNECTION_RATE, config);
   session_props[PROP_MAX_PEERS] = g_param_spec_uint ("max-peers",
       "Max peers", "Partners at most at a time", 1, MAX_MAX_PEERS,
       DEFAULT_MAX_PEERS, config);

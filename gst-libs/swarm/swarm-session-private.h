@@ -78,6 +78,8 @@ G_BEGIN_DECLS
 #define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
 /* Segments right after the playout point are urgent. */
 #define URGENT_SEGMENTS 3
+/* Answers a viewer with nothing of the stream yet accepts past max-peers. */
+#define JOINING_EXTRA_PARTNERS 2
 /* A viewer pushes each fresh segment to at most this many children. */
 #define PUSH_CHILDREN 2
 /* PEX: lists go to partners this often; a peer we tried to reach through a
@@ -217,6 +219,9 @@ typedef struct {
   gchar *tracker_refusal;       /* the last refusal or failure reason */
   guint tracker_complete;
   gboolean tracker_other_swarm; /* a tracker serves another swarm only */
+  /* the embedded tracker ran out of descriptors: refusals seen, warned at */
+  guint64 tracker_fds_refused;
+  gint64 tracker_fds_warned_us;
   SwarmRateLimiter *offer_budget;       /* offers we take on */
 } SessionSignalling;
 
@@ -268,6 +273,10 @@ struct _SwarmSession {
   gchar **tracker_urls;
   gchar *tracker_address;
   guint tracker_port_wanted;
+  /* the embedded tracker's bounds: swarm-tracker.h */
+  guint tracker_max_connections;
+  guint tracker_max_connections_per_address;
+  guint tracker_connection_rate;
   guint max_peers;
   SwarmIceServer *stun;
   SwarmIceServer *turn;
@@ -381,6 +390,9 @@ void session_pex_prune (SwarmSession * s, gint64 now);
 /* swarm-session-tracker.c: the state it owns */
 void session_signalling_init (SwarmSession * s);
 void session_signalling_clear (SwarmSession * s);
+/* Warns (at most once a minute) when the embedded tracker refused viewers
+ * for lack of file descriptors since the last look. */
+void session_signalling_check_tracker (SwarmSession * s);
 gboolean session_signalling_start (SwarmSession * s, GError ** error);
 void session_signalling_stop (SwarmSession * s);
 void session_signalling_offer_gathered (SwarmSession * s);

@@ -186,6 +186,7 @@ session_refresh_peer_stats (SwarmSession * s)
   if (s->signalling.tracker_server)
     swarm_tracker_server_get_stats (s->signalling.tracker_server, &s->tracker_stats);
   g_mutex_unlock (&s->lock);
+  session_signalling_check_tracker (s);
 }
 
 gboolean

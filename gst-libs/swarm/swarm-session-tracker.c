@@ -324,8 +324,15 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
       swarm_peer_close (twin->peer);
       twin = NULL;
     }
+    /* A viewer with nothing of the stream yet keeps room for one more
+     * answer: in a flash crowd its places fill with other joiners (none
+     * with the stream) while the origin's answer is on its way, and
+     * dropping that answer leaves the origin's place held by a dead
+     * handshake until its connect timeout (docs/sim.md, finding 1). */
     if (twin || session_is_banned (s, peer_id)
-        || session_count_partners (s) >= s->max_peers) {
+        || session_count_partners (s) >= s->max_peers +
+        (s->role == SWARM_SESSION_VIEWER && s->counters.segments_received
+            == 0 ? JOINING_EXTRA_PARTNERS : 0)) {
       swarm_peer_close (e->peer);
       return;
     }
@@ -425,6 +432,29 @@ session_signalling_clear (SwarmSession * s)
   g_free (s->signalling.tracker_refusal);
 }
 
+void
+session_signalling_check_tracker (SwarmSession * s)
+{
+  guint64 refused = s->tracker_stats.refused_fds;
+  gint64 now = swarm_clock_now_us (s->clock);
+  g_autoptr (GError) error = NULL;
+
+  if (refused <= s->signalling.tracker_fds_refused)
+    return;
+  s->signalling.tracker_fds_refused = refused;
+  if (s->signalling.tracker_fds_warned_us
+      && now - s->signalling.tracker_fds_warned_us < 60 * G_USEC_PER_SEC)
+    return;
+  s->signalling.tracker_fds_warned_us = now;
+  /* the tracker's own ERROR in the log says the same, with the limit */
+  error = g_error_new (SWARM_SESSION_ERROR, SWARM_SESSION_ERROR_TRACKER,
+      _("The embedded tracker is out of file descriptors: viewers are being "
+          "refused (%" G_GUINT64_FORMAT " so far).  Raise the limit (ulimit "
+          "-n, LimitNOFILE= in a systemd unit) or lower "
+          "tracker-max-connections."), refused);
+  session_warn (s, error);
+}
+
 /* On the network thread: the embedded tracker (an origin without
  * trackers) and a client for each tracker. */
 gboolean
@@ -433,10 +463,19 @@ session_signalling_start (SwarmSession * s, GError ** error)
   guint i;
 
   if (s->role == SWARM_SESSION_ORIGIN && !s->tracker_urls[0]) {
+    SwarmTrackerServerLimits limits;
     const gchar *host;
 
     s->signalling.tracker_server = swarm_tracker_server_new ();
     swarm_tracker_server_set_clock (s->signalling.tracker_server, s->clock);
+    swarm_tracker_server_get_limits (s->signalling.tracker_server, &limits);
+    limits.max_connections = s->tracker_max_connections;
+    limits.max_connections_per_address =
+        s->tracker_max_connections_per_address;
+    limits.connection_rate = s->tracker_connection_rate;
+    limits.connection_burst = s->tracker_connection_rate *
+        SWARM_TRACKER_CONNECTION_BURST_S;
+    swarm_tracker_server_set_limits (s->signalling.tracker_server, &limits);
     /* Ours is a publisher's tracker, not a public one. */
     swarm_tracker_server_set_info_hash (s->signalling.tracker_server, s->info_hash);
     if (!swarm_tracker_server_listen (s->signalling.tracker_server, s->tracker_address,

@@ -30,7 +30,9 @@ G_BEGIN_DECLS
  *  - "stats-updated" (GstStructure *): every "stats-interval" ms.
  * The configuration is construct-only properties, one per field of
  * SwarmSessionConfig below ("role", "identity", "trackers",
- * "tracker-address", "tracker-port", "max-peers", "stun", "turn",
+ * "tracker-address", "tracker-port", "tracker-max-connections",
+ * "tracker-max-connections-per-address", "tracker-connection-rate",
+ * "max-peers", "stun", "turn",
  * "join-timeout", "stats-interval", "stats-name", "consume-only",
  * "upload-limit", "secret", "clock-tolerance", "clock", "network-context",
  * "link-factory", "scheduler"), plus "uri" (a viewer's p2p:// URI: fills
@@ -79,6 +81,15 @@ typedef struct {
   gchar **trackers;
   const gchar *tracker_address;
   guint tracker_port;
+  /* The embedded tracker's bounds (docs/tracker-load.md): connections
+   * open at once, 0 = the default (16384); from one address (an IPv4
+   * address, an IPv6 /64), 0 = no bound (the default: a crowd behind one
+   * NAT is one address); new connections a second from one address after
+   * a burst of ten seconds' worth, 0 = the default (200), < 0 = no bound.
+   * As properties, "tracker-connection-rate" 0 is no bound. */
+  guint tracker_max_connections;
+  guint tracker_max_connections_per_address;
+  gint tracker_connection_rate;
   guint max_peers;
   SwarmIceServer *stun;          /* nullable, borrowed during new() */
   SwarmIceServer *turn;          /* nullable, borrowed during new() */

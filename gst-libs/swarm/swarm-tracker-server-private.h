@@ -32,26 +32,10 @@ G_BEGIN_DECLS
 
 /* The interval both reference trackers announce. */
 #define ANNOUNCE_INTERVAL_S 120
-/* The defaults of SwarmTrackerServerLimits (swarm-tracker.h).  A crowd
- * behind one address (a corporate NAT, carrier-grade NAT) is hundreds or
- * thousands of viewers on one IP, so no address is held to a small number
- * of connections; what one address (or all) can do to the tracker is
- * bounded by rate and by memory instead.
- *
- * Connections in all: 10,000 viewers and their origin, with room for the
- * connections of viewers that reconnected before their old socket was seen
- * to die (up to IDLE_TIMEOUT_MS).  Each costs a file descriptor, about
- * 2 KiB of the process (docs/tracker-load.md) and the kernel's socket
- * buffers; what a client can make it hold beyond that is bounded below
- * (MAX_REQUEST_HEAD, SWARM_TRACKER_MAX_MESSAGE, the queue bounds). */
-#define DEFAULT_MAX_CONNECTIONS 16384
-/* New connections from one address: 200 a second after a burst of 2000.
- * An office of 2000 joining an all-hands at once gets in at once, and a
- * carrier-grade NAT's crowd of 10,000 within 40 s (a refused client comes
- * back: ours after 0.5-8 s).  A single host needs over a minute to fill
- * the tracker, and what it opens without announcing is closed after
- * UNANNOUNCED_TIMEOUT_MS: at most 4000 such connections at any time. */
-#define DEFAULT_CONNECTION_RATE 200
+/* The defaults of SwarmTrackerServerLimits: the connection bounds and
+ * their reasons are in swarm-tracker.h (p2psink's properties use them). */
+#define DEFAULT_MAX_CONNECTIONS SWARM_TRACKER_DEFAULT_MAX_CONNECTIONS
+#define DEFAULT_CONNECTION_RATE SWARM_TRACKER_DEFAULT_CONNECTION_RATE
 #define DEFAULT_CONNECTION_BURST \
   (DEFAULT_CONNECTION_RATE * SWARM_TRACKER_CONNECTION_BURST_S)
 /* What may wait for a client that does not read: an honest one reads as

@@ -153,6 +153,26 @@ typedef struct {
   gsize max_queued;
 } SwarmTrackerServerLimits;
 
+/* The defaults.  A crowd behind one address (a corporate NAT,
+ * carrier-grade NAT) is hundreds or thousands of viewers on one IP, so no
+ * address is held to a small number of connections; what one address (or
+ * all) can do to the tracker is bounded by rate and by memory instead.
+ *
+ * Connections in all: 10,000 viewers and their origin, with room for the
+ * connections of viewers that reconnected before their old socket was seen
+ * to die (up to the idle timeout).  Each costs a file descriptor, about
+ * 2 KiB of the process (docs/tracker-load.md) and the kernel's socket
+ * buffers; what a client can make it hold beyond that is bounded
+ * (swarm-tracker-server-private.h). */
+#define SWARM_TRACKER_DEFAULT_MAX_CONNECTIONS 16384
+/* New connections from one address: 200 a second after a burst of 2000
+ * (SWARM_TRACKER_CONNECTION_BURST_S of them).  An office of 2000 joining
+ * an all-hands at once gets in at once, and a carrier-grade NAT's crowd of
+ * 10,000 joining within 10 s within 42 s (a refused client comes back:
+ * ours after 0.5-8 s; docs/tracker-load.md).  A single host needs over a
+ * minute to fill the tracker, and what it opens without announcing is
+ * closed after 10 s: at most 4000 such connections at any time. */
+#define SWARM_TRACKER_DEFAULT_CONNECTION_RATE 200
 /* A connection rate's burst, in seconds of the rate: what one address may
  * open at once after a quiet spell (an office joining an all-hands). */
 #define SWARM_TRACKER_CONNECTION_BURST_S 10

@@ -18,7 +18,16 @@
  *
  * Unless #GstP2pSink:tracker names external WebTorrent trackers, the sink
  * runs the swarm's tracker itself on #GstP2pSink:address and
- * #GstP2pSink:port, so one pipeline is a complete deployment.  Once the swarm
+ * #GstP2pSink:port, so one pipeline is a complete deployment.  It holds a
+ * crowd: #GstP2pSink:tracker-max-connections (16384) connections in all,
+ * none counted per address by default
+ * (#GstP2pSink:tracker-max-connections-per-address: an office or a
+ * carrier-grade NAT puts thousands of viewers behind one address), new
+ * ones from one address at #GstP2pSink:tracker-connection-rate (200 a
+ * second after a burst of 2000).  A viewer refused over one of these is
+ * told why (its error says "the tracker refused the connection: …"), and
+ * the refusal is counted in the stats (`tracker-connections-refused-*`);
+ * docs/tracker-load.md has what 10,000 viewers cost it.  Once the swarm
  * is ready, the element posts an element message `p2p-published` with a
  * string field `uri` (also readable from #GstP2pSink:uri) for viewers.
  * With external trackers (`ws://` or `wss://`, comma separated) the URI
@@ -84,6 +93,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_sink_debug);
 #define DEFAULT_PORT 8800
 #define DEFAULT_KEY_FILE NULL
 #define DEFAULT_SEGMENT_DURATION 200
+/* the embedded tracker's own defaults (swarm-tracker.h, with their
+ * reasons) */
+#define DEFAULT_TRACKER_MAX_CONNECTIONS SWARM_TRACKER_DEFAULT_MAX_CONNECTIONS
+#define DEFAULT_TRACKER_MAX_CONNECTIONS_PER_ADDRESS 0
+#define DEFAULT_TRACKER_CONNECTION_RATE SWARM_TRACKER_DEFAULT_CONNECTION_RATE
 #define READY_TIMEOUT_MS 10000
 
 /* Ranges of the numeric properties.  Their GParamSpecs take any guint:
@@ -94,6 +108,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_p2p_sink_debug);
 #define PORT_MAX 65535
 #define SEGMENT_DURATION_MIN 10
 #define SEGMENT_DURATION_MAX 10000
+/* what one process can hold: Linux's default fs.nr_open */
+#define TRACKER_CONNECTIONS_MAX 1048576
+#define TRACKER_CONNECTION_RATE_MAX 1000000
 
 /* after the common ones (gstp2pelement.h) */
 enum
@@ -103,6 +120,9 @@ enum
   PROP_PORT,
   PROP_KEY_FILE,
   PROP_SEGMENT_DURATION,
+  PROP_TRACKER_MAX_CONNECTIONS,
+  PROP_TRACKER_MAX_CONNECTIONS_PER_ADDRESS,
+  PROP_TRACKER_CONNECTION_RATE,
   PROP_URI,
 };
 
@@ -137,6 +157,9 @@ struct _GstP2pSink
   guint port;
   gchar *key_file;
   guint segment_duration;
+  guint tracker_max_connections;
+  guint tracker_max_connections_per_address;
+  guint tracker_connection_rate;
   gchar *uri;
 
   /* streaming state */
@@ -171,6 +194,10 @@ gst_p2p_sink_init (GstP2pSink * self)
   self->address = g_strdup (DEFAULT_ADDRESS);
   self->port = DEFAULT_PORT;
   self->segment_duration = DEFAULT_SEGMENT_DURATION;
+  self->tracker_max_connections = DEFAULT_TRACKER_MAX_CONNECTIONS;
+  self->tracker_max_connections_per_address =
+      DEFAULT_TRACKER_MAX_CONNECTIONS_PER_ADDRESS;
+  self->tracker_connection_rate = DEFAULT_TRACKER_CONNECTION_RATE;
 }
 
 static void
@@ -222,6 +249,22 @@ gst_p2p_sink_set_property (GObject * object, guint prop_id,
           g_value_get_uint (value), SEGMENT_DURATION_MIN,
           SEGMENT_DURATION_MAX);
       break;
+    case PROP_TRACKER_MAX_CONNECTIONS:
+      self->tracker_max_connections = swarm_settings_clamp (GST_ELEMENT
+          (self), self->settings.setting_warnings, "tracker-max-connections",
+          g_value_get_uint (value), 1, TRACKER_CONNECTIONS_MAX);
+      break;
+    case PROP_TRACKER_MAX_CONNECTIONS_PER_ADDRESS:
+      self->tracker_max_connections_per_address = swarm_settings_clamp
+          (GST_ELEMENT (self), self->settings.setting_warnings,
+          "tracker-max-connections-per-address", g_value_get_uint (value), 0,
+          TRACKER_CONNECTIONS_MAX);
+      break;
+    case PROP_TRACKER_CONNECTION_RATE:
+      self->tracker_connection_rate = swarm_settings_clamp (GST_ELEMENT
+          (self), self->settings.setting_warnings, "tracker-connection-rate",
+          g_value_get_uint (value), 0, TRACKER_CONNECTION_RATE_MAX);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -268,6 +311,15 @@ gst_p2p_sink_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_SEGMENT_DURATION:
       g_value_set_uint (value, self->segment_duration);
+      break;
+    case PROP_TRACKER_MAX_CONNECTIONS:
+      g_value_set_uint (value, self->tracker_max_connections);
+      break;
+    case PROP_TRACKER_MAX_CONNECTIONS_PER_ADDRESS:
+      g_value_set_uint (value, self->tracker_max_connections_per_address);
+      break;
+    case PROP_TRACKER_CONNECTION_RATE:
+      g_value_set_uint (value, self->tracker_connection_rate);
       break;
     case PROP_URI:
       g_value_set_string (value, self->uri);
@@ -354,6 +406,7 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   g_autofree gchar *key_file = NULL, *address = NULL, *host = NULL;
   g_autofree gchar *swarm_id = NULL, *tracker = NULL;
   guint port, segment_duration, tracker_port;
+  guint max_connections, max_per_address, connection_rate;
   gboolean is_private;
   GError *error = NULL;
   SwarmSession *session;
@@ -369,6 +422,9 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   port = self->port;
   segment_duration = self->segment_duration;
   tracker = g_strdup (self->tracker);
+  max_connections = self->tracker_max_connections;
+  max_per_address = self->tracker_max_connections_per_address;
+  connection_rate = self->tracker_connection_rate;
   GST_OBJECT_UNLOCK (self);
 
   if (!gst_p2p_sink_parse_trackers (self, tracker, &trackers)) {
@@ -394,6 +450,11 @@ gst_p2p_sink_start (GstBaseSink * bsink)
   config.trackers = trackers;
   config.tracker_address = address;
   config.tracker_port = port;
+  config.tracker_max_connections = max_connections;
+  config.tracker_max_connections_per_address = max_per_address;
+  /* the config's 0 is the default, a property's 0 no bound */
+  config.tracker_connection_rate = connection_rate ? (gint) connection_rate :
+      -1;
   is_private = config.secret != NULL;
 
   session = gst_p2p_element_start_session (&self->settings, &config,
@@ -618,6 +679,37 @@ gst_p2p_sink_class_init (GstP2pSinkClass * klass)
           "starts at each keyframe); smaller = lower latency, more overhead; "
           "10-10000, a value beyond is clamped with a warning",
           0, G_MAXUINT, DEFAULT_SEGMENT_DURATION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class,
+      PROP_TRACKER_MAX_CONNECTIONS, g_param_spec_uint
+      ("tracker-max-connections", "Tracker max connections",
+          "Connections the embedded tracker holds at once, all viewers "
+          "together, half-open requests included (about 2 kB each); one "
+          "more is refused with the reason, which the viewer reports.  Each "
+          "is a file descriptor: the tracker raises the process's soft "
+          "limit to the hard one, and warns if that is still too low; "
+          "1-1048576, a value beyond is clamped with a warning", 0, G_MAXUINT,
+          DEFAULT_TRACKER_MAX_CONNECTIONS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class,
+      PROP_TRACKER_MAX_CONNECTIONS_PER_ADDRESS, g_param_spec_uint
+      ("tracker-max-connections-per-address",
+          "Tracker max connections per address",
+          "Connections the embedded tracker holds from one address (an IPv4 "
+          "address, an IPv6 /64); 0 = no bound, the default: an office or a "
+          "carrier-grade NAT puts thousands of viewers behind one address "
+          "(tracker-connection-rate bounds how fast one address comes in); "
+          "0-1048576, a value beyond is clamped with a warning", 0, G_MAXUINT,
+          DEFAULT_TRACKER_MAX_CONNECTIONS_PER_ADDRESS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class,
+      PROP_TRACKER_CONNECTION_RATE, g_param_spec_uint
+      ("tracker-connection-rate", "Tracker connection rate",
+          "New connections a second the embedded tracker takes from one "
+          "address, on average, after a burst of ten seconds' worth; one "
+          "faster is refused (with the reason) and comes back later; 0 = no "
+          "bound; 0-1000000, a value beyond is clamped with a warning", 0,
+          G_MAXUINT, DEFAULT_TRACKER_CONNECTION_RATE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_URI,
       g_param_spec_string ("uri", "URI",

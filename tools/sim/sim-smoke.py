@@ -102,6 +102,18 @@ check(steady(rough_text) == steady(rough_again),
       "rough network, one seed, two runs: the JSON differs")
 check(steady(rough_text) != steady(other_text), "another seed, the same run")
 
+# A flash crowd on real latencies (docs/sim.md, finding 1): 20 viewers
+# joining within 0.2 s, 40 ms RTT.  Every joiner's places filled with other
+# joiners while the origin's answers were on their way, the answers were
+# dropped, and nobody ever played; a joiner now keeps room for them.
+crowd, _ = run("flash-crowd", "--seed", "1", "--join-window", "0.2",
+               "--rtt", "40", "--duration", "8")
+check(crowd["viewers_never_played"] == 0,
+      f"flash crowd: {crowd['viewers_never_played']} never played")
+check(crowd["continuity_mean"] is not None
+      and crowd["continuity_mean"] >= 0.99,
+      f"flash crowd: continuity_mean {crowd['continuity_mean']}")
+
 if failures:
     sys.exit("sim-smoke failed:\n  " + "\n  ".join(failures))
 print(f"ok: continuity_min={clean['continuity_min']}, "

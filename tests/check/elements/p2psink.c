@@ -34,6 +34,29 @@ GST_START_TEST (test_properties)
   fail_unless_equals_uint64 (test_stat_u64 (stats, "segments-published"), 0);
   gst_structure_free (stats);
   g_free (address);
+
+  /* the embedded tracker holds a crowd: no count per address, a rate; the
+   * same defaults as the session's (which are the tracker's) */
+  {
+    const gchar *names[] = { "tracker-max-connections",
+      "tracker-max-connections-per-address", "tracker-connection-rate"
+    };
+    const guint expected[] = { 16384, 0, 200 };
+    GObjectClass *session_class = g_type_class_ref (SWARM_TYPE_SESSION);
+    guint i, value;
+
+    for (i = 0; i < G_N_ELEMENTS (names); i++) {
+      GParamSpec *pspec = g_object_class_find_property (session_class,
+          names[i]);
+
+      g_object_get (sink, names[i], &value, NULL);
+      fail_unless_equals_int (value, expected[i]);
+      fail_unless (pspec != NULL, "session has no %s", names[i]);
+      fail_unless_equals_int (G_PARAM_SPEC_UINT (pspec)->default_value,
+          expected[i]);
+    }
+    g_type_class_unref (session_class);
+  }
   gst_object_unref (sink);
 }
 

@@ -221,6 +221,45 @@ GST_START_TEST (test_unknown_swarm_error)
 
 GST_END_TEST;
 
+/* A viewer the publisher's tracker turns away is told why, and the
+ * origin counts it: here the tracker's one connection is the origin's own
+ * (tracker-max-connections=1). */
+GST_START_TEST (test_tracker_refusal_error)
+{
+  TestOrigin *origin = test_origin_start ("tracker-max-connections=1");
+  gchar *desc = g_strdup_printf ("p2psrc uri=%s join-timeout=2000 ! "
+      "fakesink", origin->uri);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  gchar *text = expect_error (pipeline, 8000, GST_RESOURCE_ERROR);
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  GstStructure *stats = NULL;
+
+  fail_unless (strstr (text, "the tracker refused the connection: tracker "
+          "full: too many connections") != NULL, "%s", text);
+  fail_if (strstr (text, "No publisher") != NULL, "%s", text);
+  /* the origin's stats are refreshed every second */
+  do {
+    if (stats)
+      gst_structure_free (stats);
+    g_usleep (100 * 1000);
+    g_object_get (origin->sink, "stats", &stats, NULL);
+  } while (test_stat_u64 (stats, "tracker-connections-refused-full") == 0
+      && g_get_monotonic_time () < deadline);
+  fail_unless (test_stat_u64 (stats, "tracker-connections-refused-full") >= 1);
+  fail_unless_equals_uint64 (test_stat_u64 (stats,
+          "tracker-connections-refused"), test_stat_u64 (stats,
+          "tracker-connections-refused-full"));
+  fail_unless_equals_uint64 (test_stat_u64 (stats,
+          "tracker-connections-refused-rate"), 0);
+  gst_structure_free (stats);
+  g_free (text);
+  g_free (desc);
+  gst_object_unref (pipeline);
+  test_origin_stop (origin);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_publisher_gone_error)
 {
   TestOrigin *origin = test_origin_start (NULL);
@@ -822,6 +861,7 @@ p2psrc_suite (void)
   tcase_add_test (tc, test_malformed_uri_error);
   tcase_add_test (tc, test_unreachable_tracker_error);
   tcase_add_test (tc, test_unknown_swarm_error);
+  tcase_add_test (tc, test_tracker_refusal_error);
   tcase_add_test (tc, test_publisher_gone_error);
   tcase_add_test (tc, test_latency_and_stats_messages);
   tcase_add_test (tc, test_session_peer_signals);
