@@ -61,6 +61,15 @@ typedef struct
   gchar *stun_server, *turn_server;     /* viewers */
 } BenchOptions;
 
+/* bench-options.c: what p2p-bench and p2p-sim share */
+void bench_options_init (BenchOptions * o);
+/* --viewers, --bitrate, --duration, --churn, --latency, --max-peers,
+ * --segment-duration, --join-interval, --json, --plot, --quiet, --loss;
+ * @simulated words --duration and --churn for p2p-sim */
+void bench_options_add_swarm_entries (GOptionContext * ctx, BenchOptions * o,
+    gboolean simulated);
+gboolean bench_options_check_swarm (const BenchOptions * o, GError ** error);
+
 const gchar *bench_mode_name (BenchMode mode);
 gboolean bench_mode_parse (const gchar * name, BenchMode * mode);
 

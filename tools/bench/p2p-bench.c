@@ -54,47 +54,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static BenchOptions opts = {
-  .viewers = 8,
-  .bitrate_kbps = 1000,
-  .duration_s = 30,
-  .churn_pct = 0,
-  .latency_ms = 500,
-  .max_peers = 4,
-  .segment_ms = 200,
-  .join_interval_ms = 200,
-  .viewers_per_site = 1,
-};
+static BenchOptions opts;
 
+/* beside bench_options_add_swarm_entries () */
 static GOptionEntry entries[] = {
-  {"viewers", 'n', 0, G_OPTION_ARG_INT, &opts.viewers,
-      "Viewers watching at once (8)", "N"},
-  {"bitrate", 'b', 0, G_OPTION_ARG_INT, &opts.bitrate_kbps,
-      "Stream bitrate in kbit/s (1000)", "KBIT"},
-  {"duration", 'd', 0, G_OPTION_ARG_INT, &opts.duration_s,
-      "Seconds to measure, from the first viewer's start (30)", "SECONDS"},
-  {"churn", 'c', 0, G_OPTION_ARG_DOUBLE, &opts.churn_pct,
-      "Percent of the viewers replaced per minute (0)", "PCT"},
-  {"latency", 'l', 0, G_OPTION_ARG_INT, &opts.latency_ms,
-      "Viewers' playout delay in ms (500, as p2psrc)", "MS"},
-  {"max-peers", 'm', 0, G_OPTION_ARG_INT, &opts.max_peers,
-      "Viewers the origin serves directly (4)", "N"},
-  {"segment-duration", 's', 0, G_OPTION_ARG_INT, &opts.segment_ms,
-      "Origin's target segment duration in ms (200)", "MS"},
-  {"join-interval", 0, 0, G_OPTION_ARG_INT, &opts.join_interval_ms,
-      "Milliseconds between two viewers joining at the start (200)", "MS"},
   {"baseline", 0, 0, G_OPTION_ARG_STRING, &opts.baseline,
       "Also run the same stream through a fan-out baseline: tcp", "tcp"},
   {"mode", 0, 0, G_OPTION_ARG_STRING, &opts.mode,
       "What the main run uses: p2p (default) or tcp", "MODE"},
-  {"json", 'j', 0, G_OPTION_ARG_FILENAME, &opts.json_path,
-      "Write the figures as JSON", "FILE"},
-  {"plot", 'p', 0, G_OPTION_ARG_FILENAME, &opts.plot_path,
-      "Draw offload, continuity and latency as SVG", "FILE.svg"},
   {"logs", 0, 0, G_OPTION_ARG_FILENAME, &opts.logs_dir,
       "Directory for the children's stderr (a new temporary one)", "DIR"},
-  {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet,
-      "Print only the final summary", NULL},
   {"lab", 0, 0, G_OPTION_ARG_NONE, &opts.lab,
       "Run the peers in the NAT lab (root; implied by the options below)",
       NULL},
@@ -103,8 +72,6 @@ static GOptionEntry entries[] = {
       "MODE,..."},
   {"viewers-per-site", 0, 0, G_OPTION_ARG_INT, &opts.viewers_per_site,
       "Viewers behind each site's NAT (1)", "N"},
-  {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &opts.loss_pct,
-      "Random loss each way on every path (0)", "PCT"},
   {"rtt", 0, 0, G_OPTION_ARG_INT, &opts.rtt_ms,
       "Round-trip time every path gets (0; a multiple of 4)", "MS"},
   {"rate", 0, 0, G_OPTION_ARG_INT, &opts.rate_kbps,
@@ -139,24 +106,15 @@ check_options (BenchMode * mode, GError ** error)
         "--baseline takes tcp, with a p2p main run");
     return FALSE;
   }
-  if (opts.viewers < 1 || opts.bitrate_kbps < 10 || opts.duration_s < 1
-      || opts.churn_pct < 0 || opts.latency_ms < 0 || opts.max_peers < 1
-      || opts.segment_ms < 1 || opts.join_interval_ms < 0
-      || opts.viewers_per_site < 1 || opts.loss_pct < 0
-      || opts.loss_pct > 100 || opts.rtt_ms < 0 || opts.rate_kbps < 0) {
+  if (!bench_options_check_swarm (&opts, error))
+    return FALSE;
+  if (opts.viewers_per_site < 1 || opts.rate_kbps < 0) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-        "out of range: --viewers ≥ 1, --bitrate ≥ 10, --duration ≥ 1, "
-        "--max-peers ≥ 1, --viewers-per-site ≥ 1, --loss within 0..100, "
-        "the others ≥ 0");
+        "out of range: --viewers-per-site ≥ 1, --rate ≥ 0");
     return FALSE;
   }
   /* each end of a lab path adds RTT/4 each way: what a path gets */
   opts.rtt_ms = opts.rtt_ms / 4 * 4;
-  if (opts.plot_path && !g_str_has_suffix (opts.plot_path, ".svg")) {
-    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-        "--plot draws SVG: give a FILE.svg");
-    return FALSE;
-  }
   return TRUE;
 }
 
@@ -297,6 +255,8 @@ main (int argc, char **argv)
   GError *error = NULL;
   BenchMode mode;
 
+  bench_options_init (&opts);
+  bench_options_add_swarm_entries (ctx, &opts, FALSE);
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   if (!g_option_context_parse (ctx, &argc, &argv, &error)

@@ -77,9 +77,9 @@ sim_network_new (const SimOptions * opts)
   GRand *rand = g_rand_new_with_seed (opts->seed ^ 0x6e657477);
 
   net->opts = opts;
-  net->median_access_ms = opts->rtt_ms / median_pair_rtt_per_ms ();
+  net->median_access_ms = opts->bench.rtt_ms / median_pair_rtt_per_ms ();
   /* 1 - (1 - p)² = loss: each end loses p */
-  net->host_loss_pct = 100.0 * (1.0 - sqrt (1.0 - opts->loss_pct / 100.0));
+  net->host_loss_pct = 100.0 * (1.0 - sqrt (1.0 - opts->bench.loss_pct / 100.0));
   net->slow_offset = g_rand_double (rand);
   net->relayed_offset = g_rand_double (rand);
   g_rand_free (rand);
@@ -114,7 +114,7 @@ sim_network_host_config (SimNetwork * net, guint index,
   if (index > 0) {
     delay *= exp (SIM_RTT_SIGMA * normal (rand));
     config->upload_kbps = picked (index, o->slow_upload_pct, net->slow_offset)
-        ? (guint) MAX (o->bitrate_kbps / 2, 1) : (guint) o->upload_kbps;
+        ? (guint) MAX (o->bench.bitrate_kbps / 2, 1) : (guint) o->upload_kbps;
     config->relayed = picked (index, o->relayed_pct, net->relayed_offset);
     config->relay_delay_ms = config->relayed ? SIM_RELAY_DELAY_MS : 0;
   }

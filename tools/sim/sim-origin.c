@@ -88,7 +88,7 @@ sim_origin_new (Sim * sim, GError ** error)
     .role = SWARM_SESSION_ORIGIN,
     .identity = sim->publisher,
     .trackers = trackers,
-    .max_peers = opts->max_peers,
+    .max_peers = opts->bench.max_peers,
     .clock = sim->clock,
   };
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func
@@ -108,11 +108,11 @@ sim_origin_new (Sim * sim, GError ** error)
     sim_origin_free (o);
     return NULL;
   }
-  o->buffer_size = bench_stream_buffer_size (opts->bitrate_kbps);
+  o->buffer_size = bench_stream_buffer_size (opts->bench.bitrate_kbps);
   o->segmenter = swarm_segmenter_new (sim->publisher,
-      (GstClockTime) opts->segment_ms * GST_MSECOND, 0);
+      (GstClockTime) opts->bench.segment_ms * GST_MSECOND, 0);
   swarm_segmenter_set_clock (o->segmenter, sim->clock);
-  caps = bench_stream_caps (opts->bitrate_kbps);
+  caps = bench_stream_caps (opts->bench.bitrate_kbps);
   if (!swarm_segmenter_set_caps (o->segmenter, caps, out, error)) {
     gst_caps_unref (caps);
     sim_origin_free (o);

@@ -71,18 +71,18 @@ add_network_json (const BenchRun * run, JsonBuilder * b)
 
   json_builder_set_member_name (b, "network");
   json_builder_begin_object (b);
-  bench_json_add_int (b, "rtt_ms_median", o->rtt_ms);
+  bench_json_add_int (b, "rtt_ms_median", o->bench.rtt_ms);
   bench_json_add_num (b, "rtt_lognormal_sigma", SIM_RTT_SIGMA);
-  bench_json_add_num (b, "loss_pct", o->loss_pct);
+  bench_json_add_num (b, "loss_pct", o->bench.loss_pct);
   bench_json_add_num (b, "slow_upload_pct", o->slow_upload_pct);
-  bench_json_add_int (b, "slow_upload_kbps", MAX (o->bitrate_kbps / 2, 1));
+  bench_json_add_int (b, "slow_upload_kbps", MAX (o->bench.bitrate_kbps / 2, 1));
   bench_json_add_int (b, "upload_kbps", o->upload_kbps);
   bench_json_add_num (b, "relayed_pct", o->relayed_pct);
   bench_json_add_int (b, "relay_delay_ms", SIM_RELAY_DELAY_MS);
   bench_json_add_num (b, "join_window_s", o->join_window_s >= 0 ?
       o->join_window_s : NAN);
   bench_json_add_int (b, "join_interval_ms", o->join_window_s >= 0 ? 0 :
-      o->join_interval_ms);
+      o->bench.join_interval_ms);
   bench_json_add_int (b, "tracker_delay_ms",
       sim_network_tracker_delay_ms (r->sim->network));
   bench_json_add_int (b, "seed", o->seed);
@@ -110,7 +110,7 @@ add_viewer_json (const BenchRun * run, const BenchPeer * v, JsonBuilder * b)
   bench_json_add_int (b, "access_delay_ms", net.delay_ms);
   json_builder_set_member_name (b, "slow_upload");
   json_builder_add_boolean_value (b, net.upload_kbps > 0
-      && net.upload_kbps == (guint) MAX (r->sim->opts->bitrate_kbps / 2, 1));
+      && net.upload_kbps == (guint) MAX (r->sim->opts->bench.bitrate_kbps / 2, 1));
   json_builder_set_member_name (b, "relayed");
   json_builder_add_boolean_value (b, net.relayed);
 }

@@ -366,7 +366,7 @@ print_progress (Sim * sim, gboolean last)
   fprintf (stderr, "%s[%6.1f/%d s simulated] %u/%d viewers playing, %"
       G_GUINT64_FORMAT " events, %.1f s wall%s",
       run->tty ? "\r" : "", sim->start_us ? (now - sim->start_us) / 1e6 : 0.0,
-      sim->opts->duration_s, playing, sim->opts->viewers, sim->events,
+      sim->opts->bench.duration_s, playing, sim->opts->bench.viewers, sim->events,
       (g_get_monotonic_time () - run->wall_start_us) / 1e6,
       run->tty && !last ? "   " : "\n");
   fflush (stderr);
@@ -379,7 +379,7 @@ on_progress (gpointer data)
   Sim *sim = data;
 
   /* the wall clock decides only whether to print, never what runs */
-  if (!sim->opts->quiet && g_get_monotonic_time () -
+  if (!sim->opts->bench.quiet && g_get_monotonic_time () -
       RUN (sim)->wall_printed_us >= PROGRESS_EVERY_US)
     print_progress (sim, FALSE);
   return G_SOURCE_CONTINUE;
@@ -397,8 +397,8 @@ start_timeline (Sim * sim)
   sim_origin_get_counts (sim->origin, &sim->run->origin_sent_at_start,
       &sim->run->stream_at_start);
   run->sample_timer = add_timer (sim, SAMPLE_MS, on_sample);
-  if (o->churn_pct > 0) {
-    gdouble every_s = 60.0 / (o->viewers * o->churn_pct / 100.0);
+  if (o->bench.churn_pct > 0) {
+    gdouble every_s = 60.0 / (o->bench.viewers * o->bench.churn_pct / 100.0);
 
     run->churn_timer = add_timer (sim, MAX ((guint) (every_s * 1000), 100),
         on_churn);
@@ -473,7 +473,7 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
      * bound on the rate of new connections */
     swarm_tracker_server_limits_init (&limits);
     limits.max_connections = MAX (limits.max_connections,
-        (guint) (2 * opts->viewers + 64));
+        (guint) (2 * opts->bench.viewers + 64));
     limits.max_connections_per_address = 0;
     limits.connection_rate = 0;
     swarm_tracker_server_set_limits (sim->tracker, &limits);
@@ -503,10 +503,10 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
 
   /* when each viewer joins */
   run->join_at = g_array_new (FALSE, FALSE, sizeof (gint64));
-  for (i = 0; i < opts->viewers; i++) {
+  for (i = 0; i < opts->bench.viewers; i++) {
     gint64 offset_us = opts->join_window_s >= 0 ?
         (gint64) (g_rand_double (run->rand) * opts->join_window_s * 1e6) :
-        (gint64) i * opts->join_interval_ms * 1000;
+        (gint64) i * opts->bench.join_interval_ms * 1000;
     gint64 at = START_US + ORIGIN_HEAD_START_MS * 1000 + offset_us;
 
     g_array_append_val (run->join_at, at);
@@ -532,7 +532,7 @@ sim_run (Sim * sim, GError ** error)
 
   /* the first viewer's join starts the clock of --duration */
   drive (sim, g_array_index (run->join_at, gint64, 0));
-  stop_us = sim->start_us + (gint64) sim->opts->duration_s * G_USEC_PER_SEC;
+  stop_us = sim->start_us + (gint64) sim->opts->bench.duration_s * G_USEC_PER_SEC;
   drive (sim, stop_us);
 
   /* everyone measured at the same instant, as the bench's SIGTERM does */
@@ -552,7 +552,7 @@ sim_run (Sim * sim, GError ** error)
   br->origin = g_new0 (BenchPeer, 1);
   sim_origin_fill_peer (sim->origin, br->origin);
   br->origin->cpu_s = NAN;
-  if (!sim->opts->quiet)
+  if (!sim->opts->bench.quiet)
     print_progress (sim, TRUE);
   if (br->origin->error) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the origin failed: %s",

@@ -167,7 +167,7 @@ static gint64
 due_us (SimViewer * v, GstClockTime rt)
 {
   return v->start_us + (gint64) (rt / GST_USECOND) +
-      (gint64) v->sim->opts->latency_ms * 1000;
+      (gint64) v->sim->opts->bench.latency_ms * 1000;
 }
 
 /* Every buffer of the step to the sink, one after the other (each waits
@@ -295,7 +295,7 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
     .clock = sim->clock,
   };
   SwarmViewerConfig viewer_config = {
-    .latency_ms = sim->opts->latency_ms,
+    .latency_ms = sim->opts->bench.latency_ms,
     .join_timeout_ms = SIM_JOIN_TIMEOUT_MS,
     .running_time = running_time,
     .user_data = v,

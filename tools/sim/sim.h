@@ -20,22 +20,11 @@ G_BEGIN_DECLS
  * one more hop to a relay in the same region. */
 #define SIM_RELAY_DELAY_MS 10
 
+/* p2p-bench's options (bench-options.c: the same words and defaults) and
+ * the network's */
 typedef struct {
-  gint viewers;
-  gint bitrate_kbps;
-  gint duration_s;
-  gdouble churn_pct;
-  gint latency_ms;
-  gint max_peers;
-  gint segment_ms;
-  gint join_interval_ms;
+  BenchOptions bench;           /* rtt_ms: the median; loss_pct: each way */
   gdouble join_window_s;         /* < 0: one viewer every join_interval_ms */
-  gchar *json_path;
-  gchar *plot_path;
-  gboolean quiet;
-  /* the network */
-  gint rtt_ms;
-  gdouble loss_pct;
   gdouble slow_upload_pct;
   gdouble relayed_pct;
   gint upload_kbps;              /* every other viewer's upload; 0 = unlimited */
