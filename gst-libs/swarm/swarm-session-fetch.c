@@ -215,23 +215,47 @@ schedule_from_any_thread (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The pump runs when a partner's next chunk may go (its window, pacing
+ * and the upload limit say when: swarm_peer_pump), or when an ACK or a new
+ * upload comes in (on_peer_upload); one timer for all partners, at the
+ * soonest of their times.  No sooner than PUMP_MS after the last run,
+ * though: a fast link would otherwise wake once per chunk, where a batch
+ * every PUMP_MS fits the pacer's burst.  A window only an ACK can open
+ * has no time of its own (G_MAXINT64): it is looked at again after
+ * PUMP_IDLE_MS all the same, in case that ACK never comes. */
+static void
+pump_arm (SwarmSession * s, gint64 now, gint64 wait)
+{
+  gint64 at;
+
+  if (wait < 0 || s->stopping)
+    return;
+  at = now + CLAMP (wait, PUMP_MS * 1000, PUMP_IDLE_MS * 1000);
+  if (s->pump_deadline_us >= 0 && s->pump_deadline_us <= at)
+    return;
+  s->pump_deadline_us = at;
+  swarm_clock_source_set_deadline (s->clock, s->pump_source, at);
+}
+
 static gboolean
 pump_cb (gpointer data)
 {
   SwarmSession *s = data;
-  gint64 now = swarm_clock_now_us (s->clock);
-  gboolean more = FALSE;
+  gint64 now = swarm_clock_now_us (s->clock), next = -1;
   guint i;
 
+  s->pump_deadline_us = -1;
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
-    if (peer_entry_is_ready (e))
-      more |= swarm_peer_pump (e->peer, s->upload_limiter, now);
+    gint64 wait;
+
+    if (!peer_entry_is_ready (e))
+      continue;
+    wait = swarm_peer_pump (e->peer, s->upload_limiter, now);
+    if (wait >= 0 && (next < 0 || wait < next))
+      next = wait;
   }
-  if (!more) {
-    g_clear_pointer (&s->pump_source, g_source_unref);
-    return G_SOURCE_REMOVE;
-  }
+  pump_arm (s, now, next);
   return G_SOURCE_CONTINUE;
 }
 
@@ -240,13 +264,20 @@ on_peer_upload (SwarmPeer * p, gpointer user_data)
 {
   PeerEntry *e = user_data;
   SwarmSession *s = e->session;
+  gint64 now = swarm_clock_now_us (s->clock);
 
-  if (s->pump_source)
+  if (s->stopping)
     return;
-  /* Send what the window allows right away; pace the rest. */
-  if (!swarm_peer_pump (p, s->upload_limiter, swarm_clock_now_us (s->clock)))
+  if (!s->pump_source) {
+    s->pump_source = swarm_clock_deadline_source_new (s->clock);
+    s->pump_deadline_us = -1;
+    g_source_set_callback (s->pump_source, pump_cb, s, NULL);
+    g_source_attach (s->pump_source, s->context);
+  }
+  /* Send what the window allows right away, unless the pump runs soon
+   * anyway (it batches what every partner's ACKs opened meanwhile); the
+   * rest when it may go. */
+  if (s->pump_deadline_us >= 0 && s->pump_deadline_us <= now + PUMP_MS * 1000)
     return;
-  s->pump_source = swarm_clock_timeout_source_new (s->clock, PUMP_MS);
-  g_source_set_callback (s->pump_source, pump_cb, s, NULL);
-  g_source_attach (s->pump_source, s->context);
+  pump_arm (s, now, swarm_peer_pump (p, s->upload_limiter, now));
 }

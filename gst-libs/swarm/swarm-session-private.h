@@ -47,7 +47,10 @@ G_BEGIN_DECLS
 /* Segments fetched ahead of playout. */
 #define LOOKAHEAD_SEGMENTS 48
 #define HOUSEKEEPING_MS 20
+/* The upload pump runs at most this often, and a partner waiting for its
+ * window is pumped again at least this often (swarm-session-fetch.c). */
 #define PUMP_MS 2
+#define PUMP_IDLE_MS 1000
 #define MAX_IN_FLIGHT_PER_PEER 6
 /* A transfer with no new chunk for this long is re-requested. */
 #define STALL_MIN_US (250 * 1000)
@@ -319,7 +322,8 @@ struct _SwarmSession {
   GHashTable *transfers;        /* seq -> Transfer* */
   gpointer scheduler;
   GSource *housekeeping_source;
-  GSource *pump_source;
+  GSource *pump_source;         /* a deadline source, made at the first upload */
+  gint64 pump_deadline_us;      /* when it fires, -1 = not armed */
   GSource *stats_source;
   GSource *schedule_source;
   gint64 started_us;
