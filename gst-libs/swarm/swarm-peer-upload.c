@@ -60,9 +60,19 @@ upload_parity (const Upload * u, guint group, guint8 * out)
   memset (out, 0, SWARM_CHUNK_SIZE);
   for (c = group; c < u->chunk_count; c += u->parity_groups) {
     gsize off = (gsize) c * SWARM_CHUNK_SIZE;
-    gsize len = MIN (SWARM_CHUNK_SIZE, size - off), i;
+    gsize len = MIN (SWARM_CHUNK_SIZE, size - off), i = 0;
 
-    for (i = 0; i < len; i++)
+    /* a word at a time (memcpy: the segment's bytes need not be
+     * aligned) */
+    for (; i + sizeof (guint64) <= len; i += sizeof (guint64)) {
+      guint64 a, b;
+
+      memcpy (&a, out + i, sizeof a);
+      memcpy (&b, data + off + i, sizeof b);
+      a ^= b;
+      memcpy (out + i, &a, sizeof a);
+    }
+    for (; i < len; i++)
       out[i] ^= data[off + i];
   }
 }
@@ -249,7 +259,10 @@ swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
 {
   gsize allow, blocked_len = 0;
 
-  if (p->closed || !p->hello_received)
+  /* Most partners have nothing queued when the pump runs for another:
+   * their congestion state moves on when next read (the session's stats
+   * read it every 100 ms), not here. */
+  if (p->closed || !p->hello_received || g_queue_is_empty (&p->uploads))
     return -1;
   allow = swarm_congestion_get_allowance (p->cc, now_us);
   if (limit)

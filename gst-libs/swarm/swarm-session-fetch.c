@@ -121,7 +121,21 @@ session_schedule (SwarmSession * s)
     return;
   to = MIN (to, from + LOOKAHEAD_SEGMENTS - 1);
 
-  wanted = g_array_new (FALSE, FALSE, sizeof (guint64));
+  if (!s->sched_wanted) {
+    s->sched_wanted = g_array_sized_new (FALSE, FALSE, sizeof (guint64),
+        LOOKAHEAD_SEGMENTS);
+    s->sched_peers = g_array_new (FALSE, TRUE, sizeof (SwarmSchedPeer));
+    s->sched_entries = g_array_new (FALSE, FALSE, sizeof (PeerEntry *));
+    s->sched_requests = g_array_new (FALSE, FALSE, sizeof (SwarmSchedRequest));
+  }
+  wanted = s->sched_wanted;
+  peers = s->sched_peers;
+  entries = s->sched_entries;
+  requests = s->sched_requests;
+  g_array_set_size (wanted, 0);
+  g_array_set_size (peers, 0);
+  g_array_set_size (entries, 0);
+  g_array_set_size (requests, 0);
   for (seq = from; seq <= to; seq++) {
     Transfer *t = g_hash_table_lookup (s->transfers, &seq);
     if (!swarm_store_has (s->store, seq) && (!t || !t->source)) {
@@ -130,9 +144,10 @@ session_schedule (SwarmSession * s)
         n_urgent++;
     }
   }
+  /* mostly so between segments: all there or on its way */
+  if (wanted->len == 0)
+    return;
 
-  peers = g_array_new (FALSE, TRUE, sizeof (SwarmSchedPeer));
-  entries = g_array_new (FALSE, FALSE, sizeof (PeerEntry *));
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
     SwarmSchedPeer sp = { 0 };
@@ -152,8 +167,7 @@ session_schedule (SwarmSession * s)
     g_array_append_val (entries, e);
   }
 
-  requests = g_array_new (FALSE, FALSE, sizeof (SwarmSchedRequest));
-  if (wanted->len > 0 && peers->len > 0) {
+  if (peers->len > 0) {
     view.wanted = (const guint64 *) wanted->data;
     view.n_wanted = wanted->len;
     view.n_urgent = n_urgent;
@@ -178,11 +192,6 @@ session_schedule (SwarmSession * s)
       t = session_add_transfer (s, r->seq, NULL);
     transfer_request (s, t, e);
   }
-
-  g_array_unref (requests);
-  g_array_unref (entries);
-  g_array_unref (peers);
-  g_array_unref (wanted);
 }
 
 static gboolean

@@ -321,6 +321,9 @@ struct _SwarmSession {
   GPtrArray *peers;             /* PeerEntry* */
   GHashTable *transfers;        /* seq -> Transfer* */
   gpointer scheduler;
+  /* session_schedule's working arrays, kept from one pass to the next
+   * (it runs every HOUSEKEEPING_MS and on every HAVE): NULL until then */
+  GArray *sched_wanted, *sched_peers, *sched_entries, *sched_requests;
   GSource *housekeeping_source;
   GSource *pump_source;         /* a deadline source, made at the first upload */
   gint64 pump_deadline_us;      /* when it fires, -1 = not armed */
