@@ -199,22 +199,28 @@ schedule_cb (gpointer data)
 {
   SwarmSession *s = data;
 
-  g_clear_pointer (&s->schedule_source, g_source_unref);
+  s->schedule_pending = FALSE;
   session_schedule (s);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
-/* Coalesces many triggers (HAVEs, completions) into one pass.  Network
- * thread only. */
+/* Coalesces many triggers (HAVEs, completions) into one pass, on a source
+ * made once and armed for now: every HAVE made, attached and freed an idle
+ * source of its own.  Network thread only. */
 void
 session_request_schedule (SwarmSession * s)
 {
-  if (s->schedule_source || !s->running)
+  if (s->schedule_pending || !s->running)
     return;
-  s->schedule_source = swarm_clock_idle_source_new (s->clock);
-  g_source_set_priority (s->schedule_source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (s->schedule_source, schedule_cb, s, NULL);
-  g_source_attach (s->schedule_source, s->context);
+  if (!s->schedule_source) {
+    s->schedule_source = swarm_clock_deadline_source_new (s->clock);
+    g_source_set_priority (s->schedule_source, G_PRIORITY_DEFAULT);
+    g_source_set_callback (s->schedule_source, schedule_cb, s, NULL);
+    g_source_attach (s->schedule_source, s->context);
+  }
+  s->schedule_pending = TRUE;
+  swarm_clock_source_set_deadline (s->clock, s->schedule_source,
+      swarm_clock_now_us (s->clock));
 }
 
 gboolean

@@ -328,7 +328,8 @@ struct _SwarmSession {
   GSource *pump_source;         /* a deadline source, made at the first upload */
   gint64 pump_deadline_us;      /* when it fires, -1 = not armed */
   GSource *stats_source;
-  GSource *schedule_source;
+  GSource *schedule_source;     /* a deadline source, made at the first need */
+  gboolean schedule_pending;    /* armed */
   gint64 started_us;
   gboolean reported_failure;
   guint64 closed_bytes_sent;

@@ -632,6 +632,7 @@ session_teardown (gpointer data)
   g_clear_pointer (&s->stats_source, g_source_unref);
   g_clear_pointer (&s->pump_source, g_source_unref);
   g_clear_pointer (&s->schedule_source, g_source_unref);
+  s->schedule_pending = FALSE;
   /* The loop runs on until every tracker has had our goodbye (bounded by
    * the client); then session_network_done. */
   session_signalling_stop (s);
