@@ -770,6 +770,13 @@ swarm_peer_is_ready (SwarmPeer * p)
 }
 
 gboolean
+swarm_peer_is_settled (SwarmPeer * p)
+{
+  return !p->closed && p->link_up && p->hello_received
+      && p->unacked_chunks == 0;
+}
+
+gboolean
 swarm_peer_has (SwarmPeer * p, guint64 seq)
 {
   return have_get (p, seq) != 0;

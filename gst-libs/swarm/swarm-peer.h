@@ -161,6 +161,9 @@ typedef struct {
 void swarm_peer_get_abuse (SwarmPeer * p, SwarmPeerAbuse * abuse);
 
 gboolean swarm_peer_is_ready (SwarmPeer * p);
+/* Up, greeted, and nothing received waits for its ACK: nothing for the
+ * session's housekeeping to do soon (swarm-session.c). */
+gboolean swarm_peer_is_settled (SwarmPeer * p);
 gboolean swarm_peer_has (SwarmPeer * p, guint64 seq);
 SwarmPeerRole swarm_peer_get_remote_role (SwarmPeer * p);
 SwarmLinkRole swarm_peer_get_link_role (SwarmPeer * p);
