@@ -53,10 +53,13 @@ struct _SwarmPeer {
   gboolean hello_received;
   gboolean closed;
 
-  GHashTable *have;             /* seq (guint64*) -> GUINT_TO_POINTER (1 | key << 1) */
   gboolean role_refused;        /* claimed the origin's role, no proof */
+  /* What the partner announced, for the SWARM_PEER_HAVE_WINDOW segments up
+   * to the newest it announced: two bits each (1 has, 2 a keyframe) in a
+   * ring indexed by seq (swarm-peer.c, have_get) */
   gboolean have_any;
   guint64 have_newest;
+  guint8 have_bits[SWARM_PEER_HAVE_WINDOW / 4];
 
   GQueue uploads;               /* Upload* */
 

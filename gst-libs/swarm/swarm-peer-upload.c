@@ -60,9 +60,19 @@ upload_parity (const Upload * u, guint group, guint8 * out)
   memset (out, 0, SWARM_CHUNK_SIZE);
   for (c = group; c < u->chunk_count; c += u->parity_groups) {
     gsize off = (gsize) c * SWARM_CHUNK_SIZE;
-    gsize len = MIN (SWARM_CHUNK_SIZE, size - off), i;
+    gsize len = MIN (SWARM_CHUNK_SIZE, size - off), i = 0;
 
-    for (i = 0; i < len; i++)
+    /* a word at a time (memcpy: the segment's bytes need not be
+     * aligned) */
+    for (; i + sizeof (guint64) <= len; i += sizeof (guint64)) {
+      guint64 a, b;
+
+      memcpy (&a, out + i, sizeof a);
+      memcpy (&b, data + off + i, sizeof b);
+      a ^= b;
+      memcpy (out + i, &a, sizeof a);
+    }
+    for (; i < len; i++)
       out[i] ^= data[off + i];
   }
 }
@@ -230,13 +240,30 @@ upload_log_done (SwarmPeer * p, const Upload * u, gint64 now_us)
       st.srtt_us / 1000, st.pacing_rate * 8 / 1000, st.losses, st.timeouts);
 }
 
-gboolean
+/* How long until a chunk of @len bytes may go: the congestion window
+ * (data given up on or an ACK timing out frees it; an ACK that opens it
+ * pumps at once), the pacer and @limit's refill. */
+static gint64
+upload_wait_us (SwarmPeer * p, SwarmRateLimiter * limit, gsize len,
+    gint64 now_us)
+{
+  gint64 wait = swarm_congestion_get_wait_us (p->cc, len, now_us);
+
+  if (limit)
+    wait = MAX (wait, swarm_rate_limiter_get_wait_us (limit, len, now_us));
+  return wait;
+}
+
+gint64
 swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
 {
-  gsize allow;
+  gsize allow, blocked_len = 0;
 
-  if (p->closed || !p->hello_received)
-    return FALSE;
+  /* Most partners have nothing queued when the pump runs for another:
+   * their congestion state moves on when next read (the session's stats
+   * read it every 100 ms), not here. */
+  if (p->closed || !p->hello_received || g_queue_is_empty (&p->uploads))
+    return -1;
   allow = swarm_congestion_get_allowance (p->cc, now_us);
   if (limit)
     allow = MIN (allow, swarm_rate_limiter_get_available (limit, now_us));
@@ -263,6 +290,7 @@ swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
       }
       if (len > allow) {
         blocked = TRUE;
+        blocked_len = len;
         break;
       }
       u->next++;
@@ -296,5 +324,7 @@ swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit, gint64 now_us)
     upload_free (g_queue_pop_head (&p->uploads));
   }
   swarm_link_end_batch (p->link);
-  return !g_queue_is_empty (&p->uploads);
+  if (g_queue_is_empty (&p->uploads))
+    return -1;
+  return upload_wait_us (p, limit, blocked_len, now_us);
 }

@@ -197,39 +197,62 @@ on_link_closed (SwarmLink * link, const GError * error, gpointer user_data)
     p->callbacks.closed (p, error, p->user_data);
 }
 
+/* The partner's buffer map: a hash table of seqs was a tenth of a
+ * thousand-viewer simulation (a lookup per HAVE, per segment scheduled
+ * and per partner asked about it). */
+static guint
+have_get (SwarmPeer * p, guint64 seq)
+{
+  guint i = seq % SWARM_PEER_HAVE_WINDOW;
+
+  if (!p->have_any || seq > p->have_newest
+      || p->have_newest - seq >= SWARM_PEER_HAVE_WINDOW)
+    return 0;
+  return (p->have_bits[i / 4] >> (i % 4 * 2)) & 3;
+}
+
+/* @seq within the window */
+static void
+have_set (SwarmPeer * p, guint64 seq, guint flags)
+{
+  guint i = seq % SWARM_PEER_HAVE_WINDOW;
+  guint shift = i % 4 * 2;
+
+  p->have_bits[i / 4] = (p->have_bits[i / 4] & ~(3 << shift)) |
+      (flags << shift);
+}
+
+/* The window moves up to @newest: the slots it takes over are cleared. */
+static void
+have_advance (SwarmPeer * p, guint64 newest)
+{
+  guint64 seq;
+
+  if (!p->have_any || newest - p->have_newest >= SWARM_PEER_HAVE_WINDOW) {
+    memset (p->have_bits, 0, sizeof p->have_bits);
+  } else {
+    for (seq = p->have_newest + 1; seq <= newest; seq++)
+      have_set (p, seq, 0);
+  }
+  p->have_newest = newest;
+  p->have_any = TRUE;
+}
+
 static void
 peer_note_have (SwarmPeer * p, guint64 seq, gboolean key)
 {
-  guint64 *k;
-
-  if (g_hash_table_contains (p->have, &seq))
+  if (have_get (p, seq))
     return;
   /* Ignore announcements far behind what this partner already told us. */
-  if (p->have_any && p->have_newest > SWARM_PEER_HAVE_WINDOW
-      && seq < p->have_newest - SWARM_PEER_HAVE_WINDOW)
+  if (p->have_any && seq < p->have_newest
+      && p->have_newest - seq >= SWARM_PEER_HAVE_WINDOW)
     return;
-  k = g_new (guint64, 1);
-  *k = seq;
-  g_hash_table_insert (p->have, k, GUINT_TO_POINTER (1 | (key ? 2 : 0)));
-  if (!p->have_any || seq > p->have_newest) {
-    p->have_newest = seq;
-    p->have_any = TRUE;
-  }
-  if (g_hash_table_size (p->have) > SWARM_PEER_HAVE_WINDOW) {
-    GHashTableIter it;
-    gpointer kp;
-    guint64 floor = p->have_newest - MIN (p->have_newest,
-        SWARM_PEER_HAVE_WINDOW / 2);
-
-    g_hash_table_iter_init (&it, p->have);
-    while (g_hash_table_iter_next (&it, &kp, NULL))
-      if (*(guint64 *) kp < floor)
-        g_hash_table_iter_remove (&it);
-  }
+  if (!p->have_any || seq > p->have_newest)
+    have_advance (p, seq);
+  have_set (p, seq, 1 | (key ? 2 : 0));
   if (p->callbacks.have)
     p->callbacks.have (p, seq, key, p->user_data);
 }
-
 
 /* Private swarm: the partner must prove, on this very DTLS session, that
  * it knows the secret.  Public swarm: a partner that offers a proof is in a
@@ -372,7 +395,8 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
         peer_cancel_uploads (p, msg->cancel.seq);
       break;
     case SWARM_MSG_ABSENT:
-      g_hash_table_remove (p->have, &msg->absent.seq);
+      if (have_get (p, msg->absent.seq))
+        have_set (p, msg->absent.seq, 0);
       if (p->callbacks.absent)
         p->callbacks.absent (p, msg->absent.seq, p->user_data);
       break;
@@ -462,7 +486,6 @@ swarm_peer_new (GMainContext * context, SwarmLinkRole link_role,
   p->store = store;
   p->callbacks = *callbacks;
   p->user_data = user_data;
-  p->have = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_queue_init (&p->uploads);
   p->created_us = swarm_clock_now_us (p->clock);
   p->cc = swarm_congestion_new (NULL);
@@ -485,7 +508,6 @@ swarm_peer_free (SwarmPeer * p)
   p->closed = TRUE;
   swarm_link_unref (p->link);
   g_queue_clear_full (&p->uploads, (GDestroyNotify) upload_free);
-  g_hash_table_destroy (p->have);
   swarm_congestion_free (p->cc);
   swarm_rate_limiter_free (p->request_budget);
   swarm_rate_limiter_free (p->junk_budget);
@@ -591,30 +613,24 @@ peer_fill_map (SwarmPeer * p, guint64 first, guint64 last, guint8 * have_bits,
 void
 swarm_peer_replay_haves (SwarmPeer * p, guint64 from, guint64 to)
 {
-  GHashTableIter it;
-  gpointer k, v;
-  GArray *seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
-  guint i;
+  guint64 seq, n;
 
-  if (!p->callbacks.have || p->closed)
+  if (!p->callbacks.have || p->closed || !p->have_any)
     return;
-  /* the callback may not touch the table while we walk it: copy first
-   * (at most SWARM_PEER_HAVE_WINDOW entries) */
-  g_hash_table_iter_init (&it, p->have);
-  while (g_hash_table_iter_next (&it, &k, &v)) {
-    guint64 seq = *(guint64 *) k;
-    if (seq >= from && seq <= to)
-      g_array_append_val (seqs, seq);
-  }
-  for (i = 0; i < seqs->len && !p->closed; i++) {
-    guint64 seq = g_array_index (seqs, guint64, i);
-    gpointer flags = g_hash_table_lookup (p->have, &seq);
+  from = MAX (from, p->have_newest - MIN (p->have_newest,
+          SWARM_PEER_HAVE_WINDOW - 1));
+  to = MIN (to, p->have_newest);
+  if (from > to)
+    return;
+  /* counted from @from: @to may be the largest seq there is; and the
+   * window may move meanwhile (the callback reads newer HAVEs), what it
+   * no longer holds is not replayed */
+  for (n = to - from + 1, seq = from; n > 0 && !p->closed; n--, seq++) {
+    guint flags = have_get (p, seq);
 
     if (flags)
-      p->callbacks.have (p, seq, (GPOINTER_TO_UINT (flags) & 2) != 0,
-          p->user_data);
+      p->callbacks.have (p, seq, (flags & 2) != 0, p->user_data);
   }
-  g_array_free (seqs, TRUE);
 }
 
 void
@@ -754,9 +770,16 @@ swarm_peer_is_ready (SwarmPeer * p)
 }
 
 gboolean
+swarm_peer_is_settled (SwarmPeer * p)
+{
+  return !p->closed && p->link_up && p->hello_received
+      && p->unacked_chunks == 0;
+}
+
+gboolean
 swarm_peer_has (SwarmPeer * p, guint64 seq)
 {
-  return g_hash_table_contains (p->have, &seq);
+  return have_get (p, seq) != 0;
 }
 
 SwarmPeerRole

@@ -129,8 +129,12 @@ void swarm_peer_cancel (SwarmPeer * p, guint64 seq);
 void swarm_peer_send_ack (SwarmPeer * p, guint64 seq, guint16 chunk_count,
     const guint8 * received_bits);
 /* Sends queued chunks as far as congestion control and @limit (the
- * session's upload limit, nullable) allow; returns TRUE if more are queued. */
-gboolean swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit,
+ * session's upload limit, nullable) allow.  Returns -1 when nothing is left
+ * to send (or the link cannot send yet), else the µs until the next queued
+ * chunk may go: its owner pumps again then, or when an ACK or a new upload
+ * calls its upload callback, never in between (docs/design.md, Wire
+ * protocol). */
+gint64 swarm_peer_pump (SwarmPeer * p, SwarmRateLimiter * limit,
     gint64 now_us);
 /* Acks received data that waited long enough (congestion feedback). */
 void swarm_peer_flush_acks (SwarmPeer * p, gint64 now_us);
@@ -157,6 +161,9 @@ typedef struct {
 void swarm_peer_get_abuse (SwarmPeer * p, SwarmPeerAbuse * abuse);
 
 gboolean swarm_peer_is_ready (SwarmPeer * p);
+/* Up, greeted, and nothing received waits for its ACK: nothing for the
+ * session's housekeeping to do soon (swarm-session.c). */
+gboolean swarm_peer_is_settled (SwarmPeer * p);
 gboolean swarm_peer_has (SwarmPeer * p, guint64 seq);
 SwarmPeerRole swarm_peer_get_remote_role (SwarmPeer * p);
 SwarmLinkRole swarm_peer_get_link_role (SwarmPeer * p);

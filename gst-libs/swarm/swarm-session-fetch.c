@@ -121,7 +121,21 @@ session_schedule (SwarmSession * s)
     return;
   to = MIN (to, from + LOOKAHEAD_SEGMENTS - 1);
 
-  wanted = g_array_new (FALSE, FALSE, sizeof (guint64));
+  if (!s->sched_wanted) {
+    s->sched_wanted = g_array_sized_new (FALSE, FALSE, sizeof (guint64),
+        LOOKAHEAD_SEGMENTS);
+    s->sched_peers = g_array_new (FALSE, TRUE, sizeof (SwarmSchedPeer));
+    s->sched_entries = g_array_new (FALSE, FALSE, sizeof (PeerEntry *));
+    s->sched_requests = g_array_new (FALSE, FALSE, sizeof (SwarmSchedRequest));
+  }
+  wanted = s->sched_wanted;
+  peers = s->sched_peers;
+  entries = s->sched_entries;
+  requests = s->sched_requests;
+  g_array_set_size (wanted, 0);
+  g_array_set_size (peers, 0);
+  g_array_set_size (entries, 0);
+  g_array_set_size (requests, 0);
   for (seq = from; seq <= to; seq++) {
     Transfer *t = g_hash_table_lookup (s->transfers, &seq);
     if (!swarm_store_has (s->store, seq) && (!t || !t->source)) {
@@ -130,9 +144,10 @@ session_schedule (SwarmSession * s)
         n_urgent++;
     }
   }
+  /* mostly so between segments: all there or on its way */
+  if (wanted->len == 0)
+    return;
 
-  peers = g_array_new (FALSE, TRUE, sizeof (SwarmSchedPeer));
-  entries = g_array_new (FALSE, FALSE, sizeof (PeerEntry *));
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
     SwarmSchedPeer sp = { 0 };
@@ -152,8 +167,7 @@ session_schedule (SwarmSession * s)
     g_array_append_val (entries, e);
   }
 
-  requests = g_array_new (FALSE, FALSE, sizeof (SwarmSchedRequest));
-  if (wanted->len > 0 && peers->len > 0) {
+  if (peers->len > 0) {
     view.wanted = (const guint64 *) wanted->data;
     view.n_wanted = wanted->len;
     view.n_urgent = n_urgent;
@@ -178,11 +192,6 @@ session_schedule (SwarmSession * s)
       t = session_add_transfer (s, r->seq, NULL);
     transfer_request (s, t, e);
   }
-
-  g_array_unref (requests);
-  g_array_unref (entries);
-  g_array_unref (peers);
-  g_array_unref (wanted);
 }
 
 static gboolean
@@ -190,22 +199,28 @@ schedule_cb (gpointer data)
 {
   SwarmSession *s = data;
 
-  g_clear_pointer (&s->schedule_source, g_source_unref);
+  s->schedule_pending = FALSE;
   session_schedule (s);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
-/* Coalesces many triggers (HAVEs, completions) into one pass.  Network
- * thread only. */
+/* Coalesces many triggers (HAVEs, completions) into one pass, on a source
+ * made once and armed for now: every HAVE made, attached and freed an idle
+ * source of its own.  Network thread only. */
 void
 session_request_schedule (SwarmSession * s)
 {
-  if (s->schedule_source || !s->running)
+  if (s->schedule_pending || !s->running)
     return;
-  s->schedule_source = swarm_clock_idle_source_new (s->clock);
-  g_source_set_priority (s->schedule_source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (s->schedule_source, schedule_cb, s, NULL);
-  g_source_attach (s->schedule_source, s->context);
+  if (!s->schedule_source) {
+    s->schedule_source = swarm_clock_deadline_source_new (s->clock);
+    g_source_set_priority (s->schedule_source, G_PRIORITY_DEFAULT);
+    g_source_set_callback (s->schedule_source, schedule_cb, s, NULL);
+    g_source_attach (s->schedule_source, s->context);
+  }
+  s->schedule_pending = TRUE;
+  swarm_clock_source_set_deadline (s->clock, s->schedule_source,
+      swarm_clock_now_us (s->clock));
 }
 
 gboolean
@@ -215,23 +230,47 @@ schedule_from_any_thread (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The pump runs when a partner's next chunk may go (its window, pacing
+ * and the upload limit say when: swarm_peer_pump), or when an ACK or a new
+ * upload comes in (on_peer_upload); one timer for all partners, at the
+ * soonest of their times.  No sooner than PUMP_MS after the last run,
+ * though: a fast link would otherwise wake once per chunk, where a batch
+ * every PUMP_MS fits the pacer's burst.  A window only an ACK can open
+ * has no time of its own (G_MAXINT64): it is looked at again after
+ * PUMP_IDLE_MS all the same, in case that ACK never comes. */
+static void
+pump_arm (SwarmSession * s, gint64 now, gint64 wait)
+{
+  gint64 at;
+
+  if (wait < 0 || s->stopping)
+    return;
+  at = now + CLAMP (wait, PUMP_MS * 1000, PUMP_IDLE_MS * 1000);
+  if (s->pump_deadline_us >= 0 && s->pump_deadline_us <= at)
+    return;
+  s->pump_deadline_us = at;
+  swarm_clock_source_set_deadline (s->clock, s->pump_source, at);
+}
+
 static gboolean
 pump_cb (gpointer data)
 {
   SwarmSession *s = data;
-  gint64 now = swarm_clock_now_us (s->clock);
-  gboolean more = FALSE;
+  gint64 now = swarm_clock_now_us (s->clock), next = -1;
   guint i;
 
+  s->pump_deadline_us = -1;
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
-    if (peer_entry_is_ready (e))
-      more |= swarm_peer_pump (e->peer, s->upload_limiter, now);
+    gint64 wait;
+
+    if (!peer_entry_is_ready (e))
+      continue;
+    wait = swarm_peer_pump (e->peer, s->upload_limiter, now);
+    if (wait >= 0 && (next < 0 || wait < next))
+      next = wait;
   }
-  if (!more) {
-    g_clear_pointer (&s->pump_source, g_source_unref);
-    return G_SOURCE_REMOVE;
-  }
+  pump_arm (s, now, next);
   return G_SOURCE_CONTINUE;
 }
 
@@ -240,13 +279,20 @@ on_peer_upload (SwarmPeer * p, gpointer user_data)
 {
   PeerEntry *e = user_data;
   SwarmSession *s = e->session;
+  gint64 now = swarm_clock_now_us (s->clock);
 
-  if (s->pump_source)
+  if (s->stopping)
     return;
-  /* Send what the window allows right away; pace the rest. */
-  if (!swarm_peer_pump (p, s->upload_limiter, swarm_clock_now_us (s->clock)))
+  if (!s->pump_source) {
+    s->pump_source = swarm_clock_deadline_source_new (s->clock);
+    s->pump_deadline_us = -1;
+    g_source_set_callback (s->pump_source, pump_cb, s, NULL);
+    g_source_attach (s->pump_source, s->context);
+  }
+  /* Send what the window allows right away, unless the pump runs soon
+   * anyway (it batches what every partner's ACKs opened meanwhile); the
+   * rest when it may go. */
+  if (s->pump_deadline_us >= 0 && s->pump_deadline_us <= now + PUMP_MS * 1000)
     return;
-  s->pump_source = swarm_clock_timeout_source_new (s->clock, PUMP_MS);
-  g_source_set_callback (s->pump_source, pump_cb, s, NULL);
-  g_source_attach (s->pump_source, s->context);
+  pump_arm (s, now, swarm_peer_pump (p, s->upload_limiter, now));
 }

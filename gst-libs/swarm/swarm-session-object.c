@@ -282,6 +282,10 @@ swarm_session_finalize (GObject * object)
     swarm_session_stop (s);
   if (s->scheduler)
     s->scheduler_class->destroy (s->scheduler);
+  g_clear_pointer (&s->sched_wanted, g_array_unref);
+  g_clear_pointer (&s->sched_peers, g_array_unref);
+  g_clear_pointer (&s->sched_entries, g_array_unref);
+  g_clear_pointer (&s->sched_requests, g_array_unref);
   g_ptr_array_unref (s->peers);
   g_hash_table_destroy (s->transfers);
   session_pex_clear (s);

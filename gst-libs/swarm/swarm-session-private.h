@@ -46,8 +46,17 @@ G_BEGIN_DECLS
 #define STORE_MAX_BYTES (96 * 1024 * 1024)
 /* Segments fetched ahead of playout. */
 #define LOOKAHEAD_SEGMENTS 48
+/* Housekeeping runs every HOUSEKEEPING_MS while a transfer, an ACK, a
+ * link or an offer is under way, every HOUSEKEEPING_IDLE_MS otherwise
+ * (swarm-session.c, session_is_busy). */
 #define HOUSEKEEPING_MS 20
+#define HOUSEKEEPING_IDLE_MS 100
+/* Partners' figures are refreshed this often. */
+#define PEER_STATS_MS 100
+/* The upload pump runs at most this often, and a partner waiting for its
+ * window is pumped again at least this often (swarm-session-fetch.c). */
 #define PUMP_MS 2
+#define PUMP_IDLE_MS 1000
 #define MAX_IN_FLIGHT_PER_PEER 6
 /* A transfer with no new chunk for this long is re-requested. */
 #define STALL_MIN_US (250 * 1000)
@@ -318,16 +327,23 @@ struct _SwarmSession {
   GPtrArray *peers;             /* PeerEntry* */
   GHashTable *transfers;        /* seq -> Transfer* */
   gpointer scheduler;
-  GSource *housekeeping_source;
-  GSource *pump_source;
+  /* session_schedule's working arrays, kept from one pass to the next
+   * (it runs every HOUSEKEEPING_MS and on every HAVE): NULL until then */
+  GArray *sched_wanted, *sched_peers, *sched_entries, *sched_requests;
+  GSource *housekeeping_source; /* a deadline source */
+  gint64 housekeeping_last_us;  /* its last run */
+  gint64 housekeeping_due_us;   /* its next */
+  GSource *pump_source;         /* a deadline source, made at the first upload */
+  gint64 pump_deadline_us;      /* when it fires, -1 = not armed */
   GSource *stats_source;
-  GSource *schedule_source;
+  GSource *schedule_source;     /* a deadline source, made at the first need */
+  gboolean schedule_pending;    /* armed */
   gint64 started_us;
   gboolean reported_failure;
   guint64 closed_bytes_sent;
   guint64 closed_segments_pushed;
   guint64 closed_parity_sent;
-  guint housekeeping_ticks;
+  gint64 peer_stats_us;         /* partners' figures last refreshed */
   guint announce_cursor;        /* origin: round-robin over partners */
   SwarmRateLimiter *upload_limiter;     /* upload-limit, NULL = none */
   SwarmBans *bans;               /* who is kept away (swarm-bans.h) */
@@ -422,6 +438,7 @@ void session_fail (SwarmSession * s, gint code, gchar * message);
 void session_warn (SwarmSession * s, const GError * error);
 void on_peer_ready (SwarmPeer * p, gpointer user_data);
 PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);
+void session_housekeeping_soon (SwarmSession * s);
 
 /* defined in swarm-session-announce.c */
 void session_note_known (SwarmSession * s, guint64 seq, gboolean keyframe);

@@ -342,6 +342,7 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
       return;
     }
     e->has_remote = TRUE;
+    session_housekeeping_soon (s);
     swarm_peer_set_remote_id (e->peer, peer_id);
     if (!swarm_peer_set_remote_description (e->peer, sdp, &error)) {
       GST_INFO_OBJECT (s, "bad answer from %s: %s", peer_id, error->message);

@@ -27,6 +27,7 @@ session_add_transfer (SwarmSession * s, guint64 seq, PeerEntry * source)
   t->created_us = swarm_clock_now_us (s->clock);
   *key = seq;
   g_hash_table_insert (s->transfers, key, t);
+  session_housekeeping_soon (s);
   if (source) {
     t->source = source;
     t->last_progress_us = swarm_clock_now_us (s->clock);
@@ -439,6 +440,8 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   Transfer *t;
   guint idx = msg->data.chunk_index;
 
+  /* it waits for its ACK (swarm_peer_flush_acks) */
+  session_housekeeping_soon (s);
   if (msg->type == SWARM_MSG_PARITY) {
     session_take_parity (s, e, msg);
     return;

@@ -272,6 +272,7 @@ on_peer_closed (SwarmPeer * p, const GError * error, gpointer user_data)
     }
   }
   e->dead = TRUE;
+  session_housekeeping_soon (s);
   if (!e->described && swarm_peer_get_link_role (p) == SWARM_LINK_OFFERER)
     session_signalling_offer_lost (s);
   g_hash_table_iter_init (&it, s->transfers);
@@ -313,6 +314,7 @@ session_add_peer (SwarmSession * s, SwarmLinkRole role)
   e->peer = swarm_peer_new (s->context, role, &config, s->credentials,
       &s->local, s->store, &peer_callbacks, e);
   g_ptr_array_add (s->peers, e);
+  session_housekeeping_soon (s);
   return e;
 }
 
@@ -367,6 +369,68 @@ session_reap_peers (SwarmSession * s)
   }
 }
 
+/* Whether housekeeping has work due within HOUSEKEEPING_MS: a transfer to
+ * watch for stalls, an ACK to flush, a link coming up, offers being
+ * gathered, a partner just lost, a join not yet done.  Otherwise its
+ * duties (pings, silence, PEX, offers that went out expiring after
+ * seconds) keep for HOUSEKEEPING_IDLE_MS: a live viewer between two
+ * segments woke 50 times a second for nothing. */
+static gboolean
+session_is_busy (SwarmSession * s)
+{
+  guint i;
+
+  if (g_hash_table_size (s->transfers) > 0 || s->partner_lost
+      || s->signalling.offer_round_started_us)
+    return TRUE;
+  if (s->role == SWARM_SESSION_VIEWER) {
+    gboolean got;
+
+    g_mutex_lock (&s->lock);
+    got = s->got_segment;
+    g_mutex_unlock (&s->lock);
+    if (!got)
+      return TRUE;
+  }
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (e->dead)
+      return TRUE;
+    /* an offer out waits for an answer (session_apply_answer) */
+    if (!e->has_remote && e->offered_us)
+      continue;
+    if (!e->has_remote || !swarm_peer_is_settled (e->peer))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+housekeeping_arm (SwarmSession * s, gint64 at)
+{
+  s->housekeeping_due_us = at;
+  swarm_clock_source_set_deadline (s->clock, s->housekeeping_source, at);
+}
+
+/* Something housekeeping watches began (a transfer, data to ACK, a link):
+ * back to every HOUSEKEEPING_MS, at its next step on the grid of its runs
+ * (so an ACK waits as long as it did when housekeeping never slowed down).
+ * Cheap when it is so already: called for every chunk received. */
+void
+session_housekeeping_soon (SwarmSession * s)
+{
+  const gint64 step = HOUSEKEEPING_MS * 1000;
+  gint64 at = s->housekeeping_last_us + step, now;
+
+  if (!s->housekeeping_source || s->housekeeping_due_us <= at)
+    return;
+  now = swarm_clock_now_us (s->clock);
+  if (at < now)
+    at += (now - at + step - 1) / step * step;
+  housekeeping_arm (s, at);
+}
+
 static gboolean
 housekeeping_cb (gpointer data)
 {
@@ -402,9 +466,16 @@ housekeeping_cb (gpointer data)
     session_prune (s, now);
   }
   session_check_join (s, now);
-  if (s->housekeeping_ticks++ % 5 == 0)
+  if (!s->peer_stats_us || now - s->peer_stats_us >= PEER_STATS_MS * 1000) {
+    s->peer_stats_us = now;
     session_refresh_peer_stats (s);
+  }
   session_schedule (s);
+  if (s->housekeeping_source) {
+    s->housekeeping_last_us = now;
+    housekeeping_arm (s, now + (session_is_busy (s) ? HOUSEKEEPING_MS :
+            HOUSEKEEPING_IDLE_MS) * 1000);
+  }
   return G_SOURCE_CONTINUE;
 }
 
@@ -444,8 +515,11 @@ session_setup (SwarmSession * s, GError ** error)
     return FALSE;
 
   s->started_us = swarm_clock_now_us (s->clock);
-  s->housekeeping_source = attach_timeout (s, HOUSEKEEPING_MS,
-      housekeeping_cb);
+  s->housekeeping_source = swarm_clock_deadline_source_new (s->clock);
+  g_source_set_callback (s->housekeeping_source, housekeeping_cb, s, NULL);
+  g_source_attach (s->housekeeping_source, s->context);
+  s->housekeeping_last_us = s->started_us;
+  housekeeping_arm (s, s->started_us + HOUSEKEEPING_MS * 1000);
   if (s->stats_interval_ms)
     s->stats_source = attach_timeout (s, s->stats_interval_ms, stats_cb);
   s->running = TRUE;
@@ -632,6 +706,7 @@ session_teardown (gpointer data)
   g_clear_pointer (&s->stats_source, g_source_unref);
   g_clear_pointer (&s->pump_source, g_source_unref);
   g_clear_pointer (&s->schedule_source, g_source_unref);
+  s->schedule_pending = FALSE;
   /* The loop runs on until every tracker has had our goodbye (bounded by
    * the client); then session_network_done. */
   session_signalling_stop (s);
