@@ -4,7 +4,7 @@
  *           [--churn PCT] [--latency MS] [--max-peers N]
  *           [--segment-duration MS] [--json FILE] [--plot FILE.svg]
  *           [--rtt MS] [--loss PCT] [--slow-upload PCT] [--relayed PCT]
- *           [--join-window S] [--seed N] [--quiet]
+ *           [--join-window S] [--seed N] [--quiet] [--trace]
  *
  * What p2p-bench measures with one process per peer on this machine's
  * network, p2p-sim runs in one process and one thread on a virtual clock
@@ -77,6 +77,9 @@ static GOptionEntry entries[] = {
       "Draw offload, continuity and latency as SVG", "FILE.svg"},
   {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet,
       "Print only the final summary (no progress line)", NULL},
+  {"trace", 0, 0, G_OPTION_ARG_NONE, &opts.trace,
+      "Log (as GST_DEBUG chooses) on virtual time, with the participants' "
+      "names (O, V1...) for their peer ids", NULL},
   {"rtt", 0, 0, G_OPTION_ARG_INT, &opts.rtt_ms,
       "Median round-trip time between two peers, log-normal spread (0)",
       "MS"},

@@ -33,6 +33,7 @@ typedef struct {
   gchar *json_path;
   gchar *plot_path;
   gboolean quiet;
+  gboolean trace;                /* GStreamer's log on virtual time, named */
   /* the network */
   gint rtt_ms;
   gdouble loss_pct;
@@ -135,6 +136,7 @@ struct _Sim {
   GQueue published_order;        /* guint64* seq, oldest first */
   gint64 begin_us;               /* virtual: the origin starts */
   gint64 start_us;               /* virtual: the first viewer joins */
+  GHashTable *trace_names;       /* --trace: object -> "O", "V12"; else NULL */
 };
 
 /* A new context for one participant: iterated only when one of its
@@ -155,6 +157,14 @@ Sim *sim_new (const SimOptions * opts, BenchRun * run, GError ** error);
 /* Runs to the end of --duration; FALSE with @error if the run failed. */
 gboolean sim_run (Sim * sim, GError ** error);
 void sim_free (Sim * sim);
+
+/* sim-trace.c: --trace, GStreamer's debug log with virtual time and the
+ * participants' names (docs/sim.md) */
+void sim_trace_install (Sim * sim);
+void sim_trace_uninstall (Sim * sim);
+/* Lines logged for @object (a session) name viewer @id, or the origin
+ * (0).  Nothing unless tracing. */
+void sim_trace_name (Sim * sim, gpointer object, gint id);
 
 /* sim-results.c: what the run came to, in p2p-bench's JSON and more */
 typedef struct {
