@@ -88,6 +88,8 @@ G_BEGIN_DECLS
  * silence timeout and a place below it (docs/sim.md, finding 5).  Several
  * segment durations: one late announcement is no sign of it. */
 #define CUT_OFF_US (600 * 1000)
+/* ... or this many segments' time, where segments are longer. */
+#define CUT_OFF_SEGMENTS 3
 /* While cut off, offers nobody answered are withdrawn and a new round is
  * made this often (answers take a few trips to the tracker): the places
  * that free up as the partners of a crashed viewer notice it are taken
@@ -242,6 +244,10 @@ typedef struct {
   gint64 tracker_fds_warned_us;
   SwarmRateLimiter *offer_budget;       /* offers we take on */
   gboolean cut_off;             /* at the last look: see CUT_OFF_US */
+  /* the stream's pace, from how the newest known segment moves on */
+  guint64 paced_seq;
+  gint64 paced_us;
+  gint64 segment_interval_us;   /* smoothed; 0 until measured */
 } SessionSignalling;
 
 /* The session's counters, written under the session lock by the part that

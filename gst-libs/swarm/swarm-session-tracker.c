@@ -62,18 +62,39 @@ session_connected_trackers (SwarmSession * s)
   return up;
 }
 
-/* Playing, and no partner announced anything newer for CUT_OFF_US: the
- * partners we have cannot bring us the stream. */
+/* Playing, and no partner announced anything newer for CUT_OFF_US (or
+ * CUT_OFF_SEGMENTS of the stream's segments, if longer): the partners we
+ * have cannot bring us the stream. */
 static gboolean
 session_is_cut_off (SwarmSession * s, gint64 now)
 {
-  gboolean cut_off;
+  SessionSignalling *sig = &s->signalling;
+  gboolean playing, valid;
+  guint64 newest;
+  gint64 changed_us;
 
   g_mutex_lock (&s->lock);
-  cut_off = s->role == SWARM_SESSION_VIEWER && s->playout_set
-      && s->newest_valid && now - s->newest_changed_us > CUT_OFF_US;
+  playing = s->role == SWARM_SESSION_VIEWER && s->playout_set;
+  valid = s->newest_valid;
+  newest = s->newest_seq;
+  changed_us = s->newest_changed_us;
   g_mutex_unlock (&s->lock);
-  return cut_off;
+  if (!valid)
+    return FALSE;
+  if (newest > sig->paced_seq) {
+    /* the first step is where we joined, not the pace */
+    if (sig->paced_us) {
+      gint64 per = (changed_us - sig->paced_us) /
+          (gint64) (newest - sig->paced_seq);
+
+      sig->segment_interval_us = sig->segment_interval_us ?
+          (7 * sig->segment_interval_us + per) / 8 : per;
+    }
+    sig->paced_seq = newest;
+    sig->paced_us = changed_us;
+  }
+  return playing && now - changed_us > MAX (CUT_OFF_US,
+      CUT_OFF_SEGMENTS * sig->segment_interval_us);
 }
 
 /* Partners we take answers from: past max-peers while our places may all
@@ -107,8 +128,8 @@ session_maybe_offer (SwarmSession * s)
    * in progress may still bring someone with the stream, so they stay. */
   cut_off = session_is_cut_off (s, now);
   if (cut_off && !s->signalling.cut_off) {
-    GST_DEBUG_OBJECT (s, "no partner announced a segment for %d ms: cut off, "
-        "looking for partners", CUT_OFF_US / 1000);
+    GST_DEBUG_OBJECT (s, "no partner announced a newer segment lately: "
+        "cut off, looking for partners");
     s->signalling.last_offer_round_us = 0;
     g_hash_table_remove_all (s->pex.pex_tried);
   }
