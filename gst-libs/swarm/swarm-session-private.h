@@ -85,11 +85,14 @@ G_BEGIN_DECLS
  * this long is cut off from the stream (the partner that brought it
  * crashed, and its partners only have each other): it looks for new
  * partners at once, past its seek target, instead of waiting for the
- * silence timeout and a place below it (docs/sim.md, finding 5).  Several
- * segment durations: one late announcement is no sign of it. */
-#define CUT_OFF_US (600 * 1000)
+ * silence timeout and a place below it (docs/sim.md, finding 5).  A
+ * second: deep in a rough swarm of 1,000, announcements stop for 600 ms
+ * some 20 times a second (nine in ten of those silences ended within
+ * 100 ms), and taking each for a cut doubled the offers the tracker
+ * relayed; a real cut lasts until new links are up. */
+#define CUT_OFF_US (1000 * 1000)
 /* ... or this many segments' time, where segments are longer. */
-#define CUT_OFF_SEGMENTS 3
+#define CUT_OFF_SEGMENTS 5
 /* While cut off, offers nobody answered are withdrawn and a new round is
  * made this often (answers take a few trips to the tracker): the places
  * that free up as the partners of a crashed viewer notice it are taken

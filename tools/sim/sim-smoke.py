@@ -121,7 +121,7 @@ check(crowd["continuity_mean"] is not None
 # partner with the stream.  They waited for the silence timeout and a place
 # at a partner that has it, and each lost 4 s (continuity_min 0.34 over
 # 16 s); a viewer cut off looks for partners at once now, and a partner
-# full but for a silent place makes room (0.94).
+# full but for a silent place makes room (0.93).
 cut, _ = run("cut-off", "--seed", "2", "--churn", "30", "--duration", "16")
 check(cut["continuity_min"] is not None and cut["continuity_min"] >= 0.85,
       f"cut off by a crash: continuity_min {cut['continuity_min']}")
