@@ -832,6 +832,12 @@ swarm_peer_get_created_us (SwarmPeer * p)
   return p->created_us;
 }
 
+gint64
+swarm_peer_get_last_heard_us (SwarmPeer * p)
+{
+  return p->link_up ? p->last_recv_us : 0;
+}
+
 SwarmLink *
 swarm_peer_get_link (SwarmPeer * p)
 {

@@ -173,6 +173,8 @@ const gchar *swarm_peer_get_offer_id (SwarmPeer * p);
 void swarm_peer_set_offer_id (SwarmPeer * p, const gchar * offer_id);
 gint64 swarm_peer_get_rtt_us (SwarmPeer * p);
 gint64 swarm_peer_get_created_us (SwarmPeer * p);
+/* When anything last came from it (0: nothing yet). */
+gint64 swarm_peer_get_last_heard_us (SwarmPeer * p);
 SwarmLink *swarm_peer_get_link (SwarmPeer * p);
 /* Payload bytes of DATA sent to and received from this partner. */
 guint64 swarm_peer_get_bytes_sent (SwarmPeer * p);

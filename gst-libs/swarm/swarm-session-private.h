@@ -87,8 +87,31 @@ G_BEGIN_DECLS
 #define SLOW_PENALTY_US (2 * G_USEC_PER_SEC)
 /* Segments right after the playout point are urgent. */
 #define URGENT_SEGMENTS 3
-/* Answers a viewer with nothing of the stream yet accepts past max-peers. */
+/* Answers a viewer with nothing of the stream yet accepts past max-peers;
+ * one cut off from the stream as well. */
 #define JOINING_EXTRA_PARTNERS 2
+/* A playing viewer none of whose partners announced a newer segment for
+ * this long is cut off from the stream (the partner that brought it
+ * crashed, and its partners only have each other): it looks for new
+ * partners at once, past its seek target, instead of waiting for the
+ * silence timeout and a place below it (docs/sim.md, finding 5).  A
+ * second: deep in a rough swarm of 1,000, announcements stop for 600 ms
+ * some 20 times a second (nine in ten of those silences ended within
+ * 100 ms), and taking each for a cut doubled the offers the tracker
+ * relayed; a real cut lasts until new links are up. */
+#define CUT_OFF_US (1000 * 1000)
+/* ... or this many segments' time, where segments are longer. */
+#define CUT_OFF_SEGMENTS 5
+/* While cut off, offers nobody answered are withdrawn and a new round is
+ * made this often (answers take a few trips to the tracker): the places
+ * that free up as the partners of a crashed viewer notice it are taken
+ * within a second. */
+#define CUT_OFF_ROUND_US (1000 * 1000)
+/* A viewer at max-peers offered a link makes room by closing a partner
+ * silent this long (two pings unanswered, half the silence timeout): a
+ * place held by a partner that has likely crashed is worth less than the
+ * newcomer, who may be cut off by that very crash. */
+#define SILENT_PLACE_US (1000 * 1000)
 /* A viewer pushes each fresh segment to at most this many children. */
 #define PUSH_CHILDREN 2
 /* PEX: lists go to partners this often; a peer we tried to reach through a
@@ -232,6 +255,11 @@ typedef struct {
   guint64 tracker_fds_refused;
   gint64 tracker_fds_warned_us;
   SwarmRateLimiter *offer_budget;       /* offers we take on */
+  gboolean cut_off;             /* at the last look: see CUT_OFF_US */
+  /* the stream's pace, from how the newest known segment moves on */
+  guint64 paced_seq;
+  gint64 paced_us;
+  gint64 segment_interval_us;   /* smoothed; 0 until measured */
 } SessionSignalling;
 
 /* The session's counters, written under the session lock by the part that

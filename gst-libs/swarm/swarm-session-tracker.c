@@ -62,6 +62,54 @@ session_connected_trackers (SwarmSession * s)
   return up;
 }
 
+/* Playing, and no partner announced anything newer for CUT_OFF_US (or
+ * CUT_OFF_SEGMENTS of the stream's segments, if longer): the partners we
+ * have cannot bring us the stream. */
+static gboolean
+session_is_cut_off (SwarmSession * s, gint64 now)
+{
+  SessionSignalling *sig = &s->signalling;
+  gboolean playing, valid;
+  guint64 newest;
+  gint64 changed_us;
+
+  g_mutex_lock (&s->lock);
+  playing = s->role == SWARM_SESSION_VIEWER && s->playout_set;
+  valid = s->newest_valid;
+  newest = s->newest_seq;
+  changed_us = s->newest_changed_us;
+  g_mutex_unlock (&s->lock);
+  if (!valid)
+    return FALSE;
+  if (newest > sig->paced_seq) {
+    /* the first step is where we joined, not the pace */
+    if (sig->paced_us) {
+      gint64 per = (changed_us - sig->paced_us) /
+          (gint64) (newest - sig->paced_seq);
+
+      sig->segment_interval_us = sig->segment_interval_us ?
+          (7 * sig->segment_interval_us + per) / 8 : per;
+    }
+    sig->paced_seq = newest;
+    sig->paced_us = changed_us;
+  }
+  return playing && now - changed_us > MAX (CUT_OFF_US,
+      CUT_OFF_SEGMENTS * sig->segment_interval_us);
+}
+
+/* Partners we take answers from: past max-peers while our places may all
+ * be held by peers without the stream (a joiner's other joiners, a cut off
+ * viewer's cut off partners), so the one answer that has it is not
+ * turned down. */
+static guint
+session_answer_room (SwarmSession * s)
+{
+  if (s->role == SWARM_SESSION_VIEWER && (s->counters.segments_received == 0
+          || s->signalling.cut_off))
+    return s->max_peers + JOINING_EXTRA_PARTNERS;
+  return s->max_peers;
+}
+
 /* Viewers look for partners: gather a round of offers, then announce them
  * together (the protocol has no trickle). */
 void
@@ -70,10 +118,22 @@ session_maybe_offer (SwarmSession * s)
   g_autoptr (GPtrArray) up = NULL;
   gint64 now = swarm_clock_now_us (s->clock);
   guint i, n_pending = 0, n_described = 0, partners, want;
+  gboolean cut_off;
 
   if (s->role != SWARM_SESSION_VIEWER
       || !(up = session_connected_trackers (s)))
     return;
+
+  /* Cut off: look now, as when a partner is lost; the offers of a round
+   * in progress may still bring someone with the stream, so they stay. */
+  cut_off = session_is_cut_off (s, now);
+  if (cut_off && !s->signalling.cut_off) {
+    GST_DEBUG_OBJECT (s, "no partner announced a newer segment lately: "
+        "cut off, looking for partners");
+    s->signalling.last_offer_round_us = 0;
+    g_hash_table_remove_all (s->pex.pex_tried);
+  }
+  s->signalling.cut_off = cut_off;
 
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
@@ -142,11 +202,12 @@ session_maybe_offer (SwarmSession * s)
     }
     return;
   }
-  if (n_pending > 0 || now - s->signalling.last_offer_round_us < OFFER_MIN_INTERVAL_US)
+  if (n_pending > 0 || now - s->signalling.last_offer_round_us <
+      (cut_off ? CUT_OFF_ROUND_US : OFFER_MIN_INTERVAL_US))
     return;
 
   partners = session_count_partners (s);
-  if (partners >= session_seek_target (s))
+  if (partners >= (cut_off ? session_answer_room (s) : session_seek_target (s)))
     return;
   /* Offer widely: each offer reaches one random peer, and in a settled
    * swarm many are full.  Answers beyond max-peers are turned down. */
@@ -228,6 +289,40 @@ session_may_handshake (SwarmSession * s)
   return FALSE;
 }
 
+/* At max-peers: closes the partner silent longest if that is over
+ * SILENT_PLACE_US (never the origin: its silence has the swarm's own
+ * remedy, the silence timeout).  TRUE if a place came free. */
+static gboolean
+session_free_silent_place (SwarmSession * s)
+{
+  gint64 now = swarm_clock_now_us (s->clock);
+  PeerEntry *quietest = NULL;
+  gint64 quietest_us = 0;
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    gint64 heard;
+
+    if (!peer_entry_is_ready (e)
+        || swarm_peer_get_remote_role (e->peer) == SWARM_PEER_ROLE_ORIGIN)
+      continue;
+    heard = swarm_peer_get_last_heard_us (e->peer);
+    if (heard && now - heard > SILENT_PLACE_US
+        && (!quietest || heard < quietest_us)) {
+      quietest = e;
+      quietest_us = heard;
+    }
+  }
+  if (!quietest)
+    return FALSE;
+  GST_INFO_OBJECT (s, "partner %s silent for %" G_GINT64_FORMAT " ms: its "
+      "place goes to a newcomer", swarm_peer_get_remote_id (quietest->peer),
+      (now - quietest_us) / 1000);
+  swarm_peer_close (quietest->peer);
+  return TRUE;
+}
+
 /* Someone offers a link, through a tracker (@via) or a partner (@relay_id). */
 void
 session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
@@ -251,7 +346,8 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
           SWARM_SECRET_REFUSAL, NULL);
     return;
   }
-  if (session_count_partners (s) >= s->max_peers) {
+  if (session_count_partners (s) >= s->max_peers
+      && !session_free_silent_place (s)) {
     GST_DEBUG_OBJECT (s, "ignoring offer from %s: at max-peers", peer_id);
     g_free (sdp);
     return;
@@ -324,15 +420,13 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
       swarm_peer_close (twin->peer);
       twin = NULL;
     }
-    /* A viewer with nothing of the stream yet keeps room for one more
-     * answer: in a flash crowd its places fill with other joiners (none
+    /* A viewer with nothing of the stream yet keeps room for more
+     * answers: in a flash crowd its places fill with other joiners (none
      * with the stream) while the origin's answer is on its way, and
      * dropping that answer leaves the origin's place held by a dead
      * handshake until its connect timeout (docs/sim.md, finding 1). */
     if (twin || session_is_banned (s, peer_id)
-        || session_count_partners (s) >= s->max_peers +
-        (s->role == SWARM_SESSION_VIEWER && s->counters.segments_received
-            == 0 ? JOINING_EXTRA_PARTNERS : 0)) {
+        || session_count_partners (s) >= session_answer_room (s)) {
       swarm_peer_close (e->peer);
       return;
     }

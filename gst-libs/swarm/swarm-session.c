@@ -437,6 +437,8 @@ housekeeping_cb (gpointer data)
   SwarmSession *s = data;
   gint64 now = swarm_clock_now_us (s->clock);
   gboolean lonely = session_count_partners (s) == 0;
+  gint64 expiry = s->signalling.cut_off ? CUT_OFF_ROUND_US :
+      lonely ? OFFER_EXPIRY_US / 2 : OFFER_EXPIRY_US;
   guint i;
 
   for (i = 0; i < s->peers->len; i++) {
@@ -444,10 +446,11 @@ housekeeping_cb (gpointer data)
 
     if (e->dead)
       continue;
-    /* withdraw offers nobody answered; sooner while we have no partner */
+    /* withdraw offers nobody answered; sooner while we have no partner,
+     * or none that brings the stream */
     if (!e->has_remote && swarm_peer_get_link_role (e->peer) ==
         SWARM_LINK_OFFERER && ((e->offered_us && now - e->offered_us >
-                (lonely ? OFFER_EXPIRY_US / 2 : OFFER_EXPIRY_US))
+                expiry)
             || (e->described && !e->offered_us
                 && now - swarm_peer_get_created_us (e->peer) >
                 2 * OFFER_EXPIRY_US))) {

@@ -616,7 +616,7 @@ swarm_viewer_next (SwarmViewer * v, SwarmViewerStep * step)
      * missing, follow the newest keyframe the partners announce (which
      * the scheduler then fetches first), a few times at most so that a
      * slow swarm still starts. */
-    if (first && v->start_moves < START_MOVES_MAX)
+    if (first)
       deadline = MIN (deadline, NOW (v) + (gint64) MAX (v->latency /
               GST_MSECOND, START_MOVE_MIN_MS) * 1000);
     r = v->f->wait_segment (v->feed, v->next_seq, deadline, &bytes,
@@ -627,6 +627,21 @@ swarm_viewer_next (SwarmViewer * v, SwarmViewerStep * step)
       if (v->f->get_newest_keyframe_seq (v->feed, &key) && key > v->next_seq) {
         GST_DEBUG_OBJECT (v->log, "start segment %" G_GUINT64_FORMAT " still "
             "missing: starting at the newer keyframe %" G_GUINT64_FORMAT,
+            v->next_seq, key);
+        set_playout (v, key);
+      }
+      continue;
+    }
+    /* Out of moves, and the start segment still missing: its only holder
+     * may have gone (a crash) and nobody else will announce a segment
+     * that old.  A newer keyframe segment in hand starts at once, so
+     * moving there can never keep a slow swarm from starting; waiting on
+     * out the join timeout failed viewers that held seconds of the
+     * stream (docs/sim.md, finding 8). */
+    if (first && r == SWARM_WAIT_TIMEOUT && NOW (v) < join_deadline) {
+      if (v->f->find_in_hand (v->feed, v->next_seq, TRUE, &key)) {
+        GST_DEBUG_OBJECT (v->log, "start segment %" G_GUINT64_FORMAT " still "
+            "missing: starting at keyframe %" G_GUINT64_FORMAT ", in hand",
             v->next_seq, key);
         set_playout (v, key);
       }

@@ -4,7 +4,7 @@
  *           [--churn PCT] [--latency MS] [--max-peers N]
  *           [--segment-duration MS] [--json FILE] [--plot FILE.svg]
  *           [--rtt MS] [--loss PCT] [--slow-upload PCT] [--relayed PCT]
- *           [--join-window S] [--seed N] [--quiet]
+ *           [--join-window S] [--seed N] [--quiet] [--trace]
  *
  * What p2p-bench measures with one process per peer on this machine's
  * network, p2p-sim runs in one process and one thread on a virtual clock
@@ -48,6 +48,9 @@ static GOptionEntry entries[] = {
   {"join-window", 0, 0, G_OPTION_ARG_DOUBLE, &opts.join_window_s,
       "All viewers join within this many seconds, at random (a flash "
       "crowd; instead of --join-interval)", "S"},
+  {"trace", 0, 0, G_OPTION_ARG_NONE, &opts.trace,
+      "Log (as GST_DEBUG chooses) on virtual time, with the participants' "
+      "names (O, V1...) for their peer ids", NULL},
   {"rtt", 0, 0, G_OPTION_ARG_INT, &opts.bench.rtt_ms,
       "Median round-trip time between two peers, log-normal spread (0)",
       "MS"},

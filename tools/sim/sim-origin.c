@@ -104,6 +104,7 @@ sim_origin_new (Sim * sim, GError ** error)
   o->session = swarm_session_new (&config, &callbacks, o);
   g_hash_table_insert (sim->ids_by_peer, g_strdup (swarm_session_get_peer_id
           (o->session)), GINT_TO_POINTER (0));
+  sim_trace_name (sim, o->session, 0);
   if (!swarm_session_start (o->session, error)) {
     sim_origin_free (o);
     return NULL;

@@ -445,6 +445,8 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
       g_free, (GDestroyNotify) g_bytes_unref);
   g_queue_init (&sim->published_order);
   g_queue_init (&sim->ready);
+  if (opts->trace)
+    sim_trace_install (sim);
   run->rand = g_rand_new_with_seed (opts->seed);
   run->totals = g_array_new (FALSE, TRUE, sizeof (Totals));
   run->tty = isatty (STDERR_FILENO);
@@ -604,6 +606,7 @@ sim_free (Sim * sim)
   if (!sim)
     return;
   teardown (sim);
+  sim_trace_uninstall (sim);
   g_ptr_array_unref (sim->viewers);
   g_ptr_array_unref (sim->fed);
   g_array_unref (sim->paths);

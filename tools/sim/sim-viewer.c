@@ -314,6 +314,7 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
   v->session = swarm_session_new (&config, &callbacks, v);
   g_hash_table_insert (sim->ids_by_peer, g_strdup (swarm_session_get_peer_id
           (v->session)), GINT_TO_POINTER (peer->id));
+  sim_trace_name (sim, v->session, peer->id);
   swarm_session_set_segment_notify (v->session, on_segment, v);
   swarm_session_set_segment_intern (v->session, sim_intern_segment, sim);
   v->start_us = swarm_clock_now_us (sim->clock);
@@ -329,6 +330,9 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
   }
   v->feed = sim_feed_new (v->session, sim->clock, v->context, on_player_ready,
       v);
+  /* its playout policy logs as its session, under the viewer's name
+   * (--trace); the policy only logs against it, which any GObject can be */
+  viewer_config.log_object = (GstObject *) v->session;
   v->viewer = swarm_viewer_new (sim_feed_get_feed (v->feed), &viewer_config);
   v->player = sim_coroutine_new (player_main, v);
   /* its first step, at the next turn: wait for a place to start */

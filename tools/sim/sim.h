@@ -25,6 +25,7 @@ G_BEGIN_DECLS
 typedef struct {
   BenchOptions bench;           /* rtt_ms: the median; loss_pct: each way */
   gdouble join_window_s;         /* < 0: one viewer every join_interval_ms */
+  gboolean trace;                /* GStreamer's log on virtual time, named */
   gdouble slow_upload_pct;
   gdouble relayed_pct;
   gint upload_kbps;              /* every other viewer's upload; 0 = unlimited */
@@ -124,6 +125,7 @@ struct _Sim {
   GQueue published_order;        /* guint64* seq, oldest first */
   gint64 begin_us;               /* virtual: the origin starts */
   gint64 start_us;               /* virtual: the first viewer joins */
+  GHashTable *trace_names;       /* --trace: object -> "O", "V12"; else NULL */
 };
 
 /* A new context for one participant: iterated only when one of its
@@ -144,6 +146,14 @@ Sim *sim_new (const SimOptions * opts, BenchRun * run, GError ** error);
 /* Runs to the end of --duration; FALSE with @error if the run failed. */
 gboolean sim_run (Sim * sim, GError ** error);
 void sim_free (Sim * sim);
+
+/* sim-trace.c: --trace, GStreamer's debug log with virtual time and the
+ * participants' names (docs/sim.md) */
+void sim_trace_install (Sim * sim);
+void sim_trace_uninstall (Sim * sim);
+/* Lines logged for @object (a session) name viewer @id, or the origin
+ * (0).  Nothing unless tracing. */
+void sim_trace_name (Sim * sim, gpointer object, gint id);
 
 /* sim-results.c: what the run came to, in p2p-bench's JSON and more */
 typedef struct {

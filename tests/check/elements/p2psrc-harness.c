@@ -1157,6 +1157,42 @@ GST_START_TEST (test_start_moves_to_newer_keyframe_in_hand)
 
 GST_END_TEST;
 
+/* The start keyframe and the next two never come (their only holder
+ * crashed: in p2p-sim, a viewer failed to join holding seconds of the
+ * stream).  The viewer spends its start moves on keyframes announced but
+ * missing (105 at the second look, 110 at the fourth), and then, rather
+ * than wait out the join timeout for 110, starts on keyframe 115 once it
+ * is in hand: nothing had played, so nothing is missed. */
+GST_START_TEST (test_start_moves_on_when_moves_run_out)
+{
+  GstHarness *h = harness_new ();
+  FakeSwarm *f = fake_new (h);
+  guint64 seq, key = FIRST_SEQ + 3 * GOP, last = key + 3;
+  gint64 start_us = seg_due_us (FIRST_SEQ) + 10 * 1000;
+  Played p;
+
+  for (seq = FIRST_SEQ; seq <= last; seq++)
+    fake_add (f, seq, seq == last, 0, seq < key && (seq - FIRST_SEQ) % GOP
+        == 0 ? NEVER : 0);
+  gst_test_clock_set_time (f->clock, start_us * 1000);
+
+  p = play_all (h);
+  assert_played_from (f, &p, key, last);
+  fail_unless_equals_int (f->startups, 1);
+  fail_unless_equals_int (g_array_index (f->played, guint64, 0), key);
+  fail_unless_equals_int (f->played->len, last - key + 1);
+  fail_unless_equals_int (f->missed->len, 0);
+  /* taken at the first look after it came, within a latency */
+  fail_unless (fake_find (f, key)->served_us < seg_due_us (key) +
+      LATENCY_MS * 1000);
+
+  played_clear (&p);
+  gst_harness_teardown (h);
+  fake_free (f);
+}
+
+GST_END_TEST;
+
 /* No publisher: nothing is ever announced.  The element posts the join
  * timeout and its streaming task stops.  When: a session checks the join
  * itself at join-timeout and posts its own error; the viewer's deadline is
@@ -1278,6 +1314,7 @@ p2psrc_harness_suite (void)
   tcase_add_test (tc, test_publisher_restart_at_next_seq);
   tcase_add_test (tc, test_start_moves_when_start_missing);
   tcase_add_test (tc, test_start_moves_to_newer_keyframe_in_hand);
+  tcase_add_test (tc, test_start_moves_on_when_moves_run_out);
   tcase_add_test (tc, test_join_timeout_no_publisher);
   tcase_add_test (tc, test_join_timeout_start_never_arrives);
   tcase_add_test (tc, test_join_timeout_publisher_gone);
