@@ -80,9 +80,10 @@ bench_output_progress (const BenchRun * run, gboolean tty)
 void
 bench_output_summary (const BenchFigures * f)
 {
-  g_print ("\n%s: %d viewers (%d started, %d never played, %d errors), "
-      "%.1f s\n", bench_mode_name (f->mode), f->viewers, f->viewers_started,
-      f->viewers_never_played, f->errors, f->duration_s);
+  g_print ("\n%s: %d viewers (%d started, %d never played, %d of them "
+      "failed to, %d errors), %.1f s\n", bench_mode_name (f->mode),
+      f->viewers, f->viewers_started, f->viewers_never_played,
+      f->viewers_failed_to_play, f->errors, f->duration_s);
   g_print ("  origin upload   %.3f copies of the stream, offload %.3f\n",
       f->origin_upload_copies, f->offload);
   g_print ("  continuity      mean %.4f, min %.4f (%" G_GUINT64_FORMAT

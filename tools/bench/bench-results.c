@@ -185,6 +185,9 @@ bench_figures_compute (const BenchRun * run, BenchFigures * f)
       g_array_append_val (startup, ms);
     } else {
       f->viewers_never_played++;
+      if (!v->killed && run->stop_us - v->spawn_us >=
+          BENCH_JOIN_GRACE_S * G_USEC_PER_SEC)
+        f->viewers_failed_to_play++;
     }
     if (v->error && !v->killed)
       f->errors++;
@@ -364,6 +367,7 @@ bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
   add_int (b, "viewers_bytes_received", f->viewers_bytes_received);
   add_int (b, "viewers_started", f->viewers_started);
   add_int (b, "viewers_never_played", f->viewers_never_played);
+  add_int (b, "viewers_failed_to_play", f->viewers_failed_to_play);
   add_int (b, "viewer_errors", f->errors);
   add_int (b, "churn_events", run->churn->len);
   add_num (b, "churn_pct_per_min", o->churn_pct);

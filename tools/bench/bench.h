@@ -190,12 +190,18 @@ void bench_lab_add_viewer_json (const BenchRun * run, const BenchPeer * v,
     JsonBuilder * b);
 
 /* bench-results.c: the figures of a run */
+/* p2psrc's join-timeout: a viewer that joined less long before the stop
+ * had not yet been given its chance to play */
+#define BENCH_JOIN_GRACE_S 10
 typedef struct
 {
   BenchMode mode;
   gint viewers;
   gint viewers_started;
   gint viewers_never_played;
+  /* never played though it stayed (not killed by churn) and had joined at
+   * least BENCH_JOIN_GRACE_S before the stop: "every viewer plays" */
+  gint viewers_failed_to_play;
   gdouble duration_s;
   gdouble origin_upload_copies;
   gdouble offload;
