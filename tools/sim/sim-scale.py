@@ -60,18 +60,19 @@ def fmt(v, digits=3):
 
 def markdown(sizes, runs):
     lines = ["| viewers (started) | origin copies | offload | continuity "
-             "mean / min | never played | startup p50 / p95 | latency "
+             "mean / min | never played (failed to) | startup p50 / p95 | latency "
              "p50 / p99 | tree depth mean | wall | peak RSS |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for size, r in zip(sizes, runs):
         sim = r.get("sim", {})
         lines.append(
-            "| %s (%s) | %s | %s | %s / %s | %s | %s / %s ms | %s / %s ms "
+            "| %s (%s) | %s | %s | %s / %s | %s (%s) | %s / %s ms | %s / %s ms "
             "| %s | %s s | %s MB |" % (
                 "{:,}".format(size), "{:,}".format(r["viewers_started"]),
                 fmt(r["origin_upload_copies"], 2), fmt(r["offload"]),
                 fmt(r["continuity_mean"], 4), fmt(r["continuity_min"]),
                 r["viewers_never_played"],
+                r.get("viewers_failed_to_play", "–"),
                 fmt(r["startup_ms_p50"]), fmt(r["startup_ms_p95"]),
                 fmt(r["latency_ms_p50"]), fmt(r["latency_ms_p99"]),
                 fmt(sim.get("tree_depth_mean"), 1),
