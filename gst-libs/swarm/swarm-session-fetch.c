@@ -213,10 +213,7 @@ session_request_schedule (SwarmSession * s)
   if (s->schedule_pending || !s->running)
     return;
   if (!s->schedule_source) {
-    s->schedule_source = swarm_clock_deadline_source_new (s->clock);
-    g_source_set_priority (s->schedule_source, G_PRIORITY_DEFAULT);
-    g_source_set_callback (s->schedule_source, schedule_cb, s, NULL);
-    g_source_attach (s->schedule_source, s->context);
+    s->schedule_source = session_attach_deadline (s, schedule_cb);
   }
   s->schedule_pending = TRUE;
   swarm_clock_source_set_deadline (s->clock, s->schedule_source,
@@ -284,10 +281,8 @@ on_peer_upload (SwarmPeer * p, gpointer user_data)
   if (s->stopping)
     return;
   if (!s->pump_source) {
-    s->pump_source = swarm_clock_deadline_source_new (s->clock);
+    s->pump_source = session_attach_deadline (s, pump_cb);
     s->pump_deadline_us = -1;
-    g_source_set_callback (s->pump_source, pump_cb, s, NULL);
-    g_source_attach (s->pump_source, s->context);
   }
   /* Send what the window allows right away, unless the pump runs soon
    * anyway (it batches what every partner's ACKs opened meanwhile); the

@@ -467,6 +467,7 @@ void session_warn (SwarmSession * s, const GError * error);
 void on_peer_ready (SwarmPeer * p, gpointer user_data);
 PeerEntry *session_add_peer (SwarmSession * s, SwarmLinkRole role);
 void session_housekeeping_soon (SwarmSession * s);
+GSource *session_attach_deadline (SwarmSession * s, GSourceFunc func);
 
 /* defined in swarm-session-announce.c */
 void session_note_known (SwarmSession * s, guint64 seq, gboolean keyframe);

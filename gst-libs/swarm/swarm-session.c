@@ -501,6 +501,19 @@ attach_timeout (SwarmSession * s, guint ms, GSourceFunc func)
   return source;
 }
 
+/* A timer of the session's that fires when it is armed for
+ * (swarm_clock_source_set_deadline): housekeeping, the pump, the
+ * scheduler. */
+GSource *
+session_attach_deadline (SwarmSession * s, GSourceFunc func)
+{
+  GSource *source = swarm_clock_deadline_source_new (s->clock);
+
+  g_source_set_callback (source, func, s, NULL);
+  g_source_attach (source, s->context);
+  return source;
+}
+
 /* Runs on the network thread, with its context as thread-default. */
 static gboolean
 session_setup (SwarmSession * s, GError ** error)
@@ -518,9 +531,7 @@ session_setup (SwarmSession * s, GError ** error)
     return FALSE;
 
   s->started_us = swarm_clock_now_us (s->clock);
-  s->housekeeping_source = swarm_clock_deadline_source_new (s->clock);
-  g_source_set_callback (s->housekeeping_source, housekeeping_cb, s, NULL);
-  g_source_attach (s->housekeeping_source, s->context);
+  s->housekeeping_source = session_attach_deadline (s, housekeeping_cb);
   s->housekeeping_last_us = s->started_us;
   housekeeping_arm (s, s->started_us + HOUSEKEEPING_MS * 1000);
   if (s->stats_interval_ms)
