@@ -49,9 +49,12 @@ struct _SwarmMemoryNet {
   GMainContext *context;
   GRand *rand;
   GPtrArray *hosts;              /* SwarmMemoryHost, owned */
-  GHashTable *endpoints;         /* endpoint id -> MemoryLink (borrowed) */
+  /* MemoryLink (borrowed) by endpoint id - 1, NULL once gone: ids are
+   * handed out in order, and every datagram looks its endpoint up */
+  GPtrArray *endpoints;
+  guint n_endpoints;             /* not NULL there */
   guint64 next_endpoint;
-  GArray *events;                /* EventSlot, a min-heap on time, order */
+  GArray *events;                /* Event, a min-heap on time, order */
   guint64 next_order;
   GSource *deliver_source;
   SwarmMemoryNetStats stats;
@@ -64,12 +67,16 @@ typedef enum {
   EVENT_REMOTE_CLOSED,
 } EventKind;
 
+/* Held in the heap itself: an event is made and served with no
+ * allocation of its own (a datagram's bytes aside), and ordering
+ * thousands of them in flight (upload queues of thin links hold seconds
+ * of datagrams) reads nothing outside the array, four children a node. */
 typedef struct {
   gint64 at_us;
   guint64 order;
-  EventKind kind;
   guint64 endpoint;
   GBytes *bytes;                 /* EVENT_DATAGRAM */
+  EventKind kind;
 } Event;
 
 typedef struct {
@@ -94,64 +101,48 @@ static const SwarmLinkClass memory_link_class;
 
 /* ---- the event queue --------------------------------------------------- */
 
-static void
-event_free (Event * ev)
-{
-  if (ev->bytes)
-    g_bytes_unref (ev->bytes);
-  g_free (ev);
-}
-
-/* The heap of events: its keys held in the array itself, four children a
- * node, so that ordering thousands of datagrams in flight (upload queues
- * of thin links hold seconds of them) reads no event until it is due. */
-typedef struct {
-  gint64 at_us;
-  guint64 order;
-  Event *event;
-} EventSlot;
-
 #define EVENTS_ARITY 4
-#define SLOT(net, i) (g_array_index ((net)->events, EventSlot, (i)))
+#define EVENT_AT(net, i) (g_array_index ((net)->events, Event, (i)))
 
 static gboolean
-slot_before (const EventSlot * x, const EventSlot * y)
+event_before (const Event * x, const Event * y)
 {
   if (x->at_us != y->at_us)
     return x->at_us < y->at_us;
   return x->order < y->order;
 }
 
-static Event *
-events_peek (SwarmMemoryNet * net)
+/* When the first event is due, or -1 if none is queued. */
+static gint64
+events_first_at (SwarmMemoryNet * net)
 {
-  return net->events->len ? SLOT (net, 0).event : NULL;
+  return net->events->len ? EVENT_AT (net, 0).at_us : -1;
 }
 
 static void
-events_push (SwarmMemoryNet * net, Event * ev)
+events_push (SwarmMemoryNet * net, const Event * ev)
 {
-  EventSlot slot = { ev->at_us, ev->order, ev };
   guint i = net->events->len;
 
   g_array_set_size (net->events, i + 1);
-  while (i > 0 && slot_before (&slot, &SLOT (net, (i - 1) / EVENTS_ARITY))) {
-    SLOT (net, i) = SLOT (net, (i - 1) / EVENTS_ARITY);
+  while (i > 0 && event_before (ev, &EVENT_AT (net, (i - 1) / EVENTS_ARITY))) {
+    EVENT_AT (net, i) = EVENT_AT (net, (i - 1) / EVENTS_ARITY);
     i = (i - 1) / EVENTS_ARITY;
   }
-  SLOT (net, i) = slot;
+  EVENT_AT (net, i) = *ev;
 }
 
-static Event *
-events_pop (SwarmMemoryNet * net)
+/* Takes the first event out into @first. */
+static void
+events_pop (SwarmMemoryNet * net, Event * first)
 {
-  Event *first = SLOT (net, 0).event;
-  EventSlot last = SLOT (net, net->events->len - 1);
+  Event last = EVENT_AT (net, net->events->len - 1);
   guint n = net->events->len - 1, i = 0;
 
+  *first = EVENT_AT (net, 0);
   g_array_set_size (net->events, n);
   if (n == 0)
-    return first;
+    return;
   for (;;) {
     guint child = EVENTS_ARITY * i + 1, k, best;
 
@@ -159,42 +150,42 @@ events_pop (SwarmMemoryNet * net)
       break;
     best = child;
     for (k = child + 1; k < child + EVENTS_ARITY && k < n; k++)
-      if (slot_before (&SLOT (net, k), &SLOT (net, best)))
+      if (event_before (&EVENT_AT (net, k), &EVENT_AT (net, best)))
         best = k;
-    if (!slot_before (&SLOT (net, best), &last))
+    if (!event_before (&EVENT_AT (net, best), &last))
       break;
-    SLOT (net, i) = SLOT (net, best);
+    EVENT_AT (net, i) = EVENT_AT (net, best);
     i = best;
   }
-  SLOT (net, i) = last;
-  return first;
+  EVENT_AT (net, i) = last;
 }
 
 static void
 net_arm (SwarmMemoryNet * net)
 {
-  Event *first = events_peek (net);
-
   swarm_clock_source_set_deadline (net->clock, net->deliver_source,
-      first ? first->at_us : -1);
+      events_first_at (net));
 }
 
 static void
 net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
     guint64 endpoint, GBytes * bytes)
 {
-  Event *ev = g_new0 (Event, 1);
-  Event *first = events_peek (net);
+  Event ev = { at_us, net->next_order++, endpoint, bytes, kind };
+  gboolean first = net->events->len == 0 || event_before (&ev, &EVENT_AT (net, 0));
 
-  ev->at_us = at_us;
-  ev->order = net->next_order++;
-  ev->kind = kind;
-  ev->endpoint = endpoint;
-  ev->bytes = bytes;
-  events_push (net, ev);
+  events_push (net, &ev);
   /* the deadline moves only for a new first */
-  if (first != events_peek (net))
+  if (first)
     net_arm (net);
+}
+
+static MemoryLink *
+net_endpoint (SwarmMemoryNet * net, guint64 id)
+{
+  if (id == 0 || id > net->endpoints->len)
+    return NULL;
+  return g_ptr_array_index (net->endpoints, id - 1);
 }
 
 static void link_connected (MemoryLink * link);
@@ -208,15 +199,16 @@ net_deliver_due (gpointer data)
   gint64 now = swarm_clock_now_us (net->clock);
 
   for (;;) {
-    Event *ev = events_peek (net);
+    gint64 first_at = events_first_at (net);
+    Event event, *ev = &event;
     MemoryLink *link;
 
-    if (!ev || ev->at_us > now)
+    if (first_at < 0 || first_at > now)
       break;
     /* out of the queue before anything runs: handlers queue more */
-    events_pop (net);
+    events_pop (net, &event);
     net->stats.events++;
-    link = g_hash_table_lookup (net->endpoints, &ev->endpoint);
+    link = net_endpoint (net, ev->endpoint);
     if (link && !link->closed) {
       swarm_link_ref (&link->base);
       switch (ev->kind) {
@@ -247,7 +239,8 @@ net_deliver_due (gpointer data)
       }
       swarm_link_unref (&link->base);
     }
-    event_free (ev);
+    if (ev->bytes)
+      g_bytes_unref (ev->bytes);
   }
   net_arm (net);
   return G_SOURCE_CONTINUE;
@@ -465,7 +458,7 @@ memory_link_set_remote_description (SwarmLink * base, const gchar * sdp,
   }
   if (g_str_has_prefix (sdp, DESCRIPTION_PREFIX))
     id = g_ascii_strtoull (sdp + strlen (DESCRIPTION_PREFIX), &end, 10);
-  remote = id ? g_hash_table_lookup (net->endpoints, &id) : NULL;
+  remote = net_endpoint (net, id);
   if (!remote || !end || *end || remote == link || remote->closed
       || (remote->remote_id != 0 && remote->remote_id != link->id)) {
     g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
@@ -544,7 +537,8 @@ memory_link_finalize (SwarmLink * base)
   MemoryLink *link = (MemoryLink *) base;
 
   link_close (link, NULL, FALSE);
-  g_hash_table_remove (link->host->net->endpoints, &link->id);
+  g_ptr_array_index (link->host->net->endpoints, link->id - 1) = NULL;
+  link->host->net->n_endpoints--;
 }
 
 static const gchar *
@@ -648,7 +642,8 @@ memory_link_new (GMainContext * context, SwarmLinkRole role,
   for (i = 0; i < SECRET_LEN; i++)
     link->secret[i] = (guint8) g_rand_int (net->rand);
   g_queue_init (&link->early);
-  g_hash_table_insert (net->endpoints, &link->id, link);
+  g_ptr_array_add (net->endpoints, link);
+  net->n_endpoints++;
   link->timeout_ms = swarm_link_config_connect_timeout_ms (config);
   link->timeout = swarm_clock_timeout_source_new (net->clock,
       link->timeout_ms);
@@ -669,9 +664,9 @@ swarm_memory_net_new (SwarmClock * clock, GMainContext * context,
   net->context = g_main_context_ref (context);
   net->rand = g_rand_new_with_seed (seed);
   net->hosts = g_ptr_array_new ();
-  net->endpoints = g_hash_table_new (g_int64_hash, g_int64_equal);
+  net->endpoints = g_ptr_array_new ();
   /* no clear function: events leave the queue before they run */
-  net->events = g_array_new (FALSE, FALSE, sizeof (EventSlot));
+  net->events = g_array_new (FALSE, FALSE, sizeof (Event));
   net->deliver_source = swarm_clock_deadline_source_new (clock);
   g_source_set_callback (net->deliver_source, net_deliver_due, net, NULL);
   g_source_attach (net->deliver_source, context);
@@ -686,13 +681,14 @@ swarm_memory_net_free (SwarmMemoryNet * net)
   if (!net)
     return;
   /* links outliving the net would deliver into freed memory */
-  g_warn_if_fail (g_hash_table_size (net->endpoints) == 0);
+  g_warn_if_fail (net->n_endpoints == 0);
   g_source_destroy (net->deliver_source);
   g_source_unref (net->deliver_source);
   for (i = 0; i < net->events->len; i++)
-    event_free (SLOT (net, i).event);
+    if (EVENT_AT (net, i).bytes)
+      g_bytes_unref (EVENT_AT (net, i).bytes);
   g_array_unref (net->events);
-  g_hash_table_destroy (net->endpoints);
+  g_ptr_array_unref (net->endpoints);
   for (i = 0; i < net->hosts->len; i++) {
     SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);
 
