@@ -246,6 +246,14 @@ net_deliver_due (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+void
+swarm_memory_net_dispatch (SwarmMemoryNet * net)
+{
+  /* the deliveries' source stays armed while they run, as nothing looks
+   * at it meanwhile, and net_arm moves it once they are done */
+  net_deliver_due (net);
+}
+
 /* One way from @from to @to, µs. */
 static gint64
 net_one_way_us (SwarmMemoryHost * from, SwarmMemoryHost * to)

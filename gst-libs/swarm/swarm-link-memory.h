@@ -61,6 +61,11 @@ typedef struct {
 SwarmMemoryNet *swarm_memory_net_new (SwarmClock * clock,
     GMainContext * context, guint32 seed);
 void swarm_memory_net_free (SwarmMemoryNet * net);
+/* Serves what is due now, as an iteration of the net's context would,
+ * for a driver that made that context for the net alone: one step of the
+ * simulation in two is a delivery, and GLib's look at the context (its
+ * prepare, check and locks) cost more than finding what is due. */
+void swarm_memory_net_dispatch (SwarmMemoryNet * net);
 /* A host at address 10.x.y.z (from its index); @config copied. */
 SwarmMemoryHost *swarm_memory_net_add_host (SwarmMemoryNet * net,
     const SwarmMemoryHostConfig * config);
