@@ -224,6 +224,34 @@ GST_START_TEST (test_far_jump)
 
 GST_END_TEST;
 
+/* Seqs that share their place in the store's index, in and out of
+ * order, evicted from the middle of the runs they make: every one still
+ * found, none that left. */
+GST_START_TEST (test_colliding_seqs)
+{
+  SwarmStore *store = swarm_store_new (40, 1 << 20);
+  guint64 s;
+
+  for (s = 0; s < 200; s++) {
+    /* 1024 apart: one place in the index, whatever its size */
+    guint64 seq = 1000 + (s % 5) * 1024 + s / 5 * 5120 + (s % 3);
+
+    fail_unless (add (store, seq, 0, 10));
+  }
+  fail_unless_equals_int (swarm_store_get_n_segments (store), 40);
+  for (s = 0; s < 200; s++) {
+    guint64 seq = 1000 + (s % 5) * 1024 + s / 5 * 5120 + (s % 3);
+
+    if (s >= 160)
+      assert_holds (store, seq, 10);
+    else
+      fail_if (swarm_store_has (store, seq));
+  }
+  swarm_store_free (store);
+}
+
+GST_END_TEST;
+
 static Suite *
 store_suite (void)
 {
@@ -237,6 +265,7 @@ store_suite (void)
   tcase_add_test (tc, test_out_of_order_arrivals);
   tcase_add_test (tc, test_find_newest_with_flags);
   tcase_add_test (tc, test_far_jump);
+  tcase_add_test (tc, test_colliding_seqs);
   return s;
 }
 
