@@ -156,6 +156,9 @@ typedef struct _VirtualTimer {
   gint64 interval_us;           /* < 0: a deadline source (no repeats) */
   guint64 order;
   gint heap_index;               /* in clock->heap, -1 when not there */
+  /* swarm_clock_source_set_callback's, for swarm_clock_dispatch_alone */
+  GSourceFunc func;
+  gpointer func_data;
 } VirtualTimer;
 
 /* ---- the heap of deadlines (clock->lock held) ---------------------------- */
@@ -446,6 +449,77 @@ next_deadline (SwarmClock * clock, GMainContext * context, gint64 after_us)
   next = t ? t->deadline_us : -1;
   g_mutex_unlock (&clock->lock);
   return next;
+}
+
+void
+swarm_clock_source_set_callback (SwarmClock * clock, GSource * source,
+    GSourceFunc func, gpointer data)
+{
+  VirtualTimer *t = (VirtualTimer *) source;
+
+  g_source_set_callback (source, func, data, NULL);
+  if (!clock->is_virtual)
+    return;
+  g_return_if_fail (t->clock == clock);
+  t->func = func;
+  t->func_data = data;
+}
+
+/* Whether a timer due now below the heap's node @i is attached to
+ * @context.  The timers due are the top of the heap (a node is due no
+ * later than its children): the walk reads those and their children
+ * only.  Many are due at once across contexts (a delivery asks several
+ * sessions to schedule now), rarely two of one context.  Lock held. */
+static gboolean
+due_in_context (SwarmClock * c, guint i, GMainContext * context)
+{
+  guint k;
+
+  for (k = HEAP_ARITY * i + 1; k <= HEAP_ARITY * i + HEAP_ARITY
+      && k < c->heap_len; k++) {
+    VirtualTimer *u = c->heap[k];
+
+    if (u->deadline_us > c->now_us)
+      continue;
+    if (timer_attached_to (u, context) || due_in_context (c, k, context))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+gboolean
+swarm_clock_dispatch_alone (SwarmClock * clock)
+{
+  VirtualTimer *t;
+  GMainContext *context;
+
+  g_return_val_if_fail (clock->is_virtual, FALSE);
+  g_mutex_lock (&clock->lock);
+  t = clock->heap_len ? clock->heap[0] : NULL;
+  if (!t || !t->func || t->deadline_us > clock->now_us
+      || !timer_attached_to (t, NULL)) {
+    g_mutex_unlock (&clock->lock);
+    return FALSE;
+  }
+  context = g_source_get_context (&t->source);
+  if (due_in_context (clock, 0, context)) {
+    g_mutex_unlock (&clock->lock);
+    return FALSE;
+  }
+  g_source_ref (&t->source);
+  g_mutex_unlock (&clock->lock);
+
+  /* owned while it runs, as in an iteration: g_main_context_invoke on
+   * it from the callback runs at once */
+  if (!g_main_context_acquire (context)) {
+    g_source_unref (&t->source);
+    return FALSE;
+  }
+  if (!timer_dispatch (&t->source, t->func, t->func_data))
+    g_source_destroy (&t->source);
+  g_main_context_release (context);
+  g_source_unref (&t->source);
+  return TRUE;
 }
 
 gboolean

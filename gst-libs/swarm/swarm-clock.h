@@ -69,6 +69,11 @@ SWARM_API GSource *swarm_clock_deadline_source_new (SwarmClock * clock);
  * source waits for a new deadline (set one from the callback to go on). */
 SWARM_API void swarm_clock_source_set_deadline (SwarmClock * clock,
     GSource * source, gint64 deadline_us);
+/* g_source_set_callback (@source, @func, @data, NULL) on one of @clock's
+ * sources, told to the clock as well: a virtual clock's timer whose
+ * callback the clock knows may be run by swarm_clock_dispatch_alone. */
+SWARM_API void swarm_clock_source_set_callback (SwarmClock * clock,
+    GSource * source, GSourceFunc func, gpointer data);
 
 /* Chance, like time, comes from the clock: a virtual clock draws from a
  * generator seeded with swarm_clock_set_seed (0 until set), so a whole
@@ -96,6 +101,16 @@ SWARM_API void swarm_clock_advance_to (SwarmClock * clock, gint64 us);
  * at every step. */
 SWARM_API gboolean swarm_clock_next_timer (SwarmClock * clock,
     gint64 * deadline_us, GMainContext ** context);
+/* Runs the earliest timer of all (the one swarm_clock_next_timer gives),
+ * due now, as an iteration of its context would, when that iteration
+ * would run it alone: no other timer is due, and its callback was set
+ * with swarm_clock_source_set_callback.  The caller vouches that nothing
+ * else of that context may be ready (an idle, a source not on the clock).
+ * FALSE, having run nothing, otherwise: iterate the context then.  GLib's
+ * iteration looks at every source of the context, twice, under its lock:
+ * for thousands of sessions each with a few timers, that look cost more
+ * than most of what the timers do. */
+SWARM_API gboolean swarm_clock_dispatch_alone (SwarmClock * clock);
 /* Runs @context until virtual time @until_us: dispatches what is ready,
  * then jumps to the next deadline, and so on.  Returns the number of
  * dispatch rounds (events). */

@@ -655,7 +655,8 @@ memory_link_new (GMainContext * context, SwarmLinkRole role,
   link->timeout_ms = swarm_link_config_connect_timeout_ms (config);
   link->timeout = swarm_clock_timeout_source_new (net->clock,
       link->timeout_ms);
-  g_source_set_callback (link->timeout, link_on_timeout, link, NULL);
+  swarm_clock_source_set_callback (net->clock, link->timeout, link_on_timeout,
+      link);
   g_source_attach (link->timeout, link->base.context);
   return &link->base;
 }

@@ -496,7 +496,7 @@ attach_timeout (SwarmSession * s, guint ms, GSourceFunc func)
 {
   GSource *source = swarm_clock_timeout_source_new (s->clock, ms);
 
-  g_source_set_callback (source, func, s, NULL);
+  swarm_clock_source_set_callback (s->clock, source, func, s);
   g_source_attach (source, s->context);
   return source;
 }
@@ -509,7 +509,7 @@ session_attach_deadline (SwarmSession * s, GSourceFunc func)
 {
   GSource *source = swarm_clock_deadline_source_new (s->clock);
 
-  g_source_set_callback (source, func, s, NULL);
+  swarm_clock_source_set_callback (s->clock, source, func, s);
   g_source_attach (source, s->context);
   return source;
 }

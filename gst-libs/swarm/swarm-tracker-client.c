@@ -141,7 +141,7 @@ schedule_retry (SwarmTrackerClient * c)
 
   GST_DEBUG ("reconnecting to %s in %u ms", c->url, c->backoff_ms);
   c->retry_source = swarm_clock_timeout_source_new (c->clock, c->backoff_ms);
-  g_source_set_callback (c->retry_source, on_retry, c, NULL);
+  swarm_clock_source_set_callback (c->clock, c->retry_source, on_retry, c);
   g_source_attach (c->retry_source, c->context);
   c->backoff_ms = MIN (c->backoff_ms * 2, BACKOFF_MAX_MS);
 }
@@ -508,7 +508,8 @@ schedule_reannounce (SwarmTrackerClient * c)
     return;
   c->reannounce_source = swarm_clock_timeout_source_new (c->clock,
       c->interval_s * 1000);
-  g_source_set_callback (c->reannounce_source, on_reannounce, c, NULL);
+  swarm_clock_source_set_callback (c->clock, c->reannounce_source,
+      on_reannounce, c);
   g_source_attach (c->reannounce_source, c->context);
 }
 

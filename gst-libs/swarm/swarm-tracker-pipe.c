@@ -147,7 +147,7 @@ swarm_tracker_pipe_new_pair (SwarmClock * clock, GMainContext * context,
     end->open = TRUE;
     g_queue_init (&end->incoming);
     end->deliver = swarm_clock_deadline_source_new (clock);
-    g_source_set_callback (end->deliver, deliver_due, end, NULL);
+    swarm_clock_source_set_callback (clock, end->deliver, deliver_due, end);
     g_source_attach (end->deliver, context);
   }
   *a = &pair->ends[0];

@@ -265,7 +265,7 @@ sim_feed_new (SwarmSession * session, SwarmClock * clock,
   f->ready = ready;
   f->ready_data = data;
   f->timer = swarm_clock_deadline_source_new (clock);
-  g_source_set_callback (f->timer, on_deadline, f, NULL);
+  swarm_clock_source_set_callback (clock, f->timer, on_deadline, f);
   g_source_attach (f->timer, context);
   swarm_session_set_wake_notify (session, on_wake, f);
   return f;

@@ -105,6 +105,7 @@ sim_origin_new (Sim * sim, GError ** error)
   g_hash_table_insert (sim->ids_by_peer, g_strdup (swarm_session_get_peer_id
           (o->session)), GINT_TO_POINTER (0));
   sim_trace_name (sim, o->session, 0);
+  sim_touch_context (sim, o->context);
   if (!swarm_session_start (o->session, error)) {
     sim_origin_free (o);
     return NULL;
@@ -123,7 +124,7 @@ sim_origin_new (Sim * sim, GError ** error)
   publish (o, out);
   o->frame_timer = swarm_clock_timeout_source_new (sim->clock,
       BENCH_BUFFER_MS);
-  g_source_set_callback (o->frame_timer, on_frame, o, NULL);
+  swarm_clock_source_set_callback (sim->clock, o->frame_timer, on_frame, o);
   g_source_attach (o->frame_timer, o->context);
   return o;
 }
@@ -132,8 +133,10 @@ void
 sim_origin_get_counts (SimOrigin * o, guint64 * bytes_sent,
     guint64 * stream_bytes)
 {
-  GstStructure *s = swarm_session_get_stats (o->session);
+  GstStructure *s;
 
+  sim_touch_context (o->sim, o->context);
+  s = swarm_session_get_stats (o->session);
   *bytes_sent = bench_stats_u64 (s, "bytes-sent");
   *stream_bytes = o->stream_bytes;
   gst_structure_free (s);
@@ -142,8 +145,10 @@ sim_origin_get_counts (SimOrigin * o, guint64 * bytes_sent,
 void
 sim_origin_fill_peer (SimOrigin * o, BenchPeer * peer)
 {
-  GstStructure *s = swarm_session_get_stats (o->session);
+  GstStructure *s;
 
+  sim_touch_context (o->sim, o->context);
+  s = swarm_session_get_stats (o->session);
   peer->bytes_sent = bench_stats_u64 (s, "bytes-sent");
   peer->bytes_received = bench_stats_u64 (s, "bytes-received");
   peer->segments_published = bench_stats_u64 (s, "segments-published");
@@ -168,6 +173,7 @@ sim_origin_stop_begin (SimOrigin * o)
     g_source_destroy (o->frame_timer);
     g_clear_pointer (&o->frame_timer, g_source_unref);
   }
+  sim_touch_context (o->sim, o->context);
   swarm_session_stop_begin (o->session);
 }
 
@@ -187,6 +193,7 @@ sim_origin_free (SimOrigin * o)
     g_source_unref (o->frame_timer);
   }
   swarm_session_free (o->session);
+  g_hash_table_remove (o->sim->touched, o->context);
   g_clear_pointer (&o->segmenter, swarm_segmenter_free);
   g_main_context_unref (o->context);
   g_free (o->error);

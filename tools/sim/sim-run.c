@@ -144,6 +144,28 @@ sim_schedule_player (Sim * sim, SimViewer * v)
   g_queue_push_tail (&sim->ready, v);
 }
 
+/* A player or the driver called into @context's participant from outside
+ * an iteration of @context: what the call left there for it
+ * (swarm_session_set_playout's g_main_context_invoke, an idle) runs at
+ * the context's next iteration, so that one is GLib's.  Every source of
+ * a participant's context is at G_PRIORITY_DEFAULT: one iteration runs
+ * all that is ready, and the context is the clock's timers alone again. */
+void
+sim_touch_context (Sim * sim, GMainContext * context)
+{
+  g_hash_table_add (sim->touched, context);
+}
+
+/* Whether @context holds nothing but the clock's timers: a participant's,
+ * not called into since it was last iterated.  The tracker's has sources
+ * of its own (its reaper, an idle), and the driver's own timers are few. */
+static gboolean
+context_is_timers_only (Sim * sim, GMainContext * context)
+{
+  return context != sim->tracker_context && context != sim->driver_context
+      && !g_hash_table_contains (sim->touched, context);
+}
+
 static void
 run_players (Sim * sim)
 {
@@ -187,15 +209,20 @@ drive (Sim * sim, gint64 until_us)
       return;
     }
     swarm_clock_advance_to (sim->clock, deadline);
-    /* the net's context holds its deliveries alone: served directly */
+    sim->events++;
+    /* the net's context holds its deliveries alone, and a participant's
+     * its timers: served directly when only the first timer is due */
     if (context == sim->net_context) {
       swarm_memory_net_dispatch (sim->net);
-      sim->events++;
-    } else if (g_main_context_iteration (context, FALSE))
-      sim->events++;
-    else
+      continue;
+    }
+    if (context_is_timers_only (sim, context)
+        && swarm_clock_dispatch_alone (sim->clock))
+      continue;
+    if (!g_main_context_iteration (context, FALSE))
       g_error ("p2p-sim: a timer due at %" G_GINT64_FORMAT " did not fire "
           "in its context", deadline);
+    g_hash_table_remove (sim->touched, context);
   }
 }
 
@@ -444,6 +471,7 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
   g_array_set_size (sim->paths, 1);
   sim->ids_by_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       NULL);
+  sim->touched = g_hash_table_new (NULL, NULL);
   /* keys owned by the table; published_order only orders them */
   sim->published = g_hash_table_new_full (g_int64_hash, g_int64_equal,
       g_free, (GDestroyNotify) g_bytes_unref);
@@ -615,6 +643,7 @@ sim_free (Sim * sim)
   g_ptr_array_unref (sim->fed);
   g_array_unref (sim->paths);
   g_hash_table_destroy (sim->ids_by_peer);
+  g_hash_table_destroy (sim->touched);
   g_queue_clear (&sim->published_order);
   g_hash_table_destroy (sim->published);
   g_clear_pointer (&sim->tracker, swarm_tracker_server_free);

@@ -134,7 +134,10 @@ sim_viewer_measure (SimViewer * v, gboolean final)
       p->expected += stalled / (BENCH_BUFFER_MS * 1000);
   }
   if (final) {
-    GstStructure *s = swarm_session_get_stats (v->session);
+    GstStructure *s;
+
+    sim_touch_context (v->sim, v->context);
+    s = swarm_session_get_stats (v->session);
 
     p->bytes_received = bench_stats_u64 (s, "bytes-received");
     p->bytes_sent = bench_stats_u64 (s, "bytes-sent");
@@ -251,6 +254,7 @@ sim_viewer_run_player (SimViewer * v)
           && !sim_feed_should_resume (v->feed)))
     return;
   v->player_started = TRUE;
+  sim_touch_context (v->sim, v->context);
   sim_coroutine_resume (v->player);
   /* an error ends the pipeline, and the viewer leaves as the bench's
    * viewer process does */
@@ -328,6 +332,7 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
     g_free (v);
     return NULL;
   }
+  sim_touch_context (sim, v->context);
   v->feed = sim_feed_new (v->session, sim->clock, v->context, on_player_ready,
       v);
   /* its playout policy logs as its session, under the viewer's name
@@ -346,6 +351,7 @@ sim_viewer_leave (SimViewer * v, gboolean crash)
   if (v->leaving)
     return;
   v->leaving = TRUE;
+  sim_touch_context (v->sim, v->context);
   sim_viewer_measure (v, TRUE);
   v->peer->alive = FALSE;
   v->peer->end_us = swarm_clock_now_us (v->sim->clock);
@@ -411,6 +417,7 @@ sim_viewer_free (SimViewer * v)
   swarm_viewer_free (v->viewer);
   sim_feed_free (v->feed);
   swarm_session_free (v->session);
+  g_hash_table_remove (v->sim->touched, v->context);
   g_main_context_unref (v->context);
   for (i = 0; i < v->pending->len; i++)
     gst_buffer_unref (g_array_index (v->pending, Rendering, i).buffer);

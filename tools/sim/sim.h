@@ -114,6 +114,9 @@ struct _Sim {
   GPtrArray *viewers;            /* SimViewer, in the order they joined */
   GQueue ready;                  /* SimViewer whose player may go on */
   guint64 events;                /* contexts' dispatch rounds */
+  /* contexts called into from outside their iteration (sim_touch_context):
+   * GLib iterates each once more */
+  GHashTable *touched;
   /* per viewer id (index 0 unused): GArray of SimFed, who sent it the
    * stream, filled when it is measured for good */
   GPtrArray *fed;
@@ -141,6 +144,7 @@ void sim_note_published (Sim * sim, guint64 seq, GBytes * bytes);
 GBytes *sim_intern_segment (guint64 seq, GBytes * bytes, gpointer sim);
 /* From a feed's ready callback: run @v's player at the next turn. */
 void sim_schedule_player (Sim * sim, SimViewer * v);
+void sim_touch_context (Sim * sim, GMainContext * context);
 
 Sim *sim_new (const SimOptions * opts, BenchRun * run, GError ** error);
 /* Runs to the end of --duration; FALSE with @error if the run failed. */

@@ -216,6 +216,65 @@ GST_START_TEST (test_many_contexts_one_clock)
 
 GST_END_TEST;
 
+/* swarm_clock_dispatch_alone runs the first timer as an iteration of its
+ * context would, when that iteration would run it alone: another due
+ * timer of its context, or a callback the clock was not told, leave it to
+ * the iteration; another due timer of another context does not. */
+GST_START_TEST (test_dispatch_alone)
+{
+  SwarmClock *clock = swarm_clock_new_virtual (START, 0);
+  GMainContext *ctx[2] = { g_main_context_new (), g_main_context_new () };
+  GArray *at = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GArray *who = g_array_new (FALSE, FALSE, sizeof (guint));
+  Probe a = { clock, at, who, 1, 2 }, b = { clock, at, who, 2, 1 },
+      c = { clock, at, who, 3, 1 }, d = { clock, at, who, 4, 1 };
+  GSource *sa = swarm_clock_timeout_source_new (clock, 10);
+  GSource *sb = swarm_clock_timeout_source_new (clock, 10);
+  GSource *sc = swarm_clock_timeout_source_new (clock, 20);
+  GSource *sd = add_timer (clock, ctx[1], 40, &d);
+
+  swarm_clock_source_set_callback (clock, sa, probe_fire, &a);
+  g_source_attach (sa, ctx[0]);
+  swarm_clock_source_set_callback (clock, sb, probe_fire, &b);
+  g_source_attach (sb, ctx[1]);
+  swarm_clock_source_set_callback (clock, sc, probe_fire, &c);
+  g_source_attach (sc, ctx[0]);
+
+  /* nothing due yet */
+  fail_if (swarm_clock_dispatch_alone (clock));
+  /* a and b at 10, in two contexts: each alone in its own */
+  swarm_clock_advance_to (clock, START + 10000);
+  fail_unless (swarm_clock_dispatch_alone (clock));
+  fail_unless (swarm_clock_dispatch_alone (clock));
+  fail_unless_equals_int (who->len, 2);
+  fail_unless_equals_int (g_array_index (who, guint, 0), 1);
+  fail_unless_equals_int (g_array_index (who, guint, 1), 2);
+  /* b is done (destroyed), a repeats at 20 with c, in one context */
+  fail_unless (g_source_is_destroyed (sb));
+  swarm_clock_advance_to (clock, START + 20000);
+  fail_if (swarm_clock_dispatch_alone (clock));
+  fail_unless (g_main_context_iteration (ctx[0], FALSE));
+  fail_unless_equals_int (who->len, 4);
+  /* d's callback was set with g_source_set_callback: the clock leaves it */
+  swarm_clock_advance_to (clock, START + 40000);
+  fail_if (swarm_clock_dispatch_alone (clock));
+  fail_unless (g_main_context_iteration (ctx[1], FALSE));
+  fail_unless_equals_int (who->len, 5);
+  fail_unless_equals_int (g_array_index (who, guint, 4), 4);
+
+  g_source_unref (sa);
+  g_source_unref (sb);
+  g_source_unref (sc);
+  g_source_unref (sd);
+  g_main_context_unref (ctx[0]);
+  g_main_context_unref (ctx[1]);
+  g_array_unref (at);
+  g_array_unref (who);
+  swarm_clock_unref (clock);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_system_clock_is_glib)
 {
   SwarmClock *clock = swarm_clock_get_system ();
@@ -244,6 +303,7 @@ clock_suite (void)
   tcase_add_test (tc, test_timers_fire_in_order_at_their_time);
   tcase_add_test (tc, test_destroyed_and_foreign_timers);
   tcase_add_test (tc, test_many_contexts_one_clock);
+  tcase_add_test (tc, test_dispatch_alone);
   tcase_add_test (tc, test_system_clock_is_glib);
   return s;
 }
