@@ -18,7 +18,7 @@ struct _SwarmClock {
    * order they were made in), four children a node (half as deep as a
    * binary one: thousands of sessions make tens of thousands of timers):
    * finding the next one costs nothing and moving one a logarithm */
-  struct _VirtualTimer **heap;
+  struct _HeapSlot *heap;
   guint heap_len, heap_size;
   guint64 next_order;
   GRand *rand;                   /* virtual: seeded */
@@ -165,6 +165,14 @@ typedef struct _VirtualTimer {
 
 #define HEAP_ARITY 4
 
+/* A timer's place in the heap, with its keys: comparing children reads
+ * the array, not tens of thousands of timers scattered in memory. */
+typedef struct _HeapSlot {
+  gint64 deadline_us;
+  guint64 order;
+  VirtualTimer *timer;
+} HeapSlot;
+
 static gboolean
 timer_before (const VirtualTimer * x, const VirtualTimer * y)
 {
@@ -173,29 +181,37 @@ timer_before (const VirtualTimer * x, const VirtualTimer * y)
   return x->order < y->order;
 }
 
-static void
-heap_place (SwarmClock * c, VirtualTimer * t, guint i)
+static gboolean
+slot_before (const HeapSlot * x, const HeapSlot * y)
 {
-  c->heap[i] = t;
-  t->heap_index = (gint) i;
+  if (x->deadline_us != y->deadline_us)
+    return x->deadline_us < y->deadline_us;
+  return x->order < y->order;
+}
+
+static void
+heap_place (SwarmClock * c, const HeapSlot * slot, guint i)
+{
+  c->heap[i] = *slot;
+  slot->timer->heap_index = (gint) i;
 }
 
 static void
 heap_sift_up (SwarmClock * c, guint i)
 {
-  VirtualTimer *t = c->heap[i];
+  HeapSlot slot = c->heap[i];
 
-  while (i > 0 && timer_before (t, c->heap[(i - 1) / HEAP_ARITY])) {
-    heap_place (c, c->heap[(i - 1) / HEAP_ARITY], i);
+  while (i > 0 && slot_before (&slot, &c->heap[(i - 1) / HEAP_ARITY])) {
+    heap_place (c, &c->heap[(i - 1) / HEAP_ARITY], i);
     i = (i - 1) / HEAP_ARITY;
   }
-  heap_place (c, t, i);
+  heap_place (c, &slot, i);
 }
 
 static void
 heap_sift_down (SwarmClock * c, guint i)
 {
-  VirtualTimer *t = c->heap[i];
+  HeapSlot slot = c->heap[i];
 
   for (;;) {
     guint first = HEAP_ARITY * i + 1, child = first, k;
@@ -203,31 +219,31 @@ heap_sift_down (SwarmClock * c, guint i)
     if (first >= c->heap_len)
       break;
     for (k = first + 1; k < first + HEAP_ARITY && k < c->heap_len; k++)
-      if (timer_before (c->heap[k], c->heap[child]))
+      if (slot_before (&c->heap[k], &c->heap[child]))
         child = k;
-    if (!timer_before (c->heap[child], t))
+    if (!slot_before (&c->heap[child], &slot))
       break;
-    heap_place (c, c->heap[child], i);
+    heap_place (c, &c->heap[child], i);
     i = child;
   }
-  heap_place (c, t, i);
+  heap_place (c, &slot, i);
 }
 
 static void
 heap_remove (SwarmClock * c, VirtualTimer * t)
 {
   guint i = (guint) t->heap_index;
-  VirtualTimer *last;
+  HeapSlot last;
 
   if (t->heap_index < 0)
     return;
   t->heap_index = -1;
   last = c->heap[--c->heap_len];
-  if (last == t)
+  if (last.timer == t)
     return;
-  heap_place (c, last, i);
+  heap_place (c, &last, i);
   heap_sift_up (c, i);
-  heap_sift_down (c, (guint) last->heap_index);
+  heap_sift_down (c, (guint) last.timer->heap_index);
 }
 
 /* @t's deadline changed (or it was just made): where it belongs now. */
@@ -239,14 +255,17 @@ heap_update (SwarmClock * c, VirtualTimer * t)
     return;
   }
   if (t->heap_index < 0) {
+    HeapSlot slot = { t->deadline_us, t->order, t };
+
     if (c->heap_len == c->heap_size) {
       c->heap_size = MAX (64, 2 * c->heap_size);
-      c->heap = g_renew (VirtualTimer *, c->heap, c->heap_size);
+      c->heap = g_renew (HeapSlot, c->heap, c->heap_size);
     }
-    heap_place (c, t, c->heap_len++);
+    heap_place (c, &slot, c->heap_len++);
     heap_sift_up (c, (guint) t->heap_index);
     return;
   }
+  c->heap[t->heap_index].deadline_us = t->deadline_us;
   heap_sift_up (c, (guint) t->heap_index);
   heap_sift_down (c, (guint) t->heap_index);
 }
@@ -418,18 +437,19 @@ next_timer (SwarmClock * clock, GMainContext * context, gint64 after_us)
   guint i;
 
   /* destroyed timers never fire again: out of the way for good */
-  while (clock->heap_len > 0 && g_source_is_destroyed (&clock->heap[0]->source))
-    heap_remove (clock, clock->heap[0]);
+  while (clock->heap_len > 0
+      && g_source_is_destroyed (&clock->heap[0].timer->source))
+    heap_remove (clock, clock->heap[0].timer);
   if (clock->heap_len == 0)
     return NULL;
   /* nearly always the earliest of all */
-  if (clock->heap[0]->deadline_us > after_us
-      && timer_attached_to (clock->heap[0], context))
-    return clock->heap[0];
+  if (clock->heap[0].deadline_us > after_us
+      && timer_attached_to (clock->heap[0].timer, context))
+    return clock->heap[0].timer;
   /* a timer of another context, or one due that its context has not run:
    * look at them all */
   for (i = 0; i < clock->heap_len; i++) {
-    VirtualTimer *t = clock->heap[i];
+    VirtualTimer *t = clock->heap[i].timer;
 
     if (t->deadline_us > after_us && (!best || timer_before (t, best))
         && timer_attached_to (t, context))
@@ -477,11 +497,10 @@ due_in_context (SwarmClock * c, guint i, GMainContext * context)
 
   for (k = HEAP_ARITY * i + 1; k <= HEAP_ARITY * i + HEAP_ARITY
       && k < c->heap_len; k++) {
-    VirtualTimer *u = c->heap[k];
-
-    if (u->deadline_us > c->now_us)
+    if (c->heap[k].deadline_us > c->now_us)
       continue;
-    if (timer_attached_to (u, context) || due_in_context (c, k, context))
+    if (timer_attached_to (c->heap[k].timer, context)
+        || due_in_context (c, k, context))
       return TRUE;
   }
   return FALSE;
@@ -495,7 +514,7 @@ swarm_clock_dispatch_alone (SwarmClock * clock)
 
   g_return_val_if_fail (clock->is_virtual, FALSE);
   g_mutex_lock (&clock->lock);
-  t = clock->heap_len ? clock->heap[0] : NULL;
+  t = clock->heap_len ? clock->heap[0].timer : NULL;
   if (!t || !t->func || t->deadline_us > clock->now_us
       || !timer_attached_to (t, NULL)) {
     g_mutex_unlock (&clock->lock);
