@@ -6,7 +6,9 @@
  * timer of all (swarm_clock_next_timer), moves virtual time there and
  * iterates that timer's context only: with one context for the whole
  * swarm, GLib would look at every source of every session at every step,
- * and a thousand viewers spent most of their time there.  Between two
+ * and a thousand viewers spent most of their time there.  Where it knows
+ * what is due it does not even iterate: the net's deliveries, and a
+ * participant's timer due alone (swarm_clock_dispatch_alone).  Between two
  * steps it runs the players whose waits have their answer (sim-feed.c),
  * in the order they were woken.  Nothing depends on the wall clock or on
  * addresses in memory, so a seed gives the same run, event for event.
