@@ -286,6 +286,10 @@ typedef struct {
   guint64 peers_misbehaved;
   guint64 messages_junk;
   guint64 chunks_unwanted;
+  guint64 chunks_duplicate;     /* a chunk of a segment we already had */
+  /* payload received and not used: unwanted and duplicate chunks (what
+   * two partners sending one segment at once cost) */
+  guint64 bytes_wasted;
   guint64 chunks_repaired;      /* asked for again after a loss */
   guint64 chunks_rebuilt;       /* lost, rebuilt from parity */
   guint64 parity_received;

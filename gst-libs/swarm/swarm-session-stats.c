@@ -228,6 +228,8 @@ swarm_session_get_stats (SwarmSession * s)
       "peers-misbehaved", G_TYPE_UINT64, s->counters.peers_misbehaved,
       "messages-junk", G_TYPE_UINT64, s->counters.messages_junk,
       "chunks-unwanted", G_TYPE_UINT64, s->counters.chunks_unwanted,
+      "chunks-duplicate", G_TYPE_UINT64, s->counters.chunks_duplicate,
+      "bytes-wasted", G_TYPE_UINT64, s->counters.bytes_wasted,
       "chunks-repaired", G_TYPE_UINT64, s->counters.chunks_repaired,
       "chunks-rebuilt", G_TYPE_UINT64, s->counters.chunks_rebuilt,
       "parity-sent", G_TYPE_UINT64, s->counters.parity_sent,

@@ -432,6 +432,16 @@ transfer_take_chunk (Transfer * t, PeerEntry * e, guint idx,
     transfer_try_rebuild (t, e, idx % t->parity_groups);
 }
 
+/* A chunk nothing takes: counted, and its bytes as wasted. */
+static void
+session_count_unwanted (SwarmSession * s, gsize len)
+{
+  g_mutex_lock (&s->lock);
+  s->counters.chunks_unwanted++;
+  s->counters.bytes_wasted += len;
+  g_mutex_unlock (&s->lock);
+}
+
 void
 on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
 {
@@ -458,9 +468,9 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   t = g_hash_table_lookup (s->transfers, &msg->data.seq);
   if (!t && !session_accept_push (s, e, msg->data.seq)) {
     /* late duplicate, a replay, or nothing we want */
-    g_mutex_lock (&s->lock);
-    s->counters.chunks_unwanted++;
-    g_mutex_unlock (&s->lock);
+    GST_LOG_OBJECT (s, "chunk %u of %" G_GUINT64_FORMAT " from %s wasted: no "
+        "transfer", idx, msg->data.seq, swarm_peer_get_remote_id (p));
+    session_count_unwanted (s, msg->data.payload_len);
     if (e->late_copies > 0 && swarm_store_has (s->store, msg->data.seq))
       e->late_copies--;
     else
@@ -470,9 +480,13 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   if (!t)
     t = g_hash_table_lookup (s->transfers, &msg->data.seq);
   if (!transfer_accepts_from (t, e)) {
-    g_mutex_lock (&s->lock);
-    s->counters.chunks_unwanted++;
-    g_mutex_unlock (&s->lock);
+    GST_LOG_OBJECT (s, "chunk %u of %" G_GUINT64_FORMAT " from %s wasted: the "
+        "transfer is %s's (%s %" G_GINT64_FORMAT " ms ago, %u chunks in)", idx,
+        msg->data.seq, swarm_peer_get_remote_id (p), t->source ?
+        swarm_peer_get_remote_id (t->source->peer) : "nobody", t->pushed ?
+        "pushed" : "asked", (swarm_clock_now_us (s->clock) - t->created_us) / 1000,
+        t->n_got);
+    session_count_unwanted (s, msg->data.payload_len);
     swarm_peer_note_waste (p);
     return;
   }
@@ -494,15 +508,19 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     GST_DEBUG_OBJECT (s, "no room for a segment of %u bytes", msg->data.segment_size);
     if (t->pushed) {
       /* a push we cannot hold is as unwanted as one we refuse outright */
-      g_mutex_lock (&s->lock);
-      s->counters.chunks_unwanted++;
-      g_mutex_unlock (&s->lock);
+      session_count_unwanted (s, msg->data.payload_len);
       transfer_detach (t);
       g_hash_table_remove (s->transfers, &t->seq);
     }
     return;
   }
   if (swarm_wire_bit_get (t->got, idx)) {
+    g_mutex_lock (&s->lock);
+    s->counters.chunks_duplicate++;
+    GST_LOG_OBJECT (s, "chunk %u of %" G_GUINT64_FORMAT " from %s wasted: "
+        "came twice", idx, msg->data.seq, swarm_peer_get_remote_id (p));
+    s->counters.bytes_wasted += msg->data.payload_len;
+    g_mutex_unlock (&s->lock);
     /* A chunk we asked for again may come twice: the first copy was late,
      * not lost.  Thousands of them after repairs of a big segment are our
      * doing, not a flood from the partner. */

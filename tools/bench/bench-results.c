@@ -192,6 +192,7 @@ bench_figures_compute (const BenchRun * run, BenchFigures * f)
     if (v->error && !v->killed)
       f->errors++;
     f->viewers_bytes_received += v->bytes_received;
+    f->viewers_bytes_wasted += v->bytes_wasted;
     f->gaps += v->gaps;
     f->late += v->late;
     f->corrupt += v->corrupt;
@@ -274,6 +275,8 @@ add_viewers (JsonBuilder * b, const BenchRun * run)
     add_int (b, "bytes_received", v->bytes_received);
     add_int (b, "bytes_from_origin", v->bytes_from_origin);
     add_int (b, "bytes_from_peers", v->bytes_from_peers);
+    add_int (b, "bytes_wasted", v->bytes_wasted);
+    add_int (b, "requests_resent", v->requests_resent);
     add_int (b, "bytes_sent", v->bytes_sent);
     add_num (b, "cpu_s", v->cpu_s);
     /* unknown (a viewer killed before we read it, a simulated one): null */
@@ -365,6 +368,7 @@ bench_figures_to_json (const BenchFigures * f, const BenchRun * run,
   add_int (b, "origin_bytes_sent", f->origin_bytes_sent);
   add_int (b, "stream_bytes", f->stream_bytes);
   add_int (b, "viewers_bytes_received", f->viewers_bytes_received);
+  add_int (b, "viewers_bytes_wasted", f->viewers_bytes_wasted);
   add_int (b, "viewers_started", f->viewers_started);
   add_int (b, "viewers_never_played", f->viewers_never_played);
   add_int (b, "viewers_failed_to_play", f->viewers_failed_to_play);

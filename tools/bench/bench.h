@@ -128,6 +128,7 @@ typedef struct
   guint64 segments_missed;
   guint64 segments_verified, bytes_verified, verify_us;
   guint64 bytes_sent, bytes_received, bytes_from_origin, bytes_from_peers;
+  guint64 bytes_wasted, requests_resent;
   guint64 stream_bytes, pushed, segments_published;
   guint peers;
   gdouble lat_sum_ms;
@@ -215,6 +216,7 @@ typedef struct
   gdouble verify_us_per_segment, verify_ms_per_mbit;
   guint64 origin_bytes_sent, stream_bytes;
   guint64 viewers_bytes_received;
+  guint64 viewers_bytes_wasted;  /* of those, unwanted or duplicate */
   guint64 gaps, late, corrupt, segments_missed;
   gint errors;
 } BenchFigures;
