@@ -307,11 +307,13 @@ transfer_accepts_from (Transfer * t, PeerEntry * e)
 
   if (t->source == e)
     return TRUE;
-  if (t->single_source || e == t->stopped || e->slow_until_us > now)
+  if (t->single_source || e == t->stopped)
     return FALSE;
   if (!t->source)
     return transfer_has_contributor (t, id);
-  if (t->pushed ? now - t->last_progress_us <= PUSH_TAKEOVER_US : t->n_got > 0)
+  if (e->slow_until_us > now
+      || (t->pushed ? now - t->last_progress_us <= PUSH_TAKEOVER_US :
+          t->n_got > 0))
     return FALSE;
   GST_DEBUG_OBJECT (t->session, "%s of %" G_GUINT64_FORMAT " from %s taken over by %s",
       t->pushed ? "stalled push" : "request", t->seq,
