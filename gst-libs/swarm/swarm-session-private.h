@@ -218,6 +218,9 @@ struct _Transfer {
   gboolean single_source;
   gboolean pushed;              /* the source sent it unasked */
   gboolean asked_whole;         /* its source was asked for all of it */
+  /* asked, then told to stop when a push took over: its chunks still on
+   * the way are not taken (compared, never dereferenced) */
+  PeerEntry *stopped;
   /* monotonic µs: the transfer began (asked for, or first pushed chunk),
    * and its first chunk came; for the per-segment debug line */
   gint64 created_us;
