@@ -216,6 +216,8 @@ peer_handle_request (SwarmPeer * p, const SwarmMessage * msg)
       p->abuse.requests_refused++;
     absent.absent.seq = msg->request.seq;
     peer_send (p, &absent);
+  } else if (msg->request.count == 0 && p->callbacks.asked) {
+    p->callbacks.asked (p, msg->request.seq, p->user_data);
   }
 }
 

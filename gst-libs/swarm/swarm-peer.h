@@ -89,6 +89,8 @@ typedef struct {
   void (*signal) (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
   /* The partner does not hold @seq. */
   void (*absent) (SwarmPeer * p, guint64 seq, gpointer user_data);
+  /* The partner asked for the whole of @seq, and it is queued for it. */
+  void (*asked) (SwarmPeer * p, guint64 seq, gpointer user_data);
   /* Gone: link failure, silence, BYE or protocol violation.  Once. */
   void (*closed) (SwarmPeer * p, const GError * error, gpointer user_data);
 } SwarmPeerCallbacks;

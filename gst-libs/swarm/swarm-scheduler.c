@@ -33,6 +33,16 @@ by_rarity (gconstpointer a, gconstpointer b)
   return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0);
 }
 
+/* An urgent segment is due within a few hundred milliseconds: a viewer
+ * holding it that stalled a transfer lately, or whose round trip its
+ * upload queue has stretched past this, would serve it late, so the
+ * origin is asked instead if it is a partner.  Otherwise a segment the
+ * origin pushed to a thin partner is asked of that partner by everyone,
+ * served after its deadline, and missed by the whole swarm (docs/sim.md,
+ * finding 4).  The measured rate says nothing here: it is what the
+ * partner sent us, not what it could. */
+#define URGENT_HOLDER_MAX_RTT_US (400 * 1000)
+
 /* Seconds until @peer would finish one more segment. */
 static gdouble
 expected_delivery (const SwarmSchedPeer * peer, guint load, gsize bytes)
@@ -95,7 +105,9 @@ default_schedule (gpointer self, const SwarmSchedView * view, GArray * out)
     /* The origin is the supplier of last resort: for what no viewer holds
      * (someone must bring it into the swarm), or for an urgent segment no
      * viewer holding it can take on now. */
-    if (best < 0 && (c->holders == 0 || urgent)) {
+    if ((best < 0 && (c->holders == 0 || urgent))
+        || (best >= 0 && urgent && (view->peers[best].slow
+                || view->peers[best].rtt_us > URGENT_HOLDER_MAX_RTT_US))) {
       for (p = 0; p < view->n_peers; p++) {
         const SwarmSchedPeer *peer = &view->peers[p];
         if (peer->is_origin && load[p] < peer->max_in_flight

@@ -56,7 +56,8 @@ typedef struct {
  * each request goes to the partner expected to deliver it soonest (queue
  * ahead of it, measured rate, RTT), avoiding partners that recently
  * stalled; the origin is asked only for what no viewer holds, and for
- * urgent segments only. */
+ * urgent segments no viewer can serve in time (none with room, or the
+ * best one stalled lately or has a round trip stretched past 400 ms). */
 SWARM_API const SwarmSchedulerClass *swarm_scheduler_default_get_class (void);
 
 G_END_DECLS

@@ -120,11 +120,59 @@ late_announce_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A partner of the origin asked it for @seq: if the origin pushed @seq to
+ * another partner, that one did not pass it on in time.  When half of
+ * what it was pushed lately comes back so, from two partners or more (a
+ * sibling's loss asks for one now and then), it rests from pushes: a thin
+ * uplink holding a share of the stream first made the whole swarm wait
+ * for it (docs/sim.md, finding 4). */
+void
+on_peer_asked (SwarmPeer * p, guint64 seq, gpointer user_data)
+{
+  PeerEntry *asker = user_data;
+  SwarmSession *s = asker->session;
+  guint i, j, returned;
+
+  if (s->role != SWARM_SESSION_ORIGIN)
+    return;
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (e == asker || !peer_entry_is_ready (e))
+      continue;
+    for (j = 0; j < ORIGIN_PUSH_MEMORY; j++)
+      if (e->origin_pushed[j] == seq && e->origin_pushed_asks[j] < G_MAXUINT8)
+        e->origin_pushed_asks[j]++;
+    for (j = 0, returned = 0; j < ORIGIN_PUSH_MEMORY; j++)
+      if (e->origin_pushed_asks[j] >= ORIGIN_PUSH_ASKERS)
+        returned++;
+    if (returned >= ORIGIN_PUSH_RETURNED) {
+      GST_DEBUG_OBJECT (s, "%s does not pass on what it is pushed: resting it",
+          swarm_peer_get_remote_id (e->peer));
+      e->origin_push_rest_until_us =
+          swarm_clock_now_us (s->clock) + ORIGIN_PUSH_REST_US;
+      memset (e->origin_pushed_asks, 0, sizeof (e->origin_pushed_asks));
+      memset (e->origin_pushed, 0, sizeof (e->origin_pushed));
+    }
+  }
+}
+
+static void
+origin_remember_push (PeerEntry * e, guint64 seq)
+{
+  guint slot = e->origin_pushed_next++ % ORIGIN_PUSH_MEMORY;
+
+  e->origin_pushed[slot] = seq;
+  e->origin_pushed_asks[slot] = 0;
+}
+
 static void
 session_origin_announce (SwarmSession * s, guint64 seq,
     SwarmSegmentFlags flags)
 {
   GPtrArray *ready = g_ptr_array_new ();
+  GPtrArray *pushed = g_ptr_array_new ();
+  gint64 now = swarm_clock_now_us (s->clock);
   LateAnnounce *la;
   GSource *source;
   guint i;
@@ -134,13 +182,35 @@ session_origin_announce (SwarmSession * s, guint64 seq,
     if (peer_entry_is_ready (e))
       g_ptr_array_add (ready, e);
   }
-  for (i = 0; i < MIN (ORIGIN_FIRST_ANNOUNCE, ready->len); i++) {
+  /* in turn, passing over partners resting from pushes; if every one is,
+   * the one whose rest ends first (the one judged last is the likeliest
+   * still to be thin) */
+  for (i = 0; i < ready->len && pushed->len < ORIGIN_FIRST_ANNOUNCE; i++) {
     PeerEntry *e = g_ptr_array_index (ready,
         (s->announce_cursor + i) % ready->len);
+    if (e->origin_push_rest_until_us <= now)
+      g_ptr_array_add (pushed, e);
+  }
+  if (pushed->len == 0 && ready->len > 0) {
+    PeerEntry *soonest = NULL;
+
+    for (i = 0; i < ready->len; i++) {
+      PeerEntry *e = g_ptr_array_index (ready,
+          (s->announce_cursor + i) % ready->len);
+      if (!soonest
+          || e->origin_push_rest_until_us < soonest->origin_push_rest_until_us)
+        soonest = e;
+    }
+    g_ptr_array_add (pushed, soonest);
+  }
+  for (i = 0; i < pushed->len; i++) {
+    PeerEntry *e = g_ptr_array_index (pushed, i);
     /* pushed, not just announced: saves the first hop a round trip */
     swarm_peer_push (e->peer, seq);
     swarm_peer_send_have (e->peer, seq, flags);
+    origin_remember_push (e, seq);
   }
+  g_ptr_array_unref (pushed);
   s->announce_cursor++;
   g_ptr_array_unref (ready);
 

@@ -112,6 +112,9 @@ G_BEGIN_DECLS
  * place held by a partner that has likely crashed is worth less than the
  * newcomer, who may be cut off by that very crash. */
 #define SILENT_PLACE_US (1000 * 1000)
+/* Links past max-peers a partner of the origin keeps to the origin's other
+ * partners, offered through the origin (swarm-session-pex.c). */
+#define SIBLING_EXTRA_PARTNERS 2
 /* A viewer pushes each fresh segment to at most this many children. */
 #define PUSH_CHILDREN 2
 /* PEX: lists go to partners this often; a peer we tried to reach through a
@@ -124,6 +127,16 @@ G_BEGIN_DECLS
  * the origin uploads about one copy and stays the supplier of last resort. */
 #define ORIGIN_FIRST_ANNOUNCE 1
 #define ORIGIN_LATE_ANNOUNCE_MS 200
+/* The origin remembers the last ORIGIN_PUSH_MEMORY segments it pushed to
+ * each partner.  When at least ORIGIN_PUSH_ASKERS of its other partners
+ * ask the origin itself for ORIGIN_PUSH_RETURNED of them, that partner is not passing its share on
+ * (a thin uplink: everyone asks it, it serves after the deadline, and the
+ * share comes back to the origin as a copy per sibling), so it is left
+ * out of the pushes for ORIGIN_PUSH_REST_US (swarm-session-announce.c). */
+#define ORIGIN_PUSH_MEMORY 8
+#define ORIGIN_PUSH_RETURNED 4
+#define ORIGIN_PUSH_ASKERS 2
+#define ORIGIN_PUSH_REST_US (10 * G_USEC_PER_SEC)
 
 /* ---- bounds on what partners can make us hold or do ---- */
 /* What segments can exist is the publisher's signed word (swarm-edge.h):
@@ -188,6 +201,13 @@ struct _PeerEntry {
   gint64 parity_seen_us;        /* its latest PARITY arrived then */
   guint late_copies;            /* chunks we asked it for twice, that may
                                  * still come after their segment: not waste */
+  /* origin: what it pushed this partner lately, which of those its other
+   * partners then asked the origin for, and until when it is pushed
+   * nothing (ORIGIN_PUSH_*) */
+  guint64 origin_pushed[ORIGIN_PUSH_MEMORY];
+  guint origin_pushed_next;
+  guint8 origin_pushed_asks[ORIGIN_PUSH_MEMORY];     /* others asked us */
+  gint64 origin_push_rest_until_us;
   /* PEX: the partner's own partners, and signalling through a partner */
   GPtrArray *pex_ids;           /* gchar*, NULL until it sent a list */
   gchar *relay_id;              /* our offer/answer goes via this partner */
@@ -218,6 +238,9 @@ struct _Transfer {
   gboolean single_source;
   gboolean pushed;              /* the source sent it unasked */
   gboolean asked_whole;         /* its source was asked for all of it */
+  /* asked, then told to stop when a push took over: its chunks still on
+   * the way are not taken (compared, never dereferenced) */
+  PeerEntry *stopped;
   /* monotonic µs: the transfer began (asked for, or first pushed chunk),
    * and its first chunk came; for the per-segment debug line */
   gint64 created_us;
@@ -483,6 +506,7 @@ void session_push_to_children (SwarmSession * s, guint64 seq, PeerEntry * from);
 void on_peer_have (SwarmPeer * p, guint64 seq, gboolean keyframe,
     gpointer user_data);
 void on_peer_edge (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
+void on_peer_asked (SwarmPeer * p, guint64 seq, gpointer user_data);
 
 /* defined in swarm-session-transfer.c */
 Transfer *session_add_transfer (SwarmSession * s, guint64 seq,
@@ -519,6 +543,7 @@ void on_peer_pex (SwarmPeer * p, const guint8 * ids, guint count,
 void session_maybe_pex_offer (SwarmSession * s, gint64 now);
 void on_peer_signal (SwarmPeer * p, const SwarmMessage * msg,
     gpointer user_data);
+gboolean session_relay_is_origin (SwarmSession * s, const gchar * relay_id);
 
 /* defined in swarm-session-stats.c */
 GstStructure *peer_entry_describe (PeerEntry * e, gint64 now);

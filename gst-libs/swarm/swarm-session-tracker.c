@@ -346,7 +346,10 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
           SWARM_SECRET_REFUSAL, NULL);
     return;
   }
+  /* the origin relays offers between its partners only (siblings,
+   * swarm-session-pex.c): room is kept for them past max-peers */
   if (session_count_partners (s) >= s->max_peers
+      + (session_relay_is_origin (s, relay_id) ? SIBLING_EXTRA_PARTNERS : 0)
       && !session_free_silent_place (s)) {
     GST_DEBUG_OBJECT (s, "ignoring offer from %s: at max-peers", peer_id);
     g_free (sdp);
@@ -426,7 +429,9 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
      * dropping that answer leaves the origin's place held by a dead
      * handshake until its connect timeout (docs/sim.md, finding 1). */
     if (twin || session_is_banned (s, peer_id)
-        || session_count_partners (s) >= session_answer_room (s)) {
+        || session_count_partners (s) >= MAX (session_answer_room (s),
+            s->max_peers + (session_relay_is_origin (s, e->relay_id) ?
+                SIBLING_EXTRA_PARTNERS : 0))) {
       swarm_peer_close (e->peer);
       return;
     }

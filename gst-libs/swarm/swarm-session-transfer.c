@@ -289,30 +289,50 @@ transfer_has_contributor (Transfer * t, const gchar * id)
 /* Chunks of a transfer come from the partner it was asked of (or that
  * pushed it); once it is handed back, late ones from those that already
  * contributed still help.  Anyone else's would only mix in chunks we
- * could not attribute. */
+ * could not attribute, with two exceptions.  A push that stalls is taken
+ * over by whoever sends the segment now.  And a partner sending a
+ * segment unasked (a parent pushing what it just completed, at its full
+ * rate) takes over a request that has brought nothing yet: the partner
+ * asked, the first to announce the segment, is often one on a thin uplink
+ * serving several others, and while only pushes could be taken over the
+ * parent's push was refused and the segment missed its deadline, for the
+ * viewer and everyone below it (docs/sim.md, finding 3).  The partner
+ * asked is told to stop, and what it still sends cannot take the segment
+ * back; nor can a partner that stalled a transfer lately (what it sends
+ * now is what we gave up waiting for). */
 static gboolean
 transfer_accepts_from (Transfer * t, PeerEntry * e)
 {
   const gchar *id = swarm_peer_get_remote_id (e->peer);
+  gint64 now = swarm_clock_now_us (t->session->clock);
 
   if (t->source == e)
     return TRUE;
-  if (t->source && t->pushed
-      && swarm_clock_now_us (t->session->clock) - t->last_progress_us > PUSH_TAKEOVER_US) {
-    GST_DEBUG_OBJECT (t->session, "push of %" G_GUINT64_FORMAT " from %s stalled: taken over "
-        "by %s", t->seq, swarm_peer_get_remote_id (t->source->peer), id);
-    transfer_detach (t);
-    /* no mixing with what the stalled pusher sent */
-    if (!transfer_has_contributor (t, id))
-      transfer_clear_chunks (t);
-    t->source = e;
-    t->last_progress_us = swarm_clock_now_us (t->session->clock);
-    swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
-    return TRUE;
-  }
-  if (t->source)
+  if (t->single_source || e == t->stopped)
     return FALSE;
-  return transfer_has_contributor (t, id);
+  if (!t->source)
+    return transfer_has_contributor (t, id);
+  if (e->slow_until_us > now
+      || (t->pushed ? now - t->last_progress_us <= PUSH_TAKEOVER_US :
+          t->n_got > 0))
+    return FALSE;
+  GST_DEBUG_OBJECT (t->session, "%s of %" G_GUINT64_FORMAT " from %s taken over by %s",
+      t->pushed ? "stalled push" : "request", t->seq,
+      swarm_peer_get_remote_id (t->source->peer), id);
+  if (!t->pushed) {
+    swarm_peer_cancel (t->source->peer, t->seq);
+    t->stopped = t->source;
+  }
+  transfer_detach (t);
+  /* no mixing with what the one before sent */
+  if (!transfer_has_contributor (t, id))
+    transfer_clear_chunks (t);
+  t->source = e;
+  t->pushed = TRUE;
+  t->asked_whole = FALSE;
+  t->last_progress_us = now;
+  swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
+  return TRUE;
 }
 
 static gsize

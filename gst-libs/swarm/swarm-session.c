@@ -294,6 +294,7 @@ static const SwarmPeerCallbacks peer_callbacks = {
   .pex = on_peer_pex,
   .signal = on_peer_signal,
   .absent = on_peer_absent,
+  .asked = on_peer_asked,
   .closed = on_peer_closed,
 };
 
