@@ -99,6 +99,29 @@ sched_peer_has (gconstpointer peer, guint64 seq)
   return swarm_peer_has ((SwarmPeer *) peer, seq);
 }
 
+static void session_request_schedule_at (SwarmSession * s, gint64 at);
+
+/* Until when the freshest segment, @newest, is left to a push parent's
+ * push (see PUSH_WAIT_US); 0 if none is expected. */
+static gint64
+session_push_wait_until (SwarmSession * s, guint64 newest, gint64 heard_us,
+    gint64 now)
+{
+  guint i;
+
+  if (now >= heard_us + PUSH_WAIT_US)
+    return 0;
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (peer_entry_is_ready (e) && e->pushed_seq == newest
+        && e->slow_until_us <= now
+        && swarm_peer_get_remote_role (e->peer) != SWARM_PEER_ROLE_ORIGIN)
+      return heard_us + PUSH_WAIT_US;
+  }
+  return 0;
+}
+
 void
 session_schedule (SwarmSession * s)
 {
@@ -107,7 +130,7 @@ session_schedule (SwarmSession * s)
   gboolean have_range;
   SwarmSchedView view;
   guint i, n_urgent = 0;
-  gint64 now = swarm_clock_now_us (s->clock);
+  gint64 now = swarm_clock_now_us (s->clock), heard_us, wait_until;
 
   if (s->role != SWARM_SESSION_VIEWER)
     return;
@@ -116,9 +139,17 @@ session_schedule (SwarmSession * s)
       && s->newest_seq >= s->playout_seq;
   from = s->playout_seq;
   to = s->newest_seq;
+  heard_us = s->newest_changed_us;
   g_mutex_unlock (&s->lock);
   if (!have_range)
     return;
+  wait_until = session_push_wait_until (s, to, heard_us, now);
+  if (wait_until) {
+    session_request_schedule_at (s, wait_until);
+    if (to == from)
+      return;
+    to--;
+  }
   to = MIN (to, from + LOOKAHEAD_SEGMENTS - 1);
 
   if (!s->sched_wanted) {
@@ -205,19 +236,24 @@ schedule_cb (gpointer data)
 }
 
 /* Coalesces many triggers (HAVEs, completions) into one pass, on a source
- * made once and armed for now: every HAVE made, attached and freed an idle
- * source of its own.  Network thread only. */
+ * made once and armed for the soonest time asked: every HAVE made,
+ * attached and freed an idle source of its own.  Network thread only. */
+static void
+session_request_schedule_at (SwarmSession * s, gint64 at)
+{
+  if (!s->running || (s->schedule_pending && s->schedule_at_us <= at))
+    return;
+  if (!s->schedule_source)
+    s->schedule_source = session_attach_deadline (s, schedule_cb);
+  s->schedule_pending = TRUE;
+  s->schedule_at_us = at;
+  swarm_clock_source_set_deadline (s->clock, s->schedule_source, at);
+}
+
 void
 session_request_schedule (SwarmSession * s)
 {
-  if (s->schedule_pending || !s->running)
-    return;
-  if (!s->schedule_source) {
-    s->schedule_source = session_attach_deadline (s, schedule_cb);
-  }
-  s->schedule_pending = TRUE;
-  swarm_clock_source_set_deadline (s->clock, s->schedule_source,
-      swarm_clock_now_us (s->clock));
+  session_request_schedule_at (s, swarm_clock_now_us (s->clock));
 }
 
 gboolean

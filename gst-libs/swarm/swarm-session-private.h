@@ -117,6 +117,19 @@ G_BEGIN_DECLS
 #define SIBLING_EXTRA_PARTNERS 2
 /* A viewer pushes each fresh segment to at most this many children. */
 #define PUSH_CHILDREN 2
+/* A viewer whose partner pushed it the segment before the freshest (its
+ * push parent) waits this long after it first hears of the freshest
+ * before asking anyone for it: the parent's push is likely on its way.
+ * Asking at once a partner that announced it a moment sooner had both
+ * send the whole segment, one copy refused or cut short: on a busy
+ * machine (p2p-bench --viewers 8 beside two busy loops) viewers received a
+ * tenth of their bytes for nothing, the push queued while its sender
+ * waited for a CPU and the request crossing it.  Those races were 0-7 ms
+ * apart; longer waits cost every hop of a deep tree whose parent does not
+ * push after all (50 ms: fewer duplicates, thin partners' children
+ * later), and the origin is no one's push parent (it pushes each fresh
+ * segment to one partner in turn). */
+#define PUSH_WAIT_US (15 * 1000)
 /* PEX: lists go to partners this often; a peer we tried to reach through a
  * partner is not tried again for a while. */
 #define PEX_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -198,6 +211,8 @@ struct _PeerEntry {
   gdouble rate_in_bps, rate_out_bps;
   gint64 slow_until_us;         /* stalled a transfer: avoided until then */
   gint64 last_data_us;          /* its latest chunk arrived then */
+  guint64 pushed_seq;           /* the newest segment it pushed us, +1 (0:
+                                 * none) */
   gint64 parity_seen_us;        /* its latest PARITY arrived then */
   guint late_copies;            /* chunks we asked it for twice, that may
                                  * still come after their segment: not waste */
@@ -393,6 +408,7 @@ struct _SwarmSession {
   GSource *stats_source;
   GSource *schedule_source;     /* a deadline source, made at the first need */
   gboolean schedule_pending;    /* armed */
+  gint64 schedule_at_us;        /* armed for then (-1: not armed) */
   gint64 started_us;
   gboolean reported_failure;
   guint64 closed_bytes_sent;

@@ -272,6 +272,7 @@ session_accept_push (SwarmSession * s, PeerEntry * e, guint64 seq)
   }
   /* not noted as known: that waits until it is verified */
   session_add_transfer (s, seq, e)->pushed = TRUE;
+  e->pushed_seq = MAX (e->pushed_seq, seq + 1);
   return TRUE;
 }
 

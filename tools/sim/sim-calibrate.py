@@ -15,7 +15,8 @@ Bounds (docs/sim.md, "Calibration"): offload within 0.02, continuity
 within 0.01, latency p50/p99 within 20 %, startup p50 within 25 %, the
 simulator's figure being the mean over the seeds.  Prints a table and
 writes WORKDIR/calibration.json; exits 1 if a figure named by --check
-(comma-separated; default offload,continuity_mean) is out of bounds.
+(comma-separated; default offload_useful,continuity_mean: offload over
+the bytes viewers used, see add_useful_offload) is out of bounds.
 """
 import argparse
 import json
@@ -26,6 +27,7 @@ import sys
 BOUNDS = [
     # key, kind, bound
     ("offload", "abs", 0.02),
+    ("offload_useful", "abs", 0.02),
     ("continuity_mean", "abs", 0.01),
     ("latency_ms_p50", "rel", 0.20),
     ("latency_ms_p99", "rel", 0.20),
@@ -38,6 +40,23 @@ def run_json(argv, path, env=None):
                    stdout=subprocess.DEVNULL, timeout=3600)
     with open(path) as f:
         return json.load(f)
+
+
+def add_useful_offload(figures):
+    """Offload over the bytes the viewers used: received less wasted
+    (chunks nothing took, or that came twice).  Real viewers on a busy
+    machine waste more than the simulator's, whose participants never wait
+    for a CPU (a push queued behind a descheduled process crosses the
+    request sent meanwhile to another partner): up to a tenth of the bytes
+    in p2p-bench --viewers 8, against under 1 % simulated.  That waste
+    lifts the plain offload by up to 0.02 with the swarm otherwise the
+    same, so the check is on this one; both are printed."""
+    used = (figures.get("viewers_bytes_received") or 0) - \
+        (figures.get("viewers_bytes_wasted") or 0)
+    sent = figures.get("origin_bytes_sent")
+    figures["offload_useful"] = (round(1.0 - sent / used, 4)
+                                 if used > 0 and sent is not None else None)
+    return figures
 
 
 def within(kind, bound, real, sim):
@@ -62,7 +81,7 @@ def main():
     p.add_argument("sim")
     p.add_argument("workdir")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--check", default="offload,continuity_mean")
+    p.add_argument("--check", default="offload_useful,continuity_mean")
     p.add_argument("--real-json")
     args = p.parse_args(argv)
     os.makedirs(args.workdir, exist_ok=True)
@@ -78,6 +97,9 @@ def main():
                                   "calibration-sim-%d.json" % s))
             for s in range(1, args.seeds + 1)]
 
+    add_useful_offload(real)
+    for s in sims:
+        add_useful_offload(s)
     checked = [k for k in args.check.split(",") if k]
     rows, failed = [], []
     print("%-16s %10s %10s %22s  %s" % ("figure", "real", "sim mean",

@@ -26,8 +26,9 @@ and the same JSON twice for one seed.
    losses and relays all repeat); with another seed, another run.
 4. Findings of docs/sim.md that were fixed, each in a run that showed it:
    a flash crowd on 40 ms RTT plays; a crash that cuts a cluster off is
-   recovered from; thin uplinks on 80 ms RTT keep continuity; the origin
-   sends under two copies on a rough network.
+   recovered from; thin uplinks on 80 ms RTT keep continuity; a segment
+   is not sent twice on a near network; the origin sends under two copies
+   on a rough network.
 
 Under `meson test --setup valgrind`, P2P_TOOL_WRAPPER runs p2p-sim under
 memcheck (any error or definite leak fails it); the runs are shorter there.
@@ -141,14 +142,29 @@ check(cut["continuity_min"] is not None and cut["continuity_min"] >= 0.85,
 # serving several others, and refused its parent's push of the same
 # segment, which then missed its deadline for it and everyone below it
 # (continuity_mean 0.86 at 12 s, 0.94 at 20 s); a push now takes over a
-# request that has brought nothing yet (0.997, 0.998).
+# request that has brought nothing yet (0.997, 0.998; 0.98 since the
+# origin's partners link up and thin ones rest from pushes, which cost the
+# deepest viewer of this seed some segments and bring the origin's copies
+# of the rough runs down by half).
 thin, _ = run("thin-uplinks", "--seed", "1", "--join-window", "5",
               "--rtt", "80", "--slow-upload", "20")
 check(thin["viewers_never_played"] == 0,
       f"thin uplinks: {thin['viewers_never_played']} never played")
 check(thin["continuity_mean"] is not None
-      and thin["continuity_mean"] >= 0.98,
+      and thin["continuity_mean"] >= 0.97,
       f"thin uplinks: continuity_mean {thin['continuity_mean']}")
+
+# Duplicates on a near network (10 ms median RTT): a viewer that heard of
+# a fresh segment from one partner asked it at once, and its push parent's
+# copy, a few ms behind, was refused or cut the request short; the whole
+# segment came twice (15 % of the bytes viewers received, for nothing).  A
+# viewer whose parent pushed it the segment before waits 15 ms for the
+# push now (5 %).
+near, _ = run("near", "--seed", "1", "--rtt", "10")
+wasted = near["viewers_bytes_wasted"] / max(near["viewers_bytes_received"], 1)
+check(wasted < 0.10, f"near network: {wasted:.3f} of the bytes wasted")
+check(near["continuity_mean"] is not None and near["continuity_mean"] >= 0.999,
+      f"near network: continuity_mean {near['continuity_mean']}")
 
 # The origin's copies on a rough network (docs/sim.md, finding 4): 40
 # viewers, the rough scenario's network and churn, 40 s.  The origin's
