@@ -489,8 +489,10 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
   t = g_hash_table_lookup (s->transfers, &msg->data.seq);
   if (!t && !session_accept_push (s, e, msg->data.seq)) {
     /* late duplicate, a replay, or nothing we want */
-    GST_LOG_OBJECT (s, "chunk %u of %" G_GUINT64_FORMAT " from %s wasted: no "
-        "transfer", idx, msg->data.seq, swarm_peer_get_remote_id (p));
+    GST_LOG_OBJECT (s, "chunk %u of %" G_GUINT64_FORMAT " from %s wasted: %s",
+        idx, msg->data.seq, swarm_peer_get_remote_id (p),
+        swarm_store_has (s->store, msg->data.seq) ? "had it already" :
+        "a push not taken");
     session_count_unwanted (s, msg->data.payload_len);
     if (e->late_copies > 0 && swarm_store_has (s->store, msg->data.seq))
       e->late_copies--;
