@@ -335,6 +335,8 @@ typedef struct {
   guint64 requests_resent;      /* requests that may have been lost */
   guint64 requests_refused;
   guint64 offers_refused;
+  guint64 offers_refused_full;  /* at max-peers, no silent partner to replace */
+  guint64 partners_replaced;    /* silent ones closed for a newcomer */
   guint64 signals_dropped;
   guint64 announcements_refused;
   guint64 address_bans;         /* addresses kept away after strikes */

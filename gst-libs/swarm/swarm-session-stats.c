@@ -237,6 +237,8 @@ swarm_session_get_stats (SwarmSession * s)
       "requests-resent", G_TYPE_UINT64, s->counters.requests_resent,
       "requests-refused", G_TYPE_UINT64, s->counters.requests_refused,
       "offers-refused", G_TYPE_UINT64, s->counters.offers_refused,
+      "offers-refused-full", G_TYPE_UINT64, s->counters.offers_refused_full,
+      "partners-replaced", G_TYPE_UINT64, s->counters.partners_replaced,
       "signals-dropped", G_TYPE_UINT64, s->counters.signals_dropped,
       "announcements-refused", G_TYPE_UINT64, s->counters.announcements_refused,
       "publisher-restarts", G_TYPE_UINT64, s->edge.epochs,

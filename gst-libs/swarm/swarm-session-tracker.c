@@ -320,6 +320,9 @@ session_free_silent_place (SwarmSession * s)
       "place goes to a newcomer", swarm_peer_get_remote_id (quietest->peer),
       (now - quietest_us) / 1000);
   swarm_peer_close (quietest->peer);
+  g_mutex_lock (&s->lock);
+  s->counters.partners_replaced++;
+  g_mutex_unlock (&s->lock);
   return TRUE;
 }
 
@@ -352,6 +355,9 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
       + (session_relay_is_origin (s, relay_id) ? SIBLING_EXTRA_PARTNERS : 0)
       && !session_free_silent_place (s)) {
     GST_DEBUG_OBJECT (s, "ignoring offer from %s: at max-peers", peer_id);
+    g_mutex_lock (&s->lock);
+    s->counters.offers_refused_full++;
+    g_mutex_unlock (&s->lock);
     g_free (sdp);
     return;
   }

@@ -6,7 +6,8 @@
  * Checked: every viewer plays every segment published after it started,
  * byte for byte, in time; viewers carry most of the stream (the origin
  * uploads well under one copy per viewer); a lossy, slow network still
- * delivers; and the same seed gives the same run, event for event.  The
+ * delivers; the same seed gives the same run, event for event; and
+ * strangers offering links cannot take the place of partners that talk.  The
  * CPU a simulated minute costs is printed (benchmarks, not tests, hold the
  * targets).
  *
@@ -479,6 +480,78 @@ GST_START_TEST (test_same_seed_same_run)
 
 GST_END_TEST;
 
+static guint64
+viewer_stat (Viewer * v, const gchar * name)
+{
+  GstStructure *st = swarm_session_get_stats (v->session);
+  guint64 value = 0;
+
+  fail_unless (gst_structure_get_uint64 (st, name, &value), "%s", name);
+  gst_structure_free (st);
+  return value;
+}
+
+/* A viewer at max-peers gives a partner's place to a newcomer only if that
+ * partner has been silent over a second (a crash): strangers flooding it
+ * with offers must not take the place of partners that talk.  Eight
+ * viewers fill each other's places (seven viewers and the origin), then
+ * eight newcomers offer links to everyone, over and over, for 15 s. */
+GST_START_TEST (test_newcomers_cannot_evict_active_partners)
+{
+  SwarmMemoryHostConfig net = { .delay_ms = 15 };
+  guint64 replaced[8], refused[8];
+  Sim sim;
+  guint i;
+
+  sim_init (&sim, 5);
+  for (i = 0; i < 8; i++) {
+    sim_add_viewer (&sim, &net);
+    swarm_clock_run (sim.clock, sim.context,
+        swarm_clock_now_us (sim.clock) + 300 * 1000);
+  }
+  sim_run_s (&sim, 20);
+  for (i = 0; i < 8; i++) {
+    replaced[i] = viewer_stat (&sim.viewers[i], "partners-replaced");
+    refused[i] = viewer_stat (&sim.viewers[i], "offers-refused-full");
+  }
+  for (i = 0; i < 8; i++) {
+    sim_add_viewer (&sim, &net);
+    swarm_clock_run (sim.clock, sim.context,
+        swarm_clock_now_us (sim.clock) + 100 * 1000);
+  }
+  sim_run_s (&sim, 15);
+  for (i = 0; i < 8; i++) {
+    Viewer *v = &sim.viewers[i];
+    guint64 now_refused = viewer_stat (v, "offers-refused-full");
+
+    GST_INFO ("viewer %u: %" G_GUINT64_FORMAT " offers refused at max-peers,"
+        " %" G_GUINT64_FORMAT " partners replaced, %u played, %u missed", i,
+        now_refused - refused[i], viewer_stat (v, "partners-replaced") -
+        replaced[i], v->played, v->missed);
+    fail_if (v->error, "viewer %u: %s", i, v->error->message);
+    fail_unless_equals_uint64 (viewer_stat (v, "partners-replaced"),
+        replaced[i]);
+  }
+  /* the attack was made: the full viewers were offered links, and said no
+   * (at least one offer each from most of them) */
+  {
+    guint offered = 0;
+
+    for (i = 0; i < 8; i++)
+      if (viewer_stat (&sim.viewers[i], "offers-refused-full") > refused[i])
+        offered++;
+    fail_unless (offered >= 4, "only %u full viewers were offered links",
+        offered);
+  }
+  /* and the newcomers found places all the same (the origin's, the
+   * newcomers' own) and play */
+  for (i = 8; i < 16; i++)
+    fail_unless (sim.viewers[i].played > 0, "newcomer %u never played", i);
+  sim_clear (&sim);
+}
+
+GST_END_TEST;
+
 static Suite *
 virtual_swarm_suite (void)
 {
@@ -489,6 +562,7 @@ virtual_swarm_suite (void)
   tcase_add_test (tc, test_swarm_on_virtual_time);
   tcase_add_test (tc, test_lossy_slow_network);
   tcase_add_test (tc, test_same_seed_same_run);
+  tcase_add_test (tc, test_newcomers_cannot_evict_active_partners);
   return s;
 }
 
