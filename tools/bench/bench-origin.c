@@ -280,10 +280,17 @@ bench_origin_main (const BenchOptions * opts, BenchMode mode)
         "gdppay ! tcpserversink name=sink host=%s port=0 sync=false "
         "async=false", origin_address (opts));
   /* async=false: the pipeline plays at once, and buffers flow only then */
-  o.pipeline = gst_parse_launch (desc, &error);
+  o.pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS,
+      &error);
   g_free (desc);
   if (!o.pipeline) {
-    report_error (error->message);
+    gchar *message = g_error_matches (error, GST_PARSE_ERROR,
+        GST_PARSE_ERROR_NO_SUCH_ELEMENT) ? g_strdup_printf ("%s (is "
+        "GST_PLUGIN_PATH_1_0 the build's gst/ directory?)", error->message) :
+        g_strdup (error->message);
+
+    report_error (message);
+    g_free (message);
     return 1;
   }
   o.src = gst_bin_get_by_name (GST_BIN (o.pipeline), "src");

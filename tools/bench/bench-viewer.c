@@ -315,7 +315,8 @@ build_tcp (Viewer * v, GError ** error)
   desc = g_strdup_printf ("tcpclientsrc name=src host=127.0.0.1 port=%s ! "
       "gdpdepay name=depay ! queue max-size-buffers=0 max-size-bytes=0 "
       "max-size-time=0 ! appsink name=sink sync=true", port + 1);
-  pipeline = gst_parse_launch (desc, error);
+  pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS,
+      error);
   g_free (desc);
   if (!pipeline)
     return NULL;
@@ -354,7 +355,8 @@ bench_viewer_main (const BenchOptions * opts, BenchMode mode)
         "stats-interval=0 ! appsink name=sink sync=true", opts->uri,
         opts->latency_ms);
 
-    v.pipeline = gst_parse_launch (desc, &error);
+    v.pipeline = gst_parse_launch_full (desc, NULL,
+        GST_PARSE_FLAG_FATAL_ERRORS, &error);
     g_free (desc);
     if (v.pipeline) {
       GstElement *src = gst_bin_get_by_name (GST_BIN (v.pipeline), "src");
