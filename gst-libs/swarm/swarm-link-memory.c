@@ -44,6 +44,17 @@ struct _SwarmMemoryHost {
   GHashTable *received_from;     /* sender host index -> guint64* bytes */
 };
 
+/* A datagram's bytes in flight.  The net keeps those delivered for the
+ * next ones, the last freed first: a buffer still in the cache, where
+ * malloc's bins for their size (past its per-thread cache) went through
+ * its free lists at each one, and handed out memory long cold. */
+typedef struct _Datagram Datagram;
+struct _Datagram {
+  Datagram *next_spare;
+  gsize len;
+  guint8 data[SWARM_WIRE_MAX_DATAGRAM];
+};
+
 struct _SwarmMemoryNet {
   SwarmClock *clock;
   GMainContext *context;
@@ -57,6 +68,7 @@ struct _SwarmMemoryNet {
   GArray *events;                /* Event, a min-heap on time, order */
   guint64 next_order;
   GSource *deliver_source;
+  Datagram *spare;               /* delivered, to be used again */
   SwarmMemoryNetStats stats;
 };
 
@@ -68,14 +80,14 @@ typedef enum {
 } EventKind;
 
 /* Held in the heap itself: an event is made and served with no
- * allocation of its own (a datagram's bytes aside), and ordering
+ * allocation of its own, and ordering
  * thousands of them in flight (upload queues of thin links hold seconds
  * of datagrams) reads nothing outside the array, four children a node. */
 typedef struct {
   gint64 at_us;
   guint64 order;
   guint64 endpoint;
-  GBytes *bytes;                 /* EVENT_DATAGRAM */
+  Datagram *datagram;            /* EVENT_DATAGRAM, owned */
   EventKind kind;
 } Event;
 
@@ -92,7 +104,7 @@ typedef struct {
   guint remote_port;
   guint8 secret[SECRET_LEN];     /* shared by both ends once paired */
   guint64 *received_from;        /* our host's count for the remote host */
-  GQueue early;                  /* GBytes that came before we connected */
+  GQueue early;                  /* Datagram* that came before we connected */
   GSource *timeout;
   guint timeout_ms;
 } MemoryLink;
@@ -169,15 +181,36 @@ net_arm (SwarmMemoryNet * net)
 
 static void
 net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
-    guint64 endpoint, GBytes * bytes)
+    guint64 endpoint, Datagram * datagram)
 {
-  Event ev = { at_us, net->next_order++, endpoint, bytes, kind };
+  Event ev = { at_us, net->next_order++, endpoint, datagram, kind };
   gboolean first = net->events->len == 0 || event_before (&ev, &EVENT_AT (net, 0));
 
   events_push (net, &ev);
   /* the deadline moves only for a new first */
   if (first)
     net_arm (net);
+}
+
+static Datagram *
+net_datagram_new (SwarmMemoryNet * net, const guint8 * data, gsize len)
+{
+  Datagram *d = net->spare;
+
+  if (d)
+    net->spare = d->next_spare;
+  else
+    d = g_new (Datagram, 1);
+  d->len = len;
+  memcpy (d->data, data, len);
+  return d;
+}
+
+static void
+net_datagram_free (SwarmMemoryNet * net, Datagram * d)
+{
+  d->next_spare = net->spare;
+  net->spare = d;
 }
 
 static MemoryLink *
@@ -189,7 +222,7 @@ net_endpoint (SwarmMemoryNet * net, guint64 id)
 }
 
 static void link_connected (MemoryLink * link);
-static void link_deliver (MemoryLink * link, GBytes * bytes);
+static void link_deliver (MemoryLink * link, Datagram * d);
 static void link_close (MemoryLink * link, GError * error, gboolean notify);
 
 static gboolean
@@ -228,8 +261,10 @@ net_deliver_due (gpointer data)
             link_connected (link);
           break;
         case EVENT_DATAGRAM:
-          if (!link->host->down)
-            link_deliver (link, ev->bytes);
+          if (!link->host->down) {
+            link_deliver (link, ev->datagram);
+            ev->datagram = NULL;
+          }
           break;
         case EVENT_REMOTE_CLOSED:
           link_close (link, g_error_new_literal (SWARM_LINK_ERROR,
@@ -239,8 +274,8 @@ net_deliver_due (gpointer data)
       }
       swarm_link_unref (&link->base);
     }
-    if (ev->bytes)
-      g_bytes_unref (ev->bytes);
+    if (ev->datagram)
+      net_datagram_free (net, ev->datagram);
   }
   net_arm (net);
   return G_SOURCE_CONTINUE;
@@ -308,7 +343,8 @@ link_close (MemoryLink * link, GError * error, gboolean notify)
     g_source_destroy (link->timeout);
     g_clear_pointer (&link->timeout, g_source_unref);
   }
-  g_queue_clear_full (&link->early, (GDestroyNotify) g_bytes_unref);
+  while (!g_queue_is_empty (&link->early))
+    net_datagram_free (net, g_queue_pop_head (&link->early));
   /* the partner hears it as DTLS's close_notify, unless it closed first
    * (or our machine is gone) */
   if (link->remote_id && !error && !link->host->down)
@@ -335,25 +371,25 @@ link_connected (MemoryLink * link)
   /* what the partner sent while we were still handshaking */
   while (!link->closed && link->base.state == SWARM_LINK_STATE_CONNECTED
       && !g_queue_is_empty (&link->early)) {
-    GBytes *bytes = g_queue_pop_head (&link->early);
-
-    link_deliver (link, bytes);
-    g_bytes_unref (bytes);
+    link_deliver (link, g_queue_pop_head (&link->early));
   }
 }
 
+/* Takes @d: handed to the link's owner, or kept until the link is up. */
 static void
-link_deliver (MemoryLink * link, GBytes * bytes)
+link_deliver (MemoryLink * link, Datagram * d)
 {
-  gsize len;
-  const guint8 *data;
+  SwarmMemoryNet *net = link->host->net;
+  gsize len = d->len;
+  const guint8 *data = d->data;
 
   if (link->base.state != SWARM_LINK_STATE_CONNECTED) {
     if (g_queue_get_length (&link->early) < EARLY_MAX)
-      g_queue_push_tail (&link->early, g_bytes_ref (bytes));
+      g_queue_push_tail (&link->early, d);
+    else
+      net_datagram_free (net, d);
     return;
   }
-  data = g_bytes_get_data (bytes, &len);
   link->base.stats.datagrams_received++;
   link->base.stats.bytes_received += len;
   /* who fed it: the stream's chunks (DATA, PARITY), not the talk */
@@ -361,11 +397,12 @@ link_deliver (MemoryLink * link, GBytes * bytes)
           || data[1] == SWARM_MSG_PARITY))
     *link->received_from += len;
   link->host->bytes_received += len;
-  link->host->net->stats.delivered++;
-  link->host->net->stats.bytes_delivered += len;
+  net->stats.delivered++;
+  net->stats.bytes_delivered += len;
   if (link->base.callbacks.datagram)
     link->base.callbacks.datagram (&link->base, data, len,
         link->base.user_data);
+  net_datagram_free (net, d);
 }
 
 static gboolean
@@ -529,7 +566,7 @@ memory_link_send (SwarmLink * base, const guint8 * data, gsize len)
     return TRUE;
   }
   net_queue (net, leave_us + net_one_way_us (host, to), EVENT_DATAGRAM,
-      link->remote_id, g_bytes_new (data, len));
+      link->remote_id, net_datagram_new (net, data, len));
   return TRUE;
 }
 
@@ -694,8 +731,13 @@ swarm_memory_net_free (SwarmMemoryNet * net)
   g_source_destroy (net->deliver_source);
   g_source_unref (net->deliver_source);
   for (i = 0; i < net->events->len; i++)
-    if (EVENT_AT (net, i).bytes)
-      g_bytes_unref (EVENT_AT (net, i).bytes);
+    g_free (EVENT_AT (net, i).datagram);
+  while (net->spare) {
+    Datagram *d = net->spare;
+
+    net->spare = d->next_spare;
+    g_free (d);
+  }
   g_array_unref (net->events);
   g_ptr_array_unref (net->endpoints);
   for (i = 0; i < net->hosts->len; i++) {
