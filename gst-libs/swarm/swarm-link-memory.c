@@ -55,6 +55,25 @@ struct _Datagram {
   guint8 data[SWARM_WIRE_MAX_DATAGRAM];
 };
 
+typedef enum {
+  EVENT_DESCRIPTION,             /* local description ready */
+  EVENT_CONNECTED,
+  EVENT_DATAGRAM,
+  EVENT_REMOTE_CLOSED,
+} EventKind;
+
+/* Held in the heap itself: an event is made and served with no
+ * allocation of its own, and ordering thousands of them in flight (upload
+ * queues of thin links hold seconds of datagrams) reads nothing outside
+ * the array.  32 bytes: a node's four children are two cache lines. */
+typedef struct {
+  gint64 at_us;
+  guint64 order;
+  Datagram *datagram;            /* EVENT_DATAGRAM, owned */
+  guint32 endpoint;              /* ids are handed out from 1, in order */
+  EventKind kind;
+} Event;
+
 struct _SwarmMemoryNet {
   SwarmClock *clock;
   GMainContext *context;
@@ -65,31 +84,18 @@ struct _SwarmMemoryNet {
   GPtrArray *endpoints;
   guint n_endpoints;             /* not NULL there */
   guint64 next_endpoint;
-  GArray *events;                /* Event, a min-heap on time, order */
+  /* Event, a min-heap on time, order (EVENTS_ARITY children a node, as
+   * many as fill two cache lines, and laid out so that they do) */
+  Event *events;
+  guint n_events;
+  guint events_size;
+  gpointer events_block;         /* what holds them */
   guint64 next_order;
   GSource *deliver_source;
   Datagram *spare;               /* delivered, to be used again */
   SwarmMemoryNetStats stats;
 };
 
-typedef enum {
-  EVENT_DESCRIPTION,             /* local description ready */
-  EVENT_CONNECTED,
-  EVENT_DATAGRAM,
-  EVENT_REMOTE_CLOSED,
-} EventKind;
-
-/* Held in the heap itself: an event is made and served with no
- * allocation of its own, and ordering
- * thousands of them in flight (upload queues of thin links hold seconds
- * of datagrams) reads nothing outside the array, four children a node. */
-typedef struct {
-  gint64 at_us;
-  guint64 order;
-  guint64 endpoint;
-  Datagram *datagram;            /* EVENT_DATAGRAM, owned */
-  EventKind kind;
-} Event;
 
 typedef struct {
   SwarmLink base;
@@ -114,7 +120,27 @@ static const SwarmLinkClass memory_link_class;
 /* ---- the event queue --------------------------------------------------- */
 
 #define EVENTS_ARITY 4
-#define EVENT_AT(net, i) (g_array_index ((net)->events, Event, (i)))
+#define EVENT_AT(net, i) ((net)->events[i])
+#define EVENTS_ALIGN (EVENTS_ARITY * sizeof (Event))
+
+G_STATIC_ASSERT (EVENTS_ALIGN == 128);
+
+/* Room for @size events, the children of each node (from index 1, four at
+ * a time) on a boundary of theirs. */
+static void
+events_grow (SwarmMemoryNet * net, guint size)
+{
+  gpointer block = g_aligned_alloc (size + EVENTS_ARITY, sizeof (Event),
+      EVENTS_ALIGN);
+  Event *events = (Event *) block + EVENTS_ARITY - 1;
+
+  if (net->n_events)
+    memcpy (events, net->events, net->n_events * sizeof (Event));
+  g_aligned_free (net->events_block);
+  net->events_block = block;
+  net->events = events;
+  net->events_size = size;
+}
 
 static gboolean
 event_before (const Event * x, const Event * y)
@@ -128,15 +154,17 @@ event_before (const Event * x, const Event * y)
 static gint64
 events_first_at (SwarmMemoryNet * net)
 {
-  return net->events->len ? EVENT_AT (net, 0).at_us : -1;
+  return net->n_events ? EVENT_AT (net, 0).at_us : -1;
 }
 
 static void
 events_push (SwarmMemoryNet * net, const Event * ev)
 {
-  guint i = net->events->len;
+  guint i = net->n_events;
 
-  g_array_set_size (net->events, i + 1);
+  if (i == net->events_size)
+    events_grow (net, MAX (1024, 2 * net->events_size));
+  net->n_events++;
   while (i > 0 && event_before (ev, &EVENT_AT (net, (i - 1) / EVENTS_ARITY))) {
     EVENT_AT (net, i) = EVENT_AT (net, (i - 1) / EVENTS_ARITY);
     i = (i - 1) / EVENTS_ARITY;
@@ -148,11 +176,11 @@ events_push (SwarmMemoryNet * net, const Event * ev)
 static void
 events_pop (SwarmMemoryNet * net, Event * first)
 {
-  Event last = EVENT_AT (net, net->events->len - 1);
-  guint n = net->events->len - 1, i = 0;
+  Event last = EVENT_AT (net, net->n_events - 1);
+  guint n = net->n_events - 1, i = 0;
 
   *first = EVENT_AT (net, 0);
-  g_array_set_size (net->events, n);
+  net->n_events = n;
   if (n == 0)
     return;
   for (;;) {
@@ -181,10 +209,10 @@ net_arm (SwarmMemoryNet * net)
 
 static void
 net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
-    guint64 endpoint, Datagram * datagram)
+    guint32 endpoint, Datagram * datagram)
 {
-  Event ev = { at_us, net->next_order++, endpoint, datagram, kind };
-  gboolean first = net->events->len == 0 || event_before (&ev, &EVENT_AT (net, 0));
+  Event ev = { at_us, net->next_order++, datagram, endpoint, kind };
+  gboolean first = net->n_events == 0 || event_before (&ev, &EVENT_AT (net, 0));
 
   events_push (net, &ev);
   /* the deadline moves only for a new first */
@@ -681,6 +709,8 @@ memory_link_new (GMainContext * context, SwarmLinkRole role,
   }
   link->host = host;
   link->id = ++net->next_endpoint;
+  /* events name it in 32 bits */
+  g_assert (link->id <= G_MAXUINT32);
   link->port = host->next_port++;
   if (host->next_port > 65535)
     host->next_port = 1024;
@@ -711,8 +741,6 @@ swarm_memory_net_new (SwarmClock * clock, GMainContext * context,
   net->rand = g_rand_new_with_seed (seed);
   net->hosts = g_ptr_array_new ();
   net->endpoints = g_ptr_array_new ();
-  /* no clear function: events leave the queue before they run */
-  net->events = g_array_new (FALSE, FALSE, sizeof (Event));
   net->deliver_source = swarm_clock_deadline_source_new (clock);
   g_source_set_callback (net->deliver_source, net_deliver_due, net, NULL);
   g_source_attach (net->deliver_source, context);
@@ -730,7 +758,7 @@ swarm_memory_net_free (SwarmMemoryNet * net)
   g_warn_if_fail (net->n_endpoints == 0);
   g_source_destroy (net->deliver_source);
   g_source_unref (net->deliver_source);
-  for (i = 0; i < net->events->len; i++)
+  for (i = 0; i < net->n_events; i++)
     g_free (EVENT_AT (net, i).datagram);
   while (net->spare) {
     Datagram *d = net->spare;
@@ -738,7 +766,7 @@ swarm_memory_net_free (SwarmMemoryNet * net)
     net->spare = d->next_spare;
     g_free (d);
   }
-  g_array_unref (net->events);
+  g_aligned_free (net->events_block);
   g_ptr_array_unref (net->endpoints);
   for (i = 0; i < net->hosts->len; i++) {
     SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);
