@@ -152,6 +152,7 @@ session_schedule (SwarmSession * s)
     PeerEntry *e = g_ptr_array_index (s->peers, i);
     SwarmSchedPeer sp = { 0 };
 
+    session_prefetch_partners (s, i);
     if (!peer_entry_is_ready (e))
       continue;
     sp.is_origin =
@@ -261,6 +262,7 @@ pump_cb (gpointer data)
     PeerEntry *e = g_ptr_array_index (s->peers, i);
     gint64 wait;
 
+    session_prefetch_partners (s, i);
     if (!peer_entry_is_ready (e))
       continue;
     wait = swarm_peer_pump (e->peer, s->upload_limiter, now);

@@ -460,6 +460,7 @@ void session_wake_waiters (SwarmSession * s);
 gchar *random_id20 (SwarmClock * clock);
 gboolean peer_entry_is_ready (PeerEntry * e);
 guint session_count_partners (SwarmSession * s);
+void session_prefetch_partners (SwarmSession * s, guint i);
 PeerEntry *session_find_partner (SwarmSession * s, const gchar * remote_id,
     PeerEntry * except);
 PeerEntry *session_find_linked (SwarmSession * s, const gchar * remote_id,
