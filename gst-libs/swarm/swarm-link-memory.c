@@ -47,13 +47,17 @@ struct _SwarmMemoryHost {
 /* A datagram's bytes in flight.  The net keeps those delivered for the
  * next ones, the last freed first: a buffer still in the cache, where
  * malloc's bins for their size (past its per-thread cache) went through
- * its free lists at each one, and handed out memory long cold. */
+ * its free lists at each one, and handed out memory long cold.  Two
+ * sizes: most datagrams that are not chunks (HAVE, ACK, REQUEST) fit in
+ * a small one. */
 typedef struct _Datagram Datagram;
 struct _Datagram {
   Datagram *next_spare;
   gsize len;
-  guint8 data[SWARM_WIRE_MAX_DATAGRAM];
+  guint8 data[];
 };
+
+#define DATAGRAM_SMALL (256 - sizeof (Datagram))
 
 typedef enum {
   EVENT_DESCRIPTION,             /* local description ready */
@@ -93,6 +97,7 @@ struct _SwarmMemoryNet {
   guint64 next_order;
   GSource *deliver_source;
   Datagram *spare;               /* delivered, to be used again */
+  Datagram *spare_small;         /* the same, of DATAGRAM_SMALL bytes */
   SwarmMemoryNetStats stats;
 };
 
@@ -221,15 +226,23 @@ net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
     net_arm (net);
 }
 
+static Datagram **
+net_spares (SwarmMemoryNet * net, gsize len)
+{
+  return len <= DATAGRAM_SMALL ? &net->spare_small : &net->spare;
+}
+
 static Datagram *
 net_datagram_new (SwarmMemoryNet * net, const guint8 * data, gsize len)
 {
-  Datagram *d = net->spare;
+  Datagram **spares = net_spares (net, len);
+  Datagram *d = *spares;
 
   if (d)
-    net->spare = d->next_spare;
+    *spares = d->next_spare;
   else
-    d = g_new (Datagram, 1);
+    d = g_malloc (sizeof (Datagram) + (len <= DATAGRAM_SMALL ?
+            DATAGRAM_SMALL : SWARM_WIRE_MAX_DATAGRAM));
   d->len = len;
   memcpy (d->data, data, len);
   return d;
@@ -238,8 +251,10 @@ net_datagram_new (SwarmMemoryNet * net, const guint8 * data, gsize len)
 static void
 net_datagram_free (SwarmMemoryNet * net, Datagram * d)
 {
-  d->next_spare = net->spare;
-  net->spare = d;
+  Datagram **spares = net_spares (net, d->len);
+
+  d->next_spare = *spares;
+  *spares = d;
 }
 
 static MemoryLink *
@@ -789,6 +804,12 @@ swarm_memory_net_free (SwarmMemoryNet * net)
     Datagram *d = net->spare;
 
     net->spare = d->next_spare;
+    g_free (d);
+  }
+  while (net->spare_small) {
+    Datagram *d = net->spare_small;
+
+    net->spare_small = d->next_spare;
     g_free (d);
   }
   g_aligned_free (net->events_block);
