@@ -101,7 +101,6 @@ struct _SwarmMemoryNet {
   SwarmMemoryNetStats stats;
 };
 
-
 typedef struct {
   SwarmLink base;
   /* what a delivery reads, beside the base's stats */
