@@ -44,6 +44,40 @@ struct _SwarmMemoryHost {
   GHashTable *received_from;     /* sender host index -> guint64* bytes */
 };
 
+/* A datagram's bytes in flight.  The net keeps those delivered for the
+ * next ones, the last freed first: a buffer still in the cache, where
+ * malloc's bins for their size (past its per-thread cache) went through
+ * its free lists at each one, and handed out memory long cold.  Two
+ * sizes: most datagrams that are not chunks (HAVE, ACK, REQUEST) fit in
+ * a small one. */
+typedef struct _Datagram Datagram;
+struct _Datagram {
+  Datagram *next_spare;
+  gsize len;
+  guint8 data[];
+};
+
+#define DATAGRAM_SMALL (256 - sizeof (Datagram))
+
+typedef enum {
+  EVENT_DESCRIPTION,             /* local description ready */
+  EVENT_CONNECTED,
+  EVENT_DATAGRAM,
+  EVENT_REMOTE_CLOSED,
+} EventKind;
+
+/* Held in the heap itself: an event is made and served with no
+ * allocation of its own, and ordering thousands of them in flight (upload
+ * queues of thin links hold seconds of datagrams) reads nothing outside
+ * the array.  32 bytes: a node's four children are two cache lines. */
+typedef struct {
+  gint64 at_us;
+  guint64 order;
+  Datagram *datagram;            /* EVENT_DATAGRAM, owned */
+  guint32 endpoint;              /* ids are handed out from 1, in order */
+  EventKind kind;
+} Event;
+
 struct _SwarmMemoryNet {
   SwarmClock *clock;
   GMainContext *context;
@@ -54,45 +88,34 @@ struct _SwarmMemoryNet {
   GPtrArray *endpoints;
   guint n_endpoints;             /* not NULL there */
   guint64 next_endpoint;
-  GArray *events;                /* Event, a min-heap on time, order */
+  /* Event, a min-heap on time, order (EVENTS_ARITY children a node, as
+   * many as fill two cache lines, and laid out so that they do) */
+  Event *events;
+  guint n_events;
+  guint events_size;
+  gpointer events_block;         /* what holds them */
   guint64 next_order;
   GSource *deliver_source;
+  Datagram *spare;               /* delivered, to be used again */
+  Datagram *spare_small;         /* the same, of DATAGRAM_SMALL bytes */
   SwarmMemoryNetStats stats;
 };
 
-typedef enum {
-  EVENT_DESCRIPTION,             /* local description ready */
-  EVENT_CONNECTED,
-  EVENT_DATAGRAM,
-  EVENT_REMOTE_CLOSED,
-} EventKind;
-
-/* Held in the heap itself: an event is made and served with no
- * allocation of its own (a datagram's bytes aside), and ordering
- * thousands of them in flight (upload queues of thin links hold seconds
- * of datagrams) reads nothing outside the array, four children a node. */
-typedef struct {
-  gint64 at_us;
-  guint64 order;
-  guint64 endpoint;
-  GBytes *bytes;                 /* EVENT_DATAGRAM */
-  EventKind kind;
-} Event;
-
 typedef struct {
   SwarmLink base;
+  /* what a delivery reads, beside the base's stats */
   SwarmMemoryHost *host;
+  gboolean closed;
+  guint64 *received_from;        /* our host's count for the remote host */
   guint64 id;
   guint port;
   gboolean started;
-  gboolean closed;
   gboolean connect_scheduled;
   guint64 remote_id;             /* 0 until paired */
   SwarmMemoryHost *remote_host;
   guint remote_port;
   guint8 secret[SECRET_LEN];     /* shared by both ends once paired */
-  guint64 *received_from;        /* our host's count for the remote host */
-  GQueue early;                  /* GBytes that came before we connected */
+  GQueue early;                  /* Datagram* that came before we connected */
   GSource *timeout;
   guint timeout_ms;
 } MemoryLink;
@@ -102,7 +125,27 @@ static const SwarmLinkClass memory_link_class;
 /* ---- the event queue --------------------------------------------------- */
 
 #define EVENTS_ARITY 4
-#define EVENT_AT(net, i) (g_array_index ((net)->events, Event, (i)))
+#define EVENT_AT(net, i) ((net)->events[i])
+#define EVENTS_ALIGN (EVENTS_ARITY * sizeof (Event))
+
+G_STATIC_ASSERT (EVENTS_ALIGN == 128);
+
+/* Room for @size events, the children of each node (from index 1, four at
+ * a time) on a boundary of theirs. */
+static void
+events_grow (SwarmMemoryNet * net, guint size)
+{
+  gpointer block = g_aligned_alloc (size + EVENTS_ARITY, sizeof (Event),
+      EVENTS_ALIGN);
+  Event *events = (Event *) block + EVENTS_ARITY - 1;
+
+  if (net->n_events)
+    memcpy (events, net->events, net->n_events * sizeof (Event));
+  g_aligned_free (net->events_block);
+  net->events_block = block;
+  net->events = events;
+  net->events_size = size;
+}
 
 static gboolean
 event_before (const Event * x, const Event * y)
@@ -116,15 +159,17 @@ event_before (const Event * x, const Event * y)
 static gint64
 events_first_at (SwarmMemoryNet * net)
 {
-  return net->events->len ? EVENT_AT (net, 0).at_us : -1;
+  return net->n_events ? EVENT_AT (net, 0).at_us : -1;
 }
 
 static void
 events_push (SwarmMemoryNet * net, const Event * ev)
 {
-  guint i = net->events->len;
+  guint i = net->n_events;
 
-  g_array_set_size (net->events, i + 1);
+  if (i == net->events_size)
+    events_grow (net, MAX (1024, 2 * net->events_size));
+  net->n_events++;
   while (i > 0 && event_before (ev, &EVENT_AT (net, (i - 1) / EVENTS_ARITY))) {
     EVENT_AT (net, i) = EVENT_AT (net, (i - 1) / EVENTS_ARITY);
     i = (i - 1) / EVENTS_ARITY;
@@ -136,11 +181,11 @@ events_push (SwarmMemoryNet * net, const Event * ev)
 static void
 events_pop (SwarmMemoryNet * net, Event * first)
 {
-  Event last = EVENT_AT (net, net->events->len - 1);
-  guint n = net->events->len - 1, i = 0;
+  Event last = EVENT_AT (net, net->n_events - 1);
+  guint n = net->n_events - 1, i = 0;
 
   *first = EVENT_AT (net, 0);
-  g_array_set_size (net->events, n);
+  net->n_events = n;
   if (n == 0)
     return;
   for (;;) {
@@ -169,15 +214,46 @@ net_arm (SwarmMemoryNet * net)
 
 static void
 net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
-    guint64 endpoint, GBytes * bytes)
+    guint32 endpoint, Datagram * datagram)
 {
-  Event ev = { at_us, net->next_order++, endpoint, bytes, kind };
-  gboolean first = net->events->len == 0 || event_before (&ev, &EVENT_AT (net, 0));
+  Event ev = { at_us, net->next_order++, datagram, endpoint, kind };
+  gboolean first = net->n_events == 0 || event_before (&ev, &EVENT_AT (net, 0));
 
   events_push (net, &ev);
   /* the deadline moves only for a new first */
   if (first)
     net_arm (net);
+}
+
+static Datagram **
+net_spares (SwarmMemoryNet * net, gsize len)
+{
+  return len <= DATAGRAM_SMALL ? &net->spare_small : &net->spare;
+}
+
+static Datagram *
+net_datagram_new (SwarmMemoryNet * net, const guint8 * data, gsize len)
+{
+  Datagram **spares = net_spares (net, len);
+  Datagram *d = *spares;
+
+  if (d)
+    *spares = d->next_spare;
+  else
+    d = g_malloc (sizeof (Datagram) + (len <= DATAGRAM_SMALL ?
+            DATAGRAM_SMALL : SWARM_WIRE_MAX_DATAGRAM));
+  d->len = len;
+  memcpy (d->data, data, len);
+  return d;
+}
+
+static void
+net_datagram_free (SwarmMemoryNet * net, Datagram * d)
+{
+  Datagram **spares = net_spares (net, d->len);
+
+  d->next_spare = *spares;
+  *spares = d;
 }
 
 static MemoryLink *
@@ -188,8 +264,27 @@ net_endpoint (SwarmMemoryNet * net, guint64 id)
   return g_ptr_array_index (net->endpoints, id - 1);
 }
 
+/* Asks for the cache lines a delivery to the first event's endpoint
+ * reads (see MemoryLink), while the handlers of the one before run or the
+ * heap is sifted: they are misses, one link among thousands. */
+static void
+net_prefetch_first (SwarmMemoryNet * net)
+{
+  MemoryLink *link;
+
+  if (!net->n_events)
+    return;
+  link = net_endpoint (net, EVENT_AT (net, 0).endpoint);
+  if (link) {
+    __builtin_prefetch (link);
+    __builtin_prefetch ((guint8 *) link + 64);
+    __builtin_prefetch ((guint8 *) link + 128);
+    __builtin_prefetch (&link->received_from);
+  }
+}
+
 static void link_connected (MemoryLink * link);
-static void link_deliver (MemoryLink * link, GBytes * bytes);
+static void link_deliver (MemoryLink * link, Datagram * d);
 static void link_close (MemoryLink * link, GError * error, gboolean notify);
 
 static gboolean
@@ -205,8 +300,13 @@ net_deliver_due (gpointer data)
 
     if (first_at < 0 || first_at > now)
       break;
+    net_prefetch_first (net);
     /* out of the queue before anything runs: handlers queue more */
     events_pop (net, &event);
+    /* and where the next one's link is, while this one's handlers run */
+    if (net->n_events && EVENT_AT (net, 0).endpoint <= net->endpoints->len)
+      __builtin_prefetch (&g_ptr_array_index (net->endpoints,
+              EVENT_AT (net, 0).endpoint - 1));
     net->stats.events++;
     link = net_endpoint (net, ev->endpoint);
     if (link && !link->closed) {
@@ -228,8 +328,10 @@ net_deliver_due (gpointer data)
             link_connected (link);
           break;
         case EVENT_DATAGRAM:
-          if (!link->host->down)
-            link_deliver (link, ev->bytes);
+          if (!link->host->down) {
+            link_deliver (link, ev->datagram);
+            ev->datagram = NULL;
+          }
           break;
         case EVENT_REMOTE_CLOSED:
           link_close (link, g_error_new_literal (SWARM_LINK_ERROR,
@@ -239,8 +341,8 @@ net_deliver_due (gpointer data)
       }
       swarm_link_unref (&link->base);
     }
-    if (ev->bytes)
-      g_bytes_unref (ev->bytes);
+    if (ev->datagram)
+      net_datagram_free (net, ev->datagram);
   }
   net_arm (net);
   return G_SOURCE_CONTINUE;
@@ -308,7 +410,8 @@ link_close (MemoryLink * link, GError * error, gboolean notify)
     g_source_destroy (link->timeout);
     g_clear_pointer (&link->timeout, g_source_unref);
   }
-  g_queue_clear_full (&link->early, (GDestroyNotify) g_bytes_unref);
+  while (!g_queue_is_empty (&link->early))
+    net_datagram_free (net, g_queue_pop_head (&link->early));
   /* the partner hears it as DTLS's close_notify, unless it closed first
    * (or our machine is gone) */
   if (link->remote_id && !error && !link->host->down)
@@ -335,25 +438,25 @@ link_connected (MemoryLink * link)
   /* what the partner sent while we were still handshaking */
   while (!link->closed && link->base.state == SWARM_LINK_STATE_CONNECTED
       && !g_queue_is_empty (&link->early)) {
-    GBytes *bytes = g_queue_pop_head (&link->early);
-
-    link_deliver (link, bytes);
-    g_bytes_unref (bytes);
+    link_deliver (link, g_queue_pop_head (&link->early));
   }
 }
 
+/* Takes @d: handed to the link's owner, or kept until the link is up. */
 static void
-link_deliver (MemoryLink * link, GBytes * bytes)
+link_deliver (MemoryLink * link, Datagram * d)
 {
-  gsize len;
-  const guint8 *data;
+  SwarmMemoryNet *net = link->host->net;
+  gsize len = d->len;
+  const guint8 *data = d->data;
 
   if (link->base.state != SWARM_LINK_STATE_CONNECTED) {
     if (g_queue_get_length (&link->early) < EARLY_MAX)
-      g_queue_push_tail (&link->early, g_bytes_ref (bytes));
+      g_queue_push_tail (&link->early, d);
+    else
+      net_datagram_free (net, d);
     return;
   }
-  data = g_bytes_get_data (bytes, &len);
   link->base.stats.datagrams_received++;
   link->base.stats.bytes_received += len;
   /* who fed it: the stream's chunks (DATA, PARITY), not the talk */
@@ -361,11 +464,12 @@ link_deliver (MemoryLink * link, GBytes * bytes)
           || data[1] == SWARM_MSG_PARITY))
     *link->received_from += len;
   link->host->bytes_received += len;
-  link->host->net->stats.delivered++;
-  link->host->net->stats.bytes_delivered += len;
+  net->stats.delivered++;
+  net->stats.bytes_delivered += len;
   if (link->base.callbacks.datagram)
     link->base.callbacks.datagram (&link->base, data, len,
         link->base.user_data);
+  net_datagram_free (net, d);
 }
 
 static gboolean
@@ -529,7 +633,7 @@ memory_link_send (SwarmLink * base, const guint8 * data, gsize len)
     return TRUE;
   }
   net_queue (net, leave_us + net_one_way_us (host, to), EVENT_DATAGRAM,
-      link->remote_id, g_bytes_new (data, len));
+      link->remote_id, net_datagram_new (net, data, len));
   return TRUE;
 }
 
@@ -644,6 +748,8 @@ memory_link_new (GMainContext * context, SwarmLinkRole role,
   }
   link->host = host;
   link->id = ++net->next_endpoint;
+  /* events name it in 32 bits */
+  g_assert (link->id <= G_MAXUINT32);
   link->port = host->next_port++;
   if (host->next_port > 65535)
     host->next_port = 1024;
@@ -674,8 +780,6 @@ swarm_memory_net_new (SwarmClock * clock, GMainContext * context,
   net->rand = g_rand_new_with_seed (seed);
   net->hosts = g_ptr_array_new ();
   net->endpoints = g_ptr_array_new ();
-  /* no clear function: events leave the queue before they run */
-  net->events = g_array_new (FALSE, FALSE, sizeof (Event));
   net->deliver_source = swarm_clock_deadline_source_new (clock);
   g_source_set_callback (net->deliver_source, net_deliver_due, net, NULL);
   g_source_attach (net->deliver_source, context);
@@ -693,10 +797,21 @@ swarm_memory_net_free (SwarmMemoryNet * net)
   g_warn_if_fail (net->n_endpoints == 0);
   g_source_destroy (net->deliver_source);
   g_source_unref (net->deliver_source);
-  for (i = 0; i < net->events->len; i++)
-    if (EVENT_AT (net, i).bytes)
-      g_bytes_unref (EVENT_AT (net, i).bytes);
-  g_array_unref (net->events);
+  for (i = 0; i < net->n_events; i++)
+    g_free (EVENT_AT (net, i).datagram);
+  while (net->spare) {
+    Datagram *d = net->spare;
+
+    net->spare = d->next_spare;
+    g_free (d);
+  }
+  while (net->spare_small) {
+    Datagram *d = net->spare_small;
+
+    net->spare_small = d->next_spare;
+    g_free (d);
+  }
+  g_aligned_free (net->events_block);
   g_ptr_array_unref (net->endpoints);
   for (i = 0; i < net->hosts->len; i++) {
     SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);

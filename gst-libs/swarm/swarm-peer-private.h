@@ -53,15 +53,11 @@ struct _SwarmPeer {
   gboolean hello_received;
   gboolean closed;
 
-  gboolean role_refused;        /* claimed the origin's role, no proof */
-  /* What the partner announced, for the SWARM_PEER_HAVE_WINDOW segments up
-   * to the newest it announced: two bits each (1 has, 2 a keyframe) in a
-   * ring indexed by seq (swarm-peer.c, have_get) */
-  gboolean have_any;
-  guint64 have_newest;
-  guint8 have_bits[SWARM_PEER_HAVE_WINDOW / 4];
-
+  /* beside the flags above: the pump looks at these for every partner,
+   * and most have nothing queued */
   GQueue uploads;               /* Upload* */
+
+  gboolean role_refused;        /* claimed the origin's role, no proof */
 
   gint64 created_us;
   gint64 last_recv_us;
@@ -99,6 +95,14 @@ struct _SwarmPeer {
   SwarmRateLimiter *junk_budget;
   SwarmRateLimiter *waste_budget;
   SwarmPeerAbuse abuse;
+
+  /* What the partner announced, for the SWARM_PEER_HAVE_WINDOW segments up
+   * to the newest it announced: two bits each (1 has, 2 a keyframe) in a
+   * ring indexed by seq (swarm-peer.c, have_get).  Last: a kilobyte that
+   * would put the fields above on cache lines of their own. */
+  gboolean have_any;
+  guint64 have_newest;
+  guint8 have_bits[SWARM_PEER_HAVE_WINDOW / 4];
 };
 
 /* Congestion feedback: ack every few chunks, and soon after the first. */

@@ -163,6 +163,9 @@ typedef struct {
 void swarm_peer_get_abuse (SwarmPeer * p, SwarmPeerAbuse * abuse);
 
 gboolean swarm_peer_is_ready (SwarmPeer * p);
+/* Asks for what a look at @p reads first, ahead of it (loops over many
+ * partners: session_prefetch_partners). */
+void swarm_peer_prefetch (SwarmPeer * p);
 /* Up, greeted, and nothing received waits for its ACK: nothing for the
  * session's housekeeping to do soon (swarm-session.c). */
 gboolean swarm_peer_is_settled (SwarmPeer * p);

@@ -168,7 +168,7 @@ session_schedule (SwarmSession * s)
   g_array_set_size (entries, 0);
   g_array_set_size (requests, 0);
   for (seq = from; seq <= to; seq++) {
-    Transfer *t = g_hash_table_lookup (s->transfers, &seq);
+    Transfer *t = session_find_transfer (s, seq);
     if (!swarm_store_has (s->store, seq) && (!t || !t->source)) {
       g_array_append_val (wanted, seq);
       if (seq < from + URGENT_SEGMENTS)
@@ -183,6 +183,7 @@ session_schedule (SwarmSession * s)
     PeerEntry *e = g_ptr_array_index (s->peers, i);
     SwarmSchedPeer sp = { 0 };
 
+    session_prefetch_partners (s, i);
     if (!peer_entry_is_ready (e))
       continue;
     sp.is_origin =
@@ -216,7 +217,7 @@ session_schedule (SwarmSession * s)
     if (r->peer_index >= entries->len)
       continue;
     e = g_array_index (entries, PeerEntry *, r->peer_index);
-    t = g_hash_table_lookup (s->transfers, &r->seq);
+    t = session_find_transfer (s, r->seq);
     if (t && t->source)
       continue;
     if (!t)
@@ -297,6 +298,7 @@ pump_cb (gpointer data)
     PeerEntry *e = g_ptr_array_index (s->peers, i);
     gint64 wait;
 
+    session_prefetch_partners (s, i);
     if (!peer_entry_is_ready (e))
       continue;
     wait = swarm_peer_pump (e->peer, s->upload_limiter, now);

@@ -398,6 +398,9 @@ struct _SwarmSession {
   /* owned by the network thread */
   GPtrArray *peers;             /* PeerEntry* */
   GHashTable *transfers;        /* seq -> Transfer* */
+  /* the last one found (session_find_transfer): a segment's chunks come
+   * one after another, and a lookup in the table is four cache misses */
+  Transfer *last_transfer;
   gpointer scheduler;
   /* session_schedule's working arrays, kept from one pass to the next
    * (it runs every HOUSEKEEPING_MS and on every HAVE): NULL until then */
@@ -502,6 +505,7 @@ void session_wake_waiters (SwarmSession * s);
 gchar *random_id20 (SwarmClock * clock);
 gboolean peer_entry_is_ready (PeerEntry * e);
 guint session_count_partners (SwarmSession * s);
+void session_prefetch_partners (SwarmSession * s, guint i);
 PeerEntry *session_find_partner (SwarmSession * s, const gchar * remote_id,
     PeerEntry * except);
 PeerEntry *session_find_linked (SwarmSession * s, const gchar * remote_id,
@@ -530,6 +534,7 @@ void on_peer_asked (SwarmPeer * p, guint64 seq, gpointer user_data);
 Transfer *session_add_transfer (SwarmSession * s, guint64 seq,
     PeerEntry * source);
 void transfer_free (Transfer * t);
+Transfer *session_find_transfer (SwarmSession * s, guint64 seq);
 void on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
 void transfer_detach (Transfer * t);
 void on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data);

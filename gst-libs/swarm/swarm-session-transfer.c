@@ -57,11 +57,28 @@ transfer_clear_chunks (Transfer * t)
   t->n_got = 0;
 }
 
+/* The table's destroy notify: every transfer leaves it here. */
 void
 transfer_free (Transfer * t)
 {
+  if (t->session->last_transfer == t)
+    t->session->last_transfer = NULL;
   transfer_clear_chunks (t);
   g_free (t);
+}
+
+/* The transfer of @seq, or NULL. */
+Transfer *
+session_find_transfer (SwarmSession * s, guint64 seq)
+{
+  Transfer *t = s->last_transfer;
+
+  if (t && t->seq == seq)
+    return t;
+  t = g_hash_table_lookup (s->transfers, &seq);
+  if (t)
+    s->last_transfer = t;
+  return t;
 }
 
 /* Sizes @t for a segment of @size bytes in @chunk_count chunks, within
@@ -394,7 +411,7 @@ transfer_try_rebuild (Transfer * t, PeerEntry * e, guint group)
 static void
 session_take_parity (SwarmSession * s, PeerEntry * e, const SwarmMessage * msg)
 {
-  Transfer *t = g_hash_table_lookup (s->transfers, &msg->data.seq);
+  Transfer *t = session_find_transfer (s, msg->data.seq);
   guint group = msg->data.chunk_index;
   guint64 seq;
 
@@ -422,7 +439,7 @@ session_take_parity (SwarmSession * s, PeerEntry * e, const SwarmMessage * msg)
   e->parity_seen_us = swarm_clock_now_us (s->clock);
   seq = t->seq;
   transfer_try_rebuild (t, e, group);
-  if (g_hash_table_lookup (s->transfers, &seq) == t && t->source == e)
+  if (session_find_transfer (s, seq) == t && t->source == e)
     transfer_repair_group (t, group);
 }
 
@@ -486,7 +503,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     s->counters.bytes_from_peers += msg->data.payload_len;
   g_mutex_unlock (&s->lock);
 
-  t = g_hash_table_lookup (s->transfers, &msg->data.seq);
+  t = session_find_transfer (s, msg->data.seq);
   if (!t && !session_accept_push (s, e, msg->data.seq)) {
     /* late duplicate, a replay, or nothing we want */
     GST_LOG_OBJECT (s, "chunk %u of %" G_GUINT64_FORMAT " from %s wasted: %s",
@@ -501,7 +518,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     return;
   }
   if (!t)
-    t = g_hash_table_lookup (s->transfers, &msg->data.seq);
+    t = session_find_transfer (s, msg->data.seq);
   if (!transfer_accepts_from (t, e)) {
     GST_LOG_OBJECT (s, "chunk %u of %" G_GUINT64_FORMAT " from %s wasted: the "
         "transfer is %s's (%s %" G_GINT64_FORMAT " ms ago, %u chunks in)", idx,
@@ -569,7 +586,7 @@ void
 on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data)
 {
   PeerEntry *e = user_data;
-  Transfer *t = g_hash_table_lookup (e->session->transfers, &seq);
+  Transfer *t = session_find_transfer (e->session, seq);
 
   if (t && t->source == e)
     transfer_detach (t);        /* the scheduler asks someone else */
