@@ -470,12 +470,16 @@ transfer_take_chunk (Transfer * t, PeerEntry * e, guint idx,
     transfer_try_rebuild (t, e, idx % t->parity_groups);
 }
 
-/* A chunk nothing takes: counted, and its bytes as wasted. */
+/* A chunk nothing takes (or, @duplicate, one we had): counted, and its
+ * bytes as wasted. */
 static void
-session_count_unwanted (SwarmSession * s, gsize len)
+session_count_waste (SwarmSession * s, gboolean duplicate, gsize len)
 {
   g_mutex_lock (&s->lock);
-  s->counters.chunks_unwanted++;
+  if (duplicate)
+    s->counters.chunks_duplicate++;
+  else
+    s->counters.chunks_unwanted++;
   s->counters.bytes_wasted += len;
   g_mutex_unlock (&s->lock);
 }
@@ -510,7 +514,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
         idx, msg->data.seq, swarm_peer_get_remote_id (p),
         swarm_store_has (s->store, msg->data.seq) ? "had it already" :
         "a push not taken");
-    session_count_unwanted (s, msg->data.payload_len);
+    session_count_waste (s, FALSE, msg->data.payload_len);
     if (e->late_copies > 0 && swarm_store_has (s->store, msg->data.seq))
       e->late_copies--;
     else
@@ -526,7 +530,7 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
         swarm_peer_get_remote_id (t->source->peer) : "nobody", t->pushed ?
         "pushed" : "asked", (swarm_clock_now_us (s->clock) - t->created_us) / 1000,
         t->n_got);
-    session_count_unwanted (s, msg->data.payload_len);
+    session_count_waste (s, FALSE, msg->data.payload_len);
     swarm_peer_note_waste (p);
     return;
   }
@@ -548,19 +552,16 @@ on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data)
     GST_DEBUG_OBJECT (s, "no room for a segment of %u bytes", msg->data.segment_size);
     if (t->pushed) {
       /* a push we cannot hold is as unwanted as one we refuse outright */
-      session_count_unwanted (s, msg->data.payload_len);
+      session_count_waste (s, FALSE, msg->data.payload_len);
       transfer_detach (t);
       g_hash_table_remove (s->transfers, &t->seq);
     }
     return;
   }
   if (swarm_wire_bit_get (t->got, idx)) {
-    g_mutex_lock (&s->lock);
-    s->counters.chunks_duplicate++;
     GST_LOG_OBJECT (s, "chunk %u of %" G_GUINT64_FORMAT " from %s wasted: "
         "came twice", idx, msg->data.seq, swarm_peer_get_remote_id (p));
-    s->counters.bytes_wasted += msg->data.payload_len;
-    g_mutex_unlock (&s->lock);
+    session_count_waste (s, TRUE, msg->data.payload_len);
     /* A chunk we asked for again may come twice: the first copy was late,
      * not lost.  Thousands of them after repairs of a big segment are our
      * doing, not a flood from the partner. */

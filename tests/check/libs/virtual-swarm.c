@@ -276,6 +276,23 @@ sim_add_viewer (Sim * sim, const SwarmMemoryHostConfig * net)
   v->tick = attach_timer (sim, 10, viewer_tick, v);
 }
 
+/* @n viewers joining @gap_ms apart; returns the rounds of dispatching it
+ * took. */
+static guint64
+sim_add_viewers (Sim * sim, guint n, const SwarmMemoryHostConfig * net,
+    guint gap_ms)
+{
+  guint64 rounds = 0;
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    sim_add_viewer (sim, net);
+    rounds += swarm_clock_run (sim->clock, sim->context,
+        swarm_clock_now_us (sim->clock) + gap_ms * 1000);
+  }
+  return rounds;
+}
+
 /* Returns the rounds of dispatching it took. */
 static guint64
 sim_run_s (Sim * sim, guint seconds)
@@ -352,11 +369,7 @@ run_swarm (guint32 seed, guint n_viewers, guint seconds,
 
   sim_init (&sim, seed);
   /* viewers join over the first few seconds */
-  for (i = 0; i < n_viewers; i++) {
-    sim_add_viewer (&sim, viewer_net);
-    rounds += swarm_clock_run (sim.clock, sim.context,
-        swarm_clock_now_us (sim.clock) + 300 * 1000);
-  }
+  rounds += sim_add_viewers (&sim, n_viewers, viewer_net, 300);
   rounds += sim_run_s (&sim, seconds);
   cpu = cpu_seconds () - cpu;
 
@@ -504,21 +517,13 @@ GST_START_TEST (test_newcomers_cannot_evict_active_partners)
   guint i;
 
   sim_init (&sim, 5);
-  for (i = 0; i < 8; i++) {
-    sim_add_viewer (&sim, &net);
-    swarm_clock_run (sim.clock, sim.context,
-        swarm_clock_now_us (sim.clock) + 300 * 1000);
-  }
+  sim_add_viewers (&sim, 8, &net, 300);
   sim_run_s (&sim, 20);
   for (i = 0; i < 8; i++) {
     replaced[i] = viewer_stat (&sim.viewers[i], "partners-replaced");
     refused[i] = viewer_stat (&sim.viewers[i], "offers-refused-full");
   }
-  for (i = 0; i < 8; i++) {
-    sim_add_viewer (&sim, &net);
-    swarm_clock_run (sim.clock, sim.context,
-        swarm_clock_now_us (sim.clock) + 100 * 1000);
-  }
+  sim_add_viewers (&sim, 8, &net, 100);
   sim_run_s (&sim, 15);
   for (i = 0; i < 8; i++) {
     Viewer *v = &sim.viewers[i];
