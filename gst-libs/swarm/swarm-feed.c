@@ -79,6 +79,12 @@ session_set_playout (SwarmFeed * feed, guint64 seq)
 }
 
 static void
+session_set_deadline (SwarmFeed * feed, guint64 seq, gint64 deadline_us)
+{
+  swarm_session_set_deadline (SESSION (feed), seq, deadline_us);
+}
+
+static void
 session_set_flushing (SwarmFeed * feed, gboolean flushing)
 {
   swarm_session_set_flushing (SESSION (feed), flushing);
@@ -125,6 +131,7 @@ static const SwarmFeedClass session_feed_class = {
   .get_epoch = session_get_epoch,
   .find_in_hand = session_find_in_hand,
   .set_playout = session_set_playout,
+  .set_deadline = session_set_deadline,
   .set_flushing = session_set_flushing,
   .note_played = session_note_played,
   .note_missed = session_note_missed,

@@ -39,6 +39,9 @@ typedef struct {
   gboolean (*find_in_hand) (SwarmFeed * feed, guint64 after,
       gboolean keyframe, guint64 * seq);
   void (*set_playout) (SwarmFeed * feed, guint64 seq);
+  /* as swarm_session_set_deadline() (nullable: a feed with no transfers
+   * to hurry) */
+  void (*set_deadline) (SwarmFeed * feed, guint64 seq, gint64 deadline_us);
   void (*set_flushing) (SwarmFeed * feed, gboolean flushing);
   void (*note_played) (SwarmFeed * feed, guint64 seq);
   void (*note_missed) (SwarmFeed * feed, guint64 seq);

@@ -194,11 +194,61 @@ peer_note_push_taken (SwarmPeer * p, const SwarmMessage * msg)
     }
 }
 
+static gboolean
+peer_has_queued_whole (SwarmPeer * p, guint64 seq)
+{
+  GList *l;
+
+  for (l = p->uploads.head; l; l = l->next) {
+    Upload *q = l->data;
+    if (q->seq == seq && !q->wanted)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+gsize
+swarm_peer_get_upload_backlog (SwarmPeer * p)
+{
+  gsize chunks = 0;
+  GList *l;
+
+  for (l = p->uploads.head; l; l = l->next) {
+    Upload *u = l->data;
+    guint c;
+
+    if (!u->wanted)
+      chunks += u->chunk_count - MIN (u->next, u->chunk_count);
+    else
+      for (c = u->next; c < u->chunk_count; c++)
+        chunks += swarm_wire_bit_get (u->wanted, c);
+  }
+  return chunks * SWARM_CHUNK_SIZE;
+}
+
+/* A whole segment asked for (not queued already) that our upload would
+ * serve late: turned away (the session judges, see its admit). */
+static gboolean
+peer_turns_away (SwarmPeer * p, const SwarmMessage * msg)
+{
+  return msg->request.count == 0 && p->local.serve && p->callbacks.admit
+      && !peer_has_queued_whole (p, msg->request.seq)
+      && swarm_store_has (p->store, msg->request.seq)
+      && !p->callbacks.admit (p, msg->request.seq, p->user_data);
+}
+
 void
 peer_handle_request (SwarmPeer * p, const SwarmMessage * msg)
 {
   if (!peer_spend (p, p->request_budget, "flood of requests"))
     return;
+  if (peer_turns_away (p, msg)) {
+    SwarmMessage busy = {.type = SWARM_MSG_BUSY };
+
+    busy.busy.seq = msg->request.seq;
+    peer_send (p, &busy);
+    return;
+  }
   if (msg->request.count == 0) {
     peer_note_taken (p, msg->request.seq);
   } else {

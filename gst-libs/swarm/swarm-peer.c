@@ -394,6 +394,11 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
       if (peer_spend (p, p->request_budget, "flood of requests"))
         peer_cancel_uploads (p, msg->cancel.seq);
       break;
+    case SWARM_MSG_BUSY:
+      /* it still holds the segment: its map stays as it is */
+      if (p->callbacks.busy)
+        p->callbacks.busy (p, msg->busy.seq, p->user_data);
+      break;
     case SWARM_MSG_ABSENT:
       if (have_get (p, msg->absent.seq))
         have_set (p, msg->absent.seq, 0);

@@ -89,8 +89,15 @@ typedef struct {
   void (*signal) (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
   /* The partner does not hold @seq. */
   void (*absent) (SwarmPeer * p, guint64 seq, gpointer user_data);
+  /* The partner holds @seq but turned our request away: its upload would
+   * send it late. */
+  void (*busy) (SwarmPeer * p, guint64 seq, gpointer user_data);
   /* The partner asked for the whole of @seq, and it is queued for it. */
   void (*asked) (SwarmPeer * p, guint64 seq, gpointer user_data);
+  /* The partner asks for the whole of @seq, which we hold (nullable):
+   * FALSE turns it away with BUSY, so that it asks someone else (our
+   * upload would serve it late). */
+  gboolean (*admit) (SwarmPeer * p, guint64 seq, gpointer user_data);
   /* Gone: link failure, silence, BYE or protocol violation.  Once. */
   void (*closed) (SwarmPeer * p, const GError * error, gpointer user_data);
 } SwarmPeerCallbacks;
@@ -187,6 +194,8 @@ guint64 swarm_peer_get_bytes_received (SwarmPeer * p);
 
 /* Session bookkeeping: segment transfers running from this partner. */
 guint swarm_peer_get_in_flight (SwarmPeer * p);
+/* Bytes queued for upload to the partner and not sent yet. */
+gsize swarm_peer_get_upload_backlog (SwarmPeer * p);
 void swarm_peer_set_in_flight (SwarmPeer * p, guint n);
 
 G_END_DECLS

@@ -86,8 +86,10 @@ default_schedule (gpointer self, const SwarmSchedView * view, GArray * out)
   for (i = 0; i < order->len; i++) {
     const Candidate *c = &g_array_index (order, Candidate, i);
     gboolean urgent = i < view->n_urgent;
+    gboolean pressing = i < MIN (view->n_pressing, view->n_urgent);
     gint best = -1;
     gdouble best_t = 0;
+    gboolean busy_holder = FALSE;
 
     for (p = 0; p < view->n_peers; p++) {
       const SwarmSchedPeer *peer = &view->peers[p];
@@ -96,6 +98,10 @@ default_schedule (gpointer self, const SwarmSchedView * view, GArray * out)
       if (peer->is_origin || load[p] >= peer->max_in_flight
           || !peer->has (peer->peer, c->seq))
         continue;
+      if (peer->busy) {
+        busy_holder = TRUE;
+        continue;
+      }
       t = expected_delivery (peer, load[p], view->segment_bytes);
       if (best < 0 || t < best_t) {
         best = p;
@@ -104,8 +110,11 @@ default_schedule (gpointer self, const SwarmSchedView * view, GArray * out)
     }
     /* The origin is the supplier of last resort: for what no viewer holds
      * (someone must bring it into the swarm), or for an urgent segment no
-     * viewer holding it can take on now. */
-    if ((best < 0 && (c->holders == 0 || urgent))
+     * viewer holding it can take on now.  Not for one whose holder turned
+     * us away as busy, unless its deadline is near: it had a crowd
+     * asking, who will hold it in a moment, and the crowd asking the
+     * origin instead would make the origin send a copy to each. */
+    if ((best < 0 && (busy_holder ? pressing : (c->holders == 0 || urgent)))
         || (best >= 0 && urgent && (view->peers[best].slow
                 || view->peers[best].rtt_us > URGENT_HOLDER_MAX_RTT_US))) {
       for (p = 0; p < view->n_peers; p++) {

@@ -21,6 +21,8 @@ typedef struct {
   gint64 rtt_us;                 /* smoothed; 0 = unknown */
   gdouble rate_bps;              /* measured receive rate from it; 0 = unknown */
   gboolean slow;                 /* recently stalled a transfer: avoid if possible */
+  gboolean busy;                 /* turned a request away lately: not asked,
+                                  * though it still counts as a holder */
   /* Does this peer hold @seq? */
   gboolean (*has) (gconstpointer peer, guint64 seq);
   gconstpointer peer;            /* opaque handle passed to has() */
@@ -34,6 +36,10 @@ typedef struct {
   /* The first n_urgent of wanted are due soon: fetched in order, from the
    * origin too if no viewer can.  The rest go rarest first. */
   guint n_urgent;
+  /* The first n_pressing of those are known (from playout's deadline) to
+   * be due in a few hundred milliseconds: asked of the origin even when a
+   * holder turned us away as busy.  0 when playout gave no deadline. */
+  guint n_pressing;
   gsize segment_bytes;           /* typical segment size, for time estimates */
   const SwarmSchedPeer *peers;
   guint n_peers;

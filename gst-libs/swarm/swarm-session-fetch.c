@@ -12,6 +12,67 @@
 
 #define GST_CAT_DEFAULT swarm_session_debug
 
+/* Another partner than @t's source could take @t now. */
+static gboolean
+transfer_has_alternative (SwarmSession * s, Transfer * t, gint64 now)
+{
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (e != t->source && peer_entry_is_ready (e) && e->slow_until_us <= now
+        && e->busy_until_us <= now
+        && swarm_peer_get_in_flight (e->peer) < MAX_IN_FLIGHT_PER_PEER
+        && swarm_peer_has (e->peer, t->seq))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* TRUE if @t, due at @due_us, will be late at its source's pace: a
+ * holder on a thin uplink that serves several children trickles a segment
+ * over seconds and never stalls, and a busy one leaves a request queued
+ * past the deadline (docs/sim.md, finding 10). */
+static gboolean
+transfer_will_be_late (Transfer * t, gint64 due_us, gint64 now)
+{
+  gint64 rtt = swarm_peer_get_rtt_us (t->source->peer), pace;
+
+  /* judged on what the current source did since it became one */
+  if (t->source_got == 0)
+    return due_us - now < RESCUE_IDLE_HORIZON_US
+        && now - t->source_since_us >= rtt + RESCUE_IDLE_MARGIN_US;
+  if (t->n_got >= t->chunk_count
+      || now - t->source_first_us < RESCUE_PACE_MIN_US)
+    return FALSE;
+  pace = (now - t->source_first_us) / t->source_got;
+  return now + pace * (gint64) (t->chunk_count - t->n_got) > due_us;
+}
+
+/* Moves @t to whoever the scheduler picks next, keeping its chunks; its
+ * source is asked to stop and avoided for a while, as after a stall. */
+static void
+session_rescue_late (SwarmSession * s, Transfer * t, gint64 due_us, gint64 now)
+{
+  GST_DEBUG_OBJECT (s, "transfer of %" G_GUINT64_FORMAT " from %s too slow "
+      "for its deadline in %" G_GINT64_FORMAT " ms (%u/%u chunks in %"
+      G_GINT64_FORMAT " ms): asking another", t->seq,
+      swarm_peer_get_remote_id (t->source->peer), (due_us - now) / 1000,
+      t->n_got, t->chunk_count, (now - t->created_us) / 1000);
+  t->rescues++;
+  t->source->slow_until_us = now + SLOW_PENALTY_US;
+  swarm_peer_cancel (t->source->peer, t->seq);
+  t->stopped = t->source;
+  transfer_detach (t);
+  /* asked of the next source, as any segment we want */
+  t->pushed = FALSE;
+  g_mutex_lock (&s->lock);
+  s->counters.transfers_rescued++;
+  g_mutex_unlock (&s->lock);
+  session_request_schedule (s);
+}
+
 /* A transfer that made no progress for a while is taken from its partner
  * (marked slow for a moment) and handed back to the scheduler, keeping the
  * chunks it already has. */
@@ -20,12 +81,15 @@ session_retry_transfers (SwarmSession * s, gint64 now)
 {
   GHashTableIter it;
   gpointer value;
-  guint64 playout;
+  guint64 playout, deadline_seq;
   gboolean playout_set;
+  gint64 deadline_us, interval = s->signalling.segment_interval_us;
 
   g_mutex_lock (&s->lock);
   playout = s->playout_seq;
   playout_set = s->playout_set;
+  deadline_seq = s->deadline_seq;
+  deadline_us = s->deadline_us;
   g_mutex_unlock (&s->lock);
 
   g_hash_table_iter_init (&it, s->transfers);
@@ -43,6 +107,16 @@ session_retry_transfers (SwarmSession * s, gint64 now)
     }
     if (!t->source)
       continue;
+    if (deadline_seq && interval > 0 && t->seq >= deadline_seq
+        && t->rescues < RESCUES_MAX) {
+      gint64 due_us = deadline_us + (gint64) (t->seq - deadline_seq) * interval;
+
+      if (transfer_will_be_late (t, due_us, now)
+          && transfer_has_alternative (s, t, now)) {
+        session_rescue_late (s, t, due_us, now);
+        continue;
+      }
+    }
     /* lost requests, tails and repairs are asked again after this */
     rtt = swarm_peer_get_rtt_us (t->source->peer);
     repair_after = rtt ? 2 * rtt + TAIL_STALL_MARGIN_US : STALL_MIN_US;
@@ -63,10 +137,12 @@ session_retry_transfers (SwarmSession * s, gint64 now)
     }
     if (t->n_got > 0 && t->tail_repairs < TAIL_REPAIRS) {
       /* the source is sending this one: chunks at its end, or repairs,
-       * were lost; asked again while the source keeps sending us data */
-      if (now - t->last_progress_us < repair_after)
+       * were lost; asked again at once the first time (a lost last
+       * chunk), then while the source keeps sending us data */
+      if (now - t->last_progress_us < transfer_tail_quiet_us (t))
         continue;
-      if (now - t->source->last_data_us < STALL_MIN_US) {
+      if (t->tail_repairs == 0
+          || now - t->source->last_data_us < STALL_MIN_US) {
         PeerEntry *e = t->source;
 
         t->tail_repairs++;
@@ -129,8 +205,10 @@ session_schedule (SwarmSession * s)
   guint64 from, to, seq;
   gboolean have_range;
   SwarmSchedView view;
-  guint i, n_urgent = 0;
+  guint i, n_urgent = 0, n_pressing = 0;
   gint64 now = swarm_clock_now_us (s->clock), heard_us, wait_until;
+  gint64 deadline_us, interval = s->signalling.segment_interval_us;
+  guint64 deadline_seq;
 
   if (s->role != SWARM_SESSION_VIEWER)
     return;
@@ -140,6 +218,8 @@ session_schedule (SwarmSession * s)
   from = s->playout_seq;
   to = s->newest_seq;
   heard_us = s->newest_changed_us;
+  deadline_seq = s->deadline_seq;
+  deadline_us = s->deadline_us;
   g_mutex_unlock (&s->lock);
   if (!have_range)
     return;
@@ -173,6 +253,11 @@ session_schedule (SwarmSession * s)
       g_array_append_val (wanted, seq);
       if (seq < from + URGENT_SEGMENTS)
         n_urgent++;
+      /* in playout order, so the pressing ones lead the urgent ones */
+      if (n_pressing + 1 == wanted->len && deadline_seq && interval > 0
+          && seq >= deadline_seq && deadline_us + (gint64) (seq -
+              deadline_seq) * interval - now < PRESSING_US)
+        n_pressing++;
     }
   }
   /* mostly so between segments: all there or on its way */
@@ -193,6 +278,7 @@ session_schedule (SwarmSession * s)
     sp.rtt_us = swarm_peer_get_rtt_us (e->peer);
     sp.rate_bps = e->rate_in_bps;
     sp.slow = e->slow_until_us > now;
+    sp.busy = e->busy_until_us > now;
     sp.has = sched_peer_has;
     sp.peer = e->peer;
     g_array_append_val (peers, sp);
@@ -203,6 +289,7 @@ session_schedule (SwarmSession * s)
     view.wanted = (const guint64 *) wanted->data;
     view.n_wanted = wanted->len;
     view.n_urgent = n_urgent;
+    view.n_pressing = n_pressing;
     view.segment_bytes = s->segment_bytes_avg;
     view.peers = (const SwarmSchedPeer *) peers->data;
     view.n_peers = peers->len;
@@ -328,4 +415,186 @@ on_peer_upload (SwarmPeer * p, gpointer user_data)
   if (s->pump_deadline_us >= 0 && s->pump_deadline_us <= now + PUMP_MS * 1000)
     return;
   pump_arm (s, now, swarm_peer_pump (p, s->upload_limiter, now));
+}
+
+/* Bytes queued for upload to every partner, not sent yet; in
+ * @n_links (nullable), the partners they are queued for. */
+static gsize
+session_upload_backlog (SwarmSession * s, guint * n_links)
+{
+  gsize backlog = 0, link;
+  guint i, n = 0;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+
+    if (!e->dead && (link = swarm_peer_get_upload_backlog (e->peer))) {
+      backlog += link;
+      n++;
+    }
+  }
+  if (n_links)
+    *n_links = n;
+  return backlog;
+}
+
+void
+session_sample_upload (SwarmSession * s, gint64 now)
+{
+  guint64 sent = s->closed_bytes_sent;
+  gsize backlog = session_upload_backlog (s, NULL);
+  gdouble dt = (now - s->upload.sampled_us) / 1e6;
+  guint i;
+
+  if (s->role != SWARM_SESSION_VIEWER
+      || (s->upload.sampled_us && dt < 0.05))
+    return;
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    sent += swarm_peer_get_bytes_sent (e->peer);
+  }
+  /* only what was sent with a backlog at both ends of the sample says
+   * what the upload can do; idle time would say how little was asked */
+  if (s->upload.sampled_us && s->upload.backlogged && backlog > 0
+      && sent >= s->upload.last_sent) {
+    gdouble rate = (sent - s->upload.last_sent) / dt;
+
+    s->upload.rate_Bps = s->upload.rate_Bps ?
+        s->upload.rate_Bps + 0.25 * (rate - s->upload.rate_Bps) : rate;
+  }
+  s->upload.sampled_us = now;
+  s->upload.last_sent = sent;
+  s->upload.backlogged = backlog > 0;
+}
+
+gboolean
+on_peer_admit (SwarmPeer * p, guint64 seq, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  gsize backlog;
+  guint n_links;
+  guint64 newest;
+
+  if (s->role != SWARM_SESSION_VIEWER || s->upload.rate_Bps <= 0)
+    return TRUE;
+  /* Only the freshest segments draw a crowd to one holder, the only one
+   * as yet; an older one's askers (a joiner filling its buffer) have
+   * other holders to choose from, and time. */
+  g_mutex_lock (&s->lock);
+  newest = s->newest_seq;
+  g_mutex_unlock (&s->lock);
+  if (seq + BUSY_FRESH_SEGMENTS <= newest)
+    return TRUE;
+  /* A backlog for one partner only may be that link's congestion
+   * window, not our upload: another partner's request has a window of
+   * its own.  Queued for several, they share what the upload can do. */
+  backlog = session_upload_backlog (s, &n_links);
+  if (n_links < 2 || backlog < s->upload.rate_Bps * BUSY_DRAIN_US / 1e6)
+    return TRUE;
+  GST_LOG_OBJECT (s, "turning away %s's request for %" G_GUINT64_FORMAT
+      ": %" G_GSIZE_FORMAT " bytes queued at %.0f kbit/s",
+      swarm_peer_get_remote_id (p), seq, backlog,
+      s->upload.rate_Bps * 8 / 1000);
+  g_mutex_lock (&s->lock);
+  s->counters.requests_refused_busy++;
+  g_mutex_unlock (&s->lock);
+  return FALSE;
+}
+
+/* A partner turned our request for @seq away (BUSY): it is not asked for
+ * anything for a moment; the scheduler asks another holder, or waits for
+ * one, or the origin if the segment is urgent. */
+void
+on_peer_busy (SwarmPeer * p, guint64 seq, gpointer user_data)
+{
+  PeerEntry *e = user_data;
+  SwarmSession *s = e->session;
+  Transfer *t = session_find_transfer (s, seq);
+
+  e->busy_until_us = swarm_clock_now_us (s->clock) + BUSY_BACKOFF_US;
+  if (t && t->source == e) {
+    /* the partner asked is told nothing more: it queued nothing */
+    transfer_detach (t);
+    g_mutex_lock (&s->lock);
+    s->counters.requests_turned_away++;
+    g_mutex_unlock (&s->lock);
+  }
+  session_request_schedule (s);
+}
+
+typedef struct {
+  SwarmSession *session;
+  guint64 seq;
+} MissNote;
+
+/* One DEBUG line on why @seq missed its deadline, from the network
+ * thread's view: who announced it, and what became of its transfer.  A
+ * run's misses are then a grep, and their causes a count
+ * (tools/sim/sim-misses.py). */
+static gboolean
+explain_miss (gpointer data)
+{
+  MissNote *note = data;
+  SwarmSession *s = note->session;
+  Transfer *t = session_find_transfer (s, note->seq);
+  gint64 now = swarm_clock_now_us (s->clock);
+  guint i, ready = 0, holders = 0, slow = 0;
+  gboolean origin_partner = FALSE, origin_has = FALSE;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    gboolean origin;
+
+    if (!peer_entry_is_ready (e))
+      continue;
+    ready++;
+    origin = swarm_peer_get_remote_role (e->peer) == SWARM_PEER_ROLE_ORIGIN;
+    origin_partner |= origin;
+    if (swarm_peer_has (e->peer, note->seq)) {
+      holders++;
+      origin_has |= origin;
+      if (e->slow_until_us > now)
+        slow++;
+    }
+  }
+  if (!t)
+    GST_DEBUG_OBJECT (s, "miss %" G_GUINT64_FORMAT ": no transfer; "
+        "%u of %u partners announced it (%u slow)%s%s", note->seq, holders,
+        ready, slow, origin_partner ? ", origin a partner" : "",
+        origin_has ? " and has it" : "");
+  else
+    GST_DEBUG_OBJECT (s, "miss %" G_GUINT64_FORMAT ": transfer from %s%s, "
+        "%u/%u chunks, begun %" G_GINT64_FORMAT " ms ago, last progress %"
+        G_GINT64_FORMAT " ms ago%s; %u of %u partners announced it (%u "
+        "slow)%s%s", note->seq,
+        t->source ? swarm_peer_get_remote_id (t->source->peer) : "nobody",
+        t->pushed ? " (pushed)" : "", t->n_got, t->chunk_count,
+        (now - t->created_us) / 1000, (now - t->last_progress_us) / 1000,
+        t->request_resent ? ", request resent" : "", holders, ready, slow,
+        origin_partner ? ", origin a partner" : "",
+        origin_has ? " and has it" : "");
+  g_object_unref (s);
+  g_free (note);
+  return G_SOURCE_REMOVE;
+}
+
+void
+session_explain_miss (SwarmSession * s, guint64 seq)
+{
+  MissNote *note;
+
+  if (gst_debug_category_get_threshold (swarm_session_debug) < GST_LEVEL_DEBUG)
+    return;
+  note = g_new (MissNote, 1);
+  note->session = g_object_ref (s);
+  note->seq = seq;
+  /* at once where the context is free to take (the simulator's one
+   * thread), or the transfer may be gone by the time it looks */
+  if (g_main_context_acquire (s->context)) {
+    explain_miss (note);
+    g_main_context_release (s->context);
+  } else {
+    g_main_context_invoke (s->context, explain_miss, note);
+  }
 }

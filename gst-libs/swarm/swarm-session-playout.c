@@ -146,6 +146,15 @@ swarm_session_set_playout (SwarmSession * s, guint64 seq)
   g_main_context_invoke (s->context, schedule_from_any_thread, s);
 }
 
+void
+swarm_session_set_deadline (SwarmSession * s, guint64 seq, gint64 deadline_us)
+{
+  g_mutex_lock (&s->lock);
+  s->deadline_seq = seq;
+  s->deadline_us = deadline_us;
+  g_mutex_unlock (&s->lock);
+}
+
 SwarmWaitResult
 swarm_session_wait_segment (SwarmSession * s, guint64 seq, gint64 deadline_us,
     GBytes ** segment, gint64 * arrival_us)
@@ -251,6 +260,7 @@ swarm_session_note_missed (SwarmSession * s, guint64 seq)
   g_mutex_lock (&s->lock);
   s->counters.segments_missed++;
   g_mutex_unlock (&s->lock);
+  session_explain_miss (s, seq);
 }
 
 void

@@ -180,6 +180,33 @@ G_STATIC_ASSERT (4 * (gsize) SWARM_MAX_SEGMENT_SIZE <= STORE_MAX_BYTES);
  * over by another partner sending the same segment: a pusher that stops
  * after a chunk must not hold a segment hostage until the stall timeout. */
 #define PUSH_TAKEOVER_US (50 * 1000)
+/* A viewer whose upload backlog would take longer than this to send, at
+ * the rate its upload keeps while it has one, turns away requests for
+ * whole segments (BUSY): the partner asks another holder, or the
+ * origin for an urgent one, instead of waiting in a queue past its
+ * deadline.  The origin's push went to one partner, its partners all
+ * asked that one for the fresh segment, and a thin one served the last
+ * of them a second later: every viewer missed it (docs/sim.md, finding
+ * 10). */
+#define BUSY_DRAIN_US (200 * 1000)
+/* ...for one of the BUSY_FRESH_SEGMENTS newest segments it knows of */
+#define BUSY_FRESH_SEGMENTS 2
+/* A partner that turned a request away is not asked for anything this
+ * long: about a segment's time, for its backlog to drain. */
+#define BUSY_BACKOFF_US (200 * 1000)
+/* A segment due this soon (by playout's deadline) is asked of the origin
+ * even when its holders turned us away as busy. */
+#define PRESSING_US (600 * 1000)
+/* A transfer that, at its source's pace, would finish past its segment's
+ * deadline is moved to another holder (session_rescue_late), at most this
+ * often: each move costs the chunks in flight. */
+#define RESCUES_MAX 2
+/* ...judged on this much of the source's pace at least, */
+#define RESCUE_PACE_MIN_US (40 * 1000)
+/* ...and, while nothing has come, once the segment is due this soon and
+ * the source had a round trip and this margin to start sending. */
+#define RESCUE_IDLE_HORIZON_US (400 * 1000)
+#define RESCUE_IDLE_MARGIN_US (50 * 1000)
 /* Incoming offers (tracker or relay) taken on: each costs ICE gathering
  * and a DTLS handshake.  Viewers whose offer is refused offer again within
  * seconds, so a joining crowd is slowed, not turned away. */
@@ -210,6 +237,7 @@ struct _PeerEntry {
   gint64 rate_sampled_us;
   gdouble rate_in_bps, rate_out_bps;
   gint64 slow_until_us;         /* stalled a transfer: avoided until then */
+  gint64 busy_until_us;         /* turned a request away: not asked till then */
   gint64 last_data_us;          /* its latest chunk arrived then */
   guint64 pushed_seq;           /* the newest segment it pushed us, +1 (0:
                                  * none) */
@@ -256,6 +284,12 @@ struct _Transfer {
   /* asked, then told to stop when a push took over: its chunks still on
    * the way are not taken (compared, never dereferenced) */
   PeerEntry *stopped;
+  guint rescues;                /* moved off a source too slow for its deadline */
+  GPtrArray *asked;             /* ids of the partners asked for it */
+  /* the current source: since when, its first chunk, chunks from it */
+  gint64 source_since_us;
+  gint64 source_first_us;
+  guint source_got;
   /* monotonic µs: the transfer began (asked for, or first pushed chunk),
    * and its first chunk came; for the per-segment debug line */
   gint64 created_us;
@@ -333,7 +367,10 @@ typedef struct {
   guint64 parity_received;
   guint64 parity_sent;          /* all links, closed ones included */
   guint64 requests_resent;      /* requests that may have been lost */
+  guint64 transfers_rescued;    /* moved off a source too slow for the deadline */
   guint64 requests_refused;
+  guint64 requests_refused_busy;        /* our upload would serve them late */
+  guint64 requests_turned_away;         /* ours, by busy partners */
   guint64 offers_refused;
   guint64 offers_refused_full;  /* at max-peers, no silent partner to replace */
   guint64 partners_replaced;    /* silent ones closed for a newcomer */
@@ -425,6 +462,13 @@ struct _SwarmSession {
   SwarmBans *bans;               /* who is kept away (swarm-bans.h) */
   SessionPex pex;               /* swarm-session-pex.c */
   SessionSignalling signalling; /* swarm-session-tracker.c */
+  /* our upload while it has a backlog (session_sample_upload) */
+  struct {
+    gint64 sampled_us;
+    guint64 last_sent;
+    gboolean backlogged;
+    gdouble rate_Bps;           /* 0 until measured */
+  } upload;
   gboolean partner_lost;        /* a ready partner went away: look again now */
   gsize segment_bytes_avg;      /* typical segment size seen */
   gboolean clock_warned;        /* told the app our clocks disagree */
@@ -455,6 +499,8 @@ struct _SwarmSession {
   gboolean flushing;
   gboolean playout_set;
   guint64 playout_seq;
+  guint64 deadline_seq;         /* swarm_session_set_deadline: 0 = never */
+  gint64 deadline_us;
   gboolean newest_valid;
   guint64 newest_seq;
   gboolean newest_key_valid;
@@ -537,6 +583,8 @@ void transfer_free (Transfer * t);
 Transfer *session_find_transfer (SwarmSession * s, guint64 seq);
 void on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
 void transfer_detach (Transfer * t);
+/* how long its source may be quiet before the missing chunks are lost */
+gint64 transfer_tail_quiet_us (const Transfer * t);
 void on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data);
 void transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e);
 
@@ -551,8 +599,14 @@ void session_ban_contributors (SwarmSession * s, Transfer * t);
 void session_retry_transfers (SwarmSession * s, gint64 now);
 void session_schedule (SwarmSession * s);
 void session_request_schedule (SwarmSession * s);
+/* DEBUG: why @seq missed its deadline (any thread) */
+void session_explain_miss (SwarmSession * s, guint64 seq);
 gboolean schedule_from_any_thread (gpointer data);
 void on_peer_upload (SwarmPeer * p, gpointer user_data);
+gboolean on_peer_admit (SwarmPeer * p, guint64 seq, gpointer user_data);
+void on_peer_busy (SwarmPeer * p, guint64 seq, gpointer user_data);
+/* housekeeping: what our upload delivers while it has a backlog */
+void session_sample_upload (SwarmSession * s, gint64 now);
 
 /* defined in swarm-session-pex.c */
 gchar *session_outgoing_description (SwarmSession * s, const gchar * sdp);

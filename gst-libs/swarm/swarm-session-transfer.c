@@ -15,6 +15,27 @@
 
 static void transfer_repair_gaps (Transfer * t, guint idx);
 
+/* @e becomes @t's source: its pace is measured afresh. */
+static void
+transfer_set_source (Transfer * t, PeerEntry * e)
+{
+  t->source = e;
+  t->source_since_us = swarm_clock_now_us (t->session->clock);
+  t->source_got = 0;
+  swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
+}
+
+static gboolean
+id_in (GPtrArray * ids, const gchar * id)
+{
+  guint i;
+
+  for (i = 0; id && ids && i < ids->len; i++)
+    if (g_str_equal (g_ptr_array_index (ids, i), id))
+      return TRUE;
+  return FALSE;
+}
+
 /* A transfer for @seq, from @source (nullable: the scheduler picks one). */
 Transfer *
 session_add_transfer (SwarmSession * s, guint64 seq, PeerEntry * source)
@@ -29,10 +50,8 @@ session_add_transfer (SwarmSession * s, guint64 seq, PeerEntry * source)
   g_hash_table_insert (s->transfers, key, t);
   session_housekeeping_soon (s);
   if (source) {
-    t->source = source;
+    transfer_set_source (t, source);
     t->last_progress_us = swarm_clock_now_us (s->clock);
-    swarm_peer_set_in_flight (source->peer,
-        swarm_peer_get_in_flight (source->peer) + 1);
   }
   return t;
 }
@@ -64,6 +83,7 @@ transfer_free (Transfer * t)
   if (t->session->last_transfer == t)
     t->session->last_transfer = NULL;
   transfer_clear_chunks (t);
+  g_clear_pointer (&t->asked, g_ptr_array_unref);
   g_free (t);
 }
 
@@ -243,19 +263,21 @@ session_complete_transfer (SwarmSession * s, Transfer * t, PeerEntry * last)
   session_request_schedule (s);
 }
 
+/* Adds @id to *@ids (made on first use) unless there already. */
+static void
+ids_note (GPtrArray ** ids, const gchar * id)
+{
+  if (!id || id_in (*ids, id))
+    return;
+  if (!*ids)
+    *ids = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (*ids, g_strdup (id));
+}
+
 static void
 transfer_note_contributor (Transfer * t, const gchar * id)
 {
-  guint i;
-
-  if (!id)
-    return;
-  if (!t->contributors)
-    t->contributors = g_ptr_array_new_with_free_func (g_free);
-  for (i = 0; i < t->contributors->len; i++)
-    if (g_str_equal (g_ptr_array_index (t->contributors, i), id))
-      return;
-  g_ptr_array_add (t->contributors, g_strdup (id));
+  ids_note (&t->contributors, id);
 }
 
 /* A parent pushes a segment we did not ask for: take it if it is one we
@@ -296,12 +318,7 @@ session_accept_push (SwarmSession * s, PeerEntry * e, guint64 seq)
 static gboolean
 transfer_has_contributor (Transfer * t, const gchar * id)
 {
-  guint i;
-
-  for (i = 0; id && t->contributors && i < t->contributors->len; i++)
-    if (g_str_equal (g_ptr_array_index (t->contributors, i), id))
-      return TRUE;
-  return FALSE;
+  return id_in (t->contributors, id);
 }
 
 /* Chunks of a transfer come from the partner it was asked of (or that
@@ -326,7 +343,14 @@ transfer_accepts_from (Transfer * t, PeerEntry * e)
 
   if (t->source == e)
     return TRUE;
-  if (t->single_source || e == t->stopped)
+  if (t->single_source)
+    return FALSE;
+  /* a partner asked for it before a rescue or a repair went elsewhere
+   * still sends what we lack: refused, it is wasted and the segment
+   * waits for the next one's copy */
+  if (id_in (t->asked, id))
+    return TRUE;
+  if (e == t->stopped)
     return FALSE;
   if (!t->source)
     return transfer_has_contributor (t, id);
@@ -345,11 +369,10 @@ transfer_accepts_from (Transfer * t, PeerEntry * e)
   /* no mixing with what the one before sent */
   if (!transfer_has_contributor (t, id))
     transfer_clear_chunks (t);
-  t->source = e;
+  transfer_set_source (t, e);
   t->pushed = TRUE;
   t->asked_whole = FALSE;
   t->last_progress_us = now;
-  swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
   return TRUE;
 }
 
@@ -456,6 +479,8 @@ transfer_take_chunk (Transfer * t, PeerEntry * e, guint idx,
   swarm_wire_bit_set (t->got, idx);
   if (t->n_got++ == 0)
     t->first_chunk_us = swarm_clock_now_us (s->clock);
+  if (e == t->source && t->source_got++ == 0)
+    t->source_first_us = swarm_clock_now_us (s->clock);
   transfer_note_contributor (t, swarm_peer_get_remote_id (e->peer));
   t->last_progress_us = e->last_data_us = swarm_clock_now_us (s->clock);
   t->tail_repairs = 0;
@@ -610,6 +635,20 @@ transfer_expects_parity (const Transfer * t)
       PARITY_EXPECTED_US;
 }
 
+/* How long @t's source may be quiet before its missing chunks count as
+ * lost: the last ones, which no later chunk shows missing, or repairs.
+ * Twice the RTT and a margin: a source on a thin uplink serving several
+ * children sends our chunks between theirs, and asking again after a
+ * few chunks' time of its pace sent thin uplinks the same chunks twice
+ * (sim-smoke's thin-uplink case fell from 0.995 to 0.949). */
+gint64
+transfer_tail_quiet_us (const Transfer * t)
+{
+  gint64 rtt = swarm_peer_get_rtt_us (t->source->peer);
+
+  return rtt ? 2 * rtt + TAIL_STALL_MARGIN_US : STALL_MIN_US;
+}
+
 /* Asks the source again for @lost (@n_lost chunks of @t). */
 static void
 transfer_ask_again (Transfer * t, guint8 * lost, guint n_lost,
@@ -678,8 +717,9 @@ transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e)
   /* chunks from the previous source are not mixed in */
   if (t->single_source)
     transfer_clear_chunks (t);
-  t->source = e;
-  swarm_peer_set_in_flight (e->peer, swarm_peer_get_in_flight (e->peer) + 1);
+  else
+    ids_note (&t->asked, swarm_peer_get_remote_id (e->peer));
+  transfer_set_source (t, e);
   t->last_progress_us = swarm_clock_now_us (s->clock);
   t->request_resent = FALSE;
   /* parity follows whole segments only */

@@ -310,7 +310,9 @@ static const SwarmPeerCallbacks peer_callbacks = {
   .pex = on_peer_pex,
   .signal = on_peer_signal,
   .absent = on_peer_absent,
+  .busy = on_peer_busy,
   .asked = on_peer_asked,
+  .admit = on_peer_admit,
   .closed = on_peer_closed,
 };
 
@@ -480,6 +482,7 @@ housekeeping_cb (gpointer data)
   }
   session_reap_peers (s);
   session_retry_transfers (s, now);
+  session_sample_upload (s, now);
   session_maybe_offer (s);
   session_pex_tick (s, now);
   if (now - s->last_prune_us >= PRUNE_INTERVAL_US) {

@@ -166,6 +166,12 @@ SWARM_API SwarmWaitResult swarm_session_wait_keyframe_after (SwarmSession * s,
 /* Tells the scheduler where playout is: segments before @seq are no longer
  * wanted. */
 SWARM_API void swarm_session_set_playout (SwarmSession * s, guint64 seq);
+/* Playout gives up on segment @seq at @deadline_us (g_get_monotonic_time
+ * base) and on each later one a segment's duration after the one before:
+ * a transfer that would finish past its deadline at its source's pace is
+ * moved to another partner while there is time. */
+SWARM_API void swarm_session_set_deadline (SwarmSession * s, guint64 seq,
+    gint64 deadline_us);
 /* Waits for verified segment @seq until @deadline_us (g_get_monotonic_time
  * base).  @arrival_us (nullable): when it arrived, same base. */
 SWARM_API SwarmWaitResult swarm_session_wait_segment (SwarmSession * s,

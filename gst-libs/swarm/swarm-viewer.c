@@ -610,6 +610,8 @@ swarm_viewer_next (SwarmViewer * v, SwarmViewerStep * step)
     first = !v->have_offset;
     rejoin = v->rejoin_us != 0;
     deadline = first ? join_deadline : segment_deadline (v);
+    if (!first && v->f->set_deadline)
+      v->f->set_deadline (v->feed, v->next_seq, deadline);
 
     /* A start segment slow to arrive is stale when it does, and playout
      * anchored on it stays that far behind live for good: while it is

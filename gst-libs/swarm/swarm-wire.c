@@ -17,6 +17,7 @@
  *   ACK      seq u64, echo_time_us u32, first_chunk u16, count u16, bits
  *   ABSENT   seq u64
  *   CANCEL   seq u64
+ *   BUSY     seq u64
  *   PING     nonce u32, time_us u32 (PONG the same)
  *   BYE      reason u8
  *
@@ -274,6 +275,7 @@ check_message (const SwarmMessage * msg)
       return check_chunk_window (msg->ack.first_chunk, msg->ack.count);
     case SWARM_MSG_ABSENT:
     case SWARM_MSG_CANCEL:
+    case SWARM_MSG_BUSY:
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
     case SWARM_MSG_BYE:
@@ -467,6 +469,11 @@ swarm_wire_parse (const guint8 * data, gsize len, SwarmMessage * msg,
         return FALSE;
       m.cancel.seq = read_u64 (&r);
       break;
+    case SWARM_MSG_BUSY:
+      if (!need (&r, ABSENT_BODY, type, error))
+        return FALSE;
+      m.busy.seq = read_u64 (&r);
+      break;
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
       if (!need (&r, PING_BODY, type, error))
@@ -555,6 +562,7 @@ message_len (const SwarmMessage * msg)
       return HEADER_LEN + ACK_FIXED + bitmap_len (msg->ack.count);
     case SWARM_MSG_ABSENT:
     case SWARM_MSG_CANCEL:
+    case SWARM_MSG_BUSY:
       return HEADER_LEN + ABSENT_BODY;
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
@@ -649,6 +657,9 @@ swarm_wire_write (const SwarmMessage * msg, guint8 * out, gsize out_size)
     case SWARM_MSG_CANCEL:
       p = write_u64 (p, msg->cancel.seq);
       break;
+    case SWARM_MSG_BUSY:
+      p = write_u64 (p, msg->busy.seq);
+      break;
     case SWARM_MSG_PING:
     case SWARM_MSG_PONG:
       p = write_u32 (p, msg->ping.nonce);
@@ -700,6 +711,8 @@ swarm_wire_type_name (SwarmMsgType type)
       return "ABSENT";
     case SWARM_MSG_CANCEL:
       return "CANCEL";
+    case SWARM_MSG_BUSY:
+      return "BUSY";
     case SWARM_MSG_PING:
       return "PING";
     case SWARM_MSG_PONG:

@@ -60,6 +60,8 @@ typedef enum {
                             * chunk of the group is rebuilt without asking */
   SWARM_MSG_EDGE = 14,     /* the publisher's signed word on its newest
                             * segment: where live is (swarm-edge.h) */
+  SWARM_MSG_BUSY = 15,     /* "I hold that segment, but my upload would
+                            * send it late: ask someone else" */
 } SwarmMsgType;
 
 /* Chunks per parity group a sender aims at: one PARITY per 16 chunks. */
@@ -157,6 +159,9 @@ typedef struct {
     struct {
       guint64 seq;
     } cancel;
+    struct {
+      guint64 seq;
+    } busy;
     struct {
       guint32 nonce;
       guint32 time_us;

@@ -260,6 +260,9 @@ add_viewers (JsonBuilder * b, const BenchRun * run)
     add_int (b, "id", v->id);
     if (run->add_viewer_json)
       run->add_viewer_json (run, v, b);
+    /* when it joined, after the first viewer: early misses of late
+     * joiners are told from the swarm's own */
+    add_num (b, "joined_s", (v->spawn_us - run->start_us) / 1e6);
     add_num (b, "startup_ms", v->first_us > 0 ?
         (v->first_us - v->spawn_us) / 1000.0 : NAN);
     add_num (b, "continuity", bench_peer_continuity (v, run->stop_us) < 0 ?
@@ -277,6 +280,8 @@ add_viewers (JsonBuilder * b, const BenchRun * run)
     add_int (b, "bytes_from_peers", v->bytes_from_peers);
     add_int (b, "bytes_wasted", v->bytes_wasted);
     add_int (b, "requests_resent", v->requests_resent);
+    add_int (b, "transfers_rescued", v->transfers_rescued);
+    add_int (b, "requests_refused_busy", v->requests_refused_busy);
     add_int (b, "bytes_sent", v->bytes_sent);
     add_num (b, "cpu_s", v->cpu_s);
     /* unknown (a viewer killed before we read it, a simulated one): null */

@@ -168,6 +168,8 @@ update_viewer (Controller * c, BenchPeer * p, JsonObject * o)
   U64 (bytes_from_peers, "bytes_from_peers");
   U64 (bytes_wasted, "bytes_wasted");
   U64 (requests_resent, "requests_resent");
+  U64 (transfers_rescued, "transfers_rescued");
+  U64 (requests_refused_busy, "requests_refused_busy");
   U64 (segments_missed, "segments_missed");
   U64 (segments_verified, "segments_verified");
   U64 (bytes_verified, "bytes_verified");

@@ -179,6 +179,10 @@ report (Viewer * v, gboolean final)
     add_int (b, "bytes_from_peers", bench_stats_u64 (s, "bytes-from-peers"));
     add_int (b, "bytes_wasted", bench_stats_u64 (s, "bytes-wasted"));
     add_int (b, "requests_resent", bench_stats_u64 (s, "requests-resent"));
+    add_int (b, "transfers_rescued", bench_stats_u64 (s,
+            "transfers-rescued"));
+    add_int (b, "requests_refused_busy", bench_stats_u64 (s,
+            "requests-refused-busy"));
     add_int (b, "segments_missed", bench_stats_u64 (s, "segments-missed"));
     add_int (b, "segments_verified", bench_stats_u64 (s, "segments-verified"));
     add_int (b, "bytes_verified", bench_stats_u64 (s, "bytes-verified"));

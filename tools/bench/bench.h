@@ -128,7 +128,8 @@ typedef struct
   guint64 segments_missed;
   guint64 segments_verified, bytes_verified, verify_us;
   guint64 bytes_sent, bytes_received, bytes_from_origin, bytes_from_peers;
-  guint64 bytes_wasted, requests_resent;
+  guint64 bytes_wasted, requests_resent, transfers_rescued;
+  guint64 requests_refused_busy;
   guint64 stream_bytes, pushed, segments_published;
   guint peers;
   gdouble lat_sum_ms;

@@ -205,6 +205,12 @@ feed_set_playout (SwarmFeed * feed, guint64 seq)
 }
 
 static void
+feed_set_deadline (SwarmFeed * feed, guint64 seq, gint64 deadline_us)
+{
+  swarm_session_set_deadline (FEED (feed)->session, seq, deadline_us);
+}
+
+static void
 feed_set_flushing (SwarmFeed * feed, gboolean flushing)
 {
   FEED (feed)->flushing = flushing;
@@ -245,6 +251,7 @@ static const SwarmFeedClass sim_feed_class = {
   .get_epoch = feed_get_epoch,
   .find_in_hand = feed_find_in_hand,
   .set_playout = feed_set_playout,
+  .set_deadline = feed_set_deadline,
   .set_flushing = feed_set_flushing,
   .note_played = feed_note_played,
   .note_missed = feed_note_missed,

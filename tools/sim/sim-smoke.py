@@ -28,7 +28,9 @@ and the same JSON twice for one seed.
    a flash crowd on 40 ms RTT plays; a crash that cuts a cluster off is
    recovered from; thin uplinks on 80 ms RTT keep continuity; a segment
    is not sent twice on a near network; the origin sends under two copies
-   on a rough network.
+   on a rough network; a transfer too slow for its deadline moves to
+   another holder; a crowd where two viewers in five have thin uplinks
+   keeps up with live.
 
 Under `meson test --setup valgrind`, P2P_TOOL_WRAPPER runs p2p-sim under
 memcheck (any error or definite leak fails it); the runs are shorter there.
@@ -185,6 +187,44 @@ if not wrapper:
     check(top["continuity_mean"] is not None
           and top["continuity_mean"] >= 0.94,
           f"origin copies, rough: continuity_mean {top['continuity_mean']}")
+
+# Deadlines on a rough network (docs/sim.md, finding 10): 60 viewers, the
+# rough scenario for 60 s.  A thin partner trickled a segment over
+# seconds without ever stalling, and the segment missed its deadline
+# with other holders idle (268 segments missed, continuity_mean 0.976);
+# a transfer that would finish past its deadline at its source's pace
+# moves to another holder now (154, 0.991).
+if not wrapper:
+    late, _ = run("deadlines", "--viewers", "60", "--duration", "60",
+                  "--join-window", "30", "--rtt", "80", "--loss", "1",
+                  "--relayed", "30", "--slow-upload", "20", "--churn", "30",
+                  "--seed", "1")
+    check(late["continuity_mean"] is not None
+          and late["continuity_mean"] >= 0.985,
+          f"deadlines: continuity_mean {late['continuity_mean']}")
+    rescued = sum(v["transfers_rescued"] for v in late["per_viewer"])
+    check(rescued > 0, "deadlines: no transfer rescued")
+
+# A crowd with thin uplinks (docs/sim.md, finding 10): 40 viewers, two in
+# five uploading half the bitrate, the rough network otherwise.  The
+# origin pushed each segment to one partner, its other partners all asked
+# that one for it, and a thin one served the last of them after their
+# deadline; late segments made everyone play later, and later players
+# asked more of the thin holders at once: with seed 2 the swarm fell
+# behind for good (continuity_mean 0.63, glass-to-glass p99 10 s).  A
+# viewer whose upload backlog would take over 200 ms turns requests for
+# the freshest segments away now (BUSY), and its askers wait for another
+# holder (0.94, 3.3 s).
+if not wrapper:
+    thin_crowd, _ = run("thin-crowd", "--viewers", "40", "--duration", "40",
+                        "--join-window", "20", "--rtt", "80", "--loss", "1",
+                        "--relayed", "30", "--slow-upload", "40",
+                        "--churn", "30", "--seed", "2")
+    check(thin_crowd["continuity_mean"] is not None
+          and thin_crowd["continuity_mean"] >= 0.9,
+          f"thin crowd: continuity_mean {thin_crowd['continuity_mean']}")
+    busy = sum(v["requests_refused_busy"] for v in thin_crowd["per_viewer"])
+    check(busy > 0, "thin crowd: no request turned away")
 
 if failures:
     sys.exit("sim-smoke failed:\n  " + "\n  ".join(failures))

@@ -145,6 +145,8 @@ sim_viewer_measure (SimViewer * v, gboolean final)
     p->bytes_from_peers = bench_stats_u64 (s, "bytes-from-peers");
     p->bytes_wasted = bench_stats_u64 (s, "bytes-wasted");
     p->requests_resent = bench_stats_u64 (s, "requests-resent");
+    p->transfers_rescued = bench_stats_u64 (s, "transfers-rescued");
+    p->requests_refused_busy = bench_stats_u64 (s, "requests-refused-busy");
     p->segments_missed = bench_stats_u64 (s, "segments-missed");
     p->segments_verified = bench_stats_u64 (s, "segments-verified");
     p->bytes_verified = bench_stats_u64 (s, "bytes-verified");
