@@ -11,6 +11,8 @@
 #define WARMUP_SAMPLES 5
 /* Five seconds of them to play off what a start is known to be behind. */
 #define BEHIND_SAMPLES 25
+/* The extra margin wears off over this much playout */
+#define MARGIN_WEAR_US (20 * G_USEC_PER_SEC)
 
 void
 swarm_playout_init (SwarmPlayout * p, gint64 floor_us, gint64 tolerance_us,
@@ -131,10 +133,13 @@ swarm_playout_update (SwarmPlayout * p, gint64 slack_us, gint64 duration_us)
     else if ((step = pay_behind (p, duration_us, slack_us - p->floor_us)))
       return step;
   }
+  if (duration_us > 0)
+    p->margin_us = MAX (0, p->margin_us - duration_us * p->margin_max_us /
+        MARGIN_WEAR_US);
   if (p->n < p->warmup || duration_us <= 0)
     return 0;
 
-  err = low_quantile (p) - p->floor_us;
+  err = low_quantile (p) - p->floor_us - p->margin_us;
   if (ABS (err) <= p->tolerance_us)
     return 0;
   /* back to the floor, as fast as the step allows */
@@ -152,4 +157,11 @@ void
 swarm_playout_note_miss (SwarmPlayout * p)
 {
   add_sample (p, 0);
+  p->margin_us = MIN (p->margin_us + p->margin_max_us / 2, p->margin_max_us);
+}
+
+void
+swarm_playout_set_margin (SwarmPlayout * p, gint64 margin_us)
+{
+  p->margin_max_us = p->margin_us = MAX (margin_us, 0);
 }

@@ -37,11 +37,13 @@ typedef struct {
   gdouble fast_rate;            /* largest step earlier while far behind */
   gint64 fast_above_us;         /* ...that is, this far above the floor */
   gint64 behind_us;             /* known at the start, still to catch up */
+  gint64 margin_max_us;         /* swarm_playout_set_margin */
   /* state */
   gint64 samples[SWARM_PLAYOUT_WINDOW];
   guint n;                      /* samples taken in all */
   gint64 total_us;              /* sum of the steps answered (+ = later) */
   gint64 earlier_us;            /* of which, steps earlier (≤ 0) */
+  gint64 margin_us;             /* held over the floor now, wearing off */
 } SwarmPlayout;
 
 /* @floor_us: the slack to keep in hand for late arrivals; @max_rate: the
@@ -71,6 +73,12 @@ SWARM_PRIVATE_API gint64 swarm_playout_take_behind (SwarmPlayout * p,
  * it. */
 SWARM_PRIVATE_API gint64 swarm_playout_update (SwarmPlayout * p, gint64 slack_us,
     gint64 duration_us);
+/* Holds @margin_us more than the floor at the start, wearing off over
+ * 20 s of playout; each miss adds half of it back (up to all of it).  A
+ * joiner's first seconds, on partners just found, miss most (docs/sim.md,
+ * finding 11).  0 (the default): off. */
+SWARM_PRIVATE_API void swarm_playout_set_margin (SwarmPlayout * p,
+    gint64 margin_us);
 /* A segment missed its deadline: counts as a sample with no slack. */
 SWARM_PRIVATE_API void swarm_playout_note_miss (SwarmPlayout * p);
 

@@ -192,6 +192,47 @@ GST_START_TEST (test_join_samples_age_out)
 
 GST_END_TEST;
 
+/* The join margin: 300 ms more than the floor held at the start, worn off
+ * over 20 s of playout (100 segments), so that a joiner on partners just
+ * found does not play at the edge of its arrivals; a miss brings half of
+ * it back. */
+GST_START_TEST (test_join_margin)
+{
+  SwarmPlayout p;
+  gint64 applied = 0, shift;
+  guint i;
+
+  swarm_playout_init (&p, FLOOR_US, TOLERANCE_US, 0.2);
+  swarm_playout_set_margin (&p, 300000);
+  /* everything 1.5 s early: it catches up, but to the floor + the margin
+   * still left, not to the floor */
+  for (i = 0; i < 40; i++) {
+    shift = swarm_playout_update (&p, 1500000 + applied, SEGMENT_US);
+    applied += shift;
+  }
+  /* 40 segments wore 120 ms of the 300 off */
+  fail_unless_equals_int64 (p.margin_us, 180000);
+  fail_unless (1500000 + applied >= FLOOR_US + 180000 - TOLERANCE_US,
+      "slack %" G_GINT64_FORMAT, 1500000 + applied);
+  fail_unless (1500000 + applied <= FLOOR_US + 180000 + TOLERANCE_US +
+      SEGMENT_US / 5, "slack %" G_GINT64_FORMAT, 1500000 + applied);
+  /* worn off after 100 segments: at the floor */
+  for (i = 40; i < 160; i++) {
+    shift = swarm_playout_update (&p, 1500000 + applied, SEGMENT_US);
+    applied += shift;
+  }
+  fail_unless_equals_int64 (p.margin_us, 0);
+  fail_unless (1500000 + applied <= FLOOR_US + TOLERANCE_US + SEGMENT_US / 5);
+  /* a miss: half of it back */
+  swarm_playout_note_miss (&p);
+  fail_unless_equals_int64 (p.margin_us, 150000);
+  swarm_playout_note_miss (&p);
+  swarm_playout_note_miss (&p);
+  fail_unless_equals_int64 (p.margin_us, 300000);
+}
+
+GST_END_TEST;
+
 /* Fast catch-up: 1.5 s behind, steps of half a segment (100 ms) while more
  * than 250 ms above the floor, then of a fifth; never faster the other way,
  * and the floor still holds. */
@@ -279,6 +320,7 @@ playout_suite (void)
   tcase_add_test (tc, test_outliers_and_misses);
   tcase_add_test (tc, test_warmup);
   tcase_add_test (tc, test_join_samples_age_out);
+  tcase_add_test (tc, test_join_margin);
   tcase_add_test (tc, test_fast_catch_up);
   tcase_add_test (tc, test_behind_at_start);
   return s;
