@@ -12,6 +12,35 @@
 
 #define GST_CAT_DEFAULT swarm_session_debug
 
+/* Playout's word on when it gives up on a segment
+ * (swarm_session_set_deadline), read once for a pass over the transfers. */
+typedef struct {
+  guint64 seq;                  /* 0: no word yet */
+  gint64 us;
+  gint64 interval_us;           /* a segment's time, 0 until measured */
+} Deadlines;
+
+/* Lock not held. */
+static void
+deadlines_read (SwarmSession * s, Deadlines * d)
+{
+  g_mutex_lock (&s->lock);
+  d->seq = s->deadline_seq;
+  d->us = s->deadline_us;
+  g_mutex_unlock (&s->lock);
+  d->interval_us = s->signalling.segment_interval_us;
+}
+
+/* When playout gives up on @seq, in *@due_us; FALSE if unknown. */
+static gboolean
+deadlines_due (const Deadlines * d, guint64 seq, gint64 * due_us)
+{
+  if (!d->seq || d->interval_us <= 0 || seq < d->seq)
+    return FALSE;
+  *due_us = d->us + (gint64) (seq - d->seq) * d->interval_us;
+  return TRUE;
+}
+
 /* Another partner than @t's source could take @t now. */
 static gboolean
 transfer_has_alternative (SwarmSession * s, Transfer * t, gint64 now)
@@ -81,21 +110,20 @@ session_retry_transfers (SwarmSession * s, gint64 now)
 {
   GHashTableIter it;
   gpointer value;
-  guint64 playout, deadline_seq;
+  guint64 playout;
   gboolean playout_set;
-  gint64 deadline_us, interval = s->signalling.segment_interval_us;
+  Deadlines deadlines;
 
   g_mutex_lock (&s->lock);
   playout = s->playout_seq;
   playout_set = s->playout_set;
-  deadline_seq = s->deadline_seq;
-  deadline_us = s->deadline_us;
   g_mutex_unlock (&s->lock);
+  deadlines_read (s, &deadlines);
 
   g_hash_table_iter_init (&it, s->transfers);
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     Transfer *t = value;
-    gint64 rtt, repair_after;
+    gint64 rtt, repair_after, due_us;
 
     if (playout_set && t->seq < playout) {
       /* played past: its source stops sending it */
@@ -107,15 +135,11 @@ session_retry_transfers (SwarmSession * s, gint64 now)
     }
     if (!t->source)
       continue;
-    if (deadline_seq && interval > 0 && t->seq >= deadline_seq
-        && t->rescues < RESCUES_MAX) {
-      gint64 due_us = deadline_us + (gint64) (t->seq - deadline_seq) * interval;
-
-      if (transfer_will_be_late (t, due_us, now)
-          && transfer_has_alternative (s, t, now)) {
-        session_rescue_late (s, t, due_us, now);
-        continue;
-      }
+    if (t->rescues < RESCUES_MAX && deadlines_due (&deadlines, t->seq, &due_us)
+        && transfer_will_be_late (t, due_us, now)
+        && transfer_has_alternative (s, t, now)) {
+      session_rescue_late (s, t, due_us, now);
+      continue;
     }
     /* lost requests, tails and repairs are asked again after this */
     rtt = swarm_peer_get_rtt_us (t->source->peer);
@@ -206,9 +230,8 @@ session_schedule (SwarmSession * s)
   gboolean have_range;
   SwarmSchedView view;
   guint i, n_urgent = 0, n_pressing = 0;
-  gint64 now = swarm_clock_now_us (s->clock), heard_us, wait_until;
-  gint64 deadline_us, interval = s->signalling.segment_interval_us;
-  guint64 deadline_seq;
+  gint64 now = swarm_clock_now_us (s->clock), heard_us, wait_until, due_us;
+  Deadlines deadlines;
 
   if (s->role != SWARM_SESSION_VIEWER)
     return;
@@ -218,11 +241,10 @@ session_schedule (SwarmSession * s)
   from = s->playout_seq;
   to = s->newest_seq;
   heard_us = s->newest_changed_us;
-  deadline_seq = s->deadline_seq;
-  deadline_us = s->deadline_us;
   g_mutex_unlock (&s->lock);
   if (!have_range)
     return;
+  deadlines_read (s, &deadlines);
   wait_until = session_push_wait_until (s, to, heard_us, now);
   if (wait_until) {
     session_request_schedule_at (s, wait_until);
@@ -254,9 +276,9 @@ session_schedule (SwarmSession * s)
       if (seq < from + URGENT_SEGMENTS)
         n_urgent++;
       /* in playout order, so the pressing ones lead the urgent ones */
-      if (n_pressing + 1 == wanted->len && deadline_seq && interval > 0
-          && seq >= deadline_seq && deadline_us + (gint64) (seq -
-              deadline_seq) * interval - now < PRESSING_US)
+      if (n_pressing + 1 == wanted->len
+          && deadlines_due (&deadlines, seq, &due_us)
+          && due_us - now < PRESSING_US)
         n_pressing++;
     }
   }
