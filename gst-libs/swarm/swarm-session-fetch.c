@@ -163,7 +163,7 @@ session_retry_transfers (SwarmSession * s, gint64 now)
       /* the source is sending this one: chunks at its end, or repairs,
        * were lost; asked again at once the first time (a lost last
        * chunk), then while the source keeps sending us data */
-      if (now - t->last_progress_us < transfer_tail_quiet_us (t))
+      if (now - t->last_progress_us < repair_after)
         continue;
       if (t->tail_repairs == 0
           || now - t->source->last_data_us < STALL_MIN_US) {
@@ -464,13 +464,14 @@ void
 session_sample_upload (SwarmSession * s, gint64 now)
 {
   guint64 sent = s->closed_bytes_sent;
-  gsize backlog = session_upload_backlog (s, NULL);
   gdouble dt = (now - s->upload.sampled_us) / 1e6;
+  gsize backlog;
   guint i;
 
   if (s->role != SWARM_SESSION_VIEWER
       || (s->upload.sampled_us && dt < 0.05))
     return;
+  backlog = session_upload_backlog (s, NULL);
   for (i = 0; i < s->peers->len; i++) {
     PeerEntry *e = g_ptr_array_index (s->peers, i);
     sent += swarm_peer_get_bytes_sent (e->peer);

@@ -583,8 +583,6 @@ void transfer_free (Transfer * t);
 Transfer *session_find_transfer (SwarmSession * s, guint64 seq);
 void on_peer_data (SwarmPeer * p, const SwarmMessage * msg, gpointer user_data);
 void transfer_detach (Transfer * t);
-/* how long its source may be quiet before the missing chunks are lost */
-gint64 transfer_tail_quiet_us (const Transfer * t);
 void on_peer_absent (SwarmPeer * p, guint64 seq, gpointer user_data);
 void transfer_request (SwarmSession * s, Transfer * t, PeerEntry * e);
 

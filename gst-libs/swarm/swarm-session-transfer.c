@@ -346,8 +346,8 @@ transfer_accepts_from (Transfer * t, PeerEntry * e)
   if (t->single_source)
     return FALSE;
   /* a partner asked for it before a rescue or a repair went elsewhere
-   * still sends what we lack: refused, it is wasted and the segment
-   * waits for the next one's copy */
+   * still sends what we lack: taken, or it would be wasted and the
+   * segment would wait for the next one's copy */
   if (id_in (t->asked, id))
     return TRUE;
   if (e == t->stopped)
@@ -633,20 +633,6 @@ transfer_expects_parity (const Transfer * t)
       && t->source->parity_seen_us
       && swarm_clock_now_us (t->session->clock) - t->source->parity_seen_us <
       PARITY_EXPECTED_US;
-}
-
-/* How long @t's source may be quiet before its missing chunks count as
- * lost: the last ones, which no later chunk shows missing, or repairs.
- * Twice the RTT and a margin: a source on a thin uplink serving several
- * children sends our chunks between theirs, and asking again after a
- * few chunks' time of its pace sent thin uplinks the same chunks twice
- * (sim-smoke's thin-uplink case fell from 0.995 to 0.949). */
-gint64
-transfer_tail_quiet_us (const Transfer * t)
-{
-  gint64 rtt = swarm_peer_get_rtt_us (t->source->peer);
-
-  return rtt ? 2 * rtt + TAIL_STALL_MARGIN_US : STALL_MIN_US;
 }
 
 /* Asks the source again for @lost (@n_lost chunks of @t). */
