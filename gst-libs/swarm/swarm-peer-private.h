@@ -78,6 +78,10 @@ struct _SwarmPeer {
   guint64 segments_pushed;
   guint64 parity_sent;          /* PARITY messages */
   guint64 chunks_asked_again;   /* named in REQUESTs for some chunks */
+  /* BUSY answers one of our REQUESTs: those a BUSY may still answer (a
+   * segment's transfer may be done or gone meanwhile, the partner is busy
+   * all the same), at most BUSY_CREDIT_MAX */
+  guint busy_credit;
   gboolean parity_on;           /* the link was found lossy */
 
   /* sender: LEDBAT window and pacing */
@@ -104,6 +108,10 @@ struct _SwarmPeer {
   guint64 have_newest;
   guint8 have_bits[SWARM_PEER_HAVE_WINDOW / 4];
 };
+
+/* A BUSY more than we sent REQUESTs is junk: each costs a pass of the
+ * scheduler, and a stranger could send thousands a second. */
+#define BUSY_CREDIT_MAX 32
 
 /* Congestion feedback: ack every few chunks, and soon after the first. */
 #define ACK_EVERY_CHUNKS 8

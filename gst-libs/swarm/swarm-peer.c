@@ -395,6 +395,11 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
         peer_cancel_uploads (p, msg->cancel.seq);
       break;
     case SWARM_MSG_BUSY:
+      if (p->busy_credit == 0) {
+        swarm_peer_note_junk (p, "BUSY for nothing asked of it");
+        break;
+      }
+      p->busy_credit--;
       /* it still holds the segment: its map stays as it is */
       if (p->callbacks.busy)
         p->callbacks.busy (p, msg->busy.seq, p->user_data);
@@ -686,6 +691,7 @@ swarm_peer_request (SwarmPeer * p, guint64 seq, guint16 first_chunk,
 {
   SwarmMessage req = {.type = SWARM_MSG_REQUEST };
 
+  p->busy_credit = MIN (p->busy_credit + 1, BUSY_CREDIT_MAX);
   req.request.seq = seq;
   req.request.first_chunk = first_chunk;
   req.request.count = count;

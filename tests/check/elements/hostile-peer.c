@@ -33,6 +33,7 @@ typedef struct {
   GPtrArray *replay;            /* GBytes: datagrams to send again */
   guint64 asked_once[16];       /* deaf-once: requests ignored, newest last */
   guint n_asked;
+  guint busy_answers;           /* busy: requests answered BUSY */
   guint ticks;
 } HostileLink;
 
@@ -85,7 +86,7 @@ hostile_attack_name (HostileAttack attack)
     "replay", "far-ahead", "signal-flood", "huge-segments", "offer-flood",
     "deaf-once", "crossing-high", "crossing-low", "have-ratchet",
     "stale-start", "future-start", "role-claim", "forged-new-ids",
-    "id-takeover",
+    "id-takeover", "busy",
   };
   return attack < G_N_ELEMENTS (names) ? names[attack] : "?";
 }
@@ -303,6 +304,39 @@ attack_request_flood (HostileLink * hl)
     SwarmMessage m = {.type = SWARM_MSG_REQUEST };
 
     m.request.seq = hl->newest - MIN (hl->newest, i % 20);
+    hl_send (hl, &m, NULL);
+  }
+}
+
+static void attack_announce_ahead (HostileLink * hl);
+
+/* Busy: every request for what it announced is turned away... */
+static void
+busy_request (HostileLink * hl, const SwarmMessage * m)
+{
+  SwarmMessage busy = {.type = SWARM_MSG_BUSY };
+
+  busy.busy.seq = m->request.seq;
+  hl_send (hl, &busy, NULL);
+  hl->busy_answers++;
+}
+
+/* ...and once one was, BUSY for segments never asked of it, 40 a tick:
+ * each would cost the victim a pass of its scheduler. */
+#define BUSY_FLOOD_PER_TICK 40
+
+static void
+attack_busy (HostileLink * hl)
+{
+  guint i;
+
+  attack_announce_ahead (hl);
+  if (!hl->busy_answers)
+    return;
+  for (i = 0; i < BUSY_FLOOD_PER_TICK; i++) {
+    SwarmMessage m = {.type = SWARM_MSG_BUSY };
+
+    m.busy.seq = hl->newest - MIN (hl->newest, 1000 + i);
     hl_send (hl, &m, NULL);
   }
 }
@@ -614,6 +648,9 @@ hl_attack (HostileLink * hl)
     case HOSTILE_HAVE_RATCHET:
       attack_have_ratchet (hl);
       break;
+    case HOSTILE_BUSY:
+      attack_busy (hl);
+      break;
     case HOSTILE_FUTURE_START:
       /* and again, as a peer that means it */
       hl_send_future (hl);
@@ -792,6 +829,8 @@ on_link_datagram (SwarmLink * link, const guint8 * data, gsize len,
         deaf_once_request (hl, &m);
       if (h->attack == HOSTILE_STALE_START && hl->hello && !hl->closed)
         stale_start_request (hl, &m);
+      if (h->attack == HOSTILE_BUSY && hl->hello && !hl->closed)
+        busy_request (hl, &m);
       break;
     default:
       break;

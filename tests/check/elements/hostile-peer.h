@@ -47,6 +47,9 @@ typedef enum {
   HOSTILE_ID_TAKEOVER,          /* announces on the tracker under another
                                  * peer's id (the origin's: it is in every
                                  * answer the origin sends) */
+  HOSTILE_BUSY,                 /* announces genuine segments ahead, answers
+                                 * every request for them BUSY, then floods
+                                 * BUSY for segments nobody asked of it */
 } HostileAttack;
 
 /* Builds segment @seq of the stream, signed by @signer (NULL: the real

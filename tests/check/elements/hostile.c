@@ -534,6 +534,8 @@ check_viewer:
   if (c->counter)
     fail_unless (test_stat_u64 (stats, c->counter) >= 1, "%s: %s is 0",
         hostile_attack_name (c->attack), c->counter);
+  if (c->attack == HOSTILE_BUSY)
+    fail_unless (test_stat_u64 (stats, "messages-junk") >= 1);
   if (c->attack == HOSTILE_HUGE_SEGMENTS)
     /* the claims reached the viewer, and it held only what it allows */
     fail_unless (test_stat_u64 (stats, "transfer-bytes-peak") >=
@@ -583,6 +585,10 @@ static const AttackCase attacks[] = {
   {HOSTILE_FORGED_NEW_IDS, TRUE, TRUE, "address-bans"},
   /* the tracker's side of identity */
   {HOSTILE_ID_TAKEOVER, FALSE, FALSE, NULL},
+  /* a holder that turns every request away is asked nothing for a while
+   * (the segments come from the origin); BUSY for what was never asked of
+   * it is junk, and a flood of it cuts the peer off */
+  {HOSTILE_BUSY, TRUE, TRUE, "requests-turned-away"},
 };
 
 /* HOSTILE_ATTACK=NAME[,NAME…] runs only those cases (the others pass). */
