@@ -97,7 +97,8 @@ peak_rss_kb (void)
  * gives malloc's memory transparent huge pages when asked by a tunable,
  * read only at start, so the simulator starts itself again with it
  * (unless the user set tunables of their own): 10 % less wall time at
- * 3,000 viewers.  Nothing else changes, the run is the same. */
+ * 3,000 viewers, 19 % at 10,000 (docs/sim.md).  Nothing else changes,
+ * the run is the same. */
 #define HUGE_PAGES_TUNABLE "glibc.malloc.hugetlb=1"
 
 static void

@@ -308,39 +308,6 @@ attack_request_flood (HostileLink * hl)
   }
 }
 
-static void attack_announce_ahead (HostileLink * hl);
-
-/* Busy: every request for what it announced is turned away... */
-static void
-busy_request (HostileLink * hl, const SwarmMessage * m)
-{
-  SwarmMessage busy = {.type = SWARM_MSG_BUSY };
-
-  busy.busy.seq = m->request.seq;
-  hl_send (hl, &busy, NULL);
-  hl->busy_answers++;
-}
-
-/* ...and once one was, BUSY for segments never asked of it, 40 a tick:
- * each would cost the victim a pass of its scheduler. */
-#define BUSY_FLOOD_PER_TICK 40
-
-static void
-attack_busy (HostileLink * hl)
-{
-  guint i;
-
-  attack_announce_ahead (hl);
-  if (!hl->busy_answers)
-    return;
-  for (i = 0; i < BUSY_FLOOD_PER_TICK; i++) {
-    SwarmMessage m = {.type = SWARM_MSG_BUSY };
-
-    m.busy.seq = hl->newest - MIN (hl->newest, 1000 + i);
-    hl_send (hl, &m, NULL);
-  }
-}
-
 static void
 attack_garbage (HostileLink * hl)
 {
@@ -548,6 +515,37 @@ deaf_once_request (HostileLink * hl, const SwarmMessage * m)
   if (!hl->closed)
     swarm_link_end_batch (hl->link);
   g_bytes_unref (segment);
+}
+
+/* Busy: every request for what it announced is turned away... */
+static void
+busy_request (HostileLink * hl, const SwarmMessage * m)
+{
+  SwarmMessage busy = {.type = SWARM_MSG_BUSY };
+
+  busy.busy.seq = m->request.seq;
+  hl_send (hl, &busy, NULL);
+  hl->busy_answers++;
+}
+
+/* ...and once one was, BUSY for segments never asked of it, 40 a tick:
+ * each would cost the victim a pass of its scheduler. */
+#define BUSY_FLOOD_PER_TICK 40
+
+static void
+attack_busy (HostileLink * hl)
+{
+  guint i;
+
+  attack_announce_ahead (hl);
+  if (!hl->busy_answers)
+    return;
+  for (i = 0; i < BUSY_FLOOD_PER_TICK; i++) {
+    SwarmMessage m = {.type = SWARM_MSG_BUSY };
+
+    m.busy.seq = hl->newest - MIN (hl->newest, 1000 + i);
+    hl_send (hl, &m, NULL);
+  }
 }
 
 /* Announces rounds of offers nobody can connect to, every tick: each
