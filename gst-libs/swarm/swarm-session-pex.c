@@ -13,12 +13,40 @@
 
 #define GST_CAT_DEFAULT swarm_session_debug
 
-/* What we signal for a local description: sealed in a private swarm, so
- * trackers and relays see neither addresses nor fingerprints. */
+/* What we signal for @sdp: marked as a newcomer's (NEWCOMER_MARK) if
+ * @newcomer; sealed in a private swarm, so trackers and relays see
+ * neither addresses nor fingerprints. */
 gchar *
-session_outgoing_description (SwarmSession * s, const gchar * sdp)
+session_outgoing_description (SwarmSession * s, const gchar * sdp,
+    gboolean newcomer)
 {
-  return s->secret ? swarm_secret_seal (s->secret, sdp) : g_strdup (sdp);
+  g_autofree gchar *marked = newcomer ? g_strconcat (NEWCOMER_MARK, sdp,
+      NULL) : NULL;
+  const gchar *text = marked ? marked : sdp;
+
+  return s->secret ? swarm_secret_seal (s->secret, text) : g_strdup (text);
+}
+
+/* A viewer with nothing of the stream yet, or cut off from it: it marks
+ * its offers, and takes answers past max-peers. */
+gboolean
+session_is_newcomer (SwarmSession * s)
+{
+  return s->role == SWARM_SESSION_VIEWER
+      && (s->counters.segments_received == 0 || s->signalling.cut_off);
+}
+
+/* The description in @text, NEWCOMER_MARK taken off (@newcomer says
+ * whether it was there). */
+static gchar *
+take_newcomer_mark (gchar * text, gboolean * newcomer)
+{
+  gsize n = strlen (NEWCOMER_MARK);
+
+  *newcomer = text && g_str_has_prefix (text, NEWCOMER_MARK);
+  if (*newcomer)
+    memmove (text, text + n, strlen (text + n) + 1);
+  return text;
 }
 
 static void
@@ -33,14 +61,19 @@ session_note_refused (SwarmSession * s, gboolean counted)
 }
 
 /* The usable description in what @peer_id signalled, or NULL if it does
- * not fit our secret (or its absence). */
+ * not fit our secret (or its absence); @newcomer (may be NULL) says
+ * whether a newcomer marked it (NEWCOMER_MARK). */
 gchar *
 session_incoming_description (SwarmSession * s, const gchar * peer_id,
-    const gchar * text)
+    const gchar * text, gboolean * newcomer)
 {
   GError *error = NULL;
+  gboolean marked;
   gchar *sdp;
 
+  if (!newcomer)
+    newcomer = &marked;
+  *newcomer = FALSE;
   if (swarm_secret_is_refusal (text)) {
     GST_INFO_OBJECT (s, "%s refused our description: the swarm is private and %s",
         peer_id, s->secret ? "our secret is not its" : "we have no secret");
@@ -49,7 +82,7 @@ session_incoming_description (SwarmSession * s, const gchar * peer_id,
   }
   if (!s->secret) {
     if (!swarm_secret_is_sealed (text))
-      return g_strdup (text);
+      return take_newcomer_mark (g_strdup (text), newcomer);
     GST_INFO_OBJECT (s, "%s sent a sealed description: the swarm is private", peer_id);
     session_note_refused (s, TRUE);
     return NULL;
@@ -60,7 +93,7 @@ session_incoming_description (SwarmSession * s, const gchar * peer_id,
     g_error_free (error);
     session_note_refused (s, TRUE);
   }
-  return sdp;
+  return take_newcomer_mark (sdp, newcomer);
 }
 
 static PeerEntry *

@@ -115,6 +115,19 @@ G_BEGIN_DECLS
 /* Links past max-peers a partner of the origin keeps to the origin's other
  * partners, offered through the origin (swarm-session-pex.c). */
 #define SIBLING_EXTRA_PARTNERS 2
+/* A viewer with nothing of the stream yet, or cut off from it, marks its
+ * offers (NEWCOMER_MARK).  In a swarm where most viewers are at max-peers
+ * its offers were all turned down, round after round, and it stopped
+ * before its first segment (docs/sim.md, finding 13).  A viewer at
+ * max-peers takes one marked offer past max-peers at most every
+ * NEWCOMER_ADMIT_INTERVAL_US (a stranger marking every offer trades away
+ * no more than that), and once the newcomer is a partner it closes its
+ * least busy partner of NEWCOMER_SETTLED_US or more, to be back at
+ * max-peers: the swarm stays as full as it was, with room for joiners. */
+#define NEWCOMER_MARK "a=x-p2p-newcomer\r\n"
+#define NEWCOMER_EXTRA_PARTNERS 1
+#define NEWCOMER_ADMIT_INTERVAL_US (5 * G_USEC_PER_SEC)
+#define NEWCOMER_SETTLED_US (5 * G_USEC_PER_SEC)
 /* A viewer pushes each fresh segment to at most this many children. */
 #define PUSH_CHILDREN 2
 /* A viewer whose partner pushed it the segment before the freshest (its
@@ -254,6 +267,8 @@ struct _PeerEntry {
   /* PEX: the partner's own partners, and signalling through a partner */
   GPtrArray *pex_ids;           /* gchar*, NULL until it sent a list */
   gchar *relay_id;              /* our offer/answer goes via this partner */
+  gboolean newcomer;            /* admitted past max-peers: a partner is
+                                 * traded for it once it is ready */
   SwarmRateLimiter *signal_budget;      /* SIGNAL fragments it may send us */
   /* what the application sees of it (SwarmSession::peer-added), from the
    * moment it is ready */
@@ -327,6 +342,8 @@ typedef struct {
   guint64 tracker_fds_refused;
   gint64 tracker_fds_warned_us;
   SwarmRateLimiter *offer_budget;       /* offers we take on */
+  gint64 newcomer_admitted_us;  /* the last marked offer taken past
+                                 * max-peers (NEWCOMER_ADMIT_INTERVAL_US) */
   gboolean cut_off;             /* at the last look: see CUT_OFF_US */
   /* the stream's pace, from how the newest known segment moves on */
   guint64 paced_seq;
@@ -374,6 +391,8 @@ typedef struct {
   guint64 offers_refused;
   guint64 offers_refused_full;  /* at max-peers, no silent partner to replace */
   guint64 partners_replaced;    /* silent ones closed for a newcomer */
+  guint64 newcomers_admitted;   /* marked offers taken past max-peers */
+  guint64 partners_traded;      /* least busy closed for such a newcomer */
   guint64 signals_dropped;
   guint64 announcements_refused;
   guint64 address_bans;         /* addresses kept away after strikes */
@@ -607,9 +626,12 @@ void on_peer_busy (SwarmPeer * p, guint64 seq, gpointer user_data);
 void session_sample_upload (SwarmSession * s, gint64 now);
 
 /* defined in swarm-session-pex.c */
-gchar *session_outgoing_description (SwarmSession * s, const gchar * sdp);
+gchar *session_outgoing_description (SwarmSession * s, const gchar * sdp,
+    gboolean newcomer);
+gboolean session_is_newcomer (SwarmSession * s);
+void session_trade_for_newcomers (SwarmSession * s, gint64 now);
 gchar *session_incoming_description (SwarmSession * s, const gchar * peer_id,
-    const gchar * text);
+    const gchar * text, gboolean * newcomer);
 gboolean session_relay_description (SwarmSession * s, PeerEntry * e,
     const gchar * sdp);
 void session_send_pex (SwarmSession * s);

@@ -244,6 +244,8 @@ swarm_session_get_stats (SwarmSession * s)
       "offers-refused", G_TYPE_UINT64, s->counters.offers_refused,
       "offers-refused-full", G_TYPE_UINT64, s->counters.offers_refused_full,
       "partners-replaced", G_TYPE_UINT64, s->counters.partners_replaced,
+      "newcomers-admitted", G_TYPE_UINT64, s->counters.newcomers_admitted,
+      "partners-traded", G_TYPE_UINT64, s->counters.partners_traded,
       "signals-dropped", G_TYPE_UINT64, s->counters.signals_dropped,
       "announcements-refused", G_TYPE_UINT64, s->counters.announcements_refused,
       "publisher-restarts", G_TYPE_UINT64, s->edge.epochs,

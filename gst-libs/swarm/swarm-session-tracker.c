@@ -104,8 +104,7 @@ session_is_cut_off (SwarmSession * s, gint64 now)
 static guint
 session_answer_room (SwarmSession * s)
 {
-  if (s->role == SWARM_SESSION_VIEWER && (s->counters.segments_received == 0
-          || s->signalling.cut_off))
+  if (session_is_newcomer (s))
     return s->max_peers + JOINING_EXTRA_PARTNERS;
   return s->max_peers;
 }
@@ -326,6 +325,63 @@ session_free_silent_place (SwarmSession * s)
   return TRUE;
 }
 
+/* At max-peers (@over past it), offered a link by a newcomer (marked
+ * @newcomer): one past max-peers, at most every NEWCOMER_ADMIT_INTERVAL_US. */
+static gboolean
+session_may_admit_newcomer (SwarmSession * s, gboolean newcomer, guint over)
+{
+  gint64 last = s->signalling.newcomer_admitted_us;
+
+  /* the origin's places are the roots of the swarm's trees: not traded */
+  return newcomer && s->role == SWARM_SESSION_VIEWER
+      && over < NEWCOMER_EXTRA_PARTNERS
+      && (!last || swarm_clock_now_us (s->clock) - last >=
+          NEWCOMER_ADMIT_INTERVAL_US);
+}
+
+/* Pays for the newcomers admitted past max-peers once they are partners:
+ * the least busy partner (bytes both ways lately) of NEWCOMER_SETTLED_US
+ * or more gives up its place, never the origin nor another newcomer.
+ * Already back at max-peers (someone left), nobody is closed. */
+void
+session_trade_for_newcomers (SwarmSession * s, gint64 now)
+{
+  guint i;
+
+  for (i = 0; i < s->peers->len; i++) {
+    PeerEntry *e = g_ptr_array_index (s->peers, i);
+    PeerEntry *idle = NULL;
+    guint j;
+
+    if (!e->newcomer || (!e->dead && !peer_entry_is_ready (e)))
+      continue;
+    e->newcomer = FALSE;
+    if (e->dead || session_count_partners (s) <= s->max_peers)
+      continue;
+    for (j = 0; j < s->peers->len; j++) {
+      PeerEntry *o = g_ptr_array_index (s->peers, j);
+
+      if (o->newcomer || o == e || !peer_entry_is_ready (o)
+          || swarm_peer_get_remote_role (o->peer) == SWARM_PEER_ROLE_ORIGIN
+          || now - swarm_peer_get_created_us (o->peer) < NEWCOMER_SETTLED_US)
+        continue;
+      if (!idle || o->rate_in_bps + o->rate_out_bps <
+          idle->rate_in_bps + idle->rate_out_bps)
+        idle = o;
+    }
+    if (!idle)
+      continue;
+    GST_INFO_OBJECT (s, "partner %s (%.0f B/s) gives its place to newcomer %s",
+        swarm_peer_get_remote_id (idle->peer),
+        idle->rate_in_bps + idle->rate_out_bps,
+        swarm_peer_get_remote_id (e->peer));
+    swarm_peer_close (idle->peer);
+    g_mutex_lock (&s->lock);
+    s->counters.partners_traded++;
+    g_mutex_unlock (&s->lock);
+  }
+}
+
 /* Someone offers a link, through a tracker (@via) or a partner (@relay_id). */
 void
 session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
@@ -334,6 +390,8 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
 {
   PeerEntry *e;
   GError *error = NULL;
+  gboolean newcomer = FALSE, admitted = FALSE;
+  guint partners, room;
   gchar *sdp;
 
   if (session_is_banned (s, peer_id)) {
@@ -342,7 +400,7 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
   }
   /* Before the max-peers check: a joiner with no or the wrong secret
    * learns why, even from a full partner. */
-  sdp = session_incoming_description (s, peer_id, text);
+  sdp = session_incoming_description (s, peer_id, text, &newcomer);
   if (!sdp) {
     if (via && !swarm_secret_is_refusal (text))
       swarm_tracker_client_answer (via, peer_id, offer_id,
@@ -351,9 +409,12 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
   }
   /* the origin relays offers between its partners only (siblings,
    * swarm-session-pex.c): room is kept for them past max-peers */
-  if (session_count_partners (s) >= s->max_peers
-      + (session_relay_is_origin (s, relay_id) ? SIBLING_EXTRA_PARTNERS : 0)
-      && !session_free_silent_place (s)) {
+  partners = session_count_partners (s);
+  room = s->max_peers
+      + (session_relay_is_origin (s, relay_id) ? SIBLING_EXTRA_PARTNERS : 0);
+  if (partners >= room && !session_free_silent_place (s)
+      && !(admitted = session_may_admit_newcomer (s, newcomer,
+              partners - room))) {
     GST_DEBUG_OBJECT (s, "ignoring offer from %s: at max-peers", peer_id);
     g_mutex_lock (&s->lock);
     s->counters.offers_refused_full++;
@@ -372,6 +433,14 @@ session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
     return;
   }
   e = session_add_peer (s, SWARM_LINK_ANSWERER);
+  if (admitted) {
+    GST_INFO_OBJECT (s, "newcomer %s taken past max-peers", peer_id);
+    e->newcomer = TRUE;
+    s->signalling.newcomer_admitted_us = swarm_clock_now_us (s->clock);
+    g_mutex_lock (&s->lock);
+    s->counters.newcomers_admitted++;
+    g_mutex_unlock (&s->lock);
+  }
   e->via = via;
   e->relay_id = g_strdup (relay_id);
   e->has_remote = TRUE;
@@ -441,7 +510,7 @@ session_apply_answer (SwarmSession * s, const gchar * peer_id,
       swarm_peer_close (e->peer);
       return;
     }
-    sdp = session_incoming_description (s, peer_id, text);
+    sdp = session_incoming_description (s, peer_id, text, NULL);
     if (!sdp) {
       swarm_peer_close (e->peer);
       return;

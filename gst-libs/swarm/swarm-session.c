@@ -166,7 +166,9 @@ on_peer_description (SwarmPeer * p, const gchar * local_sdp,
   PeerEntry *e = user_data;
   SwarmSession *s = e->session;
   GError *error = NULL;
-  gchar *sdp = session_outgoing_description (s, local_sdp);
+  gchar *sdp = session_outgoing_description (s, local_sdp,
+      swarm_peer_get_link_role (p) == SWARM_LINK_OFFERER
+      && session_is_newcomer (s));
 
   e->described = TRUE;
   if (e->relay_id) {
@@ -488,6 +490,7 @@ housekeeping_cb (gpointer data)
   if (now - s->last_prune_us >= PRUNE_INTERVAL_US) {
     s->last_prune_us = now;
     session_prune (s, now);
+    session_trade_for_newcomers (s, now);
   }
   session_check_join (s, now);
   if (!s->peer_stats_us || now - s->peer_stats_us >= PEER_STATS_MS * 1000) {

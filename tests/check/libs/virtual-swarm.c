@@ -557,6 +557,84 @@ GST_START_TEST (test_newcomers_cannot_evict_active_partners)
 
 GST_END_TEST;
 
+/* A viewer at max-peers takes a newcomer's marked offer one past
+ * max-peers and then trades its least busy partner for it, at most once
+ * every NEWCOMER_ADMIT_INTERVAL_US: strangers who come back under new ids
+ * every two seconds, so that their offers are always a newcomer's, must
+ * not churn its partners faster than that.  Eight viewers fill each
+ * other's places, then four strangers rejoin every 2 s for 30 s. */
+#define FLOOD_S 30
+#define FLOOD_STRANGERS 4
+#define FLOOD_REJOIN_S 2
+/* NEWCOMER_ADMIT_INTERVAL_US (swarm-session-private.h) */
+#define ADMIT_INTERVAL_S 5
+
+GST_START_TEST (test_newcomer_flood_trades_at_a_bounded_rate)
+{
+  static const SwarmSessionCallbacks no_callbacks = { 0 };
+  SwarmMemoryHostConfig net = { .delay_ms = 15 };
+  SwarmSession *strangers[FLOOD_STRANGERS] = { NULL };
+  SwarmMemoryHost *stranger_hosts[FLOOD_STRANGERS];
+  guint64 admitted[8], traded[8], played[8], missed[8], all_admitted = 0;
+  /* per viewer: one admission per interval, and the one at the start */
+  const guint64 bound = FLOOD_S / ADMIT_INTERVAL_S + 1;
+  Sim sim;
+  guint i, round;
+
+  sim_init (&sim, 11);
+  sim_add_viewers (&sim, 8, &net, 300);
+  sim_run_s (&sim, 20);
+  for (i = 0; i < 8; i++) {
+    admitted[i] = viewer_stat (&sim.viewers[i], "newcomers-admitted");
+    traded[i] = viewer_stat (&sim.viewers[i], "partners-traded");
+    played[i] = sim.viewers[i].played;
+    missed[i] = sim.viewers[i].missed;
+  }
+  for (i = 0; i < FLOOD_STRANGERS; i++)
+    stranger_hosts[i] = swarm_memory_net_add_host (sim.net, &net);
+  for (round = 0; round < FLOOD_S / FLOOD_REJOIN_S; round++) {
+    for (i = 0; i < FLOOD_STRANGERS; i++) {
+      GError *error = NULL;
+
+      /* a new session: a new peer id, nothing of the stream */
+      g_clear_pointer (&strangers[i], swarm_session_free);
+      strangers[i] = sim_session (&sim, SWARM_SESSION_VIEWER, sim.public,
+          stranger_hosts[i], &no_callbacks, NULL);
+      fail_unless (swarm_session_start (strangers[i], &error), "%s",
+          error ? error->message : "");
+    }
+    sim_run_s (&sim, FLOOD_REJOIN_S);
+  }
+  for (i = 0; i < FLOOD_STRANGERS; i++)
+    swarm_session_free (strangers[i]);
+  for (i = 0; i < 8; i++) {
+    Viewer *v = &sim.viewers[i];
+    guint64 a = viewer_stat (v, "newcomers-admitted") - admitted[i];
+    guint64 t = viewer_stat (v, "partners-traded") - traded[i];
+
+    GST_INFO ("viewer %u: %" G_GUINT64_FORMAT " newcomers admitted, %"
+        G_GUINT64_FORMAT " partners traded, %" G_GUINT64_FORMAT " played, %"
+        G_GUINT64_FORMAT " missed in the flood", i, a, t,
+        v->played - played[i], v->missed - missed[i]);
+    fail_if (v->error, "viewer %u: %s", i, v->error->message);
+    fail_unless (a <= bound, "viewer %u admitted %" G_GUINT64_FORMAT
+        " newcomers in %u s", i, a, FLOOD_S);
+    fail_unless (t <= a, "viewer %u traded %" G_GUINT64_FORMAT " partners "
+        "for %" G_GUINT64_FORMAT " newcomers", i, t, a);
+    /* and it played on: a segment is 200 ms */
+    fail_unless (v->played - played[i] >= FLOOD_S * 5 * 9 / 10,
+        "viewer %u played %" G_GUINT64_FORMAT " segments in %u s", i,
+        v->played - played[i], FLOOD_S);
+    all_admitted += a;
+  }
+  /* the attack was made: the strangers' offers were taken */
+  fail_unless (all_admitted >= 8, "only %" G_GUINT64_FORMAT " newcomers "
+      "admitted in all", all_admitted);
+  sim_clear (&sim);
+}
+
+GST_END_TEST;
+
 static Suite *
 virtual_swarm_suite (void)
 {
@@ -568,6 +646,7 @@ virtual_swarm_suite (void)
   tcase_add_test (tc, test_lossy_slow_network);
   tcase_add_test (tc, test_same_seed_same_run);
   tcase_add_test (tc, test_newcomers_cannot_evict_active_partners);
+  tcase_add_test (tc, test_newcomer_flood_trades_at_a_bounded_rate);
   return s;
 }
 
