@@ -10,7 +10,6 @@
 #include "swarm-dtls.h"
 #include "swarm-link.h"
 #include "swarm-link-memory.h"
-#include "swarm-memory-events.h"
 #include "swarm-tracker.h"
 #include "swarm-store.h"
 #include "swarm-segmenter.h"

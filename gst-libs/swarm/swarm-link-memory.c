@@ -18,7 +18,6 @@
 #include <stdio.h>
 
 #include "swarm-link-memory.h"
-#include "swarm-memory-events.h"
 #include "swarm-link-private.h"
 #include "swarm-wire.h"
 #include "swarm-private.h"
@@ -67,7 +66,17 @@ typedef enum {
   EVENT_REMOTE_CLOSED,
 } EventKind;
 
-typedef SwarmMemoryEvent Event;
+/* Held in the heap itself: an event is made and served with no
+ * allocation of its own, and ordering thousands of them in flight (upload
+ * queues of thin links hold seconds of datagrams) reads nothing outside
+ * the array.  32 bytes: a node's four children are two cache lines. */
+typedef struct {
+  gint64 at_us;
+  guint64 order;
+  Datagram *datagram;            /* EVENT_DATAGRAM, owned */
+  guint32 endpoint;              /* ids are handed out from 1, in order */
+  EventKind kind;
+} Event;
 
 struct _SwarmMemoryNet {
   SwarmClock *clock;
@@ -79,7 +88,12 @@ struct _SwarmMemoryNet {
   GPtrArray *endpoints;
   guint n_endpoints;             /* not NULL there */
   guint64 next_endpoint;
-  SwarmMemoryEvents *events;     /* in flight (swarm-memory-events.c) */
+  /* Event, a min-heap on time, order (EVENTS_ARITY children a node, as
+   * many as fill two cache lines, and laid out so that they do) */
+  Event *events;
+  guint n_events;
+  guint events_size;
+  gpointer events_block;         /* what holds them */
   guint64 next_order;
   GSource *deliver_source;
   Datagram *spare;               /* delivered, to be used again */
@@ -110,6 +124,29 @@ static const SwarmLinkClass memory_link_class;
 
 /* ---- the event queue --------------------------------------------------- */
 
+#define EVENTS_ARITY 4
+#define EVENT_AT(net, i) ((net)->events[i])
+#define EVENTS_ALIGN (EVENTS_ARITY * sizeof (Event))
+
+G_STATIC_ASSERT (EVENTS_ALIGN == 128);
+
+/* Room for @size events, the children of each node (from index 1, four at
+ * a time) on a boundary of theirs. */
+static void
+events_grow (SwarmMemoryNet * net, guint size)
+{
+  gpointer block = g_aligned_alloc (size + EVENTS_ARITY, sizeof (Event),
+      EVENTS_ALIGN);
+  Event *events = (Event *) block + EVENTS_ARITY - 1;
+
+  if (net->n_events)
+    memcpy (events, net->events, net->n_events * sizeof (Event));
+  g_aligned_free (net->events_block);
+  net->events_block = block;
+  net->events = events;
+  net->events_size = size;
+}
+
 static gboolean
 event_before (const Event * x, const Event * y)
 {
@@ -122,9 +159,50 @@ event_before (const Event * x, const Event * y)
 static gint64
 events_first_at (SwarmMemoryNet * net)
 {
-  const Event *first = swarm_memory_events_peek (net->events);
+  return net->n_events ? EVENT_AT (net, 0).at_us : -1;
+}
 
-  return first ? first->at_us : -1;
+static void
+events_push (SwarmMemoryNet * net, const Event * ev)
+{
+  guint i = net->n_events;
+
+  if (i == net->events_size)
+    events_grow (net, MAX (1024, 2 * net->events_size));
+  net->n_events++;
+  while (i > 0 && event_before (ev, &EVENT_AT (net, (i - 1) / EVENTS_ARITY))) {
+    EVENT_AT (net, i) = EVENT_AT (net, (i - 1) / EVENTS_ARITY);
+    i = (i - 1) / EVENTS_ARITY;
+  }
+  EVENT_AT (net, i) = *ev;
+}
+
+/* Takes the first event out into @first. */
+static void
+events_pop (SwarmMemoryNet * net, Event * first)
+{
+  Event last = EVENT_AT (net, net->n_events - 1);
+  guint n = net->n_events - 1, i = 0;
+
+  *first = EVENT_AT (net, 0);
+  net->n_events = n;
+  if (n == 0)
+    return;
+  for (;;) {
+    guint child = EVENTS_ARITY * i + 1, k, best;
+
+    if (child >= n)
+      break;
+    best = child;
+    for (k = child + 1; k < child + EVENTS_ARITY && k < n; k++)
+      if (event_before (&EVENT_AT (net, k), &EVENT_AT (net, best)))
+        best = k;
+    if (!event_before (&EVENT_AT (net, best), &last))
+      break;
+    EVENT_AT (net, i) = EVENT_AT (net, best);
+    i = best;
+  }
+  EVENT_AT (net, i) = last;
 }
 
 static void
@@ -139,10 +217,9 @@ net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
     guint32 endpoint, Datagram * datagram)
 {
   Event ev = { at_us, net->next_order++, datagram, endpoint, kind };
-  const Event *was_first = swarm_memory_events_peek (net->events);
-  gboolean first = !was_first || event_before (&ev, was_first);
+  gboolean first = net->n_events == 0 || event_before (&ev, &EVENT_AT (net, 0));
 
-  swarm_memory_events_push (net->events, &ev);
+  events_push (net, &ev);
   /* the deadline moves only for a new first */
   if (first)
     net_arm (net);
@@ -193,12 +270,11 @@ net_endpoint (SwarmMemoryNet * net, guint64 id)
 static void
 net_prefetch_first (SwarmMemoryNet * net)
 {
-  const Event *first = swarm_memory_events_peek (net->events);
   MemoryLink *link;
 
-  if (!first)
+  if (!net->n_events)
     return;
-  link = net_endpoint (net, first->endpoint);
+  link = net_endpoint (net, EVENT_AT (net, 0).endpoint);
   if (link) {
     __builtin_prefetch (link);
     __builtin_prefetch ((guint8 *) link + 64);
@@ -220,23 +296,17 @@ net_deliver_due (gpointer data)
   for (;;) {
     gint64 first_at = events_first_at (net);
     Event event, *ev = &event;
-    const Event *next;
     MemoryLink *link;
 
     if (first_at < 0 || first_at > now)
       break;
     net_prefetch_first (net);
     /* out of the queue before anything runs: handlers queue more */
-    swarm_memory_events_pop (net->events, &event);
-    /* and where the next ones' links are, while this one's handlers run */
-    next = swarm_memory_events_peek (net->events);
-    if (next && next->endpoint <= net->endpoints->len)
+    events_pop (net, &event);
+    /* and where the next one's link is, while this one's handlers run */
+    if (net->n_events && EVENT_AT (net, 0).endpoint <= net->endpoints->len)
       __builtin_prefetch (&g_ptr_array_index (net->endpoints,
-              next->endpoint - 1));
-    next = swarm_memory_events_peek_next (net->events);
-    if (next && next->endpoint <= net->endpoints->len)
-      __builtin_prefetch (&g_ptr_array_index (net->endpoints,
-              next->endpoint - 1));
+              EVENT_AT (net, 0).endpoint - 1));
     net->stats.events++;
     link = net_endpoint (net, ev->endpoint);
     if (link && !link->closed) {
@@ -708,7 +778,6 @@ swarm_memory_net_new (SwarmClock * clock, GMainContext * context,
   net->clock = swarm_clock_ref (clock);
   net->context = g_main_context_ref (context);
   net->rand = g_rand_new_with_seed (seed);
-  net->events = swarm_memory_events_new ();
   net->hosts = g_ptr_array_new ();
   net->endpoints = g_ptr_array_new ();
   net->deliver_source = swarm_clock_deadline_source_new (clock);
@@ -728,7 +797,8 @@ swarm_memory_net_free (SwarmMemoryNet * net)
   g_warn_if_fail (net->n_endpoints == 0);
   g_source_destroy (net->deliver_source);
   g_source_unref (net->deliver_source);
-  swarm_memory_events_free (net->events, g_free);
+  for (i = 0; i < net->n_events; i++)
+    g_free (EVENT_AT (net, i).datagram);
   while (net->spare) {
     Datagram *d = net->spare;
 
@@ -741,6 +811,7 @@ swarm_memory_net_free (SwarmMemoryNet * net)
     net->spare_small = d->next_spare;
     g_free (d);
   }
+  g_aligned_free (net->events_block);
   g_ptr_array_unref (net->endpoints);
   for (i = 0; i < net->hosts->len; i++) {
     SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);
