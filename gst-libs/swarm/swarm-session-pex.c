@@ -20,20 +20,11 @@ gchar *
 session_outgoing_description (SwarmSession * s, const gchar * sdp,
     gboolean newcomer)
 {
-  g_autofree gchar *marked = newcomer ? g_strconcat (NEWCOMER_MARK, sdp,
-      NULL) : NULL;
-  const gchar *text = marked ? marked : sdp;
+  g_autofree gchar *text = g_strconcat (newcomer ? NEWCOMER_MARK : "", sdp,
+      NULL);
 
-  return s->secret ? swarm_secret_seal (s->secret, text) : g_strdup (text);
-}
-
-/* A viewer with nothing of the stream yet, or cut off from it: it marks
- * its offers, and takes answers past max-peers. */
-gboolean
-session_is_newcomer (SwarmSession * s)
-{
-  return s->role == SWARM_SESSION_VIEWER
-      && (s->counters.segments_received == 0 || s->signalling.cut_off);
+  return s->secret ? swarm_secret_seal (s->secret, text) :
+      g_steal_pointer (&text);
 }
 
 /* The description in @text, NEWCOMER_MARK taken off (@newcomer says

@@ -628,8 +628,6 @@ void session_sample_upload (SwarmSession * s, gint64 now);
 /* defined in swarm-session-pex.c */
 gchar *session_outgoing_description (SwarmSession * s, const gchar * sdp,
     gboolean newcomer);
-gboolean session_is_newcomer (SwarmSession * s);
-void session_trade_for_newcomers (SwarmSession * s, gint64 now);
 gchar *session_incoming_description (SwarmSession * s, const gchar * peer_id,
     const gchar * text, gboolean * newcomer);
 gboolean session_relay_description (SwarmSession * s, PeerEntry * e,
@@ -652,6 +650,8 @@ void session_check_join (SwarmSession * s, gint64 now);
 
 /* defined in swarm-session-tracker.c */
 void session_maybe_offer (SwarmSession * s);
+gboolean session_is_newcomer (SwarmSession * s);
+void session_trade_for_newcomers (SwarmSession * s, gint64 now);
 void session_accept_offer (SwarmSession * s, SwarmTrackerClient * via,
     const gchar * relay_id, const gchar * peer_id, const gchar * offer_id,
     const gchar * text);

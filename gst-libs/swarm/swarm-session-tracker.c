@@ -97,6 +97,15 @@ session_is_cut_off (SwarmSession * s, gint64 now)
       CUT_OFF_SEGMENTS * sig->segment_interval_us);
 }
 
+/* A viewer with nothing of the stream yet, or cut off from it: it marks
+ * its offers (NEWCOMER_MARK), and takes answers past max-peers. */
+gboolean
+session_is_newcomer (SwarmSession * s)
+{
+  return s->role == SWARM_SESSION_VIEWER
+      && (s->counters.segments_received == 0 || s->signalling.cut_off);
+}
+
 /* Partners we take answers from: past max-peers while our places may all
  * be held by peers without the stream (a joiner's other joiners, a cut off
  * viewer's cut off partners), so the one answer that has it is not
