@@ -22,7 +22,22 @@ struct _SwarmClock {
   guint heap_len, heap_size;
   guint64 next_order;
   GRand *rand;                   /* virtual: seeded */
+  /* virtual: what other clocks' threads posted (Mail, under the lock),
+   * taken in by swarm_clock_take_mail */
+  GArray *mail;
+  guint shard;                   /* orders the mail of several senders */
+  guint64 mail_sent;             /* posts from this clock's thread */
 };
+
+typedef struct {
+  gint64 at_us;
+  guint from_shard;
+  guint64 from_order;
+  GMainContext *context;         /* owned */
+  GSourceFunc func;
+  gpointer data;
+  GDestroyNotify notify;
+} Mail;
 
 static SwarmClock system_clock = { FALSE, 1 };
 
@@ -44,6 +59,7 @@ swarm_clock_new_virtual (gint64 start_us, gint64 real_start_us)
   c->now_us = c->start_us = start_us;
   c->real_start_us = real_start_us ? real_start_us : g_get_real_time ();
   c->rand = g_rand_new_with_seed (0);
+  c->mail = g_array_new (FALSE, FALSE, sizeof (Mail));
   return c;
 }
 
@@ -64,6 +80,14 @@ swarm_clock_unref (SwarmClock * clock)
     return;
   /* every timer holds a ref, so none is left */
   g_free (clock->heap);
+  for (guint i = 0; i < clock->mail->len; i++) {
+    Mail *m = &g_array_index (clock->mail, Mail, i);
+
+    if (m->notify)
+      m->notify (m->data);
+    g_main_context_unref (m->context);
+  }
+  g_array_unref (clock->mail);
   g_rand_free (clock->rand);
   g_mutex_clear (&clock->lock);
   g_free (clock);
@@ -600,3 +624,95 @@ swarm_clock_run (SwarmClock * clock, GMainContext * context, gint64 until_us)
 }
 
 G_DEFINE_BOXED_TYPE (SwarmClock, swarm_clock, swarm_clock_ref, swarm_clock_unref);
+
+/* ---- mail between clocks ------------------------------------------------ */
+
+void
+swarm_clock_set_shard (SwarmClock * clock, guint shard)
+{
+  g_return_if_fail (clock->is_virtual);
+  clock->shard = shard;
+}
+
+void
+swarm_clock_post (SwarmClock * to, SwarmClock * from, gint64 at_us,
+    GMainContext * context, GSourceFunc func, gpointer data,
+    GDestroyNotify notify)
+{
+  Mail mail = { at_us, from->shard, from->mail_sent++,
+    g_main_context_ref (context), func, data, notify
+  };
+
+  g_return_if_fail (to->is_virtual && from->is_virtual);
+  g_mutex_lock (&to->lock);
+  g_array_append_val (to->mail, mail);
+  g_mutex_unlock (&to->lock);
+}
+
+static gint
+mail_compare (gconstpointer a, gconstpointer b)
+{
+  const Mail *x = a, *y = b;
+
+  if (x->from_shard != y->from_shard)
+    return x->from_shard < y->from_shard ? -1 : 1;
+  return x->from_order < y->from_order ? -1 : x->from_order > y->from_order;
+}
+
+typedef struct {
+  GSourceFunc func;
+  gpointer data;
+  GDestroyNotify notify;
+} Delivery;
+
+static gboolean
+mail_deliver (gpointer user_data)
+{
+  Delivery *d = user_data;
+
+  d->func (d->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+delivery_free (gpointer user_data)
+{
+  Delivery *d = user_data;
+
+  if (d->notify)
+    d->notify (d->data);
+  g_free (d);
+}
+
+void
+swarm_clock_take_mail (SwarmClock * clock)
+{
+  GArray *mail;
+  guint i;
+
+  g_return_if_fail (clock->is_virtual);
+  g_mutex_lock (&clock->lock);
+  mail = clock->mail;
+  clock->mail = g_array_new (FALSE, FALSE, sizeof (Mail));
+  g_mutex_unlock (&clock->lock);
+  /* senders post from their own threads in any interleaving: sorted by
+   * sender, then as each posted, the timers are made in the same order
+   * every run */
+  g_array_sort (mail, mail_compare);
+  for (i = 0; i < mail->len; i++) {
+    Mail *m = &g_array_index (mail, Mail, i);
+    Delivery *d = g_new (Delivery, 1);
+    GSource *source = swarm_clock_deadline_source_new (clock);
+
+    d->func = m->func;
+    d->data = m->data;
+    d->notify = m->notify;
+    g_source_set_callback (source, mail_deliver, d, delivery_free);
+    g_source_attach (source, m->context);
+    swarm_clock_source_set_deadline (clock, source,
+        MAX (m->at_us, clock->now_us));
+    g_source_unref (source);
+    g_main_context_unref (m->context);
+  }
+  g_array_unref (mail);
+}

@@ -117,4 +117,21 @@ SWARM_API gboolean swarm_clock_dispatch_alone (SwarmClock * clock);
 SWARM_API guint64 swarm_clock_run (SwarmClock * clock, GMainContext * context,
     gint64 until_us);
 
+/* Mail between virtual clocks, for a driver that runs several clocks
+ * (shards of one swarm) each on its own thread through windows of virtual
+ * time.  From @from's thread, asks for @func (@data) to run at @at_us on
+ * @to's time, in @context (one of @to's): the post waits in @to's
+ * mailbox until swarm_clock_take_mail, between two windows, so @at_us
+ * must fall after the window's end.  @notify frees @data once it ran (or
+ * never will).  Thread-safe. */
+SWARM_API void swarm_clock_post (SwarmClock * to, SwarmClock * from,
+    gint64 at_us, GMainContext * context, GSourceFunc func, gpointer data,
+    GDestroyNotify notify);
+/* Turns @clock's mail into timers, in the order of the senders' shards
+ * (swarm_clock_set_shard), then as each posted: the same every run,
+ * however the threads interleaved.  Call it when no shard runs. */
+SWARM_API void swarm_clock_take_mail (SwarmClock * clock);
+/* This clock's place among the shards, for the order of its mail. */
+SWARM_API void swarm_clock_set_shard (SwarmClock * clock, guint shard);
+
 G_END_DECLS

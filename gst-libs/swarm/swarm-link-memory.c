@@ -30,8 +30,11 @@
 #define EARLY_MAX 64
 #define SECRET_LEN 32
 
+typedef struct _NetShard NetShard;
+
 struct _SwarmMemoryHost {
   SwarmMemoryNet *net;
+  NetShard *shard;               /* the part of the net it lives in */
   guint index;
   gchar *address;
   SwarmMemoryHostConfig config;
@@ -78,16 +81,25 @@ typedef struct {
   EventKind kind;
 } Event;
 
-struct _SwarmMemoryNet {
+/* A part of the net, with its own clock: the simulator may run the
+ * participants in parts (shards), each through windows of virtual time
+ * shorter than the least one-way delay between two hosts, so that what a
+ * shard sends another within a window cannot be due before the window's
+ * end.  Every event is served by the shard of the endpoint it goes to;
+ * one bound for another shard waits in that shard's inbox until
+ * swarm_memory_net_exchange, between two windows.  A shard's state is
+ * touched by its own participants' thread only. */
+struct _NetShard {
+  SwarmMemoryNet *net;
+  guint index;
   SwarmClock *clock;
   GMainContext *context;
   GRand *rand;
-  GPtrArray *hosts;              /* SwarmMemoryHost, owned */
-  /* MemoryLink (borrowed) by endpoint id - 1, NULL once gone: ids are
-   * handed out in order, and every datagram looks its endpoint up */
+  /* MemoryLink (borrowed) by local number, NULL once gone: ids are handed
+   * out in order (id - 1 = number * shards + shard), and every datagram
+   * looks its endpoint up */
   GPtrArray *endpoints;
   guint n_endpoints;             /* not NULL there */
-  guint64 next_endpoint;
   /* Event, a min-heap on time, order (EVENTS_ARITY children a node, as
    * many as fill two cache lines, and laid out so that they do) */
   Event *events;
@@ -99,6 +111,18 @@ struct _SwarmMemoryNet {
   Datagram *spare;               /* delivered, to be used again */
   Datagram *spare_small;         /* the same, of DATAGRAM_SMALL bytes */
   SwarmMemoryNetStats stats;
+  /* Event bound here from shard i, queued during a window (its order set
+   * when it is taken in): written by shard i's thread alone */
+  GArray **inbox;
+};
+
+struct _SwarmMemoryNet {
+  GPtrArray *hosts;              /* SwarmMemoryHost, owned */
+  NetShard *shards;
+  guint n_shards;
+  /* the two least one-way access delays (µs) of any host: their sum is
+   * the least delay of any path */
+  gint64 least_access_us[2];
 };
 
 typedef struct {
@@ -125,7 +149,7 @@ static const SwarmLinkClass memory_link_class;
 /* ---- the event queue --------------------------------------------------- */
 
 #define EVENTS_ARITY 4
-#define EVENT_AT(net, i) ((net)->events[i])
+#define EVENT_AT(sh, i) ((sh)->events[i])
 #define EVENTS_ALIGN (EVENTS_ARITY * sizeof (Event))
 
 G_STATIC_ASSERT (EVENTS_ALIGN == 128);
@@ -133,18 +157,18 @@ G_STATIC_ASSERT (EVENTS_ALIGN == 128);
 /* Room for @size events, the children of each node (from index 1, four at
  * a time) on a boundary of theirs. */
 static void
-events_grow (SwarmMemoryNet * net, guint size)
+events_grow (NetShard * sh, guint size)
 {
   gpointer block = g_aligned_alloc (size + EVENTS_ARITY, sizeof (Event),
       EVENTS_ALIGN);
   Event *events = (Event *) block + EVENTS_ARITY - 1;
 
-  if (net->n_events)
-    memcpy (events, net->events, net->n_events * sizeof (Event));
-  g_aligned_free (net->events_block);
-  net->events_block = block;
-  net->events = events;
-  net->events_size = size;
+  if (sh->n_events)
+    memcpy (events, sh->events, sh->n_events * sizeof (Event));
+  g_aligned_free (sh->events_block);
+  sh->events_block = block;
+  sh->events = events;
+  sh->events_size = size;
 }
 
 static gboolean
@@ -157,35 +181,35 @@ event_before (const Event * x, const Event * y)
 
 /* When the first event is due, or -1 if none is queued. */
 static gint64
-events_first_at (SwarmMemoryNet * net)
+events_first_at (NetShard * sh)
 {
-  return net->n_events ? EVENT_AT (net, 0).at_us : -1;
+  return sh->n_events ? EVENT_AT (sh, 0).at_us : -1;
 }
 
 static void
-events_push (SwarmMemoryNet * net, const Event * ev)
+events_push (NetShard * sh, const Event * ev)
 {
-  guint i = net->n_events;
+  guint i = sh->n_events;
 
-  if (i == net->events_size)
-    events_grow (net, MAX (1024, 2 * net->events_size));
-  net->n_events++;
-  while (i > 0 && event_before (ev, &EVENT_AT (net, (i - 1) / EVENTS_ARITY))) {
-    EVENT_AT (net, i) = EVENT_AT (net, (i - 1) / EVENTS_ARITY);
+  if (i == sh->events_size)
+    events_grow (sh, MAX (1024, 2 * sh->events_size));
+  sh->n_events++;
+  while (i > 0 && event_before (ev, &EVENT_AT (sh, (i - 1) / EVENTS_ARITY))) {
+    EVENT_AT (sh, i) = EVENT_AT (sh, (i - 1) / EVENTS_ARITY);
     i = (i - 1) / EVENTS_ARITY;
   }
-  EVENT_AT (net, i) = *ev;
+  EVENT_AT (sh, i) = *ev;
 }
 
 /* Takes the first event out into @first. */
 static void
-events_pop (SwarmMemoryNet * net, Event * first)
+events_pop (NetShard * sh, Event * first)
 {
-  Event last = EVENT_AT (net, net->n_events - 1);
-  guint n = net->n_events - 1, i = 0;
+  Event last = EVENT_AT (sh, sh->n_events - 1);
+  guint n = sh->n_events - 1, i = 0;
 
-  *first = EVENT_AT (net, 0);
-  net->n_events = n;
+  *first = EVENT_AT (sh, 0);
+  sh->n_events = n;
   if (n == 0)
     return;
   for (;;) {
@@ -195,46 +219,65 @@ events_pop (SwarmMemoryNet * net, Event * first)
       break;
     best = child;
     for (k = child + 1; k < child + EVENTS_ARITY && k < n; k++)
-      if (event_before (&EVENT_AT (net, k), &EVENT_AT (net, best)))
+      if (event_before (&EVENT_AT (sh, k), &EVENT_AT (sh, best)))
         best = k;
-    if (!event_before (&EVENT_AT (net, best), &last))
+    if (!event_before (&EVENT_AT (sh, best), &last))
       break;
-    EVENT_AT (net, i) = EVENT_AT (net, best);
+    EVENT_AT (sh, i) = EVENT_AT (sh, best);
     i = best;
   }
-  EVENT_AT (net, i) = last;
+  EVENT_AT (sh, i) = last;
 }
 
 static void
-net_arm (SwarmMemoryNet * net)
+net_arm (NetShard * sh)
 {
-  swarm_clock_source_set_deadline (net->clock, net->deliver_source,
-      events_first_at (net));
+  swarm_clock_source_set_deadline (sh->clock, sh->deliver_source,
+      events_first_at (sh));
 }
 
+/* The shard an endpoint id lives in. */
+static guint
+endpoint_shard (SwarmMemoryNet * net, guint64 id)
+{
+  return (id - 1) % net->n_shards;
+}
+
+/* Queues an event for @endpoint, from a participant of shard @sh: in
+ * @sh's own queue, or in the inbox of the endpoint's shard (the caller
+ * vouches that it is due after the window, see NetShard). */
 static void
-net_queue (SwarmMemoryNet * net, gint64 at_us, EventKind kind,
+net_queue (NetShard * sh, gint64 at_us, EventKind kind,
     guint32 endpoint, Datagram * datagram)
 {
-  Event ev = { at_us, net->next_order++, datagram, endpoint, kind };
-  gboolean first = net->n_events == 0 || event_before (&ev, &EVENT_AT (net, 0));
+  SwarmMemoryNet *net = sh->net;
+  Event ev = { at_us, 0, datagram, endpoint, kind };
+  gboolean first;
+  guint to = endpoint_shard (net, endpoint);
 
-  events_push (net, &ev);
+  if (to != sh->index) {
+    g_array_append_val (net->shards[to].inbox[sh->index], ev);
+    return;
+  }
+  ev.order = sh->next_order++;
+  first = sh->n_events == 0 || event_before (&ev, &EVENT_AT (sh, 0));
+
+  events_push (sh, &ev);
   /* the deadline moves only for a new first */
   if (first)
-    net_arm (net);
+    net_arm (sh);
 }
 
 static Datagram **
-net_spares (SwarmMemoryNet * net, gsize len)
+net_spares (NetShard * sh, gsize len)
 {
-  return len <= DATAGRAM_SMALL ? &net->spare_small : &net->spare;
+  return len <= DATAGRAM_SMALL ? &sh->spare_small : &sh->spare;
 }
 
 static Datagram *
-net_datagram_new (SwarmMemoryNet * net, const guint8 * data, gsize len)
+net_datagram_new (NetShard * sh, const guint8 * data, gsize len)
 {
-  Datagram **spares = net_spares (net, len);
+  Datagram **spares = net_spares (sh, len);
   Datagram *d = *spares;
 
   if (d)
@@ -248,33 +291,39 @@ net_datagram_new (SwarmMemoryNet * net, const guint8 * data, gsize len)
 }
 
 static void
-net_datagram_free (SwarmMemoryNet * net, Datagram * d)
+net_datagram_free (NetShard * sh, Datagram * d)
 {
-  Datagram **spares = net_spares (net, d->len);
+  Datagram **spares = net_spares (sh, d->len);
 
   d->next_spare = *spares;
   *spares = d;
 }
 
+/* Endpoint @id if it is one of @sh's and still there. */
 static MemoryLink *
-net_endpoint (SwarmMemoryNet * net, guint64 id)
+net_endpoint (NetShard * sh, guint64 id)
 {
-  if (id == 0 || id > net->endpoints->len)
+  guint64 number;
+
+  if (id == 0 || endpoint_shard (sh->net, id) != sh->index)
     return NULL;
-  return g_ptr_array_index (net->endpoints, id - 1);
+  number = (id - 1) / sh->net->n_shards;
+  if (number >= sh->endpoints->len)
+    return NULL;
+  return g_ptr_array_index (sh->endpoints, number);
 }
 
 /* Asks for the cache lines a delivery to the first event's endpoint
  * reads (see MemoryLink), while the handlers of the one before run or the
  * heap is sifted: they are misses, one link among thousands. */
 static void
-net_prefetch_first (SwarmMemoryNet * net)
+net_prefetch_first (NetShard * sh)
 {
   MemoryLink *link;
 
-  if (!net->n_events)
+  if (!sh->n_events)
     return;
-  link = net_endpoint (net, EVENT_AT (net, 0).endpoint);
+  link = net_endpoint (sh, EVENT_AT (sh, 0).endpoint);
   if (link) {
     __builtin_prefetch (link);
     __builtin_prefetch ((guint8 *) link + 64);
@@ -284,37 +333,40 @@ net_prefetch_first (SwarmMemoryNet * net)
 }
 
 static void link_connected (MemoryLink * link);
+static gchar *link_description (MemoryLink * link);
 static void link_deliver (MemoryLink * link, Datagram * d);
 static void link_close (MemoryLink * link, GError * error, gboolean notify);
 
 static gboolean
 net_deliver_due (gpointer data)
 {
-  SwarmMemoryNet *net = data;
-  gint64 now = swarm_clock_now_us (net->clock);
+  NetShard *sh = data;
+  gint64 now = swarm_clock_now_us (sh->clock);
 
   for (;;) {
-    gint64 first_at = events_first_at (net);
+    gint64 first_at = events_first_at (sh);
     Event event, *ev = &event;
     MemoryLink *link;
 
     if (first_at < 0 || first_at > now)
       break;
-    net_prefetch_first (net);
+    net_prefetch_first (sh);
     /* out of the queue before anything runs: handlers queue more */
-    events_pop (net, &event);
+    events_pop (sh, &event);
     /* and where the next one's link is, while this one's handlers run */
-    if (net->n_events && EVENT_AT (net, 0).endpoint <= net->endpoints->len)
-      __builtin_prefetch (&g_ptr_array_index (net->endpoints,
-              EVENT_AT (net, 0).endpoint - 1));
-    net->stats.events++;
-    link = net_endpoint (net, ev->endpoint);
+    if (sh->n_events) {
+      guint64 number = (EVENT_AT (sh, 0).endpoint - 1) / sh->net->n_shards;
+
+      if (number < sh->endpoints->len)
+        __builtin_prefetch (&g_ptr_array_index (sh->endpoints, number));
+    }
+    sh->stats.events++;
+    link = net_endpoint (sh, ev->endpoint);
     if (link && !link->closed) {
       swarm_link_ref (&link->base);
       switch (ev->kind) {
         case EVENT_DESCRIPTION:{
-          gchar *text = g_strdup_printf (DESCRIPTION_PREFIX "%"
-              G_GUINT64_FORMAT, link->id);
+          gchar *text = link_description (link);
 
           if (link->base.callbacks.description)
             link->base.callbacks.description (&link->base, text,
@@ -342,18 +394,51 @@ net_deliver_due (gpointer data)
       swarm_link_unref (&link->base);
     }
     if (ev->datagram)
-      net_datagram_free (net, ev->datagram);
+      net_datagram_free (sh, ev->datagram);
   }
-  net_arm (net);
+  net_arm (sh);
   return G_SOURCE_CONTINUE;
 }
 
 void
 swarm_memory_net_dispatch (SwarmMemoryNet * net)
 {
+  swarm_memory_net_dispatch_shard (net, 0);
+}
+
+void
+swarm_memory_net_dispatch_shard (SwarmMemoryNet * net, guint shard)
+{
+  g_return_if_fail (shard < net->n_shards);
   /* the deliveries' source stays armed while they run, as nothing looks
    * at it meanwhile, and net_arm moves it once they are done */
-  net_deliver_due (net);
+  net_deliver_due (&net->shards[shard]);
+}
+
+void
+swarm_memory_net_exchange (SwarmMemoryNet * net)
+{
+  guint to, from, i;
+
+  for (to = 0; to < net->n_shards; to++) {
+    NetShard *sh = &net->shards[to];
+    gint64 first_before = events_first_at (sh);
+
+    /* in the order of the shards, then as queued: the same every run */
+    for (from = 0; from < net->n_shards; from++) {
+      GArray *inbox = sh->inbox[from];
+
+      for (i = 0; i < inbox->len; i++) {
+        Event *ev = &g_array_index (inbox, Event, i);
+
+        ev->order = sh->next_order++;
+        events_push (sh, ev);
+      }
+      g_array_set_size (inbox, 0);
+    }
+    if (events_first_at (sh) != first_before)
+      net_arm (sh);
+  }
 }
 
 /* One way from @from to @to, µs. */
@@ -398,7 +483,7 @@ link_set_state (MemoryLink * link, SwarmLinkState state)
 static void
 link_close (MemoryLink * link, GError * error, gboolean notify)
 {
-  SwarmMemoryNet *net = link->host->net;
+  NetShard *sh = link->host->shard;
 
   if (link->closed) {
     g_clear_error (&error);
@@ -411,11 +496,11 @@ link_close (MemoryLink * link, GError * error, gboolean notify)
     g_clear_pointer (&link->timeout, g_source_unref);
   }
   while (!g_queue_is_empty (&link->early))
-    net_datagram_free (net, g_queue_pop_head (&link->early));
+    net_datagram_free (sh, g_queue_pop_head (&link->early));
   /* the partner hears it as DTLS's close_notify, unless it closed first
    * (or our machine is gone) */
   if (link->remote_id && !error && !link->host->down)
-    net_queue (net, swarm_clock_now_us (net->clock) +
+    net_queue (sh, swarm_clock_now_us (sh->clock) +
         net_one_way_us (link->host, link->remote_host),
         EVENT_REMOTE_CLOSED, link->remote_id, NULL);
   if (notify && link->base.callbacks.closed)
@@ -446,7 +531,7 @@ link_connected (MemoryLink * link)
 static void
 link_deliver (MemoryLink * link, Datagram * d)
 {
-  SwarmMemoryNet *net = link->host->net;
+  NetShard *sh = link->host->shard;
   gsize len = d->len;
   const guint8 *data = d->data;
 
@@ -454,7 +539,7 @@ link_deliver (MemoryLink * link, Datagram * d)
     if (g_queue_get_length (&link->early) < EARLY_MAX)
       g_queue_push_tail (&link->early, d);
     else
-      net_datagram_free (net, d);
+      net_datagram_free (sh, d);
     return;
   }
   link->base.stats.datagrams_received++;
@@ -464,12 +549,12 @@ link_deliver (MemoryLink * link, Datagram * d)
           || data[1] == SWARM_MSG_PARITY))
     *link->received_from += len;
   link->host->bytes_received += len;
-  net->stats.delivered++;
-  net->stats.bytes_delivered += len;
+  sh->stats.delivered++;
+  sh->stats.bytes_delivered += len;
   if (link->base.callbacks.datagram)
     link->base.callbacks.datagram (&link->base, data, len,
         link->base.user_data);
-  net_datagram_free (net, d);
+  net_datagram_free (sh, d);
 }
 
 static gboolean
@@ -504,21 +589,21 @@ link_on_timeout (gpointer data)
 static void
 link_schedule_connect (MemoryLink * link)
 {
-  SwarmMemoryNet *net = link->host->net;
-  gint64 now = swarm_clock_now_us (net->clock);
+  NetShard *sh = link->host->shard;
+  gint64 now = swarm_clock_now_us (sh->clock);
   gint64 owd = net_one_way_us (link->host, link->remote_host);
   gint64 at = now + ICE_DTLS_FIXED_US + ICE_DTLS_ONE_WAY_DELAYS * owd;
   guint i;
 
   for (i = 0; i < DTLS_FLIGHTS; i++)
-    if (g_rand_double (net->rand) * 100.0 < link->host->config.loss_pct
-        || g_rand_double (net->rand) * 100.0 <
+    if (g_rand_double (sh->rand) * 100.0 < link->host->config.loss_pct
+        || g_rand_double (sh->rand) * 100.0 <
         link->remote_host->config.loss_pct)
       at += DTLS_RETRANSMIT_US;
   link->base.checks_us = now;
   link->connect_scheduled = TRUE;
-  net_queue (net, at, EVENT_CONNECTED, link->remote_id, NULL);
-  net_queue (net, at + owd, EVENT_CONNECTED, link->id, NULL);
+  net_queue (sh, at, EVENT_CONNECTED, link->remote_id, NULL);
+  net_queue (sh, at + owd, EVENT_CONNECTED, link->id, NULL);
 }
 
 /* Gathering: a round trip to a STUN server on the Internet (past the
@@ -540,16 +625,83 @@ static gboolean
 memory_link_start (SwarmLink * base, GError ** error)
 {
   MemoryLink *link = (MemoryLink *) base;
-  SwarmMemoryNet *net = link->host->net;
+  NetShard *sh = link->host->shard;
 
   g_return_val_if_fail (!link->started, FALSE);
   link->started = TRUE;
-  link->base.started_us = swarm_clock_now_us (net->clock);
+  link->base.started_us = swarm_clock_now_us (sh->clock);
   link_set_state (link, link->remote_id ? SWARM_LINK_STATE_CONNECTING :
       SWARM_LINK_STATE_GATHERING);
   /* the description comes once gathered, as it does from libnice */
-  net_queue (net, link->base.started_us + link_gathering_us (link),
+  net_queue (sh, link->base.started_us + link_gathering_us (link),
       EVENT_DESCRIPTION, link->id, NULL);
+  return TRUE;
+}
+
+/* A link's description: "swarm-memory/1 ID" and, where the net has
+ * several shards, " HOST PORT SECRET" (the host's index, the port, the
+ * secret in hex): a partner in another shard pairs with what it reads
+ * there, since it may not look at our link from its thread. */
+static gchar *
+link_description (MemoryLink * link)
+{
+  GString *text = g_string_new (NULL);
+  guint i;
+
+  g_string_printf (text, DESCRIPTION_PREFIX "%" G_GUINT64_FORMAT, link->id);
+  if (link->host->net->n_shards > 1) {
+    g_string_append_printf (text, " %u %u ", link->host->index, link->port);
+    for (i = 0; i < SECRET_LEN; i++)
+      g_string_append_printf (text, "%02x", link->secret[i]);
+  }
+  return g_string_free (text, FALSE);
+}
+
+/* What a description tells of its endpoint. */
+typedef struct {
+  guint64 id;
+  SwarmMemoryHost *host;         /* NULL: the description has only the id */
+  guint port;
+  guint8 secret[SECRET_LEN];
+} Pairing;
+
+static gboolean
+parse_description (SwarmMemoryNet * net, const gchar * sdp, Pairing * out)
+{
+  const gchar *p;
+  gchar *end;
+  guint64 host, port;
+  guint i;
+
+  memset (out, 0, sizeof *out);
+  if (!g_str_has_prefix (sdp, DESCRIPTION_PREFIX))
+    return FALSE;
+  p = sdp + strlen (DESCRIPTION_PREFIX);
+  if (!g_ascii_isdigit (*p))
+    return FALSE;
+  out->id = g_ascii_strtoull (p, &end, 10);
+  if (out->id == 0 || out->id > G_MAXUINT32)
+    return FALSE;
+  if (*end == '\0')
+    return TRUE;
+  if (*end != ' ' || !g_ascii_isdigit (end[1]))
+    return FALSE;
+  host = g_ascii_strtoull (end + 1, &end, 10);
+  if (*end != ' ' || !g_ascii_isdigit (end[1]) || host >= net->hosts->len)
+    return FALSE;
+  port = g_ascii_strtoull (end + 1, &end, 10);
+  if (*end != ' ' || port > 65535 || strlen (end + 1) != 2 * SECRET_LEN)
+    return FALSE;
+  for (i = 0; i < SECRET_LEN; i++) {
+    gint hi = g_ascii_xdigit_value (end[1 + 2 * i]);
+    gint lo = g_ascii_xdigit_value (end[2 + 2 * i]);
+
+    if (hi < 0 || lo < 0)
+      return FALSE;
+    out->secret[i] = (guint8) (hi << 4 | lo);
+  }
+  out->host = g_ptr_array_index (net->hosts, host);
+  out->port = (guint) port;
   return TRUE;
 }
 
@@ -558,33 +710,45 @@ memory_link_set_remote_description (SwarmLink * base, const gchar * sdp,
     GError ** error)
 {
   MemoryLink *link = (MemoryLink *) base;
-  SwarmMemoryNet *net = link->host->net;
-  MemoryLink *remote;
-  guint64 id = 0;
-  gchar *end = NULL;
+  NetShard *sh = link->host->shard;
+  Pairing pairing;
+  gboolean found;
 
   if (link->remote_id) {
     g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
         _("The peer's connection description was already given"));
     return FALSE;
   }
-  if (g_str_has_prefix (sdp, DESCRIPTION_PREFIX))
-    id = g_ascii_strtoull (sdp + strlen (DESCRIPTION_PREFIX), &end, 10);
-  remote = net_endpoint (net, id);
-  if (!remote || !end || *end || remote == link || remote->closed
-      || (remote->remote_id != 0 && remote->remote_id != link->id)) {
+  found = parse_description (sh->net, sdp, &pairing);
+  if (found && endpoint_shard (sh->net, pairing.id) == sh->index) {
+    MemoryLink *remote = net_endpoint (sh, pairing.id);
+
+    /* one of ours: as it is now */
+    found = remote && remote != link && !remote->closed
+        && (remote->remote_id == 0 || remote->remote_id == link->id);
+    if (found) {
+      pairing.host = remote->host;
+      pairing.port = remote->port;
+      memcpy (pairing.secret, remote->secret, SECRET_LEN);
+    }
+  } else if (found) {
+    /* another shard's, as its description says: whether it is still
+     * there shows as a real link's would, by connecting or not */
+    found = pairing.host != NULL;
+  }
+  if (!found) {
     g_set_error (error, SWARM_LINK_ERROR, SWARM_LINK_ERROR_DESCRIPTION,
         _("The peer's connection description is malformed (%s)"),
         _("no such endpoint"));
     return FALSE;
   }
-  link->remote_id = remote->id;
-  link->remote_host = remote->host;
-  link->remote_port = remote->port;
-  link->received_from = host_received_from (link->host, remote->host);
+  link->remote_id = pairing.id;
+  link->remote_host = pairing.host;
+  link->remote_port = pairing.port;
+  link->received_from = host_received_from (link->host, pairing.host);
   if (link->base.role == SWARM_LINK_ANSWERER) {
     /* the offer: share its secret (a DTLS handshake would agree one) */
-    memcpy (link->secret, remote->secret, SECRET_LEN);
+    memcpy (link->secret, pairing.secret, SECRET_LEN);
     if (link->started)
       link_set_state (link, SWARM_LINK_STATE_CONNECTING);
   } else {
@@ -599,7 +763,7 @@ memory_link_send (SwarmLink * base, const guint8 * data, gsize len)
 {
   MemoryLink *link = (MemoryLink *) base;
   SwarmMemoryHost *host = link->host;
-  SwarmMemoryNet *net = host->net;
+  NetShard *sh = host->shard;
   SwarmMemoryHost *to = link->remote_host;
   gint64 now, leave_us;
   guint queue_ms;
@@ -609,15 +773,15 @@ memory_link_send (SwarmLink * base, const guint8 * data, gsize len)
     return FALSE;
   if (host->down)
     return TRUE;                 /* a machine that is gone sends nothing */
-  now = swarm_clock_now_us (net->clock);
-  net->stats.datagrams++;
+  now = swarm_clock_now_us (sh->clock);
+  sh->stats.datagrams++;
   /* the upload queue: drained at the host's rate, tail-dropped */
   leave_us = MAX (now, host->upload_free_us);
   if (host->config.upload_kbps) {
     queue_ms = host->config.queue_ms ? host->config.queue_ms :
         DEFAULT_QUEUE_MS;
     if (leave_us - now > (gint64) queue_ms * 1000) {
-      net->stats.queue_drops++;
+      sh->stats.queue_drops++;
       link->base.stats.records_dropped++;
       return TRUE;               /* gone, as a datagram the NIC took */
     }
@@ -627,13 +791,13 @@ memory_link_send (SwarmLink * base, const guint8 * data, gsize len)
   link->base.stats.datagrams_sent++;
   link->base.stats.bytes_sent += len;
   host->bytes_sent += len;
-  if (g_rand_double (net->rand) * 100.0 < host->config.loss_pct
-      || g_rand_double (net->rand) * 100.0 < to->config.loss_pct) {
-    net->stats.lost++;
+  if (g_rand_double (sh->rand) * 100.0 < host->config.loss_pct
+      || g_rand_double (sh->rand) * 100.0 < to->config.loss_pct) {
+    sh->stats.lost++;
     return TRUE;
   }
-  net_queue (net, leave_us + net_one_way_us (host, to), EVENT_DATAGRAM,
-      link->remote_id, net_datagram_new (net, data, len));
+  net_queue (sh, leave_us + net_one_way_us (host, to), EVENT_DATAGRAM,
+      link->remote_id, net_datagram_new (sh, data, len));
   return TRUE;
 }
 
@@ -647,10 +811,12 @@ static void
 memory_link_finalize (SwarmLink * base)
 {
   MemoryLink *link = (MemoryLink *) base;
+  NetShard *sh = link->host->shard;
 
   link_close (link, NULL, FALSE);
-  g_ptr_array_index (link->host->net->endpoints, link->id - 1) = NULL;
-  link->host->net->n_endpoints--;
+  g_ptr_array_index (sh->endpoints, (link->id - 1) / sh->net->n_shards) =
+      NULL;
+  sh->n_endpoints--;
 }
 
 static const gchar *
@@ -736,32 +902,32 @@ memory_link_new (GMainContext * context, SwarmLinkRole role,
     gpointer factory_data)
 {
   SwarmMemoryHost *host = factory_data;
-  SwarmMemoryNet *net = host->net;
+  NetShard *sh = host->shard;
   MemoryLink *link = g_new0 (MemoryLink, 1);
   guint i;
 
   swarm_link_init_base (&link->base, &memory_link_class,
-      context ? context : net->context, role, config, callbacks, user_data);
-  if (link->base.clock != net->clock) {
+      context ? context : sh->context, role, config, callbacks, user_data);
+  if (link->base.clock != sh->clock) {
     swarm_clock_unref (link->base.clock);
-    link->base.clock = swarm_clock_ref (net->clock);
+    link->base.clock = swarm_clock_ref (sh->clock);
   }
   link->host = host;
-  link->id = ++net->next_endpoint;
+  link->id = (guint64) sh->endpoints->len * sh->net->n_shards + sh->index + 1;
   /* events name it in 32 bits */
   g_assert (link->id <= G_MAXUINT32);
   link->port = host->next_port++;
   if (host->next_port > 65535)
     host->next_port = 1024;
   for (i = 0; i < SECRET_LEN; i++)
-    link->secret[i] = (guint8) g_rand_int (net->rand);
+    link->secret[i] = (guint8) g_rand_int (sh->rand);
   g_queue_init (&link->early);
-  g_ptr_array_add (net->endpoints, link);
-  net->n_endpoints++;
+  g_ptr_array_add (sh->endpoints, link);
+  sh->n_endpoints++;
   link->timeout_ms = swarm_link_config_connect_timeout_ms (config);
-  link->timeout = swarm_clock_timeout_source_new (net->clock,
+  link->timeout = swarm_clock_timeout_source_new (sh->clock,
       link->timeout_ms);
-  swarm_clock_source_set_callback (net->clock, link->timeout, link_on_timeout,
+  swarm_clock_source_set_callback (sh->clock, link->timeout, link_on_timeout,
       link);
   g_source_attach (link->timeout, link->base.context);
   return &link->base;
@@ -773,46 +939,85 @@ SwarmMemoryNet *
 swarm_memory_net_new (SwarmClock * clock, GMainContext * context,
     guint32 seed)
 {
-  SwarmMemoryNet *net = g_new0 (SwarmMemoryNet, 1);
+  return swarm_memory_net_new_sharded (&clock, &context, 1, seed);
+}
 
-  net->clock = swarm_clock_ref (clock);
-  net->context = g_main_context_ref (context);
-  net->rand = g_rand_new_with_seed (seed);
+SwarmMemoryNet *
+swarm_memory_net_new_sharded (SwarmClock ** clocks, GMainContext ** contexts,
+    guint n_shards, guint32 seed)
+{
+  SwarmMemoryNet *net = g_new0 (SwarmMemoryNet, 1);
+  guint i, j;
+
+  g_return_val_if_fail (n_shards >= 1, NULL);
   net->hosts = g_ptr_array_new ();
-  net->endpoints = g_ptr_array_new ();
-  net->deliver_source = swarm_clock_deadline_source_new (clock);
-  g_source_set_callback (net->deliver_source, net_deliver_due, net, NULL);
-  g_source_attach (net->deliver_source, context);
+  net->n_shards = n_shards;
+  net->shards = g_new0 (NetShard, n_shards);
+  net->least_access_us[0] = net->least_access_us[1] = G_MAXINT64;
+  for (i = 0; i < n_shards; i++) {
+    NetShard *sh = &net->shards[i];
+    /* shard 0 draws as the net of one shard always has */
+    guint32 shard_seed[] = { seed, i };
+
+    sh->net = net;
+    sh->index = i;
+    sh->clock = swarm_clock_ref (clocks[i]);
+    sh->context = g_main_context_ref (contexts[i]);
+    sh->rand = i == 0 ? g_rand_new_with_seed (seed) :
+        g_rand_new_with_seed_array (shard_seed, G_N_ELEMENTS (shard_seed));
+    sh->endpoints = g_ptr_array_new ();
+    sh->inbox = g_new0 (GArray *, n_shards);
+    for (j = 0; j < n_shards; j++)
+      sh->inbox[j] = g_array_new (FALSE, FALSE, sizeof (Event));
+    sh->deliver_source = swarm_clock_deadline_source_new (sh->clock);
+    g_source_set_callback (sh->deliver_source, net_deliver_due, sh, NULL);
+    g_source_attach (sh->deliver_source, sh->context);
+  }
   return net;
+}
+
+static void
+free_datagrams (Datagram * d)
+{
+  while (d) {
+    Datagram *next = d->next_spare;
+
+    g_free (d);
+    d = next;
+  }
 }
 
 void
 swarm_memory_net_free (SwarmMemoryNet * net)
 {
-  guint i;
+  guint i, j, k;
 
   if (!net)
     return;
-  /* links outliving the net would deliver into freed memory */
-  g_warn_if_fail (net->n_endpoints == 0);
-  g_source_destroy (net->deliver_source);
-  g_source_unref (net->deliver_source);
-  for (i = 0; i < net->n_events; i++)
-    g_free (EVENT_AT (net, i).datagram);
-  while (net->spare) {
-    Datagram *d = net->spare;
+  for (i = 0; i < net->n_shards; i++) {
+    NetShard *sh = &net->shards[i];
 
-    net->spare = d->next_spare;
-    g_free (d);
+    /* links outliving the net would deliver into freed memory */
+    g_warn_if_fail (sh->n_endpoints == 0);
+    g_source_destroy (sh->deliver_source);
+    g_source_unref (sh->deliver_source);
+    for (j = 0; j < sh->n_events; j++)
+      g_free (EVENT_AT (sh, j).datagram);
+    for (j = 0; j < net->n_shards; j++) {
+      for (k = 0; k < sh->inbox[j]->len; k++)
+        g_free (g_array_index (sh->inbox[j], Event, k).datagram);
+      g_array_unref (sh->inbox[j]);
+    }
+    g_free (sh->inbox);
+    free_datagrams (sh->spare);
+    free_datagrams (sh->spare_small);
+    g_aligned_free (sh->events_block);
+    g_ptr_array_unref (sh->endpoints);
+    g_rand_free (sh->rand);
+    g_main_context_unref (sh->context);
+    swarm_clock_unref (sh->clock);
   }
-  while (net->spare_small) {
-    Datagram *d = net->spare_small;
-
-    net->spare_small = d->next_spare;
-    g_free (d);
-  }
-  g_aligned_free (net->events_block);
-  g_ptr_array_unref (net->endpoints);
+  g_free (net->shards);
   for (i = 0; i < net->hosts->len; i++) {
     SwarmMemoryHost *host = g_ptr_array_index (net->hosts, i);
 
@@ -821,20 +1026,34 @@ swarm_memory_net_free (SwarmMemoryNet * net)
     g_free (host);
   }
   g_ptr_array_unref (net->hosts);
-  g_rand_free (net->rand);
-  g_main_context_unref (net->context);
-  swarm_clock_unref (net->clock);
   g_free (net);
+}
+
+guint
+swarm_memory_net_get_n_shards (SwarmMemoryNet * net)
+{
+  return net->n_shards;
 }
 
 SwarmMemoryHost *
 swarm_memory_net_add_host (SwarmMemoryNet * net,
     const SwarmMemoryHostConfig * config)
 {
-  SwarmMemoryHost *host = g_new0 (SwarmMemoryHost, 1);
-  guint n = net->hosts->len + 1;
+  return swarm_memory_net_add_host_to_shard (net, 0, config);
+}
 
+SwarmMemoryHost *
+swarm_memory_net_add_host_to_shard (SwarmMemoryNet * net, guint shard,
+    const SwarmMemoryHostConfig * config)
+{
+  SwarmMemoryHost *host;
+  guint n = net->hosts->len + 1;
+  gint64 access_us;
+
+  g_return_val_if_fail (shard < net->n_shards, NULL);
+  host = g_new0 (SwarmMemoryHost, 1);
   host->net = net;
+  host->shard = &net->shards[shard];
   host->index = net->hosts->len;
   if (config)
     host->config = *config;
@@ -846,7 +1065,23 @@ swarm_memory_net_add_host (SwarmMemoryNet * net,
   host->factory.without_dtls = TRUE;
   host->received_from = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_ptr_array_add (net->hosts, host);
+  access_us = ((gint64) host->config.delay_ms + (host->config.relayed ?
+          host->config.relay_delay_ms : 0)) * 1000;
+  if (access_us < net->least_access_us[0]) {
+    net->least_access_us[1] = net->least_access_us[0];
+    net->least_access_us[0] = access_us;
+  } else if (access_us < net->least_access_us[1]) {
+    net->least_access_us[1] = access_us;
+  }
   return host;
+}
+
+gint64
+swarm_memory_net_get_least_delay_us (SwarmMemoryNet * net)
+{
+  if (net->least_access_us[1] == G_MAXINT64)
+    return G_MAXINT64;
+  return net->least_access_us[0] + net->least_access_us[1];
 }
 
 const SwarmLinkFactory *
@@ -924,5 +1159,17 @@ swarm_memory_host_set_down (SwarmMemoryHost * host)
 void
 swarm_memory_net_get_stats (SwarmMemoryNet * net, SwarmMemoryNetStats * stats)
 {
-  *stats = net->stats;
+  guint i;
+
+  memset (stats, 0, sizeof *stats);
+  for (i = 0; i < net->n_shards; i++) {
+    const SwarmMemoryNetStats *s = &net->shards[i].stats;
+
+    stats->datagrams += s->datagrams;
+    stats->delivered += s->delivered;
+    stats->lost += s->lost;
+    stats->queue_drops += s->queue_drops;
+    stats->bytes_delivered += s->bytes_delivered;
+    stats->events += s->events;
+  }
 }

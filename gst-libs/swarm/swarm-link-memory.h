@@ -60,6 +60,26 @@ typedef struct {
 
 SwarmMemoryNet *swarm_memory_net_new (SwarmClock * clock,
     GMainContext * context, guint32 seed);
+/* A net in @n_shards parts, shard i on @clocks[i], serving its deliveries
+ * in @contexts[i]: a host belongs to one shard, and so do its links.  A
+ * driver runs each shard's clock (each on its own thread, if it likes)
+ * through windows of virtual time shorter than
+ * swarm_memory_net_get_least_delay_us, then calls
+ * swarm_memory_net_exchange between two windows: what one shard sent
+ * another is taken in there.  The same seed gives the same run however
+ * the shards are run.  Shard 0 draws its chances as the net of one shard
+ * does. */
+SwarmMemoryNet *swarm_memory_net_new_sharded (SwarmClock ** clocks,
+    GMainContext ** contexts, guint n_shards, guint32 seed);
+guint swarm_memory_net_get_n_shards (SwarmMemoryNet * net);
+/* Serves what is due in one shard (swarm_memory_net_dispatch: shard 0). */
+void swarm_memory_net_dispatch_shard (SwarmMemoryNet * net, guint shard);
+/* Between two windows, no shard running: every shard takes in what the
+ * others queued for it, in the order of the shards, then as queued. */
+void swarm_memory_net_exchange (SwarmMemoryNet * net);
+/* The least one-way delay of any path between two of its hosts (µs),
+ * G_MAXINT64 while there are fewer than two: the longest window. */
+gint64 swarm_memory_net_get_least_delay_us (SwarmMemoryNet * net);
 void swarm_memory_net_free (SwarmMemoryNet * net);
 /* Serves what is due now, as an iteration of the net's context would,
  * for a driver that made that context for the net alone: one step of the
@@ -70,6 +90,9 @@ void swarm_memory_net_dispatch (SwarmMemoryNet * net);
 SwarmMemoryHost *swarm_memory_net_add_host (SwarmMemoryNet * net,
     const SwarmMemoryHostConfig * config);
 /* What a session on @host makes its links with (SwarmLinkConfig.factory). */
+/* A host in shard @shard (swarm_memory_net_add_host: shard 0). */
+SwarmMemoryHost *swarm_memory_net_add_host_to_shard (SwarmMemoryNet * net,
+    guint shard, const SwarmMemoryHostConfig * config);
 const SwarmLinkFactory *swarm_memory_host_get_factory (
     SwarmMemoryHost * host);
 const gchar *swarm_memory_host_get_address (SwarmMemoryHost * host);

@@ -16,6 +16,11 @@ typedef struct {
 
 struct _SwarmTrackerPipe {
   Pair *pair;
+  /* its owner's clock and context: the two ends may be on two clocks
+   * run by two threads (a sharded simulation), each touching its own end
+   * alone; what one sends the other goes by mail then (swarm_clock_post) */
+  SwarmClock *clock;
+  GMainContext *context;
   gboolean open;                 /* may still send */
   gboolean gone;                 /* freed by its owner */
   SwarmTrackerPipeCallbacks callbacks;
@@ -25,8 +30,7 @@ struct _SwarmTrackerPipe {
 };
 
 struct _Pair {
-  gint refcount;
-  SwarmClock *clock;
+  gint refcount;                 /* atomic: the two ends, mail in flight */
   gint64 delay_us;
   gint64 open_us;                /* TCP and the WebSocket upgrade done */
   SwarmTrackerPipe ends[2];
@@ -39,19 +43,20 @@ item_free (Item * item)
   g_free (item);
 }
 
+/* Each end's queue and source went with the end (swarm_tracker_pipe_free,
+ * on its owner's thread): only the memory is left. */
 static void
 pair_unref (Pair * pair)
 {
   guint i;
 
-  if (--pair->refcount > 0)
+  if (!g_atomic_int_dec_and_test (&pair->refcount))
     return;
   for (i = 0; i < 2; i++) {
-    g_queue_clear_full (&pair->ends[i].incoming, (GDestroyNotify) item_free);
-    g_source_destroy (pair->ends[i].deliver);
     g_source_unref (pair->ends[i].deliver);
+    swarm_clock_unref (pair->ends[i].clock);
+    g_main_context_unref (pair->ends[i].context);
   }
-  swarm_clock_unref (pair->clock);
   g_free (pair);
 }
 
@@ -67,7 +72,7 @@ arm (SwarmTrackerPipe * pipe)
 {
   Item *head = g_queue_peek_head (&pipe->incoming);
 
-  swarm_clock_source_set_deadline (pipe->pair->clock, pipe->deliver,
+  swarm_clock_source_set_deadline (pipe->clock, pipe->deliver,
       head ? head->at_us : -1);
 }
 
@@ -82,7 +87,7 @@ item_compare (gconstpointer a, gconstpointer b, gpointer user_data)
 }
 
 static void
-push (SwarmTrackerPipe * to, gint64 at_us, gchar * text)
+push_here (SwarmTrackerPipe * to, gint64 at_us, gchar * text)
 {
   Item *item;
 
@@ -97,14 +102,60 @@ push (SwarmTrackerPipe * to, gint64 at_us, gchar * text)
   arm (to);
 }
 
+/* A message (or the close) for an end on another clock, in its mail. */
+typedef struct {
+  SwarmTrackerPipe *to;
+  gint64 at_us;
+  gchar *text;
+} Crossing;
+
+static gboolean
+crossing_arrive (gpointer data)
+{
+  Crossing *c = data;
+
+  push_here (c->to, c->at_us, g_steal_pointer (&c->text));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+crossing_free (gpointer data)
+{
+  Crossing *c = data;
+
+  g_free (c->text);
+  pair_unref (c->to->pair);
+  g_free (c);
+}
+
+/* From @from's owner: @text (NULL: the close) to arrive at @to at @at_us. */
+static void
+push (SwarmTrackerPipe * from, SwarmTrackerPipe * to, gint64 at_us,
+    gchar * text)
+{
+  Crossing *c;
+
+  if (from->clock == to->clock) {
+    push_here (to, at_us, text);
+    return;
+  }
+  c = g_new (Crossing, 1);
+  c->to = to;
+  c->at_us = at_us;
+  c->text = text;
+  g_atomic_int_inc (&to->pair->refcount);
+  swarm_clock_post (to->clock, from->clock, at_us, to->context,
+      crossing_arrive, c, crossing_free);
+}
+
 static gboolean
 deliver_due (gpointer data)
 {
   SwarmTrackerPipe *pipe = data;
   Pair *pair = pipe->pair;
-  gint64 now = swarm_clock_now_us (pair->clock);
+  gint64 now = swarm_clock_now_us (pipe->clock);
 
-  pair->refcount++;
+  g_atomic_int_inc (&pair->refcount);
   while (!pipe->gone) {
     Item *item = g_queue_peek_head (&pipe->incoming);
 
@@ -133,22 +184,36 @@ void
 swarm_tracker_pipe_new_pair (SwarmClock * clock, GMainContext * context,
     guint delay_ms, SwarmTrackerPipe ** a, SwarmTrackerPipe ** b)
 {
+  swarm_tracker_pipe_new_pair_across (clock, context, clock, context,
+      delay_ms, a, b);
+}
+
+void
+swarm_tracker_pipe_new_pair_across (SwarmClock * clock_a,
+    GMainContext * context_a, SwarmClock * clock_b, GMainContext * context_b,
+    guint delay_ms, SwarmTrackerPipe ** a, SwarmTrackerPipe ** b)
+{
   Pair *pair = g_new0 (Pair, 1);
+  SwarmClock *clocks[2] = { clock_a, clock_b };
+  GMainContext *contexts[2] = { context_a, context_b };
   guint i;
 
   pair->refcount = 2;
-  pair->clock = swarm_clock_ref (clock);
   pair->delay_us = (gint64) delay_ms * 1000;
-  pair->open_us = swarm_clock_now_us (clock) + 4 * pair->delay_us;
+  /* made on a's owner's thread, on its time */
+  pair->open_us = swarm_clock_now_us (clock_a) + 4 * pair->delay_us;
   for (i = 0; i < 2; i++) {
     SwarmTrackerPipe *end = &pair->ends[i];
 
     end->pair = pair;
+    end->clock = swarm_clock_ref (clocks[i]);
+    end->context = g_main_context_ref (contexts[i]);
     end->open = TRUE;
     g_queue_init (&end->incoming);
-    end->deliver = swarm_clock_deadline_source_new (clock);
-    swarm_clock_source_set_callback (clock, end->deliver, deliver_due, end);
-    g_source_attach (end->deliver, context);
+    end->deliver = swarm_clock_deadline_source_new (end->clock);
+    swarm_clock_source_set_callback (end->clock, end->deliver, deliver_due,
+        end);
+    g_source_attach (end->deliver, end->context);
   }
   *a = &pair->ends[0];
   *b = &pair->ends[1];
@@ -173,7 +238,7 @@ swarm_tracker_pipe_send (SwarmTrackerPipe * pipe, const gchar * text)
 {
   if (!pipe->open)
     return FALSE;
-  push (other_end (pipe), MAX (swarm_clock_now_us (pipe->pair->clock),
+  push (pipe, other_end (pipe), MAX (swarm_clock_now_us (pipe->clock),
           pipe->pair->open_us) + pipe->pair->delay_us, g_strdup (text));
   return TRUE;
 }
@@ -181,14 +246,14 @@ swarm_tracker_pipe_send (SwarmTrackerPipe * pipe, const gchar * text)
 void
 swarm_tracker_pipe_close (SwarmTrackerPipe * pipe)
 {
-  gint64 now = swarm_clock_now_us (pipe->pair->clock);
+  gint64 now = swarm_clock_now_us (pipe->clock);
 
   if (!pipe->open)
     return;
   pipe->open = FALSE;
-  push (other_end (pipe), now + pipe->pair->delay_us, NULL);
+  push (pipe, other_end (pipe), now + pipe->pair->delay_us, NULL);
   /* the other end's reply to our close */
-  push (pipe, now + 2 * pipe->pair->delay_us, NULL);
+  push_here (pipe, now + 2 * pipe->pair->delay_us, NULL);
 }
 
 void
@@ -200,6 +265,6 @@ swarm_tracker_pipe_free (SwarmTrackerPipe * pipe)
   pipe->gone = TRUE;
   memset (&pipe->callbacks, 0, sizeof pipe->callbacks);
   g_queue_clear_full (&pipe->incoming, (GDestroyNotify) item_free);
-  swarm_clock_source_set_deadline (pipe->pair->clock, pipe->deliver, -1);
+  g_source_destroy (pipe->deliver);
   pair_unref (pipe->pair);
 }

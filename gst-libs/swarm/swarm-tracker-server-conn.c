@@ -1182,19 +1182,67 @@ swarm_tracker_server_listen_memory (SwarmTrackerServer * s,
   return TRUE;
 }
 
+static const SwarmTrackerPipeCallbacks memory_pipe_callbacks = {
+  .message = on_pipe_message,
+  .closed = on_pipe_closed,
+};
+
+/* The server end of a new in-memory connection: a Conn, or a refusal. */
+static gboolean
+accept_memory (SwarmTrackerServer * s, SwarmTrackerPipe * ours)
+{
+  Conn *conn;
+
+  if (conns_open (s) >= s->limits.max_connections) {
+    s->stats.connections_refused++;
+    s->stats.refused_full++;
+    return FALSE;
+  }
+  /* every in-memory client is a host of its own */
+  conn = conn_new (s, g_strdup_printf ("memory-%u", ++s->memory_conns));
+  conn->pipe = ours;
+  conn->upgraded = TRUE;
+  swarm_tracker_pipe_set_callbacks (ours, &memory_pipe_callbacks, conn);
+  g_hash_table_add (s->conns, conn);
+  return TRUE;
+}
+
+typedef struct {
+  SwarmTrackerServer *s;
+  SwarmTrackerPipe *ours;
+} Knock;
+
+/* A client on another clock's thread knocked: on ours now. */
+static gboolean
+on_knock (gpointer data)
+{
+  Knock *k = data;
+
+  if (!accept_memory (k->s, k->ours))
+    swarm_tracker_pipe_free (k->ours);    /* the client hears it closed */
+  k->ours = NULL;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+knock_free (gpointer data)
+{
+  Knock *k = data;
+
+  /* never served: the server went first */
+  if (k->ours)
+    swarm_tracker_pipe_free (k->ours);
+  g_free (k);
+}
+
 SwarmTrackerPipe *
 swarm_tracker_server_connect_memory (const gchar * url, SwarmClock * clock,
     GMainContext * context, GError ** error)
 {
-  static const SwarmTrackerPipeCallbacks pipe_callbacks = {
-    .message = on_pipe_message,
-    .closed = on_pipe_closed,
-  };
   const gchar *name_start = url + strlen (SWARM_TRACKER_MEMORY_SCHEME);
   g_autofree gchar *name = g_strndup (name_start, strcspn (name_start, "/"));
   SwarmTrackerServer *s = NULL;
   SwarmTrackerPipe *ours, *theirs;
-  Conn *conn;
 
   g_mutex_lock (&memory_lock);
   if (memory_servers)
@@ -1205,20 +1253,29 @@ swarm_tracker_server_connect_memory (const gchar * url, SwarmClock * clock,
         _("No tracker named \"%s\" in this process"), name);
     return NULL;
   }
-  if (conns_open (s) >= s->limits.max_connections) {
-    s->stats.connections_refused++;
-    s->stats.refused_full++;
+  if (clock != s->clock) {
+    /* a client run by another thread on a clock of its own (a sharded
+     * simulation): it may not touch the server, which takes the
+     * connection on its own time when the first packet arrives */
+    Knock *k = g_new0 (Knock, 1);
+
+    swarm_tracker_pipe_new_pair_across (clock, context, s->clock, s->context,
+        s->memory_delay_ms, &theirs, &ours);
+    k->s = s;
+    k->ours = ours;
+    swarm_clock_post (s->clock, clock, swarm_clock_now_us (clock) +
+        (gint64) s->memory_delay_ms * 1000, s->context, on_knock, k,
+        knock_free);
+    return theirs;
+  }
+  swarm_tracker_pipe_new_pair (clock, context, s->memory_delay_ms, &ours,
+      &theirs);
+  if (!accept_memory (s, ours)) {
+    swarm_tracker_pipe_free (ours);
+    swarm_tracker_pipe_free (theirs);
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
         "tracker full: too many connections");
     return NULL;
   }
-  swarm_tracker_pipe_new_pair (clock, context, s->memory_delay_ms, &ours,
-      &theirs);
-  /* every in-memory client is a host of its own */
-  conn = conn_new (s, g_strdup_printf ("memory-%u", ++s->memory_conns));
-  conn->pipe = ours;
-  conn->upgraded = TRUE;
-  swarm_tracker_pipe_set_callbacks (ours, &pipe_callbacks, conn);
-  g_hash_table_add (s->conns, conn);
   return theirs;
 }
