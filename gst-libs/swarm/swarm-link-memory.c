@@ -56,7 +56,8 @@ struct _SwarmMemoryHost {
 typedef struct _Datagram Datagram;
 struct _Datagram {
   Datagram *next_spare;
-  gsize len;
+  guint32 len;
+  guint32 shard;                 /* whose spares it goes back to */
   guint8 data[];
 };
 
@@ -110,6 +111,10 @@ struct _NetShard {
   GSource *deliver_source;
   Datagram *spare;               /* delivered, to be used again */
   Datagram *spare_small;         /* the same, of DATAGRAM_SMALL bytes */
+  /* other shards' datagrams delivered here, by shard, given back between
+   * two windows: a shard that receives more than it sends would keep a
+   * growing pile of spares, and its sender make new ones */
+  Datagram **returns;
   SwarmMemoryNetStats stats;
   /* Event bound here from shard i, queued during a window (its order set
    * when it is taken in): written by shard i's thread alone */
@@ -286,6 +291,7 @@ net_datagram_new (NetShard * sh, const guint8 * data, gsize len)
     d = g_malloc (sizeof (Datagram) + (len <= DATAGRAM_SMALL ?
             DATAGRAM_SMALL : SWARM_WIRE_MAX_DATAGRAM));
   d->len = len;
+  d->shard = sh->index;
   memcpy (d->data, data, len);
   return d;
 }
@@ -293,7 +299,8 @@ net_datagram_new (NetShard * sh, const guint8 * data, gsize len)
 static void
 net_datagram_free (NetShard * sh, Datagram * d)
 {
-  Datagram **spares = net_spares (sh, d->len);
+  Datagram **spares = d->shard == sh->index ? net_spares (sh, d->len) :
+      &sh->returns[d->shard];
 
   d->next_spare = *spares;
   *spares = d;
@@ -438,6 +445,16 @@ swarm_memory_net_exchange (SwarmMemoryNet * net)
     }
     if (events_first_at (sh) != first_before)
       net_arm (sh);
+    for (from = 0; from < net->n_shards; from++) {
+      NetShard *owner = &net->shards[from];
+
+      while (sh->returns[from]) {
+        Datagram *d = sh->returns[from];
+
+        sh->returns[from] = d->next_spare;
+        net_datagram_free (owner, d);
+      }
+    }
   }
 }
 
@@ -967,6 +984,7 @@ swarm_memory_net_new_sharded (SwarmClock ** clocks, GMainContext ** contexts,
         g_rand_new_with_seed_array (shard_seed, G_N_ELEMENTS (shard_seed));
     sh->endpoints = g_ptr_array_new ();
     sh->inbox = g_new0 (GArray *, n_shards);
+    sh->returns = g_new0 (Datagram *, n_shards);
     for (j = 0; j < n_shards; j++)
       sh->inbox[j] = g_array_new (FALSE, FALSE, sizeof (Event));
     sh->deliver_source = swarm_clock_deadline_source_new (sh->clock);
@@ -1009,6 +1027,9 @@ swarm_memory_net_free (SwarmMemoryNet * net)
       g_array_unref (sh->inbox[j]);
     }
     g_free (sh->inbox);
+    for (j = 0; j < net->n_shards; j++)
+      free_datagrams (sh->returns[j]);
+    g_free (sh->returns);
     free_datagrams (sh->spare);
     free_datagrams (sh->spare_small);
     g_aligned_free (sh->events_block);

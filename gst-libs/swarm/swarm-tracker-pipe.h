@@ -33,7 +33,9 @@ void swarm_tracker_pipe_new_pair (SwarmClock * clock, GMainContext * context,
 /* The same, end @a on @clock_a's time served in @context_a, end @b on
  * @clock_b's in @context_b: each end touched by its owner's thread alone,
  * what goes from one clock to the other by mail (swarm_clock_post), so
- * the delay must outlast the driver's window.  Made on @a's thread. */
+ * the delay must outlast the driver's window.  Made on @a's thread.
+ * Mail in flight holds the pair, and the pair both clocks: the driver
+ * takes and runs the clocks' mail to the end before it drops them. */
 void swarm_tracker_pipe_new_pair_across (SwarmClock * clock_a,
     GMainContext * context_a, SwarmClock * clock_b, GMainContext * context_b,
     guint delay_ms, SwarmTrackerPipe ** a, SwarmTrackerPipe ** b);

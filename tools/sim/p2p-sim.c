@@ -4,10 +4,11 @@
  *           [--churn PCT] [--latency MS] [--max-peers N]
  *           [--segment-duration MS] [--json FILE] [--plot FILE.svg]
  *           [--rtt MS] [--loss PCT] [--slow-upload PCT] [--relayed PCT]
- *           [--join-window S] [--seed N] [--quiet] [--trace]
+ *           [--join-window S] [--seed N] [--threads N] [--quiet] [--trace]
  *
  * What p2p-bench measures with one process per peer on this machine's
- * network, p2p-sim runs in one process and one thread on a virtual clock
+ * network, p2p-sim runs in one process on virtual clocks (two shards of
+ * the participants on two threads where paths have a delay, sim-run.c)
  * over a modelled network: the origin (a real SwarmSession fed p2p-bench's
  * stream through the real segmenter, sim-origin.c), the embedded tracker
  * listening in memory, and every viewer (a real viewer SwarmSession, and
@@ -23,9 +24,9 @@
  * The options and JSON keys are p2p-bench's (docs/sim.md); the JSON adds
  * "network", per viewer "tree_depth" (hops from the origin, following who
  * fed it the most) and "upload_share" (its part of all the viewers'
- * upload), and "sim" (events, wall time, peak RSS, and what of the crypto
- * is real).  Only "wall_seconds" and "peak_rss_kb" differ between two runs
- * with one seed.
+ * upload), and "sim" (events, shards and windows, wall time, peak RSS,
+ * and what of the crypto is real).  Only "threads", "wall_seconds" and
+ * "peak_rss_kb" differ between two runs with one seed.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #ifdef HAVE_CONFIG_H
@@ -43,6 +44,7 @@
 static SimOptions opts = {
   .join_window_s = -1,
   .seed = 1,
+  .threads = 2,
 };
 
 /* the network's, beside p2p-bench's (bench_options_add_swarm_entries) */
@@ -65,6 +67,9 @@ static GOptionEntry entries[] = {
       "relay (0)", "PCT"},
   {"seed", 0, 0, G_OPTION_ARG_INT, &opts.seed,
       "Seed of every random draw: the same seed, the same run (1)", "N"},
+  {"threads", 0, 0, G_OPTION_ARG_INT, &opts.threads,
+      "Threads running the simulation (2; 1 runs its two halves in turn: "
+      "the same run either way)", "N"},
   {NULL}
 };
 
@@ -75,10 +80,10 @@ check_options (GError ** error)
     return FALSE;
   if (opts.slow_upload_pct < 0 || opts.slow_upload_pct > 100
       || opts.relayed_pct < 0 || opts.relayed_pct > 100
-      || opts.upload_kbps < 0) {
+      || opts.upload_kbps < 0 || opts.threads < 1) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
         "out of range: --slow-upload and --relayed within 0..100, "
-        "--upload ≥ 0");
+        "--upload ≥ 0, --threads ≥ 1");
     return FALSE;
   }
   return TRUE;
@@ -165,18 +170,20 @@ main (int argc, char **argv)
     return 1;
   }
   sim_results_prepare (sim, &f);
-  cost.events = sim->events;
+  cost.events = sim_events (sim);
   swarm_memory_net_get_stats (sim->net, &cost.net);
   cost.wall_s = (g_get_monotonic_time () - wall) / 1e6;
   cost.peak_rss_kb = peak_rss_kb ();
 
   bench_output_summary (&f);
   g_print ("  delivered       %.1f Mbit, %" G_GUINT64_FORMAT " signatures "
-      "checked (each in full once, then from the cache)\n", f.delivered_mbit,
+      "checked (each in full once a shard, then from the cache)\n",
+      f.delivered_mbit,
       f.segments_verified);
   g_print ("  simulation      %" G_GUINT64_FORMAT " events, %.1f s wall, "
-      "peak RSS %.0f MB (seed %u)\n", cost.events, cost.wall_s,
-      cost.peak_rss_kb / 1024.0, opts.seed);
+      "peak RSS %.0f MB (seed %u; %u shards on %u threads)\n", cost.events,
+      cost.wall_s, cost.peak_rss_kb / 1024.0, opts.seed, sim->n_shards,
+      sim_pool_threads (sim));
   if (opts.bench.json_path && !sim_results_write_json (sim, &f, &cost,
           opts.bench.json_path, &error)) {
     g_printerr ("p2p-sim: %s\n", error->message);

@@ -42,7 +42,9 @@ struct _SimCoroutine {
   guint valgrind_stack;
 };
 
-static SimCoroutine *current;
+/* the coroutine running on this thread (the simulator's shards run on
+ * threads of their own) */
+static __thread SimCoroutine *current;
 
 static void
 trampoline (guint32 high, guint32 low)

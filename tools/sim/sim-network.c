@@ -118,8 +118,12 @@ sim_network_host_config (SimNetwork * net, guint index,
     config->relayed = picked (index, o->relayed_pct, net->relayed_offset);
     config->relay_delay_ms = config->relayed ? SIM_RELAY_DELAY_MS : 0;
   }
-  /* the origin sits at the median, with all the upload it wants */
+  /* the origin sits at the median, with all the upload it wants; no
+   * host on a latent network is nearer than 1 ms to its peers' (the
+   * simulator's shards run through windows of the least path delay) */
   config->delay_ms = (guint) lround (delay);
+  if (o->bench.rtt_ms > 0)
+    config->delay_ms = MAX (config->delay_ms, 1);
   g_rand_free (rand);
 }
 

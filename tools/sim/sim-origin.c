@@ -55,7 +55,7 @@ on_frame (gpointer data)
       swarm_segmenter_output_free);
   GstClockTime dur = BENCH_BUFFER_MS * GST_MSECOND;
   GstBuffer *buf = bench_stream_make_buffer_stamped (o->pushed,
-      o->buffer_size, swarm_clock_real_us (o->sim->clock));
+      o->buffer_size, swarm_clock_real_us (o->sim->shards[0].clock));
   GError *error = NULL;
 
   GST_BUFFER_PTS (buf) = GST_BUFFER_DTS (buf) = o->pushed * dur;
@@ -89,7 +89,7 @@ sim_origin_new (Sim * sim, GError ** error)
     .identity = sim->publisher,
     .trackers = trackers,
     .max_peers = opts->bench.max_peers,
-    .clock = sim->clock,
+    .clock = sim->shards[0].clock,
   };
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func
       ((GDestroyNotify) swarm_segmenter_output_free);
@@ -105,7 +105,7 @@ sim_origin_new (Sim * sim, GError ** error)
   g_hash_table_insert (sim->ids_by_peer, g_strdup (swarm_session_get_peer_id
           (o->session)), GINT_TO_POINTER (0));
   sim_trace_name (sim, o->session, 0);
-  sim_touch_context (sim, o->context);
+  sim_touch_context (&sim->shards[0], o->context);
   if (!swarm_session_start (o->session, error)) {
     sim_origin_free (o);
     return NULL;
@@ -113,7 +113,7 @@ sim_origin_new (Sim * sim, GError ** error)
   o->buffer_size = bench_stream_buffer_size (opts->bench.bitrate_kbps);
   o->segmenter = swarm_segmenter_new (sim->publisher,
       (GstClockTime) opts->bench.segment_ms * GST_MSECOND, 0);
-  swarm_segmenter_set_clock (o->segmenter, sim->clock);
+  swarm_segmenter_set_clock (o->segmenter, sim->shards[0].clock);
   caps = bench_stream_caps (opts->bench.bitrate_kbps);
   if (!swarm_segmenter_set_caps (o->segmenter, caps, out, error)) {
     gst_caps_unref (caps);
@@ -122,9 +122,10 @@ sim_origin_new (Sim * sim, GError ** error)
   }
   gst_caps_unref (caps);
   publish (o, out);
-  o->frame_timer = swarm_clock_timeout_source_new (sim->clock,
+  o->frame_timer = swarm_clock_timeout_source_new (sim->shards[0].clock,
       BENCH_BUFFER_MS);
-  swarm_clock_source_set_callback (sim->clock, o->frame_timer, on_frame, o);
+  swarm_clock_source_set_callback (sim->shards[0].clock, o->frame_timer,
+      on_frame, o);
   g_source_attach (o->frame_timer, o->context);
   return o;
 }
@@ -135,7 +136,7 @@ sim_origin_get_counts (SimOrigin * o, guint64 * bytes_sent,
 {
   GstStructure *s;
 
-  sim_touch_context (o->sim, o->context);
+  sim_touch_context (&o->sim->shards[0], o->context);
   s = swarm_session_get_stats (o->session);
   *bytes_sent = bench_stats_u64 (s, "bytes-sent");
   *stream_bytes = o->stream_bytes;
@@ -147,7 +148,7 @@ sim_origin_fill_peer (SimOrigin * o, BenchPeer * peer)
 {
   GstStructure *s;
 
-  sim_touch_context (o->sim, o->context);
+  sim_touch_context (&o->sim->shards[0], o->context);
   s = swarm_session_get_stats (o->session);
   peer->bytes_sent = bench_stats_u64 (s, "bytes-sent");
   peer->bytes_received = bench_stats_u64 (s, "bytes-received");
@@ -173,7 +174,7 @@ sim_origin_stop_begin (SimOrigin * o)
     g_source_destroy (o->frame_timer);
     g_clear_pointer (&o->frame_timer, g_source_unref);
   }
-  sim_touch_context (o->sim, o->context);
+  sim_touch_context (&o->sim->shards[0], o->context);
   swarm_session_stop_begin (o->session);
 }
 
@@ -193,7 +194,7 @@ sim_origin_free (SimOrigin * o)
     g_source_unref (o->frame_timer);
   }
   swarm_session_free (o->session);
-  g_hash_table_remove (o->sim->touched, o->context);
+  g_hash_table_remove (o->sim->shards[0].touched, o->context);
   g_clear_pointer (&o->segmenter, swarm_segmenter_free);
   g_main_context_unref (o->context);
   g_free (o->error);

@@ -18,9 +18,9 @@
 
 #define CRYPTO_NOTE "real Ed25519: the origin signs every segment and " \
   "every EDGE; each viewer checks each one, the first check of a signature " \
-  "in the whole process in full and the others against the viewers' " \
-  "shared identity's cache of verified signatures (a SHA-256 of the signed " \
-  "bytes). DTLS not run: each link's keying material comes from a secret " \
+  "in each shard of the simulation in full and the others against the " \
+  "cache of verified signatures of the identity its viewers share (a " \
+  "SHA-256 of the signed bytes). DTLS not run: each link's keying material comes from a secret " \
   "both ends share in memory. The tracker's WebSocket is an in-memory pipe."
 
 typedef struct {
@@ -215,9 +215,14 @@ add_sim (JsonBuilder * b, Sim * sim, const SimCost * cost)
   bench_json_add_int (b, "datagrams_lost", cost->net.lost);
   bench_json_add_int (b, "datagrams_queue_drops", cost->net.queue_drops);
   add_tree (b, sim->run);
+  /* the participants' parts, each on its own clock, and the windows they
+   * ran through (the same run however many threads ran them) */
+  bench_json_add_int (b, "shards", sim->n_shards);
+  bench_json_add_int (b, "windows", sim->windows);
   json_builder_set_member_name (b, "crypto");
   json_builder_add_string_value (b, CRYPTO_NOTE);
-  /* the two that vary from run to run, last */
+  /* what varies from run to run or with the machine, last */
+  bench_json_add_int (b, "threads", sim_pool_threads (sim));
   bench_json_add_num (b, "wall_seconds", cost->wall_s);
   bench_json_add_int (b, "peak_rss_kb", cost->peak_rss_kb);
   json_builder_end_object (b);

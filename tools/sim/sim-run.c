@@ -1,5 +1,5 @@
-/* p2p-sim: one run — the origin, the tracker and the viewers on one
- * virtual clock, driven in one thread.
+/* p2p-sim: one run — the origin, the tracker and the viewers on virtual
+ * clocks, driven by one thread or two.
  *
  * Every participant (the origin, each viewer, the tracker, the net) has
  * a GMainContext of its own.  The driver asks the clock for the earliest
@@ -12,6 +12,22 @@
  * steps it runs the players whose waits have their answer (sim-feed.c),
  * in the order they were woken.  Nothing depends on the wall clock or on
  * addresses in memory, so a seed gives the same run, event for event.
+ *
+ * Two shards.  Where paths have a delay, the participants are split in
+ * two shards (the origin and the tracker in shard 0, viewer i in shard
+ * i % 2), each with its own clock, random draws and net queue, driven as
+ * above by its own thread through windows of virtual time no longer than
+ * the least one-way delay of any path (sim-network.c keeps it at 2 ms or
+ * more): nothing a shard does within a window can reach the other before
+ * the window ends.  What one sends the other (datagrams, link events,
+ * the tracker's messages) waits in the other's inbox and is taken in
+ * between two windows in the order of the shards, then as sent
+ * (swarm_memory_net_exchange, swarm_clock_take_mail); the driver's own
+ * timers (joins, churn, samples) run there too, at a window's end.  So
+ * the run is the same whether one thread runs the two shards in turn or
+ * two run them at once (--threads), and the same for a seed.  On a
+ * network without delay (loopback) there is one shard, on the driver's
+ * clock, run as it was before shards.
  *
  * The timeline follows p2p-bench's controller (bench-run.c): the origin
  * starts, viewers join (one every --join-interval ms, or all within
@@ -47,6 +63,9 @@
 #define PUBLISHED_KEPT 700
 /* after the run, how long the goodbyes may take */
 #define TEARDOWN_MS 5000
+/* then how long the last mail between the shards may take (the tracker's
+ * pipes are the longest way: 2 median access delays) */
+#define DRAIN_MS 2000
 
 typedef struct {
   guint64 origin_sent, received, on_time, expected;
@@ -118,32 +137,58 @@ sim_note_published (Sim * sim, guint64 seq, GBytes * bytes)
 {
   guint64 *key = g_memdup2 (&seq, sizeof seq);
 
+  g_mutex_lock (&sim->published_lock);
   g_hash_table_replace (sim->published, key, g_bytes_ref (bytes));
   g_queue_push_tail (&sim->published_order, key);
   while (g_queue_get_length (&sim->published_order) > PUBLISHED_KEPT)
     g_hash_table_remove (sim->published,
         g_queue_pop_head (&sim->published_order));
+  g_mutex_unlock (&sim->published_lock);
 }
 
 GBytes *
 sim_intern_segment (guint64 seq, GBytes * bytes, gpointer data)
 {
   Sim *sim = data;
-  GBytes *published = g_hash_table_lookup (sim->published, &seq);
+  GBytes *published;
 
+  g_mutex_lock (&sim->published_lock);
+  published = g_hash_table_lookup (sim->published, &seq);
+  if (published)
+    g_bytes_ref (published);
+  g_mutex_unlock (&sim->published_lock);
   /* verified, so the publisher's own; compared all the same */
   if (published && g_bytes_equal (published, bytes))
-    return g_bytes_ref (published);
+    return published;
+  if (published)
+    g_bytes_unref (published);
   return g_bytes_ref (bytes);
 }
 
+SimShard *
+sim_shard_of (Sim * sim, gint id)
+{
+  return &sim->shards[id % sim->n_shards];
+}
+
+guint64
+sim_events (Sim * sim)
+{
+  guint64 events = 0;
+  guint i;
+
+  for (i = 0; i < sim->n_shards; i++)
+    events += sim->shards[i].events;
+  return events;
+}
+
 void
-sim_schedule_player (Sim * sim, SimViewer * v)
+sim_schedule_player (SimShard * shard, SimViewer * v)
 {
   if (sim_viewer_is_queued (v))
     return;
   sim_viewer_set_queued (v);
-  g_queue_push_tail (&sim->ready, v);
+  g_queue_push_tail (&shard->ready, v);
 }
 
 /* A player or the driver called into @context's participant from outside
@@ -153,27 +198,27 @@ sim_schedule_player (Sim * sim, SimViewer * v)
  * a participant's context is at G_PRIORITY_DEFAULT: one iteration runs
  * all that is ready, and the context is the clock's timers alone again. */
 void
-sim_touch_context (Sim * sim, GMainContext * context)
+sim_touch_context (SimShard * shard, GMainContext * context)
 {
-  g_hash_table_add (sim->touched, context);
+  g_hash_table_add (shard->touched, context);
 }
 
 /* Whether @context holds nothing but the clock's timers: a participant's,
  * not called into since it was last iterated.  The tracker's has sources
  * of its own (its reaper, an idle), and the driver's own timers are few. */
 static gboolean
-context_is_timers_only (Sim * sim, GMainContext * context)
+context_is_timers_only (Sim * sim, SimShard * shard, GMainContext * context)
 {
   return context != sim->tracker_context && context != sim->driver_context
-      && !g_hash_table_contains (sim->touched, context);
+      && !g_hash_table_contains (shard->touched, context);
 }
 
 static void
-run_players (Sim * sim)
+run_players (SimShard * shard)
 {
   SimViewer *v;
 
-  while ((v = g_queue_pop_head (&sim->ready)))
+  while ((v = g_queue_pop_head (&shard->ready)))
     sim_viewer_run_player (v);
 }
 
@@ -196,36 +241,269 @@ drop_timer (GSource ** source)
   }
 }
 
-/* Runs every context until virtual time @until_us. */
-static void
-drive (Sim * sim, gint64 until_us)
+/* the shard this thread runs now (NULL between windows) */
+static __thread SimShard *running_shard;
+
+SwarmClock *
+sim_current_clock (Sim * sim)
 {
+  return running_shard ? running_shard->clock : sim->clock;
+}
+
+/* One step of @shard: its earliest timer, due at @deadline in @context
+ * (virtual time is there). */
+static void
+step (Sim * sim, SimShard * shard, gint64 deadline, GMainContext * context)
+{
+  shard->events++;
+  /* the net's context holds its deliveries alone, and a participant's
+   * its timers: served directly when only the first timer is due */
+  if (context == shard->net_context) {
+    swarm_memory_net_dispatch_shard (sim->net, shard->index);
+    return;
+  }
+  if (context_is_timers_only (sim, shard, context)
+      && swarm_clock_dispatch_alone (shard->clock))
+    return;
+  if (!g_main_context_iteration (context, FALSE))
+    g_error ("p2p-sim: a timer due at %" G_GINT64_FORMAT " did not fire "
+        "in its context", deadline);
+  g_hash_table_remove (shard->touched, context);
+}
+
+/* One shard: every context until virtual time @until_us (included). */
+static void
+drive_alone (Sim * sim, gint64 until_us)
+{
+  SimShard *shard = &sim->shards[0];
+
   for (;;) {
     GMainContext *context;
     gint64 deadline;
 
-    run_players (sim);
-    if (!swarm_clock_next_timer (sim->clock, &deadline, &context)
+    run_players (shard);
+    if (!swarm_clock_next_timer (shard->clock, &deadline, &context)
         || deadline > until_us) {
-      swarm_clock_advance_to (sim->clock, until_us);
+      swarm_clock_advance_to (shard->clock, until_us);
       return;
     }
-    swarm_clock_advance_to (sim->clock, deadline);
-    sim->events++;
-    /* the net's context holds its deliveries alone, and a participant's
-     * its timers: served directly when only the first timer is due */
-    if (context == sim->net_context) {
-      swarm_memory_net_dispatch (sim->net);
-      continue;
-    }
-    if (context_is_timers_only (sim, context)
-        && swarm_clock_dispatch_alone (sim->clock))
-      continue;
-    if (!g_main_context_iteration (context, FALSE))
-      g_error ("p2p-sim: a timer due at %" G_GINT64_FORMAT " did not fire "
-          "in its context", deadline);
-    g_hash_table_remove (sim->touched, context);
+    swarm_clock_advance_to (shard->clock, deadline);
+    step (sim, shard, deadline, context);
   }
+}
+
+/* @shard's part of a window: what is due before its end. */
+static void
+drive_shard (Sim * sim, SimShard * shard)
+{
+  running_shard = shard;
+  for (;;) {
+    GMainContext *context;
+    gint64 deadline;
+
+    run_players (shard);
+    if (!swarm_clock_next_timer (shard->clock, &deadline, &context)
+        || deadline >= shard->window_end_us) {
+      swarm_clock_advance_to (shard->clock, shard->window_end_us);
+      running_shard = NULL;
+      return;
+    }
+    swarm_clock_advance_to (shard->clock, deadline);
+    step (sim, shard, deadline, context);
+  }
+}
+
+/* ---- two threads -------------------------------------------------------- */
+
+/* Thread @index of the pool runs the shards i with i % threads = index
+ * (the caller's thread: 0) through each window. */
+typedef struct {
+  Sim *sim;
+  guint index;
+  GThread *thread;
+} Worker;
+
+struct _SimPool {
+  GMutex lock;
+  GCond go, done;
+  guint64 generation;            /* windows handed out */
+  guint running;                 /* workers not done with this one */
+  gboolean quit;
+  guint n_threads;
+  Worker *workers;               /* n_threads - 1 of them */
+};
+
+static void
+run_shards_of (Sim * sim, guint thread_index)
+{
+  guint i;
+
+  for (i = thread_index; i < sim->n_shards; i += sim->pool->n_threads)
+    drive_shard (sim, &sim->shards[i]);
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  Worker *w = data;
+  SimPool *pool = w->sim->pool;
+  guint64 seen = 0;
+
+  for (;;) {
+    g_mutex_lock (&pool->lock);
+    while (pool->generation == seen && !pool->quit)
+      g_cond_wait (&pool->go, &pool->lock);
+    if (pool->quit) {
+      g_mutex_unlock (&pool->lock);
+      return NULL;
+    }
+    seen = pool->generation;
+    g_mutex_unlock (&pool->lock);
+    run_shards_of (w->sim, w->index);
+    g_mutex_lock (&pool->lock);
+    if (--pool->running == 0)
+      g_cond_signal (&pool->done);
+    g_mutex_unlock (&pool->lock);
+  }
+}
+
+static void
+pool_start (Sim * sim, guint n_threads)
+{
+  SimPool *pool = g_new0 (SimPool, 1);
+  guint i;
+
+  sim->pool = pool;
+  g_mutex_init (&pool->lock);
+  g_cond_init (&pool->go);
+  g_cond_init (&pool->done);
+  pool->n_threads = MAX (1, MIN (n_threads, sim->n_shards));
+  pool->workers = g_new0 (Worker, pool->n_threads);
+  for (i = 1; i < pool->n_threads; i++) {
+    Worker *w = &pool->workers[i];
+
+    w->sim = sim;
+    w->index = i;
+    w->thread = g_thread_new ("p2p-sim-shard", worker_main, w);
+  }
+}
+
+guint
+sim_pool_threads (Sim * sim)
+{
+  return sim->pool ? sim->pool->n_threads : 1;
+}
+
+static void
+pool_stop (Sim * sim)
+{
+  SimPool *pool = sim->pool;
+  guint i;
+
+  if (!pool)
+    return;
+  g_mutex_lock (&pool->lock);
+  pool->quit = TRUE;
+  g_cond_broadcast (&pool->go);
+  g_mutex_unlock (&pool->lock);
+  for (i = 1; i < pool->n_threads; i++)
+    g_thread_join (pool->workers[i].thread);
+  g_free (pool->workers);
+  g_mutex_clear (&pool->lock);
+  g_cond_clear (&pool->go);
+  g_cond_clear (&pool->done);
+  g_free (pool);
+  sim->pool = NULL;
+}
+
+/* Every shard runs what is due before @end_us, each on its thread. */
+static void
+run_window (Sim * sim, gint64 end_us)
+{
+  SimPool *pool = sim->pool;
+  guint i;
+
+  for (i = 0; i < sim->n_shards; i++)
+    sim->shards[i].window_end_us = end_us;
+  if (pool->n_threads > 1) {
+    g_mutex_lock (&pool->lock);
+    pool->generation++;
+    pool->running = pool->n_threads - 1;
+    g_cond_broadcast (&pool->go);
+    g_mutex_unlock (&pool->lock);
+  }
+  run_shards_of (sim, 0);
+  if (pool->n_threads > 1) {
+    g_mutex_lock (&pool->lock);
+    while (pool->running > 0)
+      g_cond_wait (&pool->done, &pool->lock);
+    g_mutex_unlock (&pool->lock);
+  }
+  sim->windows++;
+}
+
+/* Between two windows, no shard running: what each sent another is
+ * taken in, in the same order every run. */
+static void
+exchange (Sim * sim)
+{
+  guint i;
+
+  swarm_memory_net_exchange (sim->net);
+  for (i = 0; i < sim->n_shards; i++)
+    swarm_clock_take_mail (sim->shards[i].clock);
+}
+
+/* How far the shards may run apart: nothing one does reaches another
+ * sooner than the least delay of a path (the tracker's pipes are longer:
+ * sim-network.c), known for the hosts there are. */
+static gint64
+window_us (Sim * sim)
+{
+  gint64 least = swarm_memory_net_get_least_delay_us (sim->net);
+  gint64 tracker = (gint64) sim_network_tracker_delay_ms (sim->network) *
+      1000;
+
+  return MAX (1, MIN (least, tracker));
+}
+
+/* Several shards: windows no longer than the least delay, the driver's
+ * own timers (joins, churn, samples) run between them, at a window's end
+ * before anything of the shards at that instant. */
+static void
+drive_windows (Sim * sim, gint64 until_us)
+{
+  for (;;) {
+    gint64 now = swarm_clock_now_us (sim->clock), deadline, end;
+    GMainContext *context;
+
+    while (swarm_clock_next_timer (sim->clock, &deadline, &context)
+        && deadline <= now) {
+      if (!g_main_context_iteration (context, FALSE))
+        g_error ("p2p-sim: a driver's timer due at %" G_GINT64_FORMAT
+            " did not fire", deadline);
+    }
+    if (now > until_us)
+      return;
+    end = MIN (now + window_us (sim), until_us + 1);
+    if (swarm_clock_next_timer (sim->clock, &deadline, &context))
+      end = MIN (end, deadline);
+    run_window (sim, end);
+    exchange (sim);
+    swarm_clock_advance_to (sim->clock, end);
+    if (end == until_us + 1)
+      return;
+  }
+}
+
+/* Runs every context until virtual time @until_us (included). */
+static void
+drive (Sim * sim, gint64 until_us)
+{
+  if (sim->n_shards == 1)
+    drive_alone (sim, until_us);
+  else
+    drive_windows (sim, until_us);
 }
 
 /* ---- joining and leaving ------------------------------------------------ */
@@ -399,7 +677,8 @@ print_progress (Sim * sim, gboolean last)
   fprintf (stderr, "%s[%6.1f/%d s simulated] %u/%d viewers playing, %"
       G_GUINT64_FORMAT " events, %.1f s wall%s",
       run->tty ? "\r" : "", sim->start_us ? (now - sim->start_us) / 1e6 : 0.0,
-      sim->opts->bench.duration_s, playing, sim->opts->bench.viewers, sim->events,
+      sim->opts->bench.duration_s, playing, sim->opts->bench.viewers,
+      sim_events (sim),
       (g_get_monotonic_time () - run->wall_start_us) / 1e6,
       run->tty && !last ? "   " : "\n");
   fflush (stderr);
@@ -440,6 +719,65 @@ start_timeline (Sim * sim)
 
 /* ---- the run --------------------------------------------------------- */
 
+/* The swarm runs in two shards on a latent network (two threads may run
+ * them), in one where paths have no delay (no window would be long
+ * enough).  With one, its clock is the driver's: the run is the one the
+ * simulator gave before it had shards. */
+static void
+shards_new (Sim * sim)
+{
+  const SimOptions *opts = sim->opts;
+  SwarmClock *clocks[2];
+  GMainContext *contexts[2];
+  guint i;
+
+  sim->n_shards = opts->bench.rtt_ms > 0 ? 2 : 1;
+  sim->shards = g_new0 (SimShard, sim->n_shards);
+  for (i = 0; i < sim->n_shards; i++) {
+    SimShard *shard = &sim->shards[i];
+
+    shard->index = i;
+    if (sim->n_shards == 1) {
+      shard->clock = swarm_clock_ref (sim->clock);
+    } else {
+      shard->clock = swarm_clock_new_virtual (START_US, REAL_START_US);
+      swarm_clock_set_seed (shard->clock, opts->seed + 0x9e3779b9u * i);
+      swarm_clock_set_shard (shard->clock, i);
+    }
+    shard->net_context = sim_context_new ();
+    shard->touched = g_hash_table_new (NULL, NULL);
+    g_queue_init (&shard->ready);
+    clocks[i] = shard->clock;
+    contexts[i] = shard->net_context;
+  }
+  if (sim->n_shards > 1)
+    swarm_clock_set_shard (sim->clock, sim->n_shards);
+  sim->net = swarm_memory_net_new_sharded (clocks, contexts, sim->n_shards,
+      opts->seed);
+  if (sim->n_shards > 1)
+    /* --trace's lines come in the order things happen */
+    pool_start (sim, opts->trace ? 1 : (guint) opts->threads);
+}
+
+static void
+shards_free (Sim * sim)
+{
+  guint i;
+
+  pool_stop (sim);
+  g_clear_pointer (&sim->net, swarm_memory_net_free);
+  for (i = 0; i < sim->n_shards; i++) {
+    SimShard *shard = &sim->shards[i];
+
+    g_clear_pointer (&shard->verifier, swarm_identity_unref);
+    g_main_context_unref (shard->net_context);
+    g_hash_table_destroy (shard->touched);
+    g_queue_clear (&shard->ready);
+    swarm_clock_unref (shard->clock);
+  }
+  g_clear_pointer (&sim->shards, g_free);
+}
+
 static gint
 compare_gint64 (gconstpointer a, gconstpointer b)
 {
@@ -463,8 +801,7 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
   sim->begin_us = START_US;
   swarm_clock_set_seed (sim->clock, opts->seed);
   sim->network = sim_network_new (opts);
-  sim->net_context = sim_context_new ();
-  sim->net = swarm_memory_net_new (sim->clock, sim->net_context, opts->seed);
+  shards_new (sim);
   sim->driver_context = sim_context_new ();
   sim->viewers = g_ptr_array_new ();
   sim->fed = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
@@ -473,12 +810,11 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
   g_array_set_size (sim->paths, 1);
   sim->ids_by_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       NULL);
-  sim->touched = g_hash_table_new (NULL, NULL);
+  g_mutex_init (&sim->published_lock);
   /* keys owned by the table; published_order only orders them */
   sim->published = g_hash_table_new_full (g_int64_hash, g_int64_equal,
       g_free, (GDestroyNotify) g_bytes_unref);
   g_queue_init (&sim->published_order);
-  g_queue_init (&sim->ready);
   if (opts->trace)
     sim_trace_install (sim);
   run->rand = g_rand_new_with_seed (opts->seed);
@@ -491,13 +827,14 @@ sim_new (const SimOptions * opts, BenchRun * bench_run, GError ** error)
     sim_free (sim);
     return NULL;
   }
-  sim->verifier = swarm_identity_new_from_public_key
-      (swarm_identity_get_public_key (sim->publisher));
+  for (i = 0; i < (gint) sim->n_shards; i++)
+    sim->shards[i].verifier = swarm_identity_new_from_public_key
+        (swarm_identity_get_public_key (sim->publisher));
 
   /* the embedded tracker, in memory: it serves its publisher's swarm
    * only, and the whole crowd (its connection bound is the crowd's) */
   sim->tracker = swarm_tracker_server_new ();
-  swarm_tracker_server_set_clock (sim->tracker, sim->clock);
+  swarm_tracker_server_set_clock (sim->tracker, sim->shards[0].clock);
   info_hash = swarm_id_to_info_hash (swarm_identity_get_public_key
       (sim->publisher));
   swarm_tracker_server_set_info_hash (sim->tracker, info_hash);
@@ -645,18 +982,22 @@ sim_free (Sim * sim)
   g_ptr_array_unref (sim->fed);
   g_array_unref (sim->paths);
   g_hash_table_destroy (sim->ids_by_peer);
-  g_hash_table_destroy (sim->touched);
   g_queue_clear (&sim->published_order);
   g_hash_table_destroy (sim->published);
   g_clear_pointer (&sim->tracker, swarm_tracker_server_free);
+  /* the goodbyes between the tracker and viewers of the other shard are
+   * mail, which holds their pipes, and the pipes the clocks: delivered
+   * (to ends long gone), they let go */
+  if (sim->n_shards > 1)
+    drive (sim, swarm_clock_now_us (sim->clock) + DRAIN_MS * 1000);
   g_clear_pointer (&sim->net, swarm_memory_net_free);
   g_clear_pointer (&sim->network, sim_network_free);
   g_clear_pointer (&sim->publisher, swarm_identity_unref);
-  g_clear_pointer (&sim->verifier, swarm_identity_unref);
-  g_clear_pointer (&sim->net_context, g_main_context_unref);
   g_clear_pointer (&sim->driver_context, g_main_context_unref);
   g_clear_pointer (&sim->tracker_context, g_main_context_unref);
   g_free (sim->tracker_url);
+  shards_free (sim);
+  g_mutex_clear (&sim->published_lock);
   swarm_clock_unref (sim->clock);
   if (run->rand)
     g_rand_free (run->rand);

@@ -18,12 +18,14 @@ and the same JSON twice for one seed.
    upload pump only when a chunk may go (32,626 events when both ran on
    regardless, 14,865 since; bound 22,000, not under memcheck's shorter
    run).
-2. The same run again: byte for byte the same JSON but for the two fields
-   that measure the machine (sim.wall_seconds, sim.peak_rss_kb).
+2. The same run again: byte for byte the same JSON but for the fields
+   that measure the machine (sim.threads, sim.wall_seconds,
+   sim.peak_rss_kb).
 3. A rough network (60 ms median RTT, 1 % loss, a quarter of the viewers
    relayed, a fifth with a thin upload, a flash crowd in 5 s, 30 % churn
    a minute), twice with one seed: the same JSON again (crashes, joins,
-   losses and relays all repeat); with another seed, another run.
+   losses and relays all repeat), the second time with its two shards run
+   in turn on one thread instead of two; with another seed, another run.
 4. Findings of docs/sim.md that were fixed, each in a run that showed it:
    a flash crowd on 40 ms RTT plays; a crash that cuts a cluster off is
    recovered from; thin uplinks on 80 ms RTT keep continuity; a segment
@@ -48,7 +50,7 @@ wrapper = os.environ.get("P2P_TOOL_WRAPPER", "").split()
 seconds = "12" if wrapper else "20"
 ROUGH = ["--rtt", "60", "--loss", "1", "--relayed", "25", "--slow-upload",
          "20", "--join-window", "5", "--churn", "30"]
-VARYING = ("wall_seconds", "peak_rss_kb")
+VARYING = ("threads", "wall_seconds", "peak_rss_kb")
 failures = []
 
 
@@ -109,11 +111,16 @@ check(steady(clean_text) == steady(again_text),
       "one seed, two runs: the JSON differs")
 
 rough, rough_text = run("rough-a", "--seed", "3", *ROUGH)
-_, rough_again = run("rough-b", "--seed", "3", *ROUGH)
+# the same seed on one thread: the shards' windows, the same run
+_, rough_again = run("rough-b", "--seed", "3", "--threads", "1", *ROUGH)
 other, other_text = run("rough-c", "--seed", "4", *ROUGH)
 check(rough["churn_events"] > 0, "no churn in the rough run")
 check(steady(rough_text) == steady(rough_again),
-      "rough network, one seed, two runs: the JSON differs")
+      "rough network, one seed, two runs (two threads, then one): the JSON "
+      "differs")
+check(rough["sim"]["shards"] == 2 and rough["sim"]["windows"] > 0,
+      f"the rough run in {rough['sim']['shards']} shards, "
+      f"{rough['sim']['windows']} windows")
 check(steady(rough_text) != steady(other_text), "another seed, the same run")
 
 # A flash crowd on real latencies (docs/sim.md, finding 1): 20 viewers

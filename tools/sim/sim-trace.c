@@ -77,7 +77,7 @@ trace_log (GstDebugCategory * category, GstDebugLevel level,
   if (object)
     who = g_hash_table_lookup (sim->trace_names, object);
   text = name_peers (sim, gst_debug_message_get (message));
-  g_printerr ("%10.3f %-4s %s:%s %s\n", swarm_clock_now_us (sim->clock) / 1e6,
+  g_printerr ("%10.3f %-4s %s:%s %s\n", swarm_clock_now_us (sim_current_clock (sim)) / 1e6,
       who ? who : "-", gst_debug_category_get_name (category), function,
       text);
   g_free (text);

@@ -33,6 +33,7 @@ typedef struct {
 
 struct _SimViewer {
   Sim *sim;
+  SimShard *shard;               /* where it runs */
   BenchPeer *peer;
   SwarmMemoryHost *host;
   GMainContext *context;
@@ -41,7 +42,7 @@ struct _SimViewer {
   SwarmViewer *viewer;
   SimCoroutine *player;
   gint64 start_us;               /* running time 0: the pipeline plays */
-  gboolean queued;               /* in sim->ready */
+  gboolean queued;               /* in its shard's ready queue */
   gboolean player_started;
   GArray *pending;               /* Rendering, in render order */
   guint64 first_seq, last_seq;
@@ -56,8 +57,8 @@ static void
 measure_buffer (SimViewer * v, const Rendering * r)
 {
   BenchPeer *p = v->peer;
-  gint64 real_us = swarm_clock_real_us (v->sim->clock) -
-      (swarm_clock_now_us (v->sim->clock) - r->render_us);
+  gint64 real_us = swarm_clock_real_us (v->shard->clock) -
+      (swarm_clock_now_us (v->shard->clock) - r->render_us);
   gint64 stamp = 0, lat_ms;
   guint64 seq = 0;
 
@@ -86,7 +87,9 @@ measure_buffer (SimViewer * v, const Rendering * r)
   lat_ms = (real_us - stamp) / 1000;
   p->lat_sum_ms += lat_ms;
   p->lat_count++;
-  v->sim->run->lat_hist[CLAMP (lat_ms, 0, BENCH_LAT_BINS - 1)]++;
+  /* one histogram for all: the shards' threads add to it at once */
+  __atomic_fetch_add (&v->sim->run->lat_hist[CLAMP (lat_ms, 0,
+              BENCH_LAT_BINS - 1)], 1, __ATOMIC_RELAXED);
 }
 
 /* What the sink has played by @now_us. */
@@ -120,7 +123,7 @@ void
 sim_viewer_measure (SimViewer * v, gboolean final)
 {
   BenchPeer *p = v->peer;
-  gint64 now = swarm_clock_now_us (v->sim->clock);
+  gint64 now = swarm_clock_now_us (v->shard->clock);
 
   if (v->measured)
     return;
@@ -136,7 +139,7 @@ sim_viewer_measure (SimViewer * v, gboolean final)
   if (final) {
     GstStructure *s;
 
-    sim_touch_context (v->sim, v->context);
+    sim_touch_context (v->shard, v->context);
     s = swarm_session_get_stats (v->session);
 
     p->bytes_received = bench_stats_u64 (s, "bytes-received");
@@ -165,7 +168,7 @@ running_time (gpointer data)
 {
   SimViewer *v = data;
 
-  return (GstClockTime) (swarm_clock_now_us (v->sim->clock) - v->start_us) *
+  return (GstClockTime) (swarm_clock_now_us (v->shard->clock) - v->start_us) *
       GST_USECOND;
 }
 
@@ -183,7 +186,7 @@ due_us (SimViewer * v, GstClockTime rt)
 static void
 play_segment (SimViewer * v, const SwarmViewerStep * step)
 {
-  gint64 t = swarm_clock_now_us (v->sim->clock);
+  gint64 t = swarm_clock_now_us (v->shard->clock);
   guint i;
 
   for (i = 0; i < step->segment->buffers->len; i++) {
@@ -199,7 +202,7 @@ play_segment (SimViewer * v, const SwarmViewerStep * step)
     g_array_append_val (v->pending, r);
   }
   sim_feed_sleep_until (v->feed, t);
-  commit_rendered (v, swarm_clock_now_us (v->sim->clock));
+  commit_rendered (v, swarm_clock_now_us (v->shard->clock));
 }
 
 static void
@@ -247,7 +250,7 @@ on_player_ready (gpointer data)
 {
   SimViewer *v = data;
 
-  sim_schedule_player (v->sim, v);
+  sim_schedule_player (v->shard, v);
 }
 
 void
@@ -258,7 +261,7 @@ sim_viewer_run_player (SimViewer * v)
           && !sim_feed_should_resume (v->feed)))
     return;
   v->player_started = TRUE;
-  sim_touch_context (v->sim, v->context);
+  sim_touch_context (v->shard, v->context);
   sim_coroutine_resume (v->player);
   /* an error ends the pipeline, and the viewer leaves as the bench's
    * viewer process does */
@@ -296,11 +299,11 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
     /* one verify-only identity for all: each signed segment and edge is
      * checked in full once, then answered by its cache of verified
      * signatures (swarm-identity.c) */
-    .identity = sim->verifier,
+    .identity = sim_shard_of (sim, peer->id)->verifier,
     .trackers = trackers,
     .max_peers = SIM_VIEWER_MAX_PEERS,
     .join_timeout_ms = SIM_JOIN_TIMEOUT_MS,
-    .clock = sim->clock,
+    .clock = sim_shard_of (sim, peer->id)->clock,
   };
   SwarmViewerConfig viewer_config = {
     .latency_ms = sim->opts->bench.latency_ms,
@@ -310,11 +313,13 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
   };
 
   v->sim = sim;
+  v->shard = sim_shard_of (sim, peer->id);
   v->peer = peer;
   v->pending = g_array_new (FALSE, FALSE, sizeof (Rendering));
   /* host index = viewer id: the origin is host 0 */
   sim_network_host_config (sim->network, peer->id, &net);
-  v->host = swarm_memory_net_add_host (sim->net, &net);
+  v->host = swarm_memory_net_add_host_to_shard (sim->net, v->shard->index,
+      &net);
   g_assert (swarm_memory_host_get_index (v->host) == (guint) peer->id);
   v->context = sim_context_new ();
   config.network_context = v->context;
@@ -325,7 +330,7 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
   sim_trace_name (sim, v->session, peer->id);
   swarm_session_set_segment_notify (v->session, on_segment, v);
   swarm_session_set_segment_intern (v->session, sim_intern_segment, sim);
-  v->start_us = swarm_clock_now_us (sim->clock);
+  v->start_us = swarm_clock_now_us (v->shard->clock);
   peer->spawn_us = v->start_us;
   peer->alive = TRUE;
   peer->cpu_s = NAN;
@@ -336,8 +341,9 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
     g_free (v);
     return NULL;
   }
-  sim_touch_context (sim, v->context);
-  v->feed = sim_feed_new (v->session, sim->clock, v->context, on_player_ready,
+  sim_touch_context (v->shard, v->context);
+  v->feed = sim_feed_new (v->session, v->shard->clock, v->context,
+      on_player_ready,
       v);
   /* its playout policy logs as its session, under the viewer's name
    * (--trace); the policy only logs against it, which any GObject can be */
@@ -345,7 +351,7 @@ sim_viewer_new (Sim * sim, BenchPeer * peer, GError ** error)
   v->viewer = swarm_viewer_new (sim_feed_get_feed (v->feed), &viewer_config);
   v->player = sim_coroutine_new (player_main, v);
   /* its first step, at the next turn: wait for a place to start */
-  sim_schedule_player (sim, v);
+  sim_schedule_player (v->shard, v);
   return v;
 }
 
@@ -355,10 +361,10 @@ sim_viewer_leave (SimViewer * v, gboolean crash)
   if (v->leaving)
     return;
   v->leaving = TRUE;
-  sim_touch_context (v->sim, v->context);
+  sim_touch_context (v->shard, v->context);
   sim_viewer_measure (v, TRUE);
   v->peer->alive = FALSE;
-  v->peer->end_us = swarm_clock_now_us (v->sim->clock);
+  v->peer->end_us = swarm_clock_now_us (v->shard->clock);
   if (crash)
     swarm_memory_host_set_down (v->host);
   /* the player unwinds at its next turn */
@@ -421,7 +427,7 @@ sim_viewer_free (SimViewer * v)
   swarm_viewer_free (v->viewer);
   sim_feed_free (v->feed);
   swarm_session_free (v->session);
-  g_hash_table_remove (v->sim->touched, v->context);
+  g_hash_table_remove (v->shard->touched, v->context);
   g_main_context_unref (v->context);
   for (i = 0; i < v->pending->len; i++)
     gst_buffer_unref (g_array_index (v->pending, Rendering, i).buffer);

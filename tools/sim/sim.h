@@ -30,9 +30,14 @@ typedef struct {
   gdouble relayed_pct;
   gint upload_kbps;              /* every other viewer's upload; 0 = unlimited */
   guint32 seed;
+  /* threads running the shards (1: in turn, on one); the shards, and so
+   * the run, are the same however many */
+  gint threads;
 } SimOptions;
 
 typedef struct _Sim Sim;
+typedef struct _SimShard SimShard;
+typedef struct _SimPool SimPool;
 
 typedef struct {
   guint from;                    /* host index: 0 the origin, else a viewer id */
@@ -97,26 +102,41 @@ SwarmMemoryHost *sim_viewer_get_host (SimViewer * v);
 BenchPeer *sim_viewer_get_peer (SimViewer * v);
 
 /* sim-run.c: the whole run on virtual time */
-struct _Sim {
-  const SimOptions *opts;
-  BenchRun *run;
+
+/* A part of the participants with a clock of its own, run by one thread
+ * through windows of virtual time (docs/sim.md, "Two cores"): the origin
+ * and the tracker are in shard 0, viewer i in shard i % shards. */
+struct _SimShard {
+  guint index;
   SwarmClock *clock;
-  SimNetwork *network;
-  SwarmMemoryNet *net;
-  GMainContext *net_context;     /* the net's deliveries */
-  GMainContext *driver_context;  /* joins, churn, samples */
-  SwarmTrackerServer *tracker;
-  GMainContext *tracker_context;
-  gchar *tracker_url;
-  SwarmIdentity *publisher;      /* the origin's, with its private key */
-  SwarmIdentity *verifier;       /* the viewers' one verify-only identity */
-  SimOrigin *origin;
-  GPtrArray *viewers;            /* SimViewer, in the order they joined */
+  GMainContext *net_context;     /* the net's deliveries to this shard */
+  SwarmIdentity *verifier;       /* its viewers' one verify-only identity */
   GQueue ready;                  /* SimViewer whose player may go on */
   guint64 events;                /* contexts' dispatch rounds */
   /* contexts called into from outside their iteration (sim_touch_context):
    * GLib iterates each once more */
   GHashTable *touched;
+  gint64 window_end_us;          /* what it runs to, in the current window */
+};
+
+struct _Sim {
+  const SimOptions *opts;
+  BenchRun *run;
+  /* the driver's (joins, churn, samples): with one shard, that shard's */
+  SwarmClock *clock;
+  SimShard *shards;
+  guint n_shards;
+  guint64 windows;               /* with several shards: barriers passed */
+  struct _SimPool *pool;         /* the threads running them */
+  SimNetwork *network;
+  SwarmMemoryNet *net;
+  GMainContext *driver_context;  /* joins, churn, samples */
+  SwarmTrackerServer *tracker;
+  GMainContext *tracker_context;
+  gchar *tracker_url;
+  SwarmIdentity *publisher;      /* the origin's, with its private key */
+  SimOrigin *origin;
+  GPtrArray *viewers;            /* SimViewer, in the order they joined */
   /* per viewer id (index 0 unused): GArray of SimFed, who sent it the
    * stream, filled when it is measured for good */
   GPtrArray *fed;
@@ -126,6 +146,7 @@ struct _Sim {
    * viewer's store keeps these bytes, not a copy of its own */
   GHashTable *published;
   GQueue published_order;        /* guint64* seq, oldest first */
+  GMutex published_lock;         /* the origin's shard writes, all read */
   gint64 begin_us;               /* virtual: the origin starts */
   gint64 start_us;               /* virtual: the first viewer joins */
   GHashTable *trace_names;       /* --trace: object -> "O", "V12"; else NULL */
@@ -143,8 +164,17 @@ void sim_note_published (Sim * sim, guint64 seq, GBytes * bytes);
 /* A viewer's verified segment: the bytes to keep (a reference). */
 GBytes *sim_intern_segment (guint64 seq, GBytes * bytes, gpointer sim);
 /* From a feed's ready callback: run @v's player at the next turn. */
-void sim_schedule_player (Sim * sim, SimViewer * v);
-void sim_touch_context (Sim * sim, GMainContext * context);
+void sim_schedule_player (SimShard * shard, SimViewer * v);
+void sim_touch_context (SimShard * shard, GMainContext * context);
+/* The shard viewer @id (the origin: 0) runs in. */
+SimShard *sim_shard_of (Sim * sim, gint id);
+/* The clock of what runs on this thread now: a shard's within a window,
+ * the driver's between them. */
+SwarmClock *sim_current_clock (Sim * sim);
+/* The threads running the shards. */
+guint sim_pool_threads (Sim * sim);
+/* All events dispatched, over the shards. */
+guint64 sim_events (Sim * sim);
 
 Sim *sim_new (const SimOptions * opts, BenchRun * run, GError ** error);
 /* Runs to the end of --duration; FALSE with @error if the run failed. */
