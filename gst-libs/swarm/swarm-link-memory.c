@@ -111,13 +111,16 @@ struct _NetShard {
   GSource *deliver_source;
   Datagram *spare;               /* delivered, to be used again */
   Datagram *spare_small;         /* the same, of DATAGRAM_SMALL bytes */
-  /* other shards' datagrams delivered here, by shard, given back between
-   * two windows: a shard that receives more than it sends would keep a
-   * growing pile of spares, and its sender make new ones */
+  /* other shards' datagrams delivered here, by shard and the window's
+   * parity, taken back by their shard at the start of the next window: a
+   * shard that receives more than it sends would keep a growing pile of
+   * spares, and its sender make new ones */
   Datagram **returns;
   SwarmMemoryNetStats stats;
-  /* Event bound here from shard i, queued during a window (its order set
-   * when it is taken in): written by shard i's thread alone */
+  /* Event bound here from shard i in a window of parity p, at 2 i + p:
+   * written by shard i's thread during that window, taken in by this
+   * shard's at the start of the next (its order set then), while the
+   * other parity fills */
   GArray **inbox;
 };
 
@@ -128,6 +131,7 @@ struct _SwarmMemoryNet {
   /* the two least one-way access delays (µs) of any host: their sum is
    * the least delay of any path */
   gint64 least_access_us[2];
+  guint64 window;                /* swarm_memory_net_next_window's count */
 };
 
 typedef struct {
@@ -261,7 +265,8 @@ net_queue (NetShard * sh, gint64 at_us, EventKind kind,
   guint to = endpoint_shard (net, endpoint);
 
   if (to != sh->index) {
-    g_array_append_val (net->shards[to].inbox[sh->index], ev);
+    g_array_append_val (net->shards[to].inbox[2 * sh->index +
+            (net->window & 1)], ev);
     return;
   }
   ev.order = sh->next_order++;
@@ -300,7 +305,7 @@ static void
 net_datagram_free (NetShard * sh, Datagram * d)
 {
   Datagram **spares = d->shard == sh->index ? net_spares (sh, d->len) :
-      &sh->returns[d->shard];
+      &sh->returns[2 * d->shard + (sh->net->window & 1)];
 
   d->next_spare = *spares;
   *spares = d;
@@ -423,39 +428,56 @@ swarm_memory_net_dispatch_shard (SwarmMemoryNet * net, guint shard)
 }
 
 void
-swarm_memory_net_exchange (SwarmMemoryNet * net)
+swarm_memory_net_next_window (SwarmMemoryNet * net)
 {
-  guint to, from, i;
+  net->window++;
+}
 
-  for (to = 0; to < net->n_shards; to++) {
-    NetShard *sh = &net->shards[to];
-    gint64 first_before = events_first_at (sh);
+void
+swarm_memory_net_take_in (SwarmMemoryNet * net, guint shard)
+{
+  NetShard *sh = &net->shards[shard];
+  /* what was queued in the window before this one */
+  guint last = (net->window + 1) & 1;
+  gint64 first_before = events_first_at (sh);
+  guint from, i;
 
-    /* in the order of the shards, then as queued: the same every run */
-    for (from = 0; from < net->n_shards; from++) {
-      GArray *inbox = sh->inbox[from];
+  g_return_if_fail (shard < net->n_shards);
+  /* in the order of the shards, then as queued: the same every run */
+  for (from = 0; from < net->n_shards; from++) {
+    GArray *inbox = sh->inbox[2 * from + last];
 
-      for (i = 0; i < inbox->len; i++) {
-        Event *ev = &g_array_index (inbox, Event, i);
+    for (i = 0; i < inbox->len; i++) {
+      Event *ev = &g_array_index (inbox, Event, i);
 
-        ev->order = sh->next_order++;
-        events_push (sh, ev);
-      }
-      g_array_set_size (inbox, 0);
+      ev->order = sh->next_order++;
+      events_push (sh, ev);
     }
-    if (events_first_at (sh) != first_before)
-      net_arm (sh);
-    for (from = 0; from < net->n_shards; from++) {
-      NetShard *owner = &net->shards[from];
+    g_array_set_size (inbox, 0);
+  }
+  if (events_first_at (sh) != first_before)
+    net_arm (sh);
+  /* our datagrams the others delivered then */
+  for (from = 0; from < net->n_shards; from++) {
+    Datagram **returned = &net->shards[from].returns[2 * shard + last];
 
-      while (sh->returns[from]) {
-        Datagram *d = sh->returns[from];
+    while (*returned) {
+      Datagram *d = *returned;
 
-        sh->returns[from] = d->next_spare;
-        net_datagram_free (owner, d);
-      }
+      *returned = d->next_spare;
+      net_datagram_free (sh, d);
     }
   }
+}
+
+void
+swarm_memory_net_exchange (SwarmMemoryNet * net)
+{
+  guint i;
+
+  swarm_memory_net_next_window (net);
+  for (i = 0; i < net->n_shards; i++)
+    swarm_memory_net_take_in (net, i);
 }
 
 /* One way from @from to @to, µs. */
@@ -568,6 +590,8 @@ link_deliver (MemoryLink * link, Datagram * d)
   link->host->bytes_received += len;
   sh->stats.delivered++;
   sh->stats.bytes_delivered += len;
+  sh->stats.delivered_by_type[len >= 2 && data[1] < SWARM_MEMORY_NET_TYPES ?
+          data[1] : 0]++;
   if (link->base.callbacks.datagram)
     link->base.callbacks.datagram (&link->base, data, len,
         link->base.user_data);
@@ -983,9 +1007,9 @@ swarm_memory_net_new_sharded (SwarmClock ** clocks, GMainContext ** contexts,
     sh->rand = i == 0 ? g_rand_new_with_seed (seed) :
         g_rand_new_with_seed_array (shard_seed, G_N_ELEMENTS (shard_seed));
     sh->endpoints = g_ptr_array_new ();
-    sh->inbox = g_new0 (GArray *, n_shards);
-    sh->returns = g_new0 (Datagram *, n_shards);
-    for (j = 0; j < n_shards; j++)
+    sh->inbox = g_new0 (GArray *, 2 * n_shards);
+    sh->returns = g_new0 (Datagram *, 2 * n_shards);
+    for (j = 0; j < 2 * n_shards; j++)
       sh->inbox[j] = g_array_new (FALSE, FALSE, sizeof (Event));
     sh->deliver_source = swarm_clock_deadline_source_new (sh->clock);
     g_source_set_callback (sh->deliver_source, net_deliver_due, sh, NULL);
@@ -1021,13 +1045,13 @@ swarm_memory_net_free (SwarmMemoryNet * net)
     g_source_unref (sh->deliver_source);
     for (j = 0; j < sh->n_events; j++)
       g_free (EVENT_AT (sh, j).datagram);
-    for (j = 0; j < net->n_shards; j++) {
+    for (j = 0; j < 2 * net->n_shards; j++) {
       for (k = 0; k < sh->inbox[j]->len; k++)
         g_free (g_array_index (sh->inbox[j], Event, k).datagram);
       g_array_unref (sh->inbox[j]);
     }
     g_free (sh->inbox);
-    for (j = 0; j < net->n_shards; j++)
+    for (j = 0; j < 2 * net->n_shards; j++)
       free_datagrams (sh->returns[j]);
     g_free (sh->returns);
     free_datagrams (sh->spare);
@@ -1192,5 +1216,7 @@ swarm_memory_net_get_stats (SwarmMemoryNet * net, SwarmMemoryNetStats * stats)
     stats->queue_drops += s->queue_drops;
     stats->bytes_delivered += s->bytes_delivered;
     stats->events += s->events;
+    for (guint t = 0; t < SWARM_MEMORY_NET_TYPES; t++)
+      stats->delivered_by_type[t] += s->delivered_by_type[t];
   }
 }

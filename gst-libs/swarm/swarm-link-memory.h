@@ -49,6 +49,8 @@ typedef struct {
   guint relay_delay_ms;
 } SwarmMemoryHostConfig;
 
+#define SWARM_MEMORY_NET_TYPES 16
+
 typedef struct {
   guint64 datagrams;             /* handed to the net */
   guint64 delivered;
@@ -56,6 +58,9 @@ typedef struct {
   guint64 queue_drops;           /* an upload queue was full */
   guint64 bytes_delivered;
   guint64 events;                /* deliveries and link events dispatched */
+  /* delivered, by the message type in their second byte (SwarmMsgType;
+   * 0: anything else) */
+  guint64 delivered_by_type[SWARM_MEMORY_NET_TYPES];
 } SwarmMemoryNetStats;
 
 SwarmMemoryNet *swarm_memory_net_new (SwarmClock * clock,
@@ -64,9 +69,11 @@ SwarmMemoryNet *swarm_memory_net_new (SwarmClock * clock,
  * in @contexts[i]: a host belongs to one shard, and so do its links.  A
  * driver runs each shard's clock (each on its own thread, if it likes)
  * through windows of virtual time shorter than
- * swarm_memory_net_get_least_delay_us, then calls
- * swarm_memory_net_exchange between two windows: what one shard sent
- * another is taken in there.  The same seed gives the same run however
+ * swarm_memory_net_get_least_delay_us, calling
+ * swarm_memory_net_next_window between two windows and
+ * swarm_memory_net_take_in as each shard starts one (or
+ * swarm_memory_net_exchange between two): what one shard sent another
+ * in a window is taken in at the start of the next.  The same seed gives the same run however
  * the shards are run.  Shard 0 draws its chances as the net of one shard
  * does. */
 SwarmMemoryNet *swarm_memory_net_new_sharded (SwarmClock ** clocks,
@@ -74,8 +81,14 @@ SwarmMemoryNet *swarm_memory_net_new_sharded (SwarmClock ** clocks,
 guint swarm_memory_net_get_n_shards (SwarmMemoryNet * net);
 /* Serves what is due in one shard (swarm_memory_net_dispatch: shard 0). */
 void swarm_memory_net_dispatch_shard (SwarmMemoryNet * net, guint shard);
-/* Between two windows, no shard running: every shard takes in what the
- * others queued for it, in the order of the shards, then as queued. */
+/* Between two windows, no shard running: what is queued from now on
+ * belongs to the next window. */
+void swarm_memory_net_next_window (SwarmMemoryNet * net);
+/* At the start of a window, on @shard's thread: @shard takes in what the
+ * others queued for it in the window before, in the order of the shards,
+ * then as queued, and its datagrams they delivered then. */
+void swarm_memory_net_take_in (SwarmMemoryNet * net, guint shard);
+/* Both at once, no shard running (a driver on one thread). */
 void swarm_memory_net_exchange (SwarmMemoryNet * net);
 /* The least one-way delay of any path between two of its hosts (µs),
  * G_MAXINT64 while there are fewer than two: the longest window. */

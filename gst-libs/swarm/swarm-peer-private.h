@@ -66,6 +66,7 @@ struct _SwarmPeer {
   gint64 rtt_us;
   gint64 last_ping_us;
   guint32 ping_nonce;
+  guint pongs;                   /* answers to our PINGs: RTT samples */
 
   guint64 bytes_sent;
   guint64 bytes_received;

@@ -421,6 +421,7 @@ peer_handle (SwarmPeer * p, const SwarmMessage * msg)
       if (msg->ping.nonce == p->ping_nonce) {
         gint64 sample = (guint32) (peer_now_us32 (p) - msg->ping.time_us);
         p->rtt_us = p->rtt_us ? (7 * p->rtt_us + sample) / 8 : sample;
+        p->pongs++;
         swarm_congestion_on_rtt_sample (p->cc, sample, swarm_clock_now_us (p->clock));
       }
       break;
@@ -761,8 +762,15 @@ swarm_peer_housekeeping (SwarmPeer * p, gint64 now_us)
   if (!p->hello_received && now_us - p->last_hello_us > HELLO_RETRY_US)
     peer_send_hello (p);
   /* Also on a busy link: a viewer that only receives learns its RTT, which
-   * times its loss repair, from nothing else. */
-  if (now_us - p->last_ping_us > SWARM_PEER_PING_US) {
+   * times its loss repair, from nothing else.  A new link learns it from
+   * its first few PONGs, then one every SWARM_PEER_RTT_REFRESH_US keeps it
+   * current; a link we sent nothing on for SWARM_PEER_PING_US gets one as
+   * the partner's sign of life.  One every 400 ms on every link was a
+   * tenth of all datagrams in a big swarm (docs/sim.md). */
+  if (now_us - p->last_ping_us > SWARM_PEER_PING_US
+      && (p->pongs < SWARM_PEER_RTT_FIRST_PONGS
+          || now_us - p->last_send_us > SWARM_PEER_PING_US
+          || now_us - p->last_ping_us > SWARM_PEER_RTT_REFRESH_US)) {
     SwarmMessage ping = {.type = SWARM_MSG_PING };
 
     p->last_ping_us = now_us;

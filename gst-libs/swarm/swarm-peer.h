@@ -31,6 +31,10 @@ GQuark swarm_peer_error_quark (void);
 #define SWARM_PEER_SILENCE_US (2 * G_USEC_PER_SEC)
 /* We ping a partner we have not sent anything to for this long. */
 #define SWARM_PEER_PING_US (400 * 1000)
+/* after its first SWARM_PEER_RTT_FIRST_PONGS, a busy link's RTT is sampled
+ * this often */
+#define SWARM_PEER_RTT_REFRESH_US (2 * G_USEC_PER_SEC)
+#define SWARM_PEER_RTT_FIRST_PONGS 4
 /* Upload queue bound: requests beyond it are answered ABSENT. */
 #define SWARM_PEER_MAX_UPLOADS 128
 /* Buffer-map entries kept per partner. */

@@ -199,6 +199,30 @@ add_tree (JsonBuilder * b, const BenchRun * run)
   g_array_unref (known);
 }
 
+/* What the net carried, by message: where a big swarm's events go. */
+static void
+add_by_type (JsonBuilder * b, const SwarmMemoryNetStats * net)
+{
+  static const gchar *const names[SWARM_MEMORY_NET_TYPES] = {
+    [0] = "other",[SWARM_MSG_HELLO] = "hello",[SWARM_MSG_HAVE] = "have",
+    [SWARM_MSG_REQUEST] = "request",[SWARM_MSG_DATA] = "data",
+    [SWARM_MSG_ACK] = "ack",[SWARM_MSG_ABSENT] = "absent",
+    [SWARM_MSG_PING] = "ping",[SWARM_MSG_PONG] = "pong",
+    [SWARM_MSG_BYE] = "bye",[SWARM_MSG_PEX] = "pex",
+    [SWARM_MSG_SIGNAL] = "signal",[SWARM_MSG_CANCEL] = "cancel",
+    [SWARM_MSG_PARITY] = "parity",[SWARM_MSG_EDGE] = "edge",
+    [SWARM_MSG_BUSY] = "busy",
+  };
+  guint t;
+
+  json_builder_set_member_name (b, "delivered_by_message");
+  json_builder_begin_object (b);
+  for (t = 0; t < SWARM_MEMORY_NET_TYPES; t++)
+    if (names[t])
+      bench_json_add_int (b, names[t], net->delivered_by_type[t]);
+  json_builder_end_object (b);
+}
+
 static void
 add_sim (JsonBuilder * b, Sim * sim, const SimCost * cost)
 {
@@ -214,6 +238,7 @@ add_sim (JsonBuilder * b, Sim * sim, const SimCost * cost)
   bench_json_add_int (b, "datagrams", cost->net.datagrams);
   bench_json_add_int (b, "datagrams_lost", cost->net.lost);
   bench_json_add_int (b, "datagrams_queue_drops", cost->net.queue_drops);
+  add_by_type (b, &cost->net);
   add_tree (b, sim->run);
   /* the participants' parts, each on its own clock, and the windows they
    * ran through (the same run however many threads ran them) */

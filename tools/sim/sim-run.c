@@ -19,11 +19,12 @@
  * above by its own thread through windows of virtual time no longer than
  * the least one-way delay of any path (sim-network.c keeps it at 2 ms or
  * more): nothing a shard does within a window can reach the other before
- * the window ends.  What one sends the other (datagrams, link events,
- * the tracker's messages) waits in the other's inbox and is taken in
- * between two windows in the order of the shards, then as sent
- * (swarm_memory_net_exchange, swarm_clock_take_mail); the driver's own
- * timers (joins, churn, samples) run there too, at a window's end.  So
+ * the window ends.  What one sends the other waits in the other's
+ * inbox: datagrams and link events are taken in by the other's thread
+ * as it starts the next window (swarm_memory_net_take_in), the tracker's
+ * messages between two windows (swarm_clock_take_mail), both in the order
+ * of the shards, then as sent; the driver's own timers (joins, churn,
+ * samples) run between two windows, at a window's end.  So
  * the run is the same whether one thread runs the two shards in turn or
  * two run them at once (--threads), and the same for a seed.  On a
  * network without delay (loopback) there is one shard, on the driver's
@@ -297,6 +298,9 @@ static void
 drive_shard (Sim * sim, SimShard * shard)
 {
   running_shard = shard;
+  /* what the other shards sent it in the window before: on this thread,
+   * while they take in theirs */
+  swarm_memory_net_take_in (sim->net, shard->index);
   for (;;) {
     GMainContext *context;
     gint64 deadline;
@@ -442,14 +446,15 @@ run_window (Sim * sim, gint64 end_us)
   sim->windows++;
 }
 
-/* Between two windows, no shard running: what each sent another is
- * taken in, in the same order every run. */
+/* Between two windows, no shard running: what the net carries from now
+ * on is for the next window, and the clocks take their mail (the
+ * tracker's messages: few) in, in the same order every run. */
 static void
-exchange (Sim * sim)
+between_windows (Sim * sim)
 {
   guint i;
 
-  swarm_memory_net_exchange (sim->net);
+  swarm_memory_net_next_window (sim->net);
   for (i = 0; i < sim->n_shards; i++)
     swarm_clock_take_mail (sim->shards[i].clock);
 }
@@ -489,7 +494,7 @@ drive_windows (Sim * sim, gint64 until_us)
     if (swarm_clock_next_timer (sim->clock, &deadline, &context))
       end = MIN (end, deadline);
     run_window (sim, end);
-    exchange (sim);
+    between_windows (sim);
     swarm_clock_advance_to (sim->clock, end);
     if (end == until_us + 1)
       return;

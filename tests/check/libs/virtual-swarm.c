@@ -6,8 +6,9 @@
  * Checked: every viewer plays every segment published after it started,
  * byte for byte, in time; viewers carry most of the stream (the origin
  * uploads well under one copy per viewer); a lossy, slow network still
- * delivers; the same seed gives the same run, event for event; and
- * strangers offering links cannot take the place of partners that talk.  The
+ * delivers; the same seed gives the same run, event for event;
+ * strangers offering links cannot take the place of partners that talk;
+ * and links PING for their RTT when busy, to stay up when idle.  The
  * CPU a simulated minute costs is printed (benchmarks, not tests, hold the
  * targets).
  *
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <gst/check/gstcheck.h>
 #include <swarm/swarm-internal.h>
+#include <swarm/swarm-peer.h>
 
 #define START_US (1000 * G_USEC_PER_SEC)
 /* a fixed wall clock: signed publication times repeat with the seed */
@@ -635,6 +637,242 @@ GST_START_TEST (test_newcomer_flood_trades_at_a_bounded_rate)
 
 GST_END_TEST;
 
+/* Partners a session has now: each one end of a link. */
+static guint
+session_partners (SwarmSession * s)
+{
+  GstStructure *st = swarm_session_get_stats (s);
+  guint n = 0;
+
+  fail_unless (gst_structure_get_uint (st, "peers", &n));
+  gst_structure_free (st);
+  return n;
+}
+
+/* The ends of the links, the origin's included; each session's partners
+ * into @partners (the origin's first). */
+static guint
+sim_link_ends (Sim * sim, guint * partners)
+{
+  guint i, ends;
+
+  ends = partners[0] = session_partners (sim->origin);
+  for (i = 0; i < sim->n_viewers; i++)
+    ends += partners[i + 1] = session_partners (sim->viewers[i].session);
+  return ends;
+}
+
+static guint64
+sim_pings (Sim * sim)
+{
+  SwarmMemoryNetStats stats;
+
+  swarm_memory_net_get_stats (sim->net, &stats);
+  return stats.delivered_by_type[SWARM_MSG_PING];
+}
+
+static void
+on_peer_removed (SwarmSession * s, SwarmPeerInfo * info, gpointer user_data)
+{
+  guint *removed = user_data;
+
+  (*removed)++;
+}
+
+/* Counts into @removed the partners the origin and the viewers lose (gone
+ * silent, or for any other reason) until sim_unwatch_removals. */
+static void
+sim_watch_removals (Sim * sim, guint * removed)
+{
+  guint i;
+
+  g_signal_connect (sim->origin, "peer-removed",
+      G_CALLBACK (on_peer_removed), removed);
+  for (i = 0; i < sim->n_viewers; i++)
+    g_signal_connect (sim->viewers[i].session, "peer-removed",
+        G_CALLBACK (on_peer_removed), removed);
+}
+
+static void
+sim_unwatch_removals (Sim * sim, guint * removed)
+{
+  guint i;
+
+  g_signal_handlers_disconnect_by_data (sim->origin, removed);
+  for (i = 0; i < sim->n_viewers; i++)
+    g_signal_handlers_disconnect_by_data (sim->viewers[i].session, removed);
+}
+
+/* Links between @sim's sessions: as many as at @partners, every one
+ * still there. */
+static void
+check_same_links (Sim * sim, guint ends, const guint * partners)
+{
+  guint now_partners[MAX_VIEWERS + 1];
+  guint i;
+
+  fail_unless_equals_int (sim_link_ends (sim, now_partners), ends);
+  for (i = 0; i <= sim->n_viewers; i++)
+    fail_unless_equals_int (now_partners[i], partners[i]);
+}
+
+/* Every partner of viewer @i has an RTT estimate ("rtt-ms" of its "peer"
+ * structure): 50 ms to the origin, 60 ms to a viewer here. */
+static void
+check_viewer_rtts (Viewer * v, guint i)
+{
+  GstStructure *st = swarm_session_get_stats (v->session);
+  const GValue *peers = gst_structure_get_value (st, "peer-stats");
+  guint j, n;
+
+  fail_unless (peers && GST_VALUE_HOLDS_ARRAY (peers));
+  n = gst_value_array_get_size (peers);
+  fail_unless (n > 0, "viewer %u has no partners", i);
+  for (j = 0; j < n; j++) {
+    const GstStructure *p =
+        gst_value_get_structure (gst_value_array_get_value (peers, j));
+    gdouble rtt = 0;
+
+    fail_unless (gst_structure_get_double (p, "rtt-ms", &rtt));
+    GST_INFO ("viewer %u, %s partner %s: RTT %.1f ms", i,
+        gst_structure_get_string (p, "role"),
+        gst_structure_get_string (p, "id"), rtt);
+    fail_unless (rtt > 0 && rtt < 1000, "viewer %u, partner %s: RTT %.1f ms",
+        i, gst_structure_get_string (p, "id"), rtt);
+  }
+  gst_structure_free (st);
+}
+
+/* A link busy with the stream needs no PING as a sign of life, only for
+ * its RTT: its first SWARM_PEER_RTT_FIRST_PONGS, then one every
+ * SWARM_PEER_RTT_REFRESH_US (swarm_peer_housekeeping).  Every link
+ * pinging every SWARM_PEER_PING_US was a tenth of all datagrams in a big
+ * swarm.  An origin and three viewers, all linked (6 links, 12 ends),
+ * play for 30 s: at most one PING per end every 2 s (and a little slack),
+ * at least one every 4 s (the RTT is still refreshed), every viewer with
+ * an RTT for each partner, playing all the while, no link lost.  170
+ * PINGs in 30 s; 781 when every link pinged every 400 ms. */
+#define PING_VIEWERS 3
+#define BUSY_S 30
+
+GST_START_TEST (test_busy_links_ping_for_rtt_not_every_400ms)
+{
+  SwarmMemoryHostConfig net = { .delay_ms = 15 };
+  const guint refresh_s = SWARM_PEER_RTT_REFRESH_US / G_USEC_PER_SEC;
+  guint partners[PING_VIEWERS + 1];
+  guint played[PING_VIEWERS], missed[PING_VIEWERS];
+  guint ends, removed = 0;
+  guint64 pings;
+  Sim sim;
+  guint i;
+
+  sim_init (&sim, 13);
+  sim_add_viewers (&sim, PING_VIEWERS, &net, 300);
+  /* every link up, its first PONGs back */
+  sim_run_s (&sim, 10);
+  ends = sim_link_ends (&sim, partners);
+  /* everyone linked to everyone */
+  fail_unless_equals_int (ends, PING_VIEWERS * (PING_VIEWERS + 1));
+  for (i = 0; i < PING_VIEWERS; i++) {
+    played[i] = sim.viewers[i].played;
+    missed[i] = sim.viewers[i].missed;
+  }
+  sim_watch_removals (&sim, &removed);
+  pings = sim_pings (&sim);
+  sim_run_s (&sim, BUSY_S);
+  pings = sim_pings (&sim) - pings;
+  sim_unwatch_removals (&sim, &removed);
+
+  GST_INFO ("%u link ends, %" G_GUINT64_FORMAT " PINGs in %u s", ends,
+      pings, BUSY_S);
+  fail_unless (pings <= ends * (BUSY_S / refresh_s + 2), "%" G_GUINT64_FORMAT
+      " PINGs in %u s on %u link ends", pings, BUSY_S, ends);
+  fail_unless (pings >= ends * BUSY_S / (2 * refresh_s), "%" G_GUINT64_FORMAT
+      " PINGs in %u s on %u link ends", pings, BUSY_S, ends);
+  fail_unless_equals_int (removed, 0);
+  check_same_links (&sim, ends, partners);
+  for (i = 0; i < PING_VIEWERS; i++) {
+    Viewer *v = &sim.viewers[i];
+
+    fail_if (v->error, "viewer %u: %s", i, v->error->message);
+    /* a segment is 200 ms */
+    fail_unless (v->played - played[i] >= BUSY_S * 5 * 9 / 10,
+        "viewer %u played %u segments in %u s", i, v->played - played[i],
+        BUSY_S);
+    fail_unless_equals_int (v->missed, missed[i]);
+    check_viewer_rtts (v, i);
+  }
+  sim_clear (&sim);
+}
+
+GST_END_TEST;
+
+/* With no stream, PINGs keep the links up: a link we sent nothing on for
+ * SWARM_PEER_PING_US gets one, so that the partner, which drops a link
+ * silent for SWARM_PEER_SILENCE_US, hears from us.  The encoder of the
+ * swarm above stops for 5 s: no link lost, and on each link a PING every
+ * SWARM_PEER_PING_US plus a housekeeping step (100 ms when idle) from one
+ * end at least (the other's PONG is its own sign of life, so it need not
+ * PING but for its RTT), but for the first such interval, the stream's
+ * tail still on its way: 54.  Then the stream plays on.  71 PINGs in 5 s,
+ * where RTT refreshes alone would be 30; 124 when every link pinged every
+ * 400 ms. */
+#define IDLE_S 5
+/* HOUSEKEEPING_IDLE_MS (swarm-session-private.h) */
+#define HOUSEKEEPING_IDLE_US (100 * 1000)
+
+GST_START_TEST (test_idle_links_ping_to_keep_alive)
+{
+  SwarmMemoryHostConfig net = { .delay_ms = 15 };
+  const guint64 ping_every_us = SWARM_PEER_PING_US + HOUSEKEEPING_IDLE_US;
+  guint partners[PING_VIEWERS + 1];
+  guint played[PING_VIEWERS], missed[PING_VIEWERS];
+  guint ends, removed = 0;
+  guint64 pings;
+  Sim sim;
+  guint i;
+
+  sim_init (&sim, 17);
+  sim_add_viewers (&sim, PING_VIEWERS, &net, 300);
+  sim_run_s (&sim, 10);
+  ends = sim_link_ends (&sim, partners);
+  fail_unless_equals_int (ends, PING_VIEWERS * (PING_VIEWERS + 1));
+  sim_watch_removals (&sim, &removed);
+  /* the encoder stops */
+  g_source_destroy (sim.frame_source);
+  g_source_unref (sim.frame_source);
+  pings = sim_pings (&sim);
+  sim_run_s (&sim, IDLE_S);
+  pings = sim_pings (&sim) - pings;
+  GST_INFO ("%u link ends, %" G_GUINT64_FORMAT " PINGs in %u s without a "
+      "stream, %u partners lost", ends, pings, IDLE_S, removed);
+  fail_unless_equals_int (removed, 0);
+  fail_unless (pings >= ends / 2 * (IDLE_S * G_USEC_PER_SEC / ping_every_us
+          - 1), "%" G_GUINT64_FORMAT " PINGs in %u s on %u link ends", pings,
+      IDLE_S, ends);
+  /* and starts again */
+  for (i = 0; i < PING_VIEWERS; i++) {
+    played[i] = sim.viewers[i].played;
+    missed[i] = sim.viewers[i].missed;
+  }
+  sim.frame_source = attach_timer (&sim, FRAME_MS, sim_frame, &sim);
+  sim_run_s (&sim, 5);
+  sim_unwatch_removals (&sim, &removed);
+  fail_unless_equals_int (removed, 0);
+  check_same_links (&sim, ends, partners);
+  for (i = 0; i < PING_VIEWERS; i++) {
+    Viewer *v = &sim.viewers[i];
+
+    fail_if (v->error, "viewer %u: %s", i, v->error->message);
+    fail_unless (v->played - played[i] >= 5 * 5 * 3 / 4,
+        "viewer %u played %u segments in 5 s", i, v->played - played[i]);
+    fail_unless_equals_int (v->missed, missed[i]);
+  }
+  sim_clear (&sim);
+}
+
+GST_END_TEST;
+
 static Suite *
 virtual_swarm_suite (void)
 {
@@ -647,6 +885,8 @@ virtual_swarm_suite (void)
   tcase_add_test (tc, test_same_seed_same_run);
   tcase_add_test (tc, test_newcomers_cannot_evict_active_partners);
   tcase_add_test (tc, test_newcomer_flood_trades_at_a_bounded_rate);
+  tcase_add_test (tc, test_busy_links_ping_for_rtt_not_every_400ms);
+  tcase_add_test (tc, test_idle_links_ping_to_keep_alive);
   return s;
 }
 
