@@ -272,12 +272,15 @@ step (Sim * sim, SimShard * shard, gint64 deadline, GMainContext * context)
   g_hash_table_remove (shard->touched, context);
 }
 
-/* One shard: every context until virtual time @until_us (included). */
+/* @shard's timers and players until virtual time @until_us (included):
+ * the whole run with one shard, a window's part with several.  First
+ * what the other shards sent it in the window before, on this thread
+ * while they take in theirs (nothing with one shard). */
 static void
-drive_alone (Sim * sim, gint64 until_us)
+drive_shard (Sim * sim, SimShard * shard, gint64 until_us)
 {
-  SimShard *shard = &sim->shards[0];
-
+  running_shard = shard;
+  swarm_memory_net_take_in (sim->net, shard->index);
   for (;;) {
     GMainContext *context;
     gint64 deadline;
@@ -286,29 +289,6 @@ drive_alone (Sim * sim, gint64 until_us)
     if (!swarm_clock_next_timer (shard->clock, &deadline, &context)
         || deadline > until_us) {
       swarm_clock_advance_to (shard->clock, until_us);
-      return;
-    }
-    swarm_clock_advance_to (shard->clock, deadline);
-    step (sim, shard, deadline, context);
-  }
-}
-
-/* @shard's part of a window: what is due before its end. */
-static void
-drive_shard (Sim * sim, SimShard * shard)
-{
-  running_shard = shard;
-  /* what the other shards sent it in the window before: on this thread,
-   * while they take in theirs */
-  swarm_memory_net_take_in (sim->net, shard->index);
-  for (;;) {
-    GMainContext *context;
-    gint64 deadline;
-
-    run_players (shard);
-    if (!swarm_clock_next_timer (shard->clock, &deadline, &context)
-        || deadline >= shard->window_end_us) {
-      swarm_clock_advance_to (shard->clock, shard->window_end_us);
       running_shard = NULL;
       return;
     }
@@ -342,8 +322,9 @@ run_shards_of (Sim * sim, guint thread_index)
 {
   guint i;
 
+  /* what is due before the window's end; the clocks reach it after */
   for (i = thread_index; i < sim->n_shards; i += sim->pool->n_threads)
-    drive_shard (sim, &sim->shards[i]);
+    drive_shard (sim, &sim->shards[i], sim->window_end_us - 1);
 }
 
 static gpointer
@@ -425,10 +406,8 @@ static void
 run_window (Sim * sim, gint64 end_us)
 {
   SimPool *pool = sim->pool;
-  guint i;
 
-  for (i = 0; i < sim->n_shards; i++)
-    sim->shards[i].window_end_us = end_us;
+  sim->window_end_us = end_us;
   if (pool->n_threads > 1) {
     g_mutex_lock (&pool->lock);
     pool->generation++;
@@ -455,8 +434,10 @@ between_windows (Sim * sim)
   guint i;
 
   swarm_memory_net_next_window (sim->net);
-  for (i = 0; i < sim->n_shards; i++)
+  for (i = 0; i < sim->n_shards; i++) {
+    swarm_clock_advance_to (sim->shards[i].clock, sim->window_end_us);
     swarm_clock_take_mail (sim->shards[i].clock);
+  }
 }
 
 /* How far the shards may run apart: nothing one does reaches another
@@ -506,7 +487,7 @@ static void
 drive (Sim * sim, gint64 until_us)
 {
   if (sim->n_shards == 1)
-    drive_alone (sim, until_us);
+    drive_shard (sim, &sim->shards[0], until_us);
   else
     drive_windows (sim, until_us);
 }
@@ -770,7 +751,6 @@ shards_free (Sim * sim)
   guint i;
 
   pool_stop (sim);
-  g_clear_pointer (&sim->net, swarm_memory_net_free);
   for (i = 0; i < sim->n_shards; i++) {
     SimShard *shard = &sim->shards[i];
 

@@ -116,7 +116,6 @@ struct _SimShard {
   /* contexts called into from outside their iteration (sim_touch_context):
    * GLib iterates each once more */
   GHashTable *touched;
-  gint64 window_end_us;          /* what it runs to, in the current window */
 };
 
 struct _Sim {
@@ -127,6 +126,7 @@ struct _Sim {
   SimShard *shards;
   guint n_shards;
   guint64 windows;               /* with several shards: barriers passed */
+  gint64 window_end_us;          /* the current window's (excluded) */
   struct _SimPool *pool;         /* the threads running them */
   SimNetwork *network;
   SwarmMemoryNet *net;
